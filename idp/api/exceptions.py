@@ -1,0 +1,42 @@
+"""Every API error is JSON: {"detail": ...}; validation errors map field -> messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from ..services import ServiceError
+
+
+def _validation_detail(exc: DjangoValidationError) -> Any:
+    if hasattr(exc, "error_dict"):
+        return {field: [str(m) for e in errs for m in e.messages] for field, errs in exc.error_dict.items()}
+    return {"non_field_errors": exc.messages}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        detail: Any = {exc.field: [exc.message]} if exc.field else exc.message
+        return Response({"detail": detail}, status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        return Response({"detail": _validation_detail(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"detail": response.data}
+    elif isinstance(response.data, dict) and "detail" not in response.data:
+        response.data = {"detail": response.data}
+    elif isinstance(response.data, list):
+        response.data = {"detail": response.data}
+    return response

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from ..choices import Role
+from ..models import APIToken, AuditEvent, Environment, Membership, Team
+
+
+class UserSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "email", "first_name", "last_name"]
+
+
+class TeamRoleSerializer(serializers.Serializer):
+    slug = serializers.SlugField(source="team.slug")
+    name = serializers.CharField(source="team.name")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MeSerializer(serializers.Serializer):
+    user = UserSummarySerializer()
+    is_platform_admin = serializers.BooleanField()
+    teams = TeamRoleSerializer(many=True)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["username", "email", "role", "created_at"]
+
+
+class MembershipWriteSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
+    email = serializers.EmailField(required=False, allow_blank=True)
+
+
+class MembershipRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:team-detail", lookup_field="slug")
+    member_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "url", "slug", "name", "description", "member_count", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class TeamDetailSerializer(TeamSerializer):
+    members = MembershipSerializer(source="memberships", many=True, read_only=True)
+    my_role = serializers.SerializerMethodField()
+
+    class Meta(TeamSerializer.Meta):
+        fields = TeamSerializer.Meta.fields + ["members", "my_role"]
+
+    def get_my_role(self, team: Team) -> str | None:
+        user = self.context["request"].user
+        for membership in team.memberships.all():
+            if membership.user_id == user.pk:
+                return membership.role
+        return None
+
+
+class TeamUpdateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["name", "description"]
+
+
+class TeamCreateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["slug", "name", "description"]
+        extra_kwargs = {"slug": {"validators": []}}
+
+
+class EnvironmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Environment
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "order",
+            "aws_account_id",
+            "aws_region",
+            "requires_approval",
+            "allows_ttl",
+            "is_production",
+        ]
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "created_at",
+            "actor_name",
+            "action",
+            "target_type",
+            "target_id",
+            "target_repr",
+            "team",
+            "details",
+            "ip_address",
+            "request_id",
+        ]
+
+
+class APITokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = APIToken
+        fields = ["id", "name", "key_prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+        read_only_fields = fields
+
+
+class APITokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, default="default")
+
+
+class APITokenCreatedSerializer(APITokenSerializer):
+    token = serializers.SerializerMethodField()
+
+    class Meta(APITokenSerializer.Meta):
+        fields = APITokenSerializer.Meta.fields + ["token"]
+        read_only_fields = fields
+
+    def get_token(self, obj: Any) -> str:
+        return self.context["raw_token"]
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.JSONField(help_text="A message, or field -> list of messages")

@@ -1,0 +1,26 @@
+"""/api/v1/: every app registers its routes here, explicitly."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from . import views
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("teams", views.TeamViewSet, basename="team")
+router.register("environments", views.EnvironmentViewSet, basename="environment")
+router.register("tokens", views.APITokenViewSet, basename="token")
+
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="me"),
+    path("audit/", views.AuditEventList.as_view(), name="audit"),
+    path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path("", include("catalog.api.urls")),
+    path("", include("provisioning.api.urls")),
+    path("", include("pipelines.api.urls")),
+    path("", include("monitoring.api.urls")),
+    path("", include(router.urls)),
+]

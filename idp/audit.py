@@ -1,0 +1,43 @@
+"""The audit log: every state change calls `record`, from a request or a worker alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from .context import client_ip_var, request_id_var, run_id_var
+from .models import AuditEvent, Team
+
+SYSTEM_ACTOR = "system"
+
+
+def record(
+    action: str,
+    *,
+    actor: Any = None,
+    target: models.Model | None = None,
+    team: Team | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one AuditEvent; request id and client IP come from the current context."""
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    details = dict(details or {})
+    run_id = run_id_var.get()
+    if run_id != "-":
+        details.setdefault("run_id", run_id)
+    if team is None and target is not None:
+        team = target if isinstance(target, Team) else getattr(target, "team", None)
+    request_id = request_id_var.get()
+    return AuditEvent.objects.create(
+        actor=actor if is_user else None,
+        actor_name=actor.get_username() if is_user else SYSTEM_ACTOR,
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=str(target)[:300] if target is not None else "",
+        team=team,
+        details=details,
+        ip_address=client_ip_var.get(),
+        request_id="" if request_id == "-" else request_id,
+    )

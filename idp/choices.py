@@ -1,0 +1,27 @@
+from django.db import models
+
+
+class Role(models.TextChoices):
+    """Team roles, weakest first: each role holds every permission of the ones before it."""
+
+    VIEWER = "viewer", "Viewer"
+    MEMBER = "member", "Member"
+    MAINTAINER = "maintainer", "Maintainer"
+    ADMIN = "admin", "Admin"
+
+
+ROLE_ORDER = [Role.VIEWER, Role.MEMBER, Role.MAINTAINER, Role.ADMIN]
+
+# Object permissions on a Team, granted to the team's role groups.
+# view_team: see the team and everything it owns.
+# use_team: request resources, run plans, create services.
+# maintain_team: edit services, approve plans, destroy, deliver pipelines.
+# manage_team: manage members and budgets.
+TEAM_PERMS_BY_ROLE: dict[str, list[str]] = {
+    Role.VIEWER: ["view_team"],
+    Role.MEMBER: ["view_team", "use_team"],
+    Role.MAINTAINER: ["view_team", "use_team", "maintain_team"],
+    Role.ADMIN: ["view_team", "use_team", "maintain_team", "manage_team"],
+}
+
+PLATFORM_ADMIN_GROUP = "platform-admin"

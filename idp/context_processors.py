@@ -1,0 +1,10 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from .rbac import is_platform_admin
+
+
+def platform(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    return {"is_platform_admin": bool(user and is_platform_admin(user))}

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from .choices import Role
+from .rbac import TeamOwnedQuerySet
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+    "Use lowercase letters, digits and hyphens (1-63 characters, no leading/trailing hyphen).",
+)
+
+
+class Team(models.Model):
+    slug = models.SlugField(max_length=63, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "id"
+
+    class Meta:
+        ordering = ["slug"]
+        permissions = [
+            ("use_team", "Request resources and create services for the team"),
+            ("maintain_team", "Edit services, approve plans and destroy resources of the team"),
+            ("manage_team", "Manage the team's members and budgets"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("team_detail", args=[self.slug])
+
+    def group_name(self, role: str) -> str:
+        return f"team:{self.slug}:{role}"
+
+    def role_group(self, role: str) -> Group:
+        return Group.objects.get(name=self.group_name(role))
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team__slug", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="unique_team_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class Environment(models.Model):
+    """A deployment target: an AWS account and region, and its approval rule."""
+
+    slug = models.SlugField(max_length=63, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+    aws_account_id = models.CharField(max_length=12, blank=True)
+    aws_region = models.CharField(max_length=32, default="eu-west-1")
+    aws_role_arn = models.CharField(
+        max_length=2048, blank=True, help_text="Role assumed through STS; empty = default chain"
+    )
+    aws_endpoint_url = models.URLField(
+        blank=True, help_text="A local AWS API (moto) for sandboxes; empty = real AWS"
+    )
+    requires_approval = models.BooleanField(default=False)
+    allows_ttl = models.BooleanField(
+        default=False, help_text="Resources here may carry an expiry date"
+    )
+    is_production = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["order", "slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class APIToken(models.Model):
+    """A personal API token; only its SHA-256 is stored, the raw value is shown once."""
+
+    PREFIX = "idp_"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, default="default")
+    key_prefix = models.CharField(max_length=12, help_text="First characters, to recognise it")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.key_prefix}… ({self.name})"
+
+    @classmethod
+    def generate(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at:
+            return False
+        return not (self.expires_at and self.expires_at <= timezone.now())
+
+
+class AuditEventQuerySet(TeamOwnedQuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionDenied("Audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionDenied("Audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of a state change: who, what, on what, when, from where."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    actor_name = models.CharField(max_length=150, help_text="Username, or 'system' for workers")
+    action = models.CharField(max_length=100, db_index=True)
+    target_type = models.CharField(max_length=100, db_index=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=300, blank=True)
+    # No constraints: the record outlives the team and the user it names.
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="audit_events",
+        db_constraint=False,
+    )
+    details = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionDenied("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionDenied("Audit events are append-only")

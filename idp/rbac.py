@@ -1,0 +1,104 @@
+"""Visibility and permission checks for team-owned objects.
+
+Permissions are django-guardian object permissions on a Team, granted to the
+team's role groups. Every team-owned model inherits them through its path to
+the team (`team_field`), so one query decides what a user may see or do:
+`Model.objects.for_user(user, perm)`. Views and API handlers never filter by
+team themselves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.functions import Cast
+
+from .choices import PLATFORM_ADMIN_GROUP
+
+if TYPE_CHECKING:
+    from .models import Team
+
+_M = TypeVar("_M", bound=models.Model)
+
+TEAM_PERMS = ("view_team", "use_team", "maintain_team", "manage_team")
+
+
+def is_platform_admin(user: Any) -> bool:
+    """Superusers and members of the platform-admin group see and do everything."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_idp_platform_admin", None)
+    if cached is None:
+        cached = user.groups.filter(name=PLATFORM_ADMIN_GROUP).exists()
+        user._idp_platform_admin = cached
+    return bool(cached)
+
+
+def _check_perm(perm: str) -> str:
+    if perm not in TEAM_PERMS:
+        raise ValueError(f"Unknown team permission {perm!r}; expected one of {TEAM_PERMS}")
+    return perm
+
+
+def team_ids(user: Any, perm: str = "view_team") -> models.QuerySet | None:
+    """A subquery of the ids of teams where `user` holds `perm`; None means every team."""
+    from guardian.models import GroupObjectPermission
+
+    from .models import Team
+
+    _check_perm(perm)
+    if is_platform_admin(user):
+        return None
+    if not getattr(user, "is_authenticated", False):
+        return Team.objects.none().values("pk")
+    return (
+        GroupObjectPermission.objects.filter(
+            group__user=user,
+            permission__codename=perm,
+            content_type=ContentType.objects.get_for_model(Team),
+        )
+        .annotate(team_pk=Cast("object_pk", models.BigIntegerField()))
+        .values("team_pk")
+    )
+
+
+def has_team_perm(user: Any, team: Team | None, perm: str) -> bool:
+    """Whether `user` holds `perm` on `team` (cached on the user object per request)."""
+    from guardian.models import GroupObjectPermission
+
+    from .models import Team
+
+    _check_perm(perm)
+    if team is None or not getattr(user, "is_authenticated", False):
+        return False
+    if is_platform_admin(user):
+        return True
+    cache: dict[tuple[int, str], bool] = user.__dict__.setdefault("_idp_team_perm_cache", {})
+    key = (team.pk, perm)
+    if key not in cache:
+        cache[key] = GroupObjectPermission.objects.filter(
+            group__user=user,
+            permission__codename=perm,
+            content_type=ContentType.objects.get_for_model(Team),
+            object_pk=str(team.pk),
+        ).exists()
+    return cache[key]
+
+
+class TeamOwnedQuerySet(models.QuerySet[_M]):
+    """The queryset of every team-owned model; `team_field` on the model names its team path."""
+
+    def _team_lookup(self) -> str:
+        field = getattr(self.model, "team_field", "team")
+        return "pk" if field == "id" else f"{field}_id" if "__" not in field else f"{field}__pk"
+
+    def for_user(self, user: Any, perm: str = "view_team") -> TeamOwnedQuerySet[_M]:
+        """Only the objects whose team grants `user` the permission `perm`."""
+        ids = team_ids(user, perm)
+        if ids is None:
+            return self.all()
+        return self.filter(**{f"{self._team_lookup()}__in": ids})

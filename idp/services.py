@@ -1,0 +1,203 @@
+"""Domain operations on teams, memberships and API tokens.
+
+The portal, the API, admin actions and management commands all call these;
+each is atomic and writes its audit event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from . import audit
+from .choices import PLATFORM_ADMIN_GROUP, ROLE_ORDER, TEAM_PERMS_BY_ROLE, Role
+from .models import APIToken, Environment, Membership, Team, hash_token
+
+
+class ServiceError(Exception):
+    """A domain rule refused the operation; `code` maps to an HTTP status."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+def _grant_role_groups(team: Team) -> None:
+    for role in ROLE_ORDER:
+        group, _ = Group.objects.get_or_create(name=team.group_name(role))
+        for perm in TEAM_PERMS_BY_ROLE[role]:
+            assign_perm(f"idp.{perm}", group, team)
+
+
+@transaction.atomic
+def create_team(slug: str, *, name: str = "", description: str = "", actor: Any = None) -> Team:
+    """Create a team with one group per role holding that role's object permissions."""
+    if Team.objects.filter(slug=slug).exists():
+        raise Conflict(f"Team {slug!r} already exists", field="slug")
+    team = Team(slug=slug, name=name or slug.replace("-", " ").title(), description=description)
+    team.full_clean()
+    team.save()
+    _grant_role_groups(team)
+    audit.record("team.created", actor=actor, target=team, details={"name": team.name})
+    return team
+
+
+@transaction.atomic
+def update_team(team: Team, *, actor: Any = None, **fields: Any) -> Team:
+    changed = {k: v for k, v in fields.items() if getattr(team, k) != v}
+    for key, value in changed.items():
+        setattr(team, key, value)
+    if changed:
+        team.full_clean()
+        team.save(update_fields=list(changed))
+        audit.record("team.updated", actor=actor, target=team, details={"changed": changed})
+    return team
+
+
+@transaction.atomic
+def set_membership(team: Team, user: Any, role: str, *, actor: Any = None) -> Membership:
+    """Add `user` to `team` with `role`, or change their role; keeps the role groups in step."""
+    if role not in Role.values:
+        raise ServiceError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}", field="role")
+    membership, created = Membership.objects.select_for_update().get_or_create(
+        team=team, user=user, defaults={"role": role}
+    )
+    previous = None if created else membership.role
+    if not created and previous != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    user.groups.remove(*Group.objects.filter(name__in=[team.group_name(r) for r in ROLE_ORDER]))
+    user.groups.add(Group.objects.get_or_create(name=team.group_name(role))[0])
+    user.__dict__.pop("_idp_team_perm_cache", None)
+    if created or previous != role:
+        audit.record(
+            "membership.added" if created else "membership.role_changed",
+            actor=actor,
+            target=membership,
+            team=team,
+            details={"user": user.get_username(), "role": role, "previous_role": previous},
+        )
+    return membership
+
+
+@transaction.atomic
+def remove_membership(team: Team, user: Any, *, actor: Any = None) -> None:
+    membership = Membership.objects.filter(team=team, user=user).first()
+    if membership is None:
+        raise ServiceError(f"{user.get_username()} is not a member of {team.slug}", field="user")
+    if membership.role == Role.ADMIN and team.memberships.filter(role=Role.ADMIN).count() == 1:
+        if actor is not None and actor.pk == user.pk:
+            raise Conflict("You are the team's last admin; make someone else admin first")
+    user.groups.remove(*Group.objects.filter(name__in=[team.group_name(r) for r in ROLE_ORDER]))
+    membership.delete()
+    audit.record(
+        "membership.removed",
+        actor=actor,
+        target=team,
+        details={"user": user.get_username(), "role": membership.role},
+    )
+
+
+def ensure_user(username: str, *, email: str = "") -> tuple[Any, bool]:
+    User = get_user_model()
+    user, created = User.objects.get_or_create(username=username, defaults={"email": email})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    elif email and user.email != email:
+        user.email = email
+        user.save(update_fields=["email"])
+    return user, created
+
+
+def set_platform_admin(user: Any, enabled: bool = True, *, actor: Any = None) -> None:
+    group, _ = Group.objects.get_or_create(name=PLATFORM_ADMIN_GROUP)
+    (user.groups.add if enabled else user.groups.remove)(group)
+    user.__dict__.pop("_idp_platform_admin", None)
+    audit.record(
+        "user.platform_admin_granted" if enabled else "user.platform_admin_revoked",
+        actor=actor,
+        target=user,
+    )
+
+
+@transaction.atomic
+def create_api_token(user: Any, *, name: str = "default", actor: Any = None) -> tuple[APIToken, str]:
+    """Create a personal API token; returns the record and the raw token (shown once)."""
+    name = (name or "default").strip()[:100]
+    raw = APIToken.generate()
+    token = APIToken.objects.create(
+        user=user, name=name, key_prefix=raw[:10], key_hash=hash_token(raw)
+    )
+    audit.record(
+        "api_token.created",
+        actor=actor or user,
+        target=token,
+        details={"user": user.get_username(), "name": name, "prefix": token.key_prefix},
+    )
+    return token, raw
+
+
+@transaction.atomic
+def revoke_api_token(token: APIToken, *, actor: Any = None) -> APIToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(
+            "api_token.revoked",
+            actor=actor or token.user,
+            target=token,
+            details={"user": token.user.get_username(), "prefix": token.key_prefix},
+        )
+    return token
+
+
+def authenticate_api_token(raw: str) -> APIToken | None:
+    token = (
+        APIToken.objects.select_related("user")
+        .filter(key_hash=hash_token(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    # Touch at most once a minute so busy clients don't write on every call.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        APIToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+@transaction.atomic
+def upsert_environment(slug: str, *, actor: Any = None, **fields: Any) -> Environment:
+    env, created = Environment.objects.get_or_create(slug=slug, defaults={"name": slug, **fields})
+    changed = {}
+    if not created:
+        changed = {k: v for k, v in fields.items() if getattr(env, k) != v}
+        for key, value in changed.items():
+            setattr(env, key, value)
+        if changed:
+            env.save(update_fields=list(changed))
+    if created or changed:
+        audit.record(
+            "environment.created" if created else "environment.updated",
+            actor=actor,
+            target=env,
+            details={k: str(v) for k, v in (fields if created else changed).items()},
+        )
+    return env

@@ -1,0 +1,348 @@
+"""Settings shared by every deployment; everything site-specific comes from the environment."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+SECRET_KEY = os.environ.get("IDP_SECRET_KEY", "")
+DEBUG = env_bool("IDP_DEBUG", False)
+ALLOWED_HOSTS = env_list("IDP_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("IDP_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "guardian",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "axes",
+    "django_htmx",
+    "idp",
+    "catalog",
+    "provisioning",
+    "pipelines",
+    "monitoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "idp.middleware.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "idp.urls"
+WSGI_APPLICATION = "idp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "idp.context_processors.platform",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'idp.sqlite3'}"),
+        conn_max_age=int(os.environ.get("IDP_DB_CONN_MAX_AGE", "60")),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Sign-in (django-allauth) -------------------------------------------------
+SITE_ID = 1
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = os.environ.get("IDP_EMAIL_VERIFICATION", "optional")
+ACCOUNT_ALLOW_SIGNUP = env_bool("IDP_ALLOW_SIGNUP", False)
+ACCOUNT_ADAPTER = "idp.auth.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "idp.auth.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_ONLY = False
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+
+
+def _socialaccount_providers() -> dict:
+    """SSO providers are switched on by their environment variables."""
+    providers: dict = {}
+    if os.environ.get("IDP_GITHUB_CLIENT_ID"):
+        providers["github"] = {
+            "APPS": [
+                {
+                    "client_id": os.environ["IDP_GITHUB_CLIENT_ID"],
+                    "secret": os.environ.get("IDP_GITHUB_CLIENT_SECRET", ""),
+                }
+            ],
+            "SCOPE": ["read:user", "user:email"],
+        }
+    if os.environ.get("IDP_GOOGLE_CLIENT_ID"):
+        providers["google"] = {
+            "APPS": [
+                {
+                    "client_id": os.environ["IDP_GOOGLE_CLIENT_ID"],
+                    "secret": os.environ.get("IDP_GOOGLE_CLIENT_SECRET", ""),
+                }
+            ],
+            "SCOPE": ["profile", "email"],
+        }
+    if os.environ.get("IDP_OIDC_CLIENT_ID"):
+        providers["openid_connect"] = {
+            "APPS": [
+                {
+                    "provider_id": os.environ.get("IDP_OIDC_PROVIDER_ID", "sso"),
+                    "name": os.environ.get("IDP_OIDC_NAME", "Single sign-on"),
+                    "client_id": os.environ["IDP_OIDC_CLIENT_ID"],
+                    "secret": os.environ.get("IDP_OIDC_CLIENT_SECRET", ""),
+                    "settings": {"server_url": os.environ.get("IDP_OIDC_SERVER_URL", "")},
+                }
+            ]
+        }
+    if os.environ.get("IDP_SAML_IDP_ENTITY_ID"):
+        providers["saml"] = {
+            "APPS": [
+                {
+                    "name": os.environ.get("IDP_SAML_NAME", "SAML"),
+                    "provider_id": os.environ["IDP_SAML_IDP_ENTITY_ID"],
+                    "client_id": os.environ.get("IDP_SAML_ORGANIZATION", "idp"),
+                    "settings": {
+                        "attribute_mapping": {
+                            "uid": "http://schemas.auth0.com/clientID",
+                            "email": "email",
+                            "email_verified": "email_verified",
+                            "username": "username",
+                        },
+                        "idp": {
+                            "entity_id": os.environ["IDP_SAML_IDP_ENTITY_ID"],
+                            "sso_url": os.environ.get("IDP_SAML_SSO_URL", ""),
+                            "x509cert": os.environ.get("IDP_SAML_X509_CERT", ""),
+                        },
+                    },
+                }
+            ]
+        }
+    return providers
+
+
+SOCIALACCOUNT_PROVIDERS = _socialaccount_providers()
+
+# --- Login rate limit (django-axes) ------------------------------------------
+AXES_FAILURE_LIMIT = int(os.environ.get("IDP_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("IDP_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "login"
+
+# --- Object permissions (django-guardian) -------------------------------------
+ANONYMOUS_USER_NAME = None
+GUARDIAN_RAISE_403 = False
+
+# --- REST API -----------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "idp.api.authentication.BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "idp.api.pagination.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "idp.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["idp.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("IDP_API_RATE", "1200/minute")},
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("IDP_JWT_ACCESS_MINUTES", "15"))),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("IDP_JWT_REFRESH_DAYS", "1"))),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "IDP API",
+    "DESCRIPTION": "Internal Developer Platform: catalog, provisioning, pipelines, monitoring.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A personal API token (idp_…) or a JWT from /api/v1/auth/token/",
+            }
+        }
+    },
+    "SECURITY": [{"bearerAuth": []}, {"cookieAuth": []}],
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- Celery ---------------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = Path(os.environ.get("IDP_BROKER_DIR", BASE_DIR / "var" / "broker"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "out"),
+        "data_folder_out": str(_broker_dir / "out"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env_bool("IDP_CELERY_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("IDP_TASK_TIME_LIMIT", "3600"))
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("IDP_TASK_SOFT_TIME_LIMIT", "3300"))
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Cache ------------------------------------------------------------------------
+if os.environ.get("IDP_CACHE_URL", "").startswith("redis://"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["IDP_CACHE_URL"],
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Email ----------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get(
+    "IDP_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("IDP_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("IDP_EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("IDP_FROM_EMAIL", "idp@localhost")
+
+# --- Platform ---------------------------------------------------------------------
+AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL") or None
+AWS_REGION = os.environ.get("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "eu-west-1"))
+IDP_TERRAFORM_BIN = os.environ.get("IDP_TERRAFORM_BIN") or None
+IDP_TEMPLATE_DIRS = [BASE_DIR / "terraform_modules"] + [
+    Path(p) for p in env_list("IDP_TEMPLATE_DIRS") if p
+]
+IDP_STATE_BUCKET = os.environ.get("IDP_STATE_BUCKET", "idp-terraform-state")
+IDP_WORK_DIR = Path(os.environ.get("IDP_WORK_DIR", BASE_DIR / "var" / "runs"))
+IDP_PLUGIN_CACHE_DIR = Path(
+    os.environ.get("TF_PLUGIN_CACHE_DIR", BASE_DIR / "var" / "terraform-plugin-cache")
+)
+IDP_APPROVAL_TTL_HOURS = int(os.environ.get("IDP_APPROVAL_TTL_HOURS", "72"))
+IDP_ENCRYPTION_KEY = os.environ.get("IDP_ENCRYPTION_KEY", "")
+GITHUB_API_URL = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")
+GITHUB_APP_ID = os.environ.get("GITHUB_APP_ID", "")
+GITHUB_APP_PRIVATE_KEY = os.environ.get("GITHUB_APP_PRIVATE_KEY", "")
+GITHUB_APP_INSTALLATION_ID = os.environ.get("GITHUB_APP_INSTALLATION_ID", "")
+GITHUB_WEBHOOK_SECRET = os.environ.get("GITHUB_WEBHOOK_SECRET", "")
+IDP_SLACK_WEBHOOK_URL = os.environ.get("IDP_SLACK_WEBHOOK_URL", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "idp.logging.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(run_id)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": os.environ.get("IDP_LOG_FORMAT", "plain"),
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("IDP_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

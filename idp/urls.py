@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("profile/", views.profile, name="profile"),
+    path("profile/tokens/", views.token_create, name="token_create"),
+    path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("teams/", views.team_list, name="team_list"),
+    path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
+    path("teams/<slug:slug>/members/", views.member_add, name="member_add"),
+    path("teams/<slug:slug>/members/<str:username>/", views.member_change, name="member_change"),
+    path("teams/<slug:slug>/audit/", views.team_audit, name="team_audit"),
+    path("catalog/", include("catalog.urls")),
+    path("resources/", include("provisioning.urls")),
+    path("pipelines/", include("pipelines.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("idp.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+handler404 = "idp.views.not_found"

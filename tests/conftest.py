@@ -1,0 +1,169 @@
+"""Fixtures every app's tests share: users in teams by role, API clients, a moto server,
+a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from idp import services
+from idp.choices import Role
+from idp.models import Team
+
+from .utils import free_port, need
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+
+
+@pytest.fixture
+def make_team(db: None) -> Callable[..., Team]:
+    def make(slug: str, **kwargs: Any) -> Team:
+        return Team.objects.filter(slug=slug).first() or services.create_team(slug, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    def make(username: str, *, team: Team | None = None, role: str = Role.MEMBER, **kw: Any) -> Any:
+        user = get_user_model().objects.create_user(
+            username=username, email=f"{username}@example.com", password="pw-" + username, **kw
+        )
+        if team is not None:
+            services.set_membership(team, user, role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def platform_admin(make_user: Callable[..., Any]) -> Any:
+    user = make_user("padmin")
+    services.set_platform_admin(user, True)
+    return user
+
+
+@pytest.fixture
+def teams(make_team: Callable[..., Team]) -> dict[str, Team]:
+    return {"payments": make_team("payments"), "search": make_team("search")}
+
+
+@pytest.fixture
+def alice(make_user: Callable[..., Any], teams: dict[str, Team]) -> Any:
+    """A member of payments."""
+    return make_user("alice", team=teams["payments"], role=Role.MEMBER)
+
+
+@pytest.fixture
+def bob(make_user: Callable[..., Any], teams: dict[str, Team]) -> Any:
+    """A maintainer of payments."""
+    return make_user("bob", team=teams["payments"], role=Role.MAINTAINER)
+
+
+@pytest.fixture
+def carol(make_user: Callable[..., Any], teams: dict[str, Team]) -> Any:
+    """A member of search."""
+    return make_user("carol", team=teams["search"], role=Role.MEMBER)
+
+
+@pytest.fixture
+def api_as() -> Callable[[Any], APIClient]:
+    """An API client signed in as a user through a real personal API token."""
+
+    def make(user: Any) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            _, raw = services.create_api_token(user, name="test")
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client_as(client: Any) -> Callable[[Any], Any]:
+    """The Django test client with a signed-in session."""
+
+    def make(user: Any) -> Any:
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return make
+
+
+# --- A local AWS API over real HTTP -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto server on a free loopback port for the whole session; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    previous = os.environ.get("AWS_ENDPOINT_URL")
+    os.environ["AWS_ENDPOINT_URL"] = url
+    try:
+        yield url
+    finally:
+        server.stop()
+        if previous is None:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+        else:
+            os.environ["AWS_ENDPOINT_URL"] = previous
+
+
+@pytest.fixture
+def aws(moto_server: str, settings: Any) -> Iterator[str]:
+    """Point the platform at the moto server, with moto's state reset after the test."""
+    import urllib.request
+
+    settings.AWS_ENDPOINT_URL = moto_server
+    yield moto_server
+    urllib.request.urlopen(  # noqa: S310 - loopback moto server
+        urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10
+    ).read()
+
+
+# --- A real Celery worker ---------------------------------------------------------------
+
+
+def broker_url() -> str:
+    return os.environ.get("CELERY_BROKER_URL", "memory://")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_session() -> Iterator[Any]:
+    """A real Celery worker consuming from the configured broker (Redis in CI)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from idp.celery import app
+
+    url = broker_url()
+    if url.startswith("redis://"):
+        import redis
+
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            need(False, f"Redis at {url} is not reachable: {exc}")
+    app.conf.broker_url = url
+    app.conf.task_always_eager = False
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
+                      shutdown_timeout=30) as worker:
+        yield worker
+
+
+@pytest.fixture
+def celery_worker(celery_worker_session: Any, transactional_db: None) -> Any:
+    """Use with tests whose work is done by the worker: data is committed, not rolled back."""
+    return celery_worker_session
