@@ -24,10 +24,26 @@ class ServiceError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.errors = errors
+
+    @property
+    def detail(self) -> str | dict[str, list[str]]:
+        """What the API answers: field -> messages when known, else the message."""
+        if self.errors:
+            return self.errors
+        if self.field:
+            return {self.field: [self.message]}
+        return self.message
 
 
 class Conflict(ServiceError):

@@ -22,8 +22,7 @@ def _validation_detail(exc: DjangoValidationError) -> Any:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
-        detail: Any = {exc.field: [exc.message]} if exc.field else exc.message
-        return Response({"detail": detail}, status=exc.status)
+        return Response({"detail": exc.detail}, status=exc.status)
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": _validation_detail(exc)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):

@@ -1,0 +1,21 @@
+"""Budget checks other apps call. Contract used by provisioning.services.request_resource.
+
+(Stub until the monitoring work lands: no budgets, so never over budget.)
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+
+def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal | None:
+    """Estimated monthly USD cost of a resource from the template's cost hints."""
+    return None
+
+
+def request_needs_admin_approval(
+    team: Any, version: Any, parameters: dict[str, Any]
+) -> tuple[bool, Decimal | None]:
+    """(True, estimate) when the estimate would push the team past its monthly budget."""
+    return False, estimate_monthly_cost(version, parameters)
