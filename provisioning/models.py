@@ -1,1 +1,202 @@
+from __future__ import annotations
 
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from catalog.models import Service, Template, TemplateVersion
+from idp.models import Environment, Team
+from idp.rbac import TeamOwnedQuerySet
+
+from .choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
+
+
+class Resource(models.Model):
+    """One instance of a template for a team (and optionally a service) in an environment."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="resources")
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources"
+    )
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="resources")
+    template_version = models.ForeignKey(
+        TemplateVersion, on_delete=models.PROTECT, related_name="resources"
+    )
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="resources")
+    name = models.SlugField(max_length=63)
+    parameters = models.JSONField(default=dict, help_text="Non-sensitive parameters")
+    sensitive_parameters = models.TextField(
+        blank=True, help_text="Sensitive parameters, encrypted; never shown"
+    )
+    status = models.CharField(
+        max_length=20, choices=ResourceStatus.choices, default=ResourceStatus.PENDING, db_index=True
+    )
+    outputs = models.JSONField(default=dict, blank=True, help_text="Non-sensitive outputs")
+    sensitive_outputs = models.TextField(blank=True, help_text="Sensitive outputs, encrypted")
+    sensitive_output_names = models.JSONField(default=list, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requested_resources",
+    )
+    requires_platform_admin = models.BooleanField(
+        default=False, help_text="Over the team's budget: only a platform admin may approve"
+    )
+    estimated_monthly_cost = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    drifted = models.BooleanField(default=False, db_index=True)
+    drift_details = models.JSONField(default=dict, blank=True)
+    drift_checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    provisioned_at = models.DateTimeField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["team", "status"]),
+            models.Index(fields=["environment", "status"]),
+            models.Index(fields=["template", "status"]),
+            models.Index(fields=["service", "-created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "environment", "name"],
+                condition=~models.Q(status__in=["destroyed", "rejected"]),
+                name="unique_live_resource_name",
+            ),
+            models.UniqueConstraint(
+                fields=["requested_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="unique_resource_idempotency_key",
+            ),
+        ]
+        permissions = [("approve_resource", "Approve or reject plans")]
+
+    def __str__(self) -> str:
+        return f"{self.team.slug}/{self.environment.slug}/{self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("provisioning:resource_detail", args=[self.pk])
+
+
+class Run(models.Model):
+    """One Terraform operation on a resource."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=10, choices=RunKind.choices)
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    template_version = models.ForeignKey(
+        TemplateVersion, on_delete=models.PROTECT, related_name="runs"
+    )
+    parameters = models.JSONField(default=dict, help_text="Non-sensitive inputs of this run")
+    is_destroy = models.BooleanField(default=False, help_text="A plan/apply that destroys")
+    plan_run = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="applies",
+        help_text="For an apply: the plan whose file it applies",
+    )
+    plan_file = models.BinaryField(null=True, blank=True, editable=False)
+    plan_hash = models.CharField(max_length=64, blank=True)
+    plan_summary = models.JSONField(default=dict, blank=True)
+    plan_text = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    log_size = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "resource__team"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["resource", "-created_at"]),
+            models.Index(fields=["status", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.kind} {self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("provisioning:run_detail", args=[self.pk])
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class RunLogChunk(models.Model):
+    """A batch of a run's log lines (Terraform JSON events rendered), secrets redacted."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="log_chunks")
+    seq = models.PositiveIntegerField()
+    offset = models.PositiveIntegerField(help_text="Character offset of this chunk in the log")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "run__resource__team"
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="unique_run_log_seq")]
+
+
+class Approval(models.Model):
+    """Who approved or rejected which plan, when, and why."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="approvals")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="approvals")
+    decision = models.CharField(max_length=10, choices=ApprovalDecision.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    plan_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "resource__team"
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.resource} by {self.decided_by}"
+
+
+class ResourceLock(models.Model):
+    """At most one active run per resource; the Terraform S3 lock file is the second line."""
+
+    resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="lock")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    acquired_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "resource lock"
