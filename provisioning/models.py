@@ -166,6 +166,9 @@ class RunLogChunk(models.Model):
         ordering = ["run", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="unique_run_log_seq")]
 
+    def __str__(self) -> str:
+        return f"run {self.run_id} log #{self.seq}"
+
 
 class Approval(models.Model):
     """Who approved or rejected which plan, when, and why."""
@@ -200,3 +203,6 @@ class ResourceLock(models.Model):
 
     class Meta:
         verbose_name = "resource lock"
+
+    def __str__(self) -> str:
+        return f"lock on resource {self.resource_id} by run {self.run_id}"

@@ -1,0 +1,2 @@
+"""The Terraform engine: runner, Terraform execution, backend and credentials, redaction,
+encryption and the dispatch of runs to workers."""

@@ -1,0 +1,35 @@
+"""Encryption of sensitive parameters and outputs at rest (Fernet)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+
+
+def _fernet() -> Fernet:
+    secret = settings.IDP_ENCRYPTION_KEY or settings.SECRET_KEY
+    # A fixed-length key derived from the configured secret, so any string works as a key.
+    key = base64.urlsafe_b64encode(hashlib.sha256(f"idp-fernet:{secret}".encode()).digest())
+    return Fernet(key)
+
+
+def encrypt_json(value: dict[str, Any]) -> str:
+    """Encrypt a JSON-serialisable dict; an empty dict is stored as an empty string."""
+    if not value:
+        return ""
+    return _fernet().encrypt(json.dumps(value, sort_keys=True).encode()).decode()
+
+
+def decrypt_json(token: str) -> dict[str, Any]:
+    """Decrypt what encrypt_json wrote; an unreadable token (rotated key) yields {}."""
+    if not token:
+        return {}
+    try:
+        return json.loads(_fernet().decrypt(token.encode()))
+    except (InvalidToken, ValueError):
+        return {}

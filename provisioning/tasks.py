@@ -1,0 +1,60 @@
+"""Celery tasks of the provisioning engine: run Terraform, and the beat housekeeping."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+# A run's own limit is enforced by the runner; these are the worker's last resort.
+RUN_TIME_LIMIT = int(getattr(settings, "IDP_RUN_TIME_LIMIT", 3600))
+
+
+@shared_task(
+    name="provisioning.execute_run",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=RUN_TIME_LIMIT + 120,
+    soft_time_limit=RUN_TIME_LIMIT + 60,
+    ignore_result=True,
+)
+def execute_run(run_id: int) -> str:
+    """Execute one queued run; a duplicate or late message for a run not `queued` does nothing."""
+    from .engine.runner import RunTask
+
+    return RunTask(run_id).run()
+
+
+@shared_task(name="provisioning.sweep_queued_runs", ignore_result=True, time_limit=120)
+def sweep_queued_runs() -> int:
+    """Re-send runs stuck in `queued` (a lost message, a broker outage): the database decides."""
+    from .engine.housekeeping import sweep_queued_runs as sweep
+
+    return sweep()
+
+
+@shared_task(name="provisioning.reap_lost_runs", ignore_result=True, time_limit=120)
+def reap_lost_runs() -> int:
+    """Mark `running` runs whose heartbeat stopped `failed` ("worker lost") and free their lock."""
+    from .engine.housekeeping import reap_lost_runs as reap
+
+    return reap()
+
+
+@shared_task(name="provisioning.detect_drift", ignore_result=True, time_limit=300)
+def detect_drift() -> int:
+    """Queue a refresh-only plan on every provisioned resource."""
+    from . import services
+
+    return len(services.detect_drift())
+
+
+@shared_task(name="provisioning.expire_resources", ignore_result=True, time_limit=300)
+def expire_resources() -> int:
+    """Plan the destruction of resources whose expiry has passed."""
+    from . import services
+
+    return len(services.expire_resources())
