@@ -3,10 +3,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
+from .ops import views as ops_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/", views.token_create, name="token_create"),
@@ -21,6 +24,7 @@ urlpatterns = [
     path("pipelines/", include("pipelines.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/status/", ops_views.PlatformStatusView.as_view(), name="platform_status"),
     path("api/v1/", include("idp.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

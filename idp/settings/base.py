@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "idp.middleware.RequestContextMiddleware",
+    "idp.ops.metrics.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -209,6 +210,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("IDP_LOGIN_COOLOFF_MINU
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "login"
+AXES_USERNAME_CALLABLE = "idp.auth.axes.username_from"
 
 # --- Object permissions (django-guardian) -------------------------------------
 ANONYMOUS_USER_NAME = None
@@ -324,6 +326,10 @@ GITHUB_APP_PRIVATE_KEY = os.environ.get("GITHUB_APP_PRIVATE_KEY", "")
 GITHUB_APP_INSTALLATION_ID = os.environ.get("GITHUB_APP_INSTALLATION_ID", "")
 GITHUB_WEBHOOK_SECRET = os.environ.get("GITHUB_WEBHOOK_SECRET", "")
 IDP_SLACK_WEBHOOK_URL = os.environ.get("IDP_SLACK_WEBHOOK_URL", "")
+# /readyz: which checks (database, broker, workers, state_bucket) make it answer 503.
+IDP_READINESS_REQUIRED = env_list("IDP_READINESS_REQUIRED", "database,broker")
+IDP_READINESS_TIMEOUT = float(os.environ.get("IDP_READINESS_TIMEOUT", "1.0"))
+IDP_METRICS_TOKEN = os.environ.get("IDP_METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

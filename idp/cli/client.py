@@ -1,0 +1,147 @@
+"""HTTP access to the IDP API, turning every failure into one line on stderr and an exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import httpx
+import typer
+
+from . import config as cfg
+
+# Exit codes (documented in docs/cli.md).
+OK = 0
+FAILED = 1
+USAGE = 2
+AUTH = 3
+NOT_FOUND = 4
+SERVER = 5
+
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print one line to stderr and exit with `code`."""
+    line = " ".join(str(message).split())
+    typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(code)
+
+
+def _flatten_detail(detail: Any) -> str:
+    if isinstance(detail, dict):
+        parts = []
+        for field, messages in detail.items():
+            text = "; ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
+            parts.append(f"{field}: {text}")
+        return "; ".join(parts)
+    if isinstance(detail, list):
+        return "; ".join(map(str, detail))
+    return str(detail)
+
+
+def error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "detail" in body:
+        return _flatten_detail(body["detail"])
+    return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+
+
+def exit_code_for(status: int) -> int:
+    if status in (401, 403):
+        return AUTH
+    if status == 404:
+        return NOT_FOUND
+    if status >= 500:
+        return SERVER
+    # 400, 409, 429…: the operation was refused.
+    return FAILED
+
+
+class Client:
+    """A thin wrapper over httpx with the base URL and token from the config."""
+
+    def __init__(self, url: str, token: str, *, require_token: bool = True) -> None:
+        if not url:
+            fail("not signed in: run `idp login --url URL` (or set IDP_URL)", AUTH)
+        if require_token and not token:
+            fail("not signed in: run `idp login` (or set IDP_TOKEN)", AUTH)
+        self.base = url.rstrip("/")
+        headers = {"Accept": "application/json", "User-Agent": "idp-cli"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.http = httpx.Client(base_url=self.base, headers=headers, timeout=TIMEOUT)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the API; on any error print one line and exit with the matching code."""
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            fail(f"cannot reach {self.base}: {exc.__class__.__name__}: {exc}", SERVER)
+        if response.status_code >= 400:
+            message = error_message(response)
+            if response.status_code == 401:
+                message = f"not signed in ({message}); run `idp login`"
+            elif response.status_code == 429:
+                retry = response.headers.get("Retry-After")
+                message = f"rate limited ({message})" + (f"; retry after {retry}s" if retry else "")
+            fail(
+                f"{method} {path}: {response.status_code}: {message}",
+                exit_code_for(response.status_code),
+            )
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            fail(f"{method} {path}: the server answered something that is not JSON", SERVER)
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        return self.request("GET", path, params=clean)
+
+    def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        return self.request("POST", path, json=body if body is not None else {}, headers=headers)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)
+
+    def list(self, path: str, params: dict[str, Any] | None = None, limit: int = 100) -> list[Any]:
+        """Items of a (DRF-paginated or plain) list, following pages up to `limit` items."""
+        query = dict(params or {})
+        query.setdefault("page_size", min(limit, 500))
+        body = self.get(path, query)
+        if isinstance(body, list):
+            return body[:limit]
+        items = list(body.get("results", []))
+        page = 1
+        while body.get("next") and len(items) < limit:
+            page += 1
+            body = self.get(path, {**query, "page": page})
+            items.extend(body.get("results", []))
+        if body.get("count", 0) > len(items[:limit]):
+            typer.echo(f"(showing {len(items[:limit])} of {body['count']}; use --limit)", err=True)
+        return items[:limit]
+
+
+def client(require_token: bool = True) -> Client:
+    conf = cfg.load()
+    return Client(conf.url, conf.token, require_token=require_token)
+
+
+def read_json_file(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:  # noqa: PTH123 - a user-given path
+            return json.load(handle)
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}", USAGE)
+    except ValueError as exc:
+        fail(f"{path} is not valid JSON: {exc}", USAGE)
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,276 @@
+"""`idp resources …`: request, inspect, approve and destroy resources; follow run logs."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+from .client import FAILED, Client, client, fail
+from .common import (
+    RUN_TERMINAL,
+    finish,
+    parse_parameters,
+    poll_interval,
+    wait_for_resource,
+)
+from .output import Column, Format, OutputOption, show_list, show_object
+
+app = typer.Typer(help="Resources: template instances in an environment.", no_args_is_help=True)
+
+COLUMNS: list[Column] = [
+    ("ID", "id"),
+    ("NAME", "name"),
+    ("TEAM", lambda r: _slug(r.get("team"))),
+    ("ENV", lambda r: _slug(r.get("environment"))),
+    ("TEMPLATE", lambda r: _slug(r.get("template"))),
+    ("STATUS", "status"),
+    ("CREATED", "created_at"),
+]
+AFTER_PLAN = {"awaiting_approval", "provisioned", "failed", "rejected", "destroyed"}
+AFTER_APPROVE = {"provisioned", "failed", "destroyed", "rejected"}
+AFTER_DESTROY = {"destroyed", "awaiting_approval", "failed"}
+
+WaitOption = Annotated[bool, typer.Option("--wait", help="Show progress until it settles")]
+TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds to --wait at most")]
+
+
+def _slug(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value.get("slug") or value.get("name") or value.get("id")
+    return value
+
+
+def _show(fmt: Format) -> Any:
+    def show(resource: dict[str, Any]) -> None:
+        show_object(resource, fmt)
+
+    return show
+
+
+def _path(resource_id: str) -> str:
+    return f"/api/v1/resources/{resource_id}/"
+
+
+def _act(
+    resource_id: str,
+    action: str,
+    body: Any,
+    fmt: Format,
+    wait: bool,
+    timeout: float,
+    until: set[str],
+) -> None:
+    api = client()
+    result = api.post(f"{_path(resource_id)}{action}/", body)
+    resource = result if isinstance(result, dict) and "status" in result else None
+    if wait:
+        resource = wait_for_resource(api, resource_id, until, timeout)
+    if resource is None:
+        resource = api.get(_path(resource_id))
+    finish(resource, _show(fmt))
+
+
+@app.command("create")
+def create(
+    template: Annotated[str, typer.Option("--template", "-t", help="Template slug")],
+    team: Annotated[str, typer.Option("--team", help="Team slug")],
+    env: Annotated[str, typer.Option("--env", "-e", help="Environment slug")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Resource name")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="key=value (JSON values parsed)")
+    ] = None,
+    file: Annotated[
+        list[str] | None, typer.Option("--file", "-f", help="A JSON file of parameters")
+    ] = None,
+    service: Annotated[str | None, typer.Option("--service", "-s", help="Service slug")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="Template version")] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Repeat-safe request key")
+    ] = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 1800,
+    output: OutputOption = Format.table,
+) -> None:
+    """Request a resource; a plan run is queued."""
+    body: dict[str, Any] = {
+        "template": template,
+        "team": team,
+        "environment": env,
+        "name": name,
+        "parameters": parse_parameters(param or [], file or []),
+    }
+    if service:
+        body["service"] = service
+    if version is not None:
+        body["version"] = version
+    api = client()
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    resource = api.post("/api/v1/resources/", body, headers=headers)
+    if wait:
+        resource = wait_for_resource(api, resource["id"], AFTER_PLAN, timeout)
+    finish(resource, _show(output))
+
+
+@app.command("list")
+def list_(
+    team: Annotated[str | None, typer.Option("--team")] = None,
+    env: Annotated[str | None, typer.Option("--env", "-e")] = None,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    service: Annotated[str | None, typer.Option("--service")] = None,
+    template: Annotated[str | None, typer.Option("--template")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
+    output: OutputOption = Format.table,
+) -> None:
+    """Resources you can see."""
+    params = {
+        "team": team,
+        "environment": env,
+        "status": status,
+        "service": service,
+        "template": template,
+    }
+    show_list(client().list("/api/v1/resources/", params, limit), COLUMNS, output)
+
+
+@app.command("show")
+def show(resource_id: str, output: OutputOption = Format.table) -> None:
+    """One resource with its status, outputs and runs."""
+    show_object(client().get(_path(resource_id)), output)
+
+
+@app.command("plan")
+def plan(
+    resource_id: str,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 1800,
+    output: OutputOption = Format.table,
+) -> None:
+    """Re-plan a resource."""
+    _act(resource_id, "plan", {}, output, wait, timeout, AFTER_PLAN)
+
+
+@app.command("approve")
+def approve(
+    resource_id: str,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 1800,
+    output: OutputOption = Format.table,
+) -> None:
+    """Approve the plan awaiting approval (not your own request)."""
+    _act(resource_id, "approve", {}, output, wait, timeout, AFTER_APPROVE)
+
+
+@app.command("reject")
+def reject(
+    resource_id: str,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (required)")],
+    output: OutputOption = Format.table,
+) -> None:
+    """Reject the plan awaiting approval."""
+    _act(resource_id, "reject", {"reason": reason}, output, False, 0, set())
+
+
+@app.command("retry")
+def retry(
+    resource_id: str,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 1800,
+    output: OutputOption = Format.table,
+) -> None:
+    """Retry the failed run."""
+    _act(resource_id, "retry", {}, output, wait, timeout, AFTER_PLAN)
+
+
+@app.command("destroy")
+def destroy(
+    resource_id: str,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 1800,
+    output: OutputOption = Format.table,
+) -> None:
+    """Request the destroy of a resource (planned, approved like any change)."""
+    api = client()
+    result = api.delete(_path(resource_id))
+    resource = result if isinstance(result, dict) and "status" in result else None
+    if wait:
+        resource = wait_for_resource(api, resource_id, AFTER_DESTROY, timeout)
+    finish(resource or api.get(_path(resource_id)), _show(output))
+
+
+def current_run_id(resource: dict[str, Any]) -> Any:
+    """The newest run of a resource, whichever way the API names it."""
+    for key in ("current_run", "latest_run", "last_run", "run"):
+        value = resource.get(key)
+        if isinstance(value, dict) and value.get("id") is not None:
+            return value["id"]
+        if isinstance(value, int | str) and value != "":
+            return value
+    runs = resource.get("runs")
+    if isinstance(runs, list) and runs:
+        newest = max(runs, key=lambda r: (r.get("created_at") or "", r.get("id") or 0))
+        return newest.get("id")
+    return None
+
+
+def _log_page(api: Client, run_id: Any, offset: int) -> tuple[str, int, bool, str | None]:
+    """(new text, next offset, run finished, run status) from the run's log endpoint."""
+    body = api.get(f"/api/v1/runs/{run_id}/log/", {"offset": offset})
+    if isinstance(body, str):
+        return body, offset + len(body), False, None
+    text = next((body[k] for k in ("text", "content", "log", "data") if k in body), "") or ""
+    next_offset = body.get("next_offset", body.get("offset_next"))
+    if next_offset is None:
+        next_offset = offset + len(text)
+    status = body.get("status") or body.get("run_status")
+    done = bool(body.get("complete", body.get("finished", body.get("done", False))))
+    if status in RUN_TERMINAL:
+        done = True
+    return text, int(next_offset), done, status
+
+
+@app.command("logs")
+def logs(
+    resource_id: str,
+    follow: Annotated[bool, typer.Option("--follow", "-F", help="Stream as it grows")] = False,
+    run: Annotated[str | None, typer.Option("--run", help="A run id (default: newest)")] = None,
+) -> None:
+    """Print the current run's log; with --follow, keep streaming until the resource settles."""
+    api = client()
+    resource = api.get(_path(resource_id))
+    run_id = run or current_run_id(resource)
+    if run_id is None:
+        fail(f"resource {resource_id} has no runs yet", FAILED)
+    offset = 0
+    seen_runs = {str(run_id)}
+    while True:
+        text, offset, done, status = _log_page(api, run_id, offset)
+        if text:
+            typer.echo(text, nl=False)
+        if not follow:
+            return
+        if text:
+            continue  # more may be waiting: read again before sleeping
+        if done:
+            if status is None:
+                status = api.get(f"/api/v1/runs/{run_id}/").get("status")
+            if run is not None:
+                if status == "failed":
+                    fail(f"run {run_id} failed", FAILED)
+                return
+            resource = api.get(_path(resource_id))
+            newer = current_run_id(resource)
+            if newer is not None and str(newer) not in seen_runs:
+                # Plan then apply: follow the run the platform started next.
+                run_id, offset = newer, 0
+                seen_runs.add(str(newer))
+                typer.echo(f"--- run {run_id} ---")
+                continue
+            if resource.get("status") in {"pending", "planning", "applying", "destroying"}:
+                time.sleep(poll_interval())
+                continue
+            if status == "failed":
+                fail(f"run {run_id} failed", FAILED)
+            return
+        time.sleep(poll_interval())

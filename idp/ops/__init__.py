@@ -1,0 +1,1 @@
+"""Platform status and observability: readiness checks, status numbers, Prometheus metrics."""

@@ -1,0 +1,89 @@
+"""The numbers behind `GET /api/v1/status/`, `idp status` and the Prometheus collector."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_QUEUE = "celery"
+
+
+def run_model() -> Any:
+    """provisioning.models.Run when the provisioning app is installed, else None."""
+    if not apps.is_installed("provisioning"):
+        return None
+    try:
+        return apps.get_model("provisioning", "Run")
+    except LookupError:
+        return None
+
+
+def queue_depth() -> int | None:
+    """Messages waiting in the default queue: Redis LLEN when the broker is Redis, else None."""
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", DEFAULT_QUEUE)
+    timeout = settings.IDP_READINESS_TIMEOUT
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        try:
+            return int(client.llen(queue))
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        logger.warning("queue depth unavailable: %s", exc.__class__.__name__)
+        return None
+
+
+def worker_count() -> int | None:
+    """Workers answering a ping, or None when the broker cannot be asked."""
+    from .checks import worker_names
+
+    try:
+        return len(worker_names())
+    except Exception as exc:  # noqa: BLE001 - the broker being down is an answer, not an error
+        logger.warning("worker ping failed: %s", exc.__class__.__name__)
+        return None
+
+
+def run_numbers(now: Any = None) -> dict[str, Any]:
+    """Runs running and queued now, failed in the last hour, and the last successful run."""
+    Run = run_model()
+    if Run is None:
+        return {"runs": None, "last_successful_run": None}
+    now = now or timezone.now()
+    since = now - timedelta(hours=1)
+    runs = {
+        "running": Run.objects.filter(status="running").count(),
+        "queued": Run.objects.filter(status="queued").count(),
+        "failed_last_hour": Run.objects.filter(status="failed", finished_at__gte=since).count(),
+        "succeeded_last_hour": Run.objects.filter(
+            status="succeeded", finished_at__gte=since
+        ).count(),
+    }
+    last = (
+        Run.objects.filter(status="succeeded", finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values("id", "kind", "resource_id", "finished_at")
+        .first()
+    )
+    return {"runs": runs, "last_successful_run": last}
+
+
+def platform_status() -> dict[str, Any]:
+    return {
+        "workers": worker_count(),
+        "queue_depth": queue_depth(),
+        **run_numbers(),
+        "generated_at": timezone.now(),
+    }

@@ -1,0 +1,52 @@
+"""`/readyz` for load balancers, `/metrics` for Prometheus, `/api/v1/status/` for people."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import extend_schema
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..api.views import error_responses
+from .checks import run_checks
+from .metrics import register_collector
+from .serializers import PlatformStatusSerializer
+from .status import platform_status
+
+
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Each dependency with ok/error; 503 when a required one fails."""
+    checks = run_checks()
+    ready = all(check.ok for check in checks if check.required)
+    body = {
+        "status": "ok" if ready else "error",
+        "checks": {check.name: check.as_dict() for check in checks},
+    }
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text exposition; a bearer token is required when IDP_METRICS_TOKEN is set."""
+    expected = settings.IDP_METRICS_TOKEN
+    if expected:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return HttpResponse("metrics need the scrape token\n", status=401)
+    register_collector()
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+class PlatformStatusView(APIView):
+    """Worker count, queue depth and recent runs of the whole platform."""
+
+    @extend_schema(responses={200: PlatformStatusSerializer, **error_responses(401)})
+    def get(self, request: Request) -> Response:
+        return Response(PlatformStatusSerializer(platform_status()).data)
