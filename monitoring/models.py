@@ -1,1 +1,186 @@
+"""Monitoring data: metric samples, cost records, budgets, alerts, alarm states."""
 
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from idp.models import Team
+from idp.rbac import TeamOwnedQuerySet
+
+from .choices import (
+    DEFAULT_THRESHOLDS,
+    CollectionKind,
+    CollectionStatus,
+    ResourceType,
+    ThresholdKind,
+)
+
+
+def default_thresholds() -> list[dict[str, object]]:
+    return [dict(t) for t in DEFAULT_THRESHOLDS]
+
+
+class MetricSample(models.Model):
+    """One CloudWatch datapoint of one metric of one resource."""
+
+    resource = models.ForeignKey(
+        "provisioning.Resource", on_delete=models.CASCADE, related_name="metric_samples"
+    )
+    resource_type = models.CharField(max_length=20, choices=ResourceType.choices)
+    metric = models.CharField(max_length=100)
+    statistic = models.CharField(max_length=20, default="Average")
+    timestamp = models.DateTimeField(db_index=True)
+    value = models.FloatField()
+    unit = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "resource__team"
+
+    class Meta:
+        ordering = ["resource", "metric", "timestamp"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "metric", "statistic", "timestamp"],
+                name="unique_metric_sample",
+            )
+        ]
+        indexes = [models.Index(fields=["resource", "metric", "-timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.metric}={self.value} @ {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class CostRecord(models.Model):
+    """One day's cost of a team's (service, environment) slice, from Cost Explorer."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="cost_records")
+    service_slug = models.CharField(max_length=63, blank=True, db_index=True)
+    environment_slug = models.CharField(max_length=63, blank=True, db_index=True)
+    date = models.DateField(db_index=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=6)
+    currency = models.CharField(max_length=3, default="USD")
+    estimated = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team", "date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "service_slug", "environment_slug", "date"],
+                name="unique_cost_record",
+            )
+        ]
+        indexes = [models.Index(fields=["team", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.date} {self.amount} {self.currency}"
+
+
+class Budget(models.Model):
+    """A team's monthly spending limit with alert thresholds, mirrored to AWS Budgets."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="budget")
+    monthly_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    thresholds = models.JSONField(
+        default=default_thresholds, help_text='[{"percent": 80, "kind": "actual"}, …]'
+    )
+    aws_budget_name = models.CharField(max_length=100, blank=True)
+    aws_synced_at = models.DateTimeField(null=True, blank=True)
+    aws_sync_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team__slug"]
+
+    def __str__(self) -> str:
+        return f"{self.team} {self.monthly_amount} {self.currency}/month"
+
+    def get_absolute_url(self) -> str:
+        return reverse("monitoring:team_dashboard", args=[self.team.slug])
+
+
+class Alert(models.Model):
+    """A crossed budget threshold: raised at most once per threshold, kind and month."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="alerts")
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
+    threshold = models.PositiveIntegerField(help_text="Percent of the monthly budget")
+    kind = models.CharField(max_length=10, choices=ThresholdKind.choices)
+    period = models.CharField(max_length=7, help_text="YYYY-MM")
+    amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="Spend that crossed")
+    budget_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    message = models.TextField()
+    emailed_to = models.JSONField(default=list, blank=True)
+    webhook_status = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "threshold", "kind", "period"], name="unique_budget_alert"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} {self.kind} {self.threshold}% {self.period}"
+
+
+class AlarmState(models.Model):
+    """A CloudWatch alarm created for a resource and its last known state."""
+
+    resource = models.ForeignKey(
+        "provisioning.Resource", on_delete=models.CASCADE, related_name="alarm_states"
+    )
+    alarm_name = models.CharField(max_length=255, unique=True)
+    metric = models.CharField(max_length=100)
+    namespace = models.CharField(max_length=100)
+    threshold = models.FloatField()
+    comparison = models.CharField(max_length=50)
+    state = models.CharField(max_length=20, default="INSUFFICIENT_DATA")
+    state_reason = models.TextField(blank=True)
+    deleted = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "resource__team"
+
+    class Meta:
+        ordering = ["resource", "alarm_name"]
+
+    def __str__(self) -> str:
+        return f"{self.alarm_name}: {self.state}"
+
+
+class Collection(models.Model):
+    """One collection pass (metrics, costs, alarms, budgets) and what went wrong in it."""
+
+    kind = models.CharField(max_length=10, choices=CollectionKind.choices, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=CollectionStatus.choices, default=CollectionStatus.RUNNING
+    )
+    stored = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} ({self.stored} stored)"

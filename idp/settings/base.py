@@ -285,6 +285,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["monitoring-collect-metrics"] = {
+    "task": "monitoring.collect_metrics",
+    "schedule": timedelta(minutes=int(os.environ.get("IDP_METRICS_EVERY_MINUTES", "5"))),
+}
+CELERY_BEAT_SCHEDULE["monitoring-collect-costs"] = {
+    "task": "monitoring.collect_costs",
+    "schedule": timedelta(hours=int(os.environ.get("IDP_COSTS_EVERY_HOURS", "6"))),
+}
 
 # --- Cache ------------------------------------------------------------------------
 if os.environ.get("IDP_CACHE_URL", "").startswith("redis://"):

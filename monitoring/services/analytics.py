@@ -1,0 +1,128 @@
+"""Usage analytics: requests, lead times, approval waits, failure and drift counts, DORA-style
+pipeline figures per service, over a selectable period."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Count
+from django.utils import timezone
+
+from idp.services import ServiceError
+
+from ..choices import PERIOD_DAYS
+
+
+def parse_period(value: Any, default: int = 30) -> int:
+    """A period in days: one of 7, 30, 90 (400 otherwise)."""
+    if value in (None, ""):
+        return default
+    try:
+        days = int(str(value).rstrip("d"))
+    except ValueError:
+        days = -1
+    if days not in PERIOD_DAYS:
+        choices = ", ".join(str(d) for d in PERIOD_DAYS)
+        raise ServiceError(f"Choose a period of {choices} days.", field="period")
+    return days
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return round(ordered[rank - 1], 1)
+
+
+def _scoped(model: Any, user: Any, teams: Any) -> Any:
+    qs = model.objects.for_user(user) if user is not None else model.objects.all()
+    if teams is not None:
+        field = getattr(model, "team_field", "team")
+        qs = qs.filter(**{f"{field}__in": teams})
+    return qs
+
+
+def usage(user: Any, *, teams: Any = None, days: int = 30, now: datetime | None = None) -> dict:
+    """Provisioning analytics for the teams the user sees (optionally narrowed to `teams`)."""
+    from provisioning.models import Approval, Resource, Run
+
+    since = (now or timezone.now()) - timedelta(days=days)
+    resources = _scoped(Resource, user, teams).filter(created_at__gte=since)
+    requests_by_template = list(
+        resources.values("template__slug").annotate(count=Count("id")).order_by("-count")
+    )
+    requests_by_team = list(
+        resources.values("team__slug").annotate(count=Count("id")).order_by("-count")
+    )
+    lead = [
+        (p - c).total_seconds() / 60
+        for c, p in resources.filter(provisioned_at__isnull=False).values_list(
+            "created_at", "provisioned_at"
+        )
+    ]
+    waits = []
+    for approval in _scoped(Approval, user, teams).filter(created_at__gte=since).select_related(
+        "run"
+    ):
+        asked = approval.run.finished_at or approval.run.created_at
+        waits.append(max(0.0, (approval.created_at - asked).total_seconds() / 60))
+    runs = _scoped(Run, user, teams).filter(created_at__gte=since)
+    finished = runs.filter(status__in=["succeeded", "failed"]).values("status")
+    failed = sum(1 for r in finished if r["status"] == "failed")
+    total = len(finished)
+    drifted = _scoped(Resource, user, teams).filter(drifted=True, status="provisioned").count()
+    return {
+        "period_days": days,
+        "requests_total": resources.count(),
+        "requests_by_template": [
+            {"template": r["template__slug"], "count": r["count"]} for r in requests_by_template
+        ],
+        "requests_by_team": [{"team": r["team__slug"], "count": r["count"]} for r in requests_by_team],
+        "lead_time_minutes": {"p50": percentile(lead, 50), "p95": percentile(lead, 95), "count": len(lead)},
+        "approval_wait_minutes": {
+            "p50": percentile(waits, 50),
+            "p95": percentile(waits, 95),
+            "count": len(waits),
+        },
+        "run_failure_rate": round(failed / total, 3) if total else None,
+        "runs_finished": total,
+        "drift_count": drifted,
+        "pipelines": pipeline_stats(user, teams=teams, since=since, days=days),
+    }
+
+
+def pipeline_stats(user: Any, *, teams: Any, since: datetime, days: int) -> list[dict[str, Any]]:
+    """Success rate and deployments per day per service, when the pipelines app has runs."""
+    if not apps.is_installed("pipelines"):
+        return []
+    try:
+        from pipelines.models import PipelineRun  # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    names = {f.name for f in PipelineRun._meta.get_fields()}
+    service_path = "service" if "service" in names else "pipeline__service" if "pipeline" in names else None
+    if service_path is None:
+        return []
+    manager = PipelineRun.objects
+    qs = manager.for_user(user) if user is not None and hasattr(manager, "for_user") else manager.all()
+    if teams is not None:
+        qs = qs.filter(**{f"{service_path}__team__in": teams})
+    rows: dict[str, dict[str, Any]] = {}
+    for slug, status, conclusion in qs.filter(created_at__gte=since).values_list(
+        f"{service_path}__slug", "status", "conclusion"
+    ):
+        row = rows.setdefault(slug or "(none)", {"service": slug, "runs": 0, "succeeded": 0, "completed": 0})
+        row["runs"] += 1
+        if status == "completed" or conclusion:
+            row["completed"] += 1
+            if conclusion == "success":
+                row["succeeded"] += 1
+    for row in rows.values():
+        row["success_rate"] = round(row["succeeded"] / row["completed"], 3) if row["completed"] else None
+        row["deployments_per_day"] = round(row["succeeded"] / days, 3)
+    return sorted(rows.values(), key=lambda r: r["service"] or "")

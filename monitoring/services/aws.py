@@ -1,0 +1,93 @@
+"""boto3 clients for monitoring calls, and retry with backoff for throttled or failed calls."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from tenacity import (
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+RETRYABLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "InternalError",
+}
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in RETRYABLE_CODES or status >= 500
+    return isinstance(exc, BotoCoreError)
+
+
+def call(fn: Callable[..., _T], /, **kwargs: Any) -> _T:
+    """Call a boto3 operation, retrying throttling and transient failures with backoff."""
+    attempts = int(getattr(settings, "IDP_AWS_RETRY_ATTEMPTS", 4))
+    wait_max = float(getattr(settings, "IDP_AWS_RETRY_WAIT_MAX", 8))
+
+    @retry(
+        retry=retry_if_exception(_is_retryable),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=0.2, max=wait_max),
+        reraise=True,
+    )
+    def _call() -> _T:
+        return fn(**kwargs)
+
+    return _call()
+
+
+def error_text(exc: BaseException) -> str:
+    """A short description of a failed call (never credentials)."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"{err.get('Code', 'Error')}: {err.get('Message', '')}"[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def client(service: str, environment: Any = None, region: str | None = None) -> Any:
+    """A boto3 client for `service` in the environment's account (or the platform default)."""
+    endpoint = getattr(environment, "aws_endpoint_url", "") or settings.AWS_ENDPOINT_URL
+    region = region or getattr(environment, "aws_region", "") or settings.AWS_REGION
+    session = boto3.session.Session()
+    role_arn = getattr(environment, "aws_role_arn", "")
+    if role_arn:
+        sts = session.client("sts", region_name=region, endpoint_url=endpoint)
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="idp-monitoring")["Credentials"]
+        session = boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+    # Our own backoff (tenacity) decides retries, so botocore's are kept to one try.
+    config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+    return session.client(service, region_name=region, endpoint_url=endpoint, config=config)
+
+
+def account_id(environment: Any = None) -> str:
+    """The AWS account of the environment, asked from STS when not configured."""
+    configured = getattr(environment, "aws_account_id", "")
+    if configured:
+        return str(configured)
+    return str(call(client("sts", environment).get_caller_identity)["Account"])

@@ -1,0 +1,263 @@
+"""Costs: estimates from template cost hints, actual costs from Cost Explorer, and their sums."""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from idp import audit
+from idp.models import Environment, Team
+
+from ..choices import CollectionKind, CollectionStatus
+from ..models import Collection, CostRecord
+from . import aws
+from .cache import bump
+
+logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+TAG_TEAM, TAG_SERVICE, TAG_ENVIRONMENT = "idp:team", "idp:service", "idp:environment"
+COST_METRIC = "UnblendedCost"
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return number if number.is_finite() else None
+
+
+def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal | None:
+    """Estimated monthly USD of a resource: fixed part plus per-unit parts of the parameters.
+
+    A parameter that is missing falls back to its schema default; unknown keys are ignored.
+    None when the template gives no cost hints.
+    """
+    hints = getattr(version, "cost_hints", None) or {}
+    if not isinstance(hints, dict) or not hints:
+        return None
+    total = _decimal(hints.get("fixed_monthly_usd", 0)) or Decimal("0")
+    schema_props = ((getattr(version, "parameters_schema", None) or {}).get("properties")) or {}
+    for part in hints.get("per_unit") or []:
+        if not isinstance(part, dict):
+            continue
+        name = part.get("parameter")
+        rate = _decimal(part.get("usd_per_unit"))
+        raw = (parameters or {}).get(name)
+        if raw is None:
+            raw = (schema_props.get(name) or {}).get("default")
+        units = _decimal(raw)
+        if rate is not None and units is not None:
+            total += rate * units
+    return total.quantize(CENT)
+
+
+def month_bounds(day: date) -> tuple[date, date]:
+    """First day of the month and first day of the next month."""
+    first = day.replace(day=1)
+    days = calendar.monthrange(day.year, day.month)[1]
+    return first, first + timedelta(days=days)
+
+
+def _tag_value(key: str) -> str:
+    # Cost Explorer names a tag group "idp:team$payments"; an untagged cost has nothing after $.
+    return key.split("$", 1)[1] if "$" in key else ""
+
+
+def _query(client: Any, start: date, end: date, env_slug: str) -> list[dict[str, Any]]:
+    """Daily costs of one environment grouped by team and service, every page."""
+    results: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {
+            "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+            "Granularity": "DAILY",
+            "Metrics": [COST_METRIC],
+            # Cost Explorer allows two group keys, so the environment is a filter.
+            "GroupBy": [{"Type": "TAG", "Key": TAG_TEAM}, {"Type": "TAG", "Key": TAG_SERVICE}],
+            "Filter": {"Tags": {"Key": TAG_ENVIRONMENT, "Values": [env_slug]}},
+        }
+        if token:
+            kwargs["NextPageToken"] = token
+        page = aws.call(client.get_cost_and_usage, **kwargs)
+        results.extend(page.get("ResultsByTime", []))
+        token = page.get("NextPageToken")
+        if not token:
+            return results
+
+
+def _amount(metrics: dict[str, Any]) -> Decimal:
+    for name in (COST_METRIC, "BlendedCost", "AmortizedCost", "NetUnblendedCost"):
+        if name in metrics:
+            return _decimal(metrics[name].get("Amount")) or Decimal("0")
+    return Decimal("0")
+
+
+def collect_costs(*, start: date | None = None, end: date | None = None) -> Collection:
+    """Ingest daily costs from Cost Explorer into CostRecords (an idempotent upsert).
+
+    Default window: the first of last month until tomorrow. Each environment is one query;
+    a failed query is retried with backoff, recorded, and the other environments kept.
+    """
+    today = timezone.now().date()
+    end = end or today + timedelta(days=1)
+    start = start or (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    collection = Collection.objects.create(kind=CollectionKind.COSTS)
+    teams = {t.slug: t for t in Team.objects.all()}
+    touched: set[str] = set()
+    try:
+        # Cost Explorer is a global API served from us-east-1.
+        client = aws.client("ce", region="us-east-1")
+    except Exception as exc:  # noqa: BLE001 - recorded in the collection
+        collection.errors.append({"error": aws.error_text(exc)})
+        client = None
+    for env in Environment.objects.order_by("order", "slug") if client else []:
+        try:
+            days = _query(client, start, end, env.slug)
+        except Exception as exc:  # noqa: BLE001 - recorded; other environments go on
+            logger.warning("get_cost_and_usage failed for %s: %s", env.slug, exc)
+            collection.errors.append({"environment": env.slug, "error": aws.error_text(exc)})
+            continue
+        rows: dict[tuple[int, str, date], tuple[Decimal, bool]] = {}
+        for day in days:
+            when = date.fromisoformat(day["TimePeriod"]["Start"])
+            estimated = bool(day.get("Estimated", False))
+            for group in day.get("Groups", []):
+                keys = group.get("Keys", [])
+                team = teams.get(_tag_value(keys[0]) if keys else "")
+                if team is None:
+                    continue
+                service = _tag_value(keys[1]) if len(keys) > 1 else ""
+                key = (team.pk, service, when)
+                previous = rows.get(key, (Decimal("0"), False))[0]
+                rows[key] = (previous + _amount(group.get("Metrics", {})), estimated)
+                touched.add(team.slug)
+        collection.stored += _upsert(rows, env.slug)
+    collection.status = (
+        CollectionStatus.SUCCEEDED
+        if not collection.errors
+        else CollectionStatus.PARTIAL
+        if collection.stored
+        else CollectionStatus.FAILED
+    )
+    collection.finished_at = timezone.now()
+    collection.save(update_fields=["status", "stored", "errors", "finished_at"])
+    if touched:
+        bump(*touched)
+    audit.record(
+        "monitoring.costs_collected",
+        target=collection,
+        details={"stored": collection.stored, "errors": len(collection.errors)},
+    )
+    return collection
+
+
+def _upsert(rows: dict[tuple[int, str, date], tuple[Decimal, bool]], env_slug: str) -> int:
+    records = [
+        CostRecord(
+            team_id=team_id,
+            service_slug=service,
+            environment_slug=env_slug,
+            date=when,
+            amount=amount,
+            estimated=estimated,
+        )
+        for (team_id, service, when), (amount, estimated) in rows.items()
+    ]
+    with transaction.atomic():
+        CostRecord.objects.bulk_create(
+            records,
+            update_conflicts=True,
+            unique_fields=["team", "service_slug", "environment_slug", "date"],
+            update_fields=["amount", "estimated", "updated_at"],
+        )
+    return len(records)
+
+
+def month_to_date(team: Team, today: date | None = None) -> Decimal:
+    today = today or timezone.now().date()
+    first, _ = month_bounds(today)
+    total = CostRecord.objects.filter(team=team, date__gte=first, date__lte=today).aggregate(
+        s=Sum("amount")
+    )["s"]
+    return (total or Decimal("0")).quantize(CENT)
+
+
+def forecast_month(team: Team, today: date | None = None) -> Decimal:
+    """The month's expected total: spend so far plus the daily average over the days left."""
+    today = today or timezone.now().date()
+    first, next_first = month_bounds(today)
+    spent = month_to_date(team, today)
+    elapsed = (today - first).days + 1
+    remaining = (next_first - today).days - 1
+    return (spent + spent / elapsed * remaining).quantize(CENT)
+
+
+def daily_costs(qs: Any, start: date, end: date) -> list[dict[str, Any]]:
+    """Every day between start and end (inclusive) with its summed cost, zero when none."""
+    sums = {
+        row["date"]: row["total"]
+        for row in qs.filter(date__gte=start, date__lte=end)
+        .values("date")
+        .annotate(total=Sum("amount"))
+    }
+    days = []
+    day = start
+    while day <= end:
+        amount = Decimal(sums.get(day) or 0).quantize(CENT)
+        days.append({"date": day.isoformat(), "amount": str(amount)})
+        day += timedelta(days=1)
+    return days
+
+
+def costs_by(qs: Any, field: str) -> list[dict[str, Any]]:
+    """Summed cost per team / service / environment, largest first."""
+    column = {"team": "team__slug", "service": "service_slug", "environment": "environment_slug"}[
+        field
+    ]
+    rows = qs.values(column).annotate(total=Sum("amount")).order_by("-total", column)
+    return [
+        {field: row[column] or "(untagged)", "amount": str(row["total"].quantize(CENT))}
+        for row in rows
+    ]
+
+
+def costs_by_template(qs: Any) -> list[dict[str, Any]]:
+    """Cost per template: each (team, service, environment) cost split over its live resources
+    by their estimated cost (evenly when none has one), since Cost Explorer has no template tag."""
+    from provisioning.models import Resource
+
+    totals = qs.values("team_id", "service_slug", "environment_slug").annotate(total=Sum("amount"))
+    shares: dict[str, Decimal] = defaultdict(Decimal)
+    for row in totals:
+        resources = Resource.objects.filter(
+            team_id=row["team_id"], environment__slug=row["environment_slug"]
+        ).exclude(status__in=["rejected"])
+        if row["service_slug"]:
+            resources = resources.filter(service__slug=row["service_slug"])
+        weights = [
+            (r.template.slug, r.estimated_monthly_cost or Decimal("0"))
+            for r in resources.select_related("template")
+        ]
+        if not weights:
+            shares["(unattributed)"] += row["total"]
+            continue
+        total_weight = sum(w for _, w in weights)
+        for slug, weight in weights:
+            part = weight / total_weight if total_weight else Decimal(1) / len(weights)
+            shares[slug] += row["total"] * part
+    return [
+        {"template": slug, "amount": str(amount.quantize(CENT))}
+        for slug, amount in sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]

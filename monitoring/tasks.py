@@ -1,0 +1,23 @@
+"""Celery tasks: periodic collection of metrics and costs, then budget checks."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .services import alarms, budgets, costs, metrics
+
+
+@shared_task(name="monitoring.collect_metrics")
+def collect_metrics() -> dict[str, object]:
+    """Read CloudWatch metrics of every provisioned resource and refresh alarm states."""
+    collection = metrics.collect_metrics()
+    changed = alarms.refresh_alarm_states()
+    return {"status": collection.status, "stored": collection.stored, "alarms_changed": changed}
+
+
+@shared_task(name="monitoring.collect_costs")
+def collect_costs() -> dict[str, object]:
+    """Ingest Cost Explorer costs, then raise the budget alerts they cross."""
+    collection = costs.collect_costs()
+    raised = budgets.evaluate_budgets()
+    return {"status": collection.status, "stored": collection.stored, "alerts": len(raised)}
