@@ -1,0 +1,58 @@
+"""Named states of pipelines and their runs, with the groups views and tasks rely on."""
+
+from django.db import models
+
+
+class PipelineTemplate(models.TextChoices):
+    """The pipeline templates the platform generates workflows from."""
+
+    PYTHON = "python", "Python (pytest)"
+    NODE = "node", "Node.js"
+    GO = "go", "Go"
+    CONTAINER = "container", "Container image (ECR)"
+    TERRAFORM = "terraform", "Terraform"
+    STATIC_SITE = "static-site", "Static site (S3)"
+
+
+class DeliveryState(models.TextChoices):
+    """Where the generated workflow is on its way into the repository."""
+
+    DRAFT = "draft", "Draft"
+    QUEUED = "queued", "Queued"
+    DELIVERING = "delivering", "Delivering"
+    DELIVERED = "delivered", "Pull request open"
+    MERGED = "merged", "Merged"
+    CLOSED = "closed", "Pull request closed"
+    FAILED = "failed", "Failed"
+
+
+# States in which a delivery request is already on its way.
+DELIVERY_ACTIVE = {DeliveryState.QUEUED, DeliveryState.DELIVERING}
+
+
+class RunStatus(models.TextChoices):
+    """GitHub's workflow run / job status values."""
+
+    REQUESTED = "requested", "Requested"
+    QUEUED = "queued", "Queued"
+    WAITING = "waiting", "Waiting"
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+# Statuses that mean GitHub is still working on the run: the portal keeps polling.
+RUN_ACTIVE = {
+    RunStatus.REQUESTED,
+    RunStatus.QUEUED,
+    RunStatus.WAITING,
+    RunStatus.PENDING,
+    RunStatus.IN_PROGRESS,
+}
+
+
+class RunSource(models.TextChoices):
+    """Whether a run's state came from the whole workflow run or from its environment's job."""
+
+    WORKFLOW = "workflow", "Workflow run"
+    JOB = "job", "Job"
