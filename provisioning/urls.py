@@ -1,6 +1,20 @@
 from django.urls import path
 
-from idp.placeholder import section
+from . import views
 
 app_name = "provisioning"
-urlpatterns = [path("", section("Resources"), name="resource_list")]
+urlpatterns = [
+    path("", views.resource_list, name="resource_list"),
+    path("<int:pk>/", views.resource_detail, name="resource_detail"),
+    path("<int:pk>/approve/", views.resource_approve, name="resource_approve"),
+    path("<int:pk>/reject/", views.resource_reject, name="resource_reject"),
+    path("<int:pk>/plan/", views.resource_plan, name="resource_plan"),
+    path("<int:pk>/retry/", views.resource_retry, name="resource_retry"),
+    path("<int:pk>/destroy/", views.resource_destroy, name="resource_destroy"),
+    path("<int:pk>/upgrade/", views.resource_upgrade, name="resource_upgrade"),
+    path("<int:pk>/parameters/", views.resource_change, name="resource_change"),
+    path("runs/<int:pk>/", views.run_detail, name="run_detail"),
+    path("runs/<int:pk>/log/", views.run_log, name="run_log"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("services/<slug:slug>/", views.service_resources, name="service_resources"),
+]

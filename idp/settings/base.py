@@ -263,6 +263,12 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"bearerAuth": []}, {"cookieAuth": []}],
     "ENUM_NAME_OVERRIDES": {},
 }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "ResourceStatusEnum": "provisioning.choices.ResourceStatus",
+        "RunStatusEnum": "provisioning.choices.RunStatus",
+    }
+)
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")

@@ -1,1 +1,11 @@
-urlpatterns: list = []
+"""Provisioning routes under /api/v1/ (included by idp.api.urls into the `api` namespace)."""
+
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("resources", views.ResourceViewSet, basename="resource")
+router.register("runs", views.RunViewSet, basename="run")
+
+urlpatterns = router.urls

@@ -1,0 +1,302 @@
+"""Django admin for platform admins: the approval queue, runs with logs, approvals, locks.
+
+Every change goes through provisioning.services, which enforce four eyes and roles;
+lists are narrowed with for_user so a staff member sees only their teams' objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import JSONField as JSONModelField
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+
+from idp.services import ServiceError
+
+from . import services
+from .api.presenters import RUN_HEAVY_FIELDS, masked_outputs, masked_parameters, plan_counts
+from .choices import ResourceStatus, RunKind
+from .models import Approval, Resource, ResourceLock, Run, RunLogChunk
+
+
+class StaffVisibleMixin:
+    """Staff see their teams' objects (platform admins all); the services decide every change."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # resources are requested through the portal, API or CLI
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AwaitingApprovalFilter(admin.SimpleListFilter):
+    title = "approval queue"
+    parameter_name = "queue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("awaiting", "Resources awaiting approval")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Resource]) -> QuerySet[Resource]:
+        if self.value() == "awaiting":
+            return queryset.filter(status=ResourceStatus.AWAITING_APPROVAL)
+        return queryset
+
+
+class RejectReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000)
+
+
+def _latest_plan_summary() -> Subquery:
+    plans = Run.objects.filter(resource=OuterRef("pk"), kind__in=[RunKind.PLAN, RunKind.DESTROY])
+    return Subquery(
+        plans.exclude(plan_summary={}).order_by("-created_at", "-id").values("plan_summary")[:1],
+        output_field=JSONModelField(),
+    )
+
+
+@admin.register(Resource)
+class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "team",
+        "environment",
+        "template_label",
+        "status_badge",
+        "plan_add",
+        "plan_change",
+        "plan_destroy",
+        "requested_by",
+        "created_at",
+    ]
+    list_filter = [AwaitingApprovalFilter, "status", "environment", "team", "template", "drifted"]
+    search_fields = [
+        "name",
+        "team__slug",
+        "template__slug",
+        "service__slug",
+        "requested_by__username",
+    ]
+    list_select_related = ["team", "environment", "template", "template_version", "requested_by"]
+    actions = ["approve_selected", "reject_selected"]
+    date_hierarchy = "created_at"
+    fields = [
+        "name",
+        "team",
+        "service",
+        "environment",
+        "template",
+        "template_version",
+        "status",
+        "shown_parameters",
+        "shown_outputs",
+        "requested_by",
+        "requires_platform_admin",
+        "estimated_monthly_cost",
+        "expires_at",
+        "drifted",
+        "drift_details",
+        "last_error",
+        "created_at",
+        "provisioned_at",
+        "destroyed_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Resource]:
+        return (
+            Resource.objects.for_user(request.user)
+            .select_related(*self.list_select_related)
+            .annotate(latest_plan_summary=_latest_plan_summary())
+        )
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_staff)
+
+    @admin.display(description="template", ordering="template__slug")
+    def template_label(self, obj: Resource) -> str:
+        return f"{obj.template.slug} v{obj.template_version.number}"
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Resource) -> str:
+        return obj.get_status_display()
+
+    def _count(self, obj: Resource, key: str) -> int | str:
+        summary = getattr(obj, "latest_plan_summary", None)
+        return plan_counts(summary)[key] if summary else "—"
+
+    @admin.display(description="+ add")
+    def plan_add(self, obj: Resource) -> int | str:
+        return self._count(obj, "add")
+
+    @admin.display(description="~ change")
+    def plan_change(self, obj: Resource) -> int | str:
+        return self._count(obj, "change")
+
+    @admin.display(description="- destroy")
+    def plan_destroy(self, obj: Resource) -> int | str:
+        return self._count(obj, "destroy")
+
+    @admin.display(description="parameters (sensitive masked)")
+    def shown_parameters(self, obj: Resource) -> dict[str, Any]:
+        return masked_parameters(obj)
+
+    @admin.display(description="outputs (sensitive masked)")
+    def shown_outputs(self, obj: Resource) -> dict[str, Any]:
+        return masked_outputs(obj)
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[Resource], decide: Any) -> None:
+        done, refused = 0, []
+        for resource in queryset:
+            try:
+                decide(resource)
+            except ServiceError as error:
+                refused.append(f"{resource}: {error.message}")
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} plan(s) decided.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+    @admin.action(description="Approve selected plans", permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Resource]) -> None:
+        self._decide(request, queryset, lambda r: services.approve(r, actor=request.user))
+
+    @admin.action(description="Reject selected plans", permissions=["approve"])
+    def reject_selected(
+        self, request: HttpRequest, queryset: QuerySet[Resource]
+    ) -> HttpResponse | None:
+        form = RejectReasonForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._decide(
+                request, queryset, lambda r: services.reject(r, actor=request.user, reason=reason)
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject selected plans",
+            "opts": self.model._meta,
+            "resources": queryset,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "provisioning/admin/reject_reason.html", context)
+
+
+class RunLogChunkInline(admin.TabularInline):
+    model = RunLogChunk
+    fields = ["seq", "offset", "text"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+@admin.register(Run)
+class RunAdmin(StaffVisibleMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "resource",
+        "kind",
+        "status",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "kind", "resource__environment", "resource__team"]
+    search_fields = ["resource__name", "resource__team__slug", "error"]
+    list_select_related = ["resource__team", "resource__environment", "created_by"]
+    inlines = [RunLogChunkInline]
+    fields = [
+        "resource",
+        "kind",
+        "status",
+        "is_destroy",
+        "template_version",
+        "plan_run",
+        "plan_hash",
+        "plan_summary",
+        "plan_text",
+        "error",
+        "cancel_requested",
+        "created_by",
+        "worker",
+        "heartbeat_at",
+        "log_size",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
+        return Run.objects.for_user(request.user).defer(*RUN_HEAVY_FIELDS)
+
+
+@admin.register(Approval)
+class ApprovalAdmin(StaffVisibleMixin, admin.ModelAdmin):
+    list_display = ["resource", "decision", "decided_by", "created_at", "expires_at", "reason"]
+    list_filter = ["decision", "created_at"]
+    search_fields = ["resource__name", "decided_by__username", "reason"]
+    list_select_related = ["resource__team", "resource__environment", "decided_by"]
+    readonly_fields = [
+        "resource",
+        "run",
+        "decision",
+        "decided_by",
+        "reason",
+        "plan_hash",
+        "created_at",
+        "expires_at",
+    ]
+    fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Approval]:
+        return Approval.objects.for_user(request.user)
+
+
+@admin.register(ResourceLock)
+class ResourceLockAdmin(StaffVisibleMixin, admin.ModelAdmin):
+    list_display = ["resource", "run_link", "acquired_at"]
+    list_select_related = ["resource__team", "resource__environment", "run"]
+    readonly_fields = ["resource", "run", "acquired_at"]
+    actions = ["unlock_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ResourceLock]:
+        visible = Resource.objects.for_user(request.user).values("pk")
+        return ResourceLock.objects.filter(resource__in=visible)
+
+    def has_unlock_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_staff)
+
+    @admin.display(description="run")
+    def run_link(self, obj: ResourceLock) -> str:
+        return format_html('<a href="{}">run {}</a>', obj.run.get_absolute_url(), obj.run_id)
+
+    @admin.action(
+        description="Unlock selected resources (clear a stale lock)", permissions=["unlock"]
+    )
+    def unlock_selected(self, request: HttpRequest, queryset: QuerySet[ResourceLock]) -> None:
+        for lock in queryset.select_related("resource"):
+            try:
+                services.unlock(lock.resource, actor=request.user)
+            except ServiceError as error:
+                self.message_user(request, f"{lock.resource}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{lock.resource} unlocked.", messages.SUCCESS)

@@ -1,0 +1,259 @@
+"""API shapes of resources, runs and approvals; inputs are parsed here, rules live in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.models import Service, Template, TemplateVersion
+from idp.models import Environment, Team
+
+from ..models import Approval, Resource, Run
+from . import presenters
+
+
+class PlanSummaryField(serializers.JSONField):
+    """The plan summary: counts and resource addresses to add, change and destroy."""
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    decided_by = serializers.CharField(source="decided_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = Approval
+        fields = [
+            "id",
+            "run",
+            "decision",
+            "decided_by",
+            "reason",
+            "plan_hash",
+            "created_at",
+            "expires_at",
+        ]
+        read_only_fields = fields
+
+
+class RunSerializer(serializers.ModelSerializer):
+    """A run without its log or plan file."""
+
+    resource = serializers.PrimaryKeyRelatedField(read_only=True)
+    template_version = serializers.IntegerField(source="template_version.number", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    plan_counts = serializers.SerializerMethodField()
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "resource",
+            "kind",
+            "status",
+            "is_destroy",
+            "template_version",
+            "plan_run",
+            "plan_hash",
+            "plan_counts",
+            "plan_summary",
+            "error",
+            "cancel_requested",
+            "created_by",
+            "log_size",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {k: {"type": "integer"} for k in ("add", "change", "destroy")},
+        }
+    )
+    def get_plan_counts(self, run: Run) -> dict[str, int]:
+        return presenters.plan_counts(run.plan_summary)
+
+
+class RunDetailSerializer(RunSerializer):
+    """A run with its rendered plan (never the plan file's bytes)."""
+
+    class Meta(RunSerializer.Meta):
+        fields = RunSerializer.Meta.fields + ["plan_text", "parameters"]
+        read_only_fields = fields
+
+
+class RunLogSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    next_offset = serializers.IntegerField()
+    complete = serializers.BooleanField(help_text="True once the run is over and all read")
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    """A resource in a list: identifiers, status, no parameters or outputs."""
+
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    version = serializers.IntegerField(source="template_version.number", read_only=True)
+    requested_by = serializers.CharField(
+        source="requested_by.username", default=None, read_only=True
+    )
+    url = serializers.HyperlinkedIdentityField(view_name="api:resource-detail")
+
+    class Meta:
+        model = Resource
+        fields = [
+            "id",
+            "url",
+            "name",
+            "team",
+            "service",
+            "environment",
+            "template",
+            "version",
+            "status",
+            "drifted",
+            "requested_by",
+            "estimated_monthly_cost",
+            "requires_platform_admin",
+            "expires_at",
+            "created_at",
+            "updated_at",
+            "provisioned_at",
+        ]
+        read_only_fields = fields
+
+
+class ResourceDetailSerializer(ResourceSerializer):
+    """One resource: masked parameters and outputs, what the caller may do, runs and plan."""
+
+    parameters = serializers.SerializerMethodField()
+    outputs = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    current_run = serializers.SerializerMethodField()
+    latest_plan = serializers.SerializerMethodField()
+    approvals = serializers.SerializerMethodField()
+
+    class Meta(ResourceSerializer.Meta):
+        fields = ResourceSerializer.Meta.fields + [
+            "parameters",
+            "outputs",
+            "allowed_actions",
+            "current_run",
+            "latest_plan",
+            "approvals",
+            "drift_details",
+            "drift_checked_at",
+            "last_error",
+            "destroyed_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "object", "additionalProperties": True})
+    def get_parameters(self, resource: Resource) -> dict[str, Any]:
+        return presenters.masked_parameters(resource)
+
+    @extend_schema_field({"type": "object", "additionalProperties": True})
+    def get_outputs(self, resource: Resource) -> dict[str, Any]:
+        return presenters.masked_outputs(resource)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, resource: Resource) -> list[str]:
+        return sorted(self.context.get("allowed_actions", ()))
+
+    @extend_schema_field(RunSerializer(allow_null=True))
+    def get_current_run(self, resource: Resource) -> dict[str, Any] | None:
+        run = presenters.current_run(resource)
+        return RunSerializer(run).data if run else None
+
+    @extend_schema_field(RunSerializer(allow_null=True))
+    def get_latest_plan(self, resource: Resource) -> dict[str, Any] | None:
+        run = presenters.latest_plan(resource)
+        return RunSerializer(run).data if run else None
+
+    @extend_schema_field(ApprovalSerializer(many=True))
+    def get_approvals(self, resource: Resource) -> list[dict[str, Any]]:
+        approvals = resource.approvals.select_related("decided_by").order_by("-created_at")[:20]
+        return list(ApprovalSerializer(approvals, many=True).data)
+
+
+class ResourceCreateSerializer(serializers.Serializer):
+    """A request for a new resource; slugs are resolved to the caller's visible objects."""
+
+    template = serializers.SlugField(help_text="Template slug")
+    version = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="Version number; empty = current"
+    )
+    team = serializers.SlugField(help_text="Team slug")
+    service = serializers.SlugField(required=False, allow_null=True, allow_blank=True)
+    environment = serializers.SlugField(help_text="Environment slug")
+    name = serializers.SlugField(max_length=63)
+    parameters = serializers.DictField(required=False, default=dict)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_template(self, value: str) -> Template:
+        template = Template.objects.filter(slug=value).first()
+        if template is None:
+            raise serializers.ValidationError(f"Unknown template {value!r}.")
+        return template
+
+    def validate_team(self, value: str) -> Team:
+        team = Team.objects.for_user(self.context["request"].user).filter(slug=value).first()
+        if team is None:
+            raise serializers.ValidationError(f"Unknown team {value!r}.")
+        return team
+
+    def validate_environment(self, value: str) -> Environment:
+        environment = Environment.objects.filter(slug=value).first()
+        if environment is None:
+            raise serializers.ValidationError(f"Unknown environment {value!r}.")
+        return environment
+
+    def validate_service(self, value: str | None) -> Service | None:
+        if not value:
+            return None
+        service = Service.objects.for_user(self.context["request"].user).filter(slug=value).first()
+        if service is None:
+            raise serializers.ValidationError(f"Unknown service {value!r}.")
+        return service
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        template: Template = attrs["template"]
+        number = attrs.get("version")
+        if number is not None:
+            version = TemplateVersion.objects.filter(template=template, number=number).first()
+            if version is None:
+                raise serializers.ValidationError(
+                    {"version": [f"Template {template.slug} has no version {number}."]}
+                )
+            attrs["version"] = version
+        service = attrs.get("service")
+        if service is not None and service.team_id != attrs["team"].pk:
+            raise serializers.ValidationError(
+                {"service": [f"Service {service.slug} belongs to another team."]}
+            )
+        return attrs
+
+
+class ParametersSerializer(serializers.Serializer):
+    parameters = serializers.DictField(help_text="The new parameters (a full set)")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why the plan is rejected")
+
+
+class UpgradeSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="Version number; empty = current"
+    )

@@ -1,0 +1,279 @@
+"""/api/v1/resources/ and /api/v1/runs/: thin handlers over provisioning.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from idp.api.views import error_responses
+from idp.services import ServiceError
+
+from .. import services
+from ..filtersets import ResourceFilterSet, RunFilterSet
+from ..models import Resource, Run
+from . import serializers as s
+from .presenters import RUN_HEAVY_FIELDS
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Repeat a request safely: the same key from the same user gives the same resource",
+)
+RUN_ACCEPTED = OpenApiResponse(s.RunSerializer, description="The run queued for this change")
+
+
+def resource_queryset(user: Any) -> QuerySet[Resource]:
+    """Resources visible to `user`, with everything a list row shows in one query."""
+    return Resource.objects.for_user(user).select_related(
+        "team", "service", "environment", "template", "template_version", "requested_by"
+    )
+
+
+def run_queryset(user: Any) -> QuerySet[Run]:
+    """Runs visible to `user`, without plan file bytes."""
+    return (
+        Run.objects.for_user(user)
+        .select_related("template_version", "created_by")
+        .defer(*RUN_HEAVY_FIELDS)
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: s.ResourceSerializer(many=True), **error_responses(400, 401)},
+    ),
+    retrieve=extend_schema(
+        responses={200: s.ResourceDetailSerializer, **error_responses(401, 404)}
+    ),
+)
+class ResourceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your teams' resources: request, change, approve, re-plan, retry, upgrade, destroy."""
+
+    filterset_class = ResourceFilterSet
+    search_fields = ["name", "template__slug", "service__slug", "team__slug"]
+    ordering_fields = ["created_at", "updated_at", "name", "status"]
+    ordering = ["-created_at", "-id"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    queryset = Resource.objects.none()
+
+    def get_queryset(self) -> QuerySet[Resource]:
+        return resource_queryset(self.request.user)
+
+    def get_serializer_class(self) -> Any:
+        return s.ResourceSerializer if self.action == "list" else s.ResourceDetailSerializer
+
+    def _detail(self, resource: Resource, code: int = status.HTTP_200_OK) -> Response:
+        resource = get_object_or_404(self.get_queryset(), pk=resource.pk)
+        context = {
+            "request": self.request,
+            "allowed_actions": services.allowed_actions(resource, self.request.user),
+        }
+        return Response(s.ResourceDetailSerializer(resource, context=context).data, status=code)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._detail(self.get_object())
+
+    @extend_schema(
+        request=s.ResourceCreateSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={
+            201: OpenApiResponse(
+                s.ResourceDetailSerializer, description="Requested; a plan is queued"
+            ),
+            200: OpenApiResponse(
+                s.ResourceDetailSerializer,
+                description="Repeated Idempotency-Key: the same resource",
+            ),
+            **error_responses(400, 401, 403, 409),
+        },
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Request a resource: validates the parameters and queues its first plan."""
+        key = request.headers.get("Idempotency-Key", "").strip()[:200]
+        if key:
+            existing = Resource.objects.filter(
+                requested_by=request.user, idempotency_key=key
+            ).first()
+            if existing is not None:
+                return self._detail(existing, status.HTTP_200_OK)
+        serializer = s.ResourceCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        resource = services.request_resource(
+            actor=request.user,
+            template=data["template"],
+            version=data.get("version"),
+            team=data["team"],
+            environment=data["environment"],
+            name=data["name"],
+            parameters=data.get("parameters") or {},
+            service=data.get("service"),
+            expires_at=data.get("expires_at"),
+            idempotency_key=key or None,
+        )
+        return self._detail(resource, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.ParametersSerializer,
+        responses={202: RUN_ACCEPTED, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Change the parameters: a new plan under the same approval rules."""
+        resource = self.get_object()
+        serializer = s.ParametersSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = services.change_parameters(
+            resource, serializer.validated_data["parameters"], actor=request.user
+        )
+        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}
+    )
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Request the destruction: a destroy plan under the same approval rules."""
+        run = services.request_destroy(self.get_object(), actor=request.user)
+        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=s.ReasonSerializer,
+        responses={200: s.ApprovalSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """Approve the pending plan (maintainers; never your own request); its apply is queued."""
+        resource = self.get_object()
+        serializer = s.ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        approval = services.approve(
+            resource, actor=request.user, reason=serializer.validated_data["reason"]
+        )
+        return Response(s.ApprovalSerializer(approval).data)
+
+    @extend_schema(
+        request=s.RejectSerializer,
+        responses={200: s.ApprovalSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        """Reject the pending plan with a reason."""
+        resource = self.get_object()
+        serializer = s.RejectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        approval = services.reject(
+            resource, actor=request.user, reason=serializer.validated_data["reason"]
+        )
+        return Response(s.ApprovalSerializer(approval).data)
+
+    @extend_schema(
+        request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}
+    )
+    @action(detail=True, methods=["post"])
+    def plan(self, request: Request, pk: str | None = None) -> Response:
+        """Plan again with the current parameters and version."""
+        run = services.replan(self.get_object(), actor=request.user)
+        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        """Retry the failed run."""
+        run = services.retry(self.get_object(), actor=request.user)
+        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=s.UpgradeSerializer,
+        responses={202: RUN_ACCEPTED, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def upgrade(self, request: Request, pk: str | None = None) -> Response:
+        """Plan the move to another template version (default: the current one)."""
+        resource = self.get_object()
+        serializer = s.UpgradeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        number = serializer.validated_data.get("version")
+        version = None
+        if number is not None:
+            version = resource.template.versions.filter(number=number).first()
+            if version is None:
+                raise ServiceError(
+                    f"Template {resource.template.slug} has no version {number}.", field="version"
+                )
+        run = services.upgrade(resource, version, actor=request.user)
+        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.RunSerializer(many=True), **error_responses(400, 401)}),
+    retrieve=extend_schema(responses={200: s.RunDetailSerializer, **error_responses(401, 404)}),
+)
+class RunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Terraform runs of your teams' resources, their logs, and cancellation."""
+
+    filterset_class = RunFilterSet
+    ordering_fields = ["created_at", "started_at", "finished_at"]
+    ordering = ["-created_at", "-id"]
+    search_fields: list[str] = []
+    queryset = Run.objects.none()
+
+    def get_queryset(self) -> QuerySet[Run]:
+        return run_queryset(self.request.user)
+
+    def get_serializer_class(self) -> Any:
+        return s.RunSerializer if self.action == "list" else s.RunDetailSerializer
+
+    @extend_schema(
+        request=None, responses={200: s.RunSerializer, **error_responses(401, 403, 404, 409)}
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel a queued or running run (Terraform stops at its next safe point)."""
+        run = services.cancel_run(self.get_object(), actor=request.user)
+        return Response(s.RunSerializer(run).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("offset", int, description="Characters already read (0 = start)"),
+            OpenApiParameter("limit", int, description="At most this many characters"),
+        ],
+        responses={200: s.RunLogSerializer, **error_responses(400, 401, 404)},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def log(self, request: Request, pk: str | None = None) -> Response:
+        """The run's log from `offset`; poll with `next_offset` until `complete`."""
+        run = self.get_object()
+        offset = _non_negative(request.query_params.get("offset", "0"), "offset")
+        limit = request.query_params.get("limit")
+        kwargs = {"limit": _non_negative(limit, "limit") or None} if limit else {}
+        text, next_offset, complete = services.read_run_log(run, offset=offset, **kwargs)
+        return Response({"text": text, "next_offset": next_offset, "complete": complete})
+
+
+def _non_negative(value: str, field: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ServiceError("Must be a whole number.", field=field) from None
+    if number < 0:
+        raise ServiceError("Must be zero or more.", field=field)
+    return number

@@ -1,0 +1,80 @@
+"""Portal forms for day-2 actions; the request form itself lives in the catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from catalog.models import TemplateVersion
+from idp.services import ServiceError
+
+from .models import Resource
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Tell the requester why; it is kept with the decision.",
+    )
+
+
+class ApproveForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000, required=False, widget=forms.TextInput(), label="Note (optional)"
+    )
+
+
+class UpgradeForm(forms.Form):
+    version = forms.TypedChoiceField(coerce=int, label="Template version")
+
+    def __init__(self, *args: Any, resource: Resource, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        versions = TemplateVersion.objects.filter(template_id=resource.template_id).only(
+            "number", "template_id"
+        )
+        self.fields["version"].choices = [
+            (
+                v.number,
+                f"v{v.number}" + (" (current pin)" if v.pk == resource.template_version_id else ""),
+            )
+            for v in versions.order_by("-number")
+        ]
+
+
+class JSONParametersForm(forms.Form):
+    """Parameters as one JSON object, used when the catalog offers no schema form builder."""
+
+    parameters = forms.JSONField(
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text="A JSON object of every parameter; sensitive ones left out keep their value.",
+    )
+
+    def __init__(self, *args: Any, resource: Resource | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+    def clean_parameters(self) -> dict[str, Any]:
+        value = self.cleaned_data["parameters"]
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Give a JSON object: {"name": value, …}.')
+        return value
+
+    def new_parameters(self) -> dict[str, Any]:
+        return dict(self.cleaned_data["parameters"])
+
+
+def add_service_error(form: forms.Form, error: ServiceError) -> None:
+    """Show a service's refusal next to the field it names (parameters.<name> → that field)."""
+    errors = error.errors or ({error.field: [error.message]} if error.field else None)
+    if not errors:
+        form.add_error(None, error.message)
+        return
+    for field, messages in errors.items():
+        name = field.split(".", 1)[1] if field.startswith("parameters.") else field
+        target = (
+            name if name in form.fields else ("parameters" if "parameters" in form.fields else None)
+        )
+        for message in messages:
+            prefix = "" if target == name or target is None else f"{name}: "
+            form.add_error(target, f"{prefix}{message}")

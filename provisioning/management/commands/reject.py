@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from idp.services import ServiceError
+from provisioning import services
+
+from ._common import get_resource, get_user, service_error
+
+
+class Command(BaseCommand):
+    help = "Reject a resource's pending plan as USER, with a reason."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("resource_id", help="Resource id")
+        parser.add_argument("--as", dest="username", required=True, help="Who rejects")
+        parser.add_argument("--reason", required=True, help="Why (shown to the requester)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["reason"].strip():
+            raise CommandError("Give a reason with --reason.")
+        resource = get_resource(options["resource_id"])
+        user = get_user(options["username"])
+        try:
+            services.reject(resource, actor=user, reason=options["reason"])
+        except ServiceError as error:
+            raise service_error(error) from None
+        self.stdout.write(self.style.SUCCESS(f"Rejected the plan of {resource}."))

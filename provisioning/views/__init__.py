@@ -1,0 +1,31 @@
+"""Portal views of the provisioning app (resources, runs)."""
+
+from .resources import (
+    resource_approve,
+    resource_change,
+    resource_destroy,
+    resource_detail,
+    resource_list,
+    resource_plan,
+    resource_reject,
+    resource_retry,
+    resource_upgrade,
+    service_resources,
+)
+from .runs import run_cancel, run_detail, run_log
+
+__all__ = [
+    "resource_approve",
+    "resource_change",
+    "resource_destroy",
+    "resource_detail",
+    "resource_list",
+    "resource_plan",
+    "resource_reject",
+    "resource_retry",
+    "resource_upgrade",
+    "run_cancel",
+    "run_detail",
+    "run_log",
+    "service_resources",
+]

@@ -1,0 +1,206 @@
+"""Portal pages of resources: the list, the resource page and its actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from catalog.models import Service, Template
+from idp.models import Environment, Team
+from idp.services import ServiceError
+
+from .. import services
+from ..api.presenters import (
+    current_run,
+    latest_plan,
+    masked_outputs,
+    masked_parameters,
+    plan_addresses,
+    plan_counts,
+    runs_of,
+)
+from ..api.views import resource_queryset
+from ..choices import ResourceStatus
+from ..filtersets import ResourceFilterSet
+from ..forms import ApproveForm, RejectForm, UpgradeForm, add_service_error
+from ..models import Resource
+from .params import parameters_form
+
+PAGE_SIZE = 50
+
+
+def _resource(request: HttpRequest, pk: int) -> Resource:
+    return get_object_or_404(resource_queryset(request.user), pk=pk)
+
+
+@login_required
+def resource_list(request: HttpRequest) -> HttpResponse:
+    """Your teams' resources, filtered and paginated, in a constant number of queries."""
+    filterset = ResourceFilterSet(request.GET or None, queryset=resource_queryset(request.user))
+    queryset = filterset.qs if filterset.is_bound else filterset.queryset
+    page = Paginator(queryset.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "filterset": filterset,
+        "page_obj": page,
+        "resources": page.object_list,
+        "teams": Team.objects.for_user(request.user).only("slug", "name"),
+        "environments": Environment.objects.only("slug", "name"),
+        "templates": Template.objects.only("slug", "title"),
+        "statuses": ResourceStatus.choices,
+        "current": {k: request.GET.get(k, "") for k in ("team", "environment", "template", "q")}
+        | {"status": request.GET.getlist("status")},
+    }
+    return render(request, "provisioning/resource_list.html", context)
+
+
+def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> dict[str, Any]:
+    plan = latest_plan(resource)
+    actions = services.allowed_actions(resource, request.user)
+    runs = list(runs_of(resource).select_related("created_by").order_by("-created_at", "-id")[:20])
+    return {
+        "resource": resource,
+        "parameters": masked_parameters(resource),
+        "outputs": masked_outputs(resource),
+        "allowed_actions": actions,
+        "current_run": current_run(resource),
+        "plan": plan,
+        "plan_counts": plan_counts(plan.plan_summary) if plan else None,
+        "plan_addresses": plan_addresses(plan.plan_summary) if plan else None,
+        "runs": runs,
+        "approvals": resource.approvals.select_related("decided_by").order_by("-created_at")[:20],
+        "reject_form": extra.pop("reject_form", None) or RejectForm(),
+        "approve_form": ApproveForm(),
+        "upgrade_form": UpgradeForm(resource=resource) if "upgrade" in actions else None,
+        **extra,
+    }
+
+
+@login_required
+def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Status, masked parameters and outputs, the plan, runs, approvals and the allowed actions."""
+    resource = _resource(request, pk)
+    return render(request, "provisioning/resource_detail.html", _detail_context(request, resource))
+
+
+def _done(request: HttpRequest, message: str, target: Any) -> HttpResponse:
+    messages.success(request, message)
+    return redirect(target)
+
+
+def _refused(request: HttpRequest, resource: Resource, error: ServiceError) -> HttpResponse:
+    messages.error(request, error.message)
+    return redirect(resource)
+
+
+@login_required
+@require_POST
+def resource_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    resource = _resource(request, pk)
+    form = ApproveForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.approve(resource, actor=request.user, reason=reason)
+    except ServiceError as error:
+        return _refused(request, resource, error)
+    return _done(request, "Plan approved; the apply is queued.", resource)
+
+
+@login_required
+@require_POST
+def resource_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    resource = _resource(request, pk)
+    form = RejectForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reject(resource, actor=request.user, reason=form.cleaned_data["reason"])
+        except ServiceError as error:
+            if error.field != "reason":
+                return _refused(request, resource, error)
+            add_service_error(form, error)
+        else:
+            return _done(request, "Plan rejected.", resource)
+    context = _detail_context(request, resource, reject_form=form)
+    return render(request, "provisioning/resource_detail.html", context, status=400)
+
+
+def _run_action(name: str, label: str):  # type: ignore[no-untyped-def]
+    """A POST-only view calling `services.<name>(resource, actor=…)`; the run page follows."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        resource = _resource(request, pk)
+        try:
+            run = getattr(services, name)(resource, actor=request.user)
+        except ServiceError as error:
+            return _refused(request, resource, error)
+        return _done(request, label, run)
+
+    view.__name__ = f"resource_{name}"
+    return view
+
+
+resource_plan = _run_action("replan", "A new plan is queued.")
+resource_retry = _run_action("retry", "The run is queued again.")
+resource_destroy = _run_action("request_destroy", "A destroy plan is queued.")
+
+
+@login_required
+@require_POST
+def resource_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
+    resource = _resource(request, pk)
+    form = UpgradeForm(request.POST, resource=resource)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the template's versions.")
+        return redirect(resource)
+    version = resource.template.versions.get(number=form.cleaned_data["version"])
+    try:
+        run = services.upgrade(resource, version, actor=request.user)
+    except ServiceError as error:
+        return _refused(request, resource, error)
+    return _done(request, f"Planning the upgrade to v{version.number}.", run)
+
+
+@login_required
+def resource_change(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change parameters: the form re-shows with errors by their fields; success plans anew."""
+    resource = _resource(request, pk)
+    form = parameters_form(resource, request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                run = services.change_parameters(
+                    resource, form.new_parameters(), actor=request.user
+                )
+            except ServiceError as error:
+                if error.status != 400:
+                    return _refused(request, resource, error)
+                add_service_error(form, error)
+            else:
+                return _done(request, "Parameters changed; a new plan is queued.", run)
+        status = 400
+    context = {"resource": resource, "form": form}
+    return render(request, "provisioning/resource_change.html", context, status=status)
+
+
+@login_required
+def service_resources(request: HttpRequest, slug: str) -> HttpResponse:
+    """The partial listing a service's resources (for the catalog's service page, via htmx)."""
+    service = get_object_or_404(Service.objects.for_user(request.user), slug=slug)
+    resources = (
+        resource_queryset(request.user).filter(service=service).order_by("-created_at")[:100]
+    )
+    return render(
+        request,
+        "provisioning/_service_resources.html",
+        {"service": service, "resources": resources},
+    )

@@ -1,0 +1,78 @@
+"""Portal pages of runs: the live log (htmx polling from an offset) and the rendered plan."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from idp.services import ServiceError
+
+from .. import services
+from ..api.presenters import plan_addresses, plan_counts
+from ..api.views import run_queryset
+from ..choices import RUN_TERMINAL
+from ..models import Run
+
+
+def _run(request: HttpRequest, pk: int) -> Run:
+    return get_object_or_404(
+        run_queryset(request.user).select_related(
+            "resource__team", "resource__environment", "resource__template"
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run's status, timings, plan and log; the log keeps growing while the run is active."""
+    run = _run(request, pk)
+    text, next_offset, complete = services.read_run_log(run, offset=0)
+    context = {
+        "run": run,
+        "resource": run.resource,
+        "log_text": text,
+        "next_offset": next_offset,
+        "complete": complete and run.status in RUN_TERMINAL,
+        "plan_counts": plan_counts(run.plan_summary) if run.plan_summary else None,
+        "plan_addresses": plan_addresses(run.plan_summary) if run.plan_summary else None,
+        "can_cancel": "cancel" in services.allowed_actions(run.resource, request.user)
+        and run.status not in RUN_TERMINAL,
+    }
+    return render(request, "provisioning/run_detail.html", context)
+
+
+@login_required
+def run_log(request: HttpRequest, pk: int) -> HttpResponse:
+    """The log after `offset`, appended by htmx; the poller stops once the run is over."""
+    run = _run(request, pk)
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    text, next_offset, complete = services.read_run_log(run, offset=offset)
+    response = render(
+        request,
+        "provisioning/_run_log.html",
+        {"run": run, "text": text, "next_offset": next_offset, "complete": complete},
+    )
+    if complete:
+        # Reload once so the final status, plan and actions show; no poller is rendered then.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run(request, pk)
+    try:
+        services.cancel_run(run, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Cancellation requested.")
+    return redirect(run)
