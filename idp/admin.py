@@ -1,8 +1,11 @@
+"""Django admin for platform admins: every write goes through the services, so it is audited."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 from django.http import HttpRequest
 from guardian.admin import GuardedModelAdmin
 
@@ -17,25 +20,65 @@ class MembershipInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
+def _adopt(obj: Any, saved: Any) -> None:
+    """Make the admin's unsaved instance stand for the row a service created."""
+    obj.pk = saved.pk
+    obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
 @admin.register(Team)
 class TeamAdmin(GuardedModelAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name", "description"]
     list_filter = ["created_at"]
     readonly_fields = ["created_at"]
+    inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The slug names the team's permission groups; it is fixed once created.
+        return ["slug", "created_at"] if obj is not None else ["created_at"]
 
     def save_model(self, request: HttpRequest, obj: Team, form: Any, change: bool) -> None:
         if change:
+            fields = [f for f in form.changed_data if f in services.UPDATABLE_TEAM_FIELDS]
             services.update_team(
                 Team.objects.get(pk=obj.pk),
                 actor=request.user,
-                **{f: getattr(obj, f) for f in form.changed_data},
+                **{f: getattr(obj, f) for f in fields},
             )
         else:
             created = services.create_team(
                 obj.slug, name=obj.name, description=obj.description, actor=request.user
             )
-            obj.pk = created.pk
+            _adopt(obj, created)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        # Memberships go through the services so role groups and the audit log stay in step.
+        team = form.instance
+        with transaction.atomic():
+            for inline in formset.forms:
+                if not inline.has_changed() and not formset._should_delete_form(inline):
+                    continue
+                membership = inline.instance
+                if formset._should_delete_form(inline):
+                    if membership.pk:
+                        services.remove_membership(team, membership.user, actor=request.user)
+                    continue
+                if membership.pk and "user" in inline.changed_data:
+                    old = Membership.objects.select_related("user").get(pk=membership.pk)
+                    services.remove_membership(team, old.user, actor=request.user)
+                services.set_membership(
+                    team,
+                    inline.cleaned_data["user"],
+                    inline.cleaned_data["role"],
+                    actor=request.user,
+                )
+        formset.new_objects = formset.changed_objects = formset.deleted_objects = []
+        return None
 
 
 @admin.register(Membership)
@@ -44,10 +87,15 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "team"]
     search_fields = ["team__slug", "user__username", "user__email"]
     autocomplete_fields = ["user", "team"]
+    list_select_related = ["team", "user"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Moving a membership to another team or user is a remove plus an add.
+        return ["team", "user", "created_at"] if obj is not None else ["created_at"]
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         membership = services.set_membership(obj.team, obj.user, obj.role, actor=request.user)
-        obj.pk = membership.pk
+        _adopt(obj, membership)
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
         services.remove_membership(obj.team, obj.user, actor=request.user)
@@ -57,33 +105,92 @@ class MembershipAdmin(admin.ModelAdmin):
             services.remove_membership(membership.team, membership.user, actor=request.user)
 
 
+ENVIRONMENT_FIELDS = [
+    "name",
+    "description",
+    "order",
+    "aws_account_id",
+    "aws_region",
+    "aws_role_arn",
+    "aws_endpoint_url",
+    "requires_approval",
+    "allows_ttl",
+    "is_production",
+]
+
+
 @admin.register(Environment)
 class EnvironmentAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "aws_region", "aws_account_id", "requires_approval", "allows_ttl", "order"]
+    list_display = [
+        "slug",
+        "name",
+        "aws_region",
+        "aws_account_id",
+        "requires_approval",
+        "allows_ttl",
+        "is_production",
+        "order",
+    ]
     list_filter = ["requires_approval", "allows_ttl", "is_production", "aws_region"]
     search_fields = ["slug", "name", "aws_account_id"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Resources and state keys name the environment by slug.
+        return ["slug"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Environment, form: Any, change: bool) -> None:
+        names = [f for f in ENVIRONMENT_FIELDS if not change or f in form.changed_data]
+        saved = services.upsert_environment(
+            obj.slug, actor=request.user, **{f: getattr(obj, f) for f in names}
+        )
+        _adopt(obj, saved)
 
 
 @admin.register(APIToken)
 class APITokenAdmin(admin.ModelAdmin):
     list_display = ["key_prefix", "name", "user", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["revoked_at", "created_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["user__username", "name", "key_prefix"]
-    readonly_fields = ["user", "name", "key_prefix", "key_hash", "created_at", "last_used_at"]
+    # The hash is not secret, but nobody needs to see it.
+    fields = [
+        "user",
+        "name",
+        "key_prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    readonly_fields = fields
+    list_select_related = ["user"]
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # tokens are created by their owner, shown once
+        return False  # tokens are created by their owner and shown once
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        for token in queryset:
+        for token in queryset.select_related("user"):
             services.revoke_api_token(token, actor=request.user)
+        self.message_user(request, "Tokens revoked.", messages.SUCCESS)
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor_name", "action", "target_type", "target_repr", "team", "ip_address"]
+    """Read-only: the audit log is append-only, not even superusers edit or delete it."""
+
+    list_display = [
+        "created_at",
+        "actor_name",
+        "action",
+        "target_type",
+        "target_repr",
+        "team",
+        "ip_address",
+    ]
     list_filter = ["action", "target_type", "team", "created_at"]
     search_fields = ["action", "actor_name", "target_repr", "target_id", "request_id"]
     date_hierarchy = "created_at"

@@ -12,6 +12,19 @@ from .models import AuditEvent, Team
 SYSTEM_ACTOR = "system"
 
 
+def team_of(obj: models.Model) -> Team | None:
+    """The team owning `obj`, followed along the model's `team_field` path (default "team")."""
+    if isinstance(obj, Team):
+        return obj
+    path = getattr(type(obj), "team_field", "team")
+    current: Any = obj
+    for name in path.split("__"):
+        current = getattr(current, name, None)
+        if current is None:
+            return None
+    return current if isinstance(current, Team) else None
+
+
 def record(
     action: str,
     *,
@@ -27,7 +40,7 @@ def record(
     if run_id != "-":
         details.setdefault("run_id", run_id)
     if team is None and target is not None:
-        team = target if isinstance(target, Team) else getattr(target, "team", None)
+        team = team_of(target)
     request_id = request_id_var.get()
     return AuditEvent.objects.create(
         actor=actor if is_user else None,

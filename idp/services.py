@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -74,8 +75,15 @@ def create_team(slug: str, *, name: str = "", description: str = "", actor: Any 
     return team
 
 
+UPDATABLE_TEAM_FIELDS = ("name", "description")
+
+
 @transaction.atomic
 def update_team(team: Team, *, actor: Any = None, **fields: Any) -> Team:
+    """Change a team's name or description; the slug names its groups and never changes."""
+    unknown = sorted(set(fields) - set(UPDATABLE_TEAM_FIELDS))
+    if unknown:
+        raise ServiceError(f"{', '.join(unknown)} cannot be changed", field=unknown[0])
     changed = {k: v for k, v in fields.items() if getattr(team, k) != v}
     for key, value in changed.items():
         setattr(team, key, value)
@@ -90,11 +98,15 @@ def update_team(team: Team, *, actor: Any = None, **fields: Any) -> Team:
 def set_membership(team: Team, user: Any, role: str, *, actor: Any = None) -> Membership:
     """Add `user` to `team` with `role`, or change their role; keeps the role groups in step."""
     if role not in Role.values:
-        raise ServiceError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}", field="role")
+        raise ServiceError(
+            f"Unknown role {role!r}; choose one of {', '.join(Role.values)}", field="role"
+        )
     membership, created = Membership.objects.select_for_update().get_or_create(
         team=team, user=user, defaults={"role": role}
     )
     previous = None if created else membership.role
+    if previous == Role.ADMIN and role != Role.ADMIN:
+        _refuse_orphaning(team, user, actor)
     if not created and previous != role:
         membership.role = role
         membership.save(update_fields=["role"])
@@ -112,15 +124,32 @@ def set_membership(team: Team, user: Any, role: str, *, actor: Any = None) -> Me
     return membership
 
 
+def _refuse_orphaning(team: Team, user: Any, actor: Any) -> None:
+    """A team admin may not drop their own admin role when nobody else holds it."""
+    is_self = actor is not None and getattr(actor, "pk", None) == user.pk
+    if is_self and team.memberships.filter(role=Role.ADMIN).count() == 1:
+        raise Conflict("You are the team's last admin; make someone else admin first")
+
+
+@transaction.atomic
+def add_member(
+    team: Team, username: str, role: str, *, email: str = "", actor: Any = None
+) -> Membership:
+    """Add a user (created without a password when missing) to `team` with `role`."""
+    user, _ = ensure_user(username, email=email)
+    return set_membership(team, user, role, actor=actor)
+
+
 @transaction.atomic
 def remove_membership(team: Team, user: Any, *, actor: Any = None) -> None:
-    membership = Membership.objects.filter(team=team, user=user).first()
+    """Take `user` out of `team` and out of its role groups."""
+    membership = Membership.objects.select_for_update().filter(team=team, user=user).first()
     if membership is None:
         raise ServiceError(f"{user.get_username()} is not a member of {team.slug}", field="user")
-    if membership.role == Role.ADMIN and team.memberships.filter(role=Role.ADMIN).count() == 1:
-        if actor is not None and actor.pk == user.pk:
-            raise Conflict("You are the team's last admin; make someone else admin first")
+    if membership.role == Role.ADMIN:
+        _refuse_orphaning(team, user, actor)
     user.groups.remove(*Group.objects.filter(name__in=[team.group_name(r) for r in ROLE_ORDER]))
+    user.__dict__.pop("_idp_team_perm_cache", None)
     membership.delete()
     audit.record(
         "membership.removed",
@@ -131,7 +160,12 @@ def remove_membership(team: Team, user: Any, *, actor: Any = None) -> None:
 
 
 def ensure_user(username: str, *, email: str = "") -> tuple[Any, bool]:
+    """The user named `username`, created with an unusable password (SSO or reset) if missing."""
     User = get_user_model()
+    try:
+        User._meta.get_field("username").run_validators(username)
+    except ValidationError as exc:
+        raise ServiceError(" ".join(exc.messages), field="username") from exc
     user, created = User.objects.get_or_create(username=username, defaults={"email": email})
     if created:
         user.set_unusable_password()
@@ -142,8 +176,12 @@ def ensure_user(username: str, *, email: str = "") -> tuple[Any, bool]:
     return user, created
 
 
+@transaction.atomic
 def set_platform_admin(user: Any, enabled: bool = True, *, actor: Any = None) -> None:
+    """Grant or take away the platform-admin role (sees and manages every team)."""
     group, _ = Group.objects.get_or_create(name=PLATFORM_ADMIN_GROUP)
+    if user.groups.filter(pk=group.pk).exists() == enabled:
+        return
     (user.groups.add if enabled else user.groups.remove)(group)
     user.__dict__.pop("_idp_platform_admin", None)
     audit.record(
@@ -154,7 +192,9 @@ def set_platform_admin(user: Any, enabled: bool = True, *, actor: Any = None) ->
 
 
 @transaction.atomic
-def create_api_token(user: Any, *, name: str = "default", actor: Any = None) -> tuple[APIToken, str]:
+def create_api_token(
+    user: Any, *, name: str = "default", actor: Any = None
+) -> tuple[APIToken, str]:
     """Create a personal API token; returns the record and the raw token (shown once)."""
     name = (name or "default").strip()[:100]
     raw = APIToken.generate()
@@ -172,6 +212,7 @@ def create_api_token(user: Any, *, name: str = "default", actor: Any = None) -> 
 
 @transaction.atomic
 def revoke_api_token(token: APIToken, *, actor: Any = None) -> APIToken:
+    """Revoke a token for good; it stays listed so its owner sees when it was revoked."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -185,6 +226,7 @@ def revoke_api_token(token: APIToken, *, actor: Any = None) -> APIToken:
 
 
 def authenticate_api_token(raw: str) -> APIToken | None:
+    """The active token whose hash matches `raw`, or None."""
     token = (
         APIToken.objects.select_related("user")
         .filter(key_hash=hash_token(raw), revoked_at__isnull=True)
@@ -201,6 +243,7 @@ def authenticate_api_token(raw: str) -> APIToken | None:
 
 @transaction.atomic
 def upsert_environment(slug: str, *, actor: Any = None, **fields: Any) -> Environment:
+    """Create the environment `slug`, or bring its fields up to date (idempotent)."""
     env, created = Environment.objects.get_or_create(slug=slug, defaults={"name": slug, **fields})
     changed = {}
     if not created:

@@ -1,19 +1,26 @@
-"""Portal pages for the signed-in user, teams, memberships and the audit log."""
+"""Portal pages for the signed-in user, teams, memberships and the audit log.
+
+Visibility comes only from `for_user`: another team's team answers 404; a team you
+see but whose role does not allow the action answers 403.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from . import services
+from .choices import Role
 from .forms import MemberAddForm, MemberRoleForm, TokenCreateForm
 from .models import APIToken, AuditEvent, Membership, Team
-from .rbac import has_team_perm
+from .rbac import has_team_perm, is_platform_admin
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -26,14 +33,32 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return render(request, "404.html", status=404)
 
 
+def forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    """A 403 page inside the portal layout, saying what the role does not allow."""
+    return render(request, "idp/forbidden.html", {"message": message}, status=403)
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = Membership.objects.filter(user=request.user).select_related("team")
-    return render(request, "idp/home.html", {"memberships": memberships})
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("team")
+        .annotate(member_count=Count("team__memberships"))
+        .order_by("team__slug")
+    )
+    recent = AuditEvent.objects.for_user(request.user, "manage_team").select_related("team")[:8]
+    return render(
+        request,
+        "idp/home.html",
+        {
+            "memberships": memberships,
+            "recent_events": recent,
+            "is_platform_admin": is_platform_admin(request.user),
+        },
+    )
 
 
-@login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def _profile_page(request: HttpRequest, form: TokenCreateForm, status: int = 200) -> HttpResponse:
     tokens = APIToken.objects.filter(user=request.user)
     memberships = Membership.objects.filter(user=request.user).select_related("team")
     return render(
@@ -42,10 +67,17 @@ def profile(request: HttpRequest) -> HttpResponse:
         {
             "tokens": tokens,
             "memberships": memberships,
-            "form": TokenCreateForm(),
+            "form": form,
+            # Shown once on this page, then gone from the session.
             "new_token": request.session.pop("new_api_token", None),
         },
+        status=status,
     )
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    return _profile_page(request, TokenCreateForm())
 
 
 @login_required
@@ -53,11 +85,12 @@ def profile(request: HttpRequest) -> HttpResponse:
 def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenCreateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the token a name of at most 100 characters.")
-        return redirect("profile")
-    _, raw = services.create_api_token(request.user, name=form.cleaned_data["name"], actor=request.user)
-    # Shown once on the next page, then gone from the session.
+        return _profile_page(request, form, status=400)
+    token, raw = services.create_api_token(
+        request.user, name=form.cleaned_data["name"], actor=request.user
+    )
     request.session["new_api_token"] = raw
+    messages.success(request, f"Token “{token.name}” created.")
     return redirect("profile")
 
 
@@ -75,8 +108,15 @@ def team_list(request: HttpRequest) -> HttpResponse:
     teams = Team.objects.for_user(request.user).annotate(member_count=Count("memberships"))
     query = request.GET.get("q", "").strip()
     if query:
-        teams = teams.filter(name__icontains=query) | teams.filter(slug__icontains=query)
+        teams = teams.filter(Q(name__icontains=query) | Q(slug__icontains=query))
     page = Paginator(teams.order_by("slug"), 50).get_page(request.GET.get("page"))
+    my_roles = dict(
+        Membership.objects.filter(user=request.user, team__in=list(page.object_list)).values_list(
+            "team_id", "role"
+        )
+    )
+    for team in page.object_list:
+        team.my_role = my_roles.get(team.pk)
     return render(request, "idp/team_list.html", {"page_obj": page, "q": query})
 
 
@@ -84,20 +124,43 @@ def _team_for(request: HttpRequest, slug: str) -> Team:
     return get_object_or_404(Team.objects.for_user(request.user), slug=slug)
 
 
+def _team_page(
+    request: HttpRequest, team: Team, form: MemberAddForm | None = None, status: int = 200
+) -> HttpResponse:
+    memberships = list(team.memberships.all())
+    can_manage = has_team_perm(request.user, team, "manage_team")
+    my_role = next((m.role for m in memberships if m.user_id == request.user.pk), None)
+    role_counts = {role: 0 for role in Role.values}
+    for m in memberships:
+        role_counts[m.role] += 1
+    return render(
+        request,
+        "idp/team_detail.html",
+        {
+            "team": team,
+            "memberships": memberships,
+            "role_counts": role_counts,
+            "my_role": my_role,
+            "can_manage": can_manage,
+            "roles": Role.choices,
+            "form": form or MemberAddForm(),
+        },
+        status=status,
+    )
+
+
 @login_required
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     team = get_object_or_404(
         Team.objects.for_user(request.user).prefetch_related(
-            Prefetch("memberships", queryset=Membership.objects.select_related("user"))
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.select_related("user").order_by("user__username"),
+            )
         ),
         slug=slug,
     )
-    can_manage = has_team_perm(request.user, team, "manage_team")
-    return render(
-        request,
-        "idp/team_detail.html",
-        {"team": team, "can_manage": can_manage, "form": MemberAddForm()},
-    )
+    return _team_page(request, team)
 
 
 @login_required
@@ -105,16 +168,22 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def member_add(request: HttpRequest, slug: str) -> HttpResponse:
     team = _team_for(request, slug)
     if not has_team_perm(request.user, team, "manage_team"):
-        return HttpResponse("Only team admins manage members.", status=403)
+        return forbidden(request, f"Only admins of {team.name} manage its members.")
     form = MemberAddForm(request.POST)
     if form.is_valid():
-        user, _ = services.ensure_user(form.cleaned_data["username"], email=form.cleaned_data["email"])
-        services.set_membership(team, user, form.cleaned_data["role"], actor=request.user)
-        messages.success(request, f"{user.get_username()} is now {form.cleaned_data['role']} of {team.slug}.")
-    else:
-        for field, errors in form.errors.items():
-            messages.error(request, f"{field}: {' '.join(errors)}")
-    return redirect(team)
+        data: dict[str, Any] = form.cleaned_data
+        try:
+            membership = services.add_member(
+                team, data["username"], data["role"], email=data["email"], actor=request.user
+            )
+        except services.ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request, f"{membership.user.get_username()} is now {data['role']} of {team.name}."
+            )
+            return redirect(team)
+    return _team_page(request, team, form=form, status=400)
 
 
 @login_required
@@ -122,8 +191,10 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
 def member_change(request: HttpRequest, slug: str, username: str) -> HttpResponse:
     team = _team_for(request, slug)
     if not has_team_perm(request.user, team, "manage_team"):
-        return HttpResponse("Only team admins manage members.", status=403)
-    membership = get_object_or_404(Membership.objects.select_related("user"), team=team, user__username=username)
+        return forbidden(request, f"Only admins of {team.name} manage its members.")
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), team=team, user__username=username
+    )
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a valid role.")
@@ -131,9 +202,11 @@ def member_change(request: HttpRequest, slug: str, username: str) -> HttpRespons
     try:
         if form.cleaned_data["remove"]:
             services.remove_membership(team, membership.user, actor=request.user)
-            messages.success(request, f"{username} removed from {team.slug}.")
+            messages.success(request, f"{username} removed from {team.name}.")
         elif form.cleaned_data["role"]:
-            services.set_membership(team, membership.user, form.cleaned_data["role"], actor=request.user)
+            services.set_membership(
+                team, membership.user, form.cleaned_data["role"], actor=request.user
+            )
             messages.success(request, f"{username} is now {form.cleaned_data['role']}.")
     except services.ServiceError as exc:
         messages.error(request, exc.message)
@@ -144,10 +217,26 @@ def member_change(request: HttpRequest, slug: str, username: str) -> HttpRespons
 def team_audit(request: HttpRequest, slug: str) -> HttpResponse:
     team = _team_for(request, slug)
     if not has_team_perm(request.user, team, "manage_team"):
-        return HttpResponse("Only team admins see the team's audit log.", status=403)
-    events = AuditEvent.objects.filter(team=team)
+        return forbidden(request, f"Only admins of {team.name} see its audit log.")
+    events = AuditEvent.objects.for_user(request.user, "manage_team").filter(team=team)
     action = request.GET.get("action", "").strip()
+    actor = request.GET.get("actor", "").strip()
     if action:
         events = events.filter(action__startswith=action)
+    if actor:
+        events = events.filter(actor_name=actor)
+    actions = (
+        AuditEvent.objects.filter(team=team).order_by().values_list("action", flat=True).distinct()
+    )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "idp/team_audit.html", {"team": team, "page_obj": page, "action": action})
+    return render(
+        request,
+        "idp/team_audit.html",
+        {
+            "team": team,
+            "page_obj": page,
+            "action": action,
+            "actor": actor,
+            "actions": sorted(actions),
+        },
+    )

@@ -16,7 +16,10 @@ from ..services import ServiceError
 
 def _validation_detail(exc: DjangoValidationError) -> Any:
     if hasattr(exc, "error_dict"):
-        return {field: [str(m) for e in errs for m in e.messages] for field, errs in exc.error_dict.items()}
+        return {
+            field: [str(m) for e in errs for m in e.messages]
+            for field, errs in exc.error_dict.items()
+        }
     return {"non_field_errors": exc.messages}
 
 
@@ -28,14 +31,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.ValidationError):
-        response.data = {"detail": response.data}
-    elif isinstance(response.data, dict) and "detail" not in response.data:
-        response.data = {"detail": response.data}
-    elif isinstance(response.data, list):
-        response.data = {"detail": response.data}
+    # Validation errors (field -> messages) and lists are wrapped so every body has "detail".
+    data = response.data
+    if (
+        isinstance(exc, exceptions.ValidationError)
+        or isinstance(data, list)
+        or (isinstance(data, dict) and "detail" not in data)
+    ):
+        response.data = {"detail": data}
     return response

@@ -123,7 +123,15 @@ class AuditEventSerializer(serializers.ModelSerializer):
 class APITokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = APIToken
-        fields = ["id", "name", "key_prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+        fields = [
+            "id",
+            "name",
+            "key_prefix",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+        ]
         read_only_fields = fields
 
 

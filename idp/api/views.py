@@ -94,7 +94,9 @@ class TeamViewSet(
 
     def _detail(self, slug: str, code: int) -> Response:
         team = self.get_queryset().get(slug=slug)
-        return Response(s.TeamDetailSerializer(team, context={"request": self.request}).data, status=code)
+        return Response(
+            s.TeamDetailSerializer(team, context={"request": self.request}).data, status=code
+        )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not is_platform_admin(request.user):
@@ -124,8 +126,9 @@ class TeamViewSet(
         serializer = s.MembershipWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user, _ = services.ensure_user(data["username"], email=data.get("email", ""))
-        membership = services.set_membership(team, user, data["role"], actor=request.user)
+        membership = services.add_member(
+            team, data["username"], data["role"], email=data.get("email", ""), actor=request.user
+        )
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -175,8 +178,16 @@ class AuditEventFilter(django_filters.FilterSet):
         fields = ["team", "actor", "action", "target_type", "target_id", "since", "until"]
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: s.AuditEventSerializer(many=True), **error_responses(401)})
+)
 class AuditEventList(generics.ListAPIView):
-    """The audit log: platform admins see everything, team admins their teams' events."""
+    """The audit log, newest first.
+
+    Platform admins see every event; team admins see their teams' events. Anyone else
+    gets 200 with an empty list (not 403): the log is scoped like every team-owned list,
+    so a member simply has no events to see.
+    """
 
     serializer_class = s.AuditEventSerializer
     filterset_class = AuditEventFilter
@@ -195,7 +206,11 @@ class AuditEventList(generics.ListAPIView):
     ),
     destroy=extend_schema(responses={204: None, **error_responses(401, 404)}),
 )
-class APITokenViewSet(    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+class APITokenViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Your personal API tokens. The token value is returned once, at creation."""
 

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from idp import services
@@ -8,7 +9,7 @@ from idp.models import Team
 
 
 class Command(BaseCommand):
-    help = "Add a user to a team with a role (creates the user if missing)."
+    help = "Add a user to a team with a role, or change their role (creates the user if missing)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("team")
@@ -20,9 +21,16 @@ class Command(BaseCommand):
         team = Team.objects.filter(slug=options["team"]).first()
         if team is None:
             raise CommandError(f"No team {options['team']!r}")
-        user, created = services.ensure_user(options["username"], email=options["email"])
-        services.set_membership(team, user, options["role"])
-        made = " (new user, no password: set one or use SSO)" if created else ""
+        existed = get_user_model().objects.filter(username=options["username"]).exists()
+        try:
+            membership = services.add_member(
+                team, options["username"], options["role"], email=options["email"]
+            )
+        except services.ServiceError as exc:
+            raise CommandError(exc.message) from exc
+        made = "" if existed else " (new user without a password: set one or use SSO)"
         self.stdout.write(
-            self.style.SUCCESS(f"{user.get_username()} is {options['role']} of {team.slug}{made}")
+            self.style.SUCCESS(
+                f"{membership.user.get_username()} is {options['role']} of {team.slug}{made}"
+            )
         )

@@ -48,7 +48,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("IDP_PORT", "8000")))
-        parser.add_argument("--aws-port", type=int, default=int(os.environ.get("IDP_MOTO_PORT", "5055")))
+        parser.add_argument(
+            "--aws-port", type=int, default=int(os.environ.get("IDP_MOTO_PORT", "5055"))
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         base = Path(settings.BASE_DIR)
@@ -73,7 +75,9 @@ class Command(BaseCommand):
 
         def start(name: str, cmd: list[str]) -> None:
             log = open(var / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-            procs.append((name, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)))
+            procs.append(
+                (name, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
+            )
 
         def stop(*_: Any) -> None:
             for _name, proc in reversed(procs):
@@ -90,18 +94,43 @@ class Command(BaseCommand):
             if not wait_for_port(aws_port):
                 self.stderr.write("The local AWS API did not start; see var/aws.log")
                 return
-            for step in (["migrate", "--no-input"], ["seed_demo"], ["sync_templates"],
-                         ["ensure_state_backend"]):
+            for step in (
+                ["migrate", "--no-input"],
+                ["seed_demo"],
+                ["sync_templates"],
+                ["ensure_state_backend"],
+            ):
                 # Commands of apps still being built are skipped, not fatal.
-                subprocess.run([python, manage, *step], env=env, check=step[0] in {"migrate", "seed_demo"})
-            start("worker", [python, "-m", "celery", "-A", "idp", "worker", "-l", "INFO",
-                             "--concurrency", "2"])
-            start("beat", [python, "-m", "celery", "-A", "idp", "beat", "-l", "INFO",
-                           "-s", str(var / "celerybeat-schedule")])
-            start("web", [python, manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"])
+                subprocess.run(
+                    [python, manage, *step], env=env, check=step[0] in {"migrate", "seed_demo"}
+                )
+            start(
+                "worker",
+                [python, "-m", "celery", "-A", "idp", "worker", "-l", "INFO", "--concurrency", "2"],
+            )
+            start(
+                "beat",
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "idp",
+                    "beat",
+                    "-l",
+                    "INFO",
+                    "-s",
+                    str(var / "celerybeat-schedule"),
+                ],
+            )
+            start(
+                "web", [python, manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"]
+            )
             wait_for_port(options["port"])
             creds = json.loads((var / "demo-credentials.json").read_text())
-            self.stdout.write(self.style.SUCCESS(f"\nIDP is running at http://127.0.0.1:{options['port']}/"))
+            self.stdout.write(
+                self.style.SUCCESS(f"\nIDP is running at http://127.0.0.1:{options['port']}/")
+            )
             self.stdout.write(f"Local AWS API (moto) at {aws_url}; logs in var/*.log")
             self.stdout.write("Demo sign-ins:")
             for user, password in creds.items():
@@ -111,7 +140,9 @@ class Command(BaseCommand):
             while all(proc.poll() is None for _, proc in procs):
                 time.sleep(1)
             dead = [name for name, proc in procs if proc.poll() is not None]
-            self.stderr.write(f"{', '.join(dead)} stopped; see var/{dead[0]}.log. Stopping the rest.")
+            self.stderr.write(
+                f"{', '.join(dead)} stopped; see var/{dead[0]}.log. Stopping the rest."
+            )
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
         finally:

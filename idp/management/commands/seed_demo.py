@@ -32,7 +32,13 @@ USERS = [
 ]
 SERVICES = [
     ("payments", "payments-api", "Payments API", "https://github.com/example/payments-api", 1),
-    ("payments", "refunds-worker", "Refunds worker", "https://github.com/example/refunds-worker", 2),
+    (
+        "payments",
+        "refunds-worker",
+        "Refunds worker",
+        "https://github.com/example/refunds-worker",
+        2,
+    ),
     ("payments", "ledger", "Ledger", "https://github.com/example/ledger", 1),
     ("search", "search-api", "Search API", "https://github.com/example/search-api", 2),
     ("search", "indexer", "Indexer", "https://github.com/example/indexer", 3),
@@ -42,15 +48,46 @@ SERVICES = [
 
 def environments(sandbox_endpoint: str) -> list[tuple[str, dict[str, Any]]]:
     return [
-        ("sandbox", {"name": "Sandbox", "order": 0, "aws_endpoint_url": sandbox_endpoint,
-                     "requires_approval": False, "allows_ttl": True,
-                     "description": "A local AWS API for experiments; nothing here is real."}),
-        ("dev", {"name": "Development", "order": 10, "requires_approval": False, "allows_ttl": True,
-                 "aws_account_id": "111111111111"}),
-        ("staging", {"name": "Staging", "order": 20, "requires_approval": True,
-                     "aws_account_id": "222222222222"}),
-        ("prod", {"name": "Production", "order": 30, "requires_approval": True,
-                  "is_production": True, "aws_account_id": "333333333333"}),
+        (
+            "sandbox",
+            {
+                "name": "Sandbox",
+                "order": 0,
+                "aws_endpoint_url": sandbox_endpoint,
+                "requires_approval": False,
+                "allows_ttl": True,
+                "description": "A local AWS API for experiments; nothing here is real.",
+            },
+        ),
+        (
+            "dev",
+            {
+                "name": "Development",
+                "order": 10,
+                "requires_approval": False,
+                "allows_ttl": True,
+                "aws_account_id": "111111111111",
+            },
+        ),
+        (
+            "staging",
+            {
+                "name": "Staging",
+                "order": 20,
+                "requires_approval": True,
+                "aws_account_id": "222222222222",
+            },
+        ),
+        (
+            "prod",
+            {
+                "name": "Production",
+                "order": 30,
+                "requires_approval": True,
+                "is_production": True,
+                "aws_account_id": "333333333333",
+            },
+        ),
     ]
 
 
@@ -107,6 +144,12 @@ class Command(BaseCommand):
         for team, slug, name, repo, tier in SERVICES:
             Service.objects.get_or_create(
                 slug=slug,
-                defaults={"team": teams[team], "name": name, "repository_url": repo, "tier": tier,
-                          "description": f"{name}, owned by {team}.", "lifecycle": "production"},
+                defaults={
+                    "team": teams[team],
+                    "name": name,
+                    "repository_url": repo,
+                    "tier": tier,
+                    "description": f"{name}, owned by {team}.",
+                    "lifecycle": "production",
+                },
             )

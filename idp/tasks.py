@@ -1,0 +1,22 @@
+"""Platform-level Celery tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import audit
+from .context import bound
+
+
+@shared_task(name="idp.record_heartbeat")
+def record_heartbeat(note: str = "") -> dict[str, Any]:
+    """Write a `platform.heartbeat` audit event as "system": proves a worker runs and sees the DB.
+
+    Returns the event id and when it was written, for whoever waits on the result.
+    """
+    with bound(run_id=f"heartbeat-{timezone.now():%Y%m%dT%H%M%S}"):
+        event = audit.record("platform.heartbeat", details={"note": note} if note else None)
+    return {"event_id": event.pk, "at": event.created_at.isoformat()}
