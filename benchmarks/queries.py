@@ -1,0 +1,161 @@
+"""SQL queries per request, in process, at two data sizes: the count must not grow with rows.
+
+Inside one transaction that is rolled back at the end: a probe user in 3 fresh teams (made by
+the real `create_team` / `set_membership`) sees a few rows; the same pages are measured again
+after hundreds more rows land in those teams (and on the probed service and resource).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from catalog.models import TemplateVersion
+from idp import services as idp_services
+from idp.choices import Role
+from idp.models import Environment, Team
+
+from . import seed
+from .pages import MODEL_BACKEND, Page, api_token, pages
+
+PROBE_TEAMS = ["qprobe-a", "qprobe-b", "qprobe-c"]
+
+
+@dataclass
+class PageQueries:
+    key: str
+    title: str
+    path: str
+    status_small: int = 0
+    status_large: int = 0
+    queries_small: int = 0
+    queries_large: int = 0
+    rows_small: int = 0
+    rows_large: int = 0
+    sql_large: list[str] = field(default_factory=list)
+
+    @property
+    def available(self) -> bool:
+        return self.status_small == 200 and self.status_large == 200
+
+    @property
+    def independent(self) -> bool:
+        return self.available and self.queries_large <= self.queries_small
+
+
+class _Rollback(Exception):
+    """Raised to undo the probe data."""
+
+
+def _client(page: Page, user: Any, token: str) -> Client:
+    client = Client()
+    if page.auth == "session":
+        client.force_login(user, backend=MODEL_BACKEND)
+    elif page.auth == "token":
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def _measure(client: Client, path: str) -> tuple[int, int, list[str]]:
+    client.get(path)  # warm caches (content types, token last-used write) first
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    return response.status_code, len(ctx.captured_queries), [q["sql"] for q in ctx]
+
+
+def _visible_rows(user: Any) -> int:
+    from provisioning.models import Resource
+
+    return Resource.objects.for_user(user).count()
+
+
+def measure(admin_username: str = seed.ADMIN_USERNAME, grow_by: int = 300) -> list[PageQueries]:
+    """Queries per request of every page, with few rows and with `grow_by` more rows."""
+    results: list[PageQueries] = []
+    try:
+        with transaction.atomic():
+            results = _measure_all(admin_username, grow_by)
+            raise _Rollback
+    except _Rollback:
+        pass
+    return results
+
+
+def _measure_all(admin_username: str, grow_by: int) -> list[PageQueries]:
+    User = get_user_model()
+    admin = User.objects.get(username=admin_username)
+    teams = [idp_services.create_team(slug) for slug in PROBE_TEAMS]
+    probe, _ = idp_services.ensure_user("qprobe-user")
+    for team in teams:
+        idp_services.set_membership(team, probe, Role.MEMBER)
+    environments = list(Environment.objects.order_by("order"))
+    versions = list(TemplateVersion.objects.filter(template__slug=seed.TEMPLATE_SLUG))
+    services = seed.create_services(teams, len(teams), prefix="qprobe-svc")
+    requesters = {t.pk: probe for t in teams}
+    resources = seed.create_resources(
+        teams, services, versions, environments, requesters, 2 * len(teams), prefix="qprobe-res"
+    )
+    service, resource = services[0], resources[0]
+    users = {"member": probe, "admin": admin}
+    tokens = {"member": api_token(probe), "admin": api_token(admin)}
+    measured = pages(service_slug=service.slug, resource_id=resource.pk)
+    clients = {p.key: _client(p, users.get(p.user), tokens.get(p.user, "")) for p in measured}
+    results = {p.key: PageQueries(p.key, p.title, p.path) for p in measured}
+    for page in measured:
+        status, count, _ = _measure(clients[page.key], page.path)
+        r = results[page.key]
+        r.status_small, r.queries_small = status, count
+        r.rows_small = _visible_rows(users.get(page.user, probe))
+    _grow(teams, service, resource, versions, environments, requesters, grow_by)
+    for page in measured:
+        status, count, sql = _measure(clients[page.key], page.path)
+        r = results[page.key]
+        r.status_large, r.queries_large, r.sql_large = status, count, sql
+        r.rows_large = _visible_rows(users.get(page.user, probe))
+    return list(results.values())
+
+
+def _grow(
+    teams: list[Team],
+    service: Any,
+    resource: Any,
+    versions: list[Any],
+    environments: list[Environment],
+    requesters: dict[int, Any],
+    grow_by: int,
+) -> None:
+    """Hundreds more resources in the probe teams and on the probed service; runs on the
+    probed resource; more services and catalog templates."""
+    more_services = seed.create_services(teams, max(grow_by // 3, 3), prefix="qgrow-svc")
+    seed.create_resources(
+        teams, more_services, versions, environments, requesters, grow_by, prefix="qgrow-res"
+    )
+    seed.create_resources(
+        teams[:1], [service], versions, environments, requesters, grow_by // 3,
+        prefix="qgrow-svc-res",
+    )  # fmt: skip
+    seed.create_runs([resource], 30)
+    for index in range(10):
+        _extra_template(index, teams[0])
+
+
+def _extra_template(index: int, owner: Team) -> None:
+    from catalog.models import Template
+
+    template = Template.objects.create(
+        slug=f"qgrow-template-{index}", title=f"Qgrow template {index}", owner_team=owner
+    )
+    version = TemplateVersion.objects.create(
+        template=template,
+        number=1,
+        content_hash=f"qgrow-{index}",
+        files={"main.tf": seed.MODULE_MAIN_TF},
+        parameters_schema=seed.PARAMETERS_SCHEMA,
+    )
+    template.current_version = version
+    template.save(update_fields=["current_version"])

@@ -1,0 +1,163 @@
+"""Results: targets with pass/fail, a JSON file in benchmarks/results/, a printed table."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Target:
+    section: str
+    name: str
+    value: float | None
+    goal: str
+    passed: bool | None  # None: not measured (section not available)
+    note: str = ""
+
+
+@dataclass
+class Results:
+    name: str
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    sections: dict[str, Any] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+
+    def target(
+        self, section: str, name: str, value: float | None, goal: str, passed: bool | None,
+        note: str = "",
+    ) -> None:  # fmt: skip
+        self.targets.append(Target(section, name, value, goal, passed, note))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "started_at": self.started_at,
+            "machine": machine(),
+            "sections": self.sections,
+            "targets": [t.__dict__ for t in self.targets],
+        }
+
+    def write(self) -> Path:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = RESULTS_DIR / f"{self.name}-{stamp}.json"
+        path.write_text(json.dumps(self.as_dict(), indent=2, default=str) + "\n")
+        return path
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        match = re.search(r"model name\s*:\s*(.+)", text)
+        cpu = match.group(1).strip() if match else cpu
+    except OSError:
+        pass
+    memory_gb = None
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        memory_gb = round(pages * size / 2**30, 1)
+    except (ValueError, OSError):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
+
+
+def summarise_queries(results: list[Any]) -> list[dict[str, Any]]:
+    """One row per page: queries with few and with many rows, and the verdict."""
+    rows = []
+    for r in results:
+        if not r.available:
+            verdict = f"not available (HTTP {r.status_small}/{r.status_large})"
+        else:
+            verdict = "independent" if r.independent else "GROWS with rows"
+        rows.append(
+            {
+                "page": r.key,
+                "path": r.path,
+                "rows_small": r.rows_small,
+                "rows_large": r.rows_large,
+                "queries_small": r.queries_small,
+                "queries_large": r.queries_large,
+                "status": [r.status_small, r.status_large],
+                "verdict": verdict,
+            }
+        )
+    return rows
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def print_summary(results: Results, console: Console | None = None) -> None:
+    console = console or Console()
+    m = machine()
+    console.print(
+        f"[bold]IDP benchmark[/bold] {results.name} at {results.started_at} on {m['cpu']}, "
+        f"{m['cores']} cores, {m['memory_gb']} GB"
+    )
+    load = results.sections.get("load", {}).get("pages", [])
+    if load:
+        table = Table(title="Load (gunicorn on loopback, locust headless)")
+        for col in ("page", "req/s", "p50 ms", "p95 ms", "p99 ms", "% ceiling", "failures",
+                    "queries"):  # fmt: skip
+            table.add_column(col, justify="left" if col == "page" else "right")
+        for row in load:
+            table.add_row(
+                row["title"],
+                _fmt(row.get("rps")),
+                _fmt(row.get("p50_ms"), 0),
+                _fmt(row.get("p95_ms"), 0),
+                _fmt(row.get("p99_ms"), 0),
+                _fmt(row.get("pct_of_ceiling"), 0),
+                _fmt(row.get("failures"), 0),
+                _fmt(row.get("queries")),
+            )
+        console.print(table)
+    q = results.sections.get("queries", {}).get("pages", [])
+    if q:
+        table = Table(title="SQL queries per request at two data sizes")
+        for col in ("page", "rows (small→large)", "queries (small→large)", "verdict"):
+            table.add_column(col)
+        for row in q:
+            table.add_row(
+                row["page"],
+                f"{row['rows_small']} → {row['rows_large']}",
+                f"{row['queries_small']} → {row['queries_large']}",
+                row["verdict"],
+            )
+        console.print(table)
+    table = Table(title="Targets")
+    for col in ("section", "target", "value", "goal", "result"):
+        table.add_column(col)
+    for t in results.targets:
+        verdict = (
+            "[yellow]n/a[/yellow]" if t.passed is None
+            else "[green]PASS[/green]" if t.passed else "[red]FAIL[/red]"
+        )  # fmt: skip
+        table.add_row(t.section, t.name, _fmt(t.value, 2), t.goal, verdict + (
+            f" {t.note}" if t.note else ""))  # fmt: skip
+    console.print(table)
