@@ -1,0 +1,131 @@
+"""Which template version a request uses, and whether its parameters fit the schema."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from idp.services import ServiceError
+
+from ..models import Template, TemplateVersion
+from .loader import valid_slug
+from .schema import PLATFORM_VARIABLES
+
+
+def resolve_version(template_slug: str, number: int | None = None) -> TemplateVersion:
+    """The version a new request would use: `number`, or the template's current one.
+
+    Deprecated templates are refused (their existing resources keep working).
+    """
+    if not isinstance(template_slug, str) or not valid_slug(template_slug):
+        raise ServiceError("Not a template slug (lowercase letters, digits and '-')",
+                           field="template")
+    template = Template.objects.filter(slug=template_slug).first()
+    if template is None:
+        raise ServiceError(f"Unknown template {template_slug!r}", field="template")
+    if template.deprecated:
+        raise ServiceError(f"Template {template_slug!r} is deprecated; choose another",
+                           field="template")
+    if number is None:
+        if template.current_version_id is None:
+            raise ServiceError(f"Template {template_slug!r} has no loaded version",
+                               field="template")
+        version = TemplateVersion.objects.select_related("template").get(
+            pk=template.current_version_id
+        )
+        return version
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        raise ServiceError("Version must be a whole number", field="version") from None
+    version = (
+        TemplateVersion.objects.select_related("template")
+        .filter(template=template, number=number)
+        .first()
+    )
+    if version is None:
+        raise ServiceError(f"Template {template_slug!r} has no version {number}", field="version")
+    return version
+
+
+def _apply_defaults(schema: dict[str, Any], value: Any) -> Any:
+    """Fill defaults of absent properties, recursively through objects."""
+    if not isinstance(value, dict) or schema.get("type") != "object":
+        return value
+    result = dict(value)
+    for name, prop in (schema.get("properties") or {}).items():
+        if name not in result and "default" in prop:
+            result[name] = copy.deepcopy(prop["default"])
+        if name in result:
+            result[name] = _apply_defaults(prop, result[name])
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for name in set(result) - set(schema.get("properties") or {}):
+            result[name] = _apply_defaults(extra, result[name])
+    return result
+
+
+def _message(error: ValidationError, sensitive: bool) -> str:
+    if not sensitive:
+        return error.message
+    # Never echo a secret back: say what rule failed without the value.
+    return {
+        "pattern": "Does not match the required pattern",
+        "enum": "Is not one of the allowed values",
+        "type": f"Must be of type {error.validator_value}",
+        "minLength": f"Must be at least {error.validator_value} characters",
+        "maxLength": f"Must be at most {error.validator_value} characters",
+    }.get(str(error.validator), "Is not valid")
+
+
+def _error_field(error: ValidationError, properties: dict[str, Any]) -> list[str]:
+    if error.path:
+        return [str(error.path[0])]
+    if error.validator == "required":
+        match = re.match(r"'(.+?)' is a required property", error.message)
+        return [match.group(1)] if match else []
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        return sorted(str(k) for k in error.instance if k not in properties) or []
+    return []
+
+
+def validate_parameters(version: TemplateVersion, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Check `parameters` against the version's JSON Schema; returns them with defaults applied.
+
+    Raises ServiceError whose errors map `parameters.<name>` to messages.
+    """
+    schema = version.parameters_schema or {"type": "object"}
+    properties = schema.get("properties") or {}
+    if not isinstance(parameters, dict):
+        raise ServiceError("Invalid parameters", errors={"parameters": ["Must be an object"]})
+    errors: dict[str, list[str]] = {}
+    for name in PLATFORM_VARIABLES:
+        if name in parameters:
+            errors.setdefault(f"parameters.{name}", []).append(
+                "Set by the platform; do not pass it"
+            )
+    candidate = {k: v for k, v in parameters.items() if k not in PLATFORM_VARIABLES}
+    candidate = _apply_defaults(schema, candidate)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for error in sorted(validator.iter_errors(candidate), key=lambda e: list(e.path)):
+        names = _error_field(error, properties)
+        if not names:
+            errors.setdefault("parameters", []).append(error.message)
+            continue
+        for name in names:
+            sensitive = bool(properties.get(name, {}).get("x-sensitive"))
+            message = (
+                "Unknown parameter" if name not in properties else _message(error, sensitive)
+            )
+            if error.validator == "required":
+                message = "This parameter is required"
+            bucket = errors.setdefault(f"parameters.{name}", [])
+            if message not in bucket:
+                bucket.append(message)
+    if errors:
+        raise ServiceError("Invalid parameters", errors=errors)
+    return candidate
