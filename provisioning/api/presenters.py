@@ -56,39 +56,38 @@ def current_run(resource: Resource) -> Run | None:
 
 
 def latest_plan(resource: Resource) -> Run | None:
-    """The newest plan that produced a plan summary (the one an approval would apply)."""
+    """The newest plan with a summary (a succeeded one first: that is what approval applies)."""
+    plans = runs_of(resource).filter(kind=RunKind.PLAN).exclude(plan_summary={})
     return (
-        runs_of(resource)
-        .filter(kind__in=[RunKind.PLAN, RunKind.DESTROY], status=RunStatus.SUCCEEDED)
-        .exclude(plan_summary={})
-        .order_by("-created_at", "-id")
-        .first()
-        or runs_of(resource)
-        .filter(kind=RunKind.PLAN)
-        .exclude(plan_summary={})
-        .order_by("-created_at", "-id")
-        .first()
+        plans.filter(status=RunStatus.SUCCEEDED).order_by("-created_at", "-id").first()
+        or plans.order_by("-created_at", "-id").first()
     )
 
 
 def plan_counts(summary: dict[str, Any] | None) -> dict[str, int]:
-    """add/change/destroy counts from a plan summary, whatever shape of lists or numbers."""
+    """add/change/destroy counts of a plan summary."""
     summary = summary or {}
     counts = {}
     for key in ("add", "change", "destroy"):
-        value = summary.get(key, summary.get(f"to_{key}", 0))
+        value = summary.get(key, 0)
         counts[key] = len(value) if isinstance(value, list | tuple) else int(value or 0)
     return counts
 
 
-def plan_addresses(summary: dict[str, Any] | None) -> dict[str, list[str]]:
-    """Resource addresses per action from a plan summary."""
-    summary = summary or {}
-    found: dict[str, list[str]] = {}
-    for key in ("add", "change", "destroy"):
-        value = summary.get(key)
-        if isinstance(value, list):
-            found[key] = [str(v) for v in value]
-        else:
-            found[key] = [str(v) for v in (summary.get("addresses") or {}).get(key, [])]
-    return found
+PLAN_MARKS = {"create": "+", "delete": "-", "update": "~", "replace": "-/+"}
+
+
+def plan_addresses(summary: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The plan's resources: address, action and its mark (+, ~, -, -/+), no values."""
+    rows = []
+    for item in (summary or {}).get("resources") or []:
+        if isinstance(item, dict):
+            action = str(item.get("action", ""))
+            rows.append(
+                {
+                    "address": str(item.get("address", "")),
+                    "action": action,
+                    "mark": PLAN_MARKS.get(action, "?"),
+                }
+            )
+    return rows

@@ -1,0 +1,118 @@
+"""GET /api/v1/resources/ and /api/v1/runs/: visibility, filters, search, paging, query counts."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from tests.utils import assert_error, assert_ok
+
+
+def _names(body: dict) -> set[str]:
+    return {r["name"] for r in body["results"]}
+
+
+def test_list_shows_only_my_teams_resources(api_as, alice, carol, teams, make_resource):
+    make_resource(teams["payments"], "pay-db")
+    make_resource(teams["search"], "search-index")
+    assert _names(assert_ok(api_as(alice).get("/api/v1/resources/"))) == {"pay-db"}
+    assert _names(assert_ok(api_as(carol).get("/api/v1/resources/"))) == {"search-index"}
+
+
+def test_platform_admin_sees_every_team(api_as, platform_admin, teams, make_resource):
+    make_resource(teams["payments"], "pay-db")
+    make_resource(teams["search"], "search-index")
+    body = assert_ok(api_as(platform_admin).get("/api/v1/resources/"))
+    assert _names(body) == {"pay-db", "search-index"}
+
+
+def test_list_filters_by_slugs_status_and_search(
+    api_as, platform_admin, teams, envs, make_resource, make_service
+):
+    checkout = make_service(teams["payments"], "checkout")
+    make_resource(teams["payments"], "a-dev", service=checkout)
+    make_resource(
+        teams["payments"], "a-prod", environment=envs["prod"], status=ResourceStatus.FAILED
+    )
+    make_resource(teams["search"], "b-dev")
+    api = api_as(platform_admin)
+    assert _names(assert_ok(api.get("/api/v1/resources/?team=payments"))) == {"a-dev", "a-prod"}
+    assert _names(assert_ok(api.get("/api/v1/resources/?environment=prod"))) == {"a-prod"}
+    assert _names(assert_ok(api.get("/api/v1/resources/?service=checkout"))) == {"a-dev"}
+    assert _names(assert_ok(api.get("/api/v1/resources/?status=failed"))) == {"a-prod"}
+    both = api.get("/api/v1/resources/?status=failed&status=provisioned")
+    assert _names(assert_ok(both)) == {"a-dev", "a-prod", "b-dev"}
+    assert len(_names(assert_ok(api.get("/api/v1/resources/?template=example-config")))) == 3
+    assert _names(assert_ok(api.get("/api/v1/resources/?template=nope"))) == set()
+    assert _names(assert_ok(api.get("/api/v1/resources/?search=b-d"))) == {"b-dev"}
+    ordered = assert_ok(api.get("/api/v1/resources/?ordering=name"))
+    assert [r["name"] for r in ordered["results"]] == ["a-dev", "a-prod", "b-dev"]
+    assert_error(api.get("/api/v1/resources/?status=bogus"), 400, "status")
+
+
+def test_list_row_shape(api_as, alice, teams, make_resource):
+    make_resource(teams["payments"], "pay-db")
+    row = assert_ok(api_as(alice).get("/api/v1/resources/"))["results"][0]
+    assert row["team"] == "payments"
+    assert row["environment"] == "dev"
+    assert row["template"] == "example-config"
+    assert row["version"] == 1
+    assert row["status"] == "provisioned"
+    assert row["url"].endswith(f"/api/v1/resources/{row['id']}/")
+    # Lists carry no parameters or outputs, sensitive or not.
+    assert "parameters" not in row and "outputs" not in row and "sensitive_parameters" not in row
+
+
+def test_resource_list_queries_do_not_grow_with_rows(api_as, platform_admin, teams, make_resource):
+    api = api_as(platform_admin)
+    for i in range(5):
+        make_resource(teams["payments" if i % 2 else "search"], f"r-{i}")
+    api.get("/api/v1/resources/")  # warm the token's last-used touch
+    with CaptureQueriesContext(connection) as few:
+        assert_ok(api.get("/api/v1/resources/?page_size=500"))
+    for i in range(5, 200):
+        make_resource(teams["payments" if i % 2 else "search"], f"r-{i}")
+    with CaptureQueriesContext(connection) as many:
+        body = assert_ok(api.get("/api/v1/resources/?page_size=500"))
+    assert body["count"] == 200 and len(body["results"]) == 200
+    assert len(many) == len(few), "\n".join(q["sql"] for q in many.captured_queries)
+
+
+def test_run_list_filters_and_no_plan_bytes(api_as, alice, carol, teams, make_resource, make_run):
+    mine = make_resource(teams["payments"], "pay-db")
+    other = make_resource(teams["search"], "search-index")
+    plan = make_run(mine, plan_file=b"\x00secret-plan-bytes", plan_summary={"add": ["a.b"]})
+    make_run(mine, kind=RunKind.APPLY, status=RunStatus.FAILED, error="boom", plan_run=plan)
+    theirs = make_run(other)
+    api = api_as(alice)
+    body = assert_ok(api.get("/api/v1/runs/"))
+    assert {r["resource"] for r in body["results"]} == {mine.pk}
+    assert [r["kind"] for r in assert_ok(api.get("/api/v1/runs/?kind=apply"))["results"]] == [
+        "apply"
+    ]
+    failed = assert_ok(api.get("/api/v1/runs/?status=failed"))["results"]
+    assert [r["error"] for r in failed] == ["boom"]
+    assert assert_ok(api.get(f"/api/v1/runs/?resource={other.pk}"))["results"] == []
+    detail = assert_ok(api.get(f"/api/v1/runs/{plan.pk}/"))
+    assert detail["plan_counts"] == {"add": 1, "change": 0, "destroy": 0}
+    assert "plan_file" not in detail
+    assert b"secret-plan-bytes" not in api.get(f"/api/v1/runs/{plan.pk}/").content
+    assert_error(api.get(f"/api/v1/runs/{theirs.pk}/"), 404)
+
+
+def test_other_teams_resource_and_run_are_404(api_as, alice, teams, make_resource, make_run):
+    theirs = make_resource(teams["search"], "search-index")
+    run = make_run(theirs)
+    api = api_as(alice)
+    assert_error(api.get(f"/api/v1/resources/{theirs.pk}/"), 404)
+    assert_error(api.post(f"/api/v1/resources/{theirs.pk}/approve/", {}), 404)
+    assert_error(api.delete(f"/api/v1/resources/{theirs.pk}/"), 404)
+    assert_error(api.patch(f"/api/v1/resources/{theirs.pk}/", {"parameters": {}}), 404)
+    assert_error(api.get(f"/api/v1/runs/{run.pk}/log/"), 404)
+    assert_error(api.post(f"/api/v1/runs/{run.pk}/cancel/"), 404)
+
+
+def test_anonymous_is_401(client, teams, make_resource):
+    make_resource(teams["search"], "search-index")
+    assert_error(client.get("/api/v1/resources/"), 401)
