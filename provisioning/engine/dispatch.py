@@ -126,18 +126,24 @@ def release(resource_id: int, run_id: int) -> None:
         enqueue(nxt)
 
 
-def settle_after_stop(resource: Resource, error: str) -> None:
-    """The resource status after a run stopped without success (failed, cancelled, lost)."""
-    fields = ["status", "last_error", "updated_at"]
+def settle_after_stop(resource: Resource, error: str, run: Run | None = None) -> None:
+    """The resource status after a run stopped without success (failed, cancelled, lost).
+
+    A plan changes nothing, so a provisioned resource whose re-plan stopped stays
+    provisioned; anything else that was in flight is `failed`.
+    """
     resource.last_error = error[:10000]
-    if resource.status in (
+    plan_only = run is not None and run.kind == RunKind.PLAN and not run.is_destroy
+    if plan_only and resource.provisioned_at and not resource.destroyed_at:
+        resource.status = ResourceStatus.PROVISIONED
+    elif resource.status in (
         ResourceStatus.PENDING,
         ResourceStatus.PLANNING,
         ResourceStatus.APPLYING,
         ResourceStatus.DESTROYING,
     ):
         resource.status = ResourceStatus.FAILED
-    resource.save(update_fields=fields)
+    resource.save(update_fields=["status", "last_error", "updated_at"])
 
 
 def finish_cancelled(run: Run, resource: Resource) -> None:
@@ -154,7 +160,7 @@ def finish_cancelled(run: Run, resource: Resource) -> None:
         .exclude(pk=run.pk)
         .exists()
     ):
-        settle_after_stop(resource, f"Run {run.pk} ({run.kind}) was cancelled")
+        settle_after_stop(resource, f"Run {run.pk} ({run.kind}) was cancelled", run)
     release(resource.pk, run.pk)
     audit.record("run.cancelled", target=run, team=resource.team, details={"kind": run.kind})
 

@@ -62,7 +62,7 @@ def reap_lost_runs() -> int:
             run.save(update_fields=["status", "error", "finished_at"])
             if run.kind != "drift":
                 dispatch.settle_after_stop(
-                    resource, f"Run {run.pk} ({run.kind}) failed: {WORKER_LOST}"
+                    resource, f"Run {run.pk} ({run.kind}) failed: {WORKER_LOST}", run
                 )
             ResourceLock.objects.filter(resource=resource, run=run).delete()
             dispatch.release(resource.pk, run.pk)

