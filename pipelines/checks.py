@@ -35,7 +35,9 @@ ACTIONLINT_TIMEOUT = 30
 @functools.cache
 def workflow_schema() -> dict[str, Any]:
     """GitHub's workflow schema as vendored by check-jsonschema (no network needed)."""
-    path = resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "github-workflows.json"
+    path = (
+        resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "github-workflows.json"
+    )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -111,7 +113,9 @@ def check_actionlint(text: str) -> list[Finding]:
     """actionlint's findings on the workflow, run on a temporary file."""
     binary = actionlint_binary()
     if binary is None:
-        return [Finding(source="actionlint", line=1, column=1, message="actionlint is not installed")]
+        return [
+            Finding(source="actionlint", line=1, column=1, message="actionlint is not installed")
+        ]
     with tempfile.TemporaryDirectory(prefix="idp-actionlint-") as tmp:
         workflows = Path(tmp) / ".github" / "workflows"
         workflows.mkdir(parents=True)
@@ -120,7 +124,15 @@ def check_actionlint(text: str) -> list[Finding]:
         try:
             proc = subprocess.run(
                 # shellcheck/pyflakes off: results must not depend on what the host has installed.
-                [binary, "-format", "{{json .}}", "-shellcheck=", "-pyflakes=", "-no-color", str(target)],
+                [
+                    binary,
+                    "-format",
+                    "{{json .}}",
+                    "-shellcheck=",
+                    "-pyflakes=",
+                    "-no-color",
+                    str(target),
+                ],
                 cwd=tmp,
                 capture_output=True,
                 text=True,
@@ -128,10 +140,14 @@ def check_actionlint(text: str) -> list[Finding]:
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return [Finding(source="actionlint", line=1, column=1, message=f"actionlint failed: {exc}")]
+            return [
+                Finding(source="actionlint", line=1, column=1, message=f"actionlint failed: {exc}")
+            ]
     if proc.returncode not in (0, 1):
         message = (proc.stderr or proc.stdout).strip()[:500] or f"exit code {proc.returncode}"
-        return [Finding(source="actionlint", line=1, column=1, message=f"actionlint failed: {message}")]
+        return [
+            Finding(source="actionlint", line=1, column=1, message=f"actionlint failed: {message}")
+        ]
     try:
         errors = json.loads(proc.stdout or "[]") or []
     except json.JSONDecodeError:

@@ -86,9 +86,7 @@ class PipelineRun(models.Model):
     event = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     conclusion = models.CharField(max_length=20, blank=True)
-    source = models.CharField(
-        max_length=10, choices=RunSource.choices, default=RunSource.WORKFLOW
-    )
+    source = models.CharField(max_length=10, choices=RunSource.choices, default=RunSource.WORKFLOW)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     head_branch = models.CharField(max_length=255, blank=True)
     head_sha = models.CharField(max_length=64, blank=True)

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from idp.placeholder import section
+from . import views
 
 app_name = "pipelines"
-urlpatterns = [path("", section("Pipelines"), name="pipeline_list")]
+urlpatterns = [
+    path("", views.pipeline_list, name="pipeline_list"),
+    path("new/", views.pipeline_create, name="pipeline_create"),
+    path("preview/", views.pipeline_preview, name="pipeline_preview"),
+    path("<int:pk>/", views.pipeline_detail, name="pipeline_detail"),
+    path("<int:pk>/runs/", views.pipeline_runs, name="pipeline_runs"),
+    path("<int:pk>/deliver/", views.pipeline_deliver, name="pipeline_deliver"),
+]

@@ -43,9 +43,7 @@ class Context:
 
     @property
     def deploy_if(self) -> str:
-        return (
-            f"github.event_name == 'push' && github.ref == 'refs/heads/{self.deploy_branch}'"
-        )
+        return f"github.event_name == 'push' && github.ref == 'refs/heads/{self.deploy_branch}'"
 
 
 def checkout() -> Step:
@@ -69,7 +67,13 @@ def aws_credentials() -> Step:
 
 
 def job(name: str, steps: list[Step], **extra: Any) -> Job:
-    return {"name": name, "runs-on": "ubuntu-latest", "timeout-minutes": 30, **extra, "steps": steps}
+    return {
+        "name": name,
+        "runs-on": "ubuntu-latest",
+        "timeout-minutes": 30,
+        **extra,
+        "steps": steps,
+    }
 
 
 # --- language setups ----------------------------------------------------------------------
@@ -363,7 +367,10 @@ def build_workflow(template: str, ctx: Context) -> dict[str, Any]:
             **{"if": ctx.deploy_if},
             environment=env,
             permissions={"contents": "read", "id-token": "write"},
-            concurrency={"group": f"deploy-{env}-${{{{ github.repository }}}}", "cancel-in-progress": False},
+            concurrency={
+                "group": f"deploy-{env}-${{{{ github.repository }}}}",
+                "cancel-in-progress": False,
+            },
             env={"IDP_ENVIRONMENT": env},
         )
         previous = job_id

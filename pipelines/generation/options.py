@@ -135,7 +135,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "bucket_prefix": {
                 "type": "string",
                 "title": "Bucket prefix",
-                "description": "The site goes to s3://<prefix>-<environment>; defaults to the service",
+                "description": "Sites go to s3://<prefix>-<environment>; default: the service",
                 "pattern": r"^[a-z0-9][a-z0-9.\-]{1,50}$",
             },
         }

@@ -85,11 +85,15 @@ class FakeGitHub:
         self.users[login.lower()] = next(_ids)
         return self.users[login.lower()]
 
-    def fail(self, status: int, *, path_contains: str = "", method: str = "", times: int | None = None) -> None:
+    def fail(
+        self, status: int, *, path_contains: str = "", method: str = "", times: int | None = None
+    ) -> None:
         """Answer matching requests with an error: 404, 403 (scope), 422 or 429/403 rate limit."""
         self.failures.append(Failure(status, path_contains, method.upper(), times))
 
-    def rate_limit(self, *, reset_in: int = 600, path_contains: str = "", times: int | None = None) -> int:
+    def rate_limit(
+        self, *, reset_in: int = 600, path_contains: str = "", times: int | None = None
+    ) -> int:
         """Answer matching requests with GitHub's primary rate limit error; returns reset epoch."""
         self.rate_limit_reset = int(time.time()) + reset_in
         self.fail(-1, path_contains=path_contains, times=times)
@@ -312,10 +316,16 @@ class _Handler(BaseHTTPRequestHandler):
             "ref": f"refs/{ref}",
             "node_id": f"REF_{_sha(ref)[:8]}",
             "url": f"{base}/repos/{r.full_name}/git/refs/{ref}",
-            "object": {"type": "commit", "sha": sha, "url": f"{base}/repos/{r.full_name}/git/commits/{sha}"},
+            "object": {
+                "type": "commit",
+                "sha": sha,
+                "url": f"{base}/repos/{r.full_name}/git/commits/{sha}",
+            },
         }
 
-    def _content_json(self, r: Repo, path: str, entry: dict[str, str], branch: str) -> dict[str, Any]:
+    def _content_json(
+        self, r: Repo, path: str, entry: dict[str, str], branch: str
+    ) -> dict[str, Any]:
         base = self.github.url
         return {
             "type": "file",
@@ -410,7 +420,7 @@ def put_contents(h: _Handler, q: dict, body: Any, owner: str, repo: str, path: s
     body = body or {}
     branch = body.get("branch", r.default_branch)
     if not body.get("message") or "content" not in body:
-        h._error(422, "Invalid request.\n\n\"message\" and \"content\" are required.")
+        h._error(422, 'Invalid request.\n\n"message" and "content" are required.')
         return
     if f"heads/{branch}" not in r.refs:
         h._error(404, f"Branch {branch} not found")
@@ -452,8 +462,11 @@ def _pull_json(h: _Handler, r: Repo, pr: dict[str, Any]) -> dict[str, Any]:
         **pr,
         "url": f"{h.github.url}/repos/{r.full_name}/pulls/{pr['number']}",
         "html_url": f"https://github.com/{r.full_name}/pull/{pr['number']}",
-        "head": {"ref": pr["head_ref"], "label": f"{r.owner}:{pr['head_ref']}",
-                 "sha": r.refs.get(f"heads/{pr['head_ref']}", "")},
+        "head": {
+            "ref": pr["head_ref"],
+            "label": f"{r.owner}:{pr['head_ref']}",
+            "sha": r.refs.get(f"heads/{pr['head_ref']}", ""),
+        },
         "base": {"ref": pr["base_ref"], "label": f"{r.owner}:{pr['base_ref']}"},
     }
 
@@ -480,19 +493,38 @@ def create_pull(h: _Handler, q: dict, body: Any, owner: str, repo: str) -> None:
     head, base = body.get("head", ""), body.get("base", "")
     head_ref = head.split(":", 1)[-1]
     if not body.get("title") or f"heads/{head_ref}" not in r.refs or f"heads/{base}" not in r.refs:
-        h._error(422, "Validation Failed",
-                 errors=[{"resource": "PullRequest", "field": "head", "code": "invalid"}])
+        h._error(
+            422,
+            "Validation Failed",
+            errors=[{"resource": "PullRequest", "field": "head", "code": "invalid"}],
+        )
         return
     if any(pr["state"] == "open" and pr["head_ref"] == head_ref for pr in r.pulls):
-        h._error(422, "Validation Failed", errors=[{
-            "resource": "PullRequest", "code": "custom",
-            "message": f"A pull request already exists for {r.owner}:{head_ref}."}])
+        h._error(
+            422,
+            "Validation Failed",
+            errors=[
+                {
+                    "resource": "PullRequest",
+                    "code": "custom",
+                    "message": f"A pull request already exists for {r.owner}:{head_ref}.",
+                }
+            ],
+        )
         return
     pr = {
-        "id": next(_ids), "number": len(r.pulls) + 1, "state": "open", "title": body["title"],
-        "body": body.get("body", ""), "head_ref": head_ref, "base_ref": base,
-        "merged": False, "draft": bool(body.get("draft", False)),
-        "created_at": _now(), "updated_at": _now(), "user": {"login": "idp-bot", "id": 2},
+        "id": next(_ids),
+        "number": len(r.pulls) + 1,
+        "state": "open",
+        "title": body["title"],
+        "body": body.get("body", ""),
+        "head_ref": head_ref,
+        "base_ref": base,
+        "merged": False,
+        "draft": bool(body.get("draft", False)),
+        "created_at": _now(),
+        "updated_at": _now(),
+        "user": {"login": "idp-bot", "id": 2},
     }
     r.pulls.append(pr)
     h._send(201, _pull_json(h, r, pr))
@@ -517,8 +549,9 @@ def get_user(h: _Handler, q: dict, body: Any, login: str) -> None:
     if user_id is None:
         h._error(404, "Not Found")
         return
-    h._send(200, {"login": login, "id": user_id, "type": "User",
-                  "url": f"{h.github.url}/users/{login}"})
+    h._send(
+        200, {"login": login, "id": user_id, "type": "User", "url": f"{h.github.url}/users/{login}"}
+    )
 
 
 def put_environment(h: _Handler, q: dict, body: Any, owner: str, repo: str, env: str) -> None:
@@ -529,8 +562,11 @@ def put_environment(h: _Handler, q: dict, body: Any, owner: str, repo: str, env:
     for reviewer in body.get("reviewers") or []:
         login = next((k for k, v in h.github.users.items() if v == reviewer.get("id")), None)
         if reviewer.get("type") not in ("User", "Team") or login is None:
-            h._error(422, "Validation Failed", errors=[{
-                "resource": "Environment", "field": "reviewers", "code": "invalid"}])
+            h._error(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Environment", "field": "reviewers", "code": "invalid"}],
+            )
             return
         reviewers.append({"type": reviewer["type"], "id": reviewer["id"], "login": login})
     if len(reviewers) > 6:
@@ -569,7 +605,12 @@ def _env(h: _Handler, owner: str, repo: str, env: str) -> dict[str, Any] | None:
 
 
 def _var_json(name: str, v: dict[str, str]) -> dict[str, Any]:
-    return {"name": name, "value": v["value"], "created_at": v["created_at"], "updated_at": v["updated_at"]}
+    return {
+        "name": name,
+        "value": v["value"],
+        "created_at": v["created_at"],
+        "updated_at": v["updated_at"],
+    }
 
 
 def list_env_variables(h: _Handler, q: dict, body: Any, owner: str, repo: str, env: str) -> None:
@@ -593,7 +634,9 @@ def create_env_variable(h: _Handler, q: dict, body: Any, owner: str, repo: str, 
     h._send(201, {})
 
 
-def get_env_variable(h: _Handler, q: dict, body: Any, owner: str, repo: str, env: str, name: str) -> None:
+def get_env_variable(
+    h: _Handler, q: dict, body: Any, owner: str, repo: str, env: str, name: str
+) -> None:
     if (e := _env(h, owner, repo, env)) is None:
         return
     v = e["variables"].get(name.upper())
@@ -603,7 +646,9 @@ def get_env_variable(h: _Handler, q: dict, body: Any, owner: str, repo: str, env
     h._send(200, _var_json(name.upper(), v))
 
 
-def update_env_variable(h: _Handler, q: dict, body: Any, owner: str, repo: str, env: str, name: str) -> None:
+def update_env_variable(
+    h: _Handler, q: dict, body: Any, owner: str, repo: str, env: str, name: str
+) -> None:
     if (e := _env(h, owner, repo, env)) is None:
         return
     v = e["variables"].get(name.upper())
@@ -619,9 +664,10 @@ def list_runs(h: _Handler, q: dict, body: Any, owner: str, repo: str) -> None:
     if (r := h._repo(owner, repo)) is None:
         return
     runs = [
-        run for run in r.runs
-        if all(not q.get(k) or str(run.get(k)) == q[k] for k in ("branch", "event", "status", "head_sha"))
-        or (q.get("branch") and run["head_branch"] == q["branch"] and not q.get("event"))
+        run
+        for run in r.runs
+        if (not q.get("branch") or run["head_branch"] == q["branch"])
+        and all(not q.get(k) or str(run.get(k)) == q[k] for k in ("event", "status", "head_sha"))
     ]
     h._send(200, {"total_count": len(runs), "workflow_runs": runs})
 

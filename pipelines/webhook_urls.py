@@ -1,0 +1,8 @@
+"""Included at /webhooks/ by idp/urls.py."""
+
+from django.urls import path
+
+from . import webhooks
+
+app_name = "webhooks"
+urlpatterns = [path("github/", webhooks.github_webhook, name="github")]
