@@ -22,6 +22,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("resources/", include("provisioning.urls")),
     path("pipelines/", include("pipelines.urls")),
+    path("webhooks/", include("pipelines.webhook_urls")),
     path("monitoring/", include("monitoring.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/status/", ops_views.PlatformStatusView.as_view(), name="platform_status"),

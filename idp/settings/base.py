@@ -291,6 +291,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["pipelines-sync-runs"] = {
+    "task": "pipelines.tasks.sync_pipeline_runs",
+    "schedule": 300.0,
+}
 CELERY_BEAT_SCHEDULE["monitoring-collect-metrics"] = {
     "task": "monitoring.collect_metrics",
     "schedule": timedelta(minutes=int(os.environ.get("IDP_METRICS_EVERY_MINUTES", "5"))),
