@@ -73,10 +73,14 @@ class TeamViewSet(
     search_fields = ["slug", "name"]
     ordering_fields = ["slug", "name", "created_at"]
     filterset_fields = ["slug"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> Any:
-        qs = Team.objects.for_user(self.request.user).annotate(member_count=Count("memberships"))
+        qs = (
+            Team.objects.for_user(self.request.user)
+            .annotate(member_count=Count("memberships"))
+            .order_by("slug")
+        )
         if self.action != "list":
             qs = qs.prefetch_related(
                 Prefetch("memberships", queryset=Membership.objects.select_related("user"))
