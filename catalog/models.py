@@ -19,7 +19,9 @@ class Template(models.Model):
     owner_team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_templates"
     )
-    source_path = models.CharField(max_length=1000, blank=True, help_text="Folder it was synced from")
+    source_path = models.CharField(
+        max_length=1000, blank=True, help_text="Folder it was synced from"
+    )
     current_version = models.ForeignKey(
         "TemplateVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -110,7 +112,13 @@ class Service(models.Model):
 
     class Meta:
         ordering = ["slug"]
-        indexes = [models.Index(fields=["team", "slug"]), models.Index(fields=["name"])]
+        indexes = [
+            models.Index(fields=["team", "slug"]),
+            models.Index(fields=["name"]),
+            # The service lists filter on these and order by slug.
+            models.Index(fields=["archived", "slug"], name="catalog_service_archived_slug"),
+            models.Index(fields=["team", "lifecycle"], name="catalog_service_team_lifecycle"),
+        ]
 
     def __str__(self) -> str:
         return self.slug

@@ -20,5 +20,7 @@ def sync_templates_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
         logger.exception("template sync at worker start failed")
         return
     logger.info(
-        "template sync at worker start: %d loaded, %d failed", len(report.loaded), len(report.failed)
+        "template sync at worker start: %d loaded, %d failed",
+        len(report.loaded),
+        len(report.failed),
     )

@@ -1,11 +1,15 @@
 from django.urls import path
 
-from idp.placeholder import section
+from . import views
 
 app_name = "catalog"
 urlpatterns = [
-    path("", section("Catalog"), name="template_list"),
-    path("templates/<slug:slug>/", section("Template"), name="template_detail"),
-    path("services/", section("Services"), name="service_list"),
-    path("services/<slug:slug>/", section("Service"), name="service_detail"),
+    path("", views.template_list, name="template_list"),
+    path("templates/<slug:slug>/", views.template_detail, name="template_detail"),
+    path("templates/<slug:slug>/request/", views.template_request, name="template_request"),
+    path("services/", views.service_list, name="service_list"),
+    path("services/new/", views.service_create, name="service_create"),
+    path("services/<slug:slug>/", views.service_detail, name="service_detail"),
+    path("services/<slug:slug>/edit/", views.service_edit, name="service_edit"),
+    path("services/<slug:slug>/archive/", views.service_archive, name="service_archive"),
 ]

@@ -17,6 +17,7 @@ from idp.services import Conflict, Forbidden, ServiceError
 from ..choices import Lifecycle, Tier
 from ..models import Service
 
+RESERVED_SLUGS = {"new"}  # portal paths under /catalog/services/
 EDITABLE = ("name", "description", "repository_url", "lifecycle", "tier", "links", "tags", "team")
 
 
@@ -79,6 +80,8 @@ def create_service(
     """Register a service owned by `team`; maintainers of the team (or platform admins) only."""
     _require_maintainer(actor, team)
     slug = slug or slugify(name)[:63]
+    if slug in RESERVED_SLUGS:
+        raise ServiceError(f"{slug!r} is reserved; choose another slug", field="slug")
     if Service.objects.filter(slug=slug).exists():
         raise Conflict(f"A service named {slug!r} already exists", field="slug")
     service = Service(

@@ -31,8 +31,18 @@ from .schema import (
 SLUG_RE = re.compile(r"^[a-z0-9-]+$")
 MAX_FILE_BYTES = 512 * 1024
 TEXT_SUFFIXES = (".tf", ".md", ".yaml", ".yml", ".json", ".tftpl", ".py", ".sh", ".txt")
-REFINEMENT_KEYS = {"title", "order", "enum", "help", "pattern", "description", "placeholder",
-                   "minimum", "maximum", "format"}
+REFINEMENT_KEYS = {
+    "title",
+    "order",
+    "enum",
+    "help",
+    "pattern",
+    "description",
+    "placeholder",
+    "minimum",
+    "maximum",
+    "format",
+}
 _HCL_OPTIONS = SerializationOptions(
     with_comments=False, strip_string_quotes=True, preserve_heredocs=False
 )
@@ -123,8 +133,9 @@ def _parse_hcl(name: str, text: str) -> dict[str, Any]:
     except Exception as exc:  # lark raises several error types, all with a line
         line = getattr(exc, "line", None)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TemplateError(name, line if isinstance(line, int) and line > 0 else None,
-                            f"invalid HCL: {first}") from exc
+        raise TemplateError(
+            name, line if isinstance(line, int) and line > 0 else None, f"invalid HCL: {first}"
+        ) from exc
 
 
 def _blocks(parsed: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -168,10 +179,15 @@ def _variable_schema(var: str, body: dict[str, Any], file: str, text: str) -> di
     unmapped = []
     for rule in body.get("validation", []) or []:
         condition = str(rule.get("condition", ""))
-        keywords = validation_keywords(var, condition, schema.get("type"))
+        kind = schema.get("type")
+        keywords = validation_keywords(var, condition, kind[0] if isinstance(kind, list) else kind)
         if keywords is None:
-            unmapped.append({"condition": condition.removeprefix("${").removesuffix("}"),
-                             "error_message": str(rule.get("error_message", ""))})
+            unmapped.append(
+                {
+                    "condition": condition.removeprefix("${").removesuffix("}"),
+                    "error_message": str(rule.get("error_message", "")),
+                }
+            )
             continue
         if keywords.get("type") == "integer" and schema.get("type") != "number":
             keywords.pop("type")
@@ -207,8 +223,11 @@ def _load_metadata(files: dict[str, str]) -> dict[str, Any]:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise TemplateError("template.yaml", mark.line + 1 if mark else None,
-                            f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise TemplateError(
+            "template.yaml",
+            mark.line + 1 if mark else None,
+            f"invalid YAML: {getattr(exc, 'problem', exc)}",
+        ) from exc
     if not isinstance(data, dict):
         raise TemplateError("template.yaml", 1, "must be a mapping")
     return data
@@ -229,8 +248,11 @@ def _apply_refinements(
             raise TemplateError("template.yaml", line, f'refinement of "{var}" must be a mapping')
         unknown = set(refine) - REFINEMENT_KEYS
         if unknown:
-            raise TemplateError("template.yaml", line,
-                                f'unknown refinement keys for "{var}": {", ".join(sorted(unknown))}')
+            raise TemplateError(
+                "template.yaml",
+                line,
+                f'unknown refinement keys for "{var}": {", ".join(sorted(unknown))}',
+            )
         prop = properties[var]
         for key, value in refine.items():
             if key == "help":
@@ -249,11 +271,13 @@ def _outputs(files: dict[str, str]) -> list[dict[str, Any]]:
         if not name.endswith(".tf") or "/" in name:
             continue
         for out, body in _blocks(_parse_hcl(name, text), "output"):
-            outputs.append({
-                "name": out,
-                "description": str(body.get("description") or ""),
-                "sensitive": body.get("sensitive") is True,
-            })
+            outputs.append(
+                {
+                    "name": out,
+                    "description": str(body.get("description") or ""),
+                    "sensitive": body.get("sensitive") is True,
+                }
+            )
     return sorted(outputs, key=lambda o: o["name"])
 
 
@@ -274,7 +298,9 @@ def build_schema(slug: str, files: dict[str, str], metadata: dict[str, Any]) -> 
     _apply_refinements(properties, metadata, files)
     declared = list(properties)
     ordered = OrderedDict(
-        sorted(properties.items(), key=lambda kv: (kv[1].get("x-order", 1000), declared.index(kv[0])))
+        sorted(
+            properties.items(), key=lambda kv: (kv[1].get("x-order", 1000), declared.index(kv[0]))
+        )
     )
     schema: dict[str, Any] = {
         "$schema": JSON_SCHEMA_DIALECT,
@@ -290,8 +316,9 @@ def build_schema(slug: str, files: dict[str, str], metadata: dict[str, Any]) -> 
 def _check_metadata(metadata: dict[str, Any]) -> None:
     policy = metadata.get("approval_policy", {}) or {}
     if not isinstance(policy, dict) or any(v not in ("required", "none") for v in policy.values()):
-        raise TemplateError("template.yaml", None,
-                            "approval_policy maps environment -> 'required' | 'none'")
+        raise TemplateError(
+            "template.yaml", None, "approval_policy maps environment -> 'required' | 'none'"
+        )
     envs = metadata.get("allowed_environments", []) or []
     if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
         raise TemplateError("template.yaml", None, "allowed_environments must be a list of slugs")
@@ -321,7 +348,9 @@ def parse_template(slug: str, files: dict[str, str]) -> ParsedTemplate:
         parameters_schema=schema,
         outputs=_outputs(files),
         readme=files.get("README.md", ""),
-        approval_policy={str(k): str(v) for k, v in (metadata.get("approval_policy") or {}).items()},
+        approval_policy={
+            str(k): str(v) for k, v in (metadata.get("approval_policy") or {}).items()
+        },
         cost_hints=dict(metadata.get("cost_hints") or {}),
         alarms=list(metadata.get("alarms") or []),
         allowed_environments=list(metadata.get("allowed_environments") or []),

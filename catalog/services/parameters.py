@@ -22,18 +22,21 @@ def resolve_version(template_slug: str, number: int | None = None) -> TemplateVe
     Deprecated templates are refused (their existing resources keep working).
     """
     if not isinstance(template_slug, str) or not valid_slug(template_slug):
-        raise ServiceError("Not a template slug (lowercase letters, digits and '-')",
-                           field="template")
+        raise ServiceError(
+            "Not a template slug (lowercase letters, digits and '-')", field="template"
+        )
     template = Template.objects.filter(slug=template_slug).first()
     if template is None:
         raise ServiceError(f"Unknown template {template_slug!r}", field="template")
     if template.deprecated:
-        raise ServiceError(f"Template {template_slug!r} is deprecated; choose another",
-                           field="template")
+        raise ServiceError(
+            f"Template {template_slug!r} is deprecated; choose another", field="template"
+        )
     if number is None:
         if template.current_version_id is None:
-            raise ServiceError(f"Template {template_slug!r} has no loaded version",
-                               field="template")
+            raise ServiceError(
+                f"Template {template_slug!r} has no loaded version", field="template"
+            )
         version = TemplateVersion.objects.select_related("template").get(
             pk=template.current_version_id
         )
@@ -118,9 +121,7 @@ def validate_parameters(version: TemplateVersion, parameters: dict[str, Any]) ->
             continue
         for name in names:
             sensitive = bool(properties.get(name, {}).get("x-sensitive"))
-            message = (
-                "Unknown parameter" if name not in properties else _message(error, sensitive)
-            )
+            message = "Unknown parameter" if name not in properties else _message(error, sensitive)
             if error.validator == "required":
                 message = "This parameter is required"
             bucket = errors.setdefault(f"parameters.{name}", [])

@@ -41,7 +41,7 @@ class _TypeParser:
         while pos < len(text):
             match = self._token.match(text, pos)
             if not match:
-                raise TypeSyntaxError(f"cannot read type near {text[pos:pos + 20]!r}")
+                raise TypeSyntaxError(f"cannot read type near {text[pos : pos + 20]!r}")
             self.tokens.append(match.group(1))
             pos = match.end()
             while pos < len(text) and text[pos].isspace():
@@ -94,8 +94,12 @@ class _TypeParser:
                     self.take(",")
             self.take("]")
             self.take(")")
-            return {"type": "array", "prefixItems": items, "minItems": len(items),
-                    "maxItems": len(items)}
+            return {
+                "type": "array",
+                "prefixItems": items,
+                "minItems": len(items),
+                "maxItems": len(items),
+            }
         if name == "object":
             return self.object_expr()
         raise TypeSyntaxError(f"unknown type {name!r}")
@@ -199,7 +203,9 @@ def _clause_keywords(clause: str, var: str, kind: str | None) -> dict[str, Any] 
     """JSON Schema keywords for one `&&` clause of a condition, or None if not recognised."""
     ref = rf"var\.{re.escape(var)}"
     clause = clause.strip()
-    while clause.startswith("(") and clause.endswith(")") and len(_split_top(clause[1:-1], ")")) == 1:
+    while (
+        clause.startswith("(") and clause.endswith(")") and len(_split_top(clause[1:-1], ")")) == 1
+    ):
         clause = clause[1:-1].strip()
     match = re.fullmatch(rf'can\(\s*regex\(\s*("(?:[^"\\]|\\.)*")\s*,\s*{ref}\s*\)\s*\)', clause)
     if match:
@@ -214,7 +220,11 @@ def _clause_keywords(clause: str, var: str, kind: str | None) -> dict[str, Any] 
     match = re.fullmatch(rf"{ref}\s*(>=|<=|>|<)\s*{_NUM}", clause) or None
     flipped = re.fullmatch(rf"{_NUM}\s*(>=|<=|>|<)\s*{ref}", clause)
     if match or flipped:
-        op, num = (match.group(1), match.group(2)) if match else (_FLIP[flipped.group(2)], flipped.group(1))  # type: ignore[union-attr]
+        op, num = (
+            (match.group(1), match.group(2))
+            if match
+            else (_FLIP[flipped.group(2)], flipped.group(1))
+        )  # type: ignore[union-attr]
         return {_OPS[op]: _number(num)}
     match = re.fullmatch(rf"floor\(\s*{ref}\s*\)\s*==\s*{ref}", clause)
     if match:
@@ -222,8 +232,12 @@ def _clause_keywords(clause: str, var: str, kind: str | None) -> dict[str, Any] 
     match = re.fullmatch(rf"length\(\s*{ref}\s*\)\s*(>=|<=|>|<|==)\s*(\d+)", clause)
     if match:
         op, size = match.group(1), int(match.group(2))
-        bounds = {">=": ("min", size), ">": ("min", size + 1), "<=": ("max", size),
-                  "<": ("max", size - 1)}
+        bounds = {
+            ">=": ("min", size),
+            ">": ("min", size + 1),
+            "<=": ("max", size),
+            "<": ("max", size - 1),
+        }
         unit = "Length" if kind == "string" else "Items" if kind == "array" else "Properties"
         if op == "==":
             return {f"min{unit}": size, f"max{unit}": size}
@@ -241,9 +255,13 @@ def validation_keywords(var: str, condition: str, kind: str | None) -> dict[str,
     for clause in clauses:
         alternatives = _split_top(clause, "||")
         empty_ok = False
-        if len(alternatives) == 2 and re.fullmatch(rf"var\.{re.escape(var)}\s*==\s*null", alternatives[0]):
+        if len(alternatives) == 2 and re.fullmatch(
+            rf"var\.{re.escape(var)}\s*==\s*null", alternatives[0]
+        ):
             clause = alternatives[1]
-        elif len(alternatives) == 2 and re.fullmatch(rf'var\.{re.escape(var)}\s*==\s*""', alternatives[0]):
+        elif len(alternatives) == 2 and re.fullmatch(
+            rf'var\.{re.escape(var)}\s*==\s*""', alternatives[0]
+        ):
             clause, empty_ok = alternatives[1], True
         elif len(alternatives) > 1:
             return None

@@ -55,7 +55,9 @@ def describe_changes(old: TemplateVersion | None, new: ParsedTemplate) -> str:
     if old_outputs - new_outputs:
         notes.append("removed outputs " + ", ".join(sorted(old_outputs - new_outputs)))
     changed_files = sorted(
-        name for name in set(old.files) | set(new.files) if old.files.get(name) != new.files.get(name)
+        name
+        for name in set(old.files) | set(new.files)
+        if old.files.get(name) != new.files.get(name)
     )
     if changed_files:
         notes.append("files changed: " + ", ".join(changed_files))
@@ -65,9 +67,9 @@ def describe_changes(old: TemplateVersion | None, new: ParsedTemplate) -> str:
 
 
 @transaction.atomic
-def store_template(parsed: ParsedTemplate, *, source_path: str = "", actor: Any = None) -> tuple[
-    Template, TemplateVersion, bool
-]:
+def store_template(
+    parsed: ParsedTemplate, *, source_path: str = "", actor: Any = None
+) -> tuple[Template, TemplateVersion, bool]:
     """Create or update the Template; a new TemplateVersion only when the content hash is new."""
     meta = parsed.metadata
     owner = Team.objects.filter(slug=str(meta.get("owner", ""))).first()
@@ -122,7 +124,9 @@ def store_template(parsed: ParsedTemplate, *, source_path: str = "", actor: Any 
 def _record_failure(slug: str, error: str) -> None:
     if not valid_slug(slug):
         return
-    template, created = Template.objects.get_or_create(slug=slug, defaults={"title": slug, "sync_error": error})
+    template, created = Template.objects.get_or_create(
+        slug=slug, defaults={"title": slug, "sync_error": error}
+    )
     if not created and template.sync_error != error:
         Template.objects.filter(pk=template.pk).update(sync_error=error)
 
@@ -152,8 +156,9 @@ def sync_templates(*, actor: Any = None, only: list[str] | None = None) -> SyncR
         taken.add(slug)
         try:
             parsed = load_template(folder)
-            template, version, is_new = store_template(parsed, source_path=_display(folder),
-                                                       actor=actor)
+            template, version, is_new = store_template(
+                parsed, source_path=_display(folder), actor=actor
+            )
         except TemplateError as exc:
             message = f"{slug}/{exc}"
             report.failed[slug] = message
@@ -181,7 +186,9 @@ def _display(folder: Path) -> str:
 
 
 @transaction.atomic
-def deprecate_template(template: Template, *, actor: Any = None, deprecated: bool = True) -> Template:
+def deprecate_template(
+    template: Template, *, actor: Any = None, deprecated: bool = True
+) -> Template:
     """Hide a template from new requests (existing resources keep their version)."""
     if template.deprecated != deprecated:
         template.deprecated = deprecated

@@ -26,8 +26,8 @@ class Command(BaseCommand):
         for message in report.failed.values():
             self.stderr.write(self.style.ERROR(f"failed    {message}"))
         self.stdout.write(
-            f"{len(report.loaded)} loaded ({len(report.created)} new, {len(report.changed)} changed),"
-            f" {len(report.failed)} failed"
+            f"{len(report.loaded)} loaded ({len(report.created)} new,"
+            f" {len(report.changed)} changed), {len(report.failed)} failed"
         )
         if report.failed:
             raise CommandError(f"{len(report.failed)} template(s) failed to load")

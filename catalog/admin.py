@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import services
+from .models import Service, Template, TemplateVersion
+
+
+class TemplateVersionInline(admin.TabularInline):
+    model = TemplateVersion
+    fields = ["number", "content_hash", "changelog", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Template)
+class TemplateAdmin(admin.ModelAdmin):
+    list_display = [
+        "slug",
+        "title",
+        "category",
+        "owner_team",
+        "current_version",
+        "deprecated",
+        "has_sync_error",
+        "updated_at",
+    ]
+    list_filter = ["deprecated", "category", "owner_team"]
+    search_fields = ["slug", "title", "description"]
+    list_select_related = ["owner_team", "current_version"]
+    readonly_fields = [
+        "slug",
+        "source_path",
+        "current_version",
+        "sync_error",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [
+        "slug",
+        "title",
+        "description",
+        "category",
+        "owner_team",
+        "deprecated",
+        "current_version",
+        "source_path",
+        "sync_error",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [TemplateVersionInline]
+    actions = ["deprecate", "undeprecate"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Template]:
+        return (
+            super().get_queryset(request).defer("current_version__files", "current_version__readme")
+        )
+
+    @admin.display(boolean=True, description="Sync error")
+    def has_sync_error(self, obj: Template) -> bool:
+        return bool(obj.sync_error)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # templates come from the module folders (sync_templates)
+
+    @admin.action(description="Deprecate (hide from new requests)")
+    def deprecate(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
+        for template in queryset:
+            services.deprecate_template(template, actor=request.user)
+        messages.success(request, f"Deprecated {queryset.count()} template(s).")
+
+    @admin.action(description="Undeprecate")
+    def undeprecate(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
+        for template in queryset:
+            services.deprecate_template(template, actor=request.user, deprecated=False)
+        messages.success(request, f"Undeprecated {queryset.count()} template(s).")
+
+
+@admin.register(TemplateVersion)
+class TemplateVersionAdmin(admin.ModelAdmin):
+    """Versions are immutable: resources were planned from exactly these files."""
+
+    list_display = ["template", "number", "content_hash", "created_at"]
+    list_filter = ["template"]
+    search_fields = ["template__slug", "content_hash"]
+    list_select_related = ["template"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in TemplateVersion._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "team", "lifecycle", "tier", "archived", "updated_at"]
+    list_filter = ["lifecycle", "tier", "archived", "team"]
+    search_fields = ["slug", "name", "description", "repository_url"]
+    list_select_related = ["team"]
+    readonly_fields = ["created_at", "updated_at"]
+    actions = ["archive"]
+
+    @admin.action(description="Archive")
+    def archive(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        for service in queryset:
+            services.archive_service(service, actor=request.user)
+        messages.success(request, f"Archived {queryset.count()} service(s).")

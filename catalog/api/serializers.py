@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from idp.models import Team
+
+from ..choices import Lifecycle, Tier
+from ..models import Service, Template, TemplateVersion
+
+
+class VersionSummarySerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TemplateVersion
+        fields = ["number", "url", "content_hash", "changelog", "created_at"]
+
+    def get_url(self, version: TemplateVersion) -> str:
+        request = self.context.get("request")
+        path = f"/api/v1/templates/{self.context['template_slug']}/versions/{version.number}/"
+        return request.build_absolute_uri(path) if request else path
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:template-detail", lookup_field="slug")
+    owner = serializers.SlugRelatedField(source="owner_team", slug_field="slug", read_only=True)
+    current_version = serializers.IntegerField(source="current_version.number", default=None)
+    version_label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Template
+        fields = [
+            "slug",
+            "url",
+            "title",
+            "description",
+            "category",
+            "owner",
+            "current_version",
+            "version_label",
+            "deprecated",
+            "updated_at",
+        ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_version_label(self, template: Template) -> str | None:
+        version = template.current_version
+        return str(version.metadata.get("version", "")) or None if version else None
+
+
+class TemplateVersionSerializer(serializers.ModelSerializer):
+    template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    files = serializers.SerializerMethodField()
+    version_label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TemplateVersion
+        fields = [
+            "template",
+            "number",
+            "version_label",
+            "content_hash",
+            "parameters_schema",
+            "outputs",
+            "approval_policy",
+            "cost_hints",
+            "alarms",
+            "allowed_environments",
+            "changelog",
+            "files",
+            "created_at",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_files(self, version: TemplateVersion) -> list[str]:
+        return sorted(version.files)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_version_label(self, version: TemplateVersion) -> str | None:
+        return str(version.metadata.get("version", "")) or None
+
+
+class TemplateDetailSerializer(TemplateSerializer):
+    parameters_schema = serializers.JSONField(
+        source="current_version.parameters_schema", default=None
+    )
+    outputs = serializers.JSONField(source="current_version.outputs", default=None)
+    approval_policy = serializers.JSONField(source="current_version.approval_policy", default=None)
+    cost_hints = serializers.JSONField(source="current_version.cost_hints", default=None)
+    alarms = serializers.JSONField(source="current_version.alarms", default=None)
+    allowed_environments = serializers.JSONField(
+        source="current_version.allowed_environments", default=None
+    )
+    readme = serializers.CharField(source="current_version.readme", default="")
+    versions = serializers.SerializerMethodField()
+
+    class Meta(TemplateSerializer.Meta):
+        fields = TemplateSerializer.Meta.fields + [
+            "parameters_schema",
+            "outputs",
+            "approval_policy",
+            "cost_hints",
+            "alarms",
+            "allowed_environments",
+            "readme",
+            "versions",
+            "sync_error",
+        ]
+
+    @extend_schema_field(VersionSummarySerializer(many=True))
+    def get_versions(self, template: Template) -> list[dict[str, Any]]:
+        context = {**self.context, "template_slug": template.slug}
+        return VersionSummarySerializer(
+            template.versions.defer("files", "parameters_schema", "readme", "metadata"),
+            many=True,
+            context=context,
+        ).data  # type: ignore[return-value]
+
+
+class LinkSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    url = serializers.URLField()
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:service-detail", lookup_field="slug")
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    links = LinkSerializer(many=True, required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    lifecycle = serializers.ChoiceField(choices=Lifecycle.choices, required=False)
+    tier = serializers.ChoiceField(choices=Tier.choices, required=False)
+
+    class Meta:
+        model = Service
+        fields = [
+            "id",
+            "url",
+            "slug",
+            "name",
+            "team",
+            "description",
+            "repository_url",
+            "lifecycle",
+            "tier",
+            "links",
+            "tags",
+            "archived",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "archived", "created_at", "updated_at"]
+        extra_kwargs = {"slug": {"required": False, "validators": []}}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # A team you cannot see reads as unknown, never as forbidden.
+            self.fields["team"].queryset = Team.objects.for_user(request.user)
+
+
+class ServiceUpdateSerializer(ServiceSerializer):
+    class Meta(ServiceSerializer.Meta):
+        read_only_fields = ["id", "slug", "archived", "created_at", "updated_at"]

@@ -1,0 +1,214 @@
+"""Portal forms: the request form built from a template's JSON Schema, and the service form."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils import timezone
+
+from idp.models import Environment, Team
+
+from .choices import Lifecycle, Tier
+from .models import Service, TemplateVersion
+
+name_validator = RegexValidator(
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+    "Lowercase letters, digits and hyphens; start and end with a letter or digit.",
+)
+
+
+def base_type(prop: dict[str, Any]) -> str | None:
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return kind
+
+
+class JSONTextField(forms.CharField):
+    """A JSON value typed into a textarea; parse errors are shown by the field."""
+
+    def __init__(self, *, json_type: str | None = None, **kwargs: Any):
+        self.json_type = json_type
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, indent=2)
+        return value
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            ) from None
+        expected = {"object": dict, "array": list}.get(self.json_type or "")
+        if expected is not None and not isinstance(parsed, expected):
+            raise forms.ValidationError(
+                'Enter a JSON object, e.g. {"key": "value"}'
+                if expected is dict
+                else 'Enter a JSON list, e.g. ["a", "b"]'
+            )
+        return parsed
+
+
+def _coerce(kind: str | None) -> Any:
+    if kind == "integer":
+        return int
+    if kind == "number":
+        return float
+    return str
+
+
+def parameter_field(prop: dict[str, Any], required: bool) -> forms.Field:
+    """One form field for one schema property: types -> widgets, enums -> select."""
+    kind = base_type(prop)
+    help_parts = [prop.get("description", ""), prop.get("x-help", "")]
+    common: dict[str, Any] = {
+        "label": prop.get("title"),
+        "required": required and kind != "boolean",
+        "help_text": " ".join(p for p in help_parts if p),
+        "initial": prop.get("default"),
+    }
+    if "enum" in prop:
+        choices = [(v, str(v)) for v in prop["enum"]]
+        if not required:
+            choices = [("", "—"), *choices]
+        return forms.TypedChoiceField(
+            choices=choices, coerce=_coerce(kind), empty_value=None, **common
+        )
+    if kind == "boolean":
+        return forms.BooleanField(**common)
+    if kind == "integer":
+        return forms.IntegerField(**common)
+    if kind == "number":
+        return forms.FloatField(**common)
+    if kind == "string":
+        attrs = {"placeholder": prop["x-placeholder"]} if prop.get("x-placeholder") else {}
+        if prop.get("x-sensitive") or prop.get("writeOnly"):
+            # Secrets are never sent back to the browser, not even on a re-shown form.
+            common["initial"] = None
+            return forms.CharField(
+                widget=forms.PasswordInput(render_value=False, attrs=attrs),
+                strip=False,
+                **common,
+            )
+        return forms.CharField(widget=forms.TextInput(attrs=attrs), strip=False, **common)
+    return JSONTextField(json_type=kind, **common)
+
+
+class ParametersForm(forms.Form):
+    """The parameters of a template version, built from its JSON Schema on the server."""
+
+    def __init__(self, schema: dict[str, Any], *args: Any, **kwargs: Any):
+        kwargs.setdefault("prefix", "p")
+        super().__init__(*args, **kwargs)
+        self.schema = schema
+        required = set(schema.get("required") or [])
+        for name, prop in (schema.get("properties") or {}).items():
+            self.fields[name] = parameter_field(prop, name in required)
+            self.fields[name].sensitive = bool(prop.get("x-sensitive"))  # type: ignore[attr-defined]
+
+    def parameters(self) -> dict[str, Any]:
+        """Cleaned values; empty optional ones are left out so the schema defaults apply."""
+        params: dict[str, Any] = {}
+        for name, value in self.cleaned_data.items():
+            if value is None or (value == "" and name not in self.schema.get("required", [])):
+                continue
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            params[name] = value
+        return params
+
+
+class RequestForm(forms.Form):
+    """Who asks, for which service and environment, and under which name."""
+
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label="— none —"
+    )
+    environment = forms.ModelChoiceField(queryset=Environment.objects.none(), empty_label=None)
+    name = forms.CharField(
+        max_length=63,
+        validators=[name_validator],
+        help_text="Unique within the team and environment, e.g. invoices.",
+    )
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires at (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Destroyed automatically at this time; only in environments that allow it.",
+    )
+
+    def __init__(self, user: Any, version: TemplateVersion, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.for_user(user, "use_team").order_by("slug")
+        self.fields["service"].queryset = (
+            Service.objects.for_user(user, "use_team")
+            .filter(archived=False)
+            .select_related("team")
+            .order_by("slug")
+        )
+        environments = Environment.objects.all()
+        if version.allowed_environments:
+            environments = environments.filter(slug__in=version.allowed_environments)
+        self.fields["environment"].queryset = environments
+        self.ttl_environments = [e.slug for e in environments if e.allows_ttl]
+        if not self.ttl_environments:
+            del self.fields["expires_at"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        team, service = data.get("team"), data.get("service")
+        if team and service and service.team_id != team.pk:
+            self.add_error("service", f"Service {service.slug} belongs to another team.")
+        expires_at, environment = data.get("expires_at"), data.get("environment")
+        if expires_at and environment and not environment.allows_ttl:
+            self.add_error("expires_at", f"{environment.name} does not allow an expiry date.")
+        elif expires_at and expires_at <= timezone.now():
+            self.add_error("expires_at", "Choose a time in the future.")
+        return data
+
+
+class ServiceForm(forms.Form):
+    """Create or edit a service (the slug is fixed once created)."""
+
+    name = forms.CharField(max_length=200)
+    slug = forms.CharField(
+        max_length=63,
+        required=False,
+        validators=[name_validator],
+        help_text="Leave empty to derive it from the name.",
+    )
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    repository_url = forms.URLField(required=False, assume_scheme="https")
+    lifecycle = forms.ChoiceField(choices=Lifecycle.choices, initial=Lifecycle.EXPERIMENTAL)
+    tier = forms.TypedChoiceField(choices=Tier.choices, coerce=int, initial=Tier.STANDARD)
+    links = JSONTextField(
+        json_type="array",
+        required=False,
+        help_text='A JSON list, e.g. [{"title": "Runbook", "url": "https://…"}]',
+    )
+    tags = forms.CharField(required=False, help_text="Comma-separated")
+
+    def __init__(self, user: Any, *args: Any, editing: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.for_user(user, "maintain_team").order_by("slug")
+        if editing:
+            del self.fields["slug"]
+
+    def clean_tags(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]
+
+    def clean_links(self) -> list[Any]:
+        return self.cleaned_data.get("links") or []

@@ -1,0 +1,403 @@
+"""Portal pages: the catalog, template pages and request form, and services."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import DatabaseError
+from django.db.models import Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from idp.models import Team
+from idp.rbac import has_team_perm
+from idp.services import ServiceError
+
+from . import services
+from .choices import Lifecycle
+from .forms import ParametersForm, RequestForm, ServiceForm
+from .models import Service, Template, TemplateVersion
+from .rendering import render_markdown
+
+logger = logging.getLogger(__name__)
+
+LIST_DEFERRED = (
+    "current_version__files",
+    "current_version__readme",
+    "current_version__parameters_schema",
+    "current_version__outputs",
+)
+REQUEST_FIELDS = ("team", "service", "environment", "name", "expires_at")
+
+
+# --- Templates ---------------------------------------------------------------------------
+
+
+@login_required
+def template_list(request: HttpRequest) -> HttpResponse:
+    base = Template.objects.filter(current_version__isnull=False, deprecated=False)
+    query = request.GET.get("q", "").strip()
+    category = request.GET.get("category", "").strip()
+    templates = base.select_related("owner_team", "current_version").defer(*LIST_DEFERRED)
+    if query:
+        templates = templates.filter(
+            Q(title__icontains=query) | Q(slug__icontains=query) | Q(description__icontains=query)
+        )
+    if category:
+        templates = templates.filter(category=category)
+    categories = base.exclude(category="").order_by("category").values_list("category", flat=True)
+    page = Paginator(templates.order_by("title", "slug"), 24).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "catalog/template_list.html",
+        {
+            "page_obj": page,
+            "q": query,
+            "category": category,
+            "categories": sorted(set(categories)),
+        },
+    )
+
+
+def _template(slug: str) -> Template:
+    return get_object_or_404(
+        Template.objects.select_related("owner_team", "current_version").defer(
+            "current_version__files"
+        ),
+        slug=slug,
+    )
+
+
+def parameter_rows(version: TemplateVersion | None) -> list[dict[str, Any]]:
+    if version is None:
+        return []
+    schema = version.parameters_schema
+    required = set(schema.get("required") or [])
+    rows = []
+    for name, prop in (schema.get("properties") or {}).items():
+        kind = prop.get("type", "any")
+        rows.append(
+            {
+                "name": name,
+                "title": prop.get("title", name),
+                "type": " | ".join(kind) if isinstance(kind, list) else kind,
+                "required": name in required,
+                "default": prop.get("default"),
+                "has_default": "default" in prop,
+                "description": prop.get("description", ""),
+                "help": prop.get("x-help", ""),
+                "sensitive": bool(prop.get("x-sensitive")),
+                "rules": {
+                    k: prop[k]
+                    for k in (
+                        "enum",
+                        "pattern",
+                        "minimum",
+                        "maximum",
+                        "minLength",
+                        "maxLength",
+                        "minItems",
+                        "maxItems",
+                    )
+                    if k in prop
+                },
+            }
+        )
+    return rows
+
+
+@login_required
+def template_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    template = _template(slug)
+    version = template.current_version
+    versions = template.versions.defer("files", "parameters_schema", "readme", "metadata")
+    readme = render_markdown(version.readme, cache_key=version.content_hash) if version else ""
+    return render(
+        request,
+        "catalog/template_detail.html",
+        {
+            "template": template,
+            "version": version,
+            "versions": versions,
+            "readme": readme,
+            "parameters": parameter_rows(version),
+        },
+    )
+
+
+def _estimate(version: TemplateVersion, params: dict[str, Any]) -> Decimal | None:
+    try:
+        from monitoring.budget import estimate_monthly_cost
+
+        return estimate_monthly_cost(version, params)
+    except Exception:  # the estimate is a hint; the form works without it
+        logger.warning("cost estimate failed for %s", version, exc_info=True)
+        return None
+
+
+def _apply_errors(
+    errors: dict[str, list[str]], request_form: RequestForm, params_form: ParametersForm
+) -> None:
+    for key, messages_ in errors.items():
+        field = key.removeprefix("parameters.")
+        for message in messages_:
+            if key.startswith("parameters.") and field in params_form.fields:
+                params_form.add_error(field, message)
+            elif key in request_form.fields:
+                request_form.add_error(key, message)
+            elif key == "template_version" or key == "version" or key == "template":
+                request_form.add_error(None, message)
+            else:
+                request_form.add_error(None, f"{key}: {message}" if key else message)
+
+
+@login_required
+def template_request(request: HttpRequest, slug: str) -> HttpResponse:
+    """The request form of a template, rendered from its JSON Schema and checked on the server."""
+    template = _template(slug)
+    try:
+        version = services.resolve_version(template.slug, request.GET.get("version") or None)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(template)
+    data = request.POST if request.method == "POST" else None
+    request_form = RequestForm(request.user, version, data)
+    params_form = ParametersForm(version.parameters_schema, data)
+    if request.method == "POST" and _submit(request, template, version, request_form, params_form):
+        return redirect(request_form.resource.get_absolute_url())  # type: ignore[attr-defined]
+    estimate_params = (
+        params_form.parameters()
+        if params_form.is_bound and params_form.is_valid()
+        else {
+            k: p.get("default")
+            for k, p in version.parameters_schema.get("properties", {}).items()
+            if "default" in p
+        }
+    )
+    return render(
+        request,
+        "catalog/template_request.html",
+        {
+            "template": template,
+            "version": version,
+            "form": request_form,
+            "params_form": params_form,
+            "estimate": _estimate(version, estimate_params),
+            "ttl_environments": request_form.ttl_environments,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _submit(
+    request: HttpRequest,
+    template: Template,
+    version: TemplateVersion,
+    request_form: RequestForm,
+    params_form: ParametersForm,
+) -> bool:
+    if not (request_form.is_valid() & params_form.is_valid()):
+        return False
+    try:
+        parameters = services.validate_parameters(version, params_form.parameters())
+    except ServiceError as exc:
+        _apply_errors(exc.errors or {}, request_form, params_form)
+        return False
+    data = request_form.cleaned_data
+    try:
+        from provisioning.services import request_resource
+    except ImportError:
+        request_form.add_error(None, "Provisioning is not available yet; try again later.")
+        return False
+    try:
+        resource = request_resource(
+            actor=request.user,
+            template=template,
+            version=version,
+            team=data["team"],
+            environment=data["environment"],
+            name=data["name"],
+            parameters=parameters,
+            service=data.get("service"),
+            expires_at=data.get("expires_at"),
+        )
+    except ServiceError as exc:
+        if exc.errors:
+            _apply_errors(exc.errors, request_form, params_form)
+        elif exc.field:
+            _apply_errors({exc.field: [exc.message]}, request_form, params_form)
+        else:
+            request_form.add_error(None, exc.message)
+        return False
+    request_form.resource = resource  # type: ignore[attr-defined]
+    messages.success(request, f"Requested {data['name']} from {template.title}.")
+    return True
+
+
+# --- Services ------------------------------------------------------------------------------
+
+
+@login_required
+def service_list(request: HttpRequest) -> HttpResponse:
+    services_ = Service.objects.for_user(request.user).select_related("team")
+    query = request.GET.get("q", "").strip()
+    team = request.GET.get("team", "").strip()
+    lifecycle = request.GET.get("lifecycle", "").strip()
+    archived = request.GET.get("archived") == "1"
+    services_ = services_.filter(archived=archived)
+    if query:
+        services_ = services_.filter(Q(name__icontains=query) | Q(slug__icontains=query))
+    if team:
+        services_ = services_.filter(team__slug=team)
+    if lifecycle:
+        services_ = services_.filter(lifecycle=lifecycle)
+    page = Paginator(services_.order_by("slug"), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "catalog/service_list.html",
+        {
+            "page_obj": page,
+            "q": query,
+            "team": team,
+            "lifecycle": lifecycle,
+            "archived": archived,
+            "teams": Team.objects.for_user(request.user).order_by("slug").only("slug", "name"),
+            "lifecycles": Lifecycle.choices,
+            "can_create": Team.objects.for_user(request.user, "maintain_team").exists(),
+        },
+    )
+
+
+def _related(service: Service, name: str, *, select: tuple[str, ...] = (), limit: int = 50) -> list:
+    """Objects of another app related to the service, or [] before that app has them."""
+    manager = getattr(service, name, None)
+    if manager is None:
+        return []
+    try:
+        return list(manager.select_related(*select)[:limit])
+    except (DatabaseError, AttributeError, ValueError):
+        logger.warning("could not load %s of service %s", name, service.slug, exc_info=True)
+        return []
+
+
+def _costs(service: Service) -> dict[str, Any] | None:
+    try:
+        model = apps.get_model("monitoring", "CostRecord")
+    except LookupError:
+        return None
+    since = timezone.now().date() - timedelta(days=30)
+    try:
+        total = model.objects.filter(
+            team=service.team, service_slug=service.slug, date__gte=since
+        ).aggregate(total=Sum("amount"))["total"]
+    except DatabaseError:
+        logger.warning("could not load costs of service %s", service.slug, exc_info=True)
+        return None
+    return {"last_30_days": total, "since": since}
+
+
+@login_required
+def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    service = get_object_or_404(
+        Service.objects.for_user(request.user).select_related("team"), slug=slug
+    )
+    return render(
+        request,
+        "catalog/service_detail.html",
+        {
+            "service": service,
+            "can_edit": has_team_perm(request.user, service.team, "maintain_team"),
+            "resources": _related(service, "resources", select=("environment", "template")),
+            "pipelines": _related(service, "pipelines"),
+            "costs": _costs(service),
+        },
+    )
+
+
+def _service_errors(form: ServiceForm, exc: ServiceError) -> None:
+    errors = exc.errors or ({exc.field: [exc.message]} if exc.field else {None: [exc.message]})
+    for field, messages_ in errors.items():
+        for message in messages_:
+            form.add_error(field if field in form.fields else None, message)
+
+
+@login_required
+def service_create(request: HttpRequest) -> HttpResponse:
+    form = ServiceForm(
+        request.user, request.POST or None, initial={"team": request.GET.get("team")}
+    )
+    if not form.fields["team"].queryset.exists():  # type: ignore[attr-defined]
+        raise PermissionDenied("Only team maintainers register services.")
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            service = services.create_service(actor=request.user, **data)
+        except ServiceError as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, f"Service {service.name} registered.")
+            return redirect(service)
+    return render(
+        request,
+        "catalog/service_form.html",
+        {"form": form, "service": None},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _editable_service(request: HttpRequest, slug: str) -> Service:
+    service = get_object_or_404(
+        Service.objects.for_user(request.user).select_related("team"), slug=slug
+    )
+    if not has_team_perm(request.user, service.team, "maintain_team"):
+        raise PermissionDenied("Only maintainers of the owning team change this service.")
+    return service
+
+
+@login_required
+def service_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    service = _editable_service(request, slug)
+    initial = {
+        "name": service.name,
+        "team": service.team,
+        "description": service.description,
+        "repository_url": service.repository_url,
+        "lifecycle": service.lifecycle,
+        "tier": service.tier,
+        "links": service.links,
+        "tags": ", ".join(service.tags),
+    }
+    form = ServiceForm(request.user, request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            service = services.update_service(service, actor=request.user, **form.cleaned_data)
+        except ServiceError as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, "Service updated.")
+            return redirect(service)
+    return render(
+        request,
+        "catalog/service_form.html",
+        {"form": form, "service": service},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def service_archive(request: HttpRequest, slug: str) -> HttpResponse:
+    service = _editable_service(request, slug)
+    services.archive_service(service, actor=request.user)
+    messages.success(request, f"Service {service.name} archived.")
+    return redirect("catalog:service_list")
