@@ -1,0 +1,204 @@
+"""Portal pages through the Django test client: list, resource page, actions, run log."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from provisioning.api.presenters import MASK
+from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.engine.crypto import encrypt_json
+from provisioning.models import Approval, Run
+
+
+@pytest.fixture
+def awaiting(make_resource, make_run, envs, teams, alice):
+    resource = make_resource(
+        teams["payments"],
+        "app-config",
+        environment=envs["prod"],
+        status=ResourceStatus.AWAITING_APPROVAL,
+        requested_by=alice,
+    )
+    make_run(
+        resource,
+        created_by=alice,
+        plan_hash="a" * 64,
+        finished_at=timezone.now(),
+        plan_summary={
+            "add": 1,
+            "change": 0,
+            "destroy": 0,
+            "resources": [{"address": "terraform_data.this", "action": "create"}],
+        },
+    )
+    return resource
+
+
+def test_list_filters_search_and_badges(client_as, alice, teams, envs, make_resource):
+    make_resource(teams["payments"], "pay-dev")
+    make_resource(teams["payments"], "pay-prod", environment=envs["prod"], status="failed")
+    make_resource(teams["search"], "search-dev")
+    client = client_as(alice)
+    page = client.get("/resources/").content.decode()
+    assert "pay-dev" in page and "pay-prod" in page and "search-dev" not in page
+    assert '<span class="badge failed">Failed</span>' in page
+    filtered = client.get("/resources/?environment=prod").content.decode()
+    assert "pay-prod" in filtered and "pay-dev" not in filtered
+    assert "pay-dev" in client.get("/resources/?q=dev").content.decode()
+    assert "pay-prod" not in client.get("/resources/?status=provisioned").content.decode()
+
+
+def test_list_queries_do_not_grow_with_rows(client_as, platform_admin, teams, make_resource):
+    client = client_as(platform_admin)
+    for i in range(5):
+        make_resource(teams["payments" if i % 2 else "search"], f"r-{i}")
+    client.get("/resources/")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/resources/").status_code == 200
+    for i in range(5, 200):
+        make_resource(teams["payments" if i % 2 else "search"], f"r-{i}")
+    with CaptureQueriesContext(connection) as many:
+        page = client.get("/resources/").content.decode()
+    assert "Page 1 of 4" in page and "200 in all" in page
+    assert len(many) == len(few), "\n".join(q["sql"] for q in many.captured_queries)
+
+
+def test_resource_page_masks_secrets_and_offers_allowed_actions(
+    client_as, alice, bob, teams, make_resource, make_run
+):
+    resource = make_resource(
+        teams["payments"],
+        "cfg",
+        outputs={"message": "hello"},
+        sensitive_output_names=["secret_token"],
+        sensitive_outputs=encrypt_json({"secret_token": "token-abc"}),
+        sensitive_parameters=encrypt_json({"token": "abc-secret"}),
+    )
+    make_run(
+        resource,
+        plan_summary={
+            "add": 2,
+            "change": 1,
+            "destroy": 0,
+            "resources": [{"address": "terraform_data.this", "action": "create"}],
+        },
+    )
+    page = client_as(alice).get(f"/resources/{resource.pk}/").content.decode()
+    assert MASK in page and "token-abc" not in page and "abc-secret" not in page
+    assert "+2 to add" in page and "~1 to change" in page and "+ terraform_data.this" in page
+    assert "Change parameters" in page and "Plan again" in page
+    assert "Destroy" not in page and "Approve plan" not in page  # not a member's actions
+    assert "Destroy" in client_as(bob).get(f"/resources/{resource.pk}/").content.decode()
+
+
+def test_other_teams_pages_are_404(client_as, alice, teams, make_resource, make_run):
+    theirs = make_resource(teams["search"], "search-index")
+    run = make_run(theirs)
+    client = client_as(alice)
+    assert client.get(f"/resources/{theirs.pk}/").status_code == 404
+    assert client.get(f"/resources/runs/{run.pk}/").status_code == 404
+    assert client.get(f"/resources/runs/{run.pk}/log/").status_code == 404
+    assert client.post(f"/resources/{theirs.pk}/approve/").status_code == 404
+
+
+def test_approve_in_portal_and_refusals_shown(client_as, alice, bob, awaiting):
+    own = client_as(alice).post(f"/resources/{awaiting.pk}/approve/", follow=True)
+    assert "does not allow" in own.content.decode()
+    assert not Approval.objects.exists()
+    page = client_as(bob).get(f"/resources/{awaiting.pk}/").content.decode()
+    assert "Approve plan" in page and "Reject plan" in page
+    done = client_as(bob).post(f"/resources/{awaiting.pk}/approve/", follow=True)
+    assert "Plan approved" in done.content.decode()
+    awaiting.refresh_from_db()
+    assert awaiting.status == ResourceStatus.APPLYING
+    twice = client_as(bob).post(f"/resources/{awaiting.pk}/approve/", follow=True)
+    assert "not awaiting approval" in twice.content.decode()
+
+
+def test_reject_without_reason_reshows_the_form(client_as, bob, awaiting):
+    client = client_as(bob)
+    response = client.post(f"/resources/{awaiting.pk}/reject/", {"reason": ""})
+    assert response.status_code == 400
+    assert re.search(
+        r'class="errorlist[^"]*"[^>]*>\s*<li>This field is required', response.content.decode()
+    )
+    client.post(f"/resources/{awaiting.pk}/reject/", {"reason": "not now"})
+    awaiting.refresh_from_db()
+    assert awaiting.status == ResourceStatus.REJECTED
+    assert Approval.objects.get().reason == "not now"
+
+
+def test_change_parameters_form(client_as, alice, teams, make_resource):
+    resource = make_resource(
+        teams["payments"], "cfg", sensitive_parameters=encrypt_json({"token": "kept-s3cret"})
+    )
+    client = client_as(alice)
+    form = client.get(f"/resources/{resource.pk}/parameters/").content.decode()
+    assert "hello cfg" in form and "kept-s3cret" not in form
+    # The catalog's schema form: one input per parameter, the secret as a password field.
+    assert 'name="p-message"' in form and 'type="password"' in form
+    url = f"/resources/{resource.pk}/parameters/"
+    long = client.post(url, {"p-message": "x" * 201})
+    assert long.status_code == 400
+    assert re.search(r'class="errorlist[^"]*"[^>]*>\s*<li>[^<]*too long', long.content.decode())
+    assert not Run.objects.exists()
+    ok = client.post(url, {"p-message": "new"})
+    run = Run.objects.get()
+    assert ok.status_code == 302 and ok["Location"] == f"/resources/runs/{run.pk}/"
+    assert run.parameters == {"message": "new"} and run.status == RunStatus.QUEUED
+
+
+def test_destroy_and_plan_buttons_queue_runs(client_as, bob, teams, make_resource):
+    resource = make_resource(teams["payments"], "cfg")
+    client = client_as(bob)
+    response = client.post(f"/resources/{resource.pk}/destroy/")
+    run = Run.objects.get()
+    assert response.status_code == 302 and run.is_destroy
+    refused = client.post(f"/resources/{resource.pk}/plan/", follow=True)
+    assert "busy" in refused.content.decode()
+    assert client.get(f"/resources/{resource.pk}/destroy/").status_code == 405
+
+
+def test_run_page_polls_the_log_until_the_run_ends(
+    client_as, alice, teams, make_resource, make_run
+):
+    resource = make_resource(teams["payments"], "cfg")
+    run = make_run(resource, kind=RunKind.APPLY, status=RunStatus.RUNNING, log=["Initializing\n"])
+    client = client_as(alice)
+    page = client.get(f"/resources/runs/{run.pk}/").content.decode()
+    assert "Initializing" in page
+    assert 'hx-trigger="every 2s"' in page
+    assert f'hx-get="/resources/runs/{run.pk}/log/?offset=13"' in page
+    # Nothing new yet: an empty append and the same offset.
+    partial = client.get(f"/resources/runs/{run.pk}/log/?offset=13").content.decode()
+    assert "hx-swap-oob" not in partial and "offset=13" in partial
+    Run.objects.filter(pk=run.pk).update(log_size=13 + 9)
+    run.log_chunks.create(seq=1, offset=13, text="Applying\n")
+    partial = client.get(f"/resources/runs/{run.pk}/log/?offset=13").content.decode()
+    assert 'hx-swap-oob="beforeend:#log">Applying' in partial and "offset=22" in partial
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+    done = client.get(f"/resources/runs/{run.pk}/log/?offset=22")
+    assert done["HX-Refresh"] == "true" and "hx-trigger" not in done.content.decode()
+    final = client.get(f"/resources/runs/{run.pk}/").content.decode()
+    assert "hx-trigger" not in final and "Initializing\nApplying" in final
+
+
+def test_log_text_is_escaped(client_as, alice, teams, make_resource, make_run):
+    resource = make_resource(teams["payments"], "cfg")
+    run = make_run(resource, log=["<script>alert(1)</script>\n"])
+    page = client_as(alice).get(f"/resources/runs/{run.pk}/").content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_service_resources_partial(client_as, alice, carol, teams, make_resource, make_service):
+    checkout = make_service(teams["payments"], "checkout")
+    make_resource(teams["payments"], "checkout-db", service=checkout)
+    make_resource(teams["payments"], "other-db")
+    html = client_as(alice).get("/resources/services/checkout/").content.decode()
+    assert "checkout-db" in html and "other-db" not in html
+    assert client_as(carol).get("/resources/services/checkout/").status_code == 404
