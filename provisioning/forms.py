@@ -48,7 +48,7 @@ class JSONParametersForm(forms.Form):
 
     parameters = forms.JSONField(
         widget=forms.Textarea(attrs={"rows": 12}),
-        help_text="A JSON object of every parameter. Sensitive values are never shown: give them again.",
+        help_text="A JSON object of every parameter; sensitive values are never shown.",
     )
 
     def __init__(self, *args: Any, resource: Resource | None = None, **kwargs: Any) -> None:
