@@ -22,10 +22,14 @@ log = logging.getLogger(__name__)
 
 def send(run_id: int) -> None:
     """Send the Celery message for a run now; a broker outage is logged, the sweeper retries."""
+    from django.conf import settings
+
     from ..tasks import execute_run
 
+    # IDP_RUN_QUEUE routes Terraform runs to dedicated workers (`celery worker -Q …`).
+    queue = getattr(settings, "IDP_RUN_QUEUE", None) or None
     try:
-        execute_run.delay(run_id)
+        execute_run.apply_async((run_id,), queue=queue)
     except Exception:  # noqa: BLE001 - any broker error: the run stays queued in the database
         log.warning("could not send run %s to the broker; the sweeper will retry", run_id)
 

@@ -94,6 +94,9 @@ def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
         )
 
 
+SUPERSEDED = "A newer plan superseded this one; it was not applied"
+
+
 def plan_refusal(run: Run) -> str | None:
     """Why the apply run may not apply its plan file (None: it may)."""
     plan = run.plan_run
@@ -103,7 +106,7 @@ def plan_refusal(run: Run) -> str | None:
     if digest != plan.plan_hash:
         return "The stored plan file changed after it was made; it was refused and re-planned"
     if Run.objects.filter(resource_id=run.resource_id, kind=RunKind.PLAN, pk__gt=plan.pk).exists():
-        return "A newer plan superseded this one; it was refused and re-planned"
+        return SUPERSEDED
     if (plan.plan_summary or {}).get("requires_approval"):
         approval = plan.approvals.filter(decision=ApprovalDecision.APPROVED).order_by("-pk").first()
         if approval is None:

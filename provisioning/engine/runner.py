@@ -31,7 +31,7 @@ from . import dispatch
 from .backend import backend_tf, credentials_env
 from .crypto import decrypt_json
 from .logwriter import LogWriter
-from .outcomes import finish_apply, finish_drift, finish_plan, plan_refusal
+from .outcomes import SUPERSEDED, finish_apply, finish_drift, finish_plan, plan_refusal
 from .redact import Redactor
 from .terraform import Cancelled, Terraform, provider_problem
 
@@ -231,7 +231,17 @@ class RunTask:
             )
 
     def refuse(self, run: Run, reason: str) -> None:
-        """The stored plan may not be applied: fail the apply and make a new plan."""
+        """The stored plan may not be applied: fail the apply and make a new plan.
+
+        A plan superseded by a newer one is only skipped: the newer plan is on its way.
+        """
+        if reason == SUPERSEDED:
+            with transaction.atomic():
+                Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                    status=RunStatus.CANCELLED, error=reason, finished_at=timezone.now()
+                )
+                dispatch.release(run.resource_id, run.pk)
+            return
         self.stop(run, RunStatus.FAILED, reason)
         with transaction.atomic():
             resource = Resource.objects.select_for_update().get(pk=run.resource_id)

@@ -147,6 +147,7 @@ class Terraform:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if merge else subprocess.PIPE,
             start_new_session=True,  # its own process group: a hard stop takes provisioners too
+            preexec_fn=_stop_with_parent,
         )
 
     def stream(self, args: list[str]) -> Outcome:
@@ -218,6 +219,15 @@ class Terraform:
             out.decode("utf-8", "replace"),
             [{"summary": err.decode("utf-8", "replace")[-2000:]}] if err else [],
         )
+
+
+def _stop_with_parent() -> None:
+    """In the child: get SIGTERM (a cooperative stop) if the worker dies, e.g. killed."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:

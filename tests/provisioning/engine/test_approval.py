@@ -1,0 +1,123 @@
+"""Approval in an environment that asks for it: four eyes, reasons, expiry, changed plans."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from idp.choices import Role
+from idp.services import Conflict, Forbidden, ServiceError
+from provisioning import services
+from provisioning.choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
+from provisioning.models import Run
+
+
+def request_prod(actor: Any, team: Any, name: str = "db") -> Any:
+    return services.request_resource(
+        actor=actor,
+        template="tf-echo",
+        version=None,
+        team=team,
+        environment="prod",
+        name=name,
+        parameters={"message": "to prod"},
+    )
+
+
+@pytest.fixture
+def awaiting(alice, teams, envs, echo, state, drive) -> Any:
+    resource = request_prod(alice, teams["payments"])
+    (plan,) = drive(resource)
+    assert plan.status == RunStatus.SUCCEEDED, plan.error
+    assert resource.status == ResourceStatus.AWAITING_APPROVAL
+    return resource
+
+
+@pytest.mark.django_db
+def test_four_eyes_then_apply_of_the_approved_plan(
+    awaiting, alice, bob, make_user, teams, drive
+) -> None:
+    resource = awaiting
+    plan = resource.runs.get()
+    assert plan.plan_summary["requires_approval"] is True
+    assert not resource.runs.filter(kind=RunKind.APPLY).exists()  # nothing applied yet
+    member = make_user("dave", team=teams["payments"], role=Role.MEMBER)
+
+    with pytest.raises(Forbidden):
+        services.approve(resource, actor=alice)  # the requester
+    with pytest.raises(Forbidden):
+        services.approve(resource, actor=member)  # role too low
+    assert services.allowed_actions(resource, alice) & {"approve", "reject"} == set()
+    assert {"approve", "reject"} <= services.allowed_actions(resource, bob)
+
+    approval = services.approve(resource, actor=bob, reason="looks fine")
+    assert approval.decision == ApprovalDecision.APPROVED
+    assert approval.plan_hash == plan.plan_hash and approval.expires_at > timezone.now()
+    with pytest.raises(Conflict):
+        services.approve(resource, actor=bob)  # approving twice
+    resource.refresh_from_db()
+    assert resource.status == ResourceStatus.APPLYING
+
+    (apply,) = drive(resource)
+    assert apply.kind == RunKind.APPLY and apply.plan_run_id == plan.pk
+    assert apply.status == RunStatus.SUCCEEDED, apply.error
+    assert resource.status == ResourceStatus.PROVISIONED
+    assert resource.outputs["echo"] == "to prod"
+
+
+@pytest.mark.django_db
+def test_platform_admin_may_approve(awaiting, platform_admin, drive) -> None:
+    services.approve(awaiting, actor=platform_admin)
+    drive(awaiting)
+    assert awaiting.status == ResourceStatus.PROVISIONED
+
+
+@pytest.mark.django_db
+def test_reject_needs_a_reason_and_ends_the_request(awaiting, bob, carol) -> None:
+    with pytest.raises(ServiceError) as err:
+        services.reject(awaiting, actor=bob, reason="  ")
+    assert err.value.field == "reason" and err.value.status == 400
+    with pytest.raises(Forbidden):
+        services.reject(awaiting, actor=carol, reason="not my team")
+    approval = services.reject(awaiting, actor=bob, reason="too big")
+    assert approval.decision == ApprovalDecision.REJECTED and approval.reason == "too big"
+    awaiting.refresh_from_db()
+    assert awaiting.status == ResourceStatus.REJECTED
+    with pytest.raises(Conflict):
+        services.approve(awaiting, actor=bob)  # wrong state
+    assert not Run.objects.filter(resource=awaiting, kind=RunKind.APPLY).exists()
+
+
+@pytest.mark.django_db
+def test_changed_plan_file_is_refused_and_replanned(awaiting, bob, drive) -> None:
+    plan = awaiting.runs.get()
+    services.approve(awaiting, actor=bob)
+    tampered = bytes(plan.plan_file) + b"\0"
+    Run.objects.filter(pk=plan.pk).update(plan_file=tampered)
+
+    apply, replan = drive(awaiting)
+
+    assert apply.status == RunStatus.FAILED and "changed" in apply.error
+    assert replan.kind == RunKind.PLAN and replan.status == RunStatus.SUCCEEDED
+    assert awaiting.status == ResourceStatus.AWAITING_APPROVAL  # the new plan needs approval
+    assert not awaiting.outputs
+
+
+@pytest.mark.django_db
+def test_expired_approval_and_expired_plan(awaiting, bob, drive) -> None:
+    plan = awaiting.runs.get()
+    Run.objects.filter(pk=plan.pk).update(finished_at=timezone.now() - timedelta(days=30))
+    with pytest.raises(Conflict, match="expired"):
+        services.approve(awaiting, actor=bob)
+    Run.objects.filter(pk=plan.pk).update(finished_at=timezone.now())
+
+    approval = services.approve(awaiting, actor=bob)
+    approval.expires_at = timezone.now() - timedelta(seconds=1)
+    approval.save(update_fields=["expires_at"])
+    apply, replan = drive(awaiting)
+    assert apply.status == RunStatus.FAILED and "expired" in apply.error
+    assert replan.kind == RunKind.PLAN
+    assert awaiting.status == ResourceStatus.AWAITING_APPROVAL
