@@ -21,7 +21,9 @@ from idp.services import ServiceError
 from . import services
 from .api.presenters import RUN_HEAVY_FIELDS, masked_outputs, masked_parameters, plan_counts
 from .choices import ResourceStatus, RunKind
-from .models import Approval, Resource, ResourceLock, Run, RunLogChunk
+from .models import Approval, Resource, ResourceLock, Run
+
+ADMIN_LOG_LIMIT = 512 * 1024
 
 
 class StaffVisibleMixin:
@@ -198,15 +200,6 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
         return TemplateResponse(request, "provisioning/admin/reject_reason.html", context)
 
 
-class RunLogChunkInline(admin.TabularInline):
-    model = RunLogChunk
-    fields = ["seq", "offset", "text"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    max_num = 0
-
-
 @admin.register(Run)
 class RunAdmin(StaffVisibleMixin, admin.ModelAdmin):
     list_display = [
@@ -222,7 +215,6 @@ class RunAdmin(StaffVisibleMixin, admin.ModelAdmin):
     list_filter = ["status", "kind", "resource__environment", "resource__team"]
     search_fields = ["resource__name", "resource__team__slug", "error"]
     list_select_related = ["resource__team", "resource__environment", "created_by"]
-    inlines = [RunLogChunkInline]
     fields = [
         "resource",
         "kind",
@@ -242,11 +234,18 @@ class RunAdmin(StaffVisibleMixin, admin.ModelAdmin):
         "created_at",
         "started_at",
         "finished_at",
+        "log",
     ]
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
         return Run.objects.for_user(request.user).defer(*RUN_HEAVY_FIELDS)
+
+    @admin.display(description="log")
+    def log(self, obj: Run) -> str:
+        text, _, complete = services.read_run_log(obj, offset=0, limit=ADMIN_LOG_LIMIT)
+        more = "" if complete or len(text) < ADMIN_LOG_LIMIT else "\n… (the API pages the rest)"
+        return format_html('<pre class="run-log">{}{}</pre>', text, more)
 
 
 @admin.register(Approval)
