@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -57,6 +58,26 @@ def actionlint_binary() -> str | None:
     return shutil.which("actionlint")
 
 
+@functools.cache
+def _validator() -> Draft7Validator:
+    return Draft7Validator(workflow_schema())
+
+
+class _WorkflowLoader(yaml.SafeLoader):
+    """YAML as GitHub reads it: only true/false are booleans, so `on:` stays a string key."""
+
+
+_WorkflowLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_WorkflowLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
 def _node_at(root: yaml.Node, path: list[Any]) -> yaml.Node:
     """The YAML node at a JSON path, or the deepest one that exists on the way."""
     node = root
@@ -79,8 +100,8 @@ def _node_at(root: yaml.Node, path: list[Any]) -> yaml.Node:
 def check_schema(text: str) -> list[Finding]:
     """Errors of the workflow against GitHub's workflow JSON Schema, with positions."""
     try:
-        document = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        document = yaml.load(text, Loader=_WorkflowLoader)  # noqa: S506 - a SafeLoader subclass
+        root = yaml.compose(text, Loader=_WorkflowLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return [
@@ -92,8 +113,7 @@ def check_schema(text: str) -> list[Finding]:
             )
         ]
     findings: list[Finding] = []
-    validator = Draft7Validator(workflow_schema())
-    for error in validator.iter_errors(document):
+    for error in _validator().iter_errors(document):
         # Point at the most specific sub-error: "oneOf" failures otherwise only say "not valid".
         best = min(error.context or [error], key=lambda e: -len(e.absolute_path))
         node = _node_at(root, list(best.absolute_path)) if root is not None else None
