@@ -113,7 +113,7 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 
 def print_summary(results: Results, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=max(Console().width, 130))
     m = machine()
     console.print(
         f"[bold]IDP benchmark[/bold] {results.name} at {results.started_at} on {m['cpu']}, "

@@ -42,10 +42,11 @@ variable "value" {
   default     = "hello"
 }
 
-variable "tags" {
-  type    = map(string)
-  default = {}
-}
+# The platform passes these to every module.
+variable "idp_team" { type = string }
+variable "idp_service" { type = string }
+variable "idp_environment" { type = string }
+variable "idp_resource" { type = string }
 
 resource "terraform_data" "config" {
   input = var.value
@@ -53,6 +54,10 @@ resource "terraform_data" "config" {
 
 output "value" {
   value = terraform_data.config.output
+}
+
+output "where" {
+  value = "${var.idp_team}/${var.idp_environment}/${var.idp_resource}"
 }
 """
 
@@ -155,7 +160,10 @@ def create_templates(count: int, versions: int, owner: Team | None) -> list[Temp
                 files={"main.tf": main_tf},
                 metadata={"title": template.title, "version": number},
                 parameters_schema=PARAMETERS_SCHEMA,
-                outputs=[{"name": "value", "sensitive": False}],
+                outputs=[
+                    {"name": "value", "sensitive": False},
+                    {"name": "where", "sensitive": False},
+                ],
                 approval_policy={},
             )
         template.current_version = version
