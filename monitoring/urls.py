@@ -1,9 +1,13 @@
 from django.urls import path
 
-from idp.placeholder import section
+from . import views
 
 app_name = "monitoring"
 urlpatterns = [
-    path("", section("Monitoring"), name="dashboard"),
-    path("teams/<slug:slug>/", section("Team dashboard"), name="team_dashboard"),
+    path("", views.dashboard, name="dashboard"),
+    path("teams/<slug:slug>/", views.team_dashboard, name="team_dashboard"),
+    path("teams/<slug:slug>/budget/", views.budget_edit, name="budget_edit"),
+    path("teams/<slug:slug>/csv/<str:dataset>/", views.csv_download, name="csv"),
+    path("resources/<int:pk>/", views.resource_panel, name="resource_panel"),
+    path("resources/<int:pk>/metrics.csv", views.resource_csv, name="resource_csv"),
 ]

@@ -66,8 +66,8 @@ def usage(user: Any, *, teams: Any = None, days: int = 30, now: datetime | None 
         )
     ]
     waits = []
-    for approval in _scoped(Approval, user, teams).filter(created_at__gte=since).select_related(
-        "run"
+    for approval in (
+        _scoped(Approval, user, teams).filter(created_at__gte=since).select_related("run")
     ):
         asked = approval.run.finished_at or approval.run.created_at
         waits.append(max(0.0, (approval.created_at - asked).total_seconds() / 60))
@@ -82,8 +82,14 @@ def usage(user: Any, *, teams: Any = None, days: int = 30, now: datetime | None 
         "requests_by_template": [
             {"template": r["template__slug"], "count": r["count"]} for r in requests_by_template
         ],
-        "requests_by_team": [{"team": r["team__slug"], "count": r["count"]} for r in requests_by_team],
-        "lead_time_minutes": {"p50": percentile(lead, 50), "p95": percentile(lead, 95), "count": len(lead)},
+        "requests_by_team": [
+            {"team": r["team__slug"], "count": r["count"]} for r in requests_by_team
+        ],
+        "lead_time_minutes": {
+            "p50": percentile(lead, 50),
+            "p95": percentile(lead, 95),
+            "count": len(lead),
+        },
         "approval_wait_minutes": {
             "p50": percentile(waits, 50),
             "p95": percentile(waits, 95),
@@ -105,24 +111,34 @@ def pipeline_stats(user: Any, *, teams: Any, since: datetime, days: int) -> list
     except ImportError:
         return []
     names = {f.name for f in PipelineRun._meta.get_fields()}
-    service_path = "service" if "service" in names else "pipeline__service" if "pipeline" in names else None
+    service_path = (
+        "service" if "service" in names else "pipeline__service" if "pipeline" in names else None
+    )
     if service_path is None:
         return []
     manager = PipelineRun.objects
-    qs = manager.for_user(user) if user is not None and hasattr(manager, "for_user") else manager.all()
+    qs = (
+        manager.for_user(user)
+        if user is not None and hasattr(manager, "for_user")
+        else manager.all()
+    )
     if teams is not None:
         qs = qs.filter(**{f"{service_path}__team__in": teams})
     rows: dict[str, dict[str, Any]] = {}
     for slug, status, conclusion in qs.filter(created_at__gte=since).values_list(
         f"{service_path}__slug", "status", "conclusion"
     ):
-        row = rows.setdefault(slug or "(none)", {"service": slug, "runs": 0, "succeeded": 0, "completed": 0})
+        row = rows.setdefault(
+            slug or "(none)", {"service": slug, "runs": 0, "succeeded": 0, "completed": 0}
+        )
         row["runs"] += 1
         if status == "completed" or conclusion:
             row["completed"] += 1
             if conclusion == "success":
                 row["succeeded"] += 1
     for row in rows.values():
-        row["success_rate"] = round(row["succeeded"] / row["completed"], 3) if row["completed"] else None
+        row["success_rate"] = (
+            round(row["succeeded"] / row["completed"], 3) if row["completed"] else None
+        )
         row["deployments_per_day"] = round(row["succeeded"] / days, 3)
     return sorted(rows.values(), key=lambda r: r["service"] or "")

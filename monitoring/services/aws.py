@@ -81,7 +81,9 @@ def client(service: str, environment: Any = None, region: str | None = None) -> 
             aws_session_token=creds["SessionToken"],
         )
     # Our own backoff (tenacity) decides retries, so botocore's are kept to one try.
-    config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+    config = Config(
+        retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30
+    )
     return session.client(service, region_name=region, endpoint_url=endpoint, config=config)
 
 

@@ -56,10 +56,14 @@ def clean_thresholds(value: Any) -> list[dict[str, Any]]:
         percent = item.get("percent")
         if kind not in ThresholdKind.values:
             raise ServiceError(f"Unknown threshold kind {kind!r}.", field="thresholds")
-        if isinstance(percent, bool) or not isinstance(percent, int | float) or not (
-            0 < percent <= 1000
+        if (
+            isinstance(percent, bool)
+            or not isinstance(percent, int | float)
+            or not (0 < percent <= 1000)
         ):
-            raise ServiceError("A threshold percent is a number from 1 to 1000.", field="thresholds")
+            raise ServiceError(
+                "A threshold percent is a number from 1 to 1000.", field="thresholds"
+            )
         seen[(str(kind), int(percent))] = {"percent": int(percent), "kind": str(kind)}
     return [seen[k] for k in sorted(seen, key=lambda k: (k[0], k[1]))]
 
@@ -156,7 +160,8 @@ def mirror_budget(budget_pk: int) -> bool:
             exists = False
         if exists:
             try:
-                aws.call(client.update_budget, AccountId=account, NewBudget=_aws_budget(budget))
+                # Not retried: an API without update_budget is answered by replacing below.
+                client.update_budget(AccountId=account, NewBudget=_aws_budget(budget))
                 for note in client.describe_notifications_for_budget(
                     AccountId=account, BudgetName=budget.aws_budget_name
                 ).get("Notifications", []):
@@ -222,7 +227,9 @@ def evaluate_budget(budget: Budget, today: date | None = None) -> list[Alert]:
         amount = spend[ThresholdKind(kind)]
         if budget.monthly_amount <= 0 or amount * 100 < budget.monthly_amount * percent:
             continue
-        label = "forecast for the month" if kind == ThresholdKind.FORECAST else "month-to-date spend"
+        label = (
+            "forecast for the month" if kind == ThresholdKind.FORECAST else "month-to-date spend"
+        )
         message = (
             f"Team {budget.team.slug}: {label} is {amount} {budget.currency}, "
             f"{percent}% threshold of the {budget.monthly_amount} {budget.currency} budget "
@@ -250,7 +257,12 @@ def evaluate_budget(budget: Budget, today: date | None = None) -> list[Alert]:
                 "budget.alert_raised",
                 target=alert,
                 team=budget.team,
-                details={"threshold": percent, "kind": kind, "period": period, "amount": str(amount)},
+                details={
+                    "threshold": percent,
+                    "kind": kind,
+                    "period": period,
+                    "amount": str(amount),
+                },
             )
             transaction.on_commit(lambda pk=alert.pk: notify(pk))
             raised.append(alert)

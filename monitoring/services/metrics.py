@@ -46,10 +46,12 @@ DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 METRIC_SETS: dict[str, list[MetricSpec]] = {
     ResourceType.S3: [
-        MetricSpec("BucketSizeBytes", "Average", "AWS/S3", "Bytes",
-                   (("StorageType", "StandardStorage"),)),
-        MetricSpec("NumberOfObjects", "Average", "AWS/S3", "Count",
-                   (("StorageType", "AllStorageTypes"),)),
+        MetricSpec(
+            "BucketSizeBytes", "Average", "AWS/S3", "Bytes", (("StorageType", "StandardStorage"),)
+        ),
+        MetricSpec(
+            "NumberOfObjects", "Average", "AWS/S3", "Count", (("StorageType", "AllStorageTypes"),)
+        ),
     ],
     ResourceType.SQS: [
         MetricSpec("ApproximateNumberOfMessagesVisible", "Average", "AWS/SQS", "Count"),
@@ -167,7 +169,8 @@ def collect_metrics(*, hours: int | None = None, now: datetime | None = None) ->
     """
     hours = hours or int(getattr(settings, "IDP_METRICS_LOOKBACK_HOURS", 3))
     period = int(getattr(settings, "IDP_METRICS_PERIOD_SECONDS", 300))
-    end = now or timezone.now()
+    # Up to the next whole minute, so a datapoint of this very second is inside the window.
+    end = (now or timezone.now()).replace(second=0, microsecond=0) + timedelta(minutes=1)
     start = end - timedelta(hours=hours)
     collection = Collection.objects.create(kind=CollectionKind.METRICS)
     by_env: dict[int, list[tuple[Any, str]]] = defaultdict(list)
@@ -198,7 +201,9 @@ def collect_metrics(*, hours: int | None = None, now: datetime | None = None) ->
         try:
             client = aws.client("cloudwatch", environment)
         except Exception as exc:  # noqa: BLE001 - recorded, other environments go on
-            collection.errors.append({"environment": environment.slug, "error": aws.error_text(exc)})
+            collection.errors.append(
+                {"environment": environment.slug, "error": aws.error_text(exc)}
+            )
             continue
         for offset in range(0, len(queries), MAX_QUERIES):
             batch = queries[offset : offset + MAX_QUERIES]

@@ -54,10 +54,17 @@ def hints_for(resource: Any, now: datetime | None = None) -> list[Hint]:
         since = now - timedelta(days=IDLE_DAYS)
         stats = _window(resource, "CPUUtilization", since)
         if _covers(stats, since) and stats["hi"] < IDLE_CPU_PERCENT:
-            hints.append(Hint(resource, "idle", (
-                f"CPU stayed under {IDLE_CPU_PERCENT:g}% for {IDLE_DAYS} days "
-                f"(peak {stats['hi']:.1f}%): a smaller instance class, or stop it."
-            ), (_cost(resource) / 2).quantize(Decimal("0.01"))))
+            hints.append(
+                Hint(
+                    resource,
+                    "idle",
+                    (
+                        f"CPU stayed under {IDLE_CPU_PERCENT:g}% for {IDLE_DAYS} days "
+                        f"(peak {stats['hi']:.1f}%): a smaller instance class, or stop it."
+                    ),
+                    (_cost(resource) / 2).quantize(Decimal("0.01")),
+                )
+            )
     elif rtype == "lambda":
         since = now - timedelta(days=IDLE_DAYS)
         configured = _memory(resource)
@@ -66,19 +73,32 @@ def hints_for(resource: Any, now: datetime | None = None) -> list[Hint]:
             suggested = max(128, int(stats["hi"] * 1.5 // 64 + 1) * 64)
             if suggested < configured:
                 saving = _cost(resource) * Decimal(1 - suggested / configured)
-                hints.append(Hint(resource, "oversized", (
-                    f"Memory {configured} MB configured, at most {stats['hi']:.0f} MB used: "
-                    f"{suggested} MB is enough."
-                ), saving.quantize(Decimal("0.01"))))
+                hints.append(
+                    Hint(
+                        resource,
+                        "oversized",
+                        (
+                            f"Memory {configured} MB configured, "
+                            f"at most {stats['hi']:.0f} MB used: "
+                            f"{suggested} MB is enough."
+                        ),
+                        saving.quantize(Decimal("0.01")),
+                    )
+                )
     elif rtype in ("sqs", "s3"):
         metric = "ApproximateNumberOfMessagesVisible" if rtype == "sqs" else "NumberOfObjects"
         since = now - timedelta(days=EMPTY_DAYS)
         stats = _window(resource, metric, since)
         if _covers(stats, since) and stats["hi"] == 0:
             what = "queue" if rtype == "sqs" else "bucket"
-            hints.append(Hint(resource, "empty", (
-                f"The {what} has been empty for {EMPTY_DAYS} days: is it still needed?"
-            ), _cost(resource)))
+            hints.append(
+                Hint(
+                    resource,
+                    "empty",
+                    (f"The {what} has been empty for {EMPTY_DAYS} days: is it still needed?"),
+                    _cost(resource),
+                )
+            )
     return hints
 
 

@@ -1,0 +1,273 @@
+"""Portal pages: team and platform dashboards, the budget form, CSV downloads, resource panel."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from idp.models import Team
+from idp.rbac import has_team_perm, is_platform_admin
+from idp.services import ServiceError
+
+from . import dashboards
+from .forms import BudgetForm, thresholds_text
+from .models import AlarmState, Alert, Budget, MetricSample
+from .services import budgets
+from .services.analytics import parse_period
+from .services.metrics import METRIC_SETS, resource_type
+from .services.rightsizing import hints_for, hints_for_many
+
+
+def _period(request: HttpRequest) -> int:
+    return parse_period(request.GET.get("period"))
+
+
+def _bad_period(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    return HttpResponseBadRequest(exc.message)
+
+
+COST_CHARTS = [
+    ("daily", "Cost over time (USD per day)", "line"),
+    ("team", "Cost by team", "bar"),
+    ("service", "Cost by service", "bar"),
+    ("environment", "Cost by environment", "bar"),
+    ("template", "Cost by template", "bar"),
+]
+
+
+def _charts(slug: str, tables: dict[str, Any], days: int, skip: tuple[str, ...] = ()) -> list:
+    return [
+        dashboards.chart(
+            name,
+            title,
+            tables[name],
+            dashboards.COLUMNS[name],
+            kind=kind,
+            csv_url=reverse("monitoring:csv", args=[slug, name]) + f"?period={days}",
+        )
+        for name, title, kind in COST_CHARTS
+        if name not in skip
+    ]
+
+
+def _lead_chart(slug: str, usage: dict[str, Any], days: int) -> dict[str, Any]:
+    return dashboards.chart(
+        "lead_time",
+        "Requests per template",
+        dashboards.table(usage, "lead_time"),
+        dashboards.COLUMNS["lead_time"],
+        kind="bar",
+        csv_url=reverse("monitoring:csv", args=[slug, "lead_time"]) + f"?period={days}",
+    )
+
+
+def _team(request: HttpRequest, slug: str) -> Team:
+    return get_object_or_404(Team.objects.for_user(request.user), slug=slug)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Platform admins: every team's costs and usage. Others: a summary card per team."""
+    try:
+        days = _period(request)
+    except ServiceError as exc:
+        return _bad_period(request, exc)
+    teams = list(Team.objects.for_user(request.user))
+    context: dict[str, Any] = {
+        "days": days,
+        "periods": (7, 30, 90),
+        "summaries": [dashboards.summary(t) for t in teams],
+        "is_platform": is_platform_admin(request.user),
+    }
+    if context["is_platform"]:
+        context["charts"] = _charts("all", dashboards.cost_tables(None, days), days)
+        context["usage"] = dashboards.usage(request.user, None, days)
+        context["charts"].append(_lead_chart("all", context["usage"], days))
+        context["alerts"] = Alert.objects.select_related("team")[:20]
+    return render(request, "monitoring/dashboard.html", context)
+
+
+@login_required
+def team_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    """A team's costs, budget burn-down, alerts, usage and right-sizing hints."""
+    team = _team(request, slug)
+    try:
+        days = _period(request)
+    except ServiceError as exc:
+        return _bad_period(request, exc)
+    from provisioning.models import Resource
+
+    usage = dashboards.usage(request.user, team, days)
+    charts = _charts(team.slug, dashboards.cost_tables(team, days), days, skip=("team",))
+    burn = dashboards.burn_down(team)
+    if burn:
+        charts.insert(
+            0,
+            dashboards.chart(
+                "burn",
+                "Budget burn-down this month (USD)",
+                burn,
+                dashboards.COLUMNS["burn"],
+                csv_url=reverse("monitoring:csv", args=[team.slug, "burn"]),
+            ),
+        )
+    charts.append(_lead_chart(team.slug, usage, days))
+    return render(
+        request,
+        "monitoring/team_dashboard.html",
+        {
+            "team": team,
+            "days": days,
+            "periods": (7, 30, 90),
+            "summary": dashboards.summary(team),
+            "charts": charts,
+            "usage": usage,
+            "alerts": Alert.objects.filter(team=team)[:20],
+            "hints": hints_for_many(Resource.objects.filter(team=team)),
+            "can_manage": has_team_perm(request.user, team, "manage_team"),
+        },
+    )
+
+
+@login_required
+def budget_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """Create or change the team's budget (team admins)."""
+    team = _team(request, slug)
+    if not has_team_perm(request.user, team, "manage_team"):
+        raise PermissionDenied("Only team admins manage budgets.")
+    budget = Budget.objects.filter(team=team).first()
+    if request.method == "POST":
+        form = BudgetForm(request.POST)
+        if form.is_valid():
+            try:
+                budgets.save_budget(
+                    team,
+                    monthly_amount=form.cleaned_data["monthly_amount"],
+                    thresholds=form.cleaned_data["thresholds"],
+                    actor=request.user,
+                )
+            except ServiceError as exc:
+                form.add_error(exc.field, exc.message)
+            else:
+                return redirect("monitoring:team_dashboard", slug=team.slug)
+    else:
+        initial = {}
+        if budget:
+            initial = {
+                "monthly_amount": budget.monthly_amount,
+                "thresholds": thresholds_text(budget.thresholds),
+            }
+        form = BudgetForm(initial=initial)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "monitoring/budget_form.html",
+        {"team": team, "form": form, "budget": budget},
+        status=status,
+    )
+
+
+@login_required
+def csv_download(request: HttpRequest, slug: str, dataset: str) -> HttpResponse:
+    """A chart's table as CSV; slug "all" is the platform-wide view (platform admins)."""
+    if dataset not in dashboards.COLUMNS:
+        raise Http404("No such table")
+    try:
+        days = _period(request)
+    except ServiceError as exc:
+        return _bad_period(request, exc)
+    if slug == "all":
+        if not is_platform_admin(request.user):
+            raise Http404("No such team")
+        team = None
+    else:
+        team = _team(request, slug)
+    if dataset == "burn":
+        rows = dashboards.burn_down(team) if team else []
+    elif dataset == "lead_time":
+        rows = dashboards.table(dashboards.usage(request.user, team, days), dataset)
+    else:
+        rows = dashboards.cost_tables(team, days)[dataset]
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{slug}-{dataset}-{days}d.csv"'
+    writer = csv.DictWriter(response, fieldnames=dashboards.COLUMNS[dataset], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return response
+
+
+@login_required
+def resource_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """A resource's alarms, right-sizing hints and metric charts (an htmx partial)."""
+    from provisioning.models import Resource
+
+    resource = get_object_or_404(
+        Resource.objects.for_user(request.user).select_related(
+            "team", "template", "template_version", "environment"
+        ),
+        pk=pk,
+    )
+    rtype = resource_type(resource)
+    charts = []
+    for spec in METRIC_SETS.get(rtype or "", []):
+        points = list(
+            MetricSample.objects.filter(resource=resource, metric=spec.metric)
+            .order_by("-timestamp")
+            .values("timestamp", "value")[:288]
+        )[::-1]
+        if points:
+            rows = [
+                {"time": p["timestamp"].strftime("%Y-%m-%d %H:%M"), "value": p["value"]}
+                for p in points
+            ]
+            title = f"{spec.metric} ({spec.statistic}{', ' + spec.unit if spec.unit else ''})"
+            csv_url = (
+                reverse("monitoring:resource_csv", args=[resource.pk]) + f"?metric={spec.metric}"
+            )
+            charts.append(
+                dashboards.chart(
+                    f"metric-{spec.metric}", title, rows, ["time", "value"], csv_url=csv_url
+                )
+            )
+    return render(
+        request,
+        "monitoring/resource_panel.html",
+        {
+            "resource": resource,
+            "alarms": AlarmState.objects.filter(resource=resource),
+            "hints": hints_for(resource),
+            "charts": charts,
+        },
+    )
+
+
+@login_required
+def resource_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """One metric of a resource as CSV."""
+    from provisioning.models import Resource
+
+    resource = get_object_or_404(Resource.objects.for_user(request.user), pk=pk)
+    metric = request.GET.get("metric", "")
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="resource-{pk}-{metric[:50]}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["timestamp", "metric", "statistic", "value", "unit"])
+    for sample in MetricSample.objects.filter(resource=resource, metric=metric).order_by(
+        "timestamp"
+    ):
+        writer.writerow(
+            [
+                sample.timestamp.isoformat(),
+                sample.metric,
+                sample.statistic,
+                sample.value,
+                sample.unit,
+            ]
+        )
+    return response
