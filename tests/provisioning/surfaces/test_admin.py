@@ -113,7 +113,9 @@ def test_run_and_approval_pages_are_read_only(client_as, platform_admin, awaitin
     assert detail.status_code == 200 and 'name="_save"' not in detail.content.decode()
 
 
-def test_unlock_action_clears_the_lock(client_as, platform_admin, teams, make_resource, make_run):
+def test_unlock_action_clears_the_lock(
+    aws, client_as, platform_admin, teams, make_resource, make_run
+):
     platform_admin.is_staff = True
     platform_admin.save(update_fields=["is_staff"])
     resource = make_resource(teams["payments"], "stuck")
