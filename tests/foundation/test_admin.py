@@ -70,7 +70,7 @@ def test_admin_team_and_membership_writes_go_through_services(superuser, client_
 
     membership = Membership.objects.get(user=gina)
     response = client.post(
-        "/admin/idp/team/%d/change/" % team.pk,
+        f"/admin/idp/team/{team.pk}/change/",
         {
             "name": "Infrastructure",
             "description": "",
