@@ -120,6 +120,11 @@ class TemplateDetailSerializer(TemplateSerializer):
         ).data  # type: ignore[return-value]
 
 
+class ParametersCheckSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, allow_null=True)
+    parameters = serializers.DictField()
+
+
 class LinkSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     url = serializers.URLField()

@@ -59,6 +59,31 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self) -> Any:
         return s.TemplateDetailSerializer if self.action == "retrieve" else s.TemplateSerializer
 
+    @extend_schema(
+        request=s.ParametersCheckSerializer,
+        responses={200: s.ParametersCheckSerializer, **error_responses(400, 401, 404)},
+    )
+    @action(detail=True, methods=["post"], url_path="validate")
+    def validate_parameters(self, request: Request, slug: str | None = None) -> Response:
+        """Check parameters against the schema (of `version`, else the current one).
+
+        Answers them with defaults applied, or 400 with `parameters.<name>` errors.
+        """
+        template = self.get_object()
+        body = request.data if isinstance(request.data, dict) else {}
+        version = services.resolve_version(template.slug, body.get("version"))
+        parameters = services.validate_parameters(version, body.get("parameters", {}))
+        return Response({"version": version.number, "parameters": _redact(version, parameters)})
+
+
+def _redact(version: TemplateVersion, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Sensitive values never travel back out of the platform."""
+    props = version.parameters_schema.get("properties", {})
+    return {
+        k: ("********" if props.get(k, {}).get("x-sensitive") and v is not None else v)
+        for k, v in parameters.items()
+    }
+
 
 class TemplateVersionView(RetrieveAPIView):
     """One version of a template, exactly as resources made from it were planned."""

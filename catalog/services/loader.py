@@ -6,6 +6,7 @@ a sync of unchanged folders and every page view cost no HCL parsing at all.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -127,7 +128,9 @@ def _line_of(text: str, pattern: str) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
+@functools.lru_cache(maxsize=512)
 def _parse_hcl(name: str, text: str) -> dict[str, Any]:
+    """Parsed HCL of one file (memoised: variables and outputs read the same files)."""
     try:
         return hcl2.loads(text, serialization_options=_HCL_OPTIONS)
     except Exception as exc:  # lark raises several error types, all with a line
@@ -159,7 +162,7 @@ def _variables(files: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[s
 
 
 def _variable_schema(var: str, body: dict[str, Any], file: str, text: str) -> dict[str, Any]:
-    line = _line_of(text, rf'^\s*variable\s+"{re.escape(var)}"')
+    line = _line_of(text, rf'^[ \t]*variable\s+"{re.escape(var)}"')
     description = body.get("description")
     if not isinstance(description, str) or not description.strip():
         raise TemplateError(file, line, f'variable "{var}" has no description')
