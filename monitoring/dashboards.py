@@ -22,7 +22,8 @@ COLUMNS: dict[str, list[str]] = {
     "environment": ["environment", "amount"],
     "template": ["template", "amount"],
     "burn": ["date", "spent", "budget_remaining", "ideal_remaining"],
-    "lead_time": ["template", "count"],
+    "requests": ["template", "count"],
+    "lead_time": ["template", "p50", "p95", "count"],
 }
 
 
@@ -114,10 +115,12 @@ def usage(user: Any, team: Team | None, days: int) -> dict[str, Any]:
 
 
 def table(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    if name == "lead_time":
+    if name == "requests":
         return [
             {"template": r["template"], "count": r["count"]} for r in data["requests_by_template"]
         ]
+    if name == "lead_time":
+        return data["lead_time_by_template"]
     return data[name]
 
 

@@ -56,15 +56,24 @@ def _charts(slug: str, tables: dict[str, Any], days: int, skip: tuple[str, ...] 
     ]
 
 
-def _lead_chart(slug: str, usage: dict[str, Any], days: int) -> dict[str, Any]:
-    return dashboards.chart(
-        "lead_time",
-        "Requests per template",
-        dashboards.table(usage, "lead_time"),
-        dashboards.COLUMNS["lead_time"],
-        kind="bar",
-        csv_url=reverse("monitoring:csv", args=[slug, "lead_time"]) + f"?period={days}",
-    )
+USAGE_CHARTS = [
+    ("lead_time", "Lead time request → provisioned per template (minutes)"),
+    ("requests", "Requests per template"),
+]
+
+
+def _usage_charts(slug: str, usage: dict[str, Any], days: int) -> list[dict[str, Any]]:
+    return [
+        dashboards.chart(
+            name,
+            title,
+            dashboards.table(usage, name),
+            dashboards.COLUMNS[name][:3] if name == "lead_time" else dashboards.COLUMNS[name],
+            kind="bar",
+            csv_url=reverse("monitoring:csv", args=[slug, name]) + f"?period={days}",
+        )
+        for name, title in USAGE_CHARTS
+    ]
 
 
 def _team(request: HttpRequest, slug: str) -> Team:
@@ -88,7 +97,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if context["is_platform"]:
         context["charts"] = _charts("all", dashboards.cost_tables(None, days), days)
         context["usage"] = dashboards.usage(request.user, None, days)
-        context["charts"].append(_lead_chart("all", context["usage"], days))
+        context["charts"].extend(_usage_charts("all", context["usage"], days))
         context["alerts"] = Alert.objects.select_related("team")[:20]
     return render(request, "monitoring/dashboard.html", context)
 
@@ -117,7 +126,7 @@ def team_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
                 csv_url=reverse("monitoring:csv", args=[team.slug, "burn"]),
             ),
         )
-    charts.append(_lead_chart(team.slug, usage, days))
+    charts.extend(_usage_charts(team.slug, usage, days))
     return render(
         request,
         "monitoring/team_dashboard.html",
@@ -190,7 +199,7 @@ def csv_download(request: HttpRequest, slug: str, dataset: str) -> HttpResponse:
         team = _team(request, slug)
     if dataset == "burn":
         rows = dashboards.burn_down(team) if team else []
-    elif dataset == "lead_time":
+    elif dataset in ("lead_time", "requests"):
         rows = dashboards.table(dashboards.usage(request.user, team, days), dataset)
     else:
         rows = dashboards.cost_tables(team, days)[dataset]

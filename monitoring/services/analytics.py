@@ -59,12 +59,14 @@ def usage(user: Any, *, teams: Any = None, days: int = 30, now: datetime | None 
     requests_by_team = list(
         resources.values("team__slug").annotate(count=Count("id")).order_by("-count")
     )
-    lead = [
-        (p - c).total_seconds() / 60
-        for c, p in resources.filter(provisioned_at__isnull=False).values_list(
-            "created_at", "provisioned_at"
-        )
-    ]
+    lead: list[float] = []
+    lead_by_template: dict[str, list[float]] = {}
+    for slug, created, provisioned in resources.filter(provisioned_at__isnull=False).values_list(
+        "template__slug", "created_at", "provisioned_at"
+    ):
+        minutes = (provisioned - created).total_seconds() / 60
+        lead.append(minutes)
+        lead_by_template.setdefault(slug, []).append(minutes)
     waits = []
     for approval in (
         _scoped(Approval, user, teams).filter(created_at__gte=since).select_related("run")
@@ -90,6 +92,10 @@ def usage(user: Any, *, teams: Any = None, days: int = 30, now: datetime | None 
             "p95": percentile(lead, 95),
             "count": len(lead),
         },
+        "lead_time_by_template": [
+            {"template": slug, "p50": percentile(v, 50), "p95": percentile(v, 95), "count": len(v)}
+            for slug, v in sorted(lead_by_template.items())
+        ],
         "approval_wait_minutes": {
             "p50": percentile(waits, 50),
             "p95": percentile(waits, 95),

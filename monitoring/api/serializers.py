@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import Alert, Budget, CostRecord, MetricSample
+
+
+class CostRecordSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    service = serializers.CharField(source="service_slug")
+    environment = serializers.CharField(source="environment_slug")
+
+    class Meta:
+        model = CostRecord
+        fields = ["team", "service", "environment", "date", "amount", "currency", "estimated"]
+
+
+class CostGroupSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class CostSummarySerializer(serializers.Serializer):
+    team = serializers.CharField(allow_null=True)
+    start = serializers.DateField()
+    end = serializers.DateField()
+    group_by = serializers.CharField()
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    month_to_date = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    forecast = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    results = CostGroupSerializer(many=True)
+
+
+class ThresholdSerializer(serializers.Serializer):
+    percent = serializers.IntegerField(min_value=1, max_value=1000)
+    kind = serializers.ChoiceField(choices=["actual", "forecast"])
+
+
+class BudgetSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    thresholds = ThresholdSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Budget
+        fields = [
+            "id",
+            "team",
+            "monthly_amount",
+            "currency",
+            "thresholds",
+            "aws_budget_name",
+            "aws_synced_at",
+            "aws_sync_error",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class BudgetWriteSerializer(serializers.Serializer):
+    """Input of create/update; numbers are checked by the service so portal and API agree."""
+
+    team = serializers.CharField(required=False, help_text="Team slug (create only)")
+    monthly_amount = serializers.JSONField(
+        help_text='Non-negative USD amount, e.g. 500 or "500.00"'
+    )
+    thresholds = serializers.JSONField(
+        required=False, help_text='[{"percent": 80, "kind": "actual"}]'
+    )
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "team",
+            "budget",
+            "threshold",
+            "kind",
+            "period",
+            "amount",
+            "budget_amount",
+            "message",
+            "created_at",
+        ]
+
+
+class MetricSampleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MetricSample
+        fields = ["resource", "resource_type", "metric", "statistic", "timestamp", "value", "unit"]

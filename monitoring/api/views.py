@@ -1,0 +1,275 @@
+"""Monitoring API: costs, budgets, alerts, metrics and usage analytics, scoped by team RBAC."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Sum
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from idp.api.views import error_responses, require_team_perm
+from idp.models import Team
+from idp.services import ServiceError
+
+from ..models import Alert, Budget, CostRecord, MetricSample
+from ..services import budgets, costs
+from ..services.analytics import parse_period, usage
+from . import serializers as s
+
+GROUPS = ("day", "team", "service", "environment", "template")
+TEAM_PARAM = OpenApiParameter("team", str, description="Team slug")
+PERIOD_PARAM = OpenApiParameter("period", int, description="Days: 7, 30 or 90")
+
+
+def team_param(request: Request, *, required: bool = False) -> Team | None:
+    """The `team` query parameter: unknown → 400, another team's → 404."""
+    slug = request.query_params.get("team")
+    if not slug:
+        if required:
+            raise ServiceError("Give a team.", field="team")
+        return None
+    if not Team.objects.filter(slug=slug).exists():
+        raise ServiceError(f"Unknown team {slug!r}.", field="team")
+    return get_object_or_404(Team.objects.for_user(request.user), slug=slug)
+
+
+def _date(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ServiceError("Use a date YYYY-MM-DD.", field=field) from None
+
+
+class CostView(APIView):
+    @extend_schema(
+        parameters=[
+            TEAM_PARAM,
+            OpenApiParameter("start", OpenApiTypes.DATE),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Inclusive"),
+            OpenApiParameter("month", str, description="YYYY-MM (instead of start/end)"),
+            OpenApiParameter("group_by", str, enum=list(GROUPS)),
+        ],
+        responses={200: s.CostSummarySerializer, **error_responses(400, 401, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        """Costs of your teams, summed per day, team, service, environment or template."""
+        team = team_param(request)
+        group_by = request.query_params.get("group_by", "day")
+        if group_by not in GROUPS:
+            raise ServiceError(f"Group by one of {', '.join(GROUPS)}.", field="group_by")
+        today = timezone.now().date()
+        month = request.query_params.get("month")
+        if month:
+            try:
+                year, mon = (int(p) for p in month.split("-"))
+                start, next_first = costs.month_bounds(date(year, mon, 1))
+            except ValueError:
+                raise ServiceError("Use a month YYYY-MM.", field="month") from None
+            end = next_first - timedelta(days=1)
+        else:
+            end = _date(request.query_params.get("end"), "end") or today
+            start = _date(request.query_params.get("start"), "start") or end.replace(day=1)
+        if start > end or (end - start).days > 366:
+            raise ServiceError("Give a start before the end, at most a year apart.", field="start")
+        qs = CostRecord.objects.for_user(request.user).filter(date__gte=start, date__lte=end)
+        if team is not None:
+            qs = qs.filter(team=team)
+        if group_by == "day":
+            rows = [
+                {"key": r["date"], "amount": r["amount"]} for r in costs.daily_costs(qs, start, end)
+            ]
+        elif group_by == "template":
+            rows = [
+                {"key": r["template"], "amount": r["amount"]} for r in costs.costs_by_template(qs)
+            ]
+        else:
+            rows = [
+                {"key": r[group_by], "amount": r["amount"]} for r in costs.costs_by(qs, group_by)
+            ]
+        total = qs.aggregate(t=Sum("amount"))["t"] or Decimal("0")
+        data = {
+            "team": team.slug if team else None,
+            "start": start,
+            "end": end,
+            "group_by": group_by,
+            "total": total.quantize(costs.CENT),
+            "month_to_date": costs.month_to_date(team) if team else None,
+            "forecast": costs.forecast_month(team) if team else None,
+            "results": rows,
+        }
+        return Response(s.CostSummarySerializer(data).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[TEAM_PARAM],
+        responses={200: s.BudgetSerializer(many=True), **error_responses(400, 401, 404)},
+    ),
+    retrieve=extend_schema(responses={200: s.BudgetSerializer, **error_responses(401, 404)}),
+    create=extend_schema(
+        request=s.BudgetWriteSerializer,
+        responses={201: s.BudgetSerializer, **error_responses(400, 401, 403, 404, 409)},
+    ),
+    update=extend_schema(
+        request=s.BudgetWriteSerializer,
+        responses={200: s.BudgetSerializer, **error_responses(400, 401, 403, 404)},
+    ),
+    partial_update=extend_schema(
+        request=s.BudgetWriteSerializer,
+        responses={200: s.BudgetSerializer, **error_responses(400, 401, 403, 404)},
+    ),
+    destroy=extend_schema(responses={204: None, **error_responses(401, 403, 404)}),
+)
+class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Your teams' monthly budgets; team admins create, change and delete them."""
+
+    serializer_class = s.BudgetSerializer
+    filterset_fields: list[str] = []
+    search_fields: list[str] = []
+    ordering_fields = ["monthly_amount", "created_at"]
+
+    def get_queryset(self) -> Any:
+        qs = Budget.objects.for_user(self.request.user).select_related("team")
+        if self.action == "list":
+            team = team_param(self.request)
+            if team is not None:
+                qs = qs.filter(team=team)
+        return qs
+
+    def create(self, request: Request) -> Response:
+        slug = request.data.get("team") if isinstance(request.data, dict) else None
+        if not slug:
+            raise ServiceError("Give a team.", field="team")
+        if not Team.objects.filter(slug=str(slug)).exists():
+            raise ServiceError(f"Unknown team {slug!r}.", field="team")
+        team = get_object_or_404(Team.objects.for_user(request.user), slug=str(slug))
+        require_team_perm(request.user, team, "manage_team")
+        if Budget.objects.filter(team=team).exists():
+            from idp.services import Conflict
+
+            raise Conflict(
+                f"Team {team.slug} already has a budget; change it instead.", field="team"
+            )
+        if "monthly_amount" not in request.data:
+            raise ServiceError("This field is required.", field="monthly_amount")
+        budget = budgets.save_budget(
+            team,
+            monthly_amount=request.data.get("monthly_amount"),
+            thresholds=request.data.get("thresholds"),
+            actor=request.user,
+        )
+        return Response(s.BudgetSerializer(budget).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, pk: Any = None, partial: bool = False) -> Response:
+        budget = self.get_object()
+        require_team_perm(request.user, budget.team, "manage_team")
+        data = request.data if isinstance(request.data, dict) else {}
+        if not partial and "monthly_amount" not in data:
+            raise ServiceError("This field is required.", field="monthly_amount")
+        budget = budgets.save_budget(
+            budget.team,
+            monthly_amount=data.get("monthly_amount", budget.monthly_amount),
+            thresholds=data.get("thresholds"),
+            actor=request.user,
+        )
+        return Response(s.BudgetSerializer(budget).data)
+
+    def partial_update(self, request: Request, pk: Any = None) -> Response:
+        return self.update(request, pk, partial=True)
+
+    def destroy(self, request: Request, pk: Any = None) -> Response:
+        budget = self.get_object()
+        require_team_perm(request.user, budget.team, "manage_team")
+        budgets.delete_budget(budget, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    parameters=[TEAM_PARAM, OpenApiParameter("period", str, description="YYYY-MM")],
+    responses={200: s.AlertSerializer(many=True), **error_responses(400, 401, 404)},
+)
+class AlertList(generics.ListAPIView):
+    """Budget alerts of your teams, newest first."""
+
+    serializer_class = s.AlertSerializer
+    filterset_fields: list[str] = []
+    search_fields: list[str] = []
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self) -> Any:
+        qs = Alert.objects.for_user(self.request.user).select_related("team")
+        team = team_param(self.request)
+        if team is not None:
+            qs = qs.filter(team=team)
+        if self.request.query_params.get("period"):
+            qs = qs.filter(period=self.request.query_params["period"])
+        return qs
+
+
+@extend_schema(
+    parameters=[
+        TEAM_PARAM,
+        OpenApiParameter("resource", int),
+        OpenApiParameter("metric", str),
+        OpenApiParameter("since", OpenApiTypes.DATETIME),
+    ],
+    responses={200: s.MetricSampleSerializer(many=True), **error_responses(400, 401, 404)},
+)
+class MetricList(generics.ListAPIView):
+    """Stored CloudWatch samples of your teams' resources."""
+
+    serializer_class = s.MetricSampleSerializer
+    filterset_fields: list[str] = []
+    search_fields: list[str] = []
+    ordering_fields = ["timestamp"]
+
+    def get_queryset(self) -> Any:
+        from provisioning.models import Resource
+
+        qs = MetricSample.objects.for_user(self.request.user).order_by("-timestamp")
+        team = team_param(self.request)
+        if team is not None:
+            qs = qs.filter(resource__team=team)
+        resource = self.request.query_params.get("resource")
+        if resource:
+            if not resource.isdigit():
+                raise ServiceError("A resource id is a number.", field="resource")
+            qs = qs.filter(
+                resource=get_object_or_404(
+                    Resource.objects.for_user(self.request.user), pk=resource
+                )
+            )
+        if self.request.query_params.get("metric"):
+            qs = qs.filter(metric=self.request.query_params["metric"])
+        since = self.request.query_params.get("since")
+        if since:
+            from django.utils.dateparse import parse_datetime
+
+            when = parse_datetime(since)
+            if when is None:
+                raise ServiceError("Use an ISO date-time.", field="since")
+            qs = qs.filter(timestamp__gte=when)
+        return qs
+
+
+class AnalyticsView(APIView):
+    @extend_schema(
+        parameters=[TEAM_PARAM, PERIOD_PARAM],
+        responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        """Requests, lead time, approval wait, failure rate, drift and pipeline figures."""
+        team = team_param(request)
+        days = parse_period(request.query_params.get("period"))
+        return Response(usage(request.user, teams=[team] if team else None, days=days))
