@@ -265,10 +265,49 @@ class GitHubDelivery:
                 current[name].edit(value)
 
 
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _run_dict(run: Any) -> dict[str, Any]:
+    # Attributes of the listed object: raw_data would fetch every run again.
+    return {
+        "id": run.id,
+        "path": run.path,
+        "run_number": run.run_number,
+        "run_attempt": run.run_attempt,
+        "event": run.event,
+        "status": run.status,
+        "conclusion": run.conclusion,
+        "head_branch": run.head_branch,
+        "head_sha": run.head_sha,
+        "html_url": run.html_url,
+        "actor": {"login": run.actor.login if run.actor else ""},
+        "created_at": _iso(run.created_at),
+        "updated_at": _iso(run.updated_at),
+        "run_started_at": _iso(run.run_started_at),
+    }
+
+
+def _job_dict(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "run_id": job.run_id,
+        "run_attempt": job.run_attempt,
+        "name": job.name,
+        "status": job.status,
+        "conclusion": job.conclusion,
+        "head_sha": job.head_sha,
+        "html_url": job.html_url,
+        "started_at": _iso(job.started_at),
+        "completed_at": _iso(job.completed_at),
+    }
+
+
 def list_runs(
     repository: str, workflow_path: str, *, gh: Github | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
-    """Recent runs of one workflow with their jobs, as plain dicts shaped like webhook payloads."""
+    """Recent runs of one workflow with their jobs, as dicts shaped like webhook payloads."""
     gh = gh or client()
     try:
         repo = gh.get_repo(repository)
@@ -276,8 +315,7 @@ def list_runs(
         for run in repo.get_workflow_runs()[: limit * 3]:
             if run.path.split("@", 1)[0] != workflow_path:
                 continue
-            jobs = [job.raw_data for job in run.jobs()]
-            runs.append({"run": run.raw_data, "jobs": jobs})
+            runs.append({"run": _run_dict(run), "jobs": [_job_dict(j) for j in run.jobs()]})
             if len(runs) >= limit:
                 break
         return runs

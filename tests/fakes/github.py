@@ -145,6 +145,7 @@ class FakeGitHub:
             "started_at": fields.pop("started_at", "2026-01-05T10:01:00Z"),
             "completed_at": fields.pop("completed_at", "2026-01-05T10:02:30Z"),
             "head_sha": fields.pop("head_sha", ""),
+            "url": f"{self.url}/repos/{repo.full_name}/actions/jobs/{job_id}",
             "html_url": f"https://github.com/{repo.full_name}/actions/runs/{run_id}/job/{job_id}",
             **fields,
         }
