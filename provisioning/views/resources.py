@@ -52,10 +52,13 @@ def resource_list(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "resources": page.object_list,
         "teams": Team.objects.for_user(request.user).only("slug", "name"),
+        "services": Service.objects.for_user(request.user).only("slug").order_by("slug"),
         "environments": Environment.objects.only("slug", "name"),
         "templates": Template.objects.only("slug", "title"),
         "statuses": ResourceStatus.choices,
-        "current": {k: request.GET.get(k, "") for k in ("team", "environment", "template", "q")}
+        "current": {
+            k: request.GET.get(k, "") for k in ("team", "service", "environment", "template", "q")
+        }
         | {"status": request.GET.getlist("status")},
     }
     return render(request, "provisioning/resource_list.html", context)

@@ -39,8 +39,9 @@ def awaiting(make_resource, make_run, envs, teams, alice):
     return resource
 
 
-def test_list_filters_search_and_badges(client_as, alice, teams, envs, make_resource):
-    make_resource(teams["payments"], "pay-dev")
+def test_list_filters_search_and_badges(client_as, alice, teams, envs, make_resource, make_service):
+    checkout = make_service(teams["payments"], "checkout")
+    make_resource(teams["payments"], "pay-dev", service=checkout)
     make_resource(teams["payments"], "pay-prod", environment=envs["prod"], status="failed")
     make_resource(teams["search"], "search-dev")
     client = client_as(alice)
@@ -51,6 +52,11 @@ def test_list_filters_search_and_badges(client_as, alice, teams, envs, make_reso
     assert "pay-prod" in filtered and "pay-dev" not in filtered
     assert "pay-dev" in client.get("/resources/?q=dev").content.decode()
     assert "pay-prod" not in client.get("/resources/?status=provisioned").content.decode()
+    by_service = client.get("/resources/?service=checkout").content.decode()
+    assert "pay-dev" in by_service and "pay-prod" not in by_service
+    assert '<option value="checkout" selected>' in by_service
+    bogus = client.get("/resources/?status=bogus")
+    assert bogus.status_code == 200 and "status:" in bogus.content.decode()
 
 
 def test_list_queries_do_not_grow_with_rows(client_as, platform_admin, teams, make_resource):
