@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ..choices import RUN_ACTIVE, ResourceStatus, RunKind, RunStatus
 from ..models import Resource, ResourceLock, Run
+from .dbretry import retry_locked
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def new_run(
     return run
 
 
+@retry_locked
 def acquire(run_id: int, worker: str) -> Run | None:
     """Take the resource's lock for this run and mark it running.
 

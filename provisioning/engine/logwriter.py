@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ..choices import RunStatus
 from ..models import Run, RunLogChunk
+from .dbretry import retry_locked
 from .redact import Redactor
 
 
@@ -35,6 +36,7 @@ class LogWriter:
         if len(self.buffer) >= self.max_lines:
             self.flush()
 
+    @retry_locked
     def flush(self) -> None:
         """Store buffered lines and beat the heartbeat (only while the run is still running)."""
         now = timezone.now()
@@ -53,6 +55,7 @@ class LogWriter:
             Run.objects.filter(pk=self.run_id).update(log_size=self.offset)
         self.last_flush = time.monotonic()
 
+    @retry_locked
     def tick(self) -> bool:
         """Flush when due; True when the run should stop (cancel asked, or no longer running)."""
         now = time.monotonic()

@@ -16,6 +16,7 @@ from ..models import Resource, Run
 from . import dispatch
 from .backend import publish_outputs, remove_outputs
 from .crypto import decrypt_json, encrypt_json
+from .dbretry import retry_locked
 from .terraform import plan_text, summarize_plan
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def _lock_resource(run: Run) -> Resource:
     )
 
 
+@retry_locked
 def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
     """Store the plan and its hash; wait for approval, or queue the apply at once."""
     summary = summarize_plan(plan)
@@ -141,6 +143,11 @@ def finish_apply(run: Run, outputs: dict[str, Any], creds: dict[str, str], log_w
         log.warning("Parameter Store update failed for resource %s: %s", resource.pk, exc)
         log_writer.write(f"Warning: Parameter Store update failed: {exc}")
     log_writer.flush()
+    _record_apply(run, plain, secret)
+
+
+@retry_locked
+def _record_apply(run: Run, plain: dict[str, Any], secret: dict[str, Any]) -> None:
     with transaction.atomic():
         resource = _lock_resource(run)
         if not _succeed(run):
@@ -176,6 +183,7 @@ def finish_apply(run: Run, outputs: dict[str, Any], creds: dict[str, str], log_w
         )
 
 
+@retry_locked
 def finish_drift(run: Run, plan: dict[str, Any]) -> None:
     """Flag the resource as drifted when the refreshed state or outputs differ from the record."""
     summary = summarize_plan(plan)

@@ -30,6 +30,7 @@ from ..models import Resource, Run
 from . import dispatch
 from .backend import backend_tf, credentials_env
 from .crypto import decrypt_json
+from .dbretry import retry_locked
 from .logwriter import LogWriter
 from .outcomes import SUPERSEDED, finish_apply, finish_drift, finish_plan, plan_refusal
 from .redact import Redactor
@@ -204,6 +205,7 @@ class RunTask:
 
     # --- final status ----------------------------------------------------------------------
 
+    @retry_locked
     def stop(self, run: Run, status: str, error: str) -> None:
         """End the run without success and settle the resource."""
         error = self.redactor(error)
@@ -230,6 +232,7 @@ class RunTask:
                 details={"kind": run.kind, "error": error[:500]},
             )
 
+    @retry_locked
     def refuse(self, run: Run, reason: str) -> None:
         """The stored plan may not be applied: fail the apply and make a new plan.
 
