@@ -303,6 +303,22 @@ CELERY_BEAT_SCHEDULE["monitoring-collect-costs"] = {
     "task": "monitoring.collect_costs",
     "schedule": timedelta(hours=int(os.environ.get("IDP_COSTS_EVERY_HOURS", "6"))),
 }
+CELERY_BEAT_SCHEDULE["provisioning-sweep-queued-runs"] = {
+    "task": "provisioning.sweep_queued_runs",
+    "schedule": 30.0,
+}
+CELERY_BEAT_SCHEDULE["provisioning-reap-lost-runs"] = {
+    "task": "provisioning.reap_lost_runs",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["provisioning-detect-drift"] = {
+    "task": "provisioning.detect_drift",
+    "schedule": timedelta(hours=int(os.environ.get("IDP_DRIFT_EVERY_HOURS", "6"))),
+}
+CELERY_BEAT_SCHEDULE["provisioning-expire-resources"] = {
+    "task": "provisioning.expire_resources",
+    "schedule": 300.0,
+}
 
 # --- Cache ------------------------------------------------------------------------
 if os.environ.get("IDP_CACHE_URL", "").startswith("redis://"):
