@@ -132,11 +132,18 @@ class ParametersForm(forms.Form):
 class RequestForm(forms.Form):
     """Who asks, for which service and environment, and under which name."""
 
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
-    service = forms.ModelChoiceField(
-        queryset=Service.objects.none(), required=False, empty_label="— none —"
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), empty_label=None, to_field_name="slug"
     )
-    environment = forms.ModelChoiceField(queryset=Environment.objects.none(), empty_label=None)
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label="— none —",
+        to_field_name="slug",
+    )
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.none(), empty_label=None, to_field_name="slug"
+    )
     name = forms.CharField(
         max_length=63,
         validators=[name_validator],
@@ -189,7 +196,9 @@ class ServiceForm(forms.Form):
         validators=[name_validator],
         help_text="Leave empty to derive it from the name.",
     )
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), empty_label=None, to_field_name="slug"
+    )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     repository_url = forms.URLField(required=False, assume_scheme="https")
     lifecycle = forms.ChoiceField(choices=Lifecycle.choices, initial=Lifecycle.EXPERIMENTAL)

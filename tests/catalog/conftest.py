@@ -47,8 +47,9 @@ approval_policy:
 
 
 @pytest.fixture
-def synced(db: None, teams: dict[str, Any]) -> SyncReport:
-    """The shipped catalog loaded into the database."""
+def synced(db: None, teams: dict[str, Any], make_team: Callable[..., Any]) -> SyncReport:
+    """The shipped catalog loaded into the database (owned by the platform team)."""
+    make_team("platform")
     report = sync_templates()
     assert report.ok, report.failed
     return report
@@ -92,7 +93,8 @@ def write_template(template_root: Path) -> Callable[..., Path]:
                 'resource "terraform_data" "x" {\n  input = var.message\n}\n'
             )
             (folder / "outputs.tf").write_text(
-                'output "message" {\n  description = "The message."\n  value       = var.message\n}\n'
+                'output "message" {\n  description = "The message."\n'
+                "  value       = var.message\n}\n"
             )
             (folder / "template.yaml").write_text(MINIMAL_YAML)
             (folder / "README.md").write_text("# Mini\n\nA *small* template.\n")
