@@ -213,3 +213,25 @@ def remove_outputs(resource: Any, creds: dict[str, str]) -> int:
     for i in range(0, len(names), 10):
         ssm.delete_parameters(Names=names[i : i + 10])
     return len(names)
+
+
+def backup_states(target_bucket: str | None, prefix: str) -> list[str]:
+    """Copy every state object (`teams/…tfstate`) to `prefix` in the target bucket."""
+    s3 = platform_client("s3")
+    source = state_bucket()
+    target = target_bucket or source
+    prefix = prefix if prefix.endswith("/") else prefix + "/"
+    copied: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=source, Prefix="teams/"):
+        for obj in page.get("Contents", []):
+            if not obj["Key"].endswith(".tfstate"):
+                continue
+            dest = prefix + obj["Key"]
+            s3.copy_object(
+                Bucket=target,
+                Key=dest,
+                CopySource={"Bucket": source, "Key": obj["Key"]},
+                ServerSideEncryption="AES256",
+            )
+            copied.append(dest)
+    return copied
