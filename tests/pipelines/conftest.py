@@ -61,30 +61,44 @@ def environments(db: None) -> dict[str, Environment]:
     for slug, order, prod, region in specs:
         envs[slug], _ = Environment.objects.update_or_create(
             slug=slug,
-            defaults={"name": slug.title(), "order": order, "is_production": prod,
-                      "requires_approval": prod, "aws_region": region},
+            defaults={
+                "name": slug.title(),
+                "order": order,
+                "is_production": prod,
+                "requires_approval": prod,
+                "aws_region": region,
+            },
         )
     return envs
 
 
 @pytest.fixture
 def make_service(db: None) -> Callable[..., Service]:
-    def make(team: Team, slug: str, repository_url: str = f"https://github.com/{REPOSITORY}") -> Service:
-        return Service.objects.create(team=team, slug=slug, name=slug.replace("-", " ").title(),
-                                      repository_url=repository_url)
+    def make(
+        team: Team, slug: str, repository_url: str = f"https://github.com/{REPOSITORY}"
+    ) -> Service:
+        return Service.objects.create(
+            team=team, slug=slug, name=slug.replace("-", " ").title(), repository_url=repository_url
+        )
 
     return make
 
 
 @pytest.fixture
-def payments_service(teams: dict[str, Team], make_service: Callable[..., Service],
-                     environments: dict[str, Environment]) -> Service:
+def payments_service(
+    teams: dict[str, Team],
+    make_service: Callable[..., Service],
+    environments: dict[str, Environment],
+) -> Service:
     return make_service(teams["payments"], "payments-api")
 
 
 @pytest.fixture
-def search_service(teams: dict[str, Team], make_service: Callable[..., Service],
-                   environments: dict[str, Environment]) -> Service:
+def search_service(
+    teams: dict[str, Team],
+    make_service: Callable[..., Service],
+    environments: dict[str, Environment],
+) -> Service:
     return make_service(teams["search"], "search-api", "https://github.com/acme/search-api")
 
 
@@ -96,8 +110,13 @@ def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
 def send_webhook(client: Any) -> Callable[..., Any]:
     """POST a GitHub event with a real X-Hub-Signature-256 (or a given/missing one)."""
 
-    def send(event: str, payload: dict[str, Any], *, delivery: str | None = None,
-             signature: str | None = "auto") -> Any:
+    def send(
+        event: str,
+        payload: dict[str, Any],
+        *,
+        delivery: str | None = None,
+        signature: str | None = "auto",
+    ) -> Any:
         body = json.dumps(payload).encode()
         headers = {
             "HTTP_X_GITHUB_EVENT": event,
@@ -108,16 +127,24 @@ def send_webhook(client: Any) -> Callable[..., Any]:
             headers["HTTP_X_HUB_SIGNATURE_256"] = sign(body)
         elif signature is not None:
             headers["HTTP_X_HUB_SIGNATURE_256"] = signature
-        return client.post("/webhooks/github/", data=body, content_type="application/json",
-                           **headers)
+        return client.post(
+            "/webhooks/github/", data=body, content_type="application/json", **headers
+        )
 
     return send
 
 
-def workflow_run_payload(pipeline: Any, *, action: str = "completed", status: str = "completed",
-                         conclusion: str | None = "success", run_id: int = 30433642,
-                         event: str = "push", head_branch: str = "main",
-                         repository: str = REPOSITORY) -> dict[str, Any]:
+def workflow_run_payload(
+    pipeline: Any,
+    *,
+    action: str = "completed",
+    status: str = "completed",
+    conclusion: str | None = "success",
+    run_id: int = 30433642,
+    event: str = "push",
+    head_branch: str = "main",
+    repository: str = REPOSITORY,
+) -> dict[str, Any]:
     """A `workflow_run` webhook payload in GitHub's documented shape (trimmed of unused keys)."""
     owner, name = repository.split("/")
     return {
@@ -145,20 +172,33 @@ def workflow_run_payload(pipeline: Any, *, action: str = "completed", status: st
             "run_started_at": "2026-01-05T10:00:00Z",
             "actor": {"login": "alice-gh", "id": 21031067, "type": "User"},
             "triggering_actor": {"login": "alice-gh", "id": 21031067, "type": "User"},
-            "head_commit": {"id": "acb5820ced9479c074f688cc328bf03f341a511d",
-                            "message": "Merge pull request #1"},
+            "head_commit": {
+                "id": "acb5820ced9479c074f688cc328bf03f341a511d",
+                "message": "Merge pull request #1",
+            },
             "repository": {"id": 186853002, "name": name, "full_name": repository},
         },
         "workflow": {"id": 159038, "name": pipeline.workflow_name, "path": pipeline.workflow_path},
-        "repository": {"id": 186853002, "name": name, "full_name": repository,
-                       "owner": {"login": owner, "id": 1}, "private": True},
+        "repository": {
+            "id": 186853002,
+            "name": name,
+            "full_name": repository,
+            "owner": {"login": owner, "id": 1},
+            "private": True,
+        },
         "sender": {"login": "alice-gh", "id": 21031067, "type": "User"},
     }
 
 
-def workflow_job_payload(pipeline: Any, job_name: str, *, run_id: int = 30433642,
-                         status: str = "completed", conclusion: str | None = "success",
-                         repository: str = REPOSITORY) -> dict[str, Any]:
+def workflow_job_payload(
+    pipeline: Any,
+    job_name: str,
+    *,
+    run_id: int = 30433642,
+    status: str = "completed",
+    conclusion: str | None = "success",
+    repository: str = REPOSITORY,
+) -> dict[str, Any]:
     owner, name = repository.split("/")
     return {
         "action": "completed" if status == "completed" else "in_progress",
@@ -181,7 +221,11 @@ def workflow_job_payload(pipeline: Any, job_name: str, *, run_id: int = 30433642
             "labels": ["ubuntu-latest"],
             "runner_name": "GitHub Actions 2",
         },
-        "repository": {"id": 186853002, "name": name, "full_name": repository,
-                       "owner": {"login": owner, "id": 1}},
+        "repository": {
+            "id": 186853002,
+            "name": name,
+            "full_name": repository,
+            "owner": {"login": owner, "id": 1},
+        },
         "sender": {"login": "alice-gh", "id": 21031067},
     }

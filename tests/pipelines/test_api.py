@@ -19,8 +19,9 @@ def _body(service: str = "payments-api", **extra: Any) -> dict[str, Any]:
     return {"service": service, "template": "python", "environments": ENVS, "options": {}, **extra}
 
 
-def test_preview_answers_yaml_and_empty_findings_without_side_effects(api_as: Any, alice: Any,
-                                                                      payments_service: Any) -> None:
+def test_preview_answers_yaml_and_empty_findings_without_side_effects(
+    api_as: Any, alice: Any, payments_service: Any
+) -> None:
     api = api_as(alice)
     before = AuditEvent.objects.count()
     data = assert_ok(api.post("/api/v1/pipelines/preview/", _body(), format="json"))
@@ -41,8 +42,9 @@ def test_preview_answers_yaml_and_empty_findings_without_side_effects(api_as: An
         (_body(service="search-api"), "service"),  # another team's service is not there
     ],
 )
-def test_bad_preview_input_is_400_on_the_field(api_as: Any, alice: Any, payments_service: Any,
-                                               search_service: Any, body: dict, field: str) -> None:
+def test_bad_preview_input_is_400_on_the_field(
+    api_as: Any, alice: Any, payments_service: Any, search_service: Any, body: dict, field: str
+) -> None:
     assert_error(api_as(alice).post("/api/v1/pipelines/preview/", body, format="json"), 400, field)
 
 
@@ -53,11 +55,18 @@ def test_templates_list_their_options_schema(api_as: Any, alice: Any) -> None:
     assert python["properties"]["python_version"]["default"] and not python["additionalProperties"]
 
 
-def test_maintainer_creates_and_delivers_member_may_not(api_as: Any, alice: Any, bob: Any,
-                                                        payments_service: Any, github: Any,
-                                                        django_capture_on_commit_callbacks: Any) -> None:
+def test_maintainer_creates_and_delivers_member_may_not(
+    api_as: Any,
+    alice: Any,
+    bob: Any,
+    payments_service: Any,
+    github: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     assert_error(api_as(alice).post("/api/v1/pipelines/", _body(), format="json"), 403)
-    created = assert_ok(api_as(bob).post("/api/v1/pipelines/", _body(slug="ci"), format="json"), 201)
+    created = assert_ok(
+        api_as(bob).post("/api/v1/pipelines/", _body(slug="ci"), format="json"), 201
+    )
     assert created["workflow_path"] == ".github/workflows/ci.yml"
     assert created["branch"] == "idp/pipeline-ci" and created["findings"] == []
     assert created["delivery_state"] == "draft" and created["team"] == "payments"
@@ -70,11 +79,14 @@ def test_maintainer_creates_and_delivers_member_may_not(api_as: Any, alice: Any,
     assert queued["delivery_state"] == "queued" and len(callbacks) == 1
     assert_error(api_as(bob).post(url + "deliver/"), 409)  # already on its way
     # Same slug twice → 409.
-    assert_error(api_as(bob).post("/api/v1/pipelines/", _body(slug="ci"), format="json"), 409, "slug")
+    assert_error(
+        api_as(bob).post("/api/v1/pipelines/", _body(slug="ci"), format="json"), 409, "slug"
+    )
 
 
-def test_another_teams_pipeline_is_404(api_as: Any, bob: Any, carol: Any,
-                                       payments_service: Any) -> None:
+def test_another_teams_pipeline_is_404(
+    api_as: Any, bob: Any, carol: Any, payments_service: Any
+) -> None:
     created = assert_ok(api_as(bob).post("/api/v1/pipelines/", _body(), format="json"), 201)
     url = f"/api/v1/pipelines/{created['id']}/"
     for path in (url, url + "runs/"):
@@ -86,32 +98,51 @@ def test_another_teams_pipeline_is_404(api_as: Any, bob: Any, carol: Any,
     ]
 
 
-def test_service_without_repository_is_refused(api_as: Any, bob: Any, make_service: Any,
-                                               teams: Any, environments: Any) -> None:
+def test_service_without_repository_is_refused(
+    api_as: Any, bob: Any, make_service: Any, teams: Any, environments: Any
+) -> None:
     make_service(teams["payments"], "no-repo", repository_url="")
-    assert_error(api_as(bob).post("/api/v1/pipelines/", _body(service="no-repo"), format="json"),
-                 400, "service")
+    assert_error(
+        api_as(bob).post("/api/v1/pipelines/", _body(service="no-repo"), format="json"),
+        400,
+        "service",
+    )
     assert not Pipeline.objects.exists()
 
 
 def test_regenerate_and_runs(api_as: Any, bob: Any, payments_service: Any) -> None:
     created = assert_ok(api_as(bob).post("/api/v1/pipelines/", _body(), format="json"), 201)
     url = f"/api/v1/pipelines/{created['id']}/"
-    patched = assert_ok(api_as(bob).patch(url, {"environments": ["prod", "dev"],
-                                                "options": {"python_version": "3.13"}},
-                                          format="json"))
+    patched = assert_ok(
+        api_as(bob).patch(
+            url,
+            {"environments": ["prod", "dev"], "options": {"python_version": "3.13"}},
+            format="json",
+        )
+    )
     assert patched["environments"] == ["dev", "prod"]  # platform order
     assert "python-version: '3.13'" in patched["yaml"]
-    assert_error(api_as(bob).patch(url, {"options": {"python_version": "x y"}}, format="json"),
-                 400, "options.python_version")
+    assert_error(
+        api_as(bob).patch(url, {"options": {"python_version": "x y"}}, format="json"),
+        400,
+        "options.python_version",
+    )
     pipeline = Pipeline.objects.get(pk=created["id"])
-    PipelineRun.objects.create(pipeline=pipeline, environment="dev", github_run_id=5,
-                               status="completed", conclusion="success")
-    PipelineRun.objects.create(pipeline=pipeline, environment="prod", github_run_id=5,
-                               status="in_progress")
+    PipelineRun.objects.create(
+        pipeline=pipeline,
+        environment="dev",
+        github_run_id=5,
+        status="completed",
+        conclusion="success",
+    )
+    PipelineRun.objects.create(
+        pipeline=pipeline, environment="prod", github_run_id=5, status="in_progress"
+    )
     runs = assert_ok(api_as(bob).get(url + "runs/"))["results"]
-    assert {(r["environment"], r["state"]) for r in runs} == {("dev", "success"),
-                                                              ("prod", "in_progress")}
+    assert {(r["environment"], r["state"]) for r in runs} == {
+        ("dev", "success"),
+        ("prod", "in_progress"),
+    }
     only_dev = assert_ok(api_as(bob).get(url + "runs/?environment=dev"))["results"]
     assert [r["environment"] for r in only_dev] == ["dev"]
 
@@ -119,7 +150,11 @@ def test_regenerate_and_runs(api_as: Any, bob: Any, payments_service: Any) -> No
 def test_openapi_documents_the_pipeline_endpoints(api_as: Any, alice: Any) -> None:
     response = api_as(alice).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     paths = response.json()["paths"] if response.status_code == 200 else {}
-    for path in ("/api/v1/pipelines/", "/api/v1/pipelines/preview/",
-                 "/api/v1/pipelines/{id}/deliver/", "/api/v1/pipelines/{id}/runs/",
-                 "/api/v1/pipeline-templates/"):
+    for path in (
+        "/api/v1/pipelines/",
+        "/api/v1/pipelines/preview/",
+        "/api/v1/pipelines/{id}/deliver/",
+        "/api/v1/pipelines/{id}/runs/",
+        "/api/v1/pipeline-templates/",
+    ):
         assert path in paths, sorted(paths)

@@ -25,17 +25,24 @@ ENVS = ["dev", "staging", "prod"]
 @pytest.fixture
 def pipeline(payments_service: Any, bob: Any, github: Any) -> Pipeline:
     return services.create_pipeline(
-        payments_service, template="python", environments=ENVS,
-        options={"reviewers": ["payments-lead", "sre-oncall"]}, actor=bob,
+        payments_service,
+        template="python",
+        environments=ENVS,
+        options={"reviewers": ["payments-lead", "sre-oncall"]},
+        actor=bob,
     )
 
 
 def _committed(github: Any, path: str) -> list[str]:
-    return [base64.b64decode(r["body"]["content"]).decode()
-            for r in github.requests_to("PUT", rf"/contents/{path}$")]
+    return [
+        base64.b64decode(r["body"]["content"]).decode()
+        for r in github.requests_to("PUT", rf"/contents/{path}$")
+    ]
 
 
-def test_delivery_creates_branch_commit_pr_and_environments(pipeline: Pipeline, github: Any) -> None:
+def test_delivery_creates_branch_commit_pr_and_environments(
+    pipeline: Pipeline, github: Any
+) -> None:
     delivered = services.deliver(pipeline.pk)
 
     assert delivered.delivery_state == DeliveryState.DELIVERED
@@ -47,24 +54,35 @@ def test_delivery_creates_branch_commit_pr_and_environments(pipeline: Pipeline, 
     assert ref["body"]["ref"] == "refs/heads/idp/pipeline-python"
     # The committed file is exactly the checked YAML.
     assert _committed(github, ".github/workflows/python.yml") == [pipeline.yaml]
-    assert github.file(REPOSITORY, "idp/pipeline-python", ".github/workflows/python.yml") == pipeline.yaml
+    assert (
+        github.file(REPOSITORY, "idp/pipeline-python", ".github/workflows/python.yml")
+        == pipeline.yaml
+    )
     (pr,) = github.requests_to("POST", r"/pulls$")
     assert pr["body"]["head"] == "idp/pipeline-python" and pr["body"]["base"] == "main"
     assert "python" in pr["body"]["title"]
     assert repo.pulls[0]["state"] == "open"
     # Environments: prod has the required reviewers, each has its region.
     assert sorted(repo.environments) == sorted(ENVS)
-    assert [r["login"] for r in repo.environments["prod"]["reviewers"]] == ["payments-lead", "sre-oncall"]
+    assert [r["login"] for r in repo.environments["prod"]["reviewers"]] == [
+        "payments-lead",
+        "sre-oncall",
+    ]
     assert repo.environments["dev"]["reviewers"] == []
     assert repo.environments["prod"]["variables"]["AWS_REGION"]["value"] == "eu-central-1"
     assert "AWS_ROLE_ARN" not in repo.environments["dev"]["variables"]  # no OIDC role yet
-    assert AuditEvent.objects.filter(action="pipeline.delivered", target_id=str(pipeline.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="pipeline.delivered", target_id=str(pipeline.pk)
+    ).exists()
 
 
-def test_regenerating_updates_the_same_branch_and_pr(pipeline: Pipeline, github: Any, bob: Any) -> None:
+def test_regenerating_updates_the_same_branch_and_pr(
+    pipeline: Pipeline, github: Any, bob: Any
+) -> None:
     services.deliver(pipeline.pk)
-    services.regenerate_pipeline(pipeline, options={"python_version": "3.11",
-                                                    "reviewers": ["payments-lead"]}, actor=bob)
+    services.regenerate_pipeline(
+        pipeline, options={"python_version": "3.11", "reviewers": ["payments-lead"]}, actor=bob
+    )
     again = services.deliver(pipeline.pk)
 
     repo = github.repos[REPOSITORY]
@@ -84,16 +102,24 @@ def test_role_arn_from_the_provisioned_oidc_role_becomes_an_environment_variable
     template = Template.objects.create(slug="github-oidc-role", title="GitHub OIDC role")
     version = TemplateVersion.objects.create(template=template, number=1, content_hash="h")
     arn = "arn:aws:iam::111122223333:role/payments-api-github-dev"
-    Resource.objects.create(team=payments_service.team, service=payments_service, template=template,
-                            template_version=version, environment=environments["dev"],
-                            name="payments-oidc", status="provisioned", outputs={"role_arn": arn})
+    Resource.objects.create(
+        team=payments_service.team,
+        service=payments_service,
+        template=template,
+        template_version=version,
+        environment=environments["dev"],
+        name="payments-oidc",
+        status="provisioned",
+        outputs={"role_arn": arn},
+    )
     preview = services.preview(payments_service, "python", ENVS, {})
     assert preview.role_arns == {"dev": arn}
     assert not any("dev has no" in w for w in preview.warnings)
     assert any("staging has no GitHub OIDC role" in w for w in preview.warnings)
 
-    pipeline = services.create_pipeline(payments_service, template="python", environments=ENVS,
-                                        actor=bob)
+    pipeline = services.create_pipeline(
+        payments_service, template="python", environments=ENVS, actor=bob
+    )
     services.deliver(pipeline.pk)
     variables = github.repos[REPOSITORY].environments["dev"]["variables"]
     assert variables["AWS_ROLE_ARN"]["value"] == arn
@@ -112,8 +138,9 @@ def test_role_arn_from_the_provisioned_oidc_role_becomes_an_environment_variable
         (422, "/pulls", "422"),
     ],
 )
-def test_github_errors_become_clear_messages(pipeline: Pipeline, github: Any, status: int,
-                                             path: str, expected: str) -> None:
+def test_github_errors_become_clear_messages(
+    pipeline: Pipeline, github: Any, status: int, path: str, expected: str
+) -> None:
     github.fail(status, path_contains=path)
     with pytest.raises(GitHubError) as raised:
         services.deliver(pipeline.pk)
@@ -145,8 +172,9 @@ def test_rate_limit_names_the_reset_time_and_is_retried(pipeline: Pipeline, gith
     assert pipeline.delivery_state == DeliveryState.DELIVERED and pipeline.last_error == ""
 
 
-def test_transient_errors_are_retried_with_backoff_then_fail_clearly(pipeline: Pipeline,
-                                                                     github: Any) -> None:
+def test_transient_errors_are_retried_with_backoff_then_fail_clearly(
+    pipeline: Pipeline, github: Any
+) -> None:
     github.fail(502, path_contains=f"/repos/{REPOSITORY}")
     result = deliver_pipeline.apply(args=[pipeline.pk])
     pipeline.refresh_from_db()
@@ -158,8 +186,13 @@ def test_transient_errors_are_retried_with_backoff_then_fail_clearly(pipeline: P
 
 
 def test_unknown_reviewer_is_reported(payments_service: Any, bob: Any, github: Any) -> None:
-    pipeline = services.create_pipeline(payments_service, template="node", environments=ENVS,
-                                        options={"reviewers": ["ghost-user"]}, actor=bob)
+    pipeline = services.create_pipeline(
+        payments_service,
+        template="node",
+        environments=ENVS,
+        options={"reviewers": ["ghost-user"]},
+        actor=bob,
+    )
     with pytest.raises(GitHubError):
         services.deliver(pipeline.pk)
     pipeline.refresh_from_db()

@@ -7,21 +7,49 @@ import yaml
 
 from pipelines.checks import check_actionlint, check_schema, check_workflow
 from pipelines.choices import PipelineTemplate
-from pipelines.generation import generate, validate_options
 from pipelines.generation import actions as pinned
+from pipelines.generation import generate, validate_options
 
 OPTION_SETS = {
-    "python": [{}, {"python_version": "3.11", "test_command": "pytest -q tests",
-                    "working_directory": "services/api", "branches": ["main", "release"]}],
-    "node": [{}, {"node_version": "22", "test_command": "npm run test:ci",
-                  "working_directory": "web"}],
+    "python": [
+        {},
+        {
+            "python_version": "3.11",
+            "test_command": "pytest -q tests",
+            "working_directory": "services/api",
+            "branches": ["main", "release"],
+        },
+    ],
+    "node": [
+        {},
+        {"node_version": "22", "test_command": "npm run test:ci", "working_directory": "web"},
+    ],
     "go": [{}, {"go_version": "1.23", "branches": ["trunk"], "reviewers": ["payments-lead"]}],
-    "container": [{}, {"ecr_repository": "payments/api", "dockerfile": "docker/Dockerfile",
-                       "scan_severity": "CRITICAL", "working_directory": "svc"}],
-    "terraform": [{}, {"terraform_version": "1.9.0", "var_file_pattern": "vars/{environment}.tfvars.json",
-                       "working_directory": "infra"}],
-    "static-site": [{}, {"output_directory": "build", "bucket_prefix": "payments-docs",
-                         "build_command": "npm run build:prod"}],
+    "container": [
+        {},
+        {
+            "ecr_repository": "payments/api",
+            "dockerfile": "docker/Dockerfile",
+            "scan_severity": "CRITICAL",
+            "working_directory": "svc",
+        },
+    ],
+    "terraform": [
+        {},
+        {
+            "terraform_version": "1.9.0",
+            "var_file_pattern": "vars/{environment}.tfvars.json",
+            "working_directory": "infra",
+        },
+    ],
+    "static-site": [
+        {},
+        {
+            "output_directory": "build",
+            "bucket_prefix": "payments-docs",
+            "build_command": "npm run build:prod",
+        },
+    ],
 }
 ENV_SETS = [["dev", "staging", "prod"], ["dev"]]
 
@@ -31,11 +59,17 @@ def _cases() -> list[tuple[str, dict, list[str]]]:
 
 
 @pytest.mark.parametrize(("template", "options", "envs"), _cases())
-def test_every_template_passes_schema_and_actionlint(template: str, options: dict,
-                                                     envs: list[str]) -> None:
+def test_every_template_passes_schema_and_actionlint(
+    template: str, options: dict, envs: list[str]
+) -> None:
     assert validate_options(template, options) == {}
-    text = generate(template, service="payments-api", workflow_name="payments-api CI/CD",
-                    environments=envs, options=options)
+    text = generate(
+        template,
+        service="payments-api",
+        workflow_name="payments-api CI/CD",
+        environments=envs,
+        options=options,
+    )
     assert check_workflow(text) == []
     doc = yaml.safe_load(text)
     jobs = doc["jobs"]
@@ -61,13 +95,25 @@ def test_every_template_passes_schema_and_actionlint(template: str, options: dic
 
 
 def test_dependency_caching_and_options_reach_the_workflow() -> None:
-    text = generate("python", service="pay", workflow_name="pay", environments=["dev"],
-                    options={"python_version": "3.11", "test_command": "pytest -q",
-                             "working_directory": "app", "branches": ["trunk"]})
+    text = generate(
+        "python",
+        service="pay",
+        workflow_name="pay",
+        environments=["dev"],
+        options={
+            "python_version": "3.11",
+            "test_command": "pytest -q",
+            "working_directory": "app",
+            "branches": ["trunk"],
+        },
+    )
     doc = yaml.safe_load(text)
     setup = doc["jobs"]["test"]["steps"][1]
-    assert setup["with"] == {"python-version": "3.11", "cache": "pip",
-                             "cache-dependency-path": "app/requirements*.txt"}
+    assert setup["with"] == {
+        "python-version": "3.11",
+        "cache": "pip",
+        "cache-dependency-path": "app/requirements*.txt",
+    }
     assert {"name": "Test", "run": "pytest -q"} in doc["jobs"]["test"]["steps"]
     assert doc["on"]["push"]["branches"] == ["trunk"]
     assert doc["defaults"]["run"]["working-directory"] == "app"
@@ -75,8 +121,15 @@ def test_dependency_caching_and_options_reach_the_workflow() -> None:
 
 
 def test_terraform_plans_on_pull_requests_and_applies_on_main() -> None:
-    doc = yaml.safe_load(generate("terraform", service="pay", workflow_name="pay",
-                                  environments=["dev", "prod"], options={}))
+    doc = yaml.safe_load(
+        generate(
+            "terraform",
+            service="pay",
+            workflow_name="pay",
+            environments=["dev", "prod"],
+            options={},
+        )
+    )
     assert doc["jobs"]["test"]["if"] == "github.event_name == 'pull_request'"
     plan_steps = [s.get("run", "") for s in doc["jobs"]["test"]["steps"]]
     assert any("terraform plan" in r and "env/dev.tfvars" in r for r in plan_steps)

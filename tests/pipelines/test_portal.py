@@ -11,12 +11,19 @@ ENVS = ["dev", "staging", "prod"]
 
 
 def _form(**extra: Any) -> dict[str, Any]:
-    return {"service": "payments-api", "template": "python", "environments": ENVS,
-            "opt_python_version": "", "opt_test_command": "", **extra}
+    return {
+        "service": "payments-api",
+        "template": "python",
+        "environments": ENVS,
+        "opt_python_version": "",
+        "opt_test_command": "",
+        **extra,
+    }
 
 
-def test_create_page_offers_templates_environments_and_options(client_as: Any, bob: Any,
-                                                               payments_service: Any) -> None:
+def test_create_page_offers_templates_environments_and_options(
+    client_as: Any, bob: Any, payments_service: Any
+) -> None:
     page = client_as(bob).get("/pipelines/new/?service=payments-api&template=go")
     assert page.status_code == 200
     html = page.content.decode()
@@ -25,8 +32,9 @@ def test_create_page_offers_templates_environments_and_options(client_as: Any, b
         assert f'value="{env}"' in html
 
 
-def test_preview_partial_shows_yaml_with_line_numbers_and_check_results(client_as: Any, bob: Any,
-                                                                       payments_service: Any) -> None:
+def test_preview_partial_shows_yaml_with_line_numbers_and_check_results(
+    client_as: Any, bob: Any, payments_service: Any
+) -> None:
     response = client_as(bob).post("/pipelines/preview/", _form(opt_python_version="3.11"))
     html = response.content.decode()
     assert response.status_code == 200 and 'id="preview"' in html
@@ -37,23 +45,31 @@ def test_preview_partial_shows_yaml_with_line_numbers_and_check_results(client_a
     assert not Pipeline.objects.exists()
 
 
-def test_bad_options_reshow_the_form_with_the_error_by_the_field(client_as: Any, bob: Any,
-                                                                 payments_service: Any) -> None:
-    response = client_as(bob).post("/pipelines/new/?service=payments-api",
-                                   _form(opt_working_directory="../etc"))
+def test_bad_options_reshow_the_form_with_the_error_by_the_field(
+    client_as: Any, bob: Any, payments_service: Any
+) -> None:
+    response = client_as(bob).post(
+        "/pipelines/new/?service=payments-api", _form(opt_working_directory="../etc")
+    )
     assert response.status_code == 400
     field_html = response.content.decode().split('id="id_opt_working_directory"', 1)[1][:400]
     assert "errorlist" in field_html and "inside the repository" in field_html
     assert not Pipeline.objects.exists()
 
 
-def test_create_then_detail_shows_runs_per_environment(client_as: Any, bob: Any,
-                                                       payments_service: Any) -> None:
+def test_create_then_detail_shows_runs_per_environment(
+    client_as: Any, bob: Any, payments_service: Any
+) -> None:
     response = client_as(bob).post("/pipelines/new/?service=payments-api", _form())
     pipeline = Pipeline.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/pipelines/{pipeline.pk}/"
-    PipelineRun.objects.create(pipeline=pipeline, environment="dev", github_run_id=9,
-                               status="in_progress", html_url="https://github.com/x/runs/9")
+    PipelineRun.objects.create(
+        pipeline=pipeline,
+        environment="dev",
+        github_run_id=9,
+        status="in_progress",
+        html_url="https://github.com/x/runs/9",
+    )
     page = client_as(bob).get(f"/pipelines/{pipeline.pk}/").content.decode()
     assert 'id="env-dev"' in page and "in_progress" in page
     assert 'hx-trigger="every 5s"' in page  # live while running
@@ -62,24 +78,32 @@ def test_create_then_detail_shows_runs_per_environment(client_as: Any, bob: Any,
     assert f"/pipelines/{pipeline.pk}/" in listing
 
 
-def test_member_sees_but_cannot_create_or_deliver(client_as: Any, alice: Any, bob: Any,
-                                                  payments_service: Any) -> None:
-    pipeline = services.create_pipeline(payments_service, template="go", environments=ENVS,
-                                        actor=bob)
+def test_member_sees_but_cannot_create_or_deliver(
+    client_as: Any, alice: Any, bob: Any, payments_service: Any
+) -> None:
+    pipeline = services.create_pipeline(
+        payments_service, template="go", environments=ENVS, actor=bob
+    )
     client = client_as(alice)
     assert client.get(f"/pipelines/{pipeline.pk}/").status_code == 200
-    assert "Deliver as pull request" not in client.get(f"/pipelines/{pipeline.pk}/").content.decode()
+    assert (
+        "Deliver as pull request" not in client.get(f"/pipelines/{pipeline.pk}/").content.decode()
+    )
     assert client.post(f"/pipelines/{pipeline.pk}/deliver/").status_code == 403
     form = client.post("/pipelines/new/?service=payments-api", _form(slug="mine"))
     assert form.status_code == 400 and not Pipeline.objects.filter(slug="mine").exists()
 
 
 def test_another_team_gets_404(client_as: Any, bob: Any, carol: Any, payments_service: Any) -> None:
-    pipeline = services.create_pipeline(payments_service, template="go", environments=ENVS,
-                                        actor=bob)
+    pipeline = services.create_pipeline(
+        payments_service, template="go", environments=ENVS, actor=bob
+    )
     client = client_as(carol)
-    for url in (f"/pipelines/{pipeline.pk}/", f"/pipelines/{pipeline.pk}/runs/",
-                "/pipelines/new/?service=payments-api"):
+    for url in (
+        f"/pipelines/{pipeline.pk}/",
+        f"/pipelines/{pipeline.pk}/runs/",
+        "/pipelines/new/?service=payments-api",
+    ):
         assert client.get(url).status_code == 404
     assert client.post(f"/pipelines/{pipeline.pk}/deliver/").status_code == 404
     assert f"/pipelines/{pipeline.pk}/" not in client.get("/pipelines/").content.decode()

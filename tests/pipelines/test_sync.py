@@ -25,12 +25,19 @@ def delivered(payments_service: Any, bob: Any, github: Any) -> Pipeline:
 
 
 def test_command_stores_runs_and_deploy_jobs(delivered: Pipeline, github: Any) -> None:
-    run = github.add_run(REPOSITORY, delivered.workflow_path, status="in_progress",
-                         conclusion=None, run_number=12)
+    run = github.add_run(
+        REPOSITORY, delivered.workflow_path, status="in_progress", conclusion=None, run_number=12
+    )
     github.add_job(REPOSITORY, run["id"], "Build")
     github.add_job(REPOSITORY, run["id"], "Deploy to dev")
-    github.add_job(REPOSITORY, run["id"], "Deploy to staging", status="in_progress",
-                   conclusion=None, completed_at=None)
+    github.add_job(
+        REPOSITORY,
+        run["id"],
+        "Deploy to staging",
+        status="in_progress",
+        conclusion=None,
+        completed_at=None,
+    )
     github.add_run(REPOSITORY, ".github/workflows/other.yml")  # not this pipeline's workflow
     out = StringIO()
     call_command("sync_pipeline_runs", "--all", stdout=out)
@@ -55,8 +62,9 @@ def test_command_reports_github_errors(delivered: Pipeline, github: Any) -> None
     github.fail(403, path_contains="/actions/runs")
     err = StringIO()
     with pytest.raises(CommandError):
-        call_command("sync_pipeline_runs", "--pipeline", str(delivered.pk), stderr=err,
-                     stdout=StringIO())
+        call_command(
+            "sync_pipeline_runs", "--pipeline", str(delivered.pk), stderr=err, stdout=StringIO()
+        )
     assert "403" in err.getvalue()
     with pytest.raises(CommandError, match="No pipeline"):
         call_command("sync_pipeline_runs", "--pipeline", "999999", stdout=StringIO())
