@@ -242,3 +242,15 @@ def test_run_log_pages_by_offset(api_as, alice, teams, make_resource, make_run):
     assert end == {"text": "", "next_offset": rest["next_offset"], "complete": True}
     assert_error(api.get(f"{url}?offset=-1"), 400, "offset")
     assert_error(api.get(f"{url}?offset=abc"), 400, "offset")
+
+
+def test_viewer_sees_but_cannot_act(api_as, viewer, teams, make_resource, awaiting):
+    resource = make_resource(teams["payments"], "cfg")
+    api = api_as(viewer)
+    assert assert_ok(api.get(f"/api/v1/resources/{resource.pk}/"))["allowed_actions"] == []
+    assert_error(api.post(f"/api/v1/resources/{resource.pk}/plan/"), 403)
+    assert_error(
+        api.patch(f"/api/v1/resources/{resource.pk}/", {"parameters": {"message": "x"}}), 403
+    )
+    assert_error(api.post(f"/api/v1/resources/{awaiting.pk}/approve/", {}), 403)
+    assert not Run.objects.filter(resource=resource).exists()

@@ -27,6 +27,8 @@ def test_live_log_appends_and_stops(page, alice, teams, make_resource, make_run)
 
     Run.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
     # The final poll reloads the page once: the status is final and no poller is left.
-    page.wait_for_function("document.querySelector('#run-status').textContent.includes('Succeeded')")
+    page.wait_for_function(
+        "document.querySelector('#run-status').textContent.includes('Succeeded')"
+    )
     assert page.locator("#log-poller").count() == 0
     assert page.locator("#log").inner_text().splitlines() == ["Initializing", "Applying <now>"]

@@ -84,6 +84,14 @@ def test_resource_page_masks_secrets_and_offers_allowed_actions(
         sensitive_output_names=["secret_token"],
         sensitive_outputs=encrypt_json({"secret_token": "token-abc"}),
         sensitive_parameters=encrypt_json({"token": "abc-secret"}),
+        drifted=True,
+        drift_checked_at=timezone.now(),
+        drift_details={
+            "resources": [
+                {"address": "terraform_data.this", "action": "update", "attributes": ["input"]}
+            ],
+            "outputs": ["message"],
+        },
     )
     make_run(
         resource,
@@ -98,6 +106,8 @@ def test_resource_page_masks_secrets_and_offers_allowed_actions(
     assert MASK in page and "token-abc" not in page and "abc-secret" not in page
     assert "+2 to add" in page and "~1 to change" in page and "+ terraform_data.this" in page
     assert "Change parameters" in page and "Plan again" in page
+    assert "<code>terraform_data.this</code> update: input" in page
+    assert "output <code>message</code> changed" in page
     assert "Destroy" not in page and "Approve plan" not in page  # not a member's actions
     assert "Destroy" in client_as(bob).get(f"/resources/{resource.pk}/").content.decode()
 
