@@ -320,6 +320,14 @@ def deliver(pipeline_id: int, *, final_attempt: bool = True) -> Pipeline:
                 details={"error": exc.message, "status": exc.status},
             )
         raise
+    except Exception:
+        # Never leave a pipeline "delivering" forever; the traceback goes to the worker log.
+        Pipeline.objects.filter(pk=pipeline.pk).update(
+            delivery_state=DeliveryState.FAILED,
+            last_error="Delivery failed unexpectedly; the platform team can see why in the logs.",
+            updated_at=timezone.now(),
+        )
+        raise
     with transaction.atomic():
         pipeline = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
         pipeline.delivery_state = DeliveryState.DELIVERED

@@ -234,7 +234,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         gh = self.github
         with gh.lock:
-            gh.requests.append({"method": method, "path": path, "query": query, "body": body})
+            auth = self.headers.get("Authorization", "")
+            gh.requests.append(
+                {"method": method, "path": path, "query": query, "body": body, "auth": auth}
+            )
             if self._injected_failure(method, path):
                 return
             if not self.headers.get("Authorization"):
@@ -546,6 +549,29 @@ def update_pull(h: _Handler, q: dict, body: Any, owner: str, repo: str, number: 
     h._send(200, _pull_json(h, r, pr))
 
 
+def create_installation_token(h: _Handler, q: dict, body: Any, installation: str) -> None:
+    # Apps authenticate with a JWT (three dot-separated parts) to get an installation token.
+    auth = h.headers.get("Authorization", "")
+    if not auth.startswith("Bearer ") or auth[7:].count(".") != 2:
+        h._error(401, "A JSON web token could not be decoded")
+        return
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    h._send(
+        201,
+        {
+            "token": f"ghs_installation{installation}",
+            "expires_at": expires,
+            "permissions": {
+                "contents": "write",
+                "pull_requests": "write",
+                "administration": "write",
+                "workflows": "write",
+            },
+            "repository_selection": "all",
+        },
+    )
+
+
 def get_user(h: _Handler, q: dict, body: Any, login: str) -> None:
     user_id = h.github.users.get(login.lower())
     if user_id is None:
@@ -691,6 +717,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     (R + r"/pulls", "POST", create_pull),
     (R + r"/pulls/(?P<number>\d+)", "PATCH", update_pull),
     (r"/users/(?P<login>[^/]+)", "GET", get_user),
+    (r"/app/installations/(?P<installation>\d+)/access_tokens", "POST", create_installation_token),
     (R + r"/environments/(?P<env>[^/]+)", "PUT", put_environment),
     (R + r"/environments/(?P<env>[^/]+)", "GET", get_environment),
     (R + r"/environments/(?P<env>[^/]+)/variables", "GET", list_env_variables),

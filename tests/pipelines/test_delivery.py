@@ -216,3 +216,35 @@ def test_repository_is_parsed_from_the_service_url(url: str, expected: str) -> N
 def test_unparseable_repository_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError):
         parse_repository(url)
+
+
+def test_github_app_auth_exchanges_a_jwt_for_an_installation_token(
+    pipeline: Pipeline, github: Any, settings: Any
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    settings.GITHUB_APP_ID = "123456"
+    settings.GITHUB_APP_INSTALLATION_ID = "42"
+    settings.GITHUB_APP_PRIVATE_KEY = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    settings.GITHUB_TOKEN = ""
+    delivered = services.deliver(pipeline.pk)
+    assert delivered.delivery_state == DeliveryState.DELIVERED
+    (token_request,) = github.requests_to("POST", r"^/app/installations/42/access_tokens$")
+    assert token_request["auth"].startswith("Bearer ")
+    repo_calls = github.requests_to("GET", rf"^/repos/{REPOSITORY}$")
+    assert repo_calls and all(r["auth"] == "token ghs_installation42" for r in repo_calls)
+
+
+def test_missing_credentials_fail_clearly(pipeline: Pipeline, github: Any, settings: Any) -> None:
+    settings.GITHUB_TOKEN = ""
+    with pytest.raises(GitHubError):
+        services.deliver(pipeline.pk)
+    pipeline.refresh_from_db()
+    assert "GITHUB_TOKEN" in pipeline.last_error and pipeline.delivery_state == "failed"
+    assert not github.requests
