@@ -17,7 +17,7 @@ from idp.services import ServiceError
 
 from . import services
 from .choices import DELIVERY_ACTIVE, RUN_ACTIVE
-from .forms import PipelineForm
+from .forms import OPTION_PREFIX, PipelineForm
 from .models import Pipeline
 
 
@@ -163,3 +163,48 @@ def pipeline_deliver(request: HttpRequest, pk: int) -> HttpResponse:
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect(pipeline)
+
+
+def _initial(pipeline: Pipeline) -> dict[str, Any]:
+    initial: dict[str, Any] = {
+        "template": pipeline.template,
+        "slug": pipeline.slug,
+        "environments": pipeline.environments,
+    }
+    for name, value in pipeline.options.items():
+        initial[OPTION_PREFIX + name] = ", ".join(value) if isinstance(value, list) else value
+    return initial
+
+
+@login_required
+def pipeline_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change environments or options; regenerates, and re-delivers to the same PR when asked."""
+    pipeline = _pipeline(request, pk)
+    service = pipeline.service
+    if not has_team_perm(request.user, service.team, "maintain_team"):
+        return render(request, "idp/forbidden.html", status=403)
+    data = request.POST.copy() if request.method == "POST" else None
+    if data is not None:
+        data["template"] = pipeline.template  # the template of a pipeline does not change
+    form = PipelineForm(data, template=pipeline.template, initial=_initial(pipeline))
+    context = {"service": service, "form": form, "can_create": True, "pipeline": pipeline}
+    if request.method != "POST":
+        return render(request, "pipelines/pipeline_form.html", context)
+    if form.is_valid():
+        try:
+            pipeline = services.regenerate_pipeline(
+                pipeline,
+                environments=form.cleaned_data["environments"],
+                options=form.options(),
+                actor=request.user,
+            )
+            if request.POST.get("deliver") and not pipeline.findings:
+                services.request_delivery(pipeline, actor=request.user)
+        except ServiceError as exc:
+            form.add_service_errors(
+                exc.detail if isinstance(exc.detail, dict) else None, exc.message
+            )
+        else:
+            messages.success(request, f"Pipeline {pipeline.slug} regenerated.")
+            return redirect(pipeline)
+    return render(request, "pipelines/pipeline_form.html", context, status=400)

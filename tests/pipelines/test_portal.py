@@ -107,3 +107,30 @@ def test_another_team_gets_404(client_as: Any, bob: Any, carol: Any, payments_se
         assert client.get(url).status_code == 404
     assert client.post(f"/pipelines/{pipeline.pk}/deliver/").status_code == 404
     assert f"/pipelines/{pipeline.pk}/" not in client.get("/pipelines/").content.decode()
+
+
+def test_edit_regenerates_and_redelivers_to_the_same_pull_request(
+    client_as: Any, bob: Any, payments_service: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    pipeline = services.create_pipeline(
+        payments_service,
+        template="python",
+        environments=ENVS,
+        options={"reviewers": ["payments-lead"]},
+        actor=bob,
+    )
+    client = client_as(bob)
+    page = client.get(f"/pipelines/{pipeline.pk}/edit/").content.decode()
+    assert "Edit pipeline python" in page and 'value="payments-lead"' in page
+    bad = client.post(f"/pipelines/{pipeline.pk}/edit/", _form(opt_python_version="3 .x"))
+    assert bad.status_code == 400
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            f"/pipelines/{pipeline.pk}/edit/",
+            _form(environments=["dev", "prod"], opt_python_version="3.13", deliver="1"),
+        )
+    assert response.status_code == 302
+    pipeline.refresh_from_db()
+    assert pipeline.environments == ["dev", "prod"] and pipeline.options["python_version"] == "3.13"
+    assert "deploy-staging" not in pipeline.yaml and pipeline.delivery_state == "queued"
+    assert len(callbacks) == 1
