@@ -116,13 +116,8 @@ def make_resource(envs: dict[str, Environment], template: Template) -> Callable[
         kw.setdefault("environment", envs["dev"])
         kw.setdefault("status", ResourceStatus.PROVISIONED)
         kw.setdefault("parameters", {"message": f"hello {name}"})
-        return Resource.objects.create(
-            team=team,
-            template=template,
-            template_version=template.current_version,
-            name=name,
-            **kw,
-        )
+        kw.setdefault("template_version", template.current_version)
+        return Resource.objects.create(team=team, template=template, name=name, **kw)
 
     return make
 

@@ -218,3 +218,29 @@ def test_service_resources_partial(client_as, alice, carol, teams, make_resource
     html = client_as(alice).get("/resources/services/checkout/").content.decode()
     assert "checkout-db" in html and "other-db" not in html
     assert client_as(carol).get("/resources/services/checkout/").status_code == 404
+
+
+def test_change_parameters_as_json_without_a_schema(
+    client_as, alice, teams, template, make_resource
+):
+    from catalog.models import TemplateVersion
+
+    bare = TemplateVersion.objects.create(
+        template=template, number=5, content_hash="bare", files={"main.tf": ""}
+    )
+    resource = make_resource(teams["payments"], "bare", template_version=bare)
+    client = client_as(alice)
+    url = f"/resources/{resource.pk}/parameters/"
+    assert 'name="parameters"' in client.get(url).content.decode()
+    assert client.post(url, {"parameters": "{nope"}).status_code == 400
+    assert client.post(url, {"parameters": "[1, 2]"}).status_code == 400
+    assert not Run.objects.exists()
+    assert client.post(url, {"parameters": '{"anything": "goes"}'}).status_code == 302
+    assert Run.objects.get().parameters == {"anything": "goes"}
+
+
+def test_quick_filters(client_as, alice, teams, make_resource):
+    make_resource(teams["payments"], "steady")
+    make_resource(teams["payments"], "changed", drifted=True)
+    page = client_as(alice).get("/resources/?drifted=true").content.decode()
+    assert "changed" in page and "steady" not in page
