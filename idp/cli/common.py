@@ -6,6 +6,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from typing import Any
 
 import typer
@@ -65,15 +66,17 @@ def wait_for_resource(
     """Poll the resource, showing its status, until it reaches one of `until`."""
     deadline = time.monotonic() + timeout
     console = err_console()
+    # Progress only on a terminal: piped stderr keeps to the one error line, if any.
+    live = console.is_terminal
     last = None
-    with console.status("waiting…") as spinner:
+    with console.status("waiting…", spinner="dots") if live else nullcontext() as spinner:
         while True:
             resource = api.get(f"/api/v1/resources/{resource_id}/")
             status = resource.get("status")
-            if status != last:
-                console.log(f"resource {resource_id}: {status}")
+            if status != last and live:
+                console.print(f"resource {resource_id}: {status}")
                 spinner.update(f"resource {resource_id}: {status}")
-                last = status
+            last = status
             if status in until:
                 return resource
             if time.monotonic() > deadline:

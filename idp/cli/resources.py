@@ -9,6 +9,7 @@ import typer
 
 from .client import FAILED, Client, client, fail
 from .common import (
+    RESOURCE_BUSY,
     RUN_TERMINAL,
     finish,
     parse_parameters,
@@ -42,9 +43,44 @@ def _slug(value: Any) -> Any:
     return value
 
 
+def _kv(values: Any) -> str:
+    if not isinstance(values, dict) or not values:
+        return "-"
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _run(run: Any) -> str:
+    if not isinstance(run, dict):
+        return "-"
+    counts = run.get("plan_counts") or {}
+    plan = " ".join(f"{k}:{counts[k]}" for k in ("add", "change", "destroy") if k in counts)
+    return f"#{run.get('id')} {run.get('kind')} {run.get('status')}" + (
+        f" ({plan})" if plan else ""
+    )
+
+
+DETAIL: list[Column] = [
+    ("id", "id"),
+    ("name", "name"),
+    ("team", "team"),
+    ("service", "service"),
+    ("environment", "environment"),
+    ("template", lambda r: f"{_slug(r.get('template'))}@{r.get('version')}"),
+    ("status", "status"),
+    ("requested by", "requested_by"),
+    ("parameters", lambda r: _kv(r.get("parameters"))),
+    ("outputs", lambda r: _kv(r.get("outputs"))),
+    ("current run", lambda r: _run(r.get("current_run"))),
+    ("latest plan", lambda r: _run(r.get("latest_plan"))),
+    ("you may", lambda r: ", ".join(r.get("allowed_actions") or []) or "-"),
+    ("drifted", "drifted"),
+    ("last error", "last_error"),
+]
+
+
 def _show(fmt: Format) -> Any:
     def show(resource: dict[str, Any]) -> None:
-        show_object(resource, fmt)
+        show_object(resource, fmt, DETAIL)
 
     return show
 
@@ -63,11 +99,10 @@ def _act(
     until: set[str],
 ) -> None:
     api = client()
-    result = api.post(f"{_path(resource_id)}{action}/", body)
-    resource = result if isinstance(result, dict) and "status" in result else None
+    api.post(f"{_path(resource_id)}{action}/", body)
     if wait:
         resource = wait_for_resource(api, resource_id, until, timeout)
-    if resource is None:
+    else:
         resource = api.get(_path(resource_id))
     finish(resource, _show(fmt))
 
@@ -137,7 +172,7 @@ def list_(
 @app.command("show")
 def show(resource_id: str, output: OutputOption = Format.table) -> None:
     """One resource with its status, outputs and runs."""
-    show_object(client().get(_path(resource_id)), output)
+    _show(output)(client().get(_path(resource_id)))
 
 
 @app.command("plan")
@@ -154,12 +189,13 @@ def plan(
 @app.command("approve")
 def approve(
     resource_id: str,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="A note for the record")] = "",
     wait: WaitOption = False,
     timeout: TimeoutOption = 1800,
     output: OutputOption = Format.table,
 ) -> None:
     """Approve the plan awaiting approval (not your own request)."""
-    _act(resource_id, "approve", {}, output, wait, timeout, AFTER_APPROVE)
+    _act(resource_id, "approve", {"reason": reason}, output, wait, timeout, AFTER_APPROVE)
 
 
 @app.command("reject")
@@ -192,26 +228,23 @@ def destroy(
 ) -> None:
     """Request the destroy of a resource (planned, approved like any change)."""
     api = client()
-    result = api.delete(_path(resource_id))
-    resource = result if isinstance(result, dict) and "status" in result else None
+    api.delete(_path(resource_id))
     if wait:
         resource = wait_for_resource(api, resource_id, AFTER_DESTROY, timeout)
-    finish(resource or api.get(_path(resource_id)), _show(output))
+    else:
+        resource = api.get(_path(resource_id))
+    finish(resource, _show(output))
 
 
-def current_run_id(resource: dict[str, Any]) -> Any:
-    """The newest run of a resource, whichever way the API names it."""
-    for key in ("current_run", "latest_run", "last_run", "run"):
-        value = resource.get(key)
-        if isinstance(value, dict) and value.get("id") is not None:
-            return value["id"]
-        if isinstance(value, int | str) and value != "":
-            return value
-    runs = resource.get("runs")
-    if isinstance(runs, list) and runs:
-        newest = max(runs, key=lambda r: (r.get("created_at") or "", r.get("id") or 0))
-        return newest.get("id")
-    return None
+def newest_run_id(api: Client, resource_id: str) -> Any:
+    """The resource's active run, else its newest run (None when it has none)."""
+    resource = api.get(_path(resource_id))
+    current = resource.get("current_run")
+    if isinstance(current, dict) and current.get("id") is not None:
+        return current["id"]
+    runs = api.get("/api/v1/runs/", {"resource": resource_id, "page_size": 1})
+    items = runs.get("results", []) if isinstance(runs, dict) else runs
+    return items[0]["id"] if items else None
 
 
 def _log_page(api: Client, run_id: Any, offset: int) -> tuple[str, int, bool, str | None]:
@@ -236,10 +269,9 @@ def logs(
     follow: Annotated[bool, typer.Option("--follow", "-F", help="Stream as it grows")] = False,
     run: Annotated[str | None, typer.Option("--run", help="A run id (default: newest)")] = None,
 ) -> None:
-    """Print the current run's log; with --follow, keep streaming until the resource settles."""
+    """Print the current run's log; with --follow, stream it (and the runs that follow it)."""
     api = client()
-    resource = api.get(_path(resource_id))
-    run_id = run or current_run_id(resource)
+    run_id = run or newest_run_id(api, resource_id)
     if run_id is None:
         fail(f"resource {resource_id} has no runs yet", FAILED)
     offset = 0
@@ -248,29 +280,28 @@ def logs(
         text, offset, done, status = _log_page(api, run_id, offset)
         if text:
             typer.echo(text, nl=False)
+            if not text.endswith("\n") and done:
+                typer.echo("")
         if not follow:
             return
-        if text:
+        if text and not done:
             continue  # more may be waiting: read again before sleeping
-        if done:
-            if status is None:
-                status = api.get(f"/api/v1/runs/{run_id}/").get("status")
-            if run is not None:
-                if status == "failed":
-                    fail(f"run {run_id} failed", FAILED)
-                return
-            resource = api.get(_path(resource_id))
-            newer = current_run_id(resource)
+        if not done:
+            time.sleep(poll_interval())
+            continue
+        if status is None:
+            status = api.get(f"/api/v1/runs/{run_id}/").get("status")
+        if run is None:
+            newer = newest_run_id(api, resource_id)
             if newer is not None and str(newer) not in seen_runs:
                 # Plan then apply: follow the run the platform started next.
                 run_id, offset = newer, 0
                 seen_runs.add(str(newer))
                 typer.echo(f"--- run {run_id} ---")
                 continue
-            if resource.get("status") in {"pending", "planning", "applying", "destroying"}:
+            if api.get(_path(resource_id)).get("status") in RESOURCE_BUSY:
                 time.sleep(poll_interval())
                 continue
-            if status == "failed":
-                fail(f"run {run_id} failed", FAILED)
-            return
-        time.sleep(poll_interval())
+        if status == "failed":
+            fail(f"run {run_id} failed", FAILED)
+        return
