@@ -147,11 +147,12 @@ def ensure_seeded(scale: Any, *, reseed: bool, results: Any, log: Any) -> Any:
     migrate_seconds = time.perf_counter() - started
     log("seeding…")
     seeded = seed.seed(scale)
-    log(f"seeded in {seeded.seconds:.1f}s: {seeded.counts}")
+    log(f"seeded in {seeded.seconds:.1f}s {seeded.stages}: {seeded.counts}")
     results.sections["seed"] = {
         "reused": False,
         "seconds": round(seeded.seconds, 1),
         "migrate_seconds": round(migrate_seconds, 1),
+        "stages_seconds": seeded.stages,
         "counts": seeded.counts,
         "scale": seed.scale_dict(scale),
     }
