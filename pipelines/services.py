@@ -291,7 +291,11 @@ def deliver(pipeline_id: int, *, final_attempt: bool = True) -> Pipeline:
             Pipeline.objects.select_for_update().select_related("service__team").get(pk=pipeline_id)
         )
         if pipeline.findings:
-            raise Conflict("The workflow has check findings; delivery refused.")
+            # Checked again here: nothing with findings leaves the platform, however queued.
+            pipeline.delivery_state = DeliveryState.FAILED
+            pipeline.last_error = "The workflow has check findings; delivery refused."
+            pipeline.save(update_fields=["delivery_state", "last_error", "updated_at"])
+            return pipeline
         pipeline.delivery_state = DeliveryState.DELIVERING
         pipeline.save(update_fields=["delivery_state", "updated_at"])
     try:

@@ -248,3 +248,16 @@ def test_missing_credentials_fail_clearly(pipeline: Pipeline, github: Any, setti
     pipeline.refresh_from_db()
     assert "GITHUB_TOKEN" in pipeline.last_error and pipeline.delivery_state == "failed"
     assert not github.requests
+
+
+def test_a_workflow_with_findings_never_leaves_the_platform(
+    pipeline: Pipeline, github: Any, bob: Any
+) -> None:
+    finding = {"source": "actionlint", "line": 3, "column": 1, "message": "broken"}
+    Pipeline.objects.filter(pk=pipeline.pk).update(findings=[finding])
+    with pytest.raises(services.Conflict):
+        services.request_delivery(pipeline, actor=bob)
+    # Even a delivery already queued is refused at the last moment.
+    result = services.deliver(pipeline.pk)
+    assert result.delivery_state == DeliveryState.FAILED and "findings" in result.last_error
+    assert not github.requests
