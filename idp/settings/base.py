@@ -267,6 +267,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "ResourceStatusEnum": "provisioning.choices.ResourceStatus",
         "RunStatusEnum": "provisioning.choices.RunStatus",
+        "RunKindEnum": "provisioning.choices.RunKind",
     }
 )
 
