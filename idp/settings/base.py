@@ -354,6 +354,11 @@ IDP_PLUGIN_CACHE_DIR = Path(
 )
 IDP_APPROVAL_TTL_HOURS = int(os.environ.get("IDP_APPROVAL_TTL_HOURS", "72"))
 IDP_ENCRYPTION_KEY = os.environ.get("IDP_ENCRYPTION_KEY", "")
+# Terraform runs: the Celery queue (dedicated workers: `celery worker -Q <queue>`), the
+# heartbeat age after which a run counts as lost, and one run's time limit in seconds.
+IDP_RUN_QUEUE = os.environ.get("IDP_RUN_QUEUE") or None
+IDP_RUN_HEARTBEAT_TIMEOUT = int(os.environ.get("IDP_RUN_HEARTBEAT_TIMEOUT", "120"))
+IDP_RUN_TIME_LIMIT = int(os.environ.get("IDP_RUN_TIME_LIMIT", "3600"))
 GITHUB_API_URL = os.environ.get("GITHUB_API_URL", "https://api.github.com")
 GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")
 GITHUB_APP_ID = os.environ.get("GITHUB_APP_ID", "")
