@@ -280,3 +280,11 @@ def test_members_cannot_edit_or_archive(services_: Any, client_as: Any, alice: A
     assert client.post("/catalog/services/ledger/archive/").status_code == 403
     assert client.get("/catalog/services/new/").status_code == 403
     assert not Service.objects.get(slug="ledger").archived
+
+
+def test_request_form_shows_the_cost_estimate(
+    synced: Any, environments: Any, client_as: Any, alice: Any
+) -> None:
+    # example-config: 1.5 USD per replica-month, 1 replica by default.
+    page = client_as(alice).get("/catalog/templates/example-config/request/").content.decode()
+    assert re.search(r"Estimated cost: <strong>1\.50* USD / month</strong>", page), page[-3000:]

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from catalog.models import Service
+from catalog.services import create_service
 from idp import services
 from idp.choices import Role
 from idp.models import Team
@@ -142,14 +143,14 @@ class Command(BaseCommand):
                 services.set_platform_admin(user, True)
         assert User.objects.filter(username="alice").exists()
         for team, slug, name, repo, tier in SERVICES:
-            Service.objects.get_or_create(
-                slug=slug,
-                defaults={
-                    "team": teams[team],
-                    "name": name,
-                    "repository_url": repo,
-                    "tier": tier,
-                    "description": f"{name}, owned by {team}.",
-                    "lifecycle": "production",
-                },
-            )
+            if not Service.objects.filter(slug=slug).exists():
+                create_service(
+                    actor=None,
+                    team=teams[team],
+                    name=name,
+                    slug=slug,
+                    repository_url=repo,
+                    tier=tier,
+                    description=f"{name}, owned by {team}.",
+                    lifecycle="production",
+                )
