@@ -179,6 +179,8 @@ def _variable_schema(var: str, body: dict[str, Any], file: str, text: str) -> di
     if body.get("sensitive") is True:
         schema["writeOnly"] = True
         schema["x-sensitive"] = True
+        # A secret default stays in the module (Terraform applies it), never in pages or the API.
+        schema.pop("default", None)
     unmapped = []
     for rule in body.get("validation", []) or []:
         condition = str(rule.get("condition", ""))

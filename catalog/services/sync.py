@@ -165,6 +165,11 @@ def sync_templates(*, actor: Any = None, only: list[str] | None = None) -> SyncR
             _record_failure(slug, message)
             logger.warning("template sync failed: %s", message)
             continue
+        except Exception as exc:  # one bad folder must not stop the others from loading
+            message = f"{slug}: unexpected {type(exc).__name__}: {exc}"
+            report.failed[slug] = message
+            logger.exception("template sync failed: %s", slug)
+            continue
         report.loaded.append(slug)
         if is_new and version.number == 1:
             report.created.append(f"{slug}@{version.number}")

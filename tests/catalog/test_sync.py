@@ -179,3 +179,21 @@ def test_platform_variables_are_not_in_the_schema() -> None:
         "idp_team",
     ]
     assert not set(parsed.platform_variables) & set(parsed.parameters_schema["properties"])
+
+
+def test_sensitive_defaults_never_reach_the_schema(db: None, write_template: Any) -> None:
+    write_template(
+        "mini",
+        {
+            "extra.tf": (
+                'variable "token" {\n  description = "A token."\n  type        = string\n'
+                '  default     = "s3cr3t-default"\n  sensitive   = true\n}\n'
+            )
+        },
+    )
+    assert sync_templates().ok
+    version = resolve_version("mini")
+    token = version.parameters_schema["properties"]["token"]
+    assert token["writeOnly"] and "default" not in token
+    assert "token" not in version.parameters_schema["required"]
+    assert "s3cr3t-default" not in str(version.parameters_schema)
