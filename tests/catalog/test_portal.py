@@ -288,3 +288,15 @@ def test_request_form_shows_the_cost_estimate(
     # example-config: 1.5 USD per replica-month, 1 replica by default.
     page = client_as(alice).get("/catalog/templates/example-config/request/").content.decode()
     assert re.search(r"Estimated cost: <strong>1\.50* USD / month</strong>", page), page[-3000:]
+
+
+def test_request_form_offers_only_allowed_environments(
+    db: None, environments: Any, write_template: Any, client_as: Any, alice: Any
+) -> None:
+    from .conftest import MINIMAL_YAML
+
+    write_template("mini", {"template.yaml": MINIMAL_YAML + "allowed_environments: [prod]\n"})
+    assert sync_templates().ok
+    page = client_as(alice).get("/catalog/templates/mini/request/").content.decode()
+    assert '<option value="prod"' in page and '<option value="dev"' not in page
+    assert 'name="expires_at"' not in page  # prod allows no expiry
