@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 "" if available else row["verdict"],
             )  # fmt: skip
 
+    results.write()
     if "load" in sections:
         from django.contrib.auth import get_user_model
 
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                            "≥ 40 % of ceiling",
                            (row["pct_of_ceiling"] or 0) >= 40 if ok else None, note)  # fmt: skip
 
+    results.write()
     if "provision" in sections:
         from . import provision
 
@@ -148,6 +150,11 @@ def ensure_seeded(scale: Any, *, reseed: bool, results: Any, log: Any) -> Any:
     log("seeding…")
     seeded = seed.seed(scale)
     log(f"seeded in {seeded.seconds:.1f}s {seeded.stages}: {seeded.counts}")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # Planner statistics, as autovacuum would gather them on a live database.
+        cursor.execute("ANALYZE")
     results.sections["seed"] = {
         "reused": False,
         "seconds": round(seeded.seconds, 1),

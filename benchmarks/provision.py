@@ -112,7 +112,8 @@ class Submitter:
         self.tag = uuid.uuid4().hex[:6]
         self.counter = 0
 
-    def submit(self) -> tuple[int, datetime]:
+    def submit(self) -> tuple[int, datetime, datetime]:
+        """POST one request; returns its id, when it was sent and when the API answered."""
         from . import seed
 
         self.counter += 1
@@ -128,9 +129,10 @@ class Submitter:
                 "parameters": {"value": name},
             },
         )
+        answered = datetime.now(UTC)
         if response.status_code not in (200, 201):
             raise RuntimeError(f"POST /api/v1/resources/ → {response.status_code}: {response.text}")
-        return int(response.json()["id"]), submitted
+        return int(response.json()["id"]), submitted, answered
 
     @staticmethod
     def wait(ids: list[int], timeout: float) -> dict[int, str]:
@@ -146,28 +148,49 @@ class Submitter:
         return statuses
 
 
-def _plan_start(resource_id: int) -> datetime | None:
+def _phases(resource_id: int, submitted: datetime, answered: datetime) -> dict[str, float]:
+    """Where the platform's time went for one resource (seconds), from its runs' timings."""
     from provisioning.models import Run
 
-    run = Run.objects.filter(resource_id=resource_id, kind="plan").order_by("pk").first()
-    return run.started_at if run else None
+    runs = list(Run.objects.filter(resource_id=resource_id).order_by("pk"))
+    plan = next((r for r in runs if r.kind == "plan"), None)
+    apply = next((r for r in runs if r.kind == "apply"), None)
+    phases: dict[str, float] = {"api_post": (answered - submitted).total_seconds()}
+    if plan and plan.started_at:
+        phases["queue_to_plan_start"] = (plan.started_at - answered).total_seconds()
+        if plan.finished_at:
+            phases["plan_run"] = (plan.finished_at - plan.started_at).total_seconds()
+    if apply and apply.started_at and plan and plan.finished_at:
+        phases["plan_end_to_apply_start"] = (apply.started_at - plan.finished_at).total_seconds()
+        if apply.finished_at:
+            phases["apply_run"] = (apply.finished_at - apply.started_at).total_seconds()
+    return phases
 
 
 def platform_sequential(submitter: Submitter, count: int) -> dict[str, Any]:
     """One at a time with an idle worker: POST → provisioned, and submit → plan start."""
     totals: list[float] = []
     latencies: list[float] = []
+    profiles: list[dict[str, float]] = []
     failures = 0
     for _ in range(count):
         started = time.perf_counter()
-        resource_id, submitted = submitter.submit()
+        resource_id, submitted, answered = submitter.submit()
         status = submitter.wait([resource_id], timeout=300).get(resource_id)
         totals.append(time.perf_counter() - started)
         failures += status != "provisioned"
-        plan_start = _plan_start(resource_id)
-        if plan_start:
-            latencies.append((plan_start - submitted).total_seconds() * 1000)
-    return {"seconds": totals, "plan_start_ms": latencies, "failures": failures}
+        phases = _phases(resource_id, submitted, answered)
+        profiles.append(phases)
+        if "queue_to_plan_start" in phases:
+            latencies.append(1000 * (phases["api_post"] + phases["queue_to_plan_start"]))
+    keys = sorted({k for p in profiles for k in p})
+    profile = {k: round(statistics.mean(p[k] for p in profiles if k in p), 3) for k in keys}
+    return {
+        "seconds": totals,
+        "plan_start_ms": latencies,
+        "failures": failures,
+        "profile_mean_seconds": profile,
+    }
 
 
 def throughput(submitter: Submitter, count: int, workers: int) -> dict[str, Any]:
@@ -249,8 +272,8 @@ def _run(count: int, throughput_count: int, log: Any) -> dict[str, Any]:
         with Gunicorn(workers=2) as server:
             submitter = Submitter(server.url, token, team)
             with CeleryWorker(1):
-                log("  provisioning: platform, one at a time (after one warm-up)")
-                platform_sequential(submitter, 1)
+                log("  provisioning: platform, one at a time (after two warm-ups)")
+                platform_sequential(submitter, 2)  # both gunicorn workers import the code
                 sequential = platform_sequential(submitter, count)
                 log(f"  provisioning: {throughput_count} resources through 1 worker")
                 one = throughput(submitter, throughput_count, 1)
@@ -268,6 +291,7 @@ def _run(count: int, throughput_count: int, log: Any) -> dict[str, Any]:
             "mean": round(platform_mean, 3),
             "all": [round(x, 3) for x in sequential["seconds"]],
             "failures": sequential["failures"],
+            "profile_mean": sequential["profile_mean_seconds"],
         },
         "ratio": round(platform_mean / raw_mean, 2) if raw_mean else None,
         "plan_start_ms": {

@@ -38,6 +38,8 @@ class PageQueries:
     rows_small: int = 0
     rows_large: int = 0
     sql_large: list[str] = field(default_factory=list)
+    slowest_ms: float = 0.0
+    slowest_sql: str = ""
 
     @property
     def available(self) -> bool:
@@ -61,11 +63,11 @@ def _client(page: Page, user: Any, token: str) -> Client:
     return client
 
 
-def _measure(client: Client, path: str) -> tuple[int, int, list[str]]:
+def _measure(client: Client, path: str) -> tuple[int, int, list[dict[str, str]]]:
     client.get(path)  # warm caches (content types, token last-used write) first
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(path)
-    return response.status_code, len(ctx.captured_queries), [q["sql"] for q in ctx]
+    return response.status_code, len(ctx.captured_queries), list(ctx.captured_queries)
 
 
 def _rows(page: Page, user: Any, service: Any, resource: Any) -> int:
@@ -123,7 +125,11 @@ def _measure_all(admin_username: str, grow_by: int) -> list[PageQueries]:
     for page in measured:
         status, count, sql = _measure(clients[page.key], page.path)
         r = results[page.key]
-        r.status_large, r.queries_large, r.sql_large = status, count, sql
+        r.status_large, r.queries_large = status, count
+        r.sql_large = [q["sql"] for q in sql]
+        if sql:
+            slowest = max(sql, key=lambda q: float(q["time"]))
+            r.slowest_ms, r.slowest_sql = 1000 * float(slowest["time"]), slowest["sql"]
         r.rows_large = _rows(page, users.get(page.user, probe), service, resource)
     return list(results.values())
 

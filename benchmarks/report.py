@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+STAMP = "%Y-%m-%dT%H:%M:%S+0000"
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Target:
 @dataclass
 class Results:
     name: str
-    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).strftime(STAMP))
     sections: dict[str, Any] = field(default_factory=dict)
     targets: list[Target] = field(default_factory=list)
 
@@ -50,8 +51,9 @@ class Results:
         }
 
     def write(self) -> Path:
+        """Write (or rewrite, after each section) this run's JSON file."""
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = self.started_at.replace("-", "").replace(":", "").replace("+0000", "Z")
         path = RESULTS_DIR / f"{self.name}-{stamp}.json"
         path.write_text(json.dumps(self.as_dict(), indent=2, default=str) + "\n")
         return path
@@ -99,6 +101,8 @@ def summarise_queries(results: list[Any]) -> list[dict[str, Any]]:
                 "queries_large": r.queries_large,
                 "status": [r.status_small, r.status_large],
                 "verdict": verdict,
+                "slowest_query_ms": round(r.slowest_ms, 1),
+                "slowest_query": r.slowest_sql[:2000],
             }
         )
     return rows
@@ -149,6 +153,26 @@ def print_summary(results: Results, console: Console | None = None) -> None:
                 f"{row['queries_small']} → {row['queries_large']}",
                 row["verdict"],
             )
+        console.print(table)
+    prov = results.sections.get("provision", {})
+    if prov.get("available"):
+        table = Table(title="Provisioning (fixture module, S3 state on moto, real worker)")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        table.add_row("raw Terraform init+plan+apply, mean s", _fmt(prov["raw_seconds"]["mean"], 2))
+        table.add_row("platform POST → provisioned, mean s",
+                      _fmt(prov["platform_seconds"]["mean"], 2))  # fmt: skip
+        table.add_row("ratio", _fmt(prov["ratio"], 2))
+        for phase, seconds in prov["platform_seconds"].get("profile_mean", {}).items():
+            table.add_row(f"  platform phase: {phase}, mean s", _fmt(seconds, 3))
+        table.add_row("submit → plan start p50 / p95 ms",
+                      f"{_fmt(prov['plan_start_ms']['p50'], 0)} / "
+                      f"{_fmt(prov['plan_start_ms']['p95'], 0)}")  # fmt: skip
+        for key in ("one_worker", "two_workers"):
+            t = prov[key]
+            table.add_row(f"{t['resources']} resources, {t['workers']} worker(s)",
+                          f"{t['total_seconds']} s, {t['per_minute']}/min, "
+                          f"{t['failures']} failures")  # fmt: skip
         console.print(table)
     table = Table(title="Targets")
     for col in ("section", "target", "value", "goal", "result"):
