@@ -143,3 +143,35 @@ def test_example_config_inits_and_validates_with_the_embedded_terraform(tmp_path
     result = tf.validate()
     assert result.retcode == 0, result.value
     assert result.value["valid"] is True
+
+
+def test_example_config_applies_and_echoes_its_inputs(tmp_path: Path) -> None:
+    """A real apply (local state) with inputs passed only as a JSON vars file."""
+    import json
+
+    work = tmp_path / "example-config"
+    shutil.copytree(SHIPPED / "example-config", work)
+    (work / "terraform.tfvars.json").write_text(
+        json.dumps(
+            {
+                "message": "hello there",
+                "replicas": 3,
+                "labels": {"tier": "demo"},
+                "secret_token": "a-long-secret",
+                "idp_team": "payments",
+                "idp_service": "api",
+                "idp_environment": "dev",
+                "idp_resource": "demo",
+            }
+        )
+    )
+    tf = TerraformCommand(cwd=str(work))
+    assert tf.init(backend=False).retcode == 0
+    applied = tf.apply()
+    assert applied.retcode == 0, applied.error
+    outputs = tf.output().value
+    assert outputs["message"]["value"] == "hello there"
+    assert outputs["replicas"]["value"] == 3
+    assert outputs["labels"]["value"] == {"tier": "demo"}
+    assert outputs["tags"]["value"]["idp:team"] == "payments"
+    assert outputs["secret_token"]["sensitive"] is True

@@ -164,6 +164,9 @@ def test_submit_creates_a_pending_resource_and_redirects(
         "tier": "demo"
     }
     assert "long-enough-secret" not in str(resource.parameters)
+    # The service page lists it.
+    page = client_as(alice).get(service.get_absolute_url()).content.decode()
+    assert f'href="{resource.get_absolute_url()}">demo</a>' in page
 
 
 def test_deprecated_template_form_refused(synced: Any, client_as: Any, alice: Any) -> None:
