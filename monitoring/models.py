@@ -175,6 +175,7 @@ class Collection(models.Model):
         max_length=10, choices=CollectionStatus.choices, default=CollectionStatus.RUNNING
     )
     stored = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0, help_text="AWS calls retried after a failure")
     errors = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import boto3
@@ -11,6 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from tenacity import (
+    RetryCallState,
     retry,
     retry_if_exception,
     stop_after_attempt,
@@ -33,6 +36,30 @@ RETRYABLE_CODES = {
 }
 
 
+# The retries of the current collection pass, so it can record them.
+_retried: ContextVar[list[str] | None] = ContextVar("monitoring_retried", default=None)
+
+
+@contextmanager
+def counting_retries() -> Iterator[list[str]]:
+    """Collect a description of every retried call made inside the block."""
+    retried: list[str] = []
+    token = _retried.set(retried)
+    try:
+        yield retried
+    finally:
+        _retried.reset(token)
+
+
+def _before_sleep(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    text = error_text(exc) if exc else "unknown"
+    logger.warning("AWS call failed (attempt %s), retrying: %s", state.attempt_number, text)
+    retried = _retried.get()
+    if retried is not None:
+        retried.append(text)
+
+
 def _is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
@@ -50,6 +77,7 @@ def call(fn: Callable[..., _T], /, **kwargs: Any) -> _T:
         retry=retry_if_exception(_is_retryable),
         stop=stop_after_attempt(attempts),
         wait=wait_exponential(multiplier=0.2, max=wait_max),
+        before_sleep=_before_sleep,
         reraise=True,
     )
     def _call() -> _T:
@@ -82,7 +110,7 @@ def client(service: str, environment: Any = None, region: str | None = None) -> 
         )
     # Our own backoff (tenacity) decides retries, so botocore's are kept to one try.
     config = Config(
-        retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30
+        retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30
     )
     return session.client(service, region_name=region, endpoint_url=endpoint, config=config)
 

@@ -124,7 +124,11 @@ def collect_costs(*, start: date | None = None, end: date | None = None) -> Coll
         client = None
     for env in Environment.objects.order_by("order", "slug") if client else []:
         try:
-            days = _query(client, start, end, env.slug)
+            with aws.counting_retries() as retried:
+                try:
+                    days = _query(client, start, end, env.slug)
+                finally:
+                    collection.retries += len(retried)
         except Exception as exc:  # noqa: BLE001 - recorded; other environments go on
             logger.warning("get_cost_and_usage failed for %s: %s", env.slug, exc)
             collection.errors.append({"environment": env.slug, "error": aws.error_text(exc)})
@@ -152,7 +156,7 @@ def collect_costs(*, start: date | None = None, end: date | None = None) -> Coll
         else CollectionStatus.FAILED
     )
     collection.finished_at = timezone.now()
-    collection.save(update_fields=["status", "stored", "errors", "finished_at"])
+    collection.save(update_fields=["status", "stored", "retries", "errors", "finished_at"])
     if touched:
         bump(*touched)
     audit.record(

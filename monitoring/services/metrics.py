@@ -208,7 +208,11 @@ def collect_metrics(*, hours: int | None = None, now: datetime | None = None) ->
         for offset in range(0, len(queries), MAX_QUERIES):
             batch = queries[offset : offset + MAX_QUERIES]
             try:
-                data = _fetch(client, [q for q, *_ in batch], start, end)
+                with aws.counting_retries() as retried:
+                    try:
+                        data = _fetch(client, [q for q, *_ in batch], start, end)
+                    finally:
+                        collection.retries += len(retried)
             except Exception as exc:  # noqa: BLE001 - recorded; earlier batches are kept
                 logger.warning("get_metric_data failed in %s: %s", environment.slug, exc)
                 collection.errors.append(
@@ -257,7 +261,7 @@ def _finish(collection: Collection) -> None:
             CollectionStatus.PARTIAL if collection.stored else CollectionStatus.FAILED
         )
     collection.finished_at = timezone.now()
-    collection.save(update_fields=["status", "stored", "errors", "finished_at"])
+    collection.save(update_fields=["status", "stored", "retries", "errors", "finished_at"])
 
 
 def series(resource: Any, metric: str, since: datetime | None = None) -> list[MetricSample]:

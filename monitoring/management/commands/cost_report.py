@@ -29,7 +29,7 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError(f"{options['month']!r} is not a month (YYYY-MM)") from None
         qs = CostRecord.objects.filter(team=team, date__gte=first, date__lt=next_first)
-        rows = qs.values_list("service_slug", "environment_slug").distinct()
+        rows = qs.order_by().values_list("service_slug", "environment_slug").distinct()
         lines = []
         for service, environment in sorted(rows):
             part = qs.filter(service_slug=service, environment_slug=environment)

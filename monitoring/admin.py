@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import AlarmState, Alert, Budget, Collection, CostRecord, MetricSample
+from .services import budgets
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    list_display = ["team", "monthly_amount", "currency", "aws_synced_at", "aws_sync_error"]
+    search_fields = ["team__slug"]
+    readonly_fields = ["aws_budget_name", "aws_synced_at", "aws_sync_error"]
+    actions = ["mirror_to_aws", "evaluate_now"]
+
+    def save_model(self, request: HttpRequest, obj: Budget, form: Any, change: bool) -> None:
+        # Through the service, so the audit log, cache and AWS mirror follow.
+        budgets.save_budget(
+            obj.team,
+            monthly_amount=obj.monthly_amount,
+            thresholds=obj.thresholds,
+            actor=request.user,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Budget) -> None:
+        budgets.delete_budget(obj, actor=request.user)
+
+    @admin.action(description="Mirror to AWS Budgets now")
+    def mirror_to_aws(self, request: HttpRequest, queryset: QuerySet[Budget]) -> None:
+        ok = sum(budgets.mirror_budget(b.pk) for b in queryset)
+        self.message_user(request, f"{ok} of {queryset.count()} budgets mirrored.", messages.INFO)
+
+    @admin.action(description="Check thresholds now")
+    def evaluate_now(self, request: HttpRequest, queryset: QuerySet[Budget]) -> None:
+        raised = [a for b in queryset for a in budgets.evaluate_budget(b)]
+        self.message_user(request, f"{len(raised)} alerts raised.", messages.INFO)
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "team", "threshold", "kind", "period", "amount", "budget_amount"]
+    list_filter = ["kind", "period"]
+    search_fields = ["team__slug", "message"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CostRecord)
+class CostRecordAdmin(admin.ModelAdmin):
+    list_display = ["date", "team", "service_slug", "environment_slug", "amount", "estimated"]
+    list_filter = ["environment_slug", "estimated"]
+    search_fields = ["team__slug", "service_slug"]
+    date_hierarchy = "date"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(MetricSample)
+class MetricSampleAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "resource", "metric", "statistic", "value", "unit"]
+    list_filter = ["resource_type", "metric"]
+    raw_id_fields = ["resource"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AlarmState)
+class AlarmStateAdmin(admin.ModelAdmin):
+    list_display = ["alarm_name", "resource", "metric", "state", "deleted", "updated_at"]
+    list_filter = ["state", "deleted"]
+    raw_id_fields = ["resource"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "kind", "status", "stored", "finished_at"]
+    list_filter = ["kind", "status"]
+    readonly_fields = ["kind", "status", "stored", "errors", "started_at", "finished_at"]
