@@ -63,3 +63,64 @@ def test_queries_per_request_come_out_at_two_sizes_and_the_probe_data_is_rolled_
     assert member_list.rows_large > member_list.rows_small
     rows = summarise_queries(results)
     assert len(rows) == len(results) and all("verdict" in row for row in rows)
+
+
+def test_the_load_generators_credentials_sign_in_as_the_seeded_users(settings: Any) -> None:
+    from django.test import Client
+
+    from benchmarks.pages import api_token, request_headers, session_cookie
+
+    settings.ROOT_URLCONF = "benchmarks.ceiling_urls"
+    seeded = seed.seed(seed.TINY)
+    User = get_user_model()
+    member = User.objects.get(pk=seeded.member_id)
+    credentials = {"member": {"token": api_token(member), "session": session_cookie(member)}}
+    measured = {p.key: p for p in pages_for(seeded)}
+
+    portal = request_headers(measured["portal_resources_member"], credentials)
+    cookie = portal["Cookie"].split("=", 1)[1]
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    response = client.get("/resources/")
+    assert response.status_code == 200  # signed in: not a redirect to the sign-in page
+    assert response.wsgi_request.user.pk == member.pk
+
+    api = request_headers(measured["api_resources_member"], credentials)
+    response = Client().get("/api/v1/resources/", HTTP_AUTHORIZATION=api["Authorization"])
+    assert response.status_code == 200
+    visible = Resource.objects.filter(team_id__in=seeded.member_team_ids).count()
+    assert response.json()["count"] == visible
+
+
+def test_results_are_written_as_json_and_printed_with_a_verdict_per_target(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    import json
+
+    from rich.console import Console
+
+    from benchmarks import report
+
+    monkeypatch.setattr(report, "RESULTS_DIR", tmp_path)
+    results = report.Results("smoke")
+    results.sections["load"] = {"pages": [{
+        "key": "ceiling", "title": "ceiling", "rps": 100.0, "p50_ms": 5.0, "p95_ms": 9.0,
+        "p99_ms": 12.0, "pct_of_ceiling": 100.0, "failures": 0, "queries": 0,
+    }]}  # fmt: skip
+    results.target("load", "x p95", 9.0, "≤ 50 ms", True)
+    results.target("provision", "ratio", None, "≤ 1.25", None, "not available")
+
+    path = results.write()
+    data = json.loads(path.read_text())
+    assert data["name"] == "smoke" and data["machine"]["cores"]
+    assert [t["passed"] for t in data["targets"]] == [True, None]
+    console = Console(record=True, width=160)
+    report.print_summary(results, console)
+    text = console.export_text()
+    assert "PASS" in text and "n/a" in text and "ceiling" in text
+
+
+def pages_for(seeded: seed.Seeded) -> list[Any]:
+    from benchmarks.pages import pages
+
+    return pages(service_slug=seeded.service_slug, resource_id=seeded.resource_id)
