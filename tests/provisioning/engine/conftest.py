@@ -38,6 +38,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "additionalProperties": False,
     },
     "tf_fail": {"type": "object", "properties": {}, "additionalProperties": False},
+    "tf_provider": {"type": "object", "properties": {}, "additionalProperties": False},
 }
 
 
