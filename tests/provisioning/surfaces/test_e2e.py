@@ -55,10 +55,54 @@ def read_log(api: Any, run_id: int) -> str:
         offset = page["next_offset"]
 
 
-def test_prod_request_plan_admin_approval_provisioned(
-    state, api_as, client_as, alice, bob, envs, template
-):
-    """alice requests in prod, sees the plan and the log; bob approves in admin; outputs show."""
+def test_portal_request_plan_log_admin_approval(state, client_as, alice, bob, envs, template):
+    """The issue's story: alice requests in prod from the portal, sees the plan and the log,
+    bob approves in Django admin, alice sees `provisioned` with its outputs."""
+    portal = client_as(alice)
+    response = portal.post(
+        "/catalog/templates/example-config/request/",
+        {
+            "team": "payments",
+            "environment": "prod",
+            "name": "app-config",
+            "p-message": 'hi "there" ${x}',
+            "p-token": "s3cr3t-v4lue",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    resource = Resource.objects.get(name="app-config")
+    assert response["Location"] == f"/resources/{resource.pk}/"
+    first = portal.get(response["Location"]).content.decode()
+    assert "watch its log" in first  # the queued (or running) plan is linked
+    wait_for(lambda: status_of(resource.pk, "awaiting_approval", "failed"), "the plan")
+    page = portal.get(f"/resources/{resource.pk}/").content.decode()
+    assert "Awaiting approval" in page and "+1 to add" in page
+    assert "+ terraform_data.this" in page and "Approve plan" not in page
+    plan = resource.runs.get(kind="plan")
+    run_page = portal.get(f"/resources/runs/{plan.pk}/").content.decode()
+    assert "terraform_data.this" in run_page and "Plan: 1 to add" in run_page
+    assert "s3cr3t-v4lue" not in run_page
+
+    # bob approves in Django admin.
+    bob.is_staff = True
+    bob.save(update_fields=["is_staff"])
+    queue = client_as(bob).get("/admin/provisioning/resource/?queue=awaiting").content.decode()
+    assert "app-config" in queue and '<td class="field-plan_add">1</td>' in queue
+    response = client_as(bob).post(
+        "/admin/provisioning/resource/",
+        {"action": "approve_selected", "_selected_action": [resource.pk]},
+        follow=True,
+    )
+    assert "1 plan(s) decided" in response.content.decode()
+    wait_for(lambda: status_of(resource.pk, "provisioned", "failed"), "the apply")
+    page = client_as(alice).get(f"/resources/{resource.pk}/").content.decode()
+    assert "Provisioned" in page, page
+    assert "hi &quot;there&quot; ${x}" in page and MASK in page and "s3cr3t-v4lue" not in page
+    assert "bob" in page  # the approval is listed
+
+
+def test_api_request_plan_approval_provisioned(state, api_as, alice, bob, envs, template):
+    """The same through the API: request, plan summary and log, bob approves, outputs."""
     alice_api = api_as(alice)
     body = assert_ok(
         alice_api.post(
@@ -68,7 +112,7 @@ def test_prod_request_plan_admin_approval_provisioned(
                 "team": "payments",
                 "environment": "prod",
                 "name": "app-config",
-                "parameters": {"message": 'hi "there" ${x}', "token": "s3cr3t-v4lue"},
+                "parameters": {"message": "hello", "token": "s3cr3t-v4lue"},
             },
             HTTP_IDEMPOTENCY_KEY="e2e-1",
         ),
@@ -78,38 +122,26 @@ def test_prod_request_plan_admin_approval_provisioned(
     wait_for(lambda: status_of(pk, "awaiting_approval", "failed"), "the plan")
     detail = assert_ok(alice_api.get(f"/api/v1/resources/{pk}/"))
     assert detail["status"] == "awaiting_approval", detail
+    assert "approve" not in detail["allowed_actions"]  # not her own request
     plan = detail["latest_plan"]
     assert plan["plan_counts"] == {"add": 1, "change": 0, "destroy": 0}
-    assert "approve" not in detail["allowed_actions"]  # not her own request
     log = read_log(alice_api, plan["id"])
     assert "terraform_data.this" in log and "s3cr3t-v4lue" not in log
 
-    # The portal: plan with its address on the resource page, the log on the run page.
-    portal = client_as(alice)
-    page = portal.get(f"/resources/{pk}/").content.decode()
-    assert "+1 to add" in page and "terraform_data.this" in page
-    run_page = portal.get(f"/resources/runs/{plan['id']}/").content.decode()
-    assert "terraform_data.this" in run_page and "hx-trigger" not in run_page
-
-    # bob approves in Django admin.
-    bob.is_staff = True
-    bob.save(update_fields=["is_staff"])
-    response = client_as(bob).post(
-        "/admin/provisioning/resource/",
-        {"action": "approve_selected", "_selected_action": [pk]},
-        follow=True,
+    approval = assert_ok(api_as(bob).post(f"/api/v1/resources/{pk}/approve/", {"reason": "ok"}))
+    assert (
+        approval["plan_hash"]
+        == assert_ok(alice_api.get(f"/api/v1/runs/{plan['id']}/"))["plan_hash"]
     )
-    assert "1 plan(s) decided" in response.content.decode()
     wait_for(lambda: status_of(pk, "provisioned", "failed"), "the apply")
-    done = assert_ok(alice_api.get(f"/api/v1/resources/{pk}/"))
+    response = alice_api.get(f"/api/v1/resources/{pk}/")
+    done = assert_ok(response)
     assert done["status"] == "provisioned", done["last_error"]
-    assert done["outputs"]["message"] == 'hi "there" ${x}'
-    assert done["outputs"]["secret_token"] == MASK
-    assert done["approvals"][0]["decided_by"] == "bob"
-    raw = alice_api.get(f"/api/v1/resources/{pk}/").content
-    assert b"s3cr3t-v4lue" not in raw
-    page = client_as(alice).get(f"/resources/{pk}/").content.decode()
-    assert "Provisioned" in page and "s3cr3t-v4lue" not in page and MASK in page
+    assert done["outputs"] == {"message": "hello", "secret_token": MASK}
+    assert b"s3cr3t-v4lue" not in response.content
+    # Repeating the original request with its key still answers with the same resource.
+    again = alice_api.post("/api/v1/resources/", {}, HTTP_IDEMPOTENCY_KEY="e2e-1")
+    assert assert_ok(again, 200)["id"] == pk
 
 
 def test_dev_request_change_and_destroy(state, api_as, alice, bob, envs, template):
