@@ -22,8 +22,11 @@ def _on_save(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
     if before == after or (before is None and not created):
         return
     from .services import alarms
+    from .services.cache import bump
 
     pk = instance.pk
+    # Usage analytics read resource states: a changed state makes cached numbers stale.
+    transaction.on_commit(lambda: bump(instance.team.slug))
     if after == "provisioned":
         transaction.on_commit(lambda: _run(alarms.on_resource_provisioned, pk))
     elif after == "destroyed":

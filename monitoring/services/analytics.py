@@ -130,21 +130,28 @@ def pipeline_stats(user: Any, *, teams: Any, since: datetime, days: int) -> list
     )
     if teams is not None:
         qs = qs.filter(**{f"{service_path}__team__in": teams})
+    deploys_have_env = "environment" in names
     rows: dict[str, dict[str, Any]] = {}
-    for slug, status, conclusion in qs.filter(created_at__gte=since).values_list(
-        f"{service_path}__slug", "status", "conclusion"
+    fields = [f"{service_path}__slug", "status", "conclusion"]
+    fields.append("environment" if deploys_have_env else "status")
+    for slug, status, conclusion, environment in qs.filter(created_at__gte=since).values_list(
+        *fields
     ):
         row = rows.setdefault(
-            slug or "(none)", {"service": slug, "runs": 0, "succeeded": 0, "completed": 0}
+            slug or "(none)",
+            {"service": slug, "runs": 0, "completed": 0, "succeeded": 0, "deployments": 0},
         )
         row["runs"] += 1
         if status == "completed" or conclusion:
             row["completed"] += 1
             if conclusion == "success":
                 row["succeeded"] += 1
+                # A successful run for an environment is a deployment; blank = PR checks.
+                if not deploys_have_env or environment:
+                    row["deployments"] += 1
     for row in rows.values():
         row["success_rate"] = (
             round(row["succeeded"] / row["completed"], 3) if row["completed"] else None
         )
-        row["deployments_per_day"] = round(row["succeeded"] / days, 3)
+        row["deployments_per_day"] = round(row["deployments"] / days, 3)
     return sorted(rows.values(), key=lambda r: r["service"] or "")

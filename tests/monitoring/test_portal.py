@@ -143,3 +143,26 @@ def test_resource_panel_shows_hints(
     assert (
         "NumberOfObjects" in html and reverse("monitoring:resource_csv", args=[bucket.pk]) in html
     )
+
+
+def test_partials_for_other_pages(teams: dict, make_resource: Any, alice: Any) -> None:
+    from django.template import Context, Template
+
+    from monitoring.models import AlarmState
+
+    queue = make_resource(teams["payments"], "sqs-queue", "jobs", cost="3.00")
+    AlarmState.objects.create(
+        resource=queue,
+        alarm_name="idp-payments-dev-jobs-depth",
+        metric="ApproximateNumberOfMessagesVisible",
+        namespace="AWS/SQS",
+        threshold=100,
+        comparison="GreaterThanThreshold",
+        state="ALARM",
+    )
+    html = Template(
+        "{% load monitoring %}{% resource_alarms resource %}{% resource_hints resource %}"
+        "{% team_hints team %}"
+    ).render(Context({"resource": queue, "team": teams["payments"]}))
+    assert "idp-payments-dev-jobs-depth" in html and 'badge bad">ALARM' in html
+    assert "Nothing to right-size" in html
