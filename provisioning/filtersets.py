@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
 from django.db.models import Q, QuerySet
 
@@ -49,8 +47,3 @@ class RunFilterSet(django_filters.FilterSet):
     class Meta:
         model = Run
         fields = ["resource", "status", "kind", "team"]
-
-
-def filter_resources(data: Any, queryset: QuerySet[Resource]) -> ResourceFilterSet:
-    """A bound ResourceFilterSet over `queryset` (already narrowed by for_user)."""
-    return ResourceFilterSet(data or None, queryset=queryset)

@@ -14,10 +14,6 @@ from ..models import Approval, Resource, Run
 from . import presenters
 
 
-class PlanSummaryField(serializers.JSONField):
-    """The plan summary: counts and resource addresses to add, change and destroy."""
-
-
 class ApprovalSerializer(serializers.ModelSerializer):
     decided_by = serializers.CharField(source="decided_by.username", default=None, read_only=True)
 
