@@ -244,3 +244,29 @@ def test_quick_filters(client_as, alice, teams, make_resource):
     make_resource(teams["payments"], "changed", drifted=True)
     page = client_as(alice).get("/resources/?drifted=true").content.decode()
     assert "changed" in page and "steady" not in page
+
+
+def test_upgrade_retry_and_cancel_buttons(client_as, alice, teams, template, make_resource):
+    from .conftest import make_version
+
+    resource = make_resource(teams["payments"], "cfg")
+    make_version(template, 2, extra="\n# v2\n")
+    client = client_as(alice)
+    page = client.get(f"/resources/{resource.pk}/").content.decode()
+    assert 'name="version"' in page and '<option value="2">v2</option>' in page
+    assert client.post(f"/resources/{resource.pk}/upgrade/", {"version": "9"}).status_code == 302
+    assert not Run.objects.exists()  # not a version of the template
+    client.post(f"/resources/{resource.pk}/upgrade/", {"version": "2"})
+    run = Run.objects.get()
+    assert run.template_version.number == 2 and run.status == RunStatus.QUEUED
+    run_page = client.get(f"/resources/runs/{run.pk}/").content.decode()
+    assert "Cancel run" in run_page
+    cancelled = client.post(f"/resources/runs/{run.pk}/cancel/", follow=True)
+    assert "Cancellation requested" in cancelled.content.decode()
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    Run.objects.update(status=RunStatus.FAILED)
+    type(resource).objects.filter(pk=resource.pk).update(status=ResourceStatus.FAILED)
+    assert "Retry" in client.get(f"/resources/{resource.pk}/").content.decode()
+    client.post(f"/resources/{resource.pk}/retry/")
+    assert Run.objects.filter(status=RunStatus.QUEUED).count() == 1
