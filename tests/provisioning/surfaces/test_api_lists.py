@@ -116,3 +116,20 @@ def test_other_teams_resource_and_run_are_404(api_as, alice, teams, make_resourc
 def test_anonymous_is_401(client, teams, make_resource):
     make_resource(teams["search"], "search-index")
     assert_error(client.get("/api/v1/resources/"), 401)
+
+
+def test_run_list_queries_do_not_grow_with_rows(
+    api_as, platform_admin, alice, teams, make_resource, make_run
+):
+    api = api_as(platform_admin)
+    resource = make_resource(teams["payments"], "cfg")
+    for _ in range(3):
+        make_run(resource, created_by=alice)
+    api.get("/api/v1/runs/")
+    with CaptureQueriesContext(connection) as few:
+        assert_ok(api.get("/api/v1/runs/?page_size=500"))
+    for i in range(60):
+        make_run(make_resource(teams["search"], f"s-{i}"), created_by=alice)
+    with CaptureQueriesContext(connection) as many:
+        assert assert_ok(api.get("/api/v1/runs/?page_size=500"))["count"] == 63
+    assert len(many) == len(few), "\n".join(q["sql"] for q in many.captured_queries)
