@@ -29,13 +29,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="resources for the raw-vs-platform comparison (default 20)",
     )
-    parser.add_argument("--throughput-count", type=int, default=None,
-                        help="resources through 1 and 2 workers (default 200)")  # fmt: skip
+    parser.add_argument(
+        "--throughput-count",
+        type=int,
+        default=None,
+        help="resources through 1 and 2 workers (default 200)",
+    )
+    parser.add_argument("--markdown", metavar="RESULTS_JSON",
+                        help="print a results file as Markdown and exit")  # fmt: skip
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.markdown:
+        import json
+        from pathlib import Path
+
+        from .report import markdown
+
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return 0
     environment.configure()
     import django
 

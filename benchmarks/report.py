@@ -185,3 +185,38 @@ def print_summary(results: Results, console: Console | None = None) -> None:
         table.add_row(t.section, t.name, _fmt(t.value, 2), t.goal, verdict + (
             f" {t.note}" if t.note else ""))  # fmt: skip
     console.print(table)
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """A results file as Markdown tables, for the README."""
+    m = data["machine"]
+    lines = [
+        f"Measured {data['started_at']} on {m['cpu']}, {m['cores']} cores, "
+        f"{m['memory_gb']} GB, Python {m['python']}.",
+        "",
+    ]
+    load = data["sections"].get("load", {})
+    if load.get("pages"):
+        lines += [
+            f"Load: gunicorn {load['workers']} workers, {load['users']} locust users, "
+            f"{load['seconds']} s per page.",
+            "",
+            "| page | req/s | p50 ms | p95 ms | p99 ms | % of ceiling | queries |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in load["pages"]:
+            lines.append(
+                f"| {r['title']} | {_fmt(r['rps'])} | {_fmt(r['p50_ms'], 0)} | "
+                f"{_fmt(r['p95_ms'], 0)} | {_fmt(r['p99_ms'], 0)} | "
+                f"{_fmt(r['pct_of_ceiling'], 0)} | {_fmt(r.get('queries'))} |"
+            )
+        lines.append("")
+    lines += ["| section | target | value | goal | result |", "|---|---|---:|---|---|"]
+    for t in data["targets"]:
+        verdict = "n/a" if t["passed"] is None else "PASS" if t["passed"] else "FAIL"
+        note = f" ({t['note']})" if t.get("note") else ""
+        lines.append(
+            f"| {t['section']} | {t['name']} | {_fmt(t['value'], 2)} | {t['goal']} | "
+            f"{verdict}{note} |"
+        )
+    return "\n".join(lines) + "\n"

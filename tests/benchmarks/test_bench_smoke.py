@@ -118,6 +118,9 @@ def test_results_are_written_as_json_and_printed_with_a_verdict_per_target(
     report.print_summary(results, console)
     text = console.export_text()
     assert "PASS" in text and "n/a" in text and "ceiling" in text
+    results.sections["load"].update(workers=5, users=5, seconds=20)
+    table = report.markdown(json.loads(results.write().read_text()))
+    assert "| ceiling | 100.0 |" in table and "| load | x p95 | 9.00 | ≤ 50 ms | PASS |" in table
 
 
 def pages_for(seeded: seed.Seeded) -> list[Any]:
