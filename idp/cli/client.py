@@ -29,12 +29,18 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _flatten_detail(detail: Any) -> str:
+def _flatten_detail(detail: Any, prefix: str = "") -> str:
+    """`{"parameters": {"replicas": ["too big"]}}` → `parameters.replicas: too big`."""
     if isinstance(detail, dict):
         parts = []
         for field, messages in detail.items():
-            text = "; ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
-            parts.append(f"{field}: {text}")
+            name = f"{prefix}{field}"
+            if isinstance(messages, dict):
+                parts.append(_flatten_detail(messages, f"{name}."))
+            elif isinstance(messages, list):
+                parts.append(f"{name}: " + "; ".join(map(str, messages)))
+            else:
+                parts.append(f"{name}: {messages}")
         return "; ".join(parts)
     if isinstance(detail, list):
         return "; ".join(map(str, detail))

@@ -41,10 +41,20 @@ def check_database() -> str:
 
 
 def check_broker() -> str:
-    app = _celery_app()
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=settings.IDP_READINESS_TIMEOUT)
+    from kombu import Connection
+
+    timeout = settings.IDP_READINESS_TIMEOUT
+    # A fresh connection each time: a pooled one could hide a broker that just went away.
+    conn = Connection(
+        settings.CELERY_BROKER_URL,
+        transport_options=dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS),
+        connect_timeout=timeout,
+    )
+    try:
+        conn.ensure_connection(max_retries=1, timeout=timeout)
         return str(conn.transport.driver_type)
+    finally:
+        conn.release()
 
 
 def worker_names(timeout: float | None = None) -> list[str]:

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
@@ -88,7 +90,21 @@ def admin_token(platform_admin: Any, teams: Any) -> str:
     return services.create_api_token(platform_admin, name="schemathesis")[1]
 
 
+@pytest.fixture
+def wsgi_keeps_test_connection() -> Any:
+    """Requests go through the raw WSGI handler, which closes the DB connection at the end
+    of a request (inside the test's transaction: PostgreSQL would lose it). Django's test
+    client does the same as this."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @schema.parametrize()
 @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_api_answers_per_schema(case: Any, admin_token: str) -> None:
+def test_api_answers_per_schema(
+    case: Any, admin_token: str, wsgi_keeps_test_connection: Any
+) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"}, checks=CHECKS)

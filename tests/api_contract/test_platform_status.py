@@ -42,18 +42,14 @@ def test_readyz_is_503_when_a_required_check_fails(client, db, settings, aws):
 
 
 def test_readyz_reports_a_broker_that_is_down(client, db, settings):
-    from idp.celery import app
-
     settings.IDP_READINESS_TIMEOUT = 0.3
-    previous = app.conf.broker_url
     # Nothing listens on port 9 of loopback: connecting fails at once.
-    app.conf.broker_url = "redis://127.0.0.1:9/0"
-    try:
-        response = client.get("/readyz")
-    finally:
-        app.conf.broker_url = previous
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"
+    response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"]["broker"]["status"] == "error"
+    broker = response.json()["checks"]["broker"]
+    assert broker["status"] == "error" and broker["required"] is True
+    assert broker["detail"]  # the reason, in one line
 
 
 def test_readyz_sees_a_live_worker(client, celery_worker, settings):
