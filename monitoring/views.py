@@ -244,10 +244,12 @@ def resource_panel(request: HttpRequest, pk: int) -> HttpResponse:
                     f"metric-{spec.metric}", title, rows, ["time", "value"], csv_url=csv_url
                 )
             )
+    partial = bool(getattr(request, "htmx", False))
     return render(
         request,
-        "monitoring/resource_panel.html",
+        "monitoring/resource_panel.html" if partial else "monitoring/resource_panel_page.html",
         {
+            "partial": partial,
             "resource": resource,
             "alarms": AlarmState.objects.filter(resource=resource),
             "hints": hints_for(resource),

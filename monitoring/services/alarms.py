@@ -63,11 +63,14 @@ def on_resource_provisioned(resource: Any) -> list[AlarmState]:
     rtype = resource_type(resource)
     if rtype is None:
         return []
+    definitions = _definitions(resource, rtype)
+    if not definitions:
+        return []
     created: list[AlarmState] = []
     collection = Collection.objects.create(kind=CollectionKind.ALARMS)
     try:
         client = aws.client("cloudwatch", resource.environment)
-        for alarm in _definitions(resource, rtype):
+        for alarm in definitions:
             name = alarm_name(resource, alarm["metric"])
             aws.call(
                 client.put_metric_alarm,

@@ -175,3 +175,24 @@ def test_failed_cost_explorer_call_is_retried_recorded_and_keeps_data(
     assert collection.errors and collection.errors[0]["environment"] == "dev"
     assert Collection.objects.filter(kind="costs", status="failed").exists()
     assert CostRecord.objects.get(team=payments).amount == Decimal("5")
+
+
+def test_forecast_threshold_alerts_before_actual(teams: dict, bob: Any) -> None:
+    payments = teams["payments"]
+    for day in range(1, 11):
+        CostRecord.objects.create(
+            team=payments, environment_slug="dev", date=date(2026, 11, day), amount=Decimal("5")
+        )
+    budget = budgets.save_budget(payments, monthly_amount="120")
+    raised = budgets.evaluate_budget(budget, date(2026, 11, 10))
+    # 50 spent (42%), 150 forecast (125%): only the forecast threshold is crossed.
+    assert [(a.threshold, a.kind) for a in raised] == [(100, "forecast")]
+    assert raised[0].amount == Decimal("150.00")
+    # A new month is a new period: the same threshold may alert again there.
+    for day in range(1, 3):
+        CostRecord.objects.create(
+            team=payments, environment_slug="dev", date=date(2026, 12, day), amount=Decimal("20")
+        )
+    again = budgets.evaluate_budget(budget, date(2026, 12, 2))
+    assert {(a.kind, a.period) for a in again} >= {("forecast", "2026-12")}
+    assert Alert.objects.filter(kind="forecast").count() == 2

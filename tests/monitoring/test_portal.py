@@ -143,6 +143,17 @@ def test_resource_panel_shows_hints(
     assert (
         "NumberOfObjects" in html and reverse("monitoring:resource_csv", args=[bucket.pk]) in html
     )
+    assert "<!doctype html>" in html  # a page of its own when opened directly
+    fragment = (
+        client_as(alice)
+        .get(reverse("monitoring:resource_panel", args=[bucket.pk]), HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+    assert "<!doctype html>" not in fragment and "chart.umd.min.js" in fragment
+    csv = client_as(alice).get(
+        reverse("monitoring:resource_csv", args=[bucket.pk]) + "?metric=NumberOfObjects"
+    )
+    assert csv.content.decode().count("NumberOfObjects") == 15
 
 
 def test_partials_for_other_pages(teams: dict, make_resource: Any, alice: Any) -> None:
