@@ -19,11 +19,12 @@ def _slug(value: Any) -> Any:
 
 COLUMNS: list[Column] = [
     ("ID", "id"),
-    ("NAME", "name"),
+    ("SLUG", "slug"),
     ("SERVICE", lambda p: _slug(p.get("service"))),
-    ("TEMPLATE", lambda p: _slug(p.get("template"))),
-    ("STATUS", "status"),
-    ("PR", "pull_request_url"),
+    ("TEMPLATE", "template"),
+    ("ENVIRONMENTS", lambda p: ",".join(p.get("environments") or [])),
+    ("DELIVERY", "delivery_state"),
+    ("PR", "pr_url"),
 ]
 
 
@@ -56,7 +57,8 @@ def create(
         list[str] | None, typer.Option("--option", "-p", help="key=value pipeline option")
     ] = None,
     file: Annotated[list[str] | None, typer.Option("--file", "-f", help="Options JSON")] = None,
-    name: Annotated[str | None, typer.Option("--name", "-n")] = None,
+    slug: Annotated[str | None, typer.Option("--slug", help="Workflow/branch name")] = None,
+    deliver: Annotated[bool, typer.Option("--deliver", help="Deliver right away")] = False,
     preview: Annotated[
         bool, typer.Option("--preview", help="Only show the YAML and the check findings")
     ] = False,
@@ -69,18 +71,21 @@ def create(
         "environments": env or [],
         "options": parse_parameters(option or [], file or []),
     }
-    if name:
-        body["name"] = name
+    if slug:
+        body["slug"] = slug
     api = client()
     if preview:
         result = api.post("/api/v1/pipelines/preview/", body)
         if output is Format.table:
             typer.echo(result.get("yaml", ""))
-            for finding in result.get("findings") or []:
-                typer.echo(f"finding: {finding}", err=True)
+            for item in result.get("findings") or []:
+                where = f"line {item.get('line')}:{item.get('column')}"
+                typer.echo(f"{item.get('source')} {where}: {item.get('message')}", err=True)
             return
         show_object(result, output)
         return
+    if deliver:
+        body["deliver"] = True
     show_object(api.post("/api/v1/pipelines/", body), output)
 
 
@@ -99,5 +104,5 @@ def runs(
 ) -> None:
     """The workflow runs of a pipeline, per environment."""
     items = client().list(f"/api/v1/pipelines/{pipeline_id}/runs/", None, limit)
-    preferred = ["id", "environment", "status", "conclusion", "head_sha", "actor", "html_url"]
+    preferred = ["id", "environment", "state", "conclusion", "head_sha", "actor", "html_url"]
     show_list(items, auto_columns(items, preferred) if items else [], output)
