@@ -17,7 +17,7 @@ from idp.services import ServiceError
 
 from . import dashboards
 from .forms import BudgetForm, thresholds_text
-from .models import AlarmState, Alert, Budget, MetricSample
+from .models import AlarmState, Alert, Budget, Collection, MetricSample
 from .services import budgets
 from .services.analytics import parse_period
 from .services.metrics import METRIC_SETS, resource_type
@@ -99,6 +99,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context["usage"] = dashboards.usage(request.user, None, days)
         context["charts"].extend(_usage_charts("all", context["usage"], days))
         context["alerts"] = Alert.objects.select_related("team")[:20]
+        context["collections"] = Collection.objects.all()[:10]
     return render(request, "monitoring/dashboard.html", context)
 
 

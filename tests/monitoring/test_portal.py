@@ -84,6 +84,7 @@ def test_platform_dashboard_for_admins(client_as: Any, platform_admin: Any, team
     by_team = next(c for c in page.context["charts"] if c["id"] == "team")
     assert [row[0] for row in by_team["rows"]] == ["payments", "search"]
     assert "Lead time request" in page.content.decode()
+    assert "No collection has run yet." in page.content.decode()
 
 
 def test_budget_form_for_team_admins(
