@@ -47,7 +47,7 @@ def dig(item: Any, key: str) -> Any:
 
 
 def cell(value: Any) -> str:
-    if value is None:
+    if value is None or value == "":
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
