@@ -32,7 +32,7 @@ from .choices import (
     RunStatus,
 )
 from .engine import dispatch
-from .engine.crypto import encrypt_json
+from .engine.crypto import decrypt_json, encrypt_json
 from .models import Approval, Resource, ResourceLock, Run, RunLogChunk
 
 ACTIONS = ("approve", "reject", "plan", "retry", "destroy", "change", "upgrade", "cancel")
@@ -106,7 +106,8 @@ def sensitive_parameter_names(version: TemplateVersion) -> set[str]:
     return {
         name
         for name, spec in props.items()
-        if isinstance(spec, dict) and (spec.get("sensitive") or spec.get("writeOnly"))
+        if isinstance(spec, dict)
+        and (spec.get("x-sensitive") or spec.get("writeOnly") or spec.get("sensitive"))
     }
 
 
@@ -330,15 +331,21 @@ def _start_plan(
 
 @transaction.atomic
 def change_parameters(resource: Resource, parameters: dict[str, Any], *, actor: Any) -> Run:
-    """Plan the resource with new parameters (same approval rules as a request)."""
+    """Plan the resource with new parameters (same approval rules as a request).
+
+    The given parameters are merged over the current ones (a PATCH): what is left out,
+    sensitive ones included, keeps its value.
+    """
     resource = _locked(resource)
     _require(actor, resource.team, "use_team", "change resources")
     _ensure_idle(resource)
-    cleaned = _validate(resource.template_version, parameters)
+    if not isinstance(parameters, dict):
+        raise ServiceError("Parameters must be an object", field="parameters")
+    current = {**resource.parameters, **decrypt_json(resource.sensitive_parameters)}
+    cleaned = _validate(resource.template_version, {**current, **parameters})
     plain, secret = _split_sensitive(resource.template_version, cleaned)
-    if secret:
-        resource.sensitive_parameters = encrypt_json(secret)
-        resource.save(update_fields=["sensitive_parameters"])
+    resource.sensitive_parameters = encrypt_json(secret)
+    resource.save(update_fields=["sensitive_parameters"])
     changed = sorted(
         k
         for k in set(plain) | set(resource.parameters)
@@ -380,8 +387,13 @@ def upgrade(resource: Resource, version: Any = None, *, actor: Any) -> Run:
         raise ServiceError(
             f"{target} cannot be used in {resource.environment.slug}", field="version"
         )
-    cleaned = _validate(target, dict(resource.parameters))
-    plain, _ = _split_sensitive(target, cleaned)
+    current = {**resource.parameters, **decrypt_json(resource.sensitive_parameters)}
+    known = set((target.parameters_schema or {}).get("properties", {}) or {})
+    # Parameters the new version dropped are left behind; new ones take their defaults.
+    cleaned = _validate(target, {k: v for k, v in current.items() if not known or k in known})
+    plain, secret = _split_sensitive(target, cleaned)
+    resource.sensitive_parameters = encrypt_json(secret)
+    resource.save(update_fields=["sensitive_parameters"])
     return _start_plan(
         resource,
         actor=actor,

@@ -121,3 +121,29 @@ def test_expired_approval_and_expired_plan(awaiting, bob, drive) -> None:
     assert apply.status == RunStatus.FAILED and "expired" in apply.error
     assert replan.kind == RunKind.PLAN
     assert awaiting.status == ResourceStatus.AWAITING_APPROVAL
+
+
+@pytest.mark.django_db
+def test_over_budget_request_needs_a_platform_admin(
+    alice, bob, platform_admin, teams, envs, echo, state, drive
+) -> None:
+    resource = services.request_resource(
+        actor=alice,
+        template="tf-echo",
+        version=None,
+        team=teams["payments"],
+        environment="dev",
+        name="costly",
+        parameters={"message": "big"},
+    )
+    # As monitoring.budget decides when the team's budget would be exceeded.
+    type(resource).objects.filter(pk=resource.pk).update(requires_platform_admin=True)
+    (plan,) = drive(resource)
+    assert resource.status == ResourceStatus.AWAITING_APPROVAL  # even in dev
+    assert plan.plan_summary["requires_approval"] is True
+    with pytest.raises(Forbidden):
+        services.approve(resource, actor=bob)
+    assert "approve" not in services.allowed_actions(resource, bob)
+    services.approve(resource, actor=platform_admin)
+    resource.refresh_from_db()
+    assert resource.status == ResourceStatus.APPLYING

@@ -13,6 +13,7 @@ from idp.models import AuditEvent
 from provisioning import services
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import state_key
+from provisioning.engine.crypto import decrypt_json
 
 
 def provision(alice, teams, drive, name: str = "cfg"):
@@ -71,12 +72,26 @@ def test_drift_detected_after_a_state_edit(alice, teams, envs, echo, state, driv
 
 @pytest.mark.django_db
 def test_change_parameters_and_noop_replan(alice, teams, envs, echo, state, drive) -> None:
-    resource = provision(alice, teams, drive)
+    resource = services.request_resource(
+        actor=alice,
+        template="tf-echo",
+        version=None,
+        team=teams["payments"],
+        environment="dev",
+        name="cfg",
+        parameters={"message": "first", "secret": "keep-me-1"},
+    )
+    drive(resource)
+    with pytest.raises(services.ServiceError) as err:
+        services.change_parameters(resource, {"message": 7}, actor=alice)
+    assert "parameters.message" in err.value.detail
     services.change_parameters(resource, {"message": "second"}, actor=alice)
     plan, apply = drive(resource)
     assert plan.plan_summary["change"] == 1 and apply.status == RunStatus.SUCCEEDED
     assert resource.parameters == {"message": "second"}
     assert resource.outputs["echo"] == "second"
+    # The sensitive parameter left out of the change kept its value.
+    assert decrypt_json(resource.sensitive_outputs) == {"token": "tok-keep-me-1"}
     services.replan(resource, actor=alice)
     (noop,) = drive(resource)  # nothing changed: no apply needed
     assert noop.plan_summary["has_changes"] is False
