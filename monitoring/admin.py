@@ -2,16 +2,41 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from idp.services import ServiceError
+
 from .models import AlarmState, Alert, Budget, Collection, CostRecord, MetricSample
 from .services import budgets
+from .services.budgets import clean_amount, clean_thresholds
+
+
+class BudgetAdminForm(forms.ModelForm):
+    """The service's own checks, so bad input is shown by the field instead of failing."""
+
+    class Meta:
+        model = Budget
+        fields = ["team", "monthly_amount", "currency", "thresholds"]
+
+    def clean_monthly_amount(self) -> Any:
+        try:
+            return clean_amount(self.cleaned_data["monthly_amount"])
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def clean_thresholds(self) -> Any:
+        try:
+            return clean_thresholds(self.cleaned_data["thresholds"])
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 @admin.register(Budget)
 class BudgetAdmin(admin.ModelAdmin):
+    form = BudgetAdminForm
     list_display = ["team", "monthly_amount", "currency", "aws_synced_at", "aws_sync_error"]
     search_fields = ["team__slug"]
     readonly_fields = ["aws_budget_name", "aws_synced_at", "aws_sync_error"]

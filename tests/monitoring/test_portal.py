@@ -178,3 +178,35 @@ def test_partials_for_other_pages(teams: dict, make_resource: Any, alice: Any) -
     ).render(Context({"resource": queue, "team": teams["payments"]}))
     assert "idp-payments-dev-jobs-depth" in html and 'badge bad">ALARM' in html
     assert "Nothing to right-size" in html
+
+
+def test_budget_in_django_admin(client_as: Any, platform_admin: Any, teams: dict) -> None:
+    platform_admin.is_staff = True
+    platform_admin.is_superuser = True
+    platform_admin.save()
+    c = client_as(platform_admin)
+    url = reverse("admin:monitoring_budget_add")
+    bad = c.post(
+        url,
+        {
+            "team": teams["search"].pk,
+            "monthly_amount": "-1",
+            "currency": "USD",
+            "thresholds": '[{"percent": 80, "kind": "actual"}]',
+        },
+    )
+    assert bad.status_code == 200 and "cannot be negative" in bad.content.decode()
+    ok = c.post(
+        url,
+        {
+            "team": teams["search"].pk,
+            "monthly_amount": "75",
+            "currency": "USD",
+            "thresholds": '[{"percent": 90, "kind": "actual"}]',
+        },
+    )
+    assert ok.status_code == 302
+    budget = Budget.objects.get(team=teams["search"])
+    assert budget.monthly_amount == Decimal("75.00")
+    assert budget.thresholds == [{"percent": 90, "kind": "actual"}]
+    assert c.get(reverse("admin:monitoring_collection_changelist")).status_code == 200
