@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 from guardian.admin import GuardedModelAdmin
 
@@ -133,6 +133,7 @@ class EnvironmentAdmin(admin.ModelAdmin):
     ]
     list_filter = ["requires_approval", "allows_ttl", "is_production", "aws_region"]
     search_fields = ["slug", "name", "aws_account_id"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Resources and state keys name the environment by slug.
