@@ -56,7 +56,7 @@ class BudgetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mirror to AWS Budgets now")
     def mirror_to_aws(self, request: HttpRequest, queryset: QuerySet[Budget]) -> None:
-        ok = sum(budgets.mirror_budget(b.pk) for b in queryset)
+        ok = sum(bool(budgets.mirror_budget(b.pk)) for b in queryset)
         self.message_user(request, f"{ok} of {queryset.count()} budgets mirrored.", messages.INFO)
 
     @admin.action(description="Check thresholds now")

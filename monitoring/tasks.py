@@ -21,3 +21,17 @@ def collect_costs() -> dict[str, object]:
     collection = costs.collect_costs()
     raised = budgets.evaluate_budgets()
     return {"status": collection.status, "stored": collection.stored, "alerts": len(raised)}
+
+
+@shared_task(
+    name="monitoring.mirror_budget",
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    max_retries=5,
+)
+def mirror_budget(budget_pk: int) -> bool | None:
+    """Create or replace a team's budget in AWS Budgets; retried later while AWS fails."""
+    result = budgets.mirror_budget(budget_pk)
+    if result is False:
+        raise RuntimeError("AWS Budgets did not accept the budget; see Budget.aws_sync_error")
+    return result

@@ -99,7 +99,7 @@ def save_budget(
         },
     )
     bump(team.slug)
-    transaction.on_commit(lambda: mirror_budget(budget.pk))
+    transaction.on_commit(lambda: _queue_mirror(budget.pk))
     return budget
 
 
@@ -111,6 +111,12 @@ def delete_budget(budget: Budget, *, actor: Any = None) -> None:
     budget.delete()
     bump(team.slug)
     transaction.on_commit(lambda: _delete_aws_budget(name))
+
+
+def _queue_mirror(budget_pk: int) -> None:
+    from ..tasks import mirror_budget as task
+
+    task.delay(budget_pk)
 
 
 def _aws_budget(budget: Budget) -> dict[str, Any]:
@@ -142,11 +148,14 @@ def _notifications(budget: Budget) -> list[dict[str, Any]]:
     ]
 
 
-def mirror_budget(budget_pk: int) -> bool:
-    """Create or replace the budget in AWS Budgets; the outcome is stored on the Budget."""
+def mirror_budget(budget_pk: int) -> bool | None:
+    """Create or replace the budget in AWS Budgets; the outcome is stored on the Budget.
+
+    None when the budget no longer exists (nothing to mirror).
+    """
     budget = Budget.objects.select_related("team").filter(pk=budget_pk).first()
     if budget is None:
-        return False
+        return None
     error = ""
     try:
         client = aws.client("budgets", region="us-east-1")

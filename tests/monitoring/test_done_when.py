@@ -34,13 +34,13 @@ def test_done_when(
     days = [today.replace(day=d) for d in range(1, today.day + 1)]
     per_day = (Decimal("85") / len(days)).quantize(Decimal("0.01"))
     seed_costs([ce_day(d, {("payments", "checkout"): str(per_day)}) for d in days])
+    budgets.save_budget(
+        payments,
+        monthly_amount="100",
+        actor=bob,
+        thresholds=[{"percent": 80, "kind": "actual"}, {"percent": 100, "kind": "actual"}],
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        budgets.save_budget(
-            payments,
-            monthly_amount="100",
-            actor=bob,
-            thresholds=[{"percent": 80, "kind": "actual"}, {"percent": 100, "kind": "actual"}],
-        )
         costs.collect_costs(start=today.replace(day=1), end=today + timedelta(days=1))
         budgets.evaluate_budgets()
         budgets.evaluate_budgets()
