@@ -256,7 +256,10 @@ class MetricList(generics.ListAPIView):
         if since:
             from django.utils.dateparse import parse_datetime
 
-            when = parse_datetime(since)
+            try:
+                when = parse_datetime(since)
+            except ValueError:
+                when = None
             if when is None:
                 raise ServiceError("Use an ISO date-time.", field="since")
             qs = qs.filter(timestamp__gte=when)

@@ -141,3 +141,29 @@ def test_alerts_metrics_and_analytics_are_scoped(
     assert_error(api_as(alice).get("/api/v1/analytics/", {"period": 12}), 400, "period")
     assert_error(api_as(alice).get("/api/v1/analytics/", {"team": "search"}), 404)
     assert_error(api_as(alice).get("/api/v1/analytics/", {"team": "zzz"}), 400, "team")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("get", "/api/v1/costs/", {"start": "2026-02-30"}),
+        ("get", "/api/v1/costs/", {"start": "2026-05-01", "end": "2026-04-01"}),
+        ("get", "/api/v1/costs/", {"month": "1-2-3"}),
+        ("get", "/api/v1/metrics/", {"resource": "abc"}),
+        ("get", "/api/v1/metrics/", {"since": "2026-13-45T00:00:00"}),
+        ("get", "/api/v1/budgets/", {"team": "nope"}),
+        ("get", "/api/v1/analytics/", {"period": "ninety"}),
+        ("post", "/api/v1/budgets/", [1, 2]),
+        ("post", "/api/v1/budgets/", {"team": "payments", "monthly_amount": {"a": 1}}),
+        ("post", "/api/v1/budgets/", {"team": "payments", "monthly_amount": True}),
+        ("post", "/api/v1/budgets/", {"team": "payments", "monthly_amount": 5, "thresholds": "x"}),
+        ("post", "/api/v1/budgets/", {"team": "payments", "monthly_amount": "1e400"}),
+    ],
+)
+def test_bad_input_is_400_never_500(
+    api_as: Any, make_user: Any, teams: dict, method: str, path: str, data: Any
+) -> None:
+    admin = make_user("erin", team=teams["payments"], role=Role.ADMIN)
+    response = getattr(api_as(admin), method)(path, data)
+    assert_error(response, 400)
+    assert not Budget.objects.exists()
