@@ -17,7 +17,6 @@ from .output import Column, err_console
 # Resource states (DESIGN.md); the CLI does not import the Django project.
 RESOURCE_BUSY = {"pending", "planning", "applying", "destroying"}
 RESOURCE_RESTING = {"awaiting_approval", "provisioned", "failed", "rejected", "destroyed"}
-RUN_TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
 def poll_interval() -> float:

@@ -10,7 +10,6 @@ import typer
 from .client import FAILED, Client, client, fail
 from .common import (
     RESOURCE_BUSY,
-    RUN_TERMINAL,
     finish,
     parse_parameters,
     poll_interval,
@@ -247,20 +246,11 @@ def newest_run_id(api: Client, resource_id: str) -> Any:
     return items[0]["id"] if items else None
 
 
-def _log_page(api: Client, run_id: Any, offset: int) -> tuple[str, int, bool, str | None]:
-    """(new text, next offset, run finished, run status) from the run's log endpoint."""
+def _log_page(api: Client, run_id: Any, offset: int) -> tuple[str, int, bool]:
+    """(new text, next offset, complete) from `GET /api/v1/runs/{id}/log/?offset=N`."""
     body = api.get(f"/api/v1/runs/{run_id}/log/", {"offset": offset})
-    if isinstance(body, str):
-        return body, offset + len(body), False, None
-    text = next((body[k] for k in ("text", "content", "log", "data") if k in body), "") or ""
-    next_offset = body.get("next_offset", body.get("offset_next"))
-    if next_offset is None:
-        next_offset = offset + len(text)
-    status = body.get("status") or body.get("run_status")
-    done = bool(body.get("complete", body.get("finished", body.get("done", False))))
-    if status in RUN_TERMINAL:
-        done = True
-    return text, int(next_offset), done, status
+    text = str(body.get("text") or "")
+    return text, int(body.get("next_offset", offset + len(text))), bool(body.get("complete"))
 
 
 @app.command("logs")
@@ -274,34 +264,34 @@ def logs(
     run_id = run or newest_run_id(api, resource_id)
     if run_id is None:
         fail(f"resource {resource_id} has no runs yet", FAILED)
-    offset = 0
+    offset, last_char = 0, "\n"
     seen_runs = {str(run_id)}
     while True:
-        text, offset, done, status = _log_page(api, run_id, offset)
+        text, offset, complete = _log_page(api, run_id, offset)
         if text:
             typer.echo(text, nl=False)
-            if not text.endswith("\n") and done:
-                typer.echo("")
+            last_char = text[-1]
+            continue  # read on until caught up
         if not follow:
-            return
-        if text and not done:
-            continue  # more may be waiting: read again before sleeping
-        if not done:
+            break
+        if not complete:
             time.sleep(poll_interval())
             continue
-        if status is None:
-            status = api.get(f"/api/v1/runs/{run_id}/").get("status")
         if run is None:
             newer = newest_run_id(api, resource_id)
             if newer is not None and str(newer) not in seen_runs:
                 # Plan then apply: follow the run the platform started next.
-                run_id, offset = newer, 0
+                if last_char != "\n":
+                    typer.echo("")
+                run_id, offset, last_char = newer, 0, "\n"
                 seen_runs.add(str(newer))
                 typer.echo(f"--- run {run_id} ---")
                 continue
             if api.get(_path(resource_id)).get("status") in RESOURCE_BUSY:
                 time.sleep(poll_interval())
                 continue
-        if status == "failed":
-            fail(f"run {run_id} failed", FAILED)
-        return
+        break
+    if last_char != "\n":
+        typer.echo("")
+    if follow and api.get(f"/api/v1/runs/{run_id}/").get("status") == "failed":
+        fail(f"run {run_id} failed", FAILED)

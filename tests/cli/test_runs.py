@@ -206,6 +206,7 @@ def _register_failing_template() -> None:
 
 def test_a_failed_run_exits_1(cli, platform, alice, token_for):
     _register_failing_template()
+    token = token_for(alice)
     result = cli(
         "resources",
         "create",
@@ -218,7 +219,16 @@ def test_a_failed_run_exits_1(cli, platform, alice, token_for):
         "-n",
         "broken",
         *WAIT,
-        token=token_for(alice),
+        "-o",
+        "json",
+        token=token,
     )
     assert result.exit_code == 1, (result.stdout, result.stderr)
     assert "failed" in one_error_line(result)
+    resource = json.loads(result.stdout)
+    assert resource["status"] == "failed"
+
+    logs = cli("resources", "logs", str(resource["id"]), "--follow", token=token)
+    assert logs.exit_code == 1
+    assert "this module always fails" in logs.stdout
+    assert "failed" in one_error_line(logs)
