@@ -556,12 +556,13 @@ def reject(resource: Resource, *, actor: Any, reason: str) -> Approval:
 @transaction.atomic
 def cancel_run(run: Run, *, actor: Any) -> Run:
     """Cancel a queued run at once; ask a running one to stop (Terraform is interrupted)."""
+    resource = _locked(run.resource)  # the resource row first, then the run (lock order)
     run = Run.objects.select_for_update().select_related("resource__team").get(pk=run.pk)
     _require(actor, run.resource.team, "use_team", "cancel runs")
     if run.status not in RUN_ACTIVE:
         raise Conflict(f"The run is already {run.status}")
     if run.status == RunStatus.QUEUED:
-        dispatch.finish_cancelled(run, _locked(run.resource))
+        dispatch.finish_cancelled(run, resource)
     elif not run.cancel_requested:
         run.cancel_requested = True
         run.save(update_fields=["cancel_requested"])

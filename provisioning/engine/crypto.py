@@ -33,3 +33,18 @@ def decrypt_json(token: str) -> dict[str, Any]:
         return json.loads(_fernet().decrypt(token.encode()))
     except (InvalidToken, ValueError):
         return {}
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    """Encrypt a blob at rest (plan files hold every variable value, sensitive ones too)."""
+    return _fernet().encrypt(data)
+
+
+def decrypt_bytes(token: bytes | memoryview | None) -> bytes | None:
+    """The blob encrypt_bytes stored, or None when it was altered or the key changed."""
+    if not token:
+        return None
+    try:
+        return _fernet().decrypt(bytes(token))
+    except (InvalidToken, ValueError):
+        return None

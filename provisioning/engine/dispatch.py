@@ -74,11 +74,15 @@ def acquire(run_id: int, worker: str) -> Run | None:
     message) or another run holds the lock (this one stays queued until that one ends).
     A cancel requested while queued ends the run here as `cancelled`.
     """
+    resource_id = Run.objects.filter(pk=run_id).values_list("resource_id", flat=True).first()
+    if resource_id is None:
+        return None
     with transaction.atomic():
+        # Row locks always in the same order (resource, then run) so workers never deadlock.
+        resource = Resource.objects.select_for_update().get(pk=resource_id)
         run = Run.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status != RunStatus.QUEUED:
             return None
-        resource = Resource.objects.select_for_update().get(pk=run.resource_id)
         if run.cancel_requested:
             finish_cancelled(run, resource)
             return None

@@ -44,10 +44,12 @@ def reap_lost_runs() -> int:
 
     reaped = 0
     cutoff = dispatch.stale_before()
-    for run_id in Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
-        "pk", flat=True
-    ):
+    stale = Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+    for run_id in list(stale.values_list("pk", flat=True)):
+        resource_id = Run.objects.filter(pk=run_id).values_list("resource_id", flat=True).first()
         with transaction.atomic():
+            # Row locks in the engine's order: the resource, then the run.
+            resource = Resource.objects.select_for_update().get(pk=resource_id)
             run = Run.objects.select_for_update().filter(pk=run_id).first()
             if (
                 run is None
@@ -55,7 +57,6 @@ def reap_lost_runs() -> int:
                 or (run.heartbeat_at and run.heartbeat_at >= cutoff)
             ):
                 continue
-            resource = Resource.objects.select_for_update().get(pk=run.resource_id)
             run.status = RunStatus.FAILED
             run.error = WORKER_LOST
             run.finished_at = timezone.now()

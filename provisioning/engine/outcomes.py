@@ -15,7 +15,7 @@ from ..choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
 from ..models import Resource, Run
 from . import dispatch
 from .backend import publish_outputs, remove_outputs
-from .crypto import decrypt_json, encrypt_json
+from .crypto import decrypt_bytes, decrypt_json, encrypt_bytes, encrypt_json
 from .dbretry import retry_locked
 from .terraform import plan_text, summarize_plan
 
@@ -50,7 +50,7 @@ def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
         summary["requires_approval"] = needs_approval
         if not _succeed(
             run,
-            plan_file=plan_file,
+            plan_file=encrypt_bytes(plan_file),
             plan_hash=digest,
             plan_summary=summary,
             plan_text=plan_text(summary),
@@ -104,7 +104,8 @@ def plan_refusal(run: Run) -> str | None:
     plan = run.plan_run
     if plan is None or not plan.plan_file:
         return "There is no stored plan file to apply; a new plan was made"
-    digest = hashlib.sha256(bytes(plan.plan_file)).hexdigest()
+    data = decrypt_bytes(plan.plan_file)
+    digest = hashlib.sha256(data).hexdigest() if data is not None else ""
     if digest != plan.plan_hash:
         return "The stored plan file changed after it was made; it was refused and re-planned"
     if Run.objects.filter(resource_id=run.resource_id, kind=RunKind.PLAN, pk__gt=plan.pk).exists():

@@ -29,7 +29,7 @@ from ..choices import RunKind, RunStatus
 from ..models import Resource, Run
 from . import dispatch
 from .backend import backend_tf, credentials_env
-from .crypto import decrypt_json
+from .crypto import decrypt_bytes, decrypt_json
 from .dbretry import retry_locked
 from .logwriter import LogWriter
 from .outcomes import SUPERSEDED, finish_apply, finish_drift, finish_plan, plan_refusal
@@ -157,7 +157,8 @@ class RunTask:
             if problem:
                 raise PlanRefused(problem)
             assert self.workdir is not None and run.plan_run is not None
-            (self.workdir / "plan.tfplan").write_bytes(bytes(run.plan_run.plan_file or b""))
+            data = decrypt_bytes(run.plan_run.plan_file) or b""
+            (self.workdir / "plan.tfplan").write_bytes(data)
         self.init(tf)
         if run.kind == RunKind.PLAN:
             args = ["plan", "-input=false", "-json", "-out=plan.tfplan"]

@@ -12,6 +12,7 @@ from idp.choices import Role
 from idp.services import Conflict, Forbidden, ServiceError
 from provisioning import services
 from provisioning.choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
+from provisioning.engine.crypto import decrypt_bytes, encrypt_bytes
 from provisioning.models import Run
 
 
@@ -95,10 +96,15 @@ def test_reject_needs_a_reason_and_ends_the_request(awaiting, bob, carol) -> Non
 def test_changed_plan_file_is_refused_and_replanned(awaiting, bob, drive) -> None:
     plan = awaiting.runs.get()
     services.approve(awaiting, actor=bob)
-    tampered = bytes(plan.plan_file) + b"\0"
+    # Someone with the database and the key swaps the stored plan file for another one.
+    original = decrypt_bytes(plan.plan_file)
+    assert original is not None and b"to prod" not in bytes(plan.plan_file)  # stored encrypted
+    tampered = encrypt_bytes(original + b"\0")
     Run.objects.filter(pk=plan.pk).update(plan_file=tampered)
 
-    apply, replan = drive(awaiting)
+    runs = drive(awaiting)
+    assert len(runs) == 2, [(r.kind, r.status, r.error) for r in runs]
+    apply, replan = runs
 
     assert apply.status == RunStatus.FAILED and "changed" in apply.error
     assert replan.kind == RunKind.PLAN and replan.status == RunStatus.SUCCEEDED
