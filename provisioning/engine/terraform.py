@@ -164,7 +164,15 @@ class Terraform:
         threading.Thread(target=pump, name="terraform-log", daemon=True).start()
         errors: list[dict[str, Any]] = []
         tail: list[str] = []
-        self._supervise(proc, lines, errors, tail)
+        try:
+            self._supervise(proc, lines, errors, tail)
+        finally:
+            if proc.poll() is None:  # the worker is stopping (time limit, crash): stop Terraform
+                _signal(proc, signal.SIGINT)
+                try:
+                    proc.wait(timeout=self.grace_seconds)
+                except subprocess.TimeoutExpired:
+                    _kill_group(proc)
         return Outcome(proc.wait(), "\n".join(tail[-50:]), errors)
 
     def _supervise(
