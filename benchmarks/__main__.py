@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from typing import Any
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(markdown(json.loads(Path(args.markdown).read_text())))
         return 0
+    # SIGTERM unwinds like Ctrl-C, so gunicorn, the worker and moto are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     environment.configure()
     import django
 
