@@ -242,6 +242,9 @@ def _request_resource(
         raise ServiceError(f"Template {tmpl.slug} is deprecated", field="template")
     ver = _version(tmpl, version)
     team_obj = _team(team)
+    if not has_team_perm(actor, team_obj, "view_team"):
+        # Another team's existence is not revealed: it reads as unknown.
+        raise ServiceError(f"Unknown team {team_obj.slug!r}", field="team")
     _require(actor, team_obj, "use_team", "request resources")
     env = _environment(environment)
     if not ver.allows_environment(env.slug):

@@ -75,8 +75,9 @@ def test_environment_not_allowed_by_the_template(alice, teams, envs) -> None:
 
 @pytest.mark.django_db
 def test_permissions_and_unique_names(alice, carol, teams, envs, echo, make_user) -> None:
-    with pytest.raises(Forbidden):
-        req(carol)  # not a member of payments
+    with pytest.raises(ServiceError) as err:
+        req(carol)  # not a member of payments: the team reads as unknown
+    assert err.value.field == "team" and err.value.status == 400
     viewer = make_user("vic", team=teams["payments"], role="viewer")
     with pytest.raises(Forbidden):
         req(viewer)
