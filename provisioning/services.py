@@ -336,16 +336,16 @@ def _start_plan(
 def change_parameters(resource: Resource, parameters: dict[str, Any], *, actor: Any) -> Run:
     """Plan the resource with new parameters (same approval rules as a request).
 
-    The given parameters are merged over the current ones (a PATCH): what is left out,
-    sensitive ones included, keeps its value.
+    The given parameters replace the current ones; a sensitive parameter left out keeps its
+    stored value (it is never shown, so a form cannot send it back).
     """
     resource = _locked(resource)
     _require(actor, resource.team, "use_team", "change resources")
     _ensure_idle(resource)
     if not isinstance(parameters, dict):
         raise ServiceError("Parameters must be an object", field="parameters")
-    current = {**resource.parameters, **decrypt_json(resource.sensitive_parameters)}
-    cleaned = _validate(resource.template_version, {**current, **parameters})
+    secrets = decrypt_json(resource.sensitive_parameters)
+    cleaned = _validate(resource.template_version, {**secrets, **parameters})
     plain, secret = _split_sensitive(resource.template_version, cleaned)
     resource.sensitive_parameters = encrypt_json(secret)
     resource.save(update_fields=["sensitive_parameters"])
