@@ -152,6 +152,7 @@ class Terraform:
 
     def stream(self, args: list[str]) -> Outcome:
         """Run a command whose output is the log (init, plan, apply)."""
+        self.on_line(f"$ terraform {' '.join(args)}")  # platform-made arguments, no user input
         proc = self._start(args, merge=True)
         lines: queue.Queue[bytes | None] = queue.Queue()
 
