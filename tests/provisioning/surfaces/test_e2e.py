@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import OperationalError
+from django.db.backends.signals import connection_created
 
 from provisioning.api.presenters import MASK
+from provisioning.choices import RUN_ACTIVE
 from provisioning.engine.backend import ensure_state_bucket
-from provisioning.models import Resource
+from provisioning.engine.dbretry import retry_locked
+from provisioning.models import Resource, ResourceLock, Run
 from tests.utils import assert_ok
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -20,11 +24,26 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DEADLINE = 240.0  # a bound for a stuck worker, not a timing assertion
 
 
+def _sqlite_memory_reads_unblocked(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """SQLite's shared in-memory test database locks whole tables, so a read in this thread
+    fails at once while the worker thread writes; reads skip those locks (PostgreSQL and
+    file databases never need this)."""
+    name = str(connection.settings_dict.get("NAME", ""))
+    if connection.vendor == "sqlite" and ("memory" in name or name == ":memory:"):
+        connection.cursor().execute("PRAGMA read_uncommitted = true")
+
+
+connection_created.connect(_sqlite_memory_reads_unblocked, dispatch_uid="surfaces-sqlite-reads")
+
+
 def wait_for(check: Callable[[], Any], what: str) -> Any:
     """Poll until `check()` is truthy; fail with `what` if the worker never gets there."""
     end = time.monotonic() + DEADLINE
     while time.monotonic() < end:
-        value = check()
+        try:
+            value = check()
+        except OperationalError:  # SQLite in memory: the worker holds the table this instant
+            value = None
         if value:
             return value
         time.sleep(0.2)
@@ -33,6 +52,15 @@ def wait_for(check: Callable[[], Any], what: str) -> Any:
 
 def status_of(pk: int, *wanted: str) -> bool:
     return Resource.objects.filter(pk=pk, status__in=wanted).exists()
+
+
+def settled(pk: int, *wanted: str) -> bool:
+    """In a wanted status, with no run active and the lock released: the worker is done."""
+    return (
+        status_of(pk, *wanted)
+        and not Run.objects.filter(resource_id=pk, status__in=RUN_ACTIVE).exists()
+        and not ResourceLock.objects.filter(resource_id=pk).exists()
+    )
 
 
 @pytest.fixture
@@ -72,9 +100,10 @@ def test_portal_request_plan_log_admin_approval(state, client_as, alice, bob, en
     assert response.status_code == 302, response.content.decode()[:2000]
     resource = Resource.objects.get(name="app-config")
     assert response["Location"] == f"/resources/{resource.pk}/"
-    first = portal.get(response["Location"]).content.decode()
+    # The worker starts the plan now; this read may race it on SQLite.
+    first = retry_locked(portal.get)(response["Location"]).content.decode()
     assert "watch its log" in first  # the queued (or running) plan is linked
-    wait_for(lambda: status_of(resource.pk, "awaiting_approval", "failed"), "the plan")
+    wait_for(lambda: settled(resource.pk, "awaiting_approval", "failed"), "the plan")
     page = portal.get(f"/resources/{resource.pk}/").content.decode()
     assert "Awaiting approval" in page and "+1 to add" in page
     assert "+ terraform_data.this" in page and "Approve plan" not in page
@@ -94,7 +123,7 @@ def test_portal_request_plan_log_admin_approval(state, client_as, alice, bob, en
         follow=True,
     )
     assert "1 plan(s) decided" in response.content.decode()
-    wait_for(lambda: status_of(resource.pk, "provisioned", "failed"), "the apply")
+    wait_for(lambda: settled(resource.pk, "provisioned", "failed"), "the apply")
     page = client_as(alice).get(f"/resources/{resource.pk}/").content.decode()
     assert "Provisioned" in page, page
     assert "hi &quot;there&quot; ${x}" in page and MASK in page and "s3cr3t-v4lue" not in page
@@ -119,7 +148,7 @@ def test_api_request_plan_approval_provisioned(state, api_as, alice, bob, envs, 
         201,
     )
     pk = body["id"]
-    wait_for(lambda: status_of(pk, "awaiting_approval", "failed"), "the plan")
+    wait_for(lambda: settled(pk, "awaiting_approval", "failed"), "the plan")
     detail = assert_ok(alice_api.get(f"/api/v1/resources/{pk}/"))
     assert detail["status"] == "awaiting_approval", detail
     assert "approve" not in detail["allowed_actions"]  # not her own request
@@ -133,7 +162,7 @@ def test_api_request_plan_approval_provisioned(state, api_as, alice, bob, envs, 
         approval["plan_hash"]
         == assert_ok(alice_api.get(f"/api/v1/runs/{plan['id']}/"))["plan_hash"]
     )
-    wait_for(lambda: status_of(pk, "provisioned", "failed"), "the apply")
+    wait_for(lambda: settled(pk, "provisioned", "failed"), "the apply")
     response = alice_api.get(f"/api/v1/resources/{pk}/")
     done = assert_ok(response)
     assert done["status"] == "provisioned", done["last_error"]
@@ -161,14 +190,17 @@ def test_dev_request_change_and_destroy(state, api_as, alice, bob, envs, templat
         201,
     )
     pk = body["id"]
-    wait_for(lambda: status_of(pk, "provisioned", "failed"), "the first apply")
+    wait_for(lambda: settled(pk, "provisioned", "failed"), "the first apply")
     assert assert_ok(api.get(f"/api/v1/resources/{pk}/"))["outputs"]["message"] == "one"
 
     run = assert_ok(api.patch(f"/api/v1/resources/{pk}/", {"parameters": {"message": "two"}}), 202)
     wait_for(
         lambda: (
-            Resource.objects.filter(pk=pk, outputs__message="two").exists()
-            or status_of(pk, "failed")
+            (
+                settled(pk, "provisioned", "failed")
+                and Resource.objects.filter(pk=pk, outputs__message="two").exists()
+            )
+            or settled(pk, "failed")
         ),
         "the change",
     )
@@ -178,6 +210,6 @@ def test_dev_request_change_and_destroy(state, api_as, alice, bob, envs, templat
 
     destroy = assert_ok(api_as(bob).delete(f"/api/v1/resources/{pk}/"), 202)
     assert destroy["is_destroy"] is True
-    wait_for(lambda: status_of(pk, "destroyed", "failed"), "the destroy")
+    wait_for(lambda: settled(pk, "destroyed", "failed"), "the destroy")
     runs = assert_ok(api.get(f"/api/v1/runs/?resource={pk}&status=succeeded"))["results"]
     assert {r["kind"] for r in runs} >= {"plan", "apply", "destroy"}
