@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any, NoReturn
 
 import httpx
@@ -147,7 +146,3 @@ def read_json_file(path: str) -> Any:
         fail(f"cannot read {path}: {exc.strerror}", USAGE)
     except ValueError as exc:
         fail(f"{path} is not valid JSON: {exc}", USAGE)
-
-
-def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()

@@ -9,14 +9,11 @@ from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from typing import Any
 
-import typer
-
 from .client import FAILED, USAGE, Client, fail, read_json_file
 from .output import Column, err_console
 
 # Resource states (DESIGN.md); the CLI does not import the Django project.
 RESOURCE_BUSY = {"pending", "planning", "applying", "destroying"}
-RESOURCE_RESTING = {"awaiting_approval", "provisioned", "failed", "rejected", "destroyed"}
 
 
 def poll_interval() -> float:
@@ -89,7 +86,3 @@ def finish(resource: dict[str, Any], show: Callable[[dict[str, Any]], None]) -> 
     if resource.get("status") == "failed":
         reason = resource.get("last_error") or "see `idp resources logs`"
         fail(f"resource {resource.get('id')} failed: {reason}", FAILED)
-
-
-def limit_option() -> Any:
-    return typer.Option(100, "--limit", min=1, help="At most this many items")
