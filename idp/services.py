@@ -18,6 +18,7 @@ from guardian.shortcuts import assign_perm
 from . import audit
 from .choices import PLATFORM_ADMIN_GROUP, ROLE_ORDER, TEAM_PERMS_BY_ROLE, Role
 from .models import APIToken, Environment, Membership, Team, hash_token
+from .rbac import forget_permissions
 
 
 class ServiceError(Exception):
@@ -112,7 +113,7 @@ def set_membership(team: Team, user: Any, role: str, *, actor: Any = None) -> Me
         membership.save(update_fields=["role"])
     user.groups.remove(*Group.objects.filter(name__in=[team.group_name(r) for r in ROLE_ORDER]))
     user.groups.add(Group.objects.get_or_create(name=team.group_name(role))[0])
-    user.__dict__.pop("_idp_team_perm_cache", None)
+    forget_permissions(user)
     if created or previous != role:
         audit.record(
             "membership.added" if created else "membership.role_changed",
@@ -149,7 +150,7 @@ def remove_membership(team: Team, user: Any, *, actor: Any = None) -> None:
     if membership.role == Role.ADMIN:
         _refuse_orphaning(team, user, actor)
     user.groups.remove(*Group.objects.filter(name__in=[team.group_name(r) for r in ROLE_ORDER]))
-    user.__dict__.pop("_idp_team_perm_cache", None)
+    forget_permissions(user)
     membership.delete()
     audit.record(
         "membership.removed",
@@ -183,7 +184,7 @@ def set_platform_admin(user: Any, enabled: bool = True, *, actor: Any = None) ->
     if user.groups.filter(pk=group.pk).exists() == enabled:
         return
     (user.groups.add if enabled else user.groups.remove)(group)
-    user.__dict__.pop("_idp_platform_admin", None)
+    forget_permissions(user)
     audit.record(
         "user.platform_admin_granted" if enabled else "user.platform_admin_revoked",
         actor=actor,

@@ -1,4 +1,4 @@
-"""Real-browser tests: Playwright driving Debian's Chromium against pytest-django's live server."""
+"""Real-browser fixtures (one Playwright for the whole session, shared by every test folder)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.utils import need
 # fixtures around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -15,6 +15,7 @@ from idp import services
 from idp.choices import Role
 from idp.models import Team
 
+from .browser_support import browser, page, pytest_runtest_makereport  # noqa: F401 - fixtures
 from .utils import free_port, need
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

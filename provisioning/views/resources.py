@@ -52,7 +52,7 @@ def resource_list(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "resources": page.object_list,
         "teams": Team.objects.for_user(request.user).only("slug", "name"),
-        "services": Service.objects.for_user(request.user).only("slug").order_by("slug"),
+        # Services are typed, not listed: a select of every service is 20k options at scale.
         "environments": Environment.objects.only("slug", "name"),
         "templates": Template.objects.only("slug", "title"),
         "statuses": ResourceStatus.choices,

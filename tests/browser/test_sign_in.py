@@ -1,4 +1,4 @@
-from tests.browser.conftest import sign_in
+from tests.browser_support import sign_in
 
 
 def test_alice_signs_in_and_sees_only_her_team(page, alice, carol):

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from monitoring.models import Budget, CostRecord
-from tests.browser.conftest import browser, page, sign_in  # noqa: F401 - shared fixtures
+from tests.browser_support import sign_in
 
 
 def test_alice_sees_drawn_cost_and_burn_charts(page: Any, alice: Any, teams: dict) -> None:  # noqa: F811

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from provisioning.choices import RunKind, RunStatus
 from provisioning.models import Run
-from tests.browser.conftest import browser, page, sign_in  # noqa: F401 - fixtures
+from tests.browser_support import sign_in
 
 pytestmark = pytest.mark.browser
 
