@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -241,7 +242,7 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("IDP_JWT_REFRESH_DAYS", "1"))),
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "IDP API",
     "DESCRIPTION": "Internal Developer Platform: catalog, provisioning, pipelines, monitoring.",
     "VERSION": "1.0.0",
@@ -270,6 +271,10 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "RunKindEnum": "provisioning.choices.RunKind",
     }
 )
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "idp.api.schema.document_default_errors",
+]
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
@@ -371,7 +376,7 @@ IDP_READINESS_REQUIRED = env_list("IDP_READINESS_REQUIRED", "database,broker")
 IDP_READINESS_TIMEOUT = float(os.environ.get("IDP_READINESS_TIMEOUT", "1.0"))
 IDP_METRICS_TOKEN = os.environ.get("IDP_METRICS_TOKEN", "")
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "idp.logging.ContextFilter"}},
@@ -390,5 +395,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("IDP_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # axes announces itself on every start; keep management commands quiet.
+        "axes": {"level": "WARNING"},
+    },
 }

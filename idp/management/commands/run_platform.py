@@ -89,6 +89,12 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     proc.kill()
 
+        def interrupt(*_: Any) -> None:
+            raise KeyboardInterrupt
+
+        # Explicit handlers: a shell may start us with SIGINT ignored (e.g. in the background).
+        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
         try:
             start("aws", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(aws_port)])
             if not wait_for_port(aws_port):
@@ -136,7 +142,6 @@ class Command(BaseCommand):
             for user, password in creds.items():
                 self.stdout.write(f"  {user:<6} {password}")
             self.stdout.write("Ctrl-C stops everything.\n")
-            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             while all(proc.poll() is None for _, proc in procs):
                 time.sleep(1)
             dead = [name for name, proc in procs if proc.poll() is not None]
