@@ -102,7 +102,8 @@ class EnvironmentSerializer(serializers.ModelSerializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # Platform-wide events (environments, templates) belong to no team.
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = AuditEvent
@@ -153,3 +154,12 @@ class APITokenCreatedSerializer(APITokenSerializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.JSONField(help_text="A message, or field -> list of messages")
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="A JWT for the Authorization: Bearer header")
+    refresh = serializers.CharField(help_text="Trade it at /api/v1/auth/token/refresh/")
+
+
+class TokenAccessSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="A fresh JWT for the Authorization: Bearer header")

@@ -2,9 +2,8 @@
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from . import views
+from . import auth_views, views
 
 app_name = "api"
 
@@ -16,8 +15,8 @@ router.register("tokens", views.APITokenViewSet, basename="token")
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("audit/", views.AuditEventList.as_view(), name="audit"),
-    path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path("auth/token/", auth_views.TokenObtainView.as_view(), name="token_obtain"),
+    path("auth/token/refresh/", auth_views.TokenRefreshAccessView.as_view(), name="token_refresh"),
     path("", include("catalog.api.urls")),
     path("", include("provisioning.api.urls")),
     path("", include("pipelines.api.urls")),

@@ -160,6 +160,10 @@ class TeamViewSet(
         return Response(s.MembershipSerializer(membership).data)
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: s.EnvironmentSerializer(many=True), **error_responses(401)}),
+    retrieve=extend_schema(responses={200: s.EnvironmentSerializer, **error_responses(401, 404)}),
+)
 class EnvironmentViewSet(viewsets.ReadOnlyModelViewSet):
     """Deployment environments (every signed-in user may list them)."""
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -132,8 +132,14 @@ class PipelineViewSet(
         pipeline = services.request_delivery(self.get_object(), actor=request.user)
         return Response(s.PipelineSerializer(pipeline).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={200: s.PipelineRunSerializer(many=True), **error_responses(401, 404)})
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("environment", str, description="Only runs in this environment")
+        ],
+        responses={200: s.PipelineRunSerializer(many=True), **error_responses(401, 404)},
+    )
+    # The pipeline list's filters and ordering do not apply to its runs.
+    @action(detail=True, methods=["get"], filter_backends=[])
     def runs(self, request: Request, pk: str | None = None) -> Response:
         """The pipeline's runs, newest first; `?environment=dev` narrows to one environment."""
         pipeline = self.get_object()
@@ -147,6 +153,7 @@ class PipelineViewSet(
         return Response(s.PipelineRunSerializer(qs, many=True).data)
 
     def get_object(self) -> Pipeline:
+        # DRF's get_object_or_404: a non-numeric id is no pipeline (404), not a failed query (500).
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
 
