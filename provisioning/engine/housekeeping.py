@@ -1,4 +1,4 @@
-"""Beat housekeeping: re-send queued runs, reap runs whose worker died."""
+"""Beat housekeeping: re-send queued runs, reap runs whose worker died, sweep old plan dirs."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def reap_lost_runs() -> int:
     stale = Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
     for run_id in list(stale.values_list("pk", flat=True)):
         resource_id = Run.objects.filter(pk=run_id).values_list("resource_id", flat=True).first()
+        if resource_id is None:  # the run is gone since the query
+            continue
         with transaction.atomic():
             # Row locks in the engine's order: the resource, then the run.
             resource = Resource.objects.select_for_update().get(pk=resource_id)
@@ -78,4 +80,11 @@ def reap_lost_runs() -> int:
         except Exception:  # noqa: BLE001 - the lock file may be gone or AWS unreachable
             log.warning("could not clear the state lock of resource %s", resource.pk)
         reaped += 1
+    # Plans never applied leave their kept directories; the beat that reaps runs sweeps them.
+    from . import workdirs
+
+    try:
+        workdirs.sweep()
+    except OSError:
+        log.warning("could not sweep kept plan directories")
     return reaped

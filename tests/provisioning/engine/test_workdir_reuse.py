@@ -1,0 +1,122 @@
+"""A run's commands in one Terraform process, and the plan's directory reused by its apply."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from provisioning import services
+from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.engine import workdirs
+from provisioning.engine.runner import RunTask
+from provisioning.engine.terraform import Step, Terraform
+
+from .conftest import FIXTURES, log_of
+
+
+def request(actor: Any, team: Any, env: str = "dev", name: str = "reuse", **params: Any) -> Any:
+    return services.request_resource(
+        actor=actor,
+        template="tf-echo",
+        version=None,
+        team=team,
+        environment=env,
+        name=name,
+        parameters={"message": "hello", **params},
+    )
+
+
+def kept_dirs() -> list[Path]:
+    return sorted(Path(settings.IDP_WORK_DIR).glob("keep-*"))
+
+
+@pytest.mark.django_db
+def test_apply_reuses_the_plans_directory_without_init(alice, teams, envs, echo, state, drive):
+    resource = request(alice, teams["payments"], secret="sekret-77")
+    plan = resource.runs.get()
+    RunTask(plan.pk).run()
+    plan.refresh_from_db()
+    assert plan.status == RunStatus.SUCCEEDED, plan.error
+    # The plan's log has each command of the one process, in order.
+    text = log_of(plan)
+    assert text.index("$ terraform init") < text.index("$ terraform plan")
+    assert "show -json" not in text and "sekret-77" not in text
+    # Kept: initialised, without the variables, the plan file or captured show output.
+    (kept,) = kept_dirs()
+    names = {p.name for p in kept.iterdir()}
+    assert {".terraform", "backend.tf", "main.tf"} <= names
+    assert not names & {"terraform.tfvars.json", "plan.tfplan"}
+    assert not any(n.startswith(".idp-capture") for n in names)
+
+    (apply,) = drive(resource)[:1]
+    assert (apply.kind, apply.status) == (RunKind.APPLY, RunStatus.SUCCEEDED), apply.error
+    applied = log_of(apply)
+    assert "$ terraform init" not in applied and "$ terraform apply" in applied
+    assert "Apply complete" in applied and "sekret-77" not in applied
+    assert resource.status == ResourceStatus.PROVISIONED
+    assert resource.outputs["echo"] == "hello"
+    assert kept_dirs() == [] and list(Path(settings.IDP_WORK_DIR).iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_apply_without_a_kept_directory_runs_init(alice, teams, envs, echo, state, drive):
+    resource = request(alice, teams["payments"], name="noreuse")
+    plan = resource.runs.get()
+    RunTask(plan.pk).run()
+    for path in kept_dirs():  # e.g. the apply lands on another host
+        os.rename(path, path.with_name("elsewhere"))
+    (apply,) = drive(resource)
+    assert apply.status == RunStatus.SUCCEEDED, apply.error
+    assert "$ terraform init" in log_of(apply)
+    assert resource.outputs["echo"] == "hello"
+
+
+@pytest.mark.django_db
+def test_a_new_plan_replaces_the_kept_directory_and_old_ones_are_swept(
+    alice, bob, teams, envs, echo, state, drive
+):
+    resource = request(alice, teams["payments"], env="prod", name="twice")
+    first = drive(resource)[0]
+    assert resource.status == ResourceStatus.AWAITING_APPROVAL
+    assert [p.name for p in kept_dirs()] == [f"keep-r{resource.pk}-p{first.pk}"]
+    services.replan(resource, actor=alice)
+    second = drive(resource)[0]
+    assert [p.name for p in kept_dirs()] == [f"keep-r{resource.pk}-p{second.pk}"]
+    # A plan never applied is swept once it is old enough.
+    assert workdirs.sweep(max_age_seconds=3600) == 0
+    old = time.time() - 7200
+    os.utime(kept_dirs()[0], (old, old))
+    assert workdirs.sweep(max_age_seconds=3600) == 1 and kept_dirs() == []
+
+
+def test_sequence_stops_at_the_first_failure_and_captures_data(tmp_path, settings) -> None:
+    settings.IDP_PLUGIN_CACHE_DIR = tmp_path / "cache"
+    (tmp_path / "main.tf").write_text((FIXTURES / "tf_fail" / "main.tf").read_text())
+    names = ("idp_team", "idp_service", "idp_environment", "idp_resource")
+    (tmp_path / "terraform.tfvars.json").write_text(json.dumps(dict.fromkeys(names, "x")))
+    lines: list[str] = []
+    tf = Terraform(tmp_path, {}, on_line=lines.append, tick=lambda: False)
+    outcomes = tf.sequence(
+        [
+            Step(["init", "-input=false", "-json", "-backend=false"]),
+            Step(["output", "-json"], capture=True),
+            Step(["plan", "-input=false", "-json", "-out=p.tfplan"]),
+            Step(["apply", "-input=false", "-json", "p.tfplan"]),
+            Step(["show", "-json"], capture=True),
+        ]
+    )
+    assert [o.ok for o in outcomes[:2]] == [True, True]
+    assert outcomes[1].output.strip() == "{}"  # captured data, not in the log
+    assert len(outcomes) == 4 and not outcomes[3].ok and outcomes[3].errors
+    assert [line for line in lines if line.startswith("$ terraform")] == [
+        "$ terraform init -input=false -json -backend=false",
+        "$ terraform plan -input=false -json -out=p.tfplan",
+        "$ terraform apply -input=false -json p.tfplan",
+    ]
+    assert not list(tmp_path.glob(".idp-capture*"))
