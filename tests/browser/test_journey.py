@@ -118,6 +118,10 @@ def test_request_plan_approve_and_outputs(
     outputs = page.locator(".outputs").inner_text()
     assert "hello from the journey" in outputs and MASK in outputs and SECRET not in page.content()
     assert "bob" in page.locator("body").inner_text()  # the approval is listed
+    # The monitoring panel arrives by htmx, its alarms and hints shown once.
+    page.wait_for_selector("#resource-monitoring")
+    assert page.get_by_role("heading", name="Alarms", exact=True).count() == 1
+    assert page.get_by_role("heading", name="Right-sizing hints").count() == 1
     shot(page, "6-provisioned")
 
 
