@@ -12,7 +12,7 @@ from .models import Service, Template, TemplateVersion
 
 class TemplateVersionInline(admin.TabularInline):
     model = TemplateVersion
-    fields = ["number", "content_hash", "changelog", "created_at"]
+    fields = ("number", "content_hash", "changelog", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False

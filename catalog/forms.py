@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.validators import RegexValidator
@@ -42,7 +42,7 @@ class JSONTextField(forms.CharField):
 
     def to_python(self, value: Any) -> Any:
         text = super().to_python(value)
-        if text in self.empty_values:
+        if text is None or text in self.empty_values:
             return None
         try:
             parsed = json.loads(text)
@@ -158,8 +158,10 @@ class RequestForm(forms.Form):
 
     def __init__(self, user: Any, version: TemplateVersion, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.for_user(user, "use_team").order_by("slug")
-        self.fields["service"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = Team.objects.for_user(
+            user, "use_team"
+        ).order_by("slug")
+        cast(forms.ModelChoiceField, self.fields["service"]).queryset = (
             Service.objects.for_user(user, "use_team")
             .filter(archived=False)
             .select_related("team")
@@ -168,7 +170,7 @@ class RequestForm(forms.Form):
         environments = Environment.objects.all()
         if version.allowed_environments:
             environments = environments.filter(slug__in=version.allowed_environments)
-        self.fields["environment"].queryset = environments
+        cast(forms.ModelChoiceField, self.fields["environment"]).queryset = environments
         self.ttl_environments = [e.slug for e in environments if e.allows_ttl]
         if not self.ttl_environments:
             del self.fields["expires_at"]
@@ -212,7 +214,9 @@ class ServiceForm(forms.Form):
 
     def __init__(self, user: Any, *args: Any, editing: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.for_user(user, "maintain_team").order_by("slug")
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = Team.objects.for_user(
+            user, "maintain_team"
+        ).order_by("slug")
         if editing:
             del self.fields["slug"]
 

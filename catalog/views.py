@@ -325,7 +325,8 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _service_errors(form: ServiceForm, exc: ServiceError) -> None:
-    errors = exc.errors or ({exc.field: [exc.message]} if exc.field else {None: [exc.message]})
+    # A message without a known field ("" included) goes to the top of the form.
+    errors = exc.errors or {exc.field or "": [exc.message]}
     for field, messages_ in errors.items():
         for message in messages_:
             form.add_error(field if field in form.fields else None, message)

@@ -153,7 +153,7 @@ class APITokenAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["user__username", "name", "key_prefix"]
     # The hash is not secret, but nobody needs to see it.
-    fields = [
+    fields = (
         "user",
         "name",
         "key_prefix",
@@ -161,7 +161,7 @@ class APITokenAdmin(admin.ModelAdmin):
         "last_used_at",
         "expires_at",
         "revoked_at",
-    ]
+    )
     readonly_fields = fields
     list_select_related = ["user"]
     actions = ["revoke"]

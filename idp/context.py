@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from typing import Any
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 client_ip_var: ContextVar[str | None] = ContextVar("client_ip", default=None)
@@ -22,10 +23,15 @@ def new_request_id() -> str:
 
 @contextlib.contextmanager
 def bound(**values: str | None) -> Iterator[None]:
-    tokens = []
+    context_vars: dict[str, ContextVar[Any]] = {
+        "request_id": request_id_var,
+        "client_ip": client_ip_var,
+        "run_id": run_id_var,
+    }
+    tokens: list[tuple[ContextVar[Any], Token[Any]]] = []
     for name, value in values.items():
-        var = {"request_id": request_id_var, "client_ip": client_ip_var, "run_id": run_id_var}[name]
-        tokens.append((var, var.set(value)))  # type: ignore[arg-type]
+        var = context_vars[name]
+        tokens.append((var, var.set(value)))
     try:
         yield
     finally:

@@ -12,11 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db import models
 
 from .choices import PLATFORM_ADMIN_GROUP
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
     from .models import Team
 
 _M = TypeVar("_M", bound=models.Model)
@@ -35,6 +38,13 @@ def is_platform_admin(user: Any) -> bool:
         cached = user.groups.filter(name=PLATFORM_ADMIN_GROUP).exists()
         user._idp_platform_admin = cached
     return bool(cached)
+
+
+def signed_in_user(user: User | AnonymousUser) -> User:
+    """The user of a view behind login_required or IsAuthenticated, typed as a User."""
+    if not user.is_authenticated:
+        raise PermissionDenied("Sign in first.")
+    return user
 
 
 def _check_perm(perm: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -20,7 +20,7 @@ from . import services
 from .choices import Role
 from .forms import MemberAddForm, MemberRoleForm, TokenCreateForm
 from .models import APIToken, AuditEvent, Membership, Team
-from .rbac import has_team_perm, is_platform_admin
+from .rbac import has_team_perm, is_platform_admin, signed_in_user
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -41,7 +41,7 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     memberships = (
-        Membership.objects.filter(user=request.user)
+        Membership.objects.filter(user=signed_in_user(request.user))
         .select_related("team")
         .annotate(member_count=Count("team__memberships"))
         .order_by("team__slug")
@@ -59,8 +59,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _profile_page(request: HttpRequest, form: TokenCreateForm, status: int = 200) -> HttpResponse:
-    tokens = APIToken.objects.filter(user=request.user)
-    memberships = Membership.objects.filter(user=request.user).select_related("team")
+    user = signed_in_user(request.user)
+    tokens = APIToken.objects.filter(user=user)
+    memberships = Membership.objects.filter(user=user).select_related("team")
     return render(
         request,
         "idp/profile.html",
@@ -105,18 +106,14 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def team_list(request: HttpRequest) -> HttpResponse:
-    teams = Team.objects.for_user(request.user).annotate(member_count=Count("memberships"))
+    my_role = Membership.objects.filter(team=OuterRef("pk"), user=signed_in_user(request.user))
+    teams = Team.objects.for_user(request.user).annotate(
+        member_count=Count("memberships"), my_role=Subquery(my_role.values("role")[:1])
+    )
     query = request.GET.get("q", "").strip()
     if query:
         teams = teams.filter(Q(name__icontains=query) | Q(slug__icontains=query))
     page = Paginator(teams.order_by("slug"), 50).get_page(request.GET.get("page"))
-    my_roles = dict(
-        Membership.objects.filter(user=request.user, team__in=list(page.object_list)).values_list(
-            "team_id", "role"
-        )
-    )
-    for team in page.object_list:
-        team.my_role = my_roles.get(team.pk)
     return render(request, "idp/team_list.html", {"page_obj": page, "q": query})
 
 

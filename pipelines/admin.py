@@ -15,7 +15,7 @@ class PipelineRunInline(admin.TabularInline):
     model = PipelineRun
     extra = 0
     can_delete = False
-    fields = [
+    fields = (
         "github_run_id",
         "run_attempt",
         "environment",
@@ -25,7 +25,7 @@ class PipelineRunInline(admin.TabularInline):
         "actor",
         "duration_seconds",
         "html_url",
-    ]
+    )
     readonly_fields = fields
     ordering = ["-github_run_id"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -57,7 +57,8 @@ class PipelineForm(forms.Form):
     def __init__(self, *args: Any, template: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         envs = list(Environment.objects.all())
-        self.fields["environments"].choices = [(e.slug, e.name or e.slug) for e in envs]
+        environments = cast(forms.MultipleChoiceField, self.fields["environments"])
+        environments.choices = [(e.slug, e.name or e.slug) for e in envs]
         self.fields["environments"].initial = [e.slug for e in envs]
         self.template_slug = template if template in PipelineTemplate.values else "python"
         self.fields["template"].initial = self.template_slug
@@ -74,7 +75,7 @@ class PipelineForm(forms.Form):
         result: dict[str, Any] = {}
         for name, prop in self.schema["properties"].items():
             value = self.cleaned_data.get(OPTION_PREFIX + name)
-            if value in (None, ""):
+            if value is None or value == "":
                 continue
             if prop.get("type") == "array":
                 result[name] = [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]

@@ -6,6 +6,7 @@ and a flag saying whether trying again later may help (the Celery task retries t
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from dataclasses import dataclass
@@ -311,8 +312,9 @@ def list_runs(
     gh = gh or client()
     try:
         repo = gh.get_repo(repository)
-        runs = []
-        for run in repo.get_workflow_runs()[: limit * 3]:
+        runs: list[dict[str, Any]] = []
+        # islice, not a slice: PyGithub types a slice of its list as the item type.
+        for run in itertools.islice(repo.get_workflow_runs(), limit * 3):
             if run.path.split("@", 1)[0] != workflow_path:
                 continue
             runs.append({"run": _run_dict(run), "jobs": [_job_dict(j) for j in run.jobs()]})

@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import JSONField as JSONModelField
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
@@ -95,7 +96,7 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
     list_select_related = ["team", "environment", "template", "template_version", "requested_by"]
     actions = ["approve_selected", "reject_selected"]
     date_hierarchy = "created_at"
-    fields = [
+    fields = (
         "name",
         "team",
         "service",
@@ -115,7 +116,7 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
         "created_at",
         "provisioned_at",
         "destroyed_at",
-    ]
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Resource]:
@@ -195,7 +196,7 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
             "opts": self.model._meta,
             "resources": queryset,
             "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "provisioning/admin/reject_reason.html", context)
 
@@ -215,7 +216,7 @@ class RunAdmin(StaffVisibleMixin, admin.ModelAdmin):
     list_filter = ["status", "kind", "resource__environment", "resource__team"]
     search_fields = ["resource__name", "resource__team__slug", "error"]
     list_select_related = ["resource__team", "resource__environment", "created_by"]
-    fields = [
+    fields = (
         "resource",
         "kind",
         "status",
@@ -235,7 +236,7 @@ class RunAdmin(StaffVisibleMixin, admin.ModelAdmin):
         "started_at",
         "finished_at",
         "log",
-    ]
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
@@ -254,7 +255,7 @@ class ApprovalAdmin(StaffVisibleMixin, admin.ModelAdmin):
     list_filter = ["decision", "created_at"]
     search_fields = ["resource__name", "decided_by__username", "reason"]
     list_select_related = ["resource__team", "resource__environment", "decided_by"]
-    readonly_fields = [
+    readonly_fields = (
         "resource",
         "run",
         "decision",
@@ -263,7 +264,7 @@ class ApprovalAdmin(StaffVisibleMixin, admin.ModelAdmin):
         "plan_hash",
         "created_at",
         "expires_at",
-    ]
+    )
     fields = readonly_fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Approval]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -34,7 +34,7 @@ class UpgradeForm(forms.Form):
         versions = TemplateVersion.objects.filter(template_id=resource.template_id).only(
             "number", "template_id"
         )
-        self.fields["version"].choices = [
+        cast(forms.TypedChoiceField, self.fields["version"]).choices = [
             (
                 v.number,
                 f"v{v.number}" + (" (current pin)" if v.pk == resource.template_version_id else ""),

@@ -697,7 +697,11 @@ def expire_resources(now: datetime | None = None) -> list[Resource]:
             locked = _locked(resource)
             if locked.runs.filter(status__in=RUN_ACTIVE).exists():
                 continue
-            if locked.status not in (ResourceStatus.PROVISIONED, ResourceStatus.FAILED):
+            # The expiry may have been cleared since the query: then it stays.
+            if locked.expires_at is None or locked.status not in (
+                ResourceStatus.PROVISIONED,
+                ResourceStatus.FAILED,
+            ):
                 continue
             _start_plan(
                 locked,

@@ -159,8 +159,9 @@ def celery_worker_session() -> Iterator[Any]:
             need(False, f"Redis at {url} is not reachable: {exc}")
     app.conf.broker_url = url
     app.conf.task_always_eager = False
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
-                      shutdown_timeout=30) as worker:
+    with start_worker(
+        app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30
+    ) as worker:
         yield worker
 
 

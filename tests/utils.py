@@ -35,8 +35,9 @@ def port_open(host: str, port: int) -> bool:
 
 
 def assert_ok(response: Any, status: int = 200) -> Any:
+    body = getattr(response, "content", b"")[:2000]
     assert response.status_code == status, (
-        f"expected {status}, got {response.status_code}: {getattr(response, 'content', b'')[:2000]!r}"
+        f"expected {status}, got {response.status_code}: {body!r}"
     )
     return response.json() if status != 204 else None
 

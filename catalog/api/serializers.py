@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -26,7 +26,9 @@ class VersionSummarySerializer(serializers.ModelSerializer):
 
 class TemplateSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:template-detail", lookup_field="slug")
-    owner = serializers.SlugRelatedField(source="owner_team", slug_field="slug", read_only=True)
+    owner: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        source="owner_team", slug_field="slug", read_only=True
+    )
     current_version = serializers.IntegerField(source="current_version.number", default=None)
     version_label = serializers.SerializerMethodField()
 
@@ -52,7 +54,9 @@ class TemplateSerializer(serializers.ModelSerializer):
 
 
 class TemplateVersionSerializer(serializers.ModelSerializer):
-    template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    template: serializers.SlugRelatedField[Template] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     files = serializers.SerializerMethodField()
     version_label = serializers.SerializerMethodField()
 
@@ -164,7 +168,9 @@ class ServiceSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None:
             # A team you cannot see reads as unknown, never as forbidden.
-            self.fields["team"].queryset = Team.objects.for_user(request.user)
+            team_field = cast("serializers.SlugRelatedField[Team]", self.fields["team"])
+            # drf-stubs type queryset as QuerySet | Manager; mypy reads the Manager as a descriptor.
+            team_field.queryset = Team.objects.for_user(request.user)  # type: ignore[arg-type]
 
 
 class ServiceUpdateSerializer(ServiceSerializer):

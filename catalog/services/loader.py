@@ -293,11 +293,11 @@ def build_schema(slug: str, files: dict[str, str], metadata: dict[str, Any]) -> 
     required: list[str] = []
     platform: list[str] = []
     for var, body in variables.items():
-        schema = _variable_schema(var, body, where[var], files[where[var]])
+        var_schema = _variable_schema(var, body, where[var], files[where[var]])
         if var in PLATFORM_VARIABLES:
             platform.append(var)
             continue
-        properties[var] = schema
+        properties[var] = var_schema
         if "default" not in body:
             required.append(var)
     _apply_refinements(properties, metadata, files)

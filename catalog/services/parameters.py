@@ -16,7 +16,7 @@ from .loader import valid_slug
 from .schema import PLATFORM_VARIABLES
 
 
-def resolve_version(template_slug: str, number: int | None = None) -> TemplateVersion:
+def resolve_version(template_slug: str, number: int | str | None = None) -> TemplateVersion:
     """The version a new request would use: `number`, or the template's current one.
 
     Deprecated templates are refused (their existing resources keep working).
@@ -37,10 +37,9 @@ def resolve_version(template_slug: str, number: int | None = None) -> TemplateVe
             raise ServiceError(
                 f"Template {template_slug!r} has no loaded version", field="template"
             )
-        version = TemplateVersion.objects.select_related("template").get(
+        return TemplateVersion.objects.select_related("template").get(
             pk=template.current_version_id
         )
-        return version
     try:
         number = int(number)
     except (TypeError, ValueError):

@@ -217,15 +217,12 @@ def _clause_keywords(clause: str, var: str, kind: str | None) -> dict[str, Any] 
         except json.JSONDecodeError:
             return None
         return {"enum": values} if isinstance(values, list) and values else None
-    match = re.fullmatch(rf"{ref}\s*(>=|<=|>|<)\s*{_NUM}", clause) or None
+    match = re.fullmatch(rf"{ref}\s*(>=|<=|>|<)\s*{_NUM}", clause)
+    if match:
+        return {_OPS[match.group(1)]: _number(match.group(2))}
     flipped = re.fullmatch(rf"{_NUM}\s*(>=|<=|>|<)\s*{ref}", clause)
-    if match or flipped:
-        op, num = (
-            (match.group(1), match.group(2))
-            if match
-            else (_FLIP[flipped.group(2)], flipped.group(1))
-        )  # type: ignore[union-attr]
-        return {_OPS[op]: _number(num)}
+    if flipped:
+        return {_OPS[_FLIP[flipped.group(2)]]: _number(flipped.group(1))}
     match = re.fullmatch(rf"floor\(\s*{ref}\s*\)\s*==\s*{ref}", clause)
     if match:
         return {"type": "integer"}

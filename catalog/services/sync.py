@@ -76,7 +76,7 @@ def store_template(
     template, created = Template.objects.select_for_update().get_or_create(
         slug=parsed.slug, defaults={"title": parsed.title}
     )
-    fields = {
+    fields: dict[str, Any] = {
         "title": parsed.title[:200],
         "description": str(meta.get("description", "")).strip(),
         "category": str(meta.get("category", ""))[:50],
@@ -86,7 +86,7 @@ def store_template(
     }
     existing = template.versions.filter(content_hash=parsed.content_hash).first()
     is_new = existing is None
-    if is_new:
+    if existing is None:
         previous = template.versions.order_by("-number").first()
         existing = TemplateVersion.objects.create(
             template=template,

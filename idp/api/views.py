@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from .. import services
 from ..models import APIToken, AuditEvent, Environment, Membership, Team
-from ..rbac import has_team_perm, is_platform_admin
+from ..rbac import has_team_perm, is_platform_admin, signed_in_user
 from . import serializers as s
 
 ERRORS = {
@@ -40,7 +40,9 @@ class MeView(APIView):
     @extend_schema(responses={200: s.MeSerializer, **error_responses(401)})
     def get(self, request: Request) -> Response:
         """The signed-in user and their teams with roles."""
-        memberships = Membership.objects.filter(user=request.user).select_related("team")
+        memberships = Membership.objects.filter(user=signed_in_user(request.user)).select_related(
+            "team"
+        )
         data = {
             "user": request.user,
             "is_platform_admin": is_platform_admin(request.user),
@@ -227,7 +229,7 @@ class APITokenViewSet(
     queryset = APIToken.objects.none()
 
     def get_queryset(self) -> Any:
-        return APIToken.objects.filter(user=self.request.user)
+        return APIToken.objects.filter(user=signed_in_user(self.request.user))
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = s.APITokenCreateSerializer(data=request.data)

@@ -69,7 +69,7 @@ def wait_for_resource(
         while True:
             resource = api.get(f"/api/v1/resources/{resource_id}/")
             status = resource.get("status")
-            if status != last and live:
+            if status != last and spinner is not None:
                 console.print(f"resource {resource_id}: {status}")
                 spinner.update(f"resource {resource_id}: {status}")
             last = status

@@ -51,7 +51,8 @@ def check_broker() -> str:
         connect_timeout=timeout,
     )
     try:
-        conn.ensure_connection(max_retries=1, timeout=timeout)
+        # kombu takes float seconds here; its stubs say int.
+        conn.ensure_connection(max_retries=1, timeout=timeout)  # type: ignore[arg-type]
         return str(conn.transport.driver_type)
     finally:
         conn.release()

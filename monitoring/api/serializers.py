@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from idp.models import Team
+
 from ..models import Alert, Budget, CostRecord, MetricSample
 
 
 class CostRecordSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     service = serializers.CharField(source="service_slug")
     environment = serializers.CharField(source="environment_slug")
 
@@ -37,7 +41,9 @@ class ThresholdSerializer(serializers.Serializer):
 
 
 class BudgetSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     thresholds = ThresholdSerializer(many=True, read_only=True)
 
     class Meta:
@@ -70,7 +76,9 @@ class BudgetWriteSerializer(serializers.Serializer):
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Alert

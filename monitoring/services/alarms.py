@@ -158,11 +158,11 @@ def refresh_alarm_states() -> int:
                 chunk = {s.alarm_name: s for s in items[offset : offset + 100]}
                 page = aws.call(client.describe_alarms, AlarmNames=list(chunk))
                 for alarm in page.get("MetricAlarms", []):
-                    state = chunk.get(alarm["AlarmName"])
-                    if state and state.state != alarm["StateValue"]:
-                        state.state = alarm["StateValue"]
-                        state.state_reason = alarm.get("StateReason", "")[:2000]
-                        state.save(update_fields=["state", "state_reason", "updated_at"])
+                    known = chunk.get(alarm["AlarmName"])
+                    if known and known.state != alarm["StateValue"]:
+                        known.state = alarm["StateValue"]
+                        known.state_reason = alarm.get("StateReason", "")[:2000]
+                        known.save(update_fields=["state", "state_reason", "updated_at"])
                         changed += 1
         except Exception as exc:  # noqa: BLE001 - states stay as last known
             logger.warning("describe_alarms failed: %s", exc)

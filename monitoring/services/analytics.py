@@ -113,7 +113,7 @@ def pipeline_stats(user: Any, *, teams: Any, since: datetime, days: int) -> list
     if not apps.is_installed("pipelines"):
         return []
     try:
-        from pipelines.models import PipelineRun  # type: ignore[attr-defined]
+        from pipelines.models import PipelineRun
     except ImportError:
         return []
     names = {f.name for f in PipelineRun._meta.get_fields()}

@@ -112,7 +112,10 @@ def client(service: str, environment: Any = None, region: str | None = None) -> 
     config = Config(
         retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30
     )
-    return session.client(service, region_name=region, endpoint_url=endpoint, config=config)
+    # boto3-stubs type client() per literal service name; ours is chosen at run time.
+    return session.client(  # type: ignore[call-overload]
+        service, region_name=region, endpoint_url=endpoint, config=config
+    )
 
 
 def account_id(environment: Any = None) -> str:

@@ -7,6 +7,7 @@ import logging
 import urllib.request
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -273,7 +274,7 @@ def evaluate_budget(budget: Budget, today: date | None = None) -> list[Alert]:
                     "amount": str(amount),
                 },
             )
-            transaction.on_commit(lambda pk=alert.pk: notify(pk))
+            transaction.on_commit(partial(notify, alert.pk))
             raised.append(alert)
     if raised:
         bump(budget.team.slug)

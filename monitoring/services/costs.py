@@ -52,7 +52,7 @@ def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal |
     for part in hints.get("per_unit") or []:
         if not isinstance(part, dict):
             continue
-        name = part.get("parameter")
+        name = str(part.get("parameter") or "")
         rate = _decimal(part.get("usd_per_unit"))
         raw = (parameters or {}).get(name)
         if raw is None:

@@ -6,12 +6,15 @@ from typing import Any
 
 from rest_framework import serializers
 
+from catalog.models import Service
+
 from ..choices import PipelineTemplate
 from ..models import Pipeline, PipelineRun
 
 
 class FindingSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=["schema", "actionlint"])
+    # The API names this field "source"; the stubs see it as Field.source (a str).
+    source = serializers.ChoiceField(choices=["schema", "actionlint"])  # type: ignore[assignment]
     line = serializers.IntegerField()
     column = serializers.IntegerField()
     message = serializers.CharField()
@@ -45,7 +48,9 @@ class PipelineRunSerializer(serializers.ModelSerializer):
 
 
 class PipelineSerializer(serializers.ModelSerializer):
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     team = serializers.CharField(source="service.team.slug", read_only=True)
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
     findings = FindingSerializer(many=True, read_only=True)

@@ -35,7 +35,9 @@ class ApprovalSerializer(serializers.ModelSerializer):
 class RunSerializer(serializers.ModelSerializer):
     """A run without its log or plan file."""
 
-    resource = serializers.PrimaryKeyRelatedField(read_only=True)
+    resource: serializers.PrimaryKeyRelatedField[Resource] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
     template_version = serializers.IntegerField(source="template_version.number", read_only=True)
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
     plan_counts = serializers.SerializerMethodField()
@@ -92,10 +94,18 @@ class RunLogSerializer(serializers.Serializer):
 class ResourceSerializer(serializers.ModelSerializer):
     """A resource in a list: identifiers, status, no parameters or outputs."""
 
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    environment: serializers.SlugRelatedField[Environment] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    template: serializers.SlugRelatedField[Template] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     version = serializers.IntegerField(source="template_version.number", read_only=True)
     requested_by = serializers.CharField(
         source="requested_by.username", default=None, read_only=True

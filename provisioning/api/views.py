@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from idp.api.views import error_responses
+from idp.rbac import signed_in_user
 from idp.services import ServiceError
 
 from .. import services
@@ -110,7 +111,7 @@ class ResourceViewSet(
         key = request.headers.get("Idempotency-Key", "").strip()[:200]
         if key:
             existing = Resource.objects.filter(
-                requested_by=request.user, idempotency_key=key
+                requested_by=signed_in_user(request.user), idempotency_key=key
             ).first()
             if existing is not None:
                 return self._detail(existing, status.HTTP_200_OK)
@@ -264,8 +265,8 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         run = self.get_object()
         offset = _non_negative(request.query_params.get("offset", "0"), "offset")
         limit = request.query_params.get("limit")
-        kwargs = {"limit": _non_negative(limit, "limit") or None} if limit else {}
-        text, next_offset, complete = services.read_run_log(run, offset=offset, **kwargs)
+        page_size = (_non_negative(limit, "limit") if limit else 0) or services.LOG_PAGE
+        text, next_offset, complete = services.read_run_log(run, offset=offset, limit=page_size)
         return Response({"text": text, "next_offset": next_offset, "complete": complete})
 
 

@@ -38,7 +38,8 @@ def state_bucket() -> str:
 
 def platform_client(service: str, region: str | None = None) -> Any:
     """A boto3 client for the platform's own account (state bucket, backups)."""
-    return boto3.client(
+    # boto3-stubs type client() per literal service name; ours is chosen at run time.
+    return boto3.client(  # type: ignore[call-overload]
         service,
         region_name=region or settings.AWS_REGION,
         endpoint_url=settings.AWS_ENDPOINT_URL,
@@ -100,8 +101,8 @@ def credentials_env(environment: Any, session_name: str) -> dict[str, str]:
     frozen = boto3.Session().get_credentials()
     if frozen is not None:
         current = frozen.get_frozen_credentials()
-        env["AWS_ACCESS_KEY_ID"] = current.access_key
-        env["AWS_SECRET_ACCESS_KEY"] = current.secret_key
+        env["AWS_ACCESS_KEY_ID"] = current.access_key or ""
+        env["AWS_SECRET_ACCESS_KEY"] = current.secret_key or ""
         if current.token:
             env["AWS_SESSION_TOKEN"] = current.token
     return env
@@ -109,7 +110,8 @@ def credentials_env(environment: Any, session_name: str) -> dict[str, str]:
 
 def resource_client(service: str, environment: Any, creds: dict[str, str]) -> Any:
     """A boto3 client acting in the resource's account with the run's credentials."""
-    return boto3.client(
+    # boto3-stubs type client() per literal service name; ours is chosen at run time.
+    return boto3.client(  # type: ignore[call-overload]
         service,
         region_name=region_for(environment),
         endpoint_url=endpoint_for(environment),

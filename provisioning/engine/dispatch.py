@@ -30,7 +30,10 @@ def send(run_id: int) -> None:
     # IDP_RUN_QUEUE routes Terraform runs to dedicated workers (`celery worker -Q …`).
     queue = getattr(settings, "IDP_RUN_QUEUE", None) or None
     try:
-        execute_run.apply_async((run_id,), queue=queue)
+        if queue:
+            execute_run.apply_async((run_id,), queue=queue)
+        else:
+            execute_run.apply_async((run_id,))
     except Exception:  # noqa: BLE001 - any broker error: the run stays queued in the database
         log.warning("could not send run %s to the broker; the sweeper will retry", run_id)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django import forms
+from typing import TYPE_CHECKING, Any
 
 from ..api.presenters import sensitive_parameter_names
 from ..forms import JSONParametersForm
 from ..models import Resource
+
+if TYPE_CHECKING:
+    from catalog.forms import ParametersForm
 
 
 def _catalog_form_class() -> Any:
@@ -22,7 +23,7 @@ def _catalog_form_class() -> Any:
 class SchemaParametersForm:
     """The catalog's ParametersForm with the `new_parameters()` the views call."""
 
-    def __init__(self, form: forms.Form) -> None:
+    def __init__(self, form: ParametersForm) -> None:
         self.form = form
 
     def __getattr__(self, name: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -42,8 +43,9 @@ def _resource(request: HttpRequest, pk: int) -> Resource:
 @login_required
 def resource_list(request: HttpRequest) -> HttpResponse:
     """Your teams' resources, filtered and paginated, in a constant number of queries."""
-    filterset = ResourceFilterSet(request.GET or None, queryset=resource_queryset(request.user))
-    queryset = filterset.qs if filterset.is_bound else filterset.queryset
+    visible = resource_queryset(request.user)
+    filterset = ResourceFilterSet(request.GET or None, queryset=visible)
+    queryset = filterset.qs if filterset.is_bound else visible
     page = Paginator(queryset.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -134,7 +136,7 @@ def resource_reject(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "provisioning/resource_detail.html", context, status=400)
 
 
-def _run_action(name: str, label: str):  # type: ignore[no-untyped-def]
+def _run_action(name: str, label: str) -> Callable[..., HttpResponse]:
     """A POST-only view calling `services.<name>(resource, actor=…)`; the run page follows."""
 
     @login_required
