@@ -88,3 +88,20 @@ def producer_on(settings: Any) -> Iterator[Callable[[str], None]]:
 
     yield switch
     switch(previous)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs mounted for this test (needs root and mount rights), unmounted after."""
+    mountpoint = tmp_path / "small-disk"
+    mountpoint.mkdir()
+    mounted = shutil.which("mount") and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mountpoint)],
+        capture_output=True,
+        check=False,
+    )
+    need(mounted and mounted.returncode == 0, "cannot mount a small tmpfs here (needs root)")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)

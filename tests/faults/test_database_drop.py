@@ -1,0 +1,86 @@
+"""PostgreSQL drops the worker's connections mid-apply (pg_terminate_backend): the run still
+ends in a clear state, its lock is freed, and a retry provisions the resource."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+from django.db import connection
+
+from provisioning import services
+from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.models import ResourceLock, Run
+from tests.provisioning.engine.conftest import log_of, register_module, run_queued
+from tests.provisioning.engine.test_runs import wait_for
+from tests.provisioning.engine.test_worker_loss import start_worker
+from tests.utils import need
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+
+def terminate_other_backends() -> int:
+    """Drop every other connection to the test database, as a failover or an admin would."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_connection_dropped_mid_apply(
+    alice, teams, envs, state, settings, tmp_path, redis_server, producer_on, monkeypatch
+):
+    need(connection.vendor == "postgresql", "pg_terminate_backend needs PostgreSQL")
+    register_module("tf_slow")
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_server.url)
+    producer_on(redis_server.url)
+    settings.IDP_RUN_QUEUE = f"faults-pg-{uuid.uuid4().hex[:8]}"
+    worker = start_worker(settings.IDP_RUN_QUEUE, state, tmp_path)
+    try:
+        resource = services.request_resource(
+            actor=alice,
+            template="tf-slow",
+            version=None,
+            team=teams["payments"],
+            environment="dev",
+            name="dropped",
+            parameters={"delay": 4, "label": "kept"},
+        )
+
+        def sleeping_apply() -> Run | None:
+            run = resource.runs.filter(kind=RunKind.APPLY, status=RunStatus.RUNNING).first()
+            return run if run and "sleep 4" in log_of(run) else None
+
+        apply = wait_for(sleeping_apply, "the worker to start the apply", timeout=120)
+        assert terminate_other_backends() >= 1
+        # The worker notices at its next heartbeat and ends the run itself; no reaper needed.
+        wait_for(
+            lambda: Run.objects.get(pk=apply.pk).status != RunStatus.RUNNING,
+            "the run to end after its connection was dropped",
+            timeout=90,
+        )
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+
+    apply.refresh_from_db()
+    resource.refresh_from_db()
+    assert not ResourceLock.objects.filter(resource=resource).exists()
+    if apply.status == RunStatus.SUCCEEDED:
+        assert resource.status == ResourceStatus.PROVISIONED
+    else:
+        assert apply.status == RunStatus.FAILED
+        assert "database connection" in apply.error, apply.error
+        assert resource.status == ResourceStatus.FAILED
+        assert "retry" in services.allowed_actions(resource, alice)
+        settings.IDP_RUN_QUEUE = f"nobody-{uuid.uuid4().hex[:8]}"  # this process runs it
+        services.retry(resource, actor=alice)
+        runs = run_queued(resource)
+        assert runs and all(r.status == RunStatus.SUCCEEDED for r in runs), [r.error for r in runs]
+        resource.refresh_from_db()
+    assert resource.status == ResourceStatus.PROVISIONED and resource.outputs["label"] == "kept"
