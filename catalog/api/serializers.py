@@ -169,8 +169,7 @@ class ServiceSerializer(serializers.ModelSerializer):
         if request is not None:
             # A team you cannot see reads as unknown, never as forbidden.
             team_field = cast("serializers.SlugRelatedField[Team]", self.fields["team"])
-            # drf-stubs type queryset as QuerySet | Manager; mypy reads the Manager as a descriptor.
-            team_field.queryset = Team.objects.for_user(request.user)  # type: ignore[arg-type]
+            team_field.queryset = Team.objects.for_user(request.user)
 
 
 class ServiceUpdateSerializer(ServiceSerializer):
