@@ -35,6 +35,9 @@ def test_team_list_page_query_count(member_of_many, client_as, django_assert_max
     with django_assert_max_num_queries(10):
         page = client.get("/teams/")
     assert page.content.count(b'href="/teams/team-') == 30
+    # Each row shows the viewer's own role in that team (admin in odd, viewer in even teams).
+    assert page.content.count(b'class="badge role-admin"') == 15
+    assert page.content.count(b'class="badge role-viewer"') == 15
     few = count(lambda: client.get("/teams/?q=team-0"))  # 10 rows
     many = count(lambda: client.get("/teams/"))  # 30 rows
     assert few == many
