@@ -52,7 +52,16 @@ def fail_after_database_loss(run_id: int, worker: str, exc: Exception, attempts:
     from .engine.runner import RunTask
     from .models import Run
 
-    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    # Name the drop itself, not the "connection is closed" errors that followed it.
+    first: BaseException = exc
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, DatabaseError):
+            first = cause
+        cause = cause.__context__
+    detail = (str(first).strip().splitlines() or [type(first).__name__])[0]
     reason = f"{DATABASE_LOST} ({detail}); retry the run"
     for attempt in range(attempts):
         with contextlib.suppress(DatabaseError):

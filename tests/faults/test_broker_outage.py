@@ -14,7 +14,7 @@ from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.housekeeping import sweep_queued_runs
 from provisioning.models import Resource, ResourceLock, Run
 from tests.provisioning.engine.test_worker_loss import start_worker
-from tests.utils import assert_ok, need
+from tests.utils import assert_ok
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -51,7 +51,8 @@ def test_redis_restart_while_requests_arrive(
     producer_on,
     monkeypatch,
 ):
-    need(connection.vendor == "postgresql", "a worker process needs a shared database")
+    if connection.vendor != "postgresql":  # CI runs PostgreSQL; SQLite is not a fault here
+        pytest.skip("a worker process needs a shared database")
     monkeypatch.setenv("CELERY_BROKER_URL", redis_server.url)
     producer_on(redis_server.url)
     settings.IDP_RUN_QUEUE = f"faults-redis-{uuid.uuid4().hex[:8]}"

@@ -12,7 +12,8 @@ from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import state_bucket, state_key
 from provisioning.models import ResourceLock
 from tests.provisioning.engine.conftest import log_of, run_queued
-from tests.utils import free_port
+from tests.provisioning.engine.test_runs import wait_for
+from tests.utils import free_port, port_open
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -46,6 +47,7 @@ def test_aws_api_down_fails_clearly_and_retry_succeeds(alice, teams, envs, echo,
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
+        wait_for(lambda: port_open("127.0.0.1", port), "the moto server to listen again")
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
         # Nothing half-written while AWS was down: no state object for the resource.
         listed = s3.list_objects_v2(Bucket=state_bucket(), Prefix=state_key(resource))
