@@ -104,13 +104,18 @@ def acquire(run_id: int, worker: str) -> Run | None:
         if older is not None:
             enqueue(older)
             return None
-        ResourceLock.objects.get_or_create(resource=resource, defaults={"run": run})
         now = timezone.now()
+        fields = {"started_at": now, "heartbeat_at": now, "worker": worker[:200]}
+        # Compare-and-set: where row locks are no-ops (SQLite), two duplicate messages must
+        # still never both start the run.
+        if not Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, **fields
+        ):
+            return None
+        ResourceLock.objects.get_or_create(resource=resource, defaults={"run": run})
         run.status = RunStatus.RUNNING
-        run.started_at = now
-        run.heartbeat_at = now
-        run.worker = worker[:200]
-        run.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
+        for name, value in fields.items():
+            setattr(run, name, value)
         status = running_status(run, resource)
         if status and resource.status != status:
             resource.status = status
