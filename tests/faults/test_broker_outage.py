@@ -3,7 +3,6 @@ truth, so every request ends `provisioned`, none lost and none done twice."""
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -15,6 +14,8 @@ from provisioning.engine.housekeeping import sweep_queued_runs
 from provisioning.models import Resource, ResourceLock, Run
 from tests.provisioning.engine.test_worker_loss import start_worker
 from tests.utils import assert_ok
+
+from .conftest import stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -82,8 +83,7 @@ def test_redis_restart_while_requests_arrive(
             log = (tmp_path / "worker.log").read_text()[-3000:]
             pytest.fail(f"not every request was provisioned: {states}\n{log}")
     finally:
-        os.killpg(worker.pid, 15)
-        worker.wait(timeout=60)
+        stop_worker(worker)
 
     # None lost, none duplicated: one resource per request, one plan and one apply each.
     assert Resource.objects.filter(team=teams["payments"]).count() == 5

@@ -3,8 +3,6 @@ ends in a clear state, its lock is freed, and a retry provisions the resource.""
 
 from __future__ import annotations
 
-import os
-import signal
 import uuid
 
 import pytest
@@ -16,6 +14,8 @@ from provisioning.models import ResourceLock, Run
 from tests.provisioning.engine.conftest import log_of, register_module, run_queued
 from tests.provisioning.engine.test_runs import wait_for
 from tests.provisioning.engine.test_worker_loss import start_worker
+
+from .conftest import stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -65,8 +65,7 @@ def test_database_connection_dropped_mid_apply(
             timeout=90,
         )
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=60)
+        stop_worker(worker)
 
     apply.refresh_from_db()
     resource.refresh_from_db()
