@@ -133,7 +133,8 @@ def test_runs_on_one_resource_serialize_while_resources_run_in_parallel(alice, t
         first = slow_request(alice, teams["payments"], "one", 2, "a")
         # A second plan queued on the same resource at once (as two quick clicks would).
         dispatch.new_run(first, RunKind.PLAN, parameters={"delay": 2, "label": "b"})
-        second = slow_request(alice, teams["payments"], "two", 2, "c")
+        # Longer, so it still overlaps the first resource's runs when runs start fast.
+        second = slow_request(alice, teams["payments"], "two", 5, "c")
 
     for resource in (first, second):
         wait_for(lambda r=resource: settled(r), f"runs of {resource.name}", timeout=120)
