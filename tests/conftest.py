@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.backends.signals import connection_created
 from rest_framework.test import APIClient
 
 from idp import services
@@ -17,6 +18,18 @@ from idp.models import Team
 
 from .browser_support import browser, page, pytest_runtest_makereport  # noqa: F401 - fixtures
 from .utils import free_port, need
+
+
+def _sqlite_memory_reads_unblocked(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """SQLite's shared in-memory test database locks whole tables, so a live server or test
+    thread reading while a worker thread writes fails at once; reads skip those locks.
+    PostgreSQL and file databases (make run) never need this."""
+    name = str(connection.settings_dict.get("NAME", ""))
+    if connection.vendor == "sqlite" and ("memory" in name or name == ":memory:"):
+        connection.cursor().execute("PRAGMA read_uncommitted = true")
+
+
+connection_created.connect(_sqlite_memory_reads_unblocked, dispatch_uid="tests-sqlite-reads")
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

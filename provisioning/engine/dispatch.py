@@ -35,7 +35,9 @@ def send(run_id: int) -> None:
         else:
             execute_run.apply_async((run_id,))
     except Exception:  # noqa: BLE001 - any broker error: the run stays queued in the database
-        log.warning("could not send run %s to the broker; the sweeper will retry", run_id)
+        log.warning(
+            "could not send run %s to the broker; the sweeper will retry", run_id, exc_info=True
+        )
 
 
 def enqueue(run: Run) -> None:

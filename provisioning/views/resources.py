@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -73,7 +74,11 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
     return {
         "resource": resource,
         "parameters": masked_parameters(resource),
-        "outputs": masked_outputs(resource),
+        # Maps and lists as JSON, the way users wrote them, not as Python reprs.
+        "outputs": {
+            k: v if isinstance(v, str) else json.dumps(v)
+            for k, v in masked_outputs(resource).items()
+        },
         "allowed_actions": actions,
         "current_run": current_run(resource),
         "plan": plan,

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db.backends.signals import connection_created
 
 from catalog.models import Service, Template
 from catalog.services import sync_templates
@@ -18,17 +17,6 @@ from tests.fakes.github import FakeGitHub
 from tests.utils import free_port
 
 REPOSITORY = "acme/payments-api"
-
-
-def _sqlite_memory_reads_unblocked(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """SQLite's shared in-memory test database locks whole tables, so the live server's reads
-    fail while the worker thread writes; reads skip those locks (PostgreSQL never needs this)."""
-    name = str(connection.settings_dict.get("NAME", ""))
-    if connection.vendor == "sqlite" and ("memory" in name or name == ":memory:"):
-        connection.cursor().execute("PRAGMA read_uncommitted = true")
-
-
-connection_created.connect(_sqlite_memory_reads_unblocked, dispatch_uid="journey-sqlite-reads")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-from django.db.backends.signals import connection_created
 
 from catalog.models import Template, TemplateVersion
 from catalog.services.sync import sync_templates
@@ -21,16 +20,6 @@ from .conftest import one_error_line
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-
-def _sqlite_memory_reads_unblocked(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """SQLite's shared in-memory test database locks whole tables: the live server's reads
-    would fail while the worker writes. Reading uncommitted rows lets them through."""
-    name = str(connection.settings_dict.get("NAME", ""))
-    if connection.vendor == "sqlite" and ("memory" in name or name == ":memory:"):
-        connection.cursor().execute("PRAGMA read_uncommitted = true")
-
-
-connection_created.connect(_sqlite_memory_reads_unblocked, dispatch_uid="cli-sqlite-reads")
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 WAIT = ("--wait", "--timeout", "240")  # a bound for a stuck worker, not a timing assertion

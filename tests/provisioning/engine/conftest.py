@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db.backends.signals import connection_created
 
 from catalog.models import Template, TemplateVersion
 from idp.models import Environment
@@ -20,17 +19,6 @@ from provisioning.models import Resource, Run
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
-
-def _sqlite_memory_reads_unblocked(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """SQLite's shared in-memory test database locks whole tables: a worker thread reading
-    while another writes fails at once ("table is locked"). Reads skip those locks here;
-    a file database (make run) or PostgreSQL never needs this."""
-    name = str(connection.settings_dict.get("NAME", ""))
-    if connection.vendor == "sqlite" and ("memory" in name or name == ":memory:"):
-        connection.cursor().execute("PRAGMA read_uncommitted = true")
-
-
-connection_created.connect(_sqlite_memory_reads_unblocked)
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "tf_echo": {

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.db import OperationalError
-from django.db.backends.signals import connection_created
 
 from provisioning.api.presenters import MASK
 from provisioning.choices import RUN_ACTIVE
@@ -22,18 +21,6 @@ from tests.utils import assert_ok
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DEADLINE = 240.0  # a bound for a stuck worker, not a timing assertion
-
-
-def _sqlite_memory_reads_unblocked(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """SQLite's shared in-memory test database locks whole tables, so a read in this thread
-    fails at once while the worker thread writes; reads skip those locks (PostgreSQL and
-    file databases never need this)."""
-    name = str(connection.settings_dict.get("NAME", ""))
-    if connection.vendor == "sqlite" and ("memory" in name or name == ":memory:"):
-        connection.cursor().execute("PRAGMA read_uncommitted = true")
-
-
-connection_created.connect(_sqlite_memory_reads_unblocked, dispatch_uid="surfaces-sqlite-reads")
 
 
 def wait_for(check: Callable[[], Any], what: str) -> Any:
