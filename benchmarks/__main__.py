@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"database {environment.database_url()} (scale {seed.scale_dict(scale)})")
     seeded = ensure_seeded(scale, reseed=args.reseed, results=results, log=log)
+    from idp.rbac import permissions_changed
+
+    permissions_changed()  # the seed writes memberships in bulk, past the signals
 
     query_rows: list[Any] = []
     if "queries" in sections:

@@ -14,6 +14,7 @@ PG_ADMIN_URL = os.environ.get(
 )
 DB_NAME = os.environ.get("IDP_BENCH_DB", "idp_bench")
 BROKER_URL = os.environ.get("IDP_BENCH_BROKER_URL", "redis://127.0.0.1:6379/8")
+CACHE_URL = os.environ.get("IDP_BENCH_CACHE_URL", "redis://127.0.0.1:6379/9")
 
 
 def database_url() -> str:
@@ -26,6 +27,8 @@ def configure() -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": BROKER_URL,
+        # Shared cache as in production (docker-compose.yml): grants, throttles, dashboards.
+        "IDP_CACHE_URL": CACHE_URL,
         "IDP_SSL_REDIRECT": "0",
         # The API throttle would otherwise cap the load generator, not the server.
         "IDP_API_RATE": "100000000/minute",

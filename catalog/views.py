@@ -11,7 +11,6 @@ from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from idp.models import Team
+from idp.paginator import CountCachingPaginator
 from idp.rbac import has_team_perm
 from idp.services import ServiceError
 
@@ -56,7 +56,9 @@ def template_list(request: HttpRequest) -> HttpResponse:
     if category:
         templates = templates.filter(category=category)
     categories = base.exclude(category="").order_by("category").values_list("category", flat=True)
-    page = Paginator(templates.order_by("title", "slug"), 24).get_page(request.GET.get("page"))
+    page = CountCachingPaginator(templates.order_by("title", "slug"), 24).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "catalog/template_list.html",
@@ -261,7 +263,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
         services_ = services_.filter(team__slug=team)
     if lifecycle:
         services_ = services_.filter(lifecycle=lifecycle)
-    page = Paginator(services_.order_by("slug"), 50).get_page(request.GET.get("page"))
+    page = CountCachingPaginator(services_.order_by("slug"), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "catalog/service_list.html",

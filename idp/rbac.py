@@ -9,11 +9,12 @@ team themselves.
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 
 from .choices import PLATFORM_ADMIN_GROUP
 
@@ -27,17 +28,80 @@ _M = TypeVar("_M", bound=models.Model)
 TEAM_PERMS = ("view_team", "use_team", "maintain_team", "manage_team")
 
 
+# Grants (platform admin or not, team ids per permission) are read once per request and, when
+# the cache is shared between processes (Redis), kept across requests under a version token
+# that every membership or permission change replaces after its transaction commits.
+GRANTS_TTL = 300
+_VERSION_KEY = "idp:rbac:version"
+
+
+def _shared_cache() -> Any:
+    """The default cache when every web and worker process sees it, else None."""
+    from django.core.cache import caches
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    cache = caches["default"]
+    return None if isinstance(cache, LocMemCache | DummyCache) else cache
+
+
+def _load_grants(user: Any) -> dict[str, Any]:
+    from guardian.models import GroupObjectPermission
+
+    from .models import Team
+
+    admin = user.groups.filter(name=PLATFORM_ADMIN_GROUP).exists()
+    teams: dict[str, list[int]] = {perm: [] for perm in TEAM_PERMS}
+    if not admin:
+        rows = GroupObjectPermission.objects.filter(
+            group__user=user,
+            permission__codename__in=TEAM_PERMS,
+            content_type=ContentType.objects.get_for_model(Team),
+        ).values_list("permission__codename", "object_pk")
+        for codename, pk in rows:
+            teams[codename].append(int(pk))
+    return {"admin": admin, "teams": {perm: sorted(set(ids)) for perm, ids in teams.items()}}
+
+
+def _grants(user: Any) -> dict[str, Any]:
+    """What a signed-in user may see: cached on the user object, then in the shared cache."""
+    grants: dict[str, Any] | None = user.__dict__.get("_idp_grants")
+    if grants is not None:
+        return grants
+    cache = _shared_cache()
+    key = f"idp:rbac:user:{user.pk}"
+    version = None
+    if cache is not None:
+        found = cache.get_many([_VERSION_KEY, key])
+        version = found.get(_VERSION_KEY)
+        if version is None:
+            cache.add(_VERSION_KEY, secrets.token_hex(8), None)
+            version = cache.get(_VERSION_KEY)
+        entry = found.get(key)
+        if entry is not None and entry.get("version") == version:
+            grants = entry
+    if grants is None:
+        grants = _load_grants(user)
+        if cache is not None and version is not None:
+            cache.set(key, {**grants, "version": version}, GRANTS_TTL)
+    user.__dict__["_idp_grants"] = grants
+    return grants
+
+
+def permissions_changed() -> None:
+    """Invalidate every cached grant once the current transaction commits."""
+    cache = _shared_cache()
+    if cache is not None:
+        transaction.on_commit(lambda: cache.set(_VERSION_KEY, secrets.token_hex(8), None))
+
+
 def is_platform_admin(user: Any) -> bool:
     """Superusers and members of the platform-admin group see and do everything."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.is_superuser:
         return True
-    cached = getattr(user, "_idp_platform_admin", None)
-    if cached is None:
-        cached = user.groups.filter(name=PLATFORM_ADMIN_GROUP).exists()
-        user._idp_platform_admin = cached
-    return bool(cached)
+    return bool(_grants(user)["admin"])
 
 
 def signed_in_user(user: User | AnonymousUser) -> User:
@@ -56,59 +120,31 @@ def _check_perm(perm: str) -> str:
 def team_ids(user: Any, perm: str = "view_team") -> list[int] | None:
     """Ids of the teams where `user` holds `perm`; None means every team.
 
-    Evaluated once (and cached on the user object for the request): filtering on a short
-    list of ids lets the database use the team indexes, where a subquery made PostgreSQL
-    join and sort every row of a 100k-row table.
+    Filtering on a short list of ids lets the database use the team indexes, where a
+    subquery made PostgreSQL join and sort every row of a 100k-row table.
     """
-    from guardian.models import GroupObjectPermission
-
-    from .models import Team
-
     _check_perm(perm)
     if is_platform_admin(user):
         return None
     if not getattr(user, "is_authenticated", False):
         return []
-    cache: dict[str, list[int]] = user.__dict__.setdefault("_idp_team_ids_cache", {})
-    if perm not in cache:
-        cache[perm] = sorted(
-            int(pk)
-            for pk in GroupObjectPermission.objects.filter(
-                group__user=user,
-                permission__codename=perm,
-                content_type=ContentType.objects.get_for_model(Team),
-            ).values_list("object_pk", flat=True)
-        )
-    return cache[perm]
+    return list(_grants(user)["teams"][perm])
 
 
 def forget_permissions(user: Any) -> None:
-    """Drop the permissions cached on a user object after their memberships change."""
-    for key in ("_idp_team_ids_cache", "_idp_team_perm_cache", "_idp_platform_admin"):
-        user.__dict__.pop(key, None)
+    """Drop the grants cached for a user after their memberships change."""
+    user.__dict__.pop("_idp_grants", None)
+    permissions_changed()
 
 
 def has_team_perm(user: Any, team: Team | None, perm: str) -> bool:
-    """Whether `user` holds `perm` on `team` (cached on the user object per request)."""
-    from guardian.models import GroupObjectPermission
-
-    from .models import Team
-
+    """Whether `user` holds `perm` on `team`."""
     _check_perm(perm)
     if team is None or not getattr(user, "is_authenticated", False):
         return False
     if is_platform_admin(user):
         return True
-    cache: dict[tuple[int, str], bool] = user.__dict__.setdefault("_idp_team_perm_cache", {})
-    key = (team.pk, perm)
-    if key not in cache:
-        cache[key] = GroupObjectPermission.objects.filter(
-            group__user=user,
-            permission__codename=perm,
-            content_type=ContentType.objects.get_for_model(Team),
-            object_pk=str(team.pk),
-        ).exists()
-    return cache[key]
+    return team.pk in _grants(user)["teams"][perm]
 
 
 class TeamOwnedQuerySet(models.QuerySet[_M]):

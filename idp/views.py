@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +19,7 @@ from . import services
 from .choices import Role
 from .forms import MemberAddForm, MemberRoleForm, TokenCreateForm
 from .models import APIToken, AuditEvent, Membership, Team
+from .paginator import CountCachingPaginator
 from .rbac import has_team_perm, is_platform_admin, signed_in_user
 
 
@@ -113,7 +113,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     if query:
         teams = teams.filter(Q(name__icontains=query) | Q(slug__icontains=query))
-    page = Paginator(teams.order_by("slug"), 50).get_page(request.GET.get("page"))
+    page = CountCachingPaginator(teams.order_by("slug"), 50).get_page(request.GET.get("page"))
     return render(request, "idp/team_list.html", {"page_obj": page, "q": query})
 
 
@@ -225,7 +225,7 @@ def team_audit(request: HttpRequest, slug: str) -> HttpResponse:
     actions = (
         AuditEvent.objects.filter(team=team).order_by().values_list("action", flat=True).distinct()
     )
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page = CountCachingPaginator(events, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "idp/team_audit.html",

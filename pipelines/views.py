@@ -6,12 +6,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.models import Service
+from idp.paginator import CountCachingPaginator
 from idp.rbac import has_team_perm
 from idp.services import ServiceError
 
@@ -38,7 +38,7 @@ def pipeline_list(request: HttpRequest) -> HttpResponse:
     service = request.GET.get("service")
     if service:
         qs = qs.filter(service__slug=service)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = CountCachingPaginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "pipelines/pipeline_list.html", {"page": page, "service": service})
 
 

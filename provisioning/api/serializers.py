@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -134,6 +135,51 @@ class ResourceSerializer(serializers.ModelSerializer):
             "provisioned_at",
         ]
         read_only_fields = fields
+
+
+class ResourceListSerializer(ResourceSerializer):
+    """List rows from `resource_list_queryset`: the same fields and formats, built directly.
+
+    DRF's per-field machinery was most of a 50-row page's time; here each row is one dict,
+    formatted by the declared fields' own `to_representation`, and the detail URL is the
+    list URL plus the id (the router's shape), resolved once per page.
+    """
+
+    def to_representation(self, instance: Resource) -> dict[str, Any]:
+        fields = self.fields
+        when = fields["created_at"].to_representation
+        money = fields["estimated_monthly_cost"].to_representation
+        r = instance
+        return {
+            "id": r.pk,
+            "url": f"{self._list_url()}{r.pk}/",
+            "name": r.name,
+            "team": r.team.slug,
+            "service": r.service.slug if r.service else None,
+            "environment": r.environment_slug,  # type: ignore[attr-defined]
+            "template": r.template_slug,  # type: ignore[attr-defined]
+            "version": r.version_number,  # type: ignore[attr-defined]
+            "status": r.status,
+            "drifted": r.drifted,
+            "requested_by": r.requested_by.username if r.requested_by else None,
+            "estimated_monthly_cost": (
+                money(r.estimated_monthly_cost) if r.estimated_monthly_cost is not None else None
+            ),
+            "requires_platform_admin": r.requires_platform_admin,
+            "expires_at": when(r.expires_at) if r.expires_at else None,
+            "created_at": when(r.created_at),
+            "updated_at": when(r.updated_at),
+            "provisioned_at": when(r.provisioned_at) if r.provisioned_at else None,
+        }
+
+    def _list_url(self) -> str:
+        url = self.__dict__.get("_list_url_cache")
+        if url is None:
+            request = self.context.get("request")
+            url = reverse("api:resource-list")
+            url = request.build_absolute_uri(url) if request is not None else url
+            self.__dict__["_list_url_cache"] = url
+        return str(url)
 
 
 class ResourceDetailSerializer(ResourceSerializer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -17,7 +17,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from catalog.models import Template, TemplateVersion
 from idp.api.views import error_responses
+from idp.models import Environment
 from idp.rbac import signed_in_user
 from idp.services import ServiceError
 
@@ -44,6 +46,47 @@ def resource_queryset(user: Any) -> QuerySet[Resource]:
     )
 
 
+# What a list row shows (API and portal). The big columns of related rows (a template
+# version's module files, a resource's parameters and outputs) stay in the database, and the
+# small lookup tables are read by subqueries: a seven-table join costs PostgreSQL ~9 ms to
+# plan, more than running it.
+LIST_COLUMNS = (
+    *(
+        name
+        for name in s.ResourceSerializer.Meta.fields
+        if name in {f.name for f in Resource._meta.concrete_fields if not f.is_relation}
+    ),
+    "environment",
+    "template",
+    "template_version",
+    "team__slug",
+    "service__slug",
+    "requested_by__username",
+)
+
+
+def _lookup(model: Any, column: str, fk: str) -> Subquery:
+    return Subquery(model.objects.filter(pk=OuterRef(fk)).order_by().values(column)[:1])
+
+
+def resource_list_queryset(user: Any) -> QuerySet[Resource]:
+    """Resources visible to `user` with only what a list row shows, in one query.
+
+    Rows carry `environment_slug`, `template_slug` and `version_number` in place of
+    the environment, template and version objects.
+    """
+    return (
+        Resource.objects.for_user(user)
+        .select_related("team", "service", "requested_by")
+        .only(*LIST_COLUMNS)
+        .annotate(
+            environment_slug=_lookup(Environment, "slug", "environment_id"),
+            template_slug=_lookup(Template, "slug", "template_id"),
+            version_number=_lookup(TemplateVersion, "number", "template_version_id"),
+        )
+    )
+
+
 def run_queryset(user: Any) -> QuerySet[Run]:
     """Runs visible to `user`, without plan file bytes."""
     return (
@@ -55,7 +98,7 @@ def run_queryset(user: Any) -> QuerySet[Run]:
 
 @extend_schema_view(
     list=extend_schema(
-        responses={200: s.ResourceSerializer(many=True), **error_responses(400, 401)},
+        responses={200: s.ResourceListSerializer(many=True), **error_responses(400, 401)},
     ),
     retrieve=extend_schema(
         responses={200: s.ResourceDetailSerializer, **error_responses(401, 404)}
@@ -76,10 +119,12 @@ class ResourceViewSet(
     queryset = Resource.objects.none()
 
     def get_queryset(self) -> QuerySet[Resource]:
+        if self.action == "list":
+            return resource_list_queryset(self.request.user)
         return resource_queryset(self.request.user)
 
     def get_serializer_class(self) -> Any:
-        return s.ResourceSerializer if self.action == "list" else s.ResourceDetailSerializer
+        return s.ResourceListSerializer if self.action == "list" else s.ResourceDetailSerializer
 
     def _detail(self, resource: Resource, code: int = status.HTTP_200_OK) -> Response:
         resource = get_object_or_404(self.get_queryset(), pk=resource.pk)

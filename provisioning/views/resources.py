@@ -8,13 +8,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.models import Service, Template
 from idp.models import Environment, Team
+from idp.paginator import CountCachingPaginator
 from idp.services import ServiceError
 
 from .. import services
@@ -27,7 +27,7 @@ from ..api.presenters import (
     plan_counts,
     runs_of,
 )
-from ..api.views import resource_queryset
+from ..api.views import resource_list_queryset, resource_queryset
 from ..choices import ResourceStatus
 from ..filtersets import ResourceFilterSet
 from ..forms import ApproveForm, RejectForm, UpgradeForm, add_service_error
@@ -44,20 +44,20 @@ def _resource(request: HttpRequest, pk: int) -> Resource:
 @login_required
 def resource_list(request: HttpRequest) -> HttpResponse:
     """Your teams' resources, filtered and paginated, in a constant number of queries."""
-    visible = resource_queryset(request.user)
+    visible = resource_list_queryset(request.user)
     filterset = ResourceFilterSet(request.GET or None, queryset=visible)
     queryset = filterset.qs if filterset.is_bound else visible
-    page = Paginator(queryset.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
+    page = CountCachingPaginator(queryset.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     context = {
         "filterset": filterset,
         "page_obj": page,
         "resources": page.object_list,
-        "teams": Team.objects.for_user(request.user).only("slug", "name"),
-        # Services are typed, not listed: a select of every service is 20k options at scale.
-        "environments": Environment.objects.only("slug", "name"),
-        "templates": Template.objects.only("slug", "title"),
+        # (value, label) pairs. Services are typed, not listed: 20k options at scale.
+        "teams": Team.objects.for_user(request.user).values_list("slug", "slug"),
+        "environments": Environment.objects.values_list("slug", "slug"),
+        "templates": Template.objects.values_list("slug", "slug"),
         "statuses": ResourceStatus.choices,
         "current": {
             k: request.GET.get(k, "") for k in ("team", "service", "environment", "template", "q")
@@ -207,7 +207,7 @@ def service_resources(request: HttpRequest, slug: str) -> HttpResponse:
     """The partial listing a service's resources (for the catalog's service page, via htmx)."""
     service = get_object_or_404(Service.objects.for_user(request.user), slug=slug)
     resources = (
-        resource_queryset(request.user).filter(service=service).order_by("-created_at")[:100]
+        resource_list_queryset(request.user).filter(service=service).order_by("-created_at")[:100]
     )
     return render(
         request,

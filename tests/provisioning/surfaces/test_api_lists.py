@@ -133,3 +133,70 @@ def test_run_list_queries_do_not_grow_with_rows(
     with CaptureQueriesContext(connection) as many:
         assert assert_ok(api.get("/api/v1/runs/?page_size=500"))["count"] == 63
     assert len(many) == len(few), "\n".join(q["sql"] for q in many.captured_queries)
+
+
+def test_list_rows_match_the_generic_serializer(
+    api_as, alice, teams, envs, make_resource, make_service
+):
+    """The hand-built list rows give exactly what DRF's field-by-field serializer gives."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+    from rest_framework.test import APIRequestFactory
+
+    from provisioning.api.serializers import ResourceSerializer
+    from provisioning.models import Resource
+
+    checkout = make_service(teams["payments"], "checkout")
+    full = make_resource(
+        teams["payments"],
+        "full",
+        service=checkout,
+        requested_by=alice,
+        estimated_monthly_cost=Decimal("12.50"),
+        expires_at=timezone.now() + timedelta(days=3),
+        provisioned_at=timezone.now(),
+        drifted=True,
+    )
+    bare = make_resource(teams["payments"], "bare", estimated_monthly_cost=None)
+    rows = {r["name"]: r for r in assert_ok(api_as(alice).get("/api/v1/resources/"))["results"]}
+    request = APIRequestFactory().get("/api/v1/resources/")
+    for resource in (full, bare):
+        generic = ResourceSerializer(
+            Resource.objects.get(pk=resource.pk), context={"request": request}
+        ).data
+        assert rows[resource.name] == dict(generic)
+    assert rows["full"]["service"] == "checkout" and rows["full"]["requested_by"] == "alice"
+    assert rows["full"]["estimated_monthly_cost"] == "12.50"
+    assert rows["bare"]["service"] is None and rows["bare"]["estimated_monthly_cost"] is None
+    assert rows["bare"]["url"].endswith(f"/api/v1/resources/{bare.pk}/")
+
+
+def test_large_counts_are_reused_for_a_minute_small_ones_are_exact(
+    api_as, platform_admin, teams, make_resource, monkeypatch
+):
+    import idp.paginator
+
+    monkeypatch.setattr(idp.paginator, "EXACT_COUNT_LIMIT", 2)
+    api = api_as(platform_admin)
+    make_resource(teams["payments"], "one")
+    assert assert_ok(api.get("/api/v1/resources/"))["count"] == 1
+    make_resource(teams["payments"], "two")
+    assert assert_ok(api.get("/api/v1/resources/"))["count"] == 2  # still exact
+    make_resource(teams["payments"], "three")
+    assert assert_ok(api.get("/api/v1/resources/"))["count"] == 3  # counted, then kept
+    make_resource(teams["search"], "four")
+    body = assert_ok(api.get("/api/v1/resources/"))
+    assert body["count"] == 3 and len(body["results"]) == 4  # the rows are never stale
+    # Paging follows the rows, not the minute-old total: page 3 of 3 links to a page 4.
+    second = assert_ok(api.get("/api/v1/resources/?page_size=1&page=3"))
+    assert second["next"] and second["next"].endswith("page=4&page_size=1")
+    assert [r["name"] for r in assert_ok(api.get(second["next"]))["results"]] == ["one"]
+    assert_error(api.get("/api/v1/resources/?page_size=1&page=5"), 404)
+    # Another query (a filter) is its own count.
+    assert assert_ok(api.get("/api/v1/resources/?team=search"))["count"] == 1
+    from django.core.cache import cache
+
+    cache.clear()
+    assert assert_ok(api.get("/api/v1/resources/"))["count"] == 4

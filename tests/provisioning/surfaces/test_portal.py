@@ -48,8 +48,14 @@ def test_list_filters_search_and_badges(client_as, alice, teams, envs, make_reso
     page = client.get("/resources/").content.decode()
     assert "pay-dev" in page and "pay-prod" in page and "search-dev" not in page
     assert '<span class="badge failed">Failed</span>' in page
+    assert '<option value="payments">payments</option>' in page
+    assert '<option value="search">' not in page  # only alice's teams are offered
     filtered = client.get("/resources/?environment=prod").content.decode()
     assert "pay-prod" in filtered and "pay-dev" not in filtered
+    assert '<option value="prod" selected>prod</option>' in filtered
+    both = client.get("/resources/?status=failed&status=provisioned").content.decode()
+    assert '<option value="failed" selected>Failed</option>' in both
+    assert '<option value="provisioned" selected>' in both
     assert "pay-dev" in client.get("/resources/?q=dev").content.decode()
     assert "pay-prod" not in client.get("/resources/?status=provisioned").content.decode()
     by_service = client.get("/resources/?service=checkout").content.decode()

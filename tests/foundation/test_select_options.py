@@ -1,0 +1,20 @@
+"""The `{% options %}` tag: one escaped <option> per choice, the chosen ones selected."""
+
+from django.template import Context, Template
+
+
+def render(choices, selected):
+    tpl = Template("{% load select_options %}{% options choices selected %}")
+    return tpl.render(Context({"choices": choices, "selected": selected}))
+
+
+def test_marks_the_selected_value_and_escapes_labels():
+    html = render([("a", "A & co"), ("b", "<b>")], "b")
+    assert html == (
+        '<option value="a">A &amp; co</option><option value="b" selected>&lt;b&gt;</option>'
+    )
+
+
+def test_many_selected_values_and_none():
+    assert render([("x", "X"), ("y", "Y")], ["x", "y"]).count(" selected") == 2
+    assert " selected" not in render([("x", "X")], "")
