@@ -42,10 +42,10 @@ class LogWriter:
         now = timezone.now()
         if self.buffer:
             text = "".join(self.buffer)
-            self.buffer = []
             RunLogChunk.objects.create(
                 run_id=self.run_id, seq=self.seq, offset=self.offset, text=text
             )
+            self.buffer = []  # only once stored: a failed write keeps the lines for the next
             self.seq += 1
             self.offset += len(text)
         updated = Run.objects.filter(pk=self.run_id, status=RunStatus.RUNNING).update(

@@ -6,6 +6,7 @@ environment → Terraform → record → final status → cleanup.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from idp import audit
@@ -94,6 +95,9 @@ class RunTask:
                 return "refused"
             except RunFailed as exc:
                 self.stop(run, RunStatus.FAILED, str(exc))
+                return "failed"
+            except DatabaseError as exc:
+                self.database_lost(run, exc)
                 return "failed"
             except Exception as exc:  # noqa: BLE001 - any error ends the run readable, not stuck
                 log.exception("run %s crashed", run.pk)
@@ -239,11 +243,12 @@ class RunTask:
     # --- final status ----------------------------------------------------------------------
 
     @retry_locked
-    def stop(self, run: Run, status: str, error: str) -> None:
+    def stop(self, run: Run, status: str, error: str, *, logged: bool = False) -> None:
         """End the run without success and settle the resource."""
         error = self.redactor(error)
         if self.log is not None:
-            self.log.write(f"Error: {error}" if status == RunStatus.FAILED else error)
+            if not logged:
+                self.log.write(f"Error: {error}" if status == RunStatus.FAILED else error)
             self.log.flush()
         with transaction.atomic():
             resource = Resource.objects.select_for_update().get(pk=run.resource_id)
@@ -297,11 +302,49 @@ class RunTask:
                 details={"apply_run": run.pk, "reason": reason, "new_plan": new_plan.pk},
             )
 
+    def database_lost(self, run: Run, exc: DatabaseError, attempts: int = 5) -> None:
+        """The database dropped this worker's connection mid-run (restart, failover, a killed
+        backend): end the run on a new connection, with the log lines still buffered, instead
+        of leaving it `running` with its lock held until the reaper calls it "worker lost"."""
+        log.warning("run %s lost its database connection: %s", run.pk, exc)
+        reason = f"{DATABASE_LOST} ({first_database_error(exc)}); retry the run"
+        if self.log is not None:
+            self.log.write(f"Error: {reason}")
+        for attempt in range(attempts):
+            with contextlib.suppress(DatabaseError):
+                connection.close()  # the broken connection; the next query opens a new one
+            try:
+                self.stop(run, RunStatus.FAILED, reason, logged=True)
+                return
+            except DatabaseError:
+                time.sleep(min(2.0 * (attempt + 1), 10.0))  # the database may be coming back
+        log.error("run %s could not be ended after losing the database; the reaper will", run.pk)
+
     def cleanup(self) -> None:
         if self.log is not None:
-            self.log.flush()
+            try:
+                self.log.flush()
+            except DatabaseError as exc:  # the run already ended; its last lines cannot be kept
+                log.warning("run %s: last log lines lost: %s", self.run_id, exc)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+DATABASE_LOST = "database connection lost during the run"
+
+
+def first_database_error(exc: BaseException) -> str:
+    """The first line of the database error that started a chain ("connection is closed"
+    errors that follow a drop name only its consequence)."""
+    first: BaseException = exc
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, DatabaseError):
+            first = cause
+        cause = cause.__context__
+    return (str(first).strip().splitlines() or [type(first).__name__])[0]
 
 
 def plan_digest(data: bytes) -> str:

@@ -76,6 +76,9 @@ def test_database_connection_dropped_mid_apply(
         assert apply.status == RunStatus.FAILED
         assert "database connection lost" in apply.error, apply.error
         assert "administrator command" in apply.error  # PostgreSQL's own words for the drop
+        # The log keeps what Terraform printed before the drop, and ends with why it stopped.
+        text = log_of(apply)
+        assert "sleep 4" in text and "Error: database connection lost" in text, text[-2000:]
         assert resource.status == ResourceStatus.FAILED
         assert "retry" in services.allowed_actions(resource, alice)
         settings.IDP_RUN_QUEUE = f"nobody-{uuid.uuid4().hex[:8]}"  # this process runs it
