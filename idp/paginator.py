@@ -21,7 +21,7 @@ def list_count(queryset: Any) -> tuple[int, bool]:
     """The rows of `queryset` and whether that is exact (else at most COUNT_TTL seconds old)."""
     if not isinstance(queryset, QuerySet):
         return len(queryset), True
-    unordered = queryset.order_by()
+    unordered = queryset.order_by().values("pk")  # no annotations or joins of the rows
     capped = unordered[: EXACT_COUNT_LIMIT + 1].count()
     if capped <= EXACT_COUNT_LIMIT:
         return capped, True

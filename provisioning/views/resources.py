@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from catalog.models import Service, Template
@@ -41,6 +43,34 @@ def _resource(request: HttpRequest, pk: int) -> Resource:
     return get_object_or_404(resource_queryset(request.user), pk=pk)
 
 
+STATUS_LABELS = dict(ResourceStatus.choices)
+
+
+def table_rows(resources: Iterable[Resource]) -> list[dict[str, Any]]:
+    """The resource table's cells as plain values, from `resource_list_queryset` rows.
+
+    The template reads a dict's keys far faster than it walks model attributes: with
+    models, fifty rows were half of the list page's time.
+    """
+    return [
+        {
+            "url": reverse("provisioning:resource_detail", args=[r.pk]),
+            "name": r.name,
+            "drifted": r.drifted,
+            "team": r.team.slug,
+            "service": r.service.slug if r.service else "",
+            "environment": r.environment_slug,  # type: ignore[attr-defined]
+            "template": r.template_slug,  # type: ignore[attr-defined]
+            "version": r.version_number,  # type: ignore[attr-defined]
+            "status": r.status,
+            "status_label": STATUS_LABELS.get(r.status, r.status),
+            "created": timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M"),
+            "requested_by": r.requested_by.get_username() if r.requested_by else "",
+        }
+        for r in resources
+    ]
+
+
 @login_required
 def resource_list(request: HttpRequest) -> HttpResponse:
     """Your teams' resources, filtered and paginated, in a constant number of queries."""
@@ -53,7 +83,7 @@ def resource_list(request: HttpRequest) -> HttpResponse:
     context = {
         "filterset": filterset,
         "page_obj": page,
-        "resources": page.object_list,
+        "resources": table_rows(page.object_list),
         # (value, label) pairs. Services are typed, not listed: 20k options at scale.
         "teams": Team.objects.for_user(request.user).values_list("slug", "slug"),
         "environments": Environment.objects.values_list("slug", "slug"),
@@ -206,7 +236,7 @@ def resource_change(request: HttpRequest, pk: int) -> HttpResponse:
 def service_resources(request: HttpRequest, slug: str) -> HttpResponse:
     """The partial listing a service's resources (for the catalog's service page, via htmx)."""
     service = get_object_or_404(Service.objects.for_user(request.user), slug=slug)
-    resources = (
+    resources = table_rows(
         resource_list_queryset(request.user).filter(service=service).order_by("-created_at")[:100]
     )
     return render(
