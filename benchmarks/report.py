@@ -108,6 +108,10 @@ def summarise_queries(results: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
+# One user per core, then one per gunicorn worker (see benchmarks.__main__.load_levels).
+LOAD_SECTIONS = ("load", "load_queued")
+
+
 def _fmt(value: Any, digits: int = 1) -> str:
     if value is None:
         return "–"
@@ -123,13 +127,18 @@ def print_summary(results: Results, console: Console | None = None) -> None:
         f"[bold]IDP benchmark[/bold] {results.name} at {results.started_at} on {m['cpu']}, "
         f"{m['cores']} cores, {m['memory_gb']} GB"
     )
-    load = results.sections.get("load", {}).get("pages", [])
-    if load:
-        table = Table(title="Load (gunicorn on loopback, locust headless)")
+    for key in LOAD_SECTIONS:
+        section = results.sections.get(key, {})
+        if not section.get("pages"):
+            continue
+        table = Table(
+            title=f"Load (gunicorn {section['workers']} workers on loopback, locust headless, "
+            f"{section['users']} users)"
+        )
         for col in ("page", "req/s", "p50 ms", "p95 ms", "p99 ms", "% ceiling", "failures",
                     "queries"):  # fmt: skip
             table.add_column(col, justify="left" if col == "page" else "right")
-        for row in load:
+        for row in section["pages"]:
             table.add_row(
                 row["title"],
                 _fmt(row.get("rps")),
@@ -195,8 +204,10 @@ def markdown(data: dict[str, Any]) -> str:
         f"{m['memory_gb']} GB, Python {m['python']}.",
         "",
     ]
-    load = data["sections"].get("load", {})
-    if load.get("pages"):
+    for key in LOAD_SECTIONS:
+        load = data["sections"].get(key, {})
+        if not load.get("pages"):
+            continue
         lines += [
             f"Load: gunicorn {load['workers']} workers, {load['users']} locust users, "
             f"{load['seconds']} s per page.",

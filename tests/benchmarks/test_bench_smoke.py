@@ -103,9 +103,13 @@ def test_results_are_written_as_json_and_printed_with_a_verdict_per_target(
 
     monkeypatch.setattr(report, "RESULTS_DIR", tmp_path)
     results = report.Results("smoke")
-    results.sections["load"] = {"pages": [{
+    results.sections["load"] = {"workers": 5, "users": 2, "seconds": 20, "pages": [{
         "key": "ceiling", "title": "ceiling", "rps": 100.0, "p50_ms": 5.0, "p95_ms": 9.0,
         "p99_ms": 12.0, "pct_of_ceiling": 100.0, "failures": 0, "queries": 0,
+    }]}  # fmt: skip
+    results.sections["load_queued"] = {"workers": 5, "users": 5, "seconds": 20, "pages": [{
+        "key": "ceiling", "title": "ceiling", "rps": 99.0, "p50_ms": 15.0, "p95_ms": 29.0,
+        "p99_ms": 32.0, "pct_of_ceiling": 100.0, "failures": 0, "queries": 0,
     }]}  # fmt: skip
     results.target("load", "x p95", 9.0, "≤ 50 ms", True)
     results.target("provision", "ratio", None, "≤ 1.25", None, "not available")
@@ -118,9 +122,19 @@ def test_results_are_written_as_json_and_printed_with_a_verdict_per_target(
     report.print_summary(results, console)
     text = console.export_text()
     assert "PASS" in text and "n/a" in text and "ceiling" in text
-    results.sections["load"].update(workers=5, users=5, seconds=20)
+    assert "2 users" in text and "5 users" in text
     table = report.markdown(json.loads(results.write().read_text()))
     assert "| ceiling | 100.0 |" in table and "| load | x p95 | 9.00 | ≤ 50 ms | PASS |" in table
+    assert "| ceiling | 99.0 | 15 | 29 |" in table and "5 locust users" in table
+
+
+def test_load_runs_at_one_user_per_core_then_one_per_worker(monkeypatch: Any) -> None:
+    from benchmarks import __main__ as bench
+
+    monkeypatch.setattr(bench.os, "cpu_count", lambda: 2)
+    assert bench.load_levels(None, 5) == [("load", 2), ("load_queued", 5)]
+    assert bench.load_levels(None, 2) == [("load", 2)]
+    assert bench.load_levels(3, 5) == [("load", 3)]
 
 
 def pages_for(seeded: seed.Seeded) -> list[Any]:
