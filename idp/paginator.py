@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any
 
@@ -27,10 +28,14 @@ def list_count(queryset: Any) -> tuple[int, bool]:
         return capped, True
     sql, params = unordered.query.sql_with_params()
     key = "idp:count:" + hashlib.sha256(f"{queryset.db}|{sql}|{params!r}".encode()).hexdigest()
-    count = cache.get(key)
+    try:
+        count = cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache outage only costs the full count
+        count = None
     if count is None:
         count = unordered.count()
-        cache.set(key, count, COUNT_TTL)
+        with contextlib.suppress(Exception):
+            cache.set(key, count, COUNT_TTL)
         return int(count), True
     return int(count), False
 

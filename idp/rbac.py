@@ -9,7 +9,10 @@ team themselves.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import secrets
+import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from .models import Team
 
 _M = TypeVar("_M", bound=models.Model)
+log = logging.getLogger(__name__)
 
 TEAM_PERMS = ("view_team", "use_team", "maintain_team", "manage_team")
 
@@ -31,7 +35,7 @@ TEAM_PERMS = ("view_team", "use_team", "maintain_team", "manage_team")
 # Grants (platform admin or not, team ids per permission) are read once per request and, when
 # the cache is shared between processes (Redis), kept across requests under a version token
 # that every membership or permission change replaces after its transaction commits.
-GRANTS_TTL = 300
+GRANTS_TTL = 60
 _VERSION_KEY = "idp:rbac:version"
 
 
@@ -72,18 +76,23 @@ def _grants(user: Any) -> dict[str, Any]:
     key = f"idp:rbac:user:{user.pk}"
     version = None
     if cache is not None:
-        found = cache.get_many([_VERSION_KEY, key])
-        version = found.get(_VERSION_KEY)
-        if version is None:
-            cache.add(_VERSION_KEY, secrets.token_hex(8), None)
-            version = cache.get(_VERSION_KEY)
-        entry = found.get(key)
-        if entry is not None and entry.get("version") == version:
-            grants = entry
+        try:
+            found = cache.get_many([_VERSION_KEY, key])
+            version = found.get(_VERSION_KEY)
+            if version is None:
+                cache.add(_VERSION_KEY, secrets.token_hex(8), None)
+                version = cache.get(_VERSION_KEY)
+            entry = found.get(key)
+            if entry is not None and entry.get("version") == version:
+                grants = entry
+        except Exception:  # noqa: BLE001 - a cache outage falls back to the database
+            log.warning("grants cache unavailable; reading permissions from the database")
+            cache = None
     if grants is None:
         grants = _load_grants(user)
         if cache is not None and version is not None:
-            cache.set(key, {**grants, "version": version}, GRANTS_TTL)
+            with contextlib.suppress(Exception):
+                cache.set(key, {**grants, "version": version}, GRANTS_TTL)
     user.__dict__["_idp_grants"] = grants
     return grants
 
@@ -92,7 +101,17 @@ def permissions_changed() -> None:
     """Invalidate every cached grant once the current transaction commits."""
     cache = _shared_cache()
     if cache is not None:
-        transaction.on_commit(lambda: cache.set(_VERSION_KEY, secrets.token_hex(8), None))
+        transaction.on_commit(lambda: _new_version(cache))
+
+
+def _new_version(cache: Any) -> None:
+    for attempt in range(3):
+        try:
+            cache.set(_VERSION_KEY, secrets.token_hex(8), None)
+            return
+        except Exception:  # noqa: BLE001 - the entries still expire after GRANTS_TTL
+            time.sleep(0.1 * (attempt + 1))
+    log.error("could not invalidate cached grants; they expire within %s s", GRANTS_TTL)
 
 
 def is_platform_admin(user: Any) -> bool:

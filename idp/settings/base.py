@@ -334,8 +334,6 @@ if os.environ.get("IDP_CACHE_URL", "").startswith("redis://"):
             "LOCATION": os.environ["IDP_CACHE_URL"],
         }
     }
-    # Sessions read from the shared cache, written through to the database.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -106,3 +106,18 @@ def test_removed_member_gets_404_on_the_next_request(
     with django_capture_on_commit_callbacks(execute=True):
         services.remove_membership(teams["payments"], fresh(alice))
     assert_error(api.get("/api/v1/teams/payments/"), 404)
+
+
+def test_a_cache_outage_falls_back_to_the_database(
+    settings: Any, client_as: Any, alice: Any, teams: dict, caplog: Any
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    assert rbac._shared_cache() is not None
+    assert rbac.team_ids(fresh(alice)) == [teams["payments"].pk]
+    assert "grants cache unavailable" in caplog.text
+    assert client_as(alice).get("/teams/payments/").status_code == 200

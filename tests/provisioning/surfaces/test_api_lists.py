@@ -200,3 +200,21 @@ def test_large_counts_are_reused_for_a_minute_small_ones_are_exact(
 
     cache.clear()
     assert assert_ok(api.get("/api/v1/resources/"))["count"] == 4
+
+
+def test_long_lists_are_counted_in_full_when_the_cache_is_down(
+    api_as, platform_admin, teams, make_resource, monkeypatch, settings
+):
+    import idp.paginator
+
+    monkeypatch.setattr(idp.paginator, "EXACT_COUNT_LIMIT", 1)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    for name in ("one", "two", "three"):
+        make_resource(teams["payments"], name)
+    # The rate limit and the count both fall back; the answer is whole.
+    assert assert_ok(api_as(platform_admin).get("/api/v1/resources/"))["count"] == 3
