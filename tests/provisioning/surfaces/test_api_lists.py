@@ -210,7 +210,7 @@ def test_long_lists_are_counted_in_full_when_the_cache_is_down(
     monkeypatch.setattr(idp.paginator, "EXACT_COUNT_LIMIT", 1)
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
         }
     }
