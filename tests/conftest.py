@@ -36,6 +36,15 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: list counts, grants and rate limits (DRF's and
+    allauth's) are its own."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_team(db: None) -> Callable[..., Team]:
     def make(slug: str, **kwargs: Any) -> Team:

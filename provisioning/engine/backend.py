@@ -7,6 +7,7 @@ environment only: the environment's role through STS, else the default chain.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -76,6 +77,13 @@ def backend_tf(resource: Any) -> str:
     return "\n".join(lines)
 
 
+@functools.cache
+def _default_session() -> boto3.Session:
+    """One boto3 session per process (making one costs ~15 ms); its default-chain
+    credentials refresh themselves when they are temporary."""
+    return boto3.Session()
+
+
 def credentials_env(environment: Any, session_name: str) -> dict[str, str]:
     """AWS variables for Terraform's process: assumed-role credentials when the environment
     names a role, else whatever the default chain resolves (never written to a file)."""
@@ -98,7 +106,7 @@ def credentials_env(environment: Any, session_name: str) -> dict[str, str]:
             AWS_SESSION_TOKEN=creds["SessionToken"],
         )
         return env
-    frozen = boto3.Session().get_credentials()
+    frozen = _default_session().get_credentials()
     if frozen is not None:
         current = frozen.get_frozen_credentials()
         env["AWS_ACCESS_KEY_ID"] = current.access_key or ""

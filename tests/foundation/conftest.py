@@ -1,4 +1,4 @@
-"""Fixtures for the foundation tests: one user per role in payments, a clean cache."""
+"""Fixtures for the foundation tests: one user per role in payments."""
 
 from __future__ import annotations
 
@@ -6,18 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from idp.choices import Role
 from idp.models import Team
 
 ROLES = [Role.VIEWER, Role.MEMBER, Role.MAINTAINER, Role.ADMIN]
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache() -> None:
-    # allauth's and DRF's rate limits count in the cache; each test starts from zero.
-    cache.clear()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from catalog.models import Service, Template, TemplateVersion
@@ -33,11 +32,6 @@ COST_HINTS = {
     "fixed_monthly_usd": 1.5,
     "per_unit": [{"parameter": "allocated_storage", "usd_per_unit": 0.115, "unit": "GB-month"}],
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
 
 
 @pytest.fixture

@@ -276,3 +276,20 @@ def test_upgrade_retry_and_cancel_buttons(client_as, alice, teams, template, mak
     assert "Retry" in client.get(f"/resources/{resource.pk}/").content.decode()
     client.post(f"/resources/{resource.pk}/retry/")
     assert Run.objects.filter(status=RunStatus.QUEUED).count() == 1
+
+
+def test_list_says_about_when_its_count_is_a_minute_old(
+    client_as, platform_admin, teams, make_resource, monkeypatch
+):
+    import idp.paginator
+
+    monkeypatch.setattr(idp.paginator, "EXACT_COUNT_LIMIT", 1)
+    monkeypatch.setattr("provisioning.views.resources.PAGE_SIZE", 1)
+    client = client_as(platform_admin)
+    for name in ("r-1", "r-2", "r-3"):
+        make_resource(teams["payments"], name)
+    first = client.get("/resources/").content.decode()
+    assert "3 in all" in first and "about" not in first  # just counted
+    make_resource(teams["payments"], "r-4")
+    again = client.get("/resources/").content.decode()
+    assert "about 3 in all" in again and "r-4" in again  # the rows are current
