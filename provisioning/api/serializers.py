@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -152,7 +153,7 @@ class ResourceListSerializer(ResourceSerializer):
         r = instance
         return {
             "id": r.pk,
-            "url": f"{self._list_url()}{r.pk}/",
+            "url": f"{self._list_url}{r.pk}/",
             "name": r.name,
             "team": r.team.slug,
             "service": r.service.slug if r.service else None,
@@ -172,14 +173,11 @@ class ResourceListSerializer(ResourceSerializer):
             "provisioned_at": when(r.provisioned_at) if r.provisioned_at else None,
         }
 
+    @cached_property
     def _list_url(self) -> str:
-        url = self.__dict__.get("_list_url_cache")
-        if url is None:
-            request = self.context.get("request")
-            url = reverse("api:resource-list")
-            url = request.build_absolute_uri(url) if request is not None else url
-            self.__dict__["_list_url_cache"] = url
-        return str(url)
+        request = self.context.get("request")
+        url = reverse("api:resource-list")
+        return request.build_absolute_uri(url) if request is not None else url
 
 
 class ResourceDetailSerializer(ResourceSerializer):
