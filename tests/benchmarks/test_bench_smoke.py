@@ -141,3 +141,13 @@ def pages_for(seeded: seed.Seeded) -> list[Any]:
     from benchmarks.pages import pages
 
     return pages(service_slug=seeded.service_slug, resource_id=seeded.resource_id)
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    from benchmarks.provision import _percentile
+
+    twenty = [float(v) for v in range(1, 21)]
+    assert _percentile(twenty, 95) == 19.0  # not the maximum: 19 of 20 values are ≤ 19
+    assert _percentile(twenty, 50) == 10.0
+    assert _percentile(twenty, 100) == 20.0
+    assert _percentile([7.0], 95) == 7.0 and _percentile([], 95) is None
