@@ -7,6 +7,7 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from provisioning.api.presenters import MASK
@@ -41,7 +42,7 @@ def awaiting(make_resource, make_run, envs, teams, alice):
 
 def test_list_filters_search_and_badges(client_as, alice, teams, envs, make_resource, make_service):
     checkout = make_service(teams["payments"], "checkout")
-    make_resource(teams["payments"], "pay-dev", service=checkout)
+    pay_dev = make_resource(teams["payments"], "pay-dev", service=checkout)
     make_resource(teams["payments"], "pay-prod", environment=envs["prod"], status="failed")
     make_resource(teams["search"], "search-dev")
     client = client_as(alice)
@@ -49,6 +50,8 @@ def test_list_filters_search_and_badges(client_as, alice, teams, envs, make_reso
     assert "pay-dev" in page and "pay-prod" in page and "search-dev" not in page
     assert '<span class="badge failed">Failed</span>' in page
     assert '<option value="payments">payments</option>' in page
+    detail = reverse("provisioning:resource_detail", args=[pay_dev.pk])
+    assert f'<a href="{detail}">pay-dev</a>' in page
     assert '<option value="search">' not in page  # only alice's teams are offered
     filtered = client.get("/resources/?environment=prod").content.decode()
     assert "pay-prod" in filtered and "pay-dev" not in filtered
