@@ -9,11 +9,16 @@ import pytest
 from django.db import connection
 
 from provisioning import services
-from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.choices import ResourceStatus, RunStatus
 from provisioning.models import ResourceLock, Run
-from tests.provisioning.engine.conftest import log_of, register_module, run_queued
+from tests.provisioning.engine.conftest import (
+    log_of,
+    register_module,
+    request_module,
+    run_queued,
+)
 from tests.provisioning.engine.test_runs import wait_for
-from tests.provisioning.engine.test_worker_loss import start_worker
+from tests.provisioning.engine.test_worker_loss import start_worker, wait_for_sleeping_apply
 
 from .conftest import stop_worker
 
@@ -42,21 +47,14 @@ def test_database_connection_dropped_mid_apply(
     settings.IDP_RUN_QUEUE = f"faults-pg-{uuid.uuid4().hex[:8]}"
     worker = start_worker(settings.IDP_RUN_QUEUE, state, tmp_path)
     try:
-        resource = services.request_resource(
-            actor=alice,
+        resource = request_module(
+            alice,
+            teams["payments"],
             template="tf-slow",
-            version=None,
-            team=teams["payments"],
-            environment="dev",
             name="dropped",
             parameters={"delay": 4, "label": "kept"},
         )
-
-        def sleeping_apply() -> Run | None:
-            run = resource.runs.filter(kind=RunKind.APPLY, status=RunStatus.RUNNING).first()
-            return run if run and "sleep 4" in log_of(run) else None
-
-        apply = wait_for(sleeping_apply, "the worker to start the apply", timeout=120)
+        apply = wait_for_sleeping_apply(resource, 4, tmp_path / "worker.log")
         assert terminate_other_backends() >= 1
         # The worker notices at its next heartbeat and ends the run itself; no reaper needed.
         wait_for(

@@ -10,7 +10,7 @@ import pytest
 from provisioning import services
 from provisioning.choices import ResourceStatus, RunStatus
 from provisioning.models import ResourceLock
-from tests.provisioning.engine.conftest import run_queued
+from tests.provisioning.engine.conftest import request_module, run_queued
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -29,15 +29,7 @@ def test_full_disk_fails_clearly_and_frees_the_lock(
 ):
     settings.IDP_WORK_DIR = small_disk / "runs"
     fill(small_disk, leave=16 * 1024)
-    resource = services.request_resource(
-        actor=alice,
-        template="tf-echo",
-        version=None,
-        team=teams["payments"],
-        environment="dev",
-        name="cramped",
-        parameters={"message": "room again"},
-    )
+    resource = request_module(alice, teams["payments"], name="cramped", message="room again")
     (plan,) = run_queued(resource)
     assert plan.status == RunStatus.FAILED
     assert "no space left" in plan.error.lower(), plan.error

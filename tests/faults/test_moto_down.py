@@ -11,7 +11,7 @@ from provisioning import services
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import state_bucket, state_key
 from provisioning.models import ResourceLock
-from tests.provisioning.engine.conftest import log_of, run_queued
+from tests.provisioning.engine.conftest import log_of, request_module, run_queued
 from tests.provisioning.engine.test_runs import wait_for
 from tests.utils import free_port, port_open
 
@@ -26,15 +26,7 @@ def test_aws_api_down_fails_clearly_and_retry_succeeds(alice, teams, envs, echo,
     endpoint = f"http://127.0.0.1:{port}"
     settings.AWS_ENDPOINT_URL = endpoint
 
-    resource = services.request_resource(
-        actor=alice,
-        template="tf-echo",
-        version=None,
-        team=teams["payments"],
-        environment="dev",
-        name="no-aws",
-        parameters={"message": "after the outage"},
-    )
+    resource = request_module(alice, teams["payments"], name="no-aws", message="after the outage")
     (plan,) = run_queued(resource)
     assert plan.kind == RunKind.PLAN and plan.status == RunStatus.FAILED
     assert f"127.0.0.1:{port}" in plan.error, plan.error

@@ -12,6 +12,7 @@ import pytest
 
 from catalog.models import Template, TemplateVersion
 from idp.models import Environment
+from provisioning import services
 from provisioning.choices import RunStatus
 from provisioning.engine.backend import ensure_state_bucket
 from provisioning.engine.runner import RunTask
@@ -87,6 +88,29 @@ def state(aws: str, settings: Any, tmp_path: Path) -> str:
 @pytest.fixture
 def echo(db: None) -> TemplateVersion:
     return register_module("tf_echo")
+
+
+def request_module(
+    actor: Any,
+    team: Any,
+    *,
+    template: str = "tf-echo",
+    env: str = "dev",
+    name: str = "cfg",
+    message: str = "hello",
+    **kw: Any,
+) -> Resource:
+    """Request a fixture module (`tf-echo` unless told) through the service, as a user would."""
+    return services.request_resource(
+        actor=actor,
+        template=template,
+        version=None,
+        team=team,
+        environment=env,
+        name=name,
+        parameters=kw.pop("parameters", {"message": message}),
+        **kw,
+    )
 
 
 def run_queued(resource: Resource, *, limit: int = 10) -> list[Run]:

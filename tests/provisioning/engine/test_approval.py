@@ -15,17 +15,11 @@ from provisioning.choices import ApprovalDecision, ResourceStatus, RunKind, RunS
 from provisioning.engine.crypto import decrypt_bytes, encrypt_bytes
 from provisioning.models import Run
 
+from .conftest import request_module
+
 
 def request_prod(actor: Any, team: Any, name: str = "db") -> Any:
-    return services.request_resource(
-        actor=actor,
-        template="tf-echo",
-        version=None,
-        team=team,
-        environment="prod",
-        name=name,
-        parameters={"message": "to prod"},
-    )
+    return request_module(actor, team, env="prod", name=name, message="to prod")
 
 
 @pytest.fixture
@@ -133,15 +127,7 @@ def test_expired_approval_and_expired_plan(awaiting, bob, drive) -> None:
 def test_over_budget_request_needs_a_platform_admin(
     alice, bob, platform_admin, teams, envs, echo, state, drive
 ) -> None:
-    resource = services.request_resource(
-        actor=alice,
-        template="tf-echo",
-        version=None,
-        team=teams["payments"],
-        environment="dev",
-        name="costly",
-        parameters={"message": "big"},
-    )
+    resource = request_module(alice, teams["payments"], name="costly", message="big")
     # As monitoring.budget decides when the team's budget would be exceeded.
     type(resource).objects.filter(pk=resource.pk).update(requires_platform_admin=True)
     (plan,) = drive(resource)

@@ -15,17 +15,11 @@ from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import state_key
 from provisioning.engine.crypto import decrypt_json
 
+from .conftest import request_module
+
 
 def provision(alice, teams, drive, name: str = "cfg"):
-    resource = services.request_resource(
-        actor=alice,
-        template="tf-echo",
-        version=None,
-        team=teams["payments"],
-        environment="dev",
-        name=name,
-        parameters={"message": "as requested"},
-    )
+    resource = request_module(alice, teams["payments"], name=name, message="as requested")
     drive(resource)
     assert resource.status == ResourceStatus.PROVISIONED
     return resource
@@ -72,14 +66,8 @@ def test_drift_detected_after_a_state_edit(alice, teams, envs, echo, state, driv
 
 @pytest.mark.django_db
 def test_change_parameters_and_noop_replan(alice, teams, envs, echo, state, drive) -> None:
-    resource = services.request_resource(
-        actor=alice,
-        template="tf-echo",
-        version=None,
-        team=teams["payments"],
-        environment="dev",
-        name="cfg",
-        parameters={"message": "first", "secret": "keep-me-1"},
+    resource = request_module(
+        alice, teams["payments"], parameters={"message": "first", "secret": "keep-me-1"}
     )
     drive(resource)
     with pytest.raises(services.ServiceError) as err:

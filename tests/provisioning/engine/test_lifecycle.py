@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import boto3
 import pytest
@@ -15,22 +14,9 @@ from provisioning.engine.backend import state_key
 from provisioning.engine.crypto import decrypt_json
 
 from .conftest import log_of
+from .conftest import request_module as request
 
 TRICKY = "q\"uote 'single' ${var.secret} %{ if true }x%{ endif } $(id) `whoami`\nline2 \\ end"
-
-
-def request(actor: Any, team: Any, env: str = "dev", name: str = "cfg", **kw: Any) -> Any:
-    params = kw.pop("parameters", {"message": "hello"})
-    return services.request_resource(
-        actor=actor,
-        template="tf-echo",
-        version=None,
-        team=team,
-        environment=env,
-        name=name,
-        parameters=params,
-        **kw,
-    )
 
 
 @pytest.mark.django_db

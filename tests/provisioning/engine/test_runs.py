@@ -17,7 +17,7 @@ from provisioning.engine.backend import ensure_state_bucket
 from provisioning.engine.dbretry import retry_locked
 from provisioning.models import Resource, ResourceLock, Run
 
-from .conftest import log_of, register_module
+from .conftest import log_of, register_module, request_module
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 90) -> Any:
@@ -62,15 +62,7 @@ def test_failed_apply_then_retry_after_the_cause_is_fixed(alice, teams, envs, st
 @pytest.mark.django_db
 def test_retry_of_a_failed_run(alice, teams, envs, echo, state, settings, drive):
     settings.IDP_STATE_BUCKET = "bucket-made-later"  # the state backend is missing at first
-    resource = services.request_resource(
-        actor=alice,
-        template="tf-echo",
-        version=None,
-        team=teams["payments"],
-        environment="dev",
-        name="later",
-        parameters={"message": "again"},
-    )
+    resource = request_module(alice, teams["payments"], name="later", message="again")
     (plan,) = drive(resource)
     assert plan.status == RunStatus.FAILED and "init failed" in plan.error
     assert resource.status == ResourceStatus.FAILED

@@ -17,18 +17,12 @@ from provisioning.engine import workdirs
 from provisioning.engine.runner import RunTask
 from provisioning.engine.terraform import Step, Terraform
 
-from .conftest import FIXTURES, log_of
+from .conftest import FIXTURES, log_of, request_module
 
 
 def request(actor: Any, team: Any, env: str = "dev", name: str = "reuse", **params: Any) -> Any:
-    return services.request_resource(
-        actor=actor,
-        template="tf-echo",
-        version=None,
-        team=team,
-        environment=env,
-        name=name,
-        parameters={"message": "hello", **params},
+    return request_module(
+        actor, team, env=env, name=name, parameters={"message": "hello", **params}
     )
 
 

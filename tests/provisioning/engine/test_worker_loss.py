@@ -25,7 +25,7 @@ from provisioning.engine.housekeeping import WORKER_LOST, reap_lost_runs, sweep_
 from provisioning.models import Resource, ResourceLock, Run
 from tests.utils import need
 
-from .conftest import log_of, register_module, run_queued
+from .conftest import log_of, register_module, request_module, run_queued
 from .test_runs import wait_for
 
 
@@ -75,6 +75,20 @@ def start_worker(queue: str, moto: str, tmp: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def wait_for_sleeping_apply(resource: Resource, delay: int, worker_log: Path) -> Run:
+    """The resource's apply once the worker is inside its `sleep` (Terraform mid-apply)."""
+
+    def sleeping_apply() -> Run | None:
+        run = resource.runs.filter(kind=RunKind.APPLY, status=RunStatus.RUNNING).first()
+        return run if run and f"sleep {delay}" in log_of(run) else None
+
+    try:
+        return wait_for(sleeping_apply, "the worker to start the apply", timeout=120)
+    except pytest.fail.Exception:
+        runs = list(resource.runs.values("kind", "status", "error"))
+        pytest.fail(f"{runs}\n{worker_log.read_text()[-3000:]}")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_apply_then_retry(alice, teams, envs, state, settings, tmp_path):
     need(connection.vendor == "postgresql", "a worker process needs a shared database")
@@ -83,25 +97,14 @@ def test_worker_killed_mid_apply_then_retry(alice, teams, envs, state, settings,
     settings.IDP_RUN_QUEUE = f"kill-test-{uuid.uuid4().hex[:8]}"
     worker = start_worker(settings.IDP_RUN_QUEUE, state, tmp_path)
     try:
-        resource = services.request_resource(
-            actor=alice,
+        resource = request_module(
+            alice,
+            teams["payments"],
             template="tf-slow",
-            version=None,
-            team=teams["payments"],
-            environment="dev",
             name="victim",
             parameters={"delay": 6, "label": "kept"},
         )
-
-        def sleeping_apply() -> Run | None:
-            run = resource.runs.filter(kind=RunKind.APPLY, status=RunStatus.RUNNING).first()
-            return run if run and "sleep 6" in log_of(run) else None
-
-        try:
-            apply = wait_for(sleeping_apply, "the worker to start the apply", timeout=120)
-        except pytest.fail.Exception:
-            runs = list(resource.runs.values("kind", "status", "error"))
-            pytest.fail(f"{runs}\n{(tmp_path / 'worker.log').read_text()[-3000:]}")
+        apply = wait_for_sleeping_apply(resource, 6, tmp_path / "worker.log")
         assert apply.worker and str(worker.pid) not in ("", None)
     finally:
         os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool child, no goodbye
