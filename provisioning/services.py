@@ -22,6 +22,7 @@ from idp.models import Environment, Team
 from idp.rbac import has_team_perm, is_platform_admin
 from idp.services import Conflict, Forbidden, ServiceError
 
+from .api.presenters import sensitive_parameter_names
 from .choices import (
     RESOURCE_BUSY,
     RESOURCE_GONE,
@@ -100,17 +101,6 @@ def _service(value: Any, team: Team) -> Service | None:
     return service
 
 
-def sensitive_parameter_names(version: TemplateVersion) -> set[str]:
-    """Parameters the schema marks sensitive (`sensitive` or `writeOnly`)."""
-    props = (version.parameters_schema or {}).get("properties", {}) or {}
-    return {
-        name
-        for name, spec in props.items()
-        if isinstance(spec, dict)
-        and (spec.get("x-sensitive") or spec.get("writeOnly") or spec.get("sensitive"))
-    }
-
-
 def _validate(version: TemplateVersion, parameters: Any) -> dict[str, Any]:
     """Clean parameters with the catalog's validator (JSON Schema with field errors)."""
     if not isinstance(parameters, dict):
@@ -139,7 +129,7 @@ def _validate_schema(version: TemplateVersion, parameters: dict[str, Any]) -> di
 
 
 def _split_sensitive(version: TemplateVersion, cleaned: dict[str, Any]) -> tuple[dict, dict]:
-    secret_names = sensitive_parameter_names(version)
+    secret_names = set(sensitive_parameter_names(version))
     plain = {k: v for k, v in cleaned.items() if k not in secret_names}
     secret = {k: v for k, v in cleaned.items() if k in secret_names}
     return plain, secret

@@ -309,9 +309,8 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         """The run's log from `offset`; poll with `next_offset` until `complete`."""
         run = self.get_object()
         offset = _non_negative(request.query_params.get("offset", "0"), "offset")
-        limit = request.query_params.get("limit")
-        page_size = (_non_negative(limit, "limit") if limit else 0) or services.LOG_PAGE
-        text, next_offset, complete = services.read_run_log(run, offset=offset, limit=page_size)
+        limit = _non_negative(request.query_params.get("limit") or "0", "limit")  # 0: default
+        text, next_offset, complete = services.read_run_log(run, offset=offset, limit=limit)
         return Response({"text": text, "next_offset": next_offset, "complete": complete})
 
 

@@ -37,10 +37,17 @@ def state_bucket() -> str:
     return settings.IDP_STATE_BUCKET
 
 
+@functools.cache
+def _default_session() -> boto3.Session:
+    """The one boto3 session of this process, for every client here (making one costs
+    ~15 ms); its default-chain credentials refresh themselves when they are temporary."""
+    return boto3.Session()
+
+
 def platform_client(service: str, region: str | None = None) -> Any:
     """A boto3 client for the platform's own account (state bucket, backups)."""
     # boto3-stubs type client() per literal service name; ours is chosen at run time.
-    return boto3.client(  # type: ignore[call-overload]
+    return _default_session().client(  # type: ignore[call-overload]
         service,
         region_name=region or settings.AWS_REGION,
         endpoint_url=settings.AWS_ENDPOINT_URL,
@@ -77,13 +84,6 @@ def backend_tf(resource: Any) -> str:
     return "\n".join(lines)
 
 
-@functools.cache
-def _default_session() -> boto3.Session:
-    """One boto3 session per process (making one costs ~15 ms); its default-chain
-    credentials refresh themselves when they are temporary."""
-    return boto3.Session()
-
-
 def credentials_env(environment: Any, session_name: str) -> dict[str, str]:
     """AWS variables for Terraform's process: assumed-role credentials when the environment
     names a role, else whatever the default chain resolves (never written to a file)."""
@@ -96,7 +96,9 @@ def credentials_env(environment: Any, session_name: str) -> dict[str, str]:
         env["AWS_ENDPOINT_URL"] = endpoint
     role = getattr(environment, "aws_role_arn", "") or ""
     if role:
-        sts = boto3.client("sts", region_name=region_for(environment), endpoint_url=endpoint)
+        sts = _default_session().client(
+            "sts", region_name=region_for(environment), endpoint_url=endpoint
+        )
         creds = sts.assume_role(
             RoleArn=role, RoleSessionName=session_name[:64], DurationSeconds=3600
         )["Credentials"]
@@ -119,7 +121,7 @@ def credentials_env(environment: Any, session_name: str) -> dict[str, str]:
 def resource_client(service: str, environment: Any, creds: dict[str, str]) -> Any:
     """A boto3 client acting in the resource's account with the run's credentials."""
     # boto3-stubs type client() per literal service name; ours is chosen at run time.
-    return boto3.client(  # type: ignore[call-overload]
+    return _default_session().client(  # type: ignore[call-overload]
         service,
         region_name=region_for(environment),
         endpoint_url=endpoint_for(environment),

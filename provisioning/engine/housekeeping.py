@@ -12,7 +12,7 @@ from django.utils import timezone
 from idp import audit
 
 from ..choices import RunStatus
-from ..models import Resource, ResourceLock, Run
+from ..models import Resource, Run
 from . import dispatch
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,7 @@ def reap_lost_runs() -> int:
     reaped = 0
     cutoff = dispatch.stale_before()
     stale = Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
-    for run_id in list(stale.values_list("pk", flat=True)):
-        resource_id = Run.objects.filter(pk=run_id).values_list("resource_id", flat=True).first()
-        if resource_id is None:  # the run is gone since the query
-            continue
+    for run_id, resource_id in list(stale.values_list("pk", "resource_id")):
         with transaction.atomic():
             # Row locks in the engine's order: the resource, then the run.
             resource = Resource.objects.select_for_update().get(pk=resource_id)
@@ -67,7 +64,6 @@ def reap_lost_runs() -> int:
                 dispatch.settle_after_stop(
                     resource, f"Run {run.pk} ({run.kind}) failed: {WORKER_LOST}", run
                 )
-            ResourceLock.objects.filter(resource=resource, run=run).delete()
             dispatch.release(resource.pk, run.pk)
             audit.record(
                 "run.worker_lost",
@@ -80,11 +76,4 @@ def reap_lost_runs() -> int:
         except Exception:  # noqa: BLE001 - the lock file may be gone or AWS unreachable
             log.warning("could not clear the state lock of resource %s", resource.pk)
         reaped += 1
-    # Plans never applied leave their kept directories; the beat that reaps runs sweeps them.
-    from . import workdirs
-
-    try:
-        workdirs.sweep()
-    except OSError:
-        log.warning("could not sweep kept plan directories")
     return reaped

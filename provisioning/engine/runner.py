@@ -7,7 +7,6 @@ environment → Terraform → record → final status → cleanup.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -345,7 +344,3 @@ def first_database_error(exc: BaseException) -> str:
             first = cause
         cause = cause.__context__
     return (str(first).strip().splitlines() or [type(first).__name__])[0]
-
-
-def plan_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -37,7 +37,8 @@ def new_dir(run_id: int) -> Path:
 
 
 def keep(workdir: Path, resource_id: int, plan_run_id: int) -> Path | None:
-    """Keep a plan's initialised directory for its apply; older plans' directories go."""
+    """Keep a plan's initialised directory for its apply; older plans' directories go, and
+    so do directories of plans never applied (`sweep`), on the host that keeps them."""
     for path in (workdir / name for name in NOT_KEPT):
         path.unlink(missing_ok=True)
     if not (workdir / ".terraform").is_dir():
@@ -49,6 +50,8 @@ def keep(workdir: Path, resource_id: int, plan_run_id: int) -> Path | None:
         workdir.rename(target)
     except OSError:
         return None
+    with contextlib.suppress(OSError):
+        sweep()
     return target
 
 
