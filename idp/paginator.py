@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from typing import Any
 
@@ -28,14 +27,10 @@ def list_count(queryset: Any) -> tuple[int, bool]:
         return capped, True
     sql, params = unordered.query.sql_with_params()
     key = "idp:count:" + hashlib.sha256(f"{queryset.db}|{sql}|{params!r}".encode()).hexdigest()
-    try:
-        count = cache.get(key)
-    except Exception:  # noqa: BLE001 - a cache outage only costs the full count
-        count = None
+    count = cache.get(key)  # None too while Redis is down (a miss): then a full count
     if count is None:
         count = unordered.count()
-        with contextlib.suppress(Exception):
-            cache.set(key, count, COUNT_TTL)
+        cache.set(key, count, COUNT_TTL)
         return int(count), True
     return int(count), False
 

@@ -9,10 +9,7 @@ team themselves.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import secrets
-import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
@@ -27,7 +24,6 @@ if TYPE_CHECKING:
     from .models import Team
 
 _M = TypeVar("_M", bound=models.Model)
-log = logging.getLogger(__name__)
 
 TEAM_PERMS = ("view_team", "use_team", "maintain_team", "manage_team")
 
@@ -76,42 +72,30 @@ def _grants(user: Any) -> dict[str, Any]:
     key = f"idp:rbac:user:{user.pk}"
     version = None
     if cache is not None:
-        try:
-            found = cache.get_many([_VERSION_KEY, key])
-            version = found.get(_VERSION_KEY)
-            if version is None:
-                cache.add(_VERSION_KEY, secrets.token_hex(8), None)
-                version = cache.get(_VERSION_KEY)
-            entry = found.get(key)
-            if entry is not None and entry.get("version") == version:
-                grants = entry
-        except Exception:  # noqa: BLE001 - a cache outage falls back to the database
-            log.warning("grants cache unavailable; reading permissions from the database")
-            cache = None
+        # With Redis down these read as misses (django-redis IGNORE_EXCEPTIONS): no version,
+        # so the grants come from the database and are not kept.
+        found = cache.get_many([_VERSION_KEY, key])
+        version = found.get(_VERSION_KEY)
+        if version is None:
+            cache.add(_VERSION_KEY, secrets.token_hex(8), None)
+            version = cache.get(_VERSION_KEY)
+        entry = found.get(key)
+        if entry is not None and entry.get("version") == version:
+            grants = entry
     if grants is None:
         grants = _load_grants(user)
         if cache is not None and version is not None:
-            with contextlib.suppress(Exception):
-                cache.set(key, {**grants, "version": version}, GRANTS_TTL)
+            cache.set(key, {**grants, "version": version}, GRANTS_TTL)
     user.__dict__["_idp_grants"] = grants
     return grants
 
 
 def permissions_changed() -> None:
-    """Invalidate every cached grant once the current transaction commits."""
+    """Invalidate every cached grant once the current transaction commits (a write lost to
+    a Redis outage leaves them to expire within GRANTS_TTL)."""
     cache = _shared_cache()
     if cache is not None:
-        transaction.on_commit(lambda: _new_version(cache))
-
-
-def _new_version(cache: Any) -> None:
-    for attempt in range(3):
-        try:
-            cache.set(_VERSION_KEY, secrets.token_hex(8), None)
-            return
-        except Exception:  # noqa: BLE001 - the entries still expire after GRANTS_TTL
-            time.sleep(0.1 * (attempt + 1))
-    log.error("could not invalidate cached grants; they expire within %s s", GRANTS_TTL)
+        transaction.on_commit(lambda: cache.set(_VERSION_KEY, secrets.token_hex(8), None))
 
 
 def is_platform_admin(user: Any) -> bool:
@@ -151,9 +135,9 @@ def team_ids(user: Any, perm: str = "view_team") -> list[int] | None:
 
 
 def forget_permissions(user: Any) -> None:
-    """Drop the grants cached for a user after their memberships change."""
+    """Drop the grants held on this user object after their memberships change (the shared
+    cache is invalidated by the signals of the change itself, idp/signals.py)."""
     user.__dict__.pop("_idp_grants", None)
-    permissions_changed()
 
 
 def has_team_perm(user: Any, team: Team | None, perm: str) -> bool:

@@ -334,8 +334,12 @@ if os.environ.get("IDP_CACHE_URL", "").startswith("redis://"):
             # a new one per call, ~1 ms of CPU each, more than the round trip to Redis.
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": os.environ["IDP_CACHE_URL"],
+            # A Redis outage reads as a cache miss (logged), never as a failed request:
+            # grants and counts come from the database, rate limits are not applied.
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True},
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
