@@ -19,7 +19,7 @@ class BudgetAdminForm(forms.ModelForm):
 
     class Meta:
         model = Budget
-        fields = ["team", "monthly_amount", "currency", "thresholds"]
+        fields = ["team", "monthly_amount", "thresholds"]  # the service keeps the currency
 
     def clean_monthly_amount(self) -> Any:
         try:
@@ -39,17 +39,22 @@ class BudgetAdmin(admin.ModelAdmin):
     form = BudgetAdminForm
     list_display = ["team", "monthly_amount", "currency", "aws_synced_at", "aws_sync_error"]
     search_fields = ["team__slug"]
-    readonly_fields = ["aws_budget_name", "aws_synced_at", "aws_sync_error"]
+    readonly_fields = ["currency", "aws_budget_name", "aws_synced_at", "aws_sync_error"]
     actions = ["mirror_to_aws", "evaluate_now"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Budget | None = None) -> Any:
+        # A budget belongs to its team: moving it would leave the service's one-per-team rule.
+        return [*self.readonly_fields, "team"] if obj else self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: Budget, form: Any, change: bool) -> None:
         # Through the service, so the audit log, cache and AWS mirror follow.
-        budgets.save_budget(
+        saved = budgets.save_budget(
             obj.team,
             monthly_amount=obj.monthly_amount,
             thresholds=obj.thresholds,
             actor=request.user,
         )
+        obj.pk = saved.pk  # the admin's links and "save and continue" go to the saved row
 
     def delete_model(self, request: HttpRequest, obj: Budget) -> None:
         budgets.delete_budget(obj, actor=request.user)

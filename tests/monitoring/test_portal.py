@@ -209,4 +209,19 @@ def test_budget_in_django_admin(client_as: Any, platform_admin: Any, teams: dict
     budget = Budget.objects.get(team=teams["search"])
     assert budget.monthly_amount == Decimal("75.00")
     assert budget.thresholds == [{"percent": 90, "kind": "actual"}]
+    change = reverse("admin:monitoring_budget_change", args=[budget.pk])
+    assert f'href="{change}"' in c.get(ok.url).content.decode()  # the message links to it
+    # On its change page the team is fixed: posting another team changes only the amount.
+    again = c.post(
+        change,
+        {
+            "team": teams["payments"].pk,
+            "monthly_amount": "80",
+            "thresholds": '[{"percent": 90, "kind": "actual"}]',
+        },
+    )
+    assert again.status_code == 302
+    assert list(Budget.objects.values_list("team__slug", "monthly_amount")) == [
+        ("search", Decimal("80.00"))
+    ]
     assert c.get(reverse("admin:monitoring_collection_changelist")).status_code == 200
