@@ -410,10 +410,7 @@ def seed(scale: Scale) -> Seeded:
         scale.resources,
         runs_per_resource=scale.runs_per_resource,
     )
-    stages.done("resources and runs")
-    if connection.vendor == "postgresql":
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+    stages.done("resources and runs")  # SET LOCAL ends with this transaction
     result = describe()
     result.seconds = time.perf_counter() - started
     result.stages = stages.times
