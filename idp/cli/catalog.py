@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import typer
@@ -126,6 +125,4 @@ def services_create(
     body: dict[str, Any] = {"name": name, "team": team, "description": description}
     optional = {"slug": slug, "repository_url": repository, "lifecycle": lifecycle, "tier": tier}
     body.update({k: v for k, v in optional.items() if v is not None})
-    # The API needs a slug; the portal derives one from the name the same way.
-    body.setdefault("slug", re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63])
     show_object(client().post("/api/v1/services/", body), output)

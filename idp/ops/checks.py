@@ -41,18 +41,12 @@ def check_database() -> str:
 
 
 def check_broker() -> str:
-    from kombu import Connection
-
     timeout = settings.IDP_READINESS_TIMEOUT
-    # A fresh connection each time: a pooled one could hide a broker that just went away.
-    conn = Connection(
-        settings.CELERY_BROKER_URL,
-        transport_options=dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS),
-        connect_timeout=timeout,
-    )
+    # A fresh connection each time (not the pool: a pooled one could hide a broker that
+    # just went away), with all of Celery's broker settings.
+    conn = _celery_app().connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=timeout)
     try:
-        # kombu takes float seconds here; its stubs say int.
-        conn.ensure_connection(max_retries=1, timeout=timeout)  # type: ignore[arg-type]
+        conn.ensure_connection(max_retries=1, timeout=timeout)
         return str(conn.transport.driver_type)
     finally:
         conn.release()
