@@ -43,5 +43,5 @@ class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A personal API token (idp_…) or a JWT access token",
+            "description": "A personal API token (idp_…) or a JWT from /api/v1/auth/token/",
         }

@@ -44,25 +44,13 @@ def _has_checked_filter(operation: dict[str, Any]) -> bool:
     return False
 
 
-def _unique(requirements: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    for requirement in requirements:
-        if requirement not in seen:
-            seen.append(requirement)
-    return seen
-
-
 def document_default_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Add the shared 400/401/404 answers to operations that lack them (and list each
-    security scheme once)."""
+    """Add the shared 400/401/404 answers to operations that lack them."""
     default_security = result.get("security", [])
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            if "security" in operation:
-                # The SECURITY setting and the authentication classes both list each scheme.
-                operation["security"] = _unique(operation["security"])
             responses = operation["responses"]
             if _needs_auth(operation, default_security):
                 responses.setdefault("401", _error("401"))

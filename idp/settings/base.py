@@ -252,16 +252,6 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "bearerAuth": {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "A personal API token (idp_…) or a JWT from /api/v1/auth/token/",
-            }
-        }
-    },
-    "SECURITY": [{"bearerAuth": []}, {"cookieAuth": []}],
     "ENUM_NAME_OVERRIDES": {},
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
