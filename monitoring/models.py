@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from idp.models import Team
 from idp.rbac import TeamOwnedQuerySet
@@ -185,3 +186,12 @@ class Collection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status} ({self.stored} stored)"
+
+    def finish(self) -> None:
+        """End the pass: succeeded, partial (errors but something stored) or failed."""
+        if not self.errors:
+            self.status = CollectionStatus.SUCCEEDED
+        else:
+            self.status = CollectionStatus.PARTIAL if self.stored else CollectionStatus.FAILED
+        self.finished_at = timezone.now()
+        self.save(update_fields=["status", "stored", "retries", "errors", "finished_at"])

@@ -16,7 +16,7 @@ from django.utils import timezone
 from idp import audit
 from idp.models import Environment, Team
 
-from ..choices import CollectionKind, CollectionStatus
+from ..choices import CollectionKind
 from ..models import Collection, CostRecord
 from . import aws
 from .cache import bump
@@ -122,41 +122,31 @@ def collect_costs(*, start: date | None = None, end: date | None = None) -> Coll
     except Exception as exc:  # noqa: BLE001 - recorded in the collection
         collection.errors.append({"error": aws.error_text(exc)})
         client = None
-    for env in Environment.objects.order_by("order", "slug") if client else []:
-        try:
-            with aws.counting_retries() as retried:
-                try:
-                    days = _query(client, start, end, env.slug)
-                finally:
-                    collection.retries += len(retried)
-        except Exception as exc:  # noqa: BLE001 - recorded; other environments go on
-            logger.warning("get_cost_and_usage failed for %s: %s", env.slug, exc)
-            collection.errors.append({"environment": env.slug, "error": aws.error_text(exc)})
-            continue
-        rows: dict[tuple[int, str, date], tuple[Decimal, bool]] = {}
-        for day in days:
-            when = date.fromisoformat(day["TimePeriod"]["Start"])
-            estimated = bool(day.get("Estimated", False))
-            for group in day.get("Groups", []):
-                keys = group.get("Keys", [])
-                team = teams.get(_tag_value(keys[0]) if keys else "")
-                if team is None:
-                    continue
-                service = _tag_value(keys[1]) if len(keys) > 1 else ""
-                key = (team.pk, service, when)
-                previous = rows.get(key, (Decimal("0"), False))[0]
-                rows[key] = (previous + _amount(group.get("Metrics", {})), estimated)
-                touched.add(team.slug)
-        collection.stored += _upsert(rows, env.slug)
-    collection.status = (
-        CollectionStatus.SUCCEEDED
-        if not collection.errors
-        else CollectionStatus.PARTIAL
-        if collection.stored
-        else CollectionStatus.FAILED
-    )
-    collection.finished_at = timezone.now()
-    collection.save(update_fields=["status", "stored", "retries", "errors", "finished_at"])
+    with aws.counting_retries() as retried:  # every retried call of the pass
+        for env in Environment.objects.order_by("order", "slug") if client else []:
+            try:
+                days = _query(client, start, end, env.slug)
+            except Exception as exc:  # noqa: BLE001 - recorded; other environments go on
+                logger.warning("get_cost_and_usage failed for %s: %s", env.slug, exc)
+                collection.errors.append({"environment": env.slug, "error": aws.error_text(exc)})
+                continue
+            rows: dict[tuple[int, str, date], tuple[Decimal, bool]] = {}
+            for day in days:
+                when = date.fromisoformat(day["TimePeriod"]["Start"])
+                estimated = bool(day.get("Estimated", False))
+                for group in day.get("Groups", []):
+                    keys = group.get("Keys", [])
+                    team = teams.get(_tag_value(keys[0]) if keys else "")
+                    if team is None:
+                        continue
+                    service = _tag_value(keys[1]) if len(keys) > 1 else ""
+                    key = (team.pk, service, when)
+                    previous = rows.get(key, (Decimal("0"), False))[0]
+                    rows[key] = (previous + _amount(group.get("Metrics", {})), estimated)
+                    touched.add(team.slug)
+            collection.stored += _upsert(rows, env.slug)
+    collection.retries = len(retried)
+    collection.finish()
     if touched:
         bump(*touched)
     audit.record(

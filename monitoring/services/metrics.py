@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..choices import CollectionKind, CollectionStatus, ResourceType
+from ..choices import CollectionKind, ResourceType
 from ..models import Collection, MetricSample
 from . import aws
 from .cache import bump
@@ -179,49 +179,47 @@ def collect_metrics(*, hours: int | None = None, now: datetime | None = None) ->
         if rtype:
             by_env[resource.environment_id].append((resource, rtype))
     touched_teams: set[str] = set()
-    for items in by_env.values():
-        environment = items[0][0].environment
-        queries: list[tuple[dict[str, Any], Any, str, MetricSpec]] = []
-        for resource, rtype in items:
-            for spec in METRIC_SETS[rtype]:
-                query = {
-                    "Id": f"m{len(queries)}",
-                    "MetricStat": {
-                        "Metric": {
-                            "Namespace": spec.namespace,
-                            "MetricName": spec.metric,
-                            "Dimensions": dimensions(resource, rtype, spec),
+    with aws.counting_retries() as retried:  # every retried call of the pass
+        for items in by_env.values():
+            environment = items[0][0].environment
+            queries: list[tuple[dict[str, Any], Any, str, MetricSpec]] = []
+            for resource, rtype in items:
+                for spec in METRIC_SETS[rtype]:
+                    query = {
+                        "Id": f"m{len(queries)}",
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": spec.namespace,
+                                "MetricName": spec.metric,
+                                "Dimensions": dimensions(resource, rtype, spec),
+                            },
+                            "Period": period,
+                            "Stat": spec.statistic,
                         },
-                        "Period": period,
-                        "Stat": spec.statistic,
-                    },
-                    "ReturnData": True,
-                }
-                queries.append((query, resource, rtype, spec))
-        try:
-            client = aws.client("cloudwatch", environment)
-        except Exception as exc:  # noqa: BLE001 - recorded, other environments go on
-            collection.errors.append(
-                {"environment": environment.slug, "error": aws.error_text(exc)}
-            )
-            continue
-        for offset in range(0, len(queries), MAX_QUERIES):
-            batch = queries[offset : offset + MAX_QUERIES]
+                        "ReturnData": True,
+                    }
+                    queries.append((query, resource, rtype, spec))
             try:
-                with aws.counting_retries() as retried:
-                    try:
-                        data = _fetch(client, [q for q, *_ in batch], start, end)
-                    finally:
-                        collection.retries += len(retried)
-            except Exception as exc:  # noqa: BLE001 - recorded; earlier batches are kept
-                logger.warning("get_metric_data failed in %s: %s", environment.slug, exc)
+                client = aws.client("cloudwatch", environment)
+            except Exception as exc:  # noqa: BLE001 - recorded, other environments go on
                 collection.errors.append(
                     {"environment": environment.slug, "error": aws.error_text(exc)}
                 )
                 continue
-            collection.stored += _store(batch, data)
-            touched_teams.update(r.team.slug for _, r, _, _ in batch)
-    _finish(collection)
+            for offset in range(0, len(queries), MAX_QUERIES):
+                batch = queries[offset : offset + MAX_QUERIES]
+                try:
+                    data = _fetch(client, [q for q, *_ in batch], start, end)
+                except Exception as exc:  # noqa: BLE001 - recorded; earlier batches are kept
+                    logger.warning("get_metric_data failed in %s: %s", environment.slug, exc)
+                    collection.errors.append(
+                        {"environment": environment.slug, "error": aws.error_text(exc)}
+                    )
+                    continue
+                collection.stored += _store(batch, data)
+                touched_teams.update(r.team.slug for _, r, _, _ in batch)
+    collection.retries = len(retried)
+    collection.finish()
     if touched_teams:
         bump(*touched_teams)
     return collection
@@ -251,17 +249,6 @@ def _store(batch: list[tuple[dict, Any, str, MetricSpec]], data: dict) -> int:
             update_fields=["value"],
         )
     return len(rows)
-
-
-def _finish(collection: Collection) -> None:
-    if not collection.errors:
-        collection.status = CollectionStatus.SUCCEEDED
-    else:
-        collection.status = (
-            CollectionStatus.PARTIAL if collection.stored else CollectionStatus.FAILED
-        )
-    collection.finished_at = timezone.now()
-    collection.save(update_fields=["status", "stored", "retries", "errors", "finished_at"])
 
 
 def series(resource: Any, metric: str, since: datetime | None = None) -> list[MetricSample]:
