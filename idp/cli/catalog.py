@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from .client import client
-from .output import Column, Format, OutputOption, show_list, show_object
+from .output import Column, Format, LimitOption, OutputOption, show_list, show_object
 
 templates = typer.Typer(help="Templates in the catalog.", no_args_is_help=True)
 services = typer.Typer(help="Services: software components owned by teams.", no_args_is_help=True)
@@ -41,7 +41,7 @@ TEMPLATE_COLUMNS: list[Column] = [
 def templates_list(
     category: Annotated[str | None, typer.Option("--category")] = None,
     search: Annotated[str | None, typer.Option("--search", "-q")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
+    limit: LimitOption = 100,
     output: OutputOption = Format.table,
 ) -> None:
     """Templates you can request."""
@@ -96,7 +96,7 @@ def services_list(
     team: Annotated[str | None, typer.Option("--team")] = None,
     lifecycle: Annotated[str | None, typer.Option("--lifecycle")] = None,
     search: Annotated[str | None, typer.Option("--search", "-q")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
+    limit: LimitOption = 100,
     output: OutputOption = Format.table,
 ) -> None:
     """Services you can see."""

@@ -44,7 +44,10 @@ def parse_parameters(pairs: Iterable[str], files: Iterable[str]) -> dict[str, An
 
 
 def auto_columns(items: list[dict[str, Any]], preferred: Iterable[str]) -> list[Column]:
-    """The preferred keys the answer actually has, else its first scalar keys."""
+    """The preferred keys the answer actually has, else its first scalar keys (none for
+    an empty answer)."""
+    if not items:
+        return []
     keys: list[str] = []
     for item in items[:20]:
         for key in item:

@@ -8,7 +8,7 @@ import typer
 
 from .client import client
 from .common import auto_columns
-from .output import Column, Format, OutputOption, show_list, show_object
+from .output import Column, Format, LimitOption, OutputOption, show_list, show_object
 
 
 def costs(
@@ -40,22 +40,22 @@ def costs(
 
 def budgets(
     team: Annotated[str | None, typer.Option("--team")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
+    limit: LimitOption = 100,
     output: OutputOption = Format.table,
 ) -> None:
     """Monthly budgets of your teams."""
     items = client().list("/api/v1/budgets/", {"team": team}, limit)
     preferred = ["id", "team", "monthly_amount", "currency", "thresholds", "aws_sync_error"]
-    show_list(items, auto_columns(items, preferred) if items else [], output)
+    show_list(items, auto_columns(items, preferred), output)
 
 
 def alerts(
     team: Annotated[str | None, typer.Option("--team")] = None,
     period: Annotated[str | None, typer.Option("--period", help="YYYY-MM")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
+    limit: LimitOption = 100,
     output: OutputOption = Format.table,
 ) -> None:
     """Budget alerts of your teams."""
     items = client().list("/api/v1/alerts/", {"team": team, "period": period}, limit)
     preferred = ["id", "team", "kind", "threshold", "period", "amount", "message", "created_at"]
-    show_list(items, auto_columns(items, preferred) if items else [], output)
+    show_list(items, auto_columns(items, preferred), output)

@@ -23,6 +23,7 @@ OutputOption = Annotated[
     Format,
     typer.Option("--output", "-o", help="table, json or yaml", envvar="IDP_OUTPUT"),
 ]
+LimitOption = Annotated[int, typer.Option("--limit", min=1, help="at most this many rows")]
 
 Column = tuple[str, str | Callable[[dict[str, Any]], Any]]
 

@@ -8,7 +8,7 @@ import typer
 
 from .client import client
 from .common import auto_columns, parse_parameters
-from .output import Column, Format, OutputOption, show_list, show_object
+from .output import Column, Format, LimitOption, OutputOption, show_list, show_object
 
 app = typer.Typer(help="CI/CD pipelines for services.", no_args_is_help=True)
 
@@ -32,7 +32,7 @@ COLUMNS: list[Column] = [
 def list_(
     service: Annotated[str | None, typer.Option("--service")] = None,
     team: Annotated[str | None, typer.Option("--team")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
+    limit: LimitOption = 100,
     output: OutputOption = Format.table,
 ) -> None:
     """Pipelines you can see."""
@@ -99,10 +99,10 @@ def deliver(pipeline_id: str, output: OutputOption = Format.table) -> None:
 @app.command("runs")
 def runs(
     pipeline_id: str,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
+    limit: LimitOption = 100,
     output: OutputOption = Format.table,
 ) -> None:
     """The workflow runs of a pipeline, per environment."""
     items = client().list(f"/api/v1/pipelines/{pipeline_id}/runs/", None, limit)
     preferred = ["id", "environment", "state", "conclusion", "head_sha", "actor", "html_url"]
-    show_list(items, auto_columns(items, preferred) if items else [], output)
+    show_list(items, auto_columns(items, preferred), output)

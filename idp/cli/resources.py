@@ -15,7 +15,7 @@ from .common import (
     poll_interval,
     wait_for_resource,
 )
-from .output import Column, Format, OutputOption, show_list, show_object
+from .output import Column, Format, LimitOption, OutputOption, show_list, show_object
 
 app = typer.Typer(help="Resources: template instances in an environment.", no_args_is_help=True)
 
@@ -154,7 +154,7 @@ def list_(
     status: Annotated[str | None, typer.Option("--status")] = None,
     service: Annotated[str | None, typer.Option("--service")] = None,
     template: Annotated[str | None, typer.Option("--template")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
+    limit: LimitOption = 100,
     output: OutputOption = Format.table,
 ) -> None:
     """Resources you can see."""
