@@ -61,8 +61,6 @@ class RunTask:
         self.workdir: Path | None = None
         self.redactor = Redactor()
         self.log: LogWriter | None = None
-        # True when an apply took over its plan's initialised directory: no `init` needed.
-        self.adopted = False
 
     # --- the fixed steps -----------------------------------------------------------------
 
@@ -109,7 +107,6 @@ class RunTask:
         if run.kind in (RunKind.APPLY, RunKind.DESTROY) and run.plan_run_id:
             path = workdirs.adopt(run.resource_id, run.plan_run_id, run.pk)
             if path is not None:
-                self.adopted = True
                 return path
         return workdirs.new_dir(run.pk)
 
@@ -169,7 +166,9 @@ class RunTask:
             steps = [Step(["apply", "-input=false", "-json", "plan.tfplan"])]
             if not run.is_destroy:
                 steps.append(Step(["output", "-json"], capture=True))
-            outcomes = self.init_then(tf, steps, needed=not self.adopted)
+            # A plan's kept directory, taken over, is initialised already (workdirs.keep).
+            initialised = (self.workdir / ".terraform").is_dir()
+            outcomes = self.init_then(tf, steps, needed=not initialised)
             self.check(tf, self.at(tf, outcomes, 0), "apply")
             outputs = {} if run.is_destroy else self._outputs(self.at(tf, outcomes, 1))
             finish_apply(run, outputs, creds, self.log)

@@ -56,6 +56,29 @@ class Step:
     capture: bool = False  # stdout is data (show -json, output -json), not the log
 
 
+class _LogLines:
+    """One command's output as it comes: each line rendered to the log, its errors and its
+    last lines kept for the command's Outcome."""
+
+    def __init__(self, on_line: Callable[[str], None]) -> None:
+        self.on_line = on_line
+        self.errors: list[dict[str, Any]] = []
+        self.tail: list[str] = []
+
+    def add(self, line: str) -> None:
+        text, diag = render(line)
+        if diag:
+            self.errors.append(diag)
+        self.tail.append(text)
+        self.on_line(text)
+
+    def outcome(self, code: int) -> Outcome:
+        """The command's Outcome; the lines kept so far are handed over and forgotten."""
+        outcome = Outcome(code, "\n".join(self.tail[-50:]), self.errors)
+        self.errors, self.tail = [], []
+        return outcome
+
+
 class Cancelled(Exception):
     """The run was cancelled (or hit its time limit) while Terraform worked."""
 
@@ -169,18 +192,8 @@ class Terraform:
     def stream(self, args: list[str]) -> Outcome:
         """Run a command whose output is the log (init, plan, apply)."""
         self._header(args)
-        errors: list[dict[str, Any]] = []
-        tail: list[str] = []
-
-        def handle(line: str) -> None:
-            text, diag = render(line)
-            if diag:
-                errors.append(diag)
-            tail.append(text)
-            self.on_line(text)
-
-        code = self._watch(self._start(args, merge=True), handle)
-        return Outcome(code, "\n".join(tail[-50:]), errors)
+        lines = _LogLines(self.on_line)
+        return lines.outcome(self._watch(self._start(args, merge=True), lines.add))
 
     def sequence(self, steps: list[Step]) -> list[Outcome]:
         """Run commands one after another, stopping at the first failure or a cancel; one
@@ -195,8 +208,7 @@ class Terraform:
         files = {i: f".idp-capture-{i}.json" for i, step in enumerate(steps) if step.capture}
         spec = [{"args": st.args, "capture": files.get(i)} for i, st in enumerate(steps)]
         outcomes = []
-        errors: list[dict[str, Any]] = []
-        tail: list[str] = []
+        lines = _LogLines(self.on_line)
 
         def begin(index: int) -> None:
             if index < len(steps) and not steps[index].capture:
@@ -206,27 +218,19 @@ class Terraform:
             if line.startswith(STEP_END):
                 code = int(json.loads(line[len(STEP_END) :])["returncode"])
                 index = len(outcomes)
-                if index in files:
-                    outcomes.append(self._captured(code, files[index]))
-                else:
-                    outcomes.append(Outcome(code, "\n".join(tail[-50:]), list(errors)))
-                errors.clear()
-                tail.clear()
+                logged = lines.outcome(code)  # the next step's lines start afresh
+                outcomes.append(self._captured(code, files[index]) if index in files else logged)
                 if code == 0:
                     begin(index + 1)
                 return
-            text, diag = render(line)
-            if diag:
-                errors.append(diag)
-            tail.append(text)
-            self.on_line(text)
+            lines.add(line)
 
         begin(0)
         argv = [sys.executable, "-m", "provisioning.engine.tfexec", "--steps", json.dumps(spec)]
         code = self._watch(self._popen(argv, merge=True), handle)
         if code != 0 and len(outcomes) < len(steps) and all(o.ok for o in outcomes):
             # The process ended inside a step (killed, crashed): that step failed.
-            outcomes.append(Outcome(code or 1, "\n".join(tail[-50:]), list(errors)))
+            outcomes.append(lines.outcome(code or 1))
         for name in files.values():
             for path in (self.workdir / name, self.workdir / f"{name}.err"):
                 path.unlink(missing_ok=True)  # data may hold secrets; never left on disk
