@@ -57,6 +57,7 @@ class Command(BaseCommand):
         var = base / "var"
         (var / "broker" / "out").mkdir(parents=True, exist_ok=True)
         (var / "broker" / "processed").mkdir(parents=True, exist_ok=True)
+        (var / "broker" / "control").mkdir(parents=True, exist_ok=True)
         aws_port = free_port(options["aws_port"])
         aws_url = f"http://127.0.0.1:{aws_port}"
         env = {
