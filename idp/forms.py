@@ -8,8 +8,11 @@ class TokenCreateForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    email = forms.EmailField(required=False)
+    """An existing user by name and a role; creating or editing users is for platform admins."""
+
+    username = forms.CharField(
+        max_length=150, help_text="An existing user (SSO users appear after their first sign-in)"
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -132,13 +133,44 @@ def _refuse_orphaning(team: Team, user: Any, actor: Any) -> None:
         raise Conflict("You are the team's last admin; make someone else admin first")
 
 
+NO_SUCH_USER_HINT = (
+    "platform admins create users (Django admin, or "
+    "`manage.py add_member TEAM USER --email E`); people who sign in with SSO "
+    "appear after their first sign-in"
+)
+
+
 @transaction.atomic
-def add_member(
-    team: Team, username: str, role: str, *, email: str = "", actor: Any = None
-) -> Membership:
-    """Add a user (created without a password when missing) to `team` with `role`."""
-    user, _ = ensure_user(username, email=email)
+def add_member(team: Team, username: str, role: str, *, actor: Any = None) -> Membership:
+    """Add the existing user `username` to `team` with `role`, or change their role.
+
+    The user is never changed (nor created): adding a member is a team admin's power,
+    creating and editing users is a platform admin's.
+    """
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ServiceError(f"no such user {username!r}: {NO_SUCH_USER_HINT}", field="username")
     return set_membership(team, user, role, actor=actor)
+
+
+@transaction.atomic
+def provision_member(
+    team: Team, username: str, role: str, *, email: str = "", actor: Any = None
+) -> tuple[Membership, bool]:
+    """Ops: add `username` to `team`, creating the user (no password) when missing.
+
+    An existing user is never changed: an `email` other than theirs is refused, so this
+    can not move somebody's password resets to another mailbox. Returns the membership
+    and whether the user was created.
+    """
+    user, created = ensure_user(username, email=email)
+    if not created and email and user.email.casefold() != email.casefold():
+        raise Conflict(
+            f"{username} already exists with another e-mail address; adding a member never "
+            "changes a user (change the address in Django admin)",
+            field="email",
+        )
+    return set_membership(team, user, role, actor=actor), created
 
 
 @transaction.atomic
@@ -161,19 +193,22 @@ def remove_membership(team: Team, user: Any, *, actor: Any = None) -> None:
 
 
 def ensure_user(username: str, *, email: str = "") -> tuple[Any, bool]:
-    """The user named `username`, created with an unusable password (SSO or reset) if missing."""
+    """The user named `username`, created with `email` and an unusable password (SSO or
+    reset) if missing; an existing user is returned unchanged."""
     User = get_user_model()
     try:
         User._meta.get_field("username").run_validators(username)
     except ValidationError as exc:
         raise ServiceError(" ".join(exc.messages), field="username") from exc
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise ServiceError(f"{email!r} is not an e-mail address", field="email") from exc
     user, created = User.objects.get_or_create(username=username, defaults={"email": email})
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    elif email and user.email != email:
-        user.email = email
-        user.save(update_fields=["email"])
     return user, created
 
 

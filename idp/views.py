@@ -171,7 +171,7 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
         data: dict[str, Any] = form.cleaned_data
         try:
             membership = services.add_member(
-                team, data["username"], data["role"], email=data["email"], actor=request.user
+                team, data["username"], data["role"], actor=request.user
             )
         except services.ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)

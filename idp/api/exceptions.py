@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -12,6 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ..services import ServiceError
+
+logger = logging.getLogger(__name__)
 
 
 def _validation_detail(exc: DjangoValidationError) -> Any:
@@ -24,6 +27,14 @@ def _validation_detail(exc: DjangoValidationError) -> Any:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RecursionError):
+        # Nested input that got past the JSON parser (a JSON string in a form field, say)
+        # is the client's doing; logged in full in case it was ours.
+        logger.warning("RecursionError answered as 400", exc_info=exc)
+        return Response(
+            {"detail": "The input is nested too deeply to process."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, ServiceError):
         return Response({"detail": exc.detail}, status=exc.status)
     if isinstance(exc, DjangoValidationError):

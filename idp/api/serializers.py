@@ -28,18 +28,33 @@ class MeSerializer(serializers.Serializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
+    # Usernames and roles only: a team admin has no business with other users' e-mails.
     username = serializers.CharField(source="user.username", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
 
     class Meta:
         model = Membership
-        fields = ["username", "email", "role", "created_at"]
+        fields = ["username", "role", "created_at"]
 
 
 class MembershipWriteSerializer(serializers.Serializer):
+    """An existing user by name and a role; the user's own fields are not input here."""
+
     username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
-    email = serializers.EmailField(required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Refused rather than ignored: a client that sends it expects it applied, and it
+        # never is (it once rewrote the e-mail of whoever was added).
+        if "email" in getattr(self, "initial_data", {}):
+            raise serializers.ValidationError(
+                {
+                    "email": [
+                        "Adding a member never changes the user; platform admins manage "
+                        "e-mail addresses (Django admin)."
+                    ]
+                }
+            )
+        return attrs
 
 
 class MembershipRoleSerializer(serializers.Serializer):

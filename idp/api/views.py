@@ -126,15 +126,17 @@ class TeamViewSet(
     )
     @action(detail=True, methods=["post"], url_path="members")
     def add_member(self, request: Request, slug: str | None = None) -> Response:
-        """Add a member (or change their role); team admins only."""
+        """Add an existing user as a member (or change their role); team admins only.
+
+        Unknown usernames answer 400: platform admins create users, SSO users appear on
+        their first sign-in.
+        """
         team = self.get_object()
         require_team_perm(request.user, team, "manage_team")
         serializer = s.MembershipWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        membership = services.add_member(
-            team, data["username"], data["role"], email=data.get("email", ""), actor=request.user
-        )
+        membership = services.add_member(team, data["username"], data["role"], actor=request.user)
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

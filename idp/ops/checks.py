@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from idp.conf import setting
+
 logger = logging.getLogger(__name__)
 
 
@@ -41,7 +43,7 @@ def check_database() -> str:
 
 
 def check_broker() -> str:
-    timeout = settings.IDP_READINESS_TIMEOUT
+    timeout = setting("IDP_READINESS_TIMEOUT")
     # A fresh connection each time (not the pool: a pooled one could hide a broker that
     # just went away), with all of Celery's broker settings.
     conn = _celery_app().connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=timeout)
@@ -55,7 +57,7 @@ def check_broker() -> str:
 def worker_names(timeout: float | None = None) -> list[str]:
     """Workers answering a ping within `timeout` seconds (an empty list when none do)."""
     app = _celery_app()
-    replies = app.control.inspect(timeout=timeout or settings.IDP_READINESS_TIMEOUT).ping()
+    replies = app.control.inspect(timeout=timeout or setting("IDP_READINESS_TIMEOUT")).ping()
     return sorted(replies or {})
 
 
@@ -70,15 +72,15 @@ def check_state_bucket() -> str:
     import boto3
     from botocore.config import Config
 
-    timeout = settings.IDP_READINESS_TIMEOUT
+    timeout = setting("IDP_READINESS_TIMEOUT")
     s3 = boto3.client(
         "s3",
         endpoint_url=settings.AWS_ENDPOINT_URL,
         region_name=settings.AWS_REGION,
         config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}),
     )
-    s3.head_bucket(Bucket=settings.IDP_STATE_BUCKET)
-    return settings.IDP_STATE_BUCKET
+    s3.head_bucket(Bucket=setting("IDP_STATE_BUCKET"))
+    return setting("IDP_STATE_BUCKET")
 
 
 CHECKS: dict[str, Callable[[], str]] = {

@@ -24,6 +24,10 @@ class PlatformStatusSerializer(serializers.Serializer):
     queue_depth = serializers.IntegerField(
         allow_null=True, help_text="Tasks waiting in the default queue (Redis brokers only)"
     )
-    runs = RunCountsSerializer(allow_null=True)
-    last_successful_run = LastRunSerializer(allow_null=True)
+    runs = RunCountsSerializer(
+        allow_null=True, help_text="Runs of your teams (platform admins: of every team)"
+    )
+    last_successful_run = LastRunSerializer(
+        allow_null=True, help_text="The last successful run of your teams"
+    )
     generated_at = serializers.DateTimeField()

@@ -1,4 +1,7 @@
-"""The numbers behind `GET /api/v1/status/`, `idp status` and the Prometheus collector."""
+"""The numbers behind `GET /api/v1/status/`, `idp status` and the Prometheus collector.
+
+Run numbers are scoped like every team-owned list: a user sees their teams' runs only.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.utils import timezone
+
+from idp.conf import setting
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +38,7 @@ def queue_depth() -> int | None:
     import redis
 
     queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", DEFAULT_QUEUE)
-    timeout = settings.IDP_READINESS_TIMEOUT
+    timeout = setting("IDP_READINESS_TIMEOUT")
     try:
         client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         try:
@@ -56,23 +61,23 @@ def worker_count() -> int | None:
         return None
 
 
-def run_numbers(now: Any = None) -> dict[str, Any]:
-    """Runs running and queued now, failed in the last hour, and the last successful run."""
+def run_numbers(user: Any, now: Any = None) -> dict[str, Any]:
+    """Runs of `user`'s teams (a platform admin's: all) running and queued now, failed and
+    succeeded in the last hour, and the last successful one."""
     Run = run_model()
     if Run is None:
         return {"runs": None, "last_successful_run": None}
     now = now or timezone.now()
     since = now - timedelta(hours=1)
+    visible = Run.objects.for_user(user, "view_team")
     runs = {
-        "running": Run.objects.filter(status="running").count(),
-        "queued": Run.objects.filter(status="queued").count(),
-        "failed_last_hour": Run.objects.filter(status="failed", finished_at__gte=since).count(),
-        "succeeded_last_hour": Run.objects.filter(
-            status="succeeded", finished_at__gte=since
-        ).count(),
+        "running": visible.filter(status="running").count(),
+        "queued": visible.filter(status="queued").count(),
+        "failed_last_hour": visible.filter(status="failed", finished_at__gte=since).count(),
+        "succeeded_last_hour": visible.filter(status="succeeded", finished_at__gte=since).count(),
     }
     last = (
-        Run.objects.filter(status="succeeded", finished_at__isnull=False)
+        visible.filter(status="succeeded", finished_at__isnull=False)
         .order_by("-finished_at")
         .values("id", "kind", "resource_id", "finished_at")
         .first()
@@ -80,10 +85,11 @@ def run_numbers(now: Any = None) -> dict[str, Any]:
     return {"runs": runs, "last_successful_run": last}
 
 
-def platform_status() -> dict[str, Any]:
+def platform_status(user: Any) -> dict[str, Any]:
+    """Worker and queue health (the whole platform's) and the runs `user` may see."""
     return {
         "workers": worker_count(),
         "queue_depth": queue_depth(),
-        **run_numbers(),
+        **run_numbers(user),
         "generated_at": timezone.now(),
     }

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hmac
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from idp.conf import setting
 
 from ..api.views import error_responses
 from .checks import run_checks
@@ -34,8 +35,14 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus text exposition; a bearer token is required when IDP_METRICS_TOKEN is set."""
-    expected = settings.IDP_METRICS_TOKEN
+    """Prometheus text exposition; a bearer token is required when IDP_METRICS_TOKEN is set.
+
+    Where a token is required (IDP_METRICS_REQUIRE_TOKEN, on in production) and none is set,
+    the endpoint is not there (404) for anyone: metrics are never open by omission.
+    """
+    expected = setting("IDP_METRICS_TOKEN")
+    if not expected and setting("IDP_METRICS_REQUIRE_TOKEN"):
+        raise Http404("metrics are off until IDP_METRICS_TOKEN is set")
     if expected:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), expected.encode()):
@@ -45,8 +52,9 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 
 class PlatformStatusView(APIView):
-    """Worker count, queue depth and recent runs of the whole platform."""
+    """Worker count and queue depth of the platform, and recent runs of your teams
+    (platform admins: of every team)."""
 
     @extend_schema(responses={200: PlatformStatusSerializer, **error_responses(401)})
     def get(self, request: Request) -> Response:
-        return Response(PlatformStatusSerializer(platform_status()).data)
+        return Response(PlatformStatusSerializer(platform_status(request.user)).data)

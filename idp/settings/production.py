@@ -23,3 +23,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
+
+# /metrics answers only with IDP_METRICS_TOKEN, and is off (404) until it is set;
+# `manage.py check --deploy` warns about it (idp.ops.deploy_checks).
+IDP_METRICS_REQUIRE_TOKEN = True

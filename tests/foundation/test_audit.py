@@ -20,6 +20,7 @@ def _event(action: str) -> AuditEvent:
 
 
 def test_team_and_membership_changes_through_the_api_are_audited(platform_admin, api_as, make_user):
+    make_user("zed")  # adding a member adds an existing user
     api = api_as(platform_admin)
     headers = {"HTTP_X_REQUEST_ID": "req0001", "REMOTE_ADDR": "10.1.2.3"}
 

@@ -32,7 +32,9 @@ WRITES = ["add_member", "change_role", "remove_member", "patch_team"]
 
 @pytest.fixture
 def others(make_user: Any, teams: dict[str, Team]) -> dict[str, Any]:
-    """A plain member in each team: the target of membership changes."""
+    """A plain member in each team: the target of membership changes; and "newbie", an
+    existing user in no team, the one added (adding a member never creates a user)."""
+    make_user("newbie")
     return {
         "payments": make_user("dave", team=teams["payments"], role=Role.MEMBER),
         "search": make_user("erin", team=teams["search"], role=Role.MEMBER),

@@ -92,6 +92,8 @@ def test_production_settings_pass_check_deploy():
             **{k: v for k, v in os.environ.items() if not k.startswith("IDP_")},
             "DJANGO_SETTINGS_MODULE": "idp.settings.production",
             "IDP_SECRET_KEY": secrets.token_urlsafe(60),
+            # Without it /metrics is off and the deploy check says so (tests/security).
+            "IDP_METRICS_TOKEN": secrets.token_urlsafe(30),
         },
         capture_output=True,
         text=True,
