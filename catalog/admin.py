@@ -6,6 +6,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
+
 from . import services
 from .models import Service, Template, TemplateVersion
 
@@ -34,7 +36,7 @@ class TemplateAdmin(admin.ModelAdmin):
         "has_sync_error",
         "updated_at",
     ]
-    list_filter = ["deprecated", "category", "owner_team"]
+    list_filter = ["deprecated", "category", ("owner_team", TeamListFilter)]
     search_fields = ["slug", "title", "description"]
     list_select_related = ["owner_team", "current_version"]
     readonly_fields = [
@@ -109,9 +111,9 @@ class TemplateVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
     list_display = ["slug", "name", "team", "lifecycle", "tier", "archived", "updated_at"]
-    list_filter = ["lifecycle", "tier", "archived", "team"]
+    list_filter = ["lifecycle", "tier", "archived", ("team", TeamListFilter)]
     search_fields = ["slug", "name", "description", "repository_url"]
     list_select_related = ["team"]
     readonly_fields = ["created_at", "updated_at"]

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 from idp.services import ServiceError
 
 from .models import AlarmState, Alert, Budget, Collection, CostRecord, MetricSample
@@ -35,9 +36,10 @@ class BudgetAdminForm(forms.ModelForm):
 
 
 @admin.register(Budget)
-class BudgetAdmin(admin.ModelAdmin):
+class BudgetAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
     form = BudgetAdminForm
     list_display = ["team", "monthly_amount", "currency", "aws_synced_at", "aws_sync_error"]
+    list_filter = [("team", TeamListFilter)]
     search_fields = ["team__slug"]
     readonly_fields = ["currency", "aws_budget_name", "aws_synced_at", "aws_sync_error"]
     actions = ["mirror_to_aws", "evaluate_now"]
@@ -71,9 +73,9 @@ class BudgetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "team", "threshold", "kind", "period", "amount", "budget_amount"]
-    list_filter = ["kind", "period"]
+    list_filter = ["kind", "period", ("team", TeamListFilter)]
     search_fields = ["team__slug", "message"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -84,9 +86,9 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(CostRecord)
-class CostRecordAdmin(admin.ModelAdmin):
+class CostRecordAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
     list_display = ["date", "team", "service_slug", "environment_slug", "amount", "estimated"]
-    list_filter = ["environment_slug", "estimated"]
+    list_filter = ["environment_slug", "estimated", ("team", TeamListFilter)]
     search_fields = ["team__slug", "service_slug"]
     date_hierarchy = "date"
 
@@ -95,9 +97,9 @@ class CostRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(MetricSample)
-class MetricSampleAdmin(admin.ModelAdmin):
+class MetricSampleAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
     list_display = ["timestamp", "resource", "metric", "statistic", "value", "unit"]
-    list_filter = ["resource_type", "metric"]
+    list_filter = ["resource_type", "metric", ("resource__team", TeamListFilter)]
     raw_id_fields = ["resource"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -105,9 +107,9 @@ class MetricSampleAdmin(admin.ModelAdmin):
 
 
 @admin.register(AlarmState)
-class AlarmStateAdmin(admin.ModelAdmin):
+class AlarmStateAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
     list_display = ["alarm_name", "resource", "metric", "state", "deleted", "updated_at"]
-    list_filter = ["state", "deleted"]
+    list_filter = ["state", "deleted", ("resource__team", TeamListFilter)]
     raw_id_fields = ["resource"]
 
 

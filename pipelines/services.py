@@ -17,6 +17,7 @@ from idp import audit
 from idp.models import Environment
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
+from provisioning.choices import ResourceStatus
 
 from . import generation
 from .checks import Finding, check_workflow
@@ -51,7 +52,7 @@ def role_arns(service: Service, environments: list[str]) -> dict[str, str]:
         Resource.objects.filter(
             service=service,
             template__slug=OIDC_ROLE_TEMPLATE,
-            status="provisioned",
+            status=ResourceStatus.PROVISIONED,
             environment__slug__in=environments,
         )
         .select_related("environment")

@@ -12,6 +12,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from idp.services import ServiceError
+
 from .runs import handle_event
 
 log = logging.getLogger(__name__)
@@ -52,5 +54,9 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"detail": "Body is not JSON."}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"detail": "Body is not a JSON object."}, status=400)
-    result = handle_event(event, delivery, payload)
+    try:
+        result = handle_event(event, delivery, payload)
+    except ServiceError as exc:
+        # Signed but not what GitHub sends (a run id that is no number…): nothing is stored.
+        return JsonResponse({"detail": exc.detail}, status=exc.status)
     return JsonResponse(result)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,38 +17,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from idp.api.views import error_responses, require_team_perm
-from idp.models import Team
-from idp.services import ServiceError
+from idp.services import Conflict, ServiceError
 
 from ..models import Alert, Budget, CostRecord, MetricSample
 from ..services import budgets, costs
 from ..services.analytics import parse_period, usage
 from . import serializers as s
+from .params import (
+    date_param,
+    datetime_param,
+    id_param,
+    month_param,
+    team_param,
+    visible_team,
+)
 
 GROUPS = ("day", "team", "service", "environment", "template")
-TEAM_PARAM = OpenApiParameter("team", str, description="Team slug")
+TEAM_PARAM = OpenApiParameter("team", str, description="Slug of one of your teams")
 PERIOD_PARAM = OpenApiParameter("period", int, description="Days: 7, 30 or 90")
-
-
-def team_param(request: Request, *, required: bool = False) -> Team | None:
-    """The `team` query parameter: unknown → 400, another team's → 404."""
-    slug = request.query_params.get("team")
-    if not slug:
-        if required:
-            raise ServiceError("Give a team.", field="team")
-        return None
-    if not Team.objects.filter(slug=slug).exists():
-        raise ServiceError(f"Unknown team {slug!r}.", field="team")
-    return get_object_or_404(Team.objects.for_user(request.user), slug=slug)
-
-
-def _date(value: str | None, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ServiceError("Use a date YYYY-MM-DD.", field=field) from None
 
 
 class CostView(APIView):
@@ -60,7 +46,7 @@ class CostView(APIView):
             OpenApiParameter("month", str, description="YYYY-MM (instead of start/end)"),
             OpenApiParameter("group_by", str, enum=list(GROUPS)),
         ],
-        responses={200: s.CostSummarySerializer, **error_responses(400, 401, 404)},
+        responses={200: s.CostSummarySerializer, **error_responses(400, 401)},
     )
     def get(self, request: Request) -> Response:
         """Costs of your teams, summed per day, team, service, environment or template."""
@@ -69,17 +55,13 @@ class CostView(APIView):
         if group_by not in GROUPS:
             raise ServiceError(f"Group by one of {', '.join(GROUPS)}.", field="group_by")
         today = timezone.now().date()
-        month = request.query_params.get("month")
+        month = month_param(request)
         if month:
-            try:
-                year, mon = (int(p) for p in month.split("-"))
-                start, next_first = costs.month_bounds(date(year, mon, 1))
-            except ValueError:
-                raise ServiceError("Use a month YYYY-MM.", field="month") from None
+            start, next_first = costs.month_bounds(month)
             end = next_first - timedelta(days=1)
         else:
-            end = _date(request.query_params.get("end"), "end") or today
-            start = _date(request.query_params.get("start"), "start") or end.replace(day=1)
+            end = date_param(request, "end") or today
+            start = date_param(request, "start") or end.replace(day=1)
         if start > end or (end - start).days > 366:
             raise ServiceError("Give a start before the end, at most a year apart.", field="start")
         qs = CostRecord.objects.for_user(request.user).filter(date__gte=start, date__lte=end)
@@ -114,12 +96,12 @@ class CostView(APIView):
 @extend_schema_view(
     list=extend_schema(
         parameters=[TEAM_PARAM],
-        responses={200: s.BudgetSerializer(many=True), **error_responses(400, 401, 404)},
+        responses={200: s.BudgetSerializer(many=True), **error_responses(400, 401)},
     ),
     retrieve=extend_schema(responses={200: s.BudgetSerializer, **error_responses(401, 404)}),
     create=extend_schema(
         request=s.BudgetWriteSerializer,
-        responses={201: s.BudgetSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: s.BudgetSerializer, **error_responses(400, 401, 403, 409)},
     ),
     update=extend_schema(
         request=s.BudgetWriteSerializer,
@@ -151,13 +133,9 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         slug = request.data.get("team") if isinstance(request.data, dict) else None
         if not slug:
             raise ServiceError("Give a team.", field="team")
-        if not Team.objects.filter(slug=str(slug)).exists():
-            raise ServiceError(f"Unknown team {slug!r}.", field="team")
-        team = get_object_or_404(Team.objects.for_user(request.user), slug=str(slug))
+        team = visible_team(request.user, slug)
         require_team_perm(request.user, team, "manage_team")
         if Budget.objects.filter(team=team).exists():
-            from idp.services import Conflict
-
             raise Conflict(
                 f"Team {team.slug} already has a budget; change it instead.", field="team"
             )
@@ -197,7 +175,7 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
 @extend_schema(
     parameters=[TEAM_PARAM, OpenApiParameter("period", str, description="YYYY-MM")],
-    responses={200: s.AlertSerializer(many=True), **error_responses(400, 401, 404)},
+    responses={200: s.AlertSerializer(many=True), **error_responses(400, 401)},
 )
 class AlertList(generics.ListAPIView):
     """Budget alerts of your teams, newest first."""
@@ -212,8 +190,9 @@ class AlertList(generics.ListAPIView):
         team = team_param(self.request)
         if team is not None:
             qs = qs.filter(team=team)
-        if self.request.query_params.get("period"):
-            qs = qs.filter(period=self.request.query_params["period"])
+        period = month_param(self.request, "period")
+        if period:
+            qs = qs.filter(period=period.strftime("%Y-%m"))
         return qs
 
 
@@ -241,10 +220,8 @@ class MetricList(generics.ListAPIView):
         team = team_param(self.request)
         if team is not None:
             qs = qs.filter(resource__team=team)
-        resource = self.request.query_params.get("resource")
+        resource = id_param(self.request, "resource")
         if resource:
-            if not resource.isdigit():
-                raise ServiceError("A resource id is a number.", field="resource")
             qs = qs.filter(
                 resource=get_object_or_404(
                     Resource.objects.for_user(self.request.user), pk=resource
@@ -252,24 +229,16 @@ class MetricList(generics.ListAPIView):
             )
         if self.request.query_params.get("metric"):
             qs = qs.filter(metric=self.request.query_params["metric"])
-        since = self.request.query_params.get("since")
+        since = datetime_param(self.request, "since")
         if since:
-            from django.utils.dateparse import parse_datetime
-
-            try:
-                when = parse_datetime(since)
-            except ValueError:
-                when = None
-            if when is None:
-                raise ServiceError("Use an ISO date-time.", field="since")
-            qs = qs.filter(timestamp__gte=when)
+            qs = qs.filter(timestamp__gte=since)
         return qs
 
 
 class AnalyticsView(APIView):
     @extend_schema(
         parameters=[TEAM_PARAM, PERIOD_PARAM],
-        responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 404)},
+        responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401)},
     )
     def get(self, request: Request) -> Response:
         """Requests, lead time, approval wait, failure rate, drift and pipeline figures."""

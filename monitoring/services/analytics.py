@@ -7,11 +7,11 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Count
 from django.utils import timezone
 
 from idp.services import ServiceError
+from provisioning.choices import ResourceStatus, RunStatus
 
 from ..choices import PERIOD_DAYS
 
@@ -74,10 +74,14 @@ def usage(user: Any, *, teams: Any = None, days: int = 30, now: datetime | None 
         asked = approval.run.finished_at or approval.run.created_at
         waits.append(max(0.0, (approval.created_at - asked).total_seconds() / 60))
     runs = _scoped(Run, user, teams).filter(created_at__gte=since)
-    finished = runs.filter(status__in=["succeeded", "failed"]).values("status")
-    failed = sum(1 for r in finished if r["status"] == "failed")
+    finished = runs.filter(status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).values("status")
+    failed = sum(1 for r in finished if r["status"] == RunStatus.FAILED)
     total = len(finished)
-    drifted = _scoped(Resource, user, teams).filter(drifted=True, status="provisioned").count()
+    drifted = (
+        _scoped(Resource, user, teams)
+        .filter(drifted=True, status=ResourceStatus.PROVISIONED)
+        .count()
+    )
     return {
         "period_days": days,
         "requests_total": resources.count(),
@@ -109,31 +113,15 @@ def usage(user: Any, *, teams: Any = None, days: int = 30, now: datetime | None 
 
 
 def pipeline_stats(user: Any, *, teams: Any, since: datetime, days: int) -> list[dict[str, Any]]:
-    """Success rate and deployments per day per service, when the pipelines app has runs."""
-    if not apps.is_installed("pipelines"):
-        return []
-    try:
-        from pipelines.models import PipelineRun
-    except ImportError:
-        return []
-    names = {f.name for f in PipelineRun._meta.get_fields()}
-    service_path = (
-        "service" if "service" in names else "pipeline__service" if "pipeline" in names else None
-    )
-    if service_path is None:
-        return []
-    manager = PipelineRun.objects
-    qs = (
-        manager.for_user(user)
-        if user is not None and hasattr(manager, "for_user")
-        else manager.all()
-    )
+    """Success rate and deployments per day per service, from the pipelines' runs."""
+    from pipelines.choices import RunStatus as PipelineRunStatus
+    from pipelines.models import PipelineRun
+
+    qs = PipelineRun.objects.for_user(user) if user is not None else PipelineRun.objects.all()
     if teams is not None:
-        qs = qs.filter(**{f"{service_path}__team__in": teams})
-    deploys_have_env = "environment" in names
+        qs = qs.filter(pipeline__service__team__in=teams)
+    fields = ["pipeline__service__slug", "status", "conclusion", "environment"]
     rows: dict[str, dict[str, Any]] = {}
-    fields = [f"{service_path}__slug", "status", "conclusion"]
-    fields.append("environment" if deploys_have_env else "status")
     for slug, status, conclusion, environment in qs.filter(created_at__gte=since).values_list(
         *fields
     ):
@@ -142,12 +130,12 @@ def pipeline_stats(user: Any, *, teams: Any, since: datetime, days: int) -> list
             {"service": slug, "runs": 0, "completed": 0, "succeeded": 0, "deployments": 0},
         )
         row["runs"] += 1
-        if status == "completed" or conclusion:
+        if status == PipelineRunStatus.COMPLETED or conclusion:
             row["completed"] += 1
             if conclusion == "success":
                 row["succeeded"] += 1
                 # A successful run for an environment is a deployment; blank = PR checks.
-                if not deploys_have_env or environment:
+                if environment:
                     row["deployments"] += 1
     for row in rows.values():
         row["success_rate"] = (

@@ -20,6 +20,8 @@ from tenacity import (
     wait_exponential,
 )
 
+from idp.conf import setting
+
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
@@ -70,8 +72,8 @@ def _is_retryable(exc: BaseException) -> bool:
 
 def call(fn: Callable[..., _T], /, **kwargs: Any) -> _T:
     """Call a boto3 operation, retrying throttling and transient failures with backoff."""
-    attempts = int(getattr(settings, "IDP_AWS_RETRY_ATTEMPTS", 4))
-    wait_max = float(getattr(settings, "IDP_AWS_RETRY_WAIT_MAX", 8))
+    attempts = setting("IDP_AWS_RETRY_ATTEMPTS")
+    wait_max = setting("IDP_AWS_RETRY_WAIT_MAX")
 
     @retry(
         retry=retry_if_exception(_is_retryable),

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from idp import audit
 from idp.choices import Role
+from idp.conf import setting
 from idp.models import Membership, Team
 from idp.services import ServiceError
 
@@ -302,7 +303,7 @@ def notify(alert_pk: int) -> None:
             fail_silently=True,
         )
     webhook_status = ""
-    url = getattr(settings, "IDP_SLACK_WEBHOOK_URL", "")
+    url = setting("IDP_SLACK_WEBHOOK_URL")
     if url:
         body = json.dumps({"text": alert.message}).encode()
         request = urllib.request.Request(  # noqa: S310 - configured by the platform admin

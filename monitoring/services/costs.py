@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from idp import audit
 from idp.models import Environment, Team
+from provisioning.choices import ResourceStatus
 
 from ..choices import CollectionKind
 from ..models import Collection, CostRecord
@@ -237,7 +238,7 @@ def costs_by_template(qs: Any) -> list[dict[str, Any]]:
     for row in totals:
         resources = Resource.objects.filter(
             team_id=row["team_id"], environment__slug=row["environment_slug"]
-        ).exclude(status__in=["rejected"])
+        ).exclude(status=ResourceStatus.REJECTED)
         if row["service_slug"]:
             resources = resources.filter(service__slug=row["service_slug"])
         weights = [

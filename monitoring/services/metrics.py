@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from idp.conf import setting
+from provisioning.choices import ResourceStatus
 
 from ..choices import CollectionKind, ResourceType
 from ..models import Collection, MetricSample
@@ -133,7 +135,7 @@ def dimensions(resource: Any, rtype: str, spec: MetricSpec | None = None) -> lis
 def provisioned_resources() -> Any:
     from provisioning.models import Resource
 
-    return Resource.objects.filter(status="provisioned").select_related(
+    return Resource.objects.filter(status=ResourceStatus.PROVISIONED).select_related(
         "team", "template", "template_version", "environment"
     )
 
@@ -167,8 +169,8 @@ def collect_metrics(*, hours: int | None = None, now: datetime | None = None) ->
     A failed batch is retried with backoff, then recorded in the Collection's errors; the
     samples of the other batches are kept.
     """
-    hours = hours or int(getattr(settings, "IDP_METRICS_LOOKBACK_HOURS", 3))
-    period = int(getattr(settings, "IDP_METRICS_PERIOD_SECONDS", 300))
+    hours = hours or setting("IDP_METRICS_LOOKBACK_HOURS")
+    period = setting("IDP_METRICS_PERIOD_SECONDS")
     # Up to the next whole minute, so a datapoint of this very second is inside the window.
     end = (now or timezone.now()).replace(second=0, microsecond=0) + timedelta(minutes=1)
     start = end - timedelta(hours=hours)

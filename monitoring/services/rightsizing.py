@@ -11,6 +11,8 @@ from typing import Any
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from provisioning.choices import ResourceStatus
+
 from ..models import MetricSample
 from .metrics import resource_type
 
@@ -45,7 +47,7 @@ def _covers(stats: dict[str, Any], since: datetime) -> bool:
 
 def hints_for(resource: Any, now: datetime | None = None) -> list[Hint]:
     """The right-sizing hints of one provisioned resource."""
-    if resource.status != "provisioned":
+    if resource.status != ResourceStatus.PROVISIONED:
         return []
     now = now or timezone.now()
     rtype = resource_type(resource)
@@ -112,7 +114,7 @@ def _memory(resource: Any) -> int | None:
 
 def hints_for_many(resources: Any, now: datetime | None = None) -> list[Hint]:
     hints: list[Hint] = []
-    for resource in resources.filter(status="provisioned").select_related(
+    for resource in resources.filter(status=ResourceStatus.PROVISIONED).select_related(
         "template", "template_version", "team", "environment"
     ):
         hints.extend(hints_for(resource, now))

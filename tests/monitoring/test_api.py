@@ -42,7 +42,8 @@ def test_costs_are_team_scoped(api_as: Any, alice: Any, costs_seeded: date) -> N
     assert [r["key"] for r in body["results"]] == ["payments"]
     daily = assert_ok(api.get("/api/v1/costs/", {"team": "payments", "start": start}))
     assert [r["amount"] for r in daily["results"]] == ["4.00", "4.00", "4.00"]
-    assert_error(api.get("/api/v1/costs/", {"team": "search"}), 404)
+    # Another team's slug reads exactly like an unknown one.
+    assert_error(api.get("/api/v1/costs/", {"team": "search"}), 400, "team")
     assert_error(api.get("/api/v1/costs/", {"team": "nope"}), 400, "team")
     assert_error(api.get("/api/v1/costs/", {"group_by": "colour"}), 400, "group_by")
     assert_error(api.get("/api/v1/costs/", {"month": "2026-13"}), 400, "month")
@@ -76,7 +77,7 @@ def test_budget_crud_for_team_admins(
         "thresholds",
     )
     assert_error(api.post("/api/v1/budgets/", {"team": "nope", "monthly_amount": 1}), 400, "team")
-    assert_error(api.post("/api/v1/budgets/", {"team": "search", "monthly_amount": 1}), 404)
+    assert_error(api.post("/api/v1/budgets/", {"team": "search", "monthly_amount": 1}), 400, "team")
     assert not Budget.objects.exists()
     created = assert_ok(
         api.post("/api/v1/budgets/", {"team": "payments", "monthly_amount": "250"}), 201
@@ -130,7 +131,7 @@ def test_alerts_metrics_and_analytics_are_scoped(
     alerts = assert_ok(api_as(alice).get("/api/v1/alerts/"))
     assert [a["threshold"] for a in alerts["results"]] == [80]
     assert assert_ok(api_as(carol).get("/api/v1/alerts/"))["results"] == []
-    assert_error(api_as(carol).get("/api/v1/alerts/", {"team": "payments"}), 404)
+    assert_error(api_as(carol).get("/api/v1/alerts/", {"team": "payments"}), 400, "team")
     samples = assert_ok(api_as(alice).get("/api/v1/metrics/", {"resource": queue.pk}))
     assert samples["results"][0]["value"] == 4
     assert_error(api_as(carol).get("/api/v1/metrics/", {"resource": queue.pk}), 404)
@@ -139,7 +140,7 @@ def test_alerts_metrics_and_analytics_are_scoped(
     assert usage["requests_by_template"] == [{"template": "sqs-queue", "count": 1}]
     assert usage["lead_time_minutes"]["count"] == 1 and usage["lead_time_minutes"]["p50"] >= 119
     assert_error(api_as(alice).get("/api/v1/analytics/", {"period": 12}), 400, "period")
-    assert_error(api_as(alice).get("/api/v1/analytics/", {"team": "search"}), 404)
+    assert_error(api_as(alice).get("/api/v1/analytics/", {"team": "search"}), 400, "team")
     assert_error(api_as(alice).get("/api/v1/analytics/", {"team": "zzz"}), 400, "team")
 
 

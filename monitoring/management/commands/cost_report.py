@@ -26,7 +26,7 @@ class Command(BaseCommand):
         try:
             year, month = (int(p) for p in options["month"].split("-"))
             first, next_first = month_bounds(date(year, month, 1))
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: the month after December 9999
             raise CommandError(f"{options['month']!r} is not a month (YYYY-MM)") from None
         qs = CostRecord.objects.filter(team=team, date__gte=first, date__lt=next_first)
         rows = qs.order_by().values_list("service_slug", "environment_slug").distinct()

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from idp.services import ServiceError
 from pipelines import runs
 from pipelines.github_client import GitHubError
 from pipelines.models import Pipeline
@@ -47,7 +48,7 @@ class Command(BaseCommand):
         for pipeline in pipelines.select_related("service__team"):
             try:
                 count = runs.sync_pipeline(pipeline)
-            except GitHubError as exc:
+            except (GitHubError, ServiceError) as exc:
                 failed += 1
                 self.stderr.write(f"{pipeline}: {exc.message}")
                 continue
