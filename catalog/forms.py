@@ -6,18 +6,12 @@ import json
 from typing import Any, cast
 
 from django import forms
-from django.core.validators import RegexValidator
-from django.utils import timezone
 
-from idp.models import Environment, Team
+from idp.models import Environment, Team, slug_validator
 
+from . import sensitivity
 from .choices import Lifecycle, Tier
 from .models import Service, TemplateVersion
-
-name_validator = RegexValidator(
-    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
-    "Lowercase letters, digits and hyphens; start and end with a letter or digit.",
-)
 
 
 def base_type(prop: dict[str, Any]) -> str | None:
@@ -93,7 +87,7 @@ def parameter_field(prop: dict[str, Any], required: bool) -> forms.Field:
         return forms.FloatField(**common)
     if kind == "string":
         attrs = {"placeholder": prop["x-placeholder"]} if prop.get("x-placeholder") else {}
-        if prop.get("x-sensitive") or prop.get("writeOnly"):
+        if sensitivity.is_sensitive(prop):
             # Secrets are never sent back to the browser, not even on a re-shown form.
             common["initial"] = None
             return forms.CharField(
@@ -115,7 +109,7 @@ class ParametersForm(forms.Form):
         required = set(schema.get("required") or [])
         for name, prop in (schema.get("properties") or {}).items():
             self.fields[name] = parameter_field(prop, name in required)
-            self.fields[name].sensitive = bool(prop.get("x-sensitive"))  # type: ignore[attr-defined]
+            self.fields[name].sensitive = sensitivity.is_sensitive(prop)  # type: ignore[attr-defined]
 
     def parameters(self) -> dict[str, Any]:
         """Cleaned values; empty optional ones are left out so the schema defaults apply."""
@@ -144,9 +138,10 @@ class RequestForm(forms.Form):
     environment = forms.ModelChoiceField(
         queryset=Environment.objects.none(), empty_label=None, to_field_name="slug"
     )
+    # The naming rule, the service's team and the expiry are the provisioning action's to
+    # check (the same for the API and the CLI); its refusals are shown by their fields.
     name = forms.CharField(
-        max_length=63,
-        validators=[name_validator],
+        max_length=200,
         help_text="Unique within the team and environment, e.g. invoices.",
     )
     expires_at = forms.DateTimeField(
@@ -175,18 +170,6 @@ class RequestForm(forms.Form):
         if not self.ttl_environments:
             del self.fields["expires_at"]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        team, service = data.get("team"), data.get("service")
-        if team and service and service.team_id != team.pk:
-            self.add_error("service", f"Service {service.slug} belongs to another team.")
-        expires_at, environment = data.get("expires_at"), data.get("environment")
-        if expires_at and environment and not environment.allows_ttl:
-            self.add_error("expires_at", f"{environment.name} does not allow an expiry date.")
-        elif expires_at and expires_at <= timezone.now():
-            self.add_error("expires_at", "Choose a time in the future.")
-        return data
-
 
 class ServiceForm(forms.Form):
     """Create or edit a service (the slug is fixed once created)."""
@@ -195,7 +178,7 @@ class ServiceForm(forms.Form):
     slug = forms.CharField(
         max_length=63,
         required=False,
-        validators=[name_validator],
+        validators=[slug_validator],
         help_text="Leave empty to derive it from the name.",
     )
     team = forms.ModelChoiceField(

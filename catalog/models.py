@@ -56,7 +56,9 @@ class TemplateVersion(models.Model):
     outputs = models.JSONField(default=list)
     readme = models.TextField(blank=True)
     approval_policy = models.JSONField(
-        default=dict, help_text="environment slug -> 'required' | 'none'"
+        default=dict,
+        help_text="environment slug -> 'none' | 'required' | 'admin' | approvals (1-5); "
+        "adds to the environment's rule (provisioning.approval_policy), never removes it",
     )
     cost_hints = models.JSONField(default=dict)
     alarms = models.JSONField(default=list, blank=True)
@@ -80,14 +82,6 @@ class TemplateVersion(models.Model):
 
     def allows_environment(self, environment_slug: str) -> bool:
         return not self.allowed_environments or environment_slug in self.allowed_environments
-
-    def requires_approval(self, environment: object) -> bool:
-        """The template's policy for the environment, else the environment's own rule."""
-        slug = getattr(environment, "slug", "")
-        policy = self.approval_policy.get(slug)
-        if policy is None:
-            return bool(getattr(environment, "requires_approval", False))
-        return policy == "required"
 
 
 class Service(models.Model):

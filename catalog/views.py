@@ -11,7 +11,7 @@ from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,7 +23,7 @@ from idp.paginator import CountCachingPaginator
 from idp.rbac import has_team_perm
 from idp.services import ServiceError
 
-from . import services
+from . import sensitivity, services
 from .choices import Lifecycle
 from .forms import ParametersForm, RequestForm, ServiceForm
 from .models import Service, Template, TemplateVersion
@@ -98,7 +98,7 @@ def parameter_rows(version: TemplateVersion | None) -> list[dict[str, Any]]:
                 "has_default": "default" in prop,
                 "description": prop.get("description", ""),
                 "help": prop.get("x-help", ""),
-                "sensitive": bool(prop.get("x-sensitive")),
+                "sensitive": sensitivity.is_sensitive(prop),
                 "rules": {
                     k: prop[k]
                     for k in (
@@ -201,6 +201,10 @@ def template_request(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+class _FormRefused(Exception):
+    """The parameters form refused a value: nothing the action did is kept."""
+
+
 def _submit(
     request: HttpRequest,
     template: Template,
@@ -208,38 +212,46 @@ def _submit(
     request_form: RequestForm,
     params_form: ParametersForm,
 ) -> bool:
-    if not (request_form.is_valid() & params_form.is_valid()):
+    if not request_form.is_valid():
+        params_form.is_valid()  # its own errors show beside the request form's
         return False
-    try:
-        parameters = services.validate_parameters(version, params_form.parameters())
-    except ServiceError as exc:
-        _apply_errors(exc.errors or {}, request_form, params_form)
-        return False
+    from provisioning.actions import request_resource
+
+    params_ok = params_form.is_valid()
     data = request_form.cleaned_data
     try:
-        from provisioning.services import request_resource
-    except ImportError:
-        request_form.add_error(None, "Provisioning is not available yet; try again later.")
+        # Every rule (name, service, environment, expiry, parameters) is the action's; it
+        # reports all its refusals at once, shown by their fields. When the form already
+        # refused a parameter, the action still runs for its other refusals, and whatever
+        # it would have recorded is rolled back.
+        with transaction.atomic():
+            resource = request_resource(
+                actor=request.user,
+                template=template,
+                version=version,
+                team=data["team"],
+                environment=data["environment"],
+                name=data["name"],
+                parameters=params_form.parameters(),
+                service=data.get("service"),
+                expires_at=data.get("expires_at"),
+            )
+            if not params_ok:
+                raise _FormRefused
+    except _FormRefused:
         return False
-    try:
-        resource = request_resource(
-            actor=request.user,
-            template=template,
-            version=version,
-            team=data["team"],
-            environment=data["environment"],
-            name=data["name"],
-            parameters=parameters,
-            service=data.get("service"),
-            expires_at=data.get("expires_at"),
-        )
     except ServiceError as exc:
-        if exc.errors:
-            _apply_errors(exc.errors, request_form, params_form)
-        elif exc.field:
-            _apply_errors({exc.field: [exc.message]}, request_form, params_form)
-        else:
-            request_form.add_error(None, exc.message)
+        errors = exc.errors or {exc.field or "": [exc.message]}
+        # A parameter the form already refused keeps the form's message only.
+        _apply_errors(
+            {
+                k: v
+                for k, v in errors.items()
+                if k.removeprefix("parameters.") not in params_form.errors
+            },
+            request_form,
+            params_form,
+        )
         return False
     request_form.resource = resource  # type: ignore[attr-defined]
     messages.success(request, f"Requested {data['name']} from {template.title}.")

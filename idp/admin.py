@@ -114,6 +114,7 @@ ENVIRONMENT_FIELDS = [
     "aws_role_arn",
     "aws_endpoint_url",
     "requires_approval",
+    "approvals_required",
     "allows_ttl",
     "is_production",
 ]
@@ -127,6 +128,7 @@ class EnvironmentAdmin(admin.ModelAdmin):
         "aws_region",
         "aws_account_id",
         "requires_approval",
+        "approvals_required",
         "allows_ttl",
         "is_production",
         "order",

@@ -7,3 +7,4 @@ class IdpConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401
+        from .ops import deploy_checks  # noqa: F401 - registers `check --deploy` checks

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -15,10 +15,13 @@ from django.utils import timezone
 from .choices import Role
 from .rbac import TeamOwnedQuerySet
 
-slug_validator = RegexValidator(
-    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
-    "Use lowercase letters, digits and hyphens (1-63 characters, no leading/trailing hyphen).",
+# The one naming rule of the platform (teams, environments, services, resources): a DNS
+# label, since these names end up in AWS resource names, state keys and URLs.
+SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+SLUG_RULE = (
+    "Use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
 )
+slug_validator = RegexValidator(SLUG_PATTERN, SLUG_RULE)
 
 
 class Team(models.Model):
@@ -87,6 +90,11 @@ class Environment(models.Model):
         blank=True, help_text="A local AWS API (moto) for sandboxes; empty = real AWS"
     )
     requires_approval = models.BooleanField(default=False)
+    approvals_required = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="How many distinct approvers a plan needs here (when approval is required)",
+    )
     allows_ttl = models.BooleanField(
         default=False, help_text="Resources here may carry an expiry date"
     )

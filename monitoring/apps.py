@@ -6,6 +6,8 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring"
 
     def ready(self) -> None:
-        from . import signals
+        # Explicit hooks into provisioning (its budget gate and lifecycle listener), not
+        # model signals: provisioning stays unaware of monitoring.
+        from . import budget
 
-        signals.connect()
+        budget.register()

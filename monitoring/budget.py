@@ -1,4 +1,9 @@
-"""Budget checks other apps call. Contract used by provisioning.services.request_resource."""
+"""Monitoring's hooks into provisioning, registered in `MonitoringConfig.ready()`:
+
+- the budget gate: asked by the approval policy for every plan (new, change, upgrade,
+  re-plan, retry) with that plan's own inputs; over budget, a platform admin must approve;
+- the lifecycle listener: alarms and cached usage numbers follow a resource's status.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,48 @@ def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal |
     return estimate(version, parameters)
 
 
-def request_needs_admin_approval(
-    team: Any, version: Any, parameters: dict[str, Any]
-) -> tuple[bool, Decimal | None]:
-    """(True, estimate) when the estimate would push the team past its monthly budget."""
+def budget_gate(resource: Any, version: Any, parameters: dict[str, Any]) -> Any:
+    """The plan's estimate against the team's budget: over it, a platform admin decides."""
+    from provisioning.approval_policy import GateResult
+
     from .services.budgets import needs_admin_approval
 
     estimate = estimate_monthly_cost(version, parameters)
-    return needs_admin_approval(team, estimate), estimate
+    if needs_admin_approval(resource.team, estimate):
+        return GateResult(
+            platform_admin=True,
+            reason=f"its estimate (${estimate}/month) takes {resource.team.slug} over its budget",
+            estimated_monthly_cost=estimate,
+        )
+    return GateResult(estimated_monthly_cost=estimate)
+
+
+def on_resource_moved(moved: Any) -> None:
+    """After a resource changed status (on commit): stale usage numbers, and alarms that
+    follow a resource's life (created when provisioned, removed when destroyed)."""
+    from provisioning.choices import ResourceStatus
+    from provisioning.models import Resource
+
+    from .services import alarms
+    from .services.cache import bump
+
+    resource = (
+        Resource.objects.select_related("team", "template", "template_version", "environment")
+        .filter(pk=moved.resource_id)
+        .first()
+    )
+    if resource is None:
+        return
+    bump(resource.team.slug)
+    if moved.after == ResourceStatus.PROVISIONED and moved.before != ResourceStatus.PROVISIONED:
+        alarms.on_resource_provisioned(resource)
+    elif moved.after == ResourceStatus.DESTROYED:
+        alarms.on_resource_destroyed(resource)
+
+
+def register() -> None:
+    from provisioning import lifecycle
+    from provisioning.approval_policy import register_plan_gate
+
+    register_plan_gate(budget_gate)
+    lifecycle.on_resource_moved(on_resource_moved)

@@ -17,10 +17,18 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from idp.admin_filters import TeamListFilter
+from idp.rbac import is_platform_admin
 from idp.services import ServiceError
 
-from . import services
-from .api.presenters import RUN_HEAVY_FIELDS, masked_outputs, masked_parameters, plan_counts
+from . import actions
+from .api.presenters import (
+    RUN_HEAVY_FIELDS,
+    masked_outputs,
+    masked_parameters,
+    plan_counts,
+    proposed_change,
+)
 from .choices import ResourceStatus, RunKind
 from .models import Approval, Resource, ResourceLock, Run
 
@@ -64,7 +72,8 @@ class RejectReasonForm(forms.Form):
 
 
 def _latest_plan_summary() -> Subquery:
-    plans = Run.objects.filter(resource=OuterRef("pk"), kind__in=[RunKind.PLAN, RunKind.DESTROY])
+    """The summary of the newest plan with one (as `proposals.latest_plan`, in SQL)."""
+    plans = Run.objects.filter(resource=OuterRef("pk"), kind=RunKind.PLAN)
     return Subquery(
         plans.exclude(plan_summary={}).order_by("-created_at", "-id").values("plan_summary")[:1],
         output_field=JSONModelField(),
@@ -85,7 +94,14 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
         "requested_by",
         "created_at",
     ]
-    list_filter = [AwaitingApprovalFilter, "status", "environment", "team", "template", "drifted"]
+    list_filter = [
+        AwaitingApprovalFilter,
+        "status",
+        "environment",
+        ("team", TeamListFilter),
+        "template",
+        "drifted",
+    ]
     search_fields = [
         "name",
         "team__slug",
@@ -94,7 +110,7 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
         "requested_by__username",
     ]
     list_select_related = ["team", "environment", "template", "template_version", "requested_by"]
-    actions = ["approve_selected", "reject_selected"]
+    actions = ["approve_selected", "reject_selected", "break_glass_selected"]
     date_hierarchy = "created_at"
     fields = (
         "name",
@@ -105,6 +121,8 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
         "template_version",
         "status",
         "shown_parameters",
+        "shown_proposal",
+        "break_glass_used",
         "shown_outputs",
         "requested_by",
         "requires_platform_admin",
@@ -128,6 +146,9 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_staff)
+
+    def has_break_glass_permission(self, request: HttpRequest) -> bool:
+        return is_platform_admin(request.user)
 
     @admin.display(description="template", ordering="template__slug")
     def template_label(self, obj: Resource) -> str:
@@ -153,9 +174,17 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
     def plan_destroy(self, obj: Resource) -> int | str:
         return self._count(obj, "destroy")
 
-    @admin.display(description="parameters (sensitive masked)")
+    @admin.display(description="current parameters (sensitive masked)")
     def shown_parameters(self, obj: Resource) -> dict[str, Any]:
         return masked_parameters(obj)
+
+    @admin.display(description="proposed change")
+    def shown_proposal(self, obj: Resource) -> dict[str, Any] | None:
+        return proposed_change(obj)
+
+    @admin.display(description="break-glass used", boolean=True)
+    def break_glass_used(self, obj: Resource) -> bool:
+        return obj.approvals.filter(break_glass=True).exists()
 
     @admin.display(description="outputs (sensitive masked)")
     def shown_outputs(self, obj: Resource) -> dict[str, Any]:
@@ -177,28 +206,66 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
 
     @admin.action(description="Approve selected plans", permissions=["approve"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[Resource]) -> None:
-        self._decide(request, queryset, lambda r: services.approve(r, actor=request.user))
+        self._decide(request, queryset, lambda r: actions.approve(r, actor=request.user))
+
+    def _with_reason(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Resource],
+        action_name: str,
+        decide: Any,
+        **page: str,
+    ) -> HttpResponse | None:
+        """Ask for a reason on an intermediate page, then decide each selected resource."""
+        form = RejectReasonForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._decide(request, queryset, lambda r: decide(r, reason))
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "resources": queryset,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "action_name": action_name,
+            **page,
+        }
+        return TemplateResponse(request, "provisioning/admin/decision_reason.html", context)
 
     @admin.action(description="Reject selected plans", permissions=["approve"])
     def reject_selected(
         self, request: HttpRequest, queryset: QuerySet[Resource]
     ) -> HttpResponse | None:
-        form = RejectReasonForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            reason = form.cleaned_data["reason"]
-            self._decide(
-                request, queryset, lambda r: services.reject(r, actor=request.user, reason=reason)
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Reject selected plans",
-            "opts": self.model._meta,
-            "resources": queryset,
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "provisioning/admin/reject_reason.html", context)
+        return self._with_reason(
+            request,
+            queryset,
+            "reject_selected",
+            lambda r, reason: actions.reject(r, actor=request.user, reason=reason),
+            title="Reject selected plans",
+            explanation="The requesters will see this reason with the decision.",
+            submit_label="Reject",
+        )
+
+    @admin.action(
+        description="Break-glass: approve alone (platform admins, audited)",
+        permissions=["break_glass"],
+    )
+    def break_glass_selected(
+        self, request: HttpRequest, queryset: QuerySet[Resource]
+    ) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            "break_glass_selected",
+            lambda r, reason: actions.break_glass(r, actor=request.user, reason=reason),
+            title="Break-glass approval of selected plans",
+            explanation=(
+                "You approve these plans alone, past the four-eyes rule. The reason is kept "
+                "in the audit log and the resources are marked."
+            ),
+            submit_label="Approve alone",
+        )
 
 
 @admin.register(Run)
@@ -213,7 +280,7 @@ class RunAdmin(StaffVisibleMixin, admin.ModelAdmin):
         "started_at",
         "finished_at",
     ]
-    list_filter = ["status", "kind", "resource__environment", "resource__team"]
+    list_filter = ["status", "kind", "resource__environment", ("resource__team", TeamListFilter)]
     search_fields = ["resource__name", "resource__team__slug", "error"]
     list_select_related = ["resource__team", "resource__environment", "created_by"]
     fields = (
@@ -244,15 +311,23 @@ class RunAdmin(StaffVisibleMixin, admin.ModelAdmin):
 
     @admin.display(description="log")
     def log(self, obj: Run) -> str:
-        text, _, complete = services.read_run_log(obj, offset=0, limit=ADMIN_LOG_LIMIT)
+        text, _, complete = actions.read_run_log(obj, offset=0, limit=ADMIN_LOG_LIMIT)
         more = "" if complete or len(text) < ADMIN_LOG_LIMIT else "\n… (the API pages the rest)"
         return format_html('<pre class="run-log">{}{}</pre>', text, more)
 
 
 @admin.register(Approval)
 class ApprovalAdmin(StaffVisibleMixin, admin.ModelAdmin):
-    list_display = ["resource", "decision", "decided_by", "created_at", "expires_at", "reason"]
-    list_filter = ["decision", "created_at"]
+    list_display = [
+        "resource",
+        "decision",
+        "break_glass",
+        "decided_by",
+        "created_at",
+        "expires_at",
+        "reason",
+    ]
+    list_filter = ["decision", "break_glass", "created_at"]
     search_fields = ["resource__name", "decided_by__username", "reason"]
     list_select_related = ["resource__team", "resource__environment", "decided_by"]
     readonly_fields = (
@@ -260,6 +335,7 @@ class ApprovalAdmin(StaffVisibleMixin, admin.ModelAdmin):
         "run",
         "decision",
         "decided_by",
+        "break_glass",
         "reason",
         "plan_hash",
         "created_at",
@@ -295,7 +371,7 @@ class ResourceLockAdmin(StaffVisibleMixin, admin.ModelAdmin):
     def unlock_selected(self, request: HttpRequest, queryset: QuerySet[ResourceLock]) -> None:
         for lock in queryset.select_related("resource"):
             try:
-                services.unlock(lock.resource, actor=request.user)
+                actions.unlock(lock.resource, actor=request.user)
             except ServiceError as error:
                 self.message_user(request, f"{lock.resource}: {error.message}", messages.ERROR)
             else:

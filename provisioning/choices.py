@@ -35,6 +35,47 @@ class ApprovalDecision(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class ResourceEvent(models.TextChoices):
+    """Lifecycle events of a resource; each value is the audit action it is recorded as."""
+
+    PLAN_STARTED = "resource.plan_started", "Plan started"
+    CHANGE_PLANNED = "resource.change_planned", "Planned again"
+    DESTROY_REQUESTED = "resource.destroy_requested", "Destroy requested"
+    EXPIRED = "resource.expired", "Expired"
+    PLAN_AWAITS_APPROVAL = "resource.awaiting_approval", "Awaiting approval"
+    PLAN_NO_CHANGES = "resource.no_changes", "Planned with no changes"
+    APPLY_QUEUED = "resource.apply_queued", "Apply queued (no approval needed)"
+    APPROVED = "resource.approved", "Approved"
+    BREAK_GLASS = "resource.break_glass", "Approved by break-glass"
+    REJECTED = "resource.rejected", "Rejected"
+    APPROVAL_EXPIRED = "resource.approval_expired", "Expired unapproved"
+    CANCELLED = "resource.change_cancelled", "Withdrawn"
+    APPLIED = "resource.provisioned", "Provisioned"
+    DESTROYED = "resource.destroyed", "Destroyed"
+    RUN_STOPPED = "resource.run_stopped", "Stopped"
+    PLAN_REFUSED = "resource.plan_refused", "Planned again after a refused apply"
+
+
+class AuditAction(models.TextChoices):
+    """Audit actions of provisioning besides the lifecycle events above."""
+
+    REQUESTED = "resource.requested", "Requested"
+    PARAMETERS_CHANGED = "resource.parameters_changed", "Parameters changed"
+    REPLANNED = "resource.replanned", "Planned again"
+    UPGRADE_PLANNED = "resource.upgrade_planned", "Upgrade planned"
+    RETRIED = "resource.retried", "Retried"
+    APPROVAL_RECORDED = "resource.approval_recorded", "Approval recorded"
+    PROPOSAL_DISCARDED = "resource.proposal_discarded", "Proposed change discarded"
+    UNLOCKED = "resource.unlocked", "Unlocked"
+    DRIFT_CHECK_QUEUED = "resource.drift_check_queued", "Drift check queued"
+    DRIFT_DETECTED = "resource.drift_detected", "Drift detected"
+    RUN_SUCCEEDED = "run.succeeded", "Run succeeded"
+    RUN_FAILED = "run.failed", "Run failed"
+    RUN_CANCELLED = "run.cancelled", "Run cancelled"
+    RUN_CANCEL_REQUESTED = "run.cancel_requested", "Run cancel requested"
+    RUN_WORKER_LOST = "run.worker_lost", "Run lost its worker"
+
+
 RUN_ACTIVE = {RunStatus.QUEUED, RunStatus.RUNNING}
 RUN_TERMINAL = {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED}
 RUN_CAN_CANCEL = RUN_ACTIVE

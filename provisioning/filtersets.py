@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from .choices import ResourceStatus, RunKind, RunStatus
@@ -36,10 +39,22 @@ class ResourceFilterSet(django_filters.FilterSet):
         )
 
 
+class IdFilter(django_filters.Filter):
+    """A database id: a whole number from 1 within bigint range."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class RunFilterSet(django_filters.FilterSet):
     """Filter runs by resource id, status and kind."""
 
-    resource = django_filters.NumberFilter(field_name="resource_id", label="Resource")
+    # A whole, positive id within the database's range: "-4e260" is a 400, not a database error.
+    resource = IdFilter(field_name="resource_id", label="Resource")
     status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices, label="Status")
     kind = django_filters.MultipleChoiceFilter(choices=RunKind.choices, label="Kind")
     team = django_filters.CharFilter(field_name="resource__team__slug", label="Team")

@@ -20,6 +20,14 @@ class RejectForm(forms.Form):
     )
 
 
+class BreakGlassForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why this cannot wait for a second person; it is audited.",
+    )
+
+
 class ApproveForm(forms.Form):
     reason = forms.CharField(
         max_length=2000, required=False, widget=forms.TextInput(), label="Note (optional)"

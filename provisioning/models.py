@@ -53,6 +53,11 @@ class Resource(models.Model):
     drift_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
+    proposal_after_run = models.PositiveBigIntegerField(
+        default=0,
+        help_text="Plans after this run id make up the pending proposed change; applying "
+        "or discarding the proposal moves it past them",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     provisioned_at = models.DateTimeField(null=True, blank=True)
@@ -102,6 +107,9 @@ class Run(models.Model):
         TemplateVersion, on_delete=models.PROTECT, related_name="runs"
     )
     parameters = models.JSONField(default=dict, help_text="Non-sensitive inputs of this run")
+    sensitive_parameters = models.TextField(
+        blank=True, help_text="Sensitive inputs of this run, encrypted; never shown"
+    )
     is_destroy = models.BooleanField(default=False, help_text="A plan/apply that destroys")
     plan_run = models.ForeignKey(
         "self",
@@ -115,6 +123,9 @@ class Run(models.Model):
     plan_hash = models.CharField(max_length=64, blank=True)
     plan_summary = models.JSONField(default=dict, blank=True)
     plan_text = models.TextField(blank=True)
+    approval_requirement = models.JSONField(
+        default=dict, blank=True, help_text="What this plan needs before it may be applied"
+    )
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     created_by = models.ForeignKey(
@@ -180,6 +191,9 @@ class Approval(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.TextField(blank=True)
+    break_glass = models.BooleanField(
+        default=False, help_text="A platform admin acting alone, past the four-eyes rule"
+    )
     plan_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)

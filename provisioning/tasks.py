@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.conf import settings
 from django.db import DatabaseError
+
+from idp.conf import setting
 
 log = logging.getLogger(__name__)
 
 # A run's own limit is enforced by the runner; these are the worker's last resort.
-RUN_TIME_LIMIT = int(getattr(settings, "IDP_RUN_TIME_LIMIT", 3600))
+RUN_TIME_LIMIT = setting("IDP_RUN_TIME_LIMIT")
 
 
 @shared_task(
@@ -35,7 +36,9 @@ def execute_run(run_id: int) -> str:
         return "failed"
 
 
-@shared_task(name="provisioning.sweep_queued_runs", ignore_result=True, time_limit=120)
+@shared_task(
+    name="provisioning.sweep_queued_runs", ignore_result=True, time_limit=120, soft_time_limit=110
+)
 def sweep_queued_runs() -> int:
     """Re-send runs stuck in `queued` (a lost message, a broker outage): the database decides."""
     from .engine.housekeeping import sweep_queued_runs as sweep
@@ -43,7 +46,9 @@ def sweep_queued_runs() -> int:
     return sweep()
 
 
-@shared_task(name="provisioning.reap_lost_runs", ignore_result=True, time_limit=120)
+@shared_task(
+    name="provisioning.reap_lost_runs", ignore_result=True, time_limit=120, soft_time_limit=110
+)
 def reap_lost_runs() -> int:
     """Mark `running` runs whose heartbeat stopped `failed` ("worker lost") and free their lock."""
     from .engine.housekeeping import reap_lost_runs as reap
@@ -51,17 +56,34 @@ def reap_lost_runs() -> int:
     return reap()
 
 
-@shared_task(name="provisioning.detect_drift", ignore_result=True, time_limit=300)
+@shared_task(
+    name="provisioning.detect_drift", ignore_result=True, time_limit=300, soft_time_limit=290
+)
 def detect_drift() -> int:
     """Queue a refresh-only plan on every provisioned resource."""
-    from . import services
+    from . import actions
 
-    return len(services.detect_drift())
+    return len(actions.detect_drift())
 
 
-@shared_task(name="provisioning.expire_resources", ignore_result=True, time_limit=300)
+@shared_task(
+    name="provisioning.expire_resources", ignore_result=True, time_limit=300, soft_time_limit=290
+)
 def expire_resources() -> int:
     """Plan the destruction of resources whose expiry has passed."""
-    from . import services
+    from . import actions
 
-    return len(services.expire_resources())
+    return len(actions.expire_resources())
+
+
+@shared_task(
+    name="provisioning.expire_pending_plans",
+    ignore_result=True,
+    time_limit=300,
+    soft_time_limit=290,
+)
+def expire_pending_plans() -> int:
+    """Discard proposed changes whose plan waited for approval past the approval time limit."""
+    from . import actions
+
+    return actions.expire_pending_plans()

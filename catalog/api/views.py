@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from idp.api.views import error_responses
 
-from .. import services
+from .. import sensitivity, services
 from ..models import Service, Template, TemplateVersion
 from . import serializers as s
 from .filters import ServiceFilter, TemplateFilter
@@ -78,11 +78,7 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
 
 def _redact(version: TemplateVersion, parameters: dict[str, Any]) -> dict[str, Any]:
     """Sensitive values never travel back out of the platform."""
-    props = version.parameters_schema.get("properties", {})
-    return {
-        k: ("********" if props.get(k, {}).get("x-sensitive") and v is not None else v)
-        for k, v in parameters.items()
-    }
+    return sensitivity.masked(version, parameters)
 
 
 class TemplateVersionView(RetrieveAPIView):

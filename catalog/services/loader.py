@@ -66,7 +66,7 @@ class ParsedTemplate:
     parameters_schema: dict[str, Any]
     outputs: list[dict[str, Any]]
     readme: str
-    approval_policy: dict[str, str]
+    approval_policy: dict[str, str | int]
     cost_hints: dict[str, Any]
     alarms: list[dict[str, Any]]
     allowed_environments: list[str]
@@ -318,11 +318,22 @@ def build_schema(slug: str, files: dict[str, str], metadata: dict[str, Any]) -> 
     return schema, sorted(platform)
 
 
+def _policy_value(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return 1 <= value <= 5
+    return value in ("none", "required", "admin")
+
+
 def _check_metadata(metadata: dict[str, Any]) -> None:
     policy = metadata.get("approval_policy", {}) or {}
-    if not isinstance(policy, dict) or any(v not in ("required", "none") for v in policy.values()):
+    if not isinstance(policy, dict) or not all(_policy_value(v) for v in policy.values()):
         raise TemplateError(
-            "template.yaml", None, "approval_policy maps environment -> 'required' | 'none'"
+            "template.yaml",
+            None,
+            "approval_policy maps environment -> 'none' | 'required' | 'admin' | a number of "
+            "approvals (1-5); it can add to the environment's rule, never remove it",
         )
     envs = metadata.get("allowed_environments", []) or []
     if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
@@ -354,7 +365,8 @@ def parse_template(slug: str, files: dict[str, str]) -> ParsedTemplate:
         outputs=_outputs(files),
         readme=files.get("README.md", ""),
         approval_policy={
-            str(k): str(v) for k, v in (metadata.get("approval_policy") or {}).items()
+            str(k): (v if isinstance(v, int) else str(v))
+            for k, v in (metadata.get("approval_policy") or {}).items()
         },
         cost_hints=dict(metadata.get("cost_hints") or {}),
         alarms=list(metadata.get("alarms") or []),

@@ -11,6 +11,7 @@ from jsonschema.exceptions import ValidationError
 
 from idp.services import ServiceError
 
+from .. import sensitivity
 from ..models import Template, TemplateVersion
 from .loader import valid_slug
 from .schema import PLATFORM_VARIABLES
@@ -119,7 +120,7 @@ def validate_parameters(version: TemplateVersion, parameters: dict[str, Any]) ->
             errors.setdefault("parameters", []).append(error.message)
             continue
         for name in names:
-            sensitive = bool(properties.get(name, {}).get("x-sensitive"))
+            sensitive = sensitivity.is_sensitive(properties.get(name))
             message = "Unknown parameter" if name not in properties else _message(error, sensitive)
             if error.validator == "required":
                 message = "This parameter is required"

@@ -68,13 +68,37 @@ DETAIL: list[Column] = [
     ("status", "status"),
     ("requested by", "requested_by"),
     ("parameters", lambda r: _kv(r.get("parameters"))),
+    ("proposed", lambda r: _proposed(r.get("proposed"))),
+    ("approvals", lambda r: _approvals(r.get("proposed"))),
     ("outputs", lambda r: _kv(r.get("outputs"))),
     ("current run", lambda r: _run(r.get("current_run"))),
     ("latest plan", lambda r: _run(r.get("latest_plan"))),
     ("you may", lambda r: ", ".join(r.get("allowed_actions") or []) or "-"),
     ("drifted", "drifted"),
+    ("break-glass used", "break_glass_used"),
     ("last error", "last_error"),
 ]
+
+
+def _proposed(proposal: Any) -> str:
+    """The pending change beside what is current: version, what changes, the values."""
+    if not proposal:
+        return "-"
+    what = "destroy" if proposal.get("destroy") else f"v{proposal.get('version')}"
+    changed = ", ".join(proposal.get("changed") or []) or "nothing"
+    by = ", ".join(proposal.get("proposed_by") or []) or "the platform"
+    return f"{what} by {by}; changes {changed}: {_kv(proposal.get('parameters'))}"
+
+
+def _approvals(proposal: Any) -> str:
+    approval = (proposal or {}).get("approval") or {}
+    if not approval.get("needed"):
+        return "-"
+    given = approval.get("approved_by") or []
+    text = f"{len(given)} of {approval.get('approvals')}"
+    if approval.get("platform_admin"):
+        text += " (one from a platform admin)"
+    return text + (f": {', '.join(given)}" if given else "")
 
 
 def _show(fmt: Format) -> Any:
@@ -193,8 +217,33 @@ def approve(
     timeout: TimeoutOption = 1800,
     output: OutputOption = Format.table,
 ) -> None:
-    """Approve the plan awaiting approval (not your own request)."""
-    _act(resource_id, "approve", {"reason": reason}, output, wait, timeout, AFTER_APPROVE)
+    """Approve the plan awaiting approval (never one you changed). When the environment
+    needs more approvals, the plan keeps waiting and the approvals so far are shown."""
+    api = client()
+    api.post(f"{_path(resource_id)}approve/", {"reason": reason})
+    resource = api.get(_path(resource_id))
+    if wait and resource.get("status") != "awaiting_approval":
+        resource = wait_for_resource(api, resource_id, AFTER_APPROVE, timeout)
+    finish(resource, _show(output))
+
+
+@app.command("break-glass")
+def break_glass(
+    resource_id: str,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why this cannot wait (required)")],
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 1800,
+    output: OutputOption = Format.table,
+) -> None:
+    """Platform admins: approve the pending plan alone, past the four-eyes rule (audited,
+    and marked on the resource)."""
+    _act(resource_id, "break-glass", {"reason": reason}, output, wait, timeout, AFTER_APPROVE)
+
+
+@app.command("withdraw")
+def withdraw(resource_id: str, output: OutputOption = Format.table) -> None:
+    """Withdraw the proposed change awaiting approval (it is discarded)."""
+    _act(resource_id, "withdraw", {}, output, False, 0, set())
 
 
 @app.command("reject")

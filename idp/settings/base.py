@@ -9,6 +9,8 @@ from typing import Any
 
 import dj_database_url
 
+from idp import conf
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -208,7 +210,9 @@ SOCIALACCOUNT_PROVIDERS = _socialaccount_providers()
 # --- Login rate limit (django-axes) ------------------------------------------
 AXES_FAILURE_LIMIT = int(os.environ.get("IDP_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("IDP_LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Per account (whatever identifier was typed, see idp.auth.axes) and, separately, per
+# client address: a stranger's address being locked never locks alice's own address.
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "login"
 AXES_USERNAME_CALLABLE = "idp.auth.axes.username_from"
@@ -224,6 +228,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's three, with a nesting limit on JSON (deep JSON was a RecursionError, a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "idp.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "idp.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -283,8 +293,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("IDP_CELERY_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = int(os.environ.get("IDP_TASK_TIME_LIMIT", "3600"))
-CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("IDP_TASK_SOFT_TIME_LIMIT", "3300"))
+# A worker's last resort behind the one run time limit (the runner enforces that one);
+# tasks with a shorter limit of their own set a soft limit below it.
+CELERY_TASK_TIME_LIMIT = conf.load(os.environ)["IDP_RUN_TIME_LIMIT"] + 120
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
@@ -312,6 +324,10 @@ CELERY_BEAT_SCHEDULE["provisioning-reap-lost-runs"] = {
 CELERY_BEAT_SCHEDULE["provisioning-detect-drift"] = {
     "task": "provisioning.detect_drift",
     "schedule": timedelta(hours=int(os.environ.get("IDP_DRIFT_EVERY_HOURS", "6"))),
+}
+CELERY_BEAT_SCHEDULE["provisioning-expire-pending-plans"] = {
+    "task": "provisioning.expire_pending_plans",
+    "schedule": 600.0,
 }
 CELERY_BEAT_SCHEDULE["provisioning-expire-resources"] = {
     "task": "provisioning.expire_resources",
@@ -344,35 +360,21 @@ EMAIL_PORT = int(os.environ.get("IDP_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("IDP_FROM_EMAIL", "idp@localhost")
 
 # --- Platform ---------------------------------------------------------------------
+# The platform's own settings are declared once, typed and documented, in idp/conf.py.
+globals().update(conf.load(os.environ))
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL") or None
 AWS_REGION = os.environ.get("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "eu-west-1"))
-IDP_TERRAFORM_BIN = os.environ.get("IDP_TERRAFORM_BIN") or None
 IDP_TEMPLATE_DIRS = [BASE_DIR / "terraform_modules"] + [
     Path(p) for p in env_list("IDP_TEMPLATE_DIRS") if p
 ]
-IDP_STATE_BUCKET = os.environ.get("IDP_STATE_BUCKET", "idp-terraform-state")
-IDP_WORK_DIR = Path(os.environ.get("IDP_WORK_DIR", BASE_DIR / "var" / "runs"))
-IDP_PLUGIN_CACHE_DIR = Path(
-    os.environ.get("TF_PLUGIN_CACHE_DIR", BASE_DIR / "var" / "terraform-plugin-cache")
-)
-IDP_APPROVAL_TTL_HOURS = int(os.environ.get("IDP_APPROVAL_TTL_HOURS", "72"))
-IDP_ENCRYPTION_KEY = os.environ.get("IDP_ENCRYPTION_KEY", "")
-# Terraform runs: the Celery queue (dedicated workers: `celery worker -Q <queue>`), the
-# heartbeat age after which a run counts as lost, and one run's time limit in seconds.
-IDP_RUN_QUEUE = os.environ.get("IDP_RUN_QUEUE") or None
-IDP_RUN_HEARTBEAT_TIMEOUT = int(os.environ.get("IDP_RUN_HEARTBEAT_TIMEOUT", "120"))
-IDP_RUN_TIME_LIMIT = int(os.environ.get("IDP_RUN_TIME_LIMIT", "3600"))
 GITHUB_API_URL = os.environ.get("GITHUB_API_URL", "https://api.github.com")
 GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")
 GITHUB_APP_ID = os.environ.get("GITHUB_APP_ID", "")
 GITHUB_APP_PRIVATE_KEY = os.environ.get("GITHUB_APP_PRIVATE_KEY", "")
 GITHUB_APP_INSTALLATION_ID = os.environ.get("GITHUB_APP_INSTALLATION_ID", "")
 GITHUB_WEBHOOK_SECRET = os.environ.get("GITHUB_WEBHOOK_SECRET", "")
-IDP_SLACK_WEBHOOK_URL = os.environ.get("IDP_SLACK_WEBHOOK_URL", "")
 # /readyz: which checks (database, broker, workers, state_bucket) make it answer 503.
 IDP_READINESS_REQUIRED = env_list("IDP_READINESS_REQUIRED", "database,broker")
-IDP_READINESS_TIMEOUT = float(os.environ.get("IDP_READINESS_TIMEOUT", "1.0"))
-IDP_METRICS_TOKEN = os.environ.get("IDP_METRICS_TOKEN", "")
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -4,38 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog import sensitivity
 from catalog.models import TemplateVersion
 
-from ..choices import RUN_ACTIVE, RunKind, RunStatus
+from ..actions import proposals
+from ..approval_policy import ApprovalPolicy
+from ..choices import RUN_ACTIVE, RunStatus
+from ..engine.terraform import plan_counts as plan_counts
 from ..models import Resource, Run
 
-MASK = "********"
+MASK = sensitivity.MASK
 
 # Run fields never worth loading for pages and API answers: the plan file is bytes.
 RUN_HEAVY_FIELDS = ("plan_file",)
 
 
-def _is_sensitive(prop: Any) -> bool:
-    if not isinstance(prop, dict):
-        return False
-    return bool(prop.get("sensitive") or prop.get("x-sensitive") or prop.get("writeOnly"))
-
-
-def sensitive_parameter_names(version: TemplateVersion | None) -> list[str]:
-    """Parameters the template marks sensitive (Terraform `sensitive = true`)."""
-    if version is None:
-        return []
-    props = (version.parameters_schema or {}).get("properties") or {}
-    return sorted(name for name, prop in props.items() if _is_sensitive(prop))
+def _masked(
+    version: TemplateVersion | None, plain: dict[str, Any], has_secrets: bool
+) -> dict[str, Any]:
+    """Non-sensitive values as stored, every sensitive one as the mask (never decrypted)."""
+    sensitive = sensitivity.sensitive_names(version)
+    shown = {k: v for k, v in (plain or {}).items() if k not in sensitive}
+    if has_secrets:
+        shown.update({name: MASK for name in sensitive})
+    return shown
 
 
 def masked_parameters(resource: Resource) -> dict[str, Any]:
-    """Non-sensitive parameters as stored, every sensitive one as the mask."""
-    sensitive = sensitive_parameter_names(resource.template_version)
-    shown = {k: v for k, v in (resource.parameters or {}).items() if k not in sensitive}
-    if resource.sensitive_parameters:
-        shown.update({name: MASK for name in sensitive})
-    return shown
+    """The resource's current (applied) parameters, sensitive ones masked."""
+    return _masked(
+        resource.template_version, resource.parameters, bool(resource.sensitive_parameters)
+    )
 
 
 def masked_outputs(resource: Resource) -> dict[str, Any]:
@@ -56,22 +55,37 @@ def current_run(resource: Resource) -> Run | None:
 
 
 def latest_plan(resource: Resource) -> Run | None:
-    """The newest plan with a summary (a succeeded one first: that is what approval applies)."""
-    plans = runs_of(resource).filter(kind=RunKind.PLAN).exclude(plan_summary={})
-    return (
-        plans.filter(status=RunStatus.SUCCEEDED).order_by("-created_at", "-id").first()
-        or plans.order_by("-created_at", "-id").first()
-    )
+    """The plan to show: the pending proposal's plan, else the newest plan of the resource."""
+    return proposals.pending_plan(resource) or proposals.latest_plan(resource)
 
 
-def plan_counts(summary: dict[str, Any] | None) -> dict[str, int]:
-    """add/change/destroy counts of a plan summary."""
-    summary = summary or {}
-    counts = {}
-    for key in ("add", "change", "destroy"):
-        value = summary.get(key, 0)
-        counts[key] = len(value) if isinstance(value, list | tuple) else int(value or 0)
-    return counts
+def proposed_change(resource: Resource) -> dict[str, Any] | None:
+    """The pending proposed change beside what is current: version, parameters (sensitive
+    masked), which ones change, and what its plan needs and has (None: nothing proposed)."""
+    plan = proposals.pending_plan(resource)
+    if plan is None:
+        return None
+    before = proposals.current(resource)
+    after = proposals.proposed(plan)
+    return {
+        "plan_run": plan.pk,
+        "plan_status": plan.status,
+        "destroy": plan.is_destroy,
+        "version": plan.template_version.number,
+        "parameters": _masked(plan.template_version, plan.parameters, bool(after.secret)),
+        "changed": proposals.changed_names(before, after),
+        "proposed_by": sorted({u.get_username() for u in _authors(resource)}),
+        "approval": ApprovalPolicy.of(resource).progress(plan)
+        if plan.status == RunStatus.SUCCEEDED
+        else {},
+    }
+
+
+def _authors(resource: Resource) -> list[Any]:
+    from django.contrib.auth import get_user_model
+
+    ids = ApprovalPolicy.of(resource).touchers(resource)
+    return list(get_user_model().objects.filter(pk__in=ids))
 
 
 PLAN_MARKS = {"create": "+", "delete": "-", "update": "~", "replace": "-/+"}

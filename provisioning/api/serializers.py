@@ -1,4 +1,5 @@
-"""API shapes of resources, runs and approvals; inputs are parsed here, rules live in services."""
+"""API shapes of resources, runs and approvals; inputs are parsed here, rules live in the
+provisioning actions (names, lookups, versions, parameters, expiry)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Service, Template, TemplateVersion
+from catalog.models import Service, Template
 from idp.models import Environment, Team
 
 from ..models import Approval, Resource, Run
@@ -27,6 +28,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
             "decision",
             "decided_by",
             "reason",
+            "break_glass",
             "plan_hash",
             "created_at",
             "expires_at",
@@ -189,10 +191,14 @@ class ResourceDetailSerializer(ResourceSerializer):
     current_run = serializers.SerializerMethodField()
     latest_plan = serializers.SerializerMethodField()
     approvals = serializers.SerializerMethodField()
+    proposed = serializers.SerializerMethodField()
+    break_glass_used = serializers.SerializerMethodField()
 
     class Meta(ResourceSerializer.Meta):
         fields = ResourceSerializer.Meta.fields + [
             "parameters",
+            "proposed",
+            "break_glass_used",
             "outputs",
             "allowed_actions",
             "current_run",
@@ -208,6 +214,27 @@ class ResourceDetailSerializer(ResourceSerializer):
     @extend_schema_field({"type": "object", "additionalProperties": True})
     def get_parameters(self, resource: Resource) -> dict[str, Any]:
         return presenters.masked_parameters(resource)
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": True,
+            "description": "The pending proposed change (staged version and parameters, "
+            "sensitive ones masked, what changes, what its plan needs); null when none",
+        }
+    )
+    def get_proposed(self, resource: Resource) -> dict[str, Any] | None:
+        proposal = presenters.proposed_change(resource)
+        if proposal and proposal.get("approval", {}).get("plan_expires_at"):
+            proposal["approval"]["plan_expires_at"] = proposal["approval"][
+                "plan_expires_at"
+            ].isoformat()
+        return proposal
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_break_glass_used(self, resource: Resource) -> bool:
+        return resource.approvals.filter(break_glass=True).exists()
 
     @extend_schema_field({"type": "object", "additionalProperties": True})
     def get_outputs(self, resource: Resource) -> dict[str, Any]:
@@ -234,61 +261,26 @@ class ResourceDetailSerializer(ResourceSerializer):
 
 
 class ResourceCreateSerializer(serializers.Serializer):
-    """A request for a new resource; slugs are resolved to the caller's visible objects."""
+    """A request for a new resource, parsed only: the action resolves the slugs (your teams'
+    objects only) and checks the name, version, environment, service and parameters."""
 
-    template = serializers.SlugField(help_text="Template slug")
+    template = serializers.CharField(max_length=200, help_text="Template slug")
     version = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, help_text="Version number; empty = current"
     )
-    team = serializers.SlugField(help_text="Team slug")
-    service = serializers.SlugField(required=False, allow_null=True, allow_blank=True)
-    environment = serializers.SlugField(help_text="Environment slug")
-    name = serializers.SlugField(max_length=63)
+    team = serializers.CharField(max_length=200, help_text="Team slug")
+    service = serializers.CharField(
+        max_length=200, required=False, allow_null=True, allow_blank=True
+    )
+    environment = serializers.CharField(max_length=200, help_text="Environment slug")
+    name = serializers.CharField(
+        max_length=200,
+        trim_whitespace=False,
+        help_text="1-63 lowercase letters, digits and hyphens; starts and ends with a letter "
+        "or digit",
+    )
     parameters = serializers.DictField(required=False, default=dict)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
-
-    def validate_template(self, value: str) -> Template:
-        template = Template.objects.filter(slug=value).first()
-        if template is None:
-            raise serializers.ValidationError(f"Unknown template {value!r}.")
-        return template
-
-    def validate_team(self, value: str) -> Team:
-        team = Team.objects.for_user(self.context["request"].user).filter(slug=value).first()
-        if team is None:
-            raise serializers.ValidationError(f"Unknown team {value!r}.")
-        return team
-
-    def validate_environment(self, value: str) -> Environment:
-        environment = Environment.objects.filter(slug=value).first()
-        if environment is None:
-            raise serializers.ValidationError(f"Unknown environment {value!r}.")
-        return environment
-
-    def validate_service(self, value: str | None) -> Service | None:
-        if not value:
-            return None
-        service = Service.objects.for_user(self.context["request"].user).filter(slug=value).first()
-        if service is None:
-            raise serializers.ValidationError(f"Unknown service {value!r}.")
-        return service
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        template: Template = attrs["template"]
-        number = attrs.get("version")
-        if number is not None:
-            version = TemplateVersion.objects.filter(template=template, number=number).first()
-            if version is None:
-                raise serializers.ValidationError(
-                    {"version": [f"Template {template.slug} has no version {number}."]}
-                )
-            attrs["version"] = version
-        service = attrs.get("service")
-        if service is not None and service.team_id != attrs["team"].pk:
-            raise serializers.ValidationError(
-                {"service": [f"Service {service.slug} belongs to another team."]}
-            )
-        return attrs
 
 
 class ParametersSerializer(serializers.Serializer):
@@ -301,6 +293,12 @@ class ReasonSerializer(serializers.Serializer):
 
 class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Why the plan is rejected")
+
+
+class BreakGlassSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=2000, help_text="Why a platform admin approves alone; audited"
+    )
 
 
 class UpgradeSerializer(serializers.Serializer):

@@ -23,7 +23,7 @@ from idp.models import Environment
 from idp.rbac import signed_in_user
 from idp.services import ServiceError
 
-from .. import services
+from .. import actions
 from ..filtersets import ResourceFilterSet, RunFilterSet
 from ..models import Resource, Run
 from . import serializers as s
@@ -130,7 +130,7 @@ class ResourceViewSet(
         resource = get_object_or_404(self.get_queryset(), pk=resource.pk)
         context = {
             "request": self.request,
-            "allowed_actions": services.allowed_actions(resource, self.request.user),
+            "allowed_actions": actions.allowed_actions(resource, self.request.user),
         }
         return Response(s.ResourceDetailSerializer(resource, context=context).data, status=code)
 
@@ -163,7 +163,7 @@ class ResourceViewSet(
         serializer = s.ResourceCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        resource = services.request_resource(
+        resource = actions.request_resource(
             actor=request.user,
             template=data["template"],
             version=data.get("version"),
@@ -186,7 +186,7 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.ParametersSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run = services.change_parameters(
+        run = actions.change_parameters(
             resource, serializer.validated_data["parameters"], actor=request.user
         )
         return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
@@ -196,7 +196,7 @@ class ResourceViewSet(
     )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Request the destruction: a destroy plan under the same approval rules."""
-        run = services.request_destroy(self.get_object(), actor=request.user)
+        run = actions.request_destroy(self.get_object(), actor=request.user)
         return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -205,11 +205,12 @@ class ResourceViewSet(
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
-        """Approve the pending plan (maintainers; never your own request); its apply is queued."""
+        """Approve the pending plan (team maintainers and platform admins, never one who
+        changed it); its apply is queued once the environment's approvals are in."""
         resource = self.get_object()
         serializer = s.ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        approval = services.approve(
+        approval = actions.approve(
             resource, actor=request.user, reason=serializer.validated_data["reason"]
         )
         return Response(s.ApprovalSerializer(approval).data)
@@ -224,10 +225,36 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.RejectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        approval = services.reject(
+        approval = actions.reject(
             resource, actor=request.user, reason=serializer.validated_data["reason"]
         )
         return Response(s.ApprovalSerializer(approval).data)
+
+    @extend_schema(
+        request=s.BreakGlassSerializer,
+        responses={200: s.ApprovalSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], url_path="break-glass")
+    def break_glass(self, request: Request, pk: str | None = None) -> Response:
+        """Platform admins only: approve the pending plan alone (four eyes overridden), with
+        a reason; audited as `resource.break_glass` and marked on the resource."""
+        resource = self.get_object()
+        serializer = s.BreakGlassSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        approval = actions.break_glass(
+            resource, actor=request.user, reason=serializer.validated_data["reason"]
+        )
+        return Response(s.ApprovalSerializer(approval).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.ResourceDetailSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        """Withdraw the proposed change awaiting approval (it is discarded)."""
+        resource = actions.withdraw(self.get_object(), actor=request.user)
+        return self._detail(resource)
 
     @extend_schema(
         request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}
@@ -235,7 +262,7 @@ class ResourceViewSet(
     @action(detail=True, methods=["post"])
     def plan(self, request: Request, pk: str | None = None) -> Response:
         """Plan again with the current parameters and version."""
-        run = services.replan(self.get_object(), actor=request.user)
+        run = actions.replan(self.get_object(), actor=request.user)
         return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -244,7 +271,7 @@ class ResourceViewSet(
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Retry the failed run."""
-        run = services.retry(self.get_object(), actor=request.user)
+        run = actions.retry(self.get_object(), actor=request.user)
         return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -257,15 +284,9 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.UpgradeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        number = serializer.validated_data.get("version")
-        version = None
-        if number is not None:
-            version = resource.template.versions.filter(number=number).first()
-            if version is None:
-                raise ServiceError(
-                    f"Template {resource.template.slug} has no version {number}.", field="version"
-                )
-        run = services.upgrade(resource, version, actor=request.user)
+        run = actions.upgrade(
+            resource, serializer.validated_data.get("version"), actor=request.user
+        )
         return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -294,7 +315,7 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Cancel a queued or running run (Terraform stops at its next safe point)."""
-        run = services.cancel_run(self.get_object(), actor=request.user)
+        run = actions.cancel_run(self.get_object(), actor=request.user)
         return Response(s.RunSerializer(run).data)
 
     @extend_schema(
@@ -310,7 +331,7 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         run = self.get_object()
         offset = _non_negative(request.query_params.get("offset", "0"), "offset")
         limit = _non_negative(request.query_params.get("limit") or "0", "limit")  # 0: default
-        text, next_offset, complete = services.read_run_log(run, offset=offset, limit=limit)
+        text, next_offset, complete = actions.read_run_log(run, offset=offset, limit=limit)
         return Response({"text": text, "next_offset": next_offset, "complete": complete})
 
 

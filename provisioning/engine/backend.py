@@ -17,6 +17,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from idp.conf import setting
+
 log = logging.getLogger(__name__)
 
 
@@ -34,7 +36,7 @@ def state_key(resource: Any) -> str:
 
 
 def state_bucket() -> str:
-    return settings.IDP_STATE_BUCKET
+    return setting("IDP_STATE_BUCKET")
 
 
 @functools.cache
@@ -132,14 +134,22 @@ def resource_client(service: str, environment: Any, creds: dict[str, str]) -> An
     )
 
 
-def delete_state_lock(resource: Any) -> None:
-    """Remove Terraform's S3 lock file of the resource's state (its holder is gone)."""
+def delete_state_lock(resource: Any) -> bool:
+    """Remove Terraform's S3 lock file of the resource's state (its holder is gone);
+    True when there was one to remove."""
+    s3 = platform_client("s3")
+    key = state_key(resource) + ".tflock"
     try:
-        platform_client("s3").delete_object(
-            Bucket=state_bucket(), Key=state_key(resource) + ".tflock"
-        )
+        s3.head_object(Bucket=state_bucket(), Key=key)
     except (ClientError, BotoCoreError) as exc:
-        log.info("no state lock removed for resource %s: %s", resource.pk, exc)
+        log.info("no state lock to remove for resource %s: %s", resource.pk, exc)
+        return False
+    try:
+        s3.delete_object(Bucket=state_bucket(), Key=key)
+    except (ClientError, BotoCoreError) as exc:
+        log.warning("state lock of resource %s not removed: %s", resource.pk, exc)
+        return False
+    return True
 
 
 def ensure_state_bucket() -> dict[str, Any]:

@@ -10,9 +10,11 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
+from idp.conf import setting
+
 
 def _fernet() -> Fernet:
-    secret = settings.IDP_ENCRYPTION_KEY or settings.SECRET_KEY
+    secret = setting("IDP_ENCRYPTION_KEY") or settings.SECRET_KEY
     # A fixed-length key derived from the configured secret, so any string works as a key.
     key = base64.urlsafe_b64encode(hashlib.sha256(f"idp-fernet:{secret}".encode()).digest())
     return Fernet(key)

@@ -14,7 +14,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ..choices import RUN_ACTIVE, ResourceStatus, RunKind, RunStatus
+from idp.conf import setting
+
+from .. import lifecycle
+from ..choices import RUN_ACTIVE, ResourceEvent, ResourceStatus, RunKind, RunStatus
 from ..models import Resource, ResourceLock, Run
 from .dbretry import retry_locked
 
@@ -23,12 +26,11 @@ log = logging.getLogger(__name__)
 
 def send(run_id: int) -> None:
     """Send the Celery message for a run now; a broker outage is logged, the sweeper retries."""
-    from django.conf import settings
 
     from ..tasks import execute_run
 
     # IDP_RUN_QUEUE routes Terraform runs to dedicated workers (`celery worker -Q …`).
-    queue = getattr(settings, "IDP_RUN_QUEUE", None) or None
+    queue = setting("IDP_RUN_QUEUE") or None
     try:
         if queue:
             execute_run.apply_async((run_id,), queue=queue)
@@ -53,16 +55,22 @@ def new_run(
     actor: Any = None,
     version: Any = None,
     parameters: dict[str, Any] | None = None,
+    sensitive: str | None = None,
     is_destroy: bool = False,
     plan_run: Run | None = None,
 ) -> Run:
-    """Create a queued run on the resource and queue it (inside the caller's transaction)."""
+    """Create a queued run on the resource and queue it (inside the caller's transaction).
+
+    A run carries its own inputs: the non-sensitive parameters and the encrypted sensitive
+    ones (the resource's current ones unless given), so a proposal never touches the
+    resource before it is applied."""
     run = Run.objects.create(
         resource=resource,
         kind=kind,
-        status=RunStatus.QUEUED,
+        status=lifecycle.first_run_status(),
         template_version=version or resource.template_version,
         parameters=dict(resource.parameters if parameters is None else parameters),
+        sensitive_parameters=resource.sensitive_parameters if sensitive is None else sensitive,
         is_destroy=is_destroy,
         plan_run=plan_run,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -106,34 +114,23 @@ def acquire(run_id: int, worker: str) -> Run | None:
         if older is not None:
             enqueue(older)
             return None
-        now = timezone.now()
-        fields = {"started_at": now, "heartbeat_at": now, "worker": worker[:200]}
         # Compare-and-set: where row locks are no-ops (SQLite), two duplicate messages must
         # still never both start the run.
-        if not Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, **fields
-        ):
+        if not lifecycle.start_run(run, worker=worker):
             return None
         ResourceLock.objects.get_or_create(resource=resource, defaults={"run": run})
-        run.status = RunStatus.RUNNING
-        for name, value in fields.items():
-            setattr(run, name, value)
-        status = running_status(run, resource)
-        if status and resource.status != status:
-            resource.status = status
-            resource.save(update_fields=["status", "updated_at"])
+        if run.kind == RunKind.PLAN and resource.status == ResourceStatus.PENDING:
+            lifecycle.transition(
+                resource, ResourceStatus.PLANNING, ResourceEvent.PLAN_STARTED, record=False
+            )
         return run
 
 
-def running_status(run: Run, resource: Resource) -> str | None:
-    """The resource status while this run works on it (None: unchanged)."""
-    if run.kind == RunKind.DRIFT:
-        return None
-    if run.kind == RunKind.PLAN:
-        return ResourceStatus.DESTROYING if run.is_destroy else ResourceStatus.PLANNING
-    if run.kind == RunKind.DESTROY or run.is_destroy:
+def running_status(run: Run) -> ResourceStatus:
+    """The resource status while this (non-drift) run is queued or works on it."""
+    if run.is_destroy or run.kind == RunKind.DESTROY:
         return ResourceStatus.DESTROYING
-    return ResourceStatus.APPLYING
+    return ResourceStatus.PLANNING if run.kind == RunKind.PLAN else ResourceStatus.APPLYING
 
 
 def release(resource_id: int, run_id: int) -> None:
@@ -146,48 +143,96 @@ def release(resource_id: int, run_id: int) -> None:
         enqueue(nxt)
 
 
-def settle_after_stop(resource: Resource, error: str, run: Run | None = None) -> None:
-    """The resource status after a run stopped without success (failed, cancelled, lost).
+def settle_after_stop(
+    resource: Resource,
+    error: str,
+    run: Run,
+    *,
+    discard: bool = True,
+    actor: Any = None,
+    nothing_applied: bool = False,
+) -> None:
+    """The resource after a run stopped without success (failed, cancelled, lost, unlocked).
 
-    A plan changes nothing, so a provisioned resource whose re-plan stopped stays
-    provisioned; anything else that was in flight is `failed`.
+    The pending proposal is discarded (unless the stop is followed by a new plan of it).
+    A drift check changes nothing but its check time. A plan, or an apply that never
+    started, leaves a provisioned resource provisioned; anything else in flight is `failed`.
     """
-    resource.last_error = error[:10000]
-    plan_only = run is not None and run.kind == RunKind.PLAN and not run.is_destroy
-    if plan_only and resource.provisioned_at and not resource.destroyed_at:
-        resource.status = ResourceStatus.PROVISIONED
-    elif resource.status in (
-        ResourceStatus.PENDING,
-        ResourceStatus.PLANNING,
-        ResourceStatus.APPLYING,
-        ResourceStatus.DESTROYING,
-    ):
-        resource.status = ResourceStatus.FAILED
-    resource.save(update_fields=["status", "last_error", "updated_at"])
+    from ..actions.proposals import discard_fields
 
-
-def finish_cancelled(run: Run, resource: Resource) -> None:
-    """End a run as cancelled and settle its resource (caller holds the row locks)."""
-    from idp import audit
-
-    run.status = RunStatus.CANCELLED
-    run.finished_at = timezone.now()
-    run.error = run.error or "Cancelled"
-    run.save(update_fields=["status", "finished_at", "error"])
+    if run.kind == RunKind.DRIFT:
+        Resource.objects.filter(pk=resource.pk).update(drift_checked_at=timezone.now())
+        return
     if (
-        run.kind != RunKind.DRIFT
-        and not Run.objects.filter(resource=resource, status__in=RUN_ACTIVE)
+        Run.objects.filter(resource=resource, status__in=RUN_ACTIVE)
         .exclude(pk=run.pk)
+        .exclude(kind=RunKind.DRIFT)
         .exists()
     ):
-        settle_after_stop(resource, f"Run {run.pk} ({run.kind}) was cancelled", run)
+        return  # a newer run carries the resource on
+    fields: dict[str, Any] = {"last_error": error[:10000]}
+    if discard:
+        fields.update(discard_fields(resource))
+    exists = resource.provisioned_at is not None and resource.destroyed_at is None
+    nothing_ran = nothing_applied or run.kind == RunKind.PLAN or run.started_at is None
+    target = ResourceStatus.PROVISIONED if exists and nothing_ran else ResourceStatus.FAILED
+    if lifecycle.allowed(ResourceEvent.RUN_STOPPED, resource.status, target):
+        lifecycle.transition(
+            resource,
+            target,
+            ResourceEvent.RUN_STOPPED,
+            actor=actor,
+            fields=fields,
+            details={"run": run.pk, "kind": run.kind, "error": error[:500]},
+        )
+    else:  # e.g. awaiting approval, or already settled: keep the status, record the error
+        Resource.objects.filter(pk=resource.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(resource, name, value)
+
+
+def stop_run(
+    run: Run,
+    resource: Resource,
+    to: RunStatus,
+    error: str,
+    *,
+    expect: RunStatus = RunStatus.RUNNING,
+    actor: Any = None,
+    action: str | None = None,
+    discard: bool = True,
+    nothing_applied: bool = False,
+) -> bool:
+    """End a run without success, settle its resource and free its lock, in the caller's
+    transaction with the resource row locked. False when the run had already ended."""
+    if not lifecycle.end_run(run, to, expect=expect, error=error, actor=actor, action=action):
+        return False
+    settle_after_stop(
+        resource,
+        f"Run {run.pk} ({run.kind}): {error}",
+        run,
+        discard=discard,
+        actor=actor,
+        nothing_applied=nothing_applied,
+    )
     release(resource.pk, run.pk)
-    audit.record("run.cancelled", target=run, team=resource.team, details={"kind": run.kind})
+    return True
+
+
+def finish_cancelled(run: Run, resource: Resource, *, actor: Any = None) -> None:
+    """End a queued run as cancelled and settle its resource (caller holds the row locks)."""
+    stop_run(
+        run,
+        resource,
+        RunStatus.CANCELLED,
+        run.error or "Cancelled",
+        expect=RunStatus.QUEUED,
+        actor=actor,
+    )
 
 
 def stale_before() -> Any:
     """Runs whose heartbeat is older than this are considered lost."""
-    from django.conf import settings
 
-    seconds = int(getattr(settings, "IDP_RUN_HEARTBEAT_TIMEOUT", 120))
+    seconds = setting("IDP_RUN_HEARTBEAT_TIMEOUT")
     return timezone.now() - timedelta(seconds=seconds)

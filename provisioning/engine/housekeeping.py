@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from idp import audit
+from idp.conf import setting
 
-from ..choices import RunStatus
+from ..choices import AuditAction, RunStatus
 from ..models import Resource, Run
 from . import dispatch
 
@@ -24,7 +23,7 @@ def sweep_queued_runs(older_than_seconds: int | None = None) -> int:
     """Re-send every run queued for longer than a short grace period; returns how many."""
     grace = older_than_seconds
     if grace is None:
-        grace = int(getattr(settings, "IDP_SWEEP_GRACE_SECONDS", 30))
+        grace = setting("IDP_SWEEP_GRACE_SECONDS")
     cutoff = timezone.now() - timedelta(seconds=grace)
     ids = list(
         Run.objects.filter(status=RunStatus.QUEUED, created_at__lte=cutoff)
@@ -56,20 +55,12 @@ def reap_lost_runs() -> int:
                 or (run.heartbeat_at and run.heartbeat_at >= cutoff)
             ):
                 continue
-            run.status = RunStatus.FAILED
-            run.error = WORKER_LOST
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "error", "finished_at"])
-            if run.kind != "drift":
-                dispatch.settle_after_stop(
-                    resource, f"Run {run.pk} ({run.kind}) failed: {WORKER_LOST}", run
-                )
-            dispatch.release(resource.pk, run.pk)
-            audit.record(
-                "run.worker_lost",
-                target=run,
-                team=resource.team,
-                details={"worker": run.worker, "kind": run.kind},
+            dispatch.stop_run(
+                run,
+                resource,
+                RunStatus.FAILED,
+                WORKER_LOST,
+                action=AuditAction.RUN_WORKER_LOST,
             )
         try:
             delete_state_lock(resource)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -11,21 +12,30 @@ from django.utils import timezone
 
 from idp import audit
 
-from ..choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
+from .. import lifecycle
+from ..actions.proposals import adopt_fields
+from ..approval_policy import ApprovalPolicy, Requirement
+from ..choices import (
+    ApprovalDecision,
+    AuditAction,
+    ResourceEvent,
+    ResourceStatus,
+    RunKind,
+    RunStatus,
+)
 from ..models import Resource, Run
 from . import dispatch
 from .backend import publish_outputs, remove_outputs
 from .crypto import decrypt_bytes, decrypt_json, encrypt_bytes, encrypt_json
 from .dbretry import retry_locked
-from .terraform import plan_text, summarize_plan
+from .terraform import plan_counts, plan_text, summarize_plan
 
 log = logging.getLogger(__name__)
 
 
 def _succeed(run: Run, **fields: Any) -> bool:
     """Mark the run succeeded unless someone else already ended it; True when it was ours."""
-    fields.update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
-    return bool(Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**fields))
+    return lifecycle.end_run(run, RunStatus.SUCCEEDED, fields=fields)
 
 
 def _lock_resource(run: Run) -> Resource:
@@ -38,65 +48,84 @@ def _lock_resource(run: Run) -> Resource:
 
 @retry_locked
 def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
-    """Store the plan and its hash; wait for approval, or queue the apply at once."""
+    """Store the plan, its hash and what it needs (the approval policy, asked once per plan,
+    from this plan's own inputs); then wait for approval, or queue the apply at once."""
     summary = summarize_plan(plan)
     digest = hashlib.sha256(plan_file).hexdigest()
     with transaction.atomic():
         resource = _lock_resource(run)
-        needs_approval = bool(
-            run.template_version.requires_approval(resource.environment)
-            or resource.requires_platform_admin
+        inputs = {**run.parameters, **decrypt_json(run.sensitive_parameters)}
+        requirement = ApprovalPolicy.of(resource).requirement(
+            resource, run.template_version, inputs
         )
-        summary["requires_approval"] = needs_approval
+        summary["requires_approval"] = requirement.needed
         if not _succeed(
             run,
             plan_file=encrypt_bytes(plan_file),
             plan_hash=digest,
             plan_summary=summary,
             plan_text=plan_text(summary),
+            approval_requirement=requirement.as_json(),
         ):
             return
-        run.refresh_from_db()
+        estimate = requirement.estimated_monthly_cost
+        gate_fields: dict[str, Any] = {"requires_platform_admin": requirement.platform_admin}
+        if estimate is not None:
+            gate_fields["estimated_monthly_cost"] = Decimal(estimate)
         nothing_to_do = not summary["has_changes"] and not run.is_destroy
-        if nothing_to_do and resource.provisioned_at and not resource.destroyed_at:
+        details = {"run": run.pk, **plan_counts(summary)}
+        if nothing_to_do and resource.provisioned_at and resource.status == ResourceStatus.PLANNING:
             # A no-op plan on a provisioned resource: nothing to approve or apply.
-            resource.status = ResourceStatus.PROVISIONED
-            resource.parameters = run.parameters
-            resource.template_version = run.template_version
-            resource.save(update_fields=["status", "parameters", "template_version", "updated_at"])
-            nxt = "no changes"
-        elif needs_approval:
-            resource.status = ResourceStatus.AWAITING_APPROVAL
-            resource.save(update_fields=["status", "updated_at"])
-            nxt = "awaiting approval"
-        else:
-            apply_run = dispatch.new_run(
+            lifecycle.transition(
                 resource,
-                RunKind.DESTROY if run.is_destroy else RunKind.APPLY,
-                version=run.template_version,
-                parameters=run.parameters,
-                is_destroy=run.is_destroy,
-                plan_run=run,
+                ResourceStatus.PROVISIONED,
+                ResourceEvent.PLAN_NO_CHANGES,
+                fields=adopt_fields(resource, run),
+                details=details,
             )
-            resource.status = dispatch.running_status(apply_run, resource) or resource.status
-            resource.save(update_fields=["status", "updated_at"])
-            nxt = f"apply run {apply_run.pk} queued"
+        elif requirement.needed:
+            lifecycle.transition(
+                resource,
+                ResourceStatus.AWAITING_APPROVAL,
+                ResourceEvent.PLAN_AWAITS_APPROVAL,
+                fields=gate_fields,
+                details={**details, "requirement": requirement.as_json()},
+            )
+        else:
+            apply_run = queue_apply(resource, run)
+            Resource.objects.filter(pk=resource.pk).update(**gate_fields)
+            if resource.status == ResourceStatus.PLANNING:
+                lifecycle.transition(
+                    resource,
+                    ResourceStatus.APPLYING,
+                    ResourceEvent.APPLY_QUEUED,
+                    details={**details, "apply_run": apply_run.pk},
+                )
         dispatch.release(resource.pk, run.pk)
         audit.record(
-            "run.succeeded",
+            AuditAction.RUN_SUCCEEDED,
             target=run,
             team=resource.team,
-            details={
-                "kind": run.kind,
-                "add": summary["add"],
-                "change": summary["change"],
-                "destroy": summary["destroy"],
-                "next": nxt,
-            },
+            details={"kind": run.kind, **plan_counts(summary)},
         )
 
 
+def queue_apply(resource: Resource, plan: Run, *, actor: Any = None) -> Run:
+    """Queue the apply (or destroy) of exactly this plan's file, with the plan's inputs."""
+    return dispatch.new_run(
+        resource,
+        RunKind.DESTROY if plan.is_destroy else RunKind.APPLY,
+        actor=actor,
+        version=plan.template_version,
+        parameters=plan.parameters,
+        sensitive=plan.sensitive_parameters,
+        is_destroy=plan.is_destroy,
+        plan_run=plan,
+    )
+
+
 SUPERSEDED = "A newer plan superseded this one; it was not applied"
+APPROVAL_EXPIRED = "The approval expired before the apply; the proposed change was discarded"
 
 
 def plan_refusal(run: Run) -> str | None:
@@ -110,14 +139,11 @@ def plan_refusal(run: Run) -> str | None:
         return "The stored plan file changed after it was made; it was refused and re-planned"
     if Run.objects.filter(resource_id=run.resource_id, kind=RunKind.PLAN, pk__gt=plan.pk).exists():
         return SUPERSEDED
-    if (plan.plan_summary or {}).get("requires_approval"):
-        approval = plan.approvals.filter(decision=ApprovalDecision.APPROVED).order_by("-pk").first()
-        if approval is None:
-            return "The plan was not approved; it was refused and re-planned"
-        if approval.plan_hash != digest:
-            return "The plan file differs from the approved one; it was refused and re-planned"
-        if approval.expires_at and approval.expires_at < timezone.now():
-            return "The approval expired before the apply; the plan was refused and re-planned"
+    policy = ApprovalPolicy.of(plan.resource)
+    if Requirement.from_json(plan.approval_requirement).needed and not policy.satisfied(plan):
+        if plan.approvals.filter(decision=ApprovalDecision.APPROVED, plan_hash=digest).exists():
+            return APPROVAL_EXPIRED
+        return "The plan was not approved as its policy requires; it was refused and re-planned"
     return None
 
 
@@ -149,39 +175,40 @@ def finish_apply(run: Run, outputs: dict[str, Any], creds: dict[str, str], log_w
 
 @retry_locked
 def _record_apply(run: Run, plain: dict[str, Any], secret: dict[str, Any]) -> None:
+    """The apply succeeded: its plan's proposal becomes the resource's configuration."""
     with transaction.atomic():
         resource = _lock_resource(run)
         if not _succeed(run):
             return
         now = timezone.now()
         plan = run.plan_run
+        fields: dict[str, Any] = {"last_error": "", "drifted": False, "drift_details": {}}
+        if plan is not None:
+            fields.update(adopt_fields(resource, plan))
+            estimate = Requirement.from_json(plan.approval_requirement).estimated_monthly_cost
+            if estimate is not None:
+                fields["estimated_monthly_cost"] = Decimal(estimate)
         if run.is_destroy:
-            resource.status = ResourceStatus.DESTROYED
-            resource.destroyed_at = now
-            resource.outputs = {}
-            resource.sensitive_outputs = ""
-            resource.sensitive_output_names = []
-            action = "resource.destroyed"
+            fields.update(
+                destroyed_at=now, outputs={}, sensitive_outputs="", sensitive_output_names=[]
+            )
+            to, event = ResourceStatus.DESTROYED, ResourceEvent.DESTROYED
         else:
-            resource.status = ResourceStatus.PROVISIONED
-            resource.provisioned_at = resource.provisioned_at or now
-            resource.outputs = plain
-            resource.sensitive_outputs = encrypt_json(secret)
-            resource.sensitive_output_names = sorted(secret)
-            if plan is not None:
-                resource.parameters = plan.parameters
-                resource.template_version = plan.template_version
-            action = "resource.provisioned"
-        resource.last_error = ""
-        resource.drifted = False
-        resource.drift_details = {}
-        resource.save()
-        dispatch.release(resource.pk, run.pk)
-        audit.record(
-            action,
-            target=resource,
+            fields.update(
+                provisioned_at=resource.provisioned_at or now,
+                outputs=plain,
+                sensitive_outputs=encrypt_json(secret),
+                sensitive_output_names=sorted(secret),
+            )
+            to, event = ResourceStatus.PROVISIONED, ResourceEvent.APPLIED
+        lifecycle.transition(
+            resource,
+            to,
+            event,
+            fields=fields,
             details={"run": run.pk, "outputs": sorted(plain), "sensitive_outputs": sorted(secret)},
         )
+        dispatch.release(resource.pk, run.pk)
 
 
 @retry_locked
@@ -212,10 +239,9 @@ def finish_drift(run: Run, plan: dict[str, Any]) -> None:
         summary["drifted"] = drifted
         if not _succeed(run, plan_summary=summary, plan_text=plan_text(summary)):
             return
-        resource.drifted = drifted
-        resource.drift_details = details
-        resource.drift_checked_at = timezone.now()
-        resource.save(update_fields=["drifted", "drift_details", "drift_checked_at", "updated_at"])
+        Resource.objects.filter(pk=resource.pk).update(
+            drifted=drifted, drift_details=details, drift_checked_at=timezone.now()
+        )
         dispatch.release(resource.pk, run.pk)
         if drifted:
-            audit.record("resource.drift_detected", target=resource, details=details)
+            audit.record(AuditAction.DRIFT_DETECTED, target=resource, details=details)

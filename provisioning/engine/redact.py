@@ -6,7 +6,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-MASK = "****"
+from catalog.sensitivity import MASK
+
+__all__ = ["MASK", "Redactor"]
 # Access key ids and anything that looks like `secret_key = …` in free text.
 _PATTERNS = [
     re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),

@@ -17,21 +17,27 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
 
-from idp import audit
+from idp.conf import setting
 from idp.context import bound
 
-from ..choices import RunKind, RunStatus
+from .. import lifecycle
+from ..choices import ResourceEvent, RunKind, RunStatus
 from ..models import Resource, Run
 from . import dispatch, workdirs
 from .backend import backend_tf, credentials_env
 from .crypto import decrypt_bytes, decrypt_json
 from .dbretry import retry_locked
 from .logwriter import LogWriter
-from .outcomes import SUPERSEDED, finish_apply, finish_drift, finish_plan, plan_refusal
+from .outcomes import (
+    APPROVAL_EXPIRED,
+    SUPERSEDED,
+    finish_apply,
+    finish_drift,
+    finish_plan,
+    plan_refusal,
+)
 from .redact import Redactor
 from .terraform import Cancelled, Outcome, Step, Terraform, provider_problem
 
@@ -115,6 +121,7 @@ class RunTask:
         self.redactor.add(
             creds.get("AWS_SECRET_ACCESS_KEY"),
             creds.get("AWS_SESSION_TOKEN"),
+            decrypt_json(run.sensitive_parameters),
             decrypt_json(resource.sensitive_parameters),
             decrypt_json(resource.sensitive_outputs),
         )
@@ -131,9 +138,10 @@ class RunTask:
             target.write_text(text)
         (root / "backend.tf").write_text(backend_tf(resource))
         # User input reaches Terraform only as JSON variables: never spliced into HCL.
+        # The run's own inputs: a proposal is planned and applied with what it proposes.
         variables = {
             **run.parameters,
-            **decrypt_json(resource.sensitive_parameters),
+            **decrypt_json(run.sensitive_parameters),
             "idp_team": resource.team.slug,
             "idp_service": resource.service.slug if resource.service else "",
             "idp_environment": resource.environment.slug,
@@ -143,14 +151,14 @@ class RunTask:
 
     def terraform(self, creds: dict[str, str]) -> Terraform:
         assert self.workdir is not None and self.log is not None
-        limit = int(getattr(settings, "IDP_RUN_TIME_LIMIT", 3600))
+        limit = setting("IDP_RUN_TIME_LIMIT")
         return Terraform(
             self.workdir,
             creds,
             on_line=self.log.write,
             tick=self.log.tick,
             deadline=time.monotonic() + limit,
-            grace_seconds=float(getattr(settings, "IDP_CANCEL_GRACE_SECONDS", 30)),
+            grace_seconds=setting("IDP_CANCEL_GRACE_SECONDS"),
         )
 
     def execute(self, run: Run, resource: Resource, tf: Terraform, creds: dict[str, str]) -> None:
@@ -241,8 +249,10 @@ class RunTask:
     # --- final status ----------------------------------------------------------------------
 
     @retry_locked
-    def stop(self, run: Run, status: str, error: str, *, logged: bool = False) -> None:
-        """End the run without success and settle the resource."""
+    def stop(
+        self, run: Run, status: RunStatus, error: str, *, logged: bool = False, **how: Any
+    ) -> bool:
+        """End the run without success and settle the resource; False if already ended."""
         error = self.redactor(error)
         if self.log is not None:
             if not logged:
@@ -250,38 +260,26 @@ class RunTask:
             self.log.flush()
         with transaction.atomic():
             resource = Resource.objects.select_for_update().get(pk=run.resource_id)
-            updated = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-                status=status, error=error[:20000], finished_at=timezone.now()
-            )
-            if not updated:
-                return  # the reaper or an operator already ended it
-            if run.kind == RunKind.DRIFT:
-                resource.drift_checked_at = timezone.now()
-                resource.save(update_fields=["drift_checked_at"])
-            else:
-                dispatch.settle_after_stop(resource, f"Run {run.pk} ({run.kind}): {error}", run)
-            dispatch.release(resource.pk, run.pk)
-            audit.record(
-                f"run.{status}",
-                target=run,
-                team=resource.team,
-                details={"kind": run.kind, "error": error[:500]},
-            )
+            return dispatch.stop_run(run, resource, status, error, **how)
 
     @retry_locked
     def refuse(self, run: Run, reason: str) -> None:
-        """The stored plan may not be applied: fail the apply and make a new plan.
+        """The stored plan may not be applied: end the apply, and make a new plan of the same
+        proposal (its authors stay its authors: the new plan continues their change).
 
-        A plan superseded by a newer one is only skipped: the newer plan is on its way.
+        A plan superseded by a newer one is only skipped: the newer plan is on its way. An
+        expired approval discards the proposal: nothing is planned again.
         """
         if reason == SUPERSEDED:
             with transaction.atomic():
-                Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-                    status=RunStatus.CANCELLED, error=reason, finished_at=timezone.now()
-                )
+                lifecycle.end_run(run, RunStatus.CANCELLED, error=reason)
                 dispatch.release(run.resource_id, run.pk)
             return
-        self.stop(run, RunStatus.FAILED, reason)
+        if reason == APPROVAL_EXPIRED:
+            self.stop(run, RunStatus.FAILED, reason, nothing_applied=True)
+            return
+        if not self.stop(run, RunStatus.FAILED, reason, discard=False):
+            return
         with transaction.atomic():
             resource = Resource.objects.select_for_update().get(pk=run.resource_id)
             plan = run.plan_run
@@ -290,13 +288,13 @@ class RunTask:
                 RunKind.PLAN,
                 version=plan.template_version if plan else None,
                 parameters=plan.parameters if plan else None,
+                sensitive=plan.sensitive_parameters if plan else None,
                 is_destroy=run.is_destroy,
             )
-            resource.status = dispatch.running_status(new_plan, resource) or resource.status
-            resource.save(update_fields=["status", "updated_at"])
-            audit.record(
-                "resource.plan_refused",
-                target=resource,
+            lifecycle.transition(
+                resource,
+                dispatch.running_status(new_plan),
+                ResourceEvent.PLAN_REFUSED,
                 details={"apply_run": run.pk, "reason": reason, "new_plan": new_plan.pk},
             )
 

@@ -24,6 +24,8 @@ from typing import Any
 
 from django.conf import settings
 
+from idp.conf import setting
+
 from .tfexec import STEP_END
 
 # Variables a run's Terraform inherits from the worker; nothing else (no database URL,
@@ -109,7 +111,7 @@ def base_env(extra: dict[str, str]) -> dict[str, str]:
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     if env.get("TF_CLI_CONFIG_FILE") and not Path(env["TF_CLI_CONFIG_FILE"]).is_file():
         del env["TF_CLI_CONFIG_FILE"]  # a missing file only produces a warning in every log
-    cache = Path(settings.IDP_PLUGIN_CACHE_DIR)
+    cache = Path(setting("IDP_PLUGIN_CACHE_DIR"))
     cache.mkdir(parents=True, exist_ok=True)
     env.update(
         TF_IN_AUTOMATION="1",
@@ -124,7 +126,7 @@ def base_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def command(args: list[str]) -> list[str]:
-    binary = getattr(settings, "IDP_TERRAFORM_BIN", None)
+    binary = setting("IDP_TERRAFORM_BIN")
     if binary:
         return [str(binary), *args]
     return [sys.executable, "-m", "provisioning.engine.tfexec", *args]
@@ -198,7 +200,7 @@ class Terraform:
     def sequence(self, steps: list[Step]) -> list[Outcome]:
         """Run commands one after another, stopping at the first failure or a cancel; one
         outcome per command that ran. The embedded Terraform runs them all in one process."""
-        if getattr(settings, "IDP_TERRAFORM_BIN", None):
+        if setting("IDP_TERRAFORM_BIN"):
             outcomes: list[Outcome] = []
             for step in steps:
                 outcomes.append(self.capture(step.args) if step.capture else self.stream(step.args))
@@ -440,3 +442,13 @@ def plan_text(summary: dict[str, Any]) -> str:
         f"{summary['destroy']} to destroy."
     )
     return "\n".join(lines)
+
+
+def plan_counts(summary: dict[str, Any] | None) -> dict[str, int]:
+    """add/change/destroy counts of a plan summary."""
+    summary = summary or {}
+    counts = {}
+    for key in ("add", "change", "destroy"):
+        value = summary.get(key, 0)
+        counts[key] = len(value) if isinstance(value, list | tuple) else int(value or 0)
+    return counts

@@ -14,14 +14,14 @@ import time
 import uuid
 from pathlib import Path
 
-from django.conf import settings
+from idp.conf import setting
 
 # Files that may hold secrets or state of one run: never kept past the plan.
 NOT_KEPT = ("terraform.tfvars.json", "plan.tfplan")
 
 
 def root() -> Path:
-    path = Path(settings.IDP_WORK_DIR)
+    path = Path(setting("IDP_WORK_DIR"))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -70,7 +70,7 @@ def sweep(max_age_seconds: float | None = None) -> int:
     """Remove kept plan directories older than the limit (plans never applied)."""
     limit = max_age_seconds
     if limit is None:
-        limit = float(getattr(settings, "IDP_KEPT_PLAN_DIR_MAX_AGE", 24 * 3600))
+        limit = setting("IDP_KEPT_PLAN_DIR_MAX_AGE")
     cutoff = time.time() - limit
     removed = 0
     for path in root().glob("keep-r*-p*"):

@@ -2,6 +2,7 @@
 
 from .resources import (
     resource_approve,
+    resource_break_glass,
     resource_change,
     resource_destroy,
     resource_detail,
@@ -10,12 +11,14 @@ from .resources import (
     resource_reject,
     resource_retry,
     resource_upgrade,
+    resource_withdraw,
     service_resources,
 )
 from .runs import run_cancel, run_detail, run_log
 
 __all__ = [
     "resource_approve",
+    "resource_break_glass",
     "resource_change",
     "resource_destroy",
     "resource_detail",
@@ -24,6 +27,7 @@ __all__ = [
     "resource_reject",
     "resource_retry",
     "resource_upgrade",
+    "resource_withdraw",
     "run_cancel",
     "run_detail",
     "run_log",

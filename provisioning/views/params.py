@@ -1,23 +1,16 @@
-"""The change-parameters form: the catalog's schema-built form, else a JSON textarea."""
+"""The change-parameters form: the catalog's schema-built form (a JSON textarea for a
+template without declared parameters), pre-filled from the change's base."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..api.presenters import sensitive_parameter_names
+from catalog import sensitivity
+from catalog.forms import ParametersForm
+
+from ..actions import proposals
 from ..forms import JSONParametersForm
 from ..models import Resource
-
-if TYPE_CHECKING:
-    from catalog.forms import ParametersForm
-
-
-def _catalog_form_class() -> Any:
-    try:
-        from catalog.forms import ParametersForm
-    except ImportError:  # the catalog without a form builder: JSON it is
-        return None
-    return ParametersForm
 
 
 class SchemaParametersForm:
@@ -37,11 +30,12 @@ class SchemaParametersForm:
 
 
 def parameters_form(resource: Resource, data: Any = None) -> Any:
-    """The form for new parameters, pre-filled with the current non-sensitive ones."""
-    secret = sensitive_parameter_names(resource.template_version)
-    initial = {k: v for k, v in (resource.parameters or {}).items() if k not in secret}
-    form_class = _catalog_form_class()
-    schema = resource.template_version.parameters_schema or {}
-    if form_class is not None and schema.get("properties"):
-        return SchemaParametersForm(form_class(schema, data=data, initial=initial))
+    """The form for new parameters, pre-filled with the non-sensitive values of what the
+    change starts from (the proposal awaiting approval, else what is applied)."""
+    start = proposals.base(resource)
+    secret = set(sensitivity.sensitive_names(start.version))
+    initial = {k: v for k, v in start.plain.items() if k not in secret}
+    schema = start.version.parameters_schema or {}
+    if schema.get("properties"):
+        return SchemaParametersForm(ParametersForm(schema, data=data, initial=initial))
     return JSONParametersForm(data, initial={"parameters": initial}, resource=resource)

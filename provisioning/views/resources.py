@@ -19,7 +19,7 @@ from idp.models import Environment, Team
 from idp.paginator import CountCachingPaginator
 from idp.services import ServiceError
 
-from .. import services
+from .. import actions
 from ..api.presenters import (
     current_run,
     latest_plan,
@@ -27,12 +27,13 @@ from ..api.presenters import (
     masked_parameters,
     plan_addresses,
     plan_counts,
+    proposed_change,
     runs_of,
 )
 from ..api.views import resource_list_queryset, resource_queryset
 from ..choices import ResourceStatus
 from ..filtersets import ResourceFilterSet
-from ..forms import ApproveForm, RejectForm, UpgradeForm, add_service_error
+from ..forms import ApproveForm, BreakGlassForm, RejectForm, UpgradeForm, add_service_error
 from ..models import Resource
 from .params import parameters_form
 
@@ -101,7 +102,7 @@ def resource_list(request: HttpRequest) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> dict[str, Any]:
     plan = latest_plan(resource)
-    actions = services.allowed_actions(resource, request.user)
+    allowed = actions.allowed_actions(resource, request.user)
     runs = list(runs_of(resource).select_related("created_by").order_by("-created_at", "-id")[:20])
     return {
         "resource": resource,
@@ -111,7 +112,9 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
             k: v if isinstance(v, str) else json.dumps(v)
             for k, v in masked_outputs(resource).items()
         },
-        "allowed_actions": actions,
+        "allowed_actions": allowed,
+        "proposed": proposed_change(resource),
+        "break_glass_used": resource.approvals.filter(break_glass=True).exists(),
         "current_run": current_run(resource),
         "plan": plan,
         "plan_counts": plan_counts(plan.plan_summary) if plan else None,
@@ -120,7 +123,8 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
         "approvals": resource.approvals.select_related("decided_by").order_by("-created_at")[:20],
         "reject_form": extra.pop("reject_form", None) or RejectForm(),
         "approve_form": ApproveForm(),
-        "upgrade_form": UpgradeForm(resource=resource) if "upgrade" in actions else None,
+        "break_glass_form": extra.pop("break_glass_form", None) or BreakGlassForm(),
+        "upgrade_form": UpgradeForm(resource=resource) if "upgrade" in allowed else None,
         **extra,
     }
 
@@ -149,10 +153,42 @@ def resource_approve(request: HttpRequest, pk: int) -> HttpResponse:
     form = ApproveForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        services.approve(resource, actor=request.user, reason=reason)
+        actions.approve(resource, actor=request.user, reason=reason)
     except ServiceError as error:
         return _refused(request, resource, error)
+    resource.refresh_from_db(fields=["status"])
+    if resource.status == ResourceStatus.AWAITING_APPROVAL:
+        return _done(request, "Approval recorded; the plan needs more approvals.", resource)
     return _done(request, "Plan approved; the apply is queued.", resource)
+
+
+@login_required
+@require_POST
+def resource_break_glass(request: HttpRequest, pk: int) -> HttpResponse:
+    resource = _resource(request, pk)
+    form = BreakGlassForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.break_glass(resource, actor=request.user, reason=form.cleaned_data["reason"])
+        except ServiceError as error:
+            if error.field != "reason":
+                return _refused(request, resource, error)
+            add_service_error(form, error)
+        else:
+            return _done(request, "Break-glass approval recorded; the apply is queued.", resource)
+    context = _detail_context(request, resource, break_glass_form=form)
+    return render(request, "provisioning/resource_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def resource_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    resource = _resource(request, pk)
+    try:
+        actions.withdraw(resource, actor=request.user)
+    except ServiceError as error:
+        return _refused(request, resource, error)
+    return _done(request, "The proposed change was withdrawn.", resource)
 
 
 @login_required
@@ -162,7 +198,7 @@ def resource_reject(request: HttpRequest, pk: int) -> HttpResponse:
     form = RejectForm(request.POST)
     if form.is_valid():
         try:
-            services.reject(resource, actor=request.user, reason=form.cleaned_data["reason"])
+            actions.reject(resource, actor=request.user, reason=form.cleaned_data["reason"])
         except ServiceError as error:
             if error.field != "reason":
                 return _refused(request, resource, error)
@@ -174,14 +210,14 @@ def resource_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _run_action(name: str, label: str) -> Callable[..., HttpResponse]:
-    """A POST-only view calling `services.<name>(resource, actor=…)`; the run page follows."""
+    """A POST-only view calling `actions.<name>(resource, actor=…)`; the run page follows."""
 
     @login_required
     @require_POST
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         resource = _resource(request, pk)
         try:
-            run = getattr(services, name)(resource, actor=request.user)
+            run = getattr(actions, name)(resource, actor=request.user)
         except ServiceError as error:
             return _refused(request, resource, error)
         return _done(request, label, run)
@@ -205,7 +241,7 @@ def resource_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(resource)
     version = resource.template.versions.get(number=form.cleaned_data["version"])
     try:
-        run = services.upgrade(resource, version, actor=request.user)
+        run = actions.upgrade(resource, version, actor=request.user)
     except ServiceError as error:
         return _refused(request, resource, error)
     return _done(request, f"Planning the upgrade to v{version.number}.", run)
@@ -220,9 +256,7 @@ def resource_change(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                run = services.change_parameters(
-                    resource, form.new_parameters(), actor=request.user
-                )
+                run = actions.change_parameters(resource, form.new_parameters(), actor=request.user)
             except ServiceError as error:
                 if error.status != 400:
                     return _refused(request, resource, error)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from idp.services import ServiceError
 
-from .. import services
+from .. import actions
 from ..api.presenters import plan_addresses, plan_counts
 from ..api.views import run_queryset
 from ..choices import RUN_TERMINAL
@@ -30,7 +30,7 @@ def _run(request: HttpRequest, pk: int) -> Run:
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The run's status, timings, plan and log; the log keeps growing while the run is active."""
     run = _run(request, pk)
-    text, next_offset, complete = services.read_run_log(run, offset=0)
+    text, next_offset, complete = actions.read_run_log(run, offset=0)
     context = {
         "run": run,
         "resource": run.resource,
@@ -39,7 +39,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "complete": complete and run.status in RUN_TERMINAL,
         "plan_counts": plan_counts(run.plan_summary) if run.plan_summary else None,
         "plan_addresses": plan_addresses(run.plan_summary) if run.plan_summary else None,
-        "can_cancel": "cancel" in services.allowed_actions(run.resource, request.user)
+        "can_cancel": "cancel" in actions.allowed_actions(run.resource, request.user)
         and run.status not in RUN_TERMINAL,
     }
     return render(request, "provisioning/run_detail.html", context)
@@ -53,7 +53,7 @@ def run_log(request: HttpRequest, pk: int) -> HttpResponse:
         offset = max(0, int(request.GET.get("offset", "0")))
     except ValueError:
         offset = 0
-    text, next_offset, complete = services.read_run_log(run, offset=offset)
+    text, next_offset, complete = actions.read_run_log(run, offset=offset)
     response = render(
         request,
         "provisioning/_run_log.html",
@@ -70,7 +70,7 @@ def run_log(request: HttpRequest, pk: int) -> HttpResponse:
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
     try:
-        services.cancel_run(run, actor=request.user)
+        actions.cancel_run(run, actor=request.user)
     except ServiceError as error:
         messages.error(request, error.message)
     else:

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import ResourceStatus, RunStatus
 from provisioning.models import ResourceLock, Run
 from tests.provisioning.engine.conftest import (
@@ -78,9 +78,9 @@ def test_database_connection_dropped_mid_apply(
         text = log_of(apply)
         assert "sleep 4" in text and "Error: database connection lost" in text, text[-2000:]
         assert resource.status == ResourceStatus.FAILED
-        assert "retry" in services.allowed_actions(resource, alice)
+        assert "retry" in actions.allowed_actions(resource, alice)
         settings.IDP_RUN_QUEUE = f"nobody-{uuid.uuid4().hex[:8]}"  # this process runs it
-        services.retry(resource, actor=alice)
+        actions.retry(resource, actor=alice)
         runs = run_queued(resource)
         assert runs and all(r.status == RunStatus.SUCCEEDED for r in runs), [r.error for r in runs]
         resource.refresh_from_db()

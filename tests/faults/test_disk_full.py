@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import ResourceStatus, RunStatus
 from provisioning.models import ResourceLock
 from tests.provisioning.engine.conftest import request_module, run_queued
@@ -41,7 +41,7 @@ def test_full_disk_fails_clearly_and_frees_the_lock(
     assert not list((small_disk / "runs").iterdir())  # the half-written run dir is gone
 
     (small_disk / "filler").unlink()
-    services.retry(resource, actor=alice)
+    actions.retry(resource, actor=alice)
     runs = run_queued(resource)
     assert runs and all(r.status == RunStatus.SUCCEEDED for r in runs), [r.error for r in runs]
     assert resource.status == ResourceStatus.PROVISIONED

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import state_bucket, state_key
 from provisioning.models import ResourceLock
@@ -34,7 +34,7 @@ def test_aws_api_down_fails_clearly_and_retry_succeeds(alice, teams, envs, echo,
     assert resource.status == ResourceStatus.FAILED and str(port) in resource.last_error
     assert not plan.plan_file and not resource.outputs
     assert not ResourceLock.objects.filter(resource=resource).exists()
-    assert "retry" in services.allowed_actions(resource, alice)
+    assert "retry" in actions.allowed_actions(resource, alice)
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -44,7 +44,7 @@ def test_aws_api_down_fails_clearly_and_retry_succeeds(alice, teams, envs, echo,
         # Nothing half-written while AWS was down: no state object for the resource.
         listed = s3.list_objects_v2(Bucket=state_bucket(), Prefix=state_key(resource))
         assert listed.get("KeyCount", 0) == 0
-        services.retry(resource, actor=alice)
+        actions.retry(resource, actor=alice)
         runs = run_queued(resource)
         assert runs and all(r.status == RunStatus.SUCCEEDED for r in runs), [r.error for r in runs]
         assert resource.status == ResourceStatus.PROVISIONED, resource.last_error

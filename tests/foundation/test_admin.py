@@ -104,10 +104,17 @@ def test_admin_environment_changes_are_audited(superuser, client_as):
         "order": 5,
         "aws_region": "eu-west-1",
         "requires_approval": "on",
+        "approvals_required": 2,
     }
     assert client.post("/admin/idp/environment/add/", data).status_code == 302
     env = Environment.objects.get(slug="qa")
-    assert env.requires_approval and AuditEvent.objects.get(action="environment.created")
+    assert env.requires_approval and env.approvals_required == 2
+    assert AuditEvent.objects.get(action="environment.created")
+    # More than the policy's most (5) is refused with the field named.
+    page = client.post(
+        "/admin/idp/environment/add/", {**data, "slug": "qa2", "approvals_required": 9}
+    )
+    assert page.status_code == 200 and "approvals_required" in page.context["adminform"].form.errors
     data.pop("requires_approval")
     assert client.post(f"/admin/idp/environment/{env.pk}/change/", data).status_code == 302
     env.refresh_from_db()

@@ -3,6 +3,8 @@ alerts raised once per threshold per period and emailed."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,7 +17,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from idp.choices import Role
-from monitoring.budget import estimate_monthly_cost, request_needs_admin_approval
+from monitoring.budget import budget_gate, estimate_monthly_cost
 from monitoring.models import Alert, Budget, Collection, CostRecord
 from monitoring.services import budgets, costs
 
@@ -153,6 +155,12 @@ def test_request_over_budget_needs_platform_admin(teams: dict, make_version: Any
     payments = teams["payments"]
     version = make_version("postgres", cost_hints=COST_HINTS)
     today = timezone.now().date()
+    resource = SimpleNamespace(team=payments)
+
+    def request_needs_admin_approval(team: Any, version: Any, params: dict) -> tuple:
+        gate = budget_gate(resource, version, params)
+        return gate.platform_admin, gate.estimated_monthly_cost
+
     # No budget: never over.
     assert request_needs_admin_approval(payments, version, {"allocated_storage": 10}) == (
         False,

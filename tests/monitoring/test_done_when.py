@@ -57,8 +57,10 @@ def test_done_when(
     assert Alert.objects.filter(team=payments).count() == 1
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["bob@example.com"]
 
-    # A request estimated over budget waits for a platform admin.
-    from provisioning.services import request_resource
+    # A request estimated over budget waits for a platform admin: the approval policy asks
+    # monitoring's budget gate for every plan, from that plan's inputs.
+    from provisioning.actions import request_resource
+    from provisioning.approval_policy import ApprovalPolicy
 
     version = make_version(
         "rds-postgres",
@@ -74,5 +76,8 @@ def test_done_when(
         name="big-db",
         parameters={"allocated_storage": 500},
     )
-    assert resource.requires_platform_admin is True
-    assert resource.estimated_monthly_cost == Decimal("59.00")
+    requirement = ApprovalPolicy.of(resource).requirement(
+        resource, version, {"allocated_storage": 500}
+    )
+    assert requirement.platform_admin is True and requirement.needed
+    assert requirement.estimated_monthly_cost == "59.00"

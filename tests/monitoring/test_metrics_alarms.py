@@ -3,6 +3,9 @@ the resource's lifecycle through the post_save signal."""
 
 from __future__ import annotations
 
+from provisioning import lifecycle
+from provisioning.choices import ResourceEvent, ResourceStatus
+
 from datetime import timedelta
 from typing import Any
 
@@ -102,9 +105,9 @@ def test_alarms_created_on_provision_and_deleted_on_destroy(
             outputs={"queue_name": "payments-jobs"},
         )
     assert not AlarmState.objects.exists()
+    # The lifecycle tells monitoring (its registered listener) when a resource moves.
     with django_capture_on_commit_callbacks(execute=True):
-        resource.status = "provisioned"
-        resource.save(update_fields=["status"])
+        lifecycle.transition(resource, ResourceStatus.PROVISIONED, ResourceEvent.APPLIED)
     state = AlarmState.objects.get(resource=resource)
     assert state.alarm_name == "idp-payments-dev-jobs-ApproximateNumberOfMessagesVisible"
     alarms = cloudwatch(aws).describe_alarms(AlarmNames=[state.alarm_name])["MetricAlarms"]
@@ -122,8 +125,12 @@ def test_alarms_created_on_provision_and_deleted_on_destroy(
     # Saving without a status change does nothing; destroying removes the alarms.
     with django_capture_on_commit_callbacks(execute=True):
         resource.save()
-        resource.status = "destroyed"
-        resource.save(update_fields=["status"])
+    assert len(cloudwatch(aws).describe_alarms(AlarmNames=[state.alarm_name])["MetricAlarms"]) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.transition(
+            resource, ResourceStatus.DESTROYING, ResourceEvent.DESTROY_REQUESTED
+        )
+        lifecycle.transition(resource, ResourceStatus.DESTROYED, ResourceEvent.DESTROYED)
     assert cloudwatch(aws).describe_alarms(AlarmNames=[state.alarm_name])["MetricAlarms"] == []
     state.refresh_from_db()
     assert state.deleted and state.state == "DELETED"

@@ -107,10 +107,13 @@ class Command(BaseCommand):
                 ["sync_templates"],
                 ["ensure_state_backend"],
             ):
-                # Commands of apps still being built are skipped, not fatal.
-                subprocess.run(
+                # A template that fails to load, or a state bucket error, is reported above
+                # and the portal still starts; a database that cannot migrate stops here.
+                done = subprocess.run(
                     [python, manage, *step], env=env, check=step[0] in {"migrate", "seed_demo"}
                 )
+                if done.returncode:
+                    self.stderr.write(f"manage.py {step[0]} failed (exit {done.returncode})")
             start(
                 "worker",
                 [python, "-m", "celery", "-A", "idp", "worker", "-l", "INFO", "--concurrency", "2"],

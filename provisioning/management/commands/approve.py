@@ -5,13 +5,17 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from idp.services import ServiceError
-from provisioning import services
+from provisioning import actions
+from provisioning.choices import ResourceStatus
 
 from ._common import get_resource, get_user, service_error
 
 
 class Command(BaseCommand):
-    help = "Approve a resource's pending plan as USER (four eyes and roles enforced)."
+    help = (
+        "Approve a resource's pending plan as USER (the environment's approval policy: roles, "
+        "number of approvals, and nobody who changed the plan)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("resource_id", help="Resource id")
@@ -22,7 +26,13 @@ class Command(BaseCommand):
         resource = get_resource(options["resource_id"])
         user = get_user(options["username"])
         try:
-            services.approve(resource, actor=user, reason=options["reason"])
+            actions.approve(resource, actor=user, reason=options["reason"])
         except ServiceError as error:
             raise service_error(error) from None
-        self.stdout.write(self.style.SUCCESS(f"Approved the plan of {resource}; apply queued."))
+        resource.refresh_from_db(fields=["status"])
+        if resource.status == ResourceStatus.AWAITING_APPROVAL:
+            self.stdout.write(
+                self.style.SUCCESS(f"Approval of {resource} recorded; it needs more approvals.")
+            )
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Approved the plan of {resource}; apply queued."))

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from provisioning import services
+from provisioning import actions
 from provisioning.engine.runner import RunTask
 from provisioning.models import Resource
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         resources = Resource.objects.filter(pk__in=options["ids"]) if options["ids"] else None
-        runs = services.detect_drift(resources)
+        runs = actions.detect_drift(resources)
         self.stdout.write(f"Queued {len(runs)} drift checks")
         if not options["now"]:
             return

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from idp.services import ServiceError
-from provisioning import services
+from provisioning import actions
 
 from ._common import get_resource, get_user, service_error
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         resource = get_resource(options["resource_id"])
         user = get_user(options["username"])
         try:
-            services.reject(resource, actor=user, reason=options["reason"])
+            actions.reject(resource, actor=user, reason=options["reason"])
         except ServiceError as error:
             raise service_error(error) from None
         self.stdout.write(self.style.SUCCESS(f"Rejected the plan of {resource}."))

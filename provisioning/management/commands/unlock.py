@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from idp.services import ServiceError
-from provisioning import services
+from provisioning import actions
 
 from ._common import get_resource, service_error
 
@@ -19,7 +19,19 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         resource = get_resource(options["resource_id"])
         try:
-            services.unlock(resource, actor=None)
+            removed = actions.unlock(resource, actor=None)
         except ServiceError as error:
             raise service_error(error) from None
-        self.stdout.write(self.style.SUCCESS(f"Unlocked {resource}."))
+        parts = []
+        if removed["platform_lock"]:
+            parts.append("the platform's run lock")
+        if removed["ended_run"]:
+            parts.append(f"run {removed['ended_run']} (ended as failed)")
+        if removed["state_lock"]:
+            parts.append("Terraform's state lock file")
+        if parts:
+            self.stdout.write(
+                self.style.SUCCESS(f"Unlocked {resource}: removed {', '.join(parts)}.")
+            )
+        else:
+            self.stdout.write(f"{resource} was not locked; nothing was removed.")

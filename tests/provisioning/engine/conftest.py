@@ -12,7 +12,7 @@ import pytest
 
 from catalog.models import Template, TemplateVersion
 from idp.models import Environment
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import RunStatus
 from provisioning.engine.backend import ensure_state_bucket
 from provisioning.engine.runner import RunTask
@@ -26,7 +26,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "message": {"type": "string"},
-            "secret": {"type": "string", "sensitive": True},
+            "secret": {"type": "string", "writeOnly": True, "x-sensitive": True},
         },
         "required": ["message"],
         "additionalProperties": False,
@@ -101,7 +101,7 @@ def request_module(
     **kw: Any,
 ) -> Resource:
     """Request a fixture module (`tf-echo` unless told) through the service, as a user would."""
-    return services.request_resource(
+    return actions.request_resource(
         actor=actor,
         template=template,
         version=None,

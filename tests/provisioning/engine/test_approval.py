@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from idp.choices import Role
 from idp.services import Conflict, Forbidden, ServiceError
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
 from provisioning.engine.crypto import decrypt_bytes, encrypt_bytes
 from provisioning.models import Run
@@ -42,17 +42,17 @@ def test_four_eyes_then_apply_of_the_approved_plan(
     member = make_user("dave", team=teams["payments"], role=Role.MEMBER)
 
     with pytest.raises(Forbidden):
-        services.approve(resource, actor=alice)  # the requester
+        actions.approve(resource, actor=alice)  # the requester
     with pytest.raises(Forbidden):
-        services.approve(resource, actor=member)  # role too low
-    assert services.allowed_actions(resource, alice) & {"approve", "reject"} == set()
-    assert {"approve", "reject"} <= services.allowed_actions(resource, bob)
+        actions.approve(resource, actor=member)  # role too low
+    assert actions.allowed_actions(resource, alice) & {"approve", "reject"} == set()
+    assert {"approve", "reject"} <= actions.allowed_actions(resource, bob)
 
-    approval = services.approve(resource, actor=bob, reason="looks fine")
+    approval = actions.approve(resource, actor=bob, reason="looks fine")
     assert approval.decision == ApprovalDecision.APPROVED
     assert approval.plan_hash == plan.plan_hash and approval.expires_at > timezone.now()
     with pytest.raises(Conflict):
-        services.approve(resource, actor=bob)  # approving twice
+        actions.approve(resource, actor=bob)  # approving twice
     resource.refresh_from_db()
     assert resource.status == ResourceStatus.APPLYING
 
@@ -65,7 +65,7 @@ def test_four_eyes_then_apply_of_the_approved_plan(
 
 @pytest.mark.django_db
 def test_platform_admin_may_approve(awaiting, platform_admin, drive) -> None:
-    services.approve(awaiting, actor=platform_admin)
+    actions.approve(awaiting, actor=platform_admin)
     drive(awaiting)
     assert awaiting.status == ResourceStatus.PROVISIONED
 
@@ -73,23 +73,23 @@ def test_platform_admin_may_approve(awaiting, platform_admin, drive) -> None:
 @pytest.mark.django_db
 def test_reject_needs_a_reason_and_ends_the_request(awaiting, bob, carol) -> None:
     with pytest.raises(ServiceError) as err:
-        services.reject(awaiting, actor=bob, reason="  ")
+        actions.reject(awaiting, actor=bob, reason="  ")
     assert err.value.field == "reason" and err.value.status == 400
     with pytest.raises(Forbidden):
-        services.reject(awaiting, actor=carol, reason="not my team")
-    approval = services.reject(awaiting, actor=bob, reason="too big")
+        actions.reject(awaiting, actor=carol, reason="not my team")
+    approval = actions.reject(awaiting, actor=bob, reason="too big")
     assert approval.decision == ApprovalDecision.REJECTED and approval.reason == "too big"
     awaiting.refresh_from_db()
     assert awaiting.status == ResourceStatus.REJECTED
     with pytest.raises(Conflict):
-        services.approve(awaiting, actor=bob)  # wrong state
+        actions.approve(awaiting, actor=bob)  # wrong state
     assert not Run.objects.filter(resource=awaiting, kind=RunKind.APPLY).exists()
 
 
 @pytest.mark.django_db
 def test_changed_plan_file_is_refused_and_replanned(awaiting, bob, drive) -> None:
     plan = awaiting.runs.get()
-    services.approve(awaiting, actor=bob)
+    actions.approve(awaiting, actor=bob)
     # Someone with the database and the key swaps the stored plan file for another one.
     original = decrypt_bytes(plan.plan_file)
     assert original is not None and b"to prod" not in bytes(plan.plan_file)  # stored encrypted
@@ -111,31 +111,36 @@ def test_expired_approval_and_expired_plan(awaiting, bob, drive) -> None:
     plan = awaiting.runs.get()
     Run.objects.filter(pk=plan.pk).update(finished_at=timezone.now() - timedelta(days=30))
     with pytest.raises(Conflict, match="expired"):
-        services.approve(awaiting, actor=bob)
+        actions.approve(awaiting, actor=bob)
     Run.objects.filter(pk=plan.pk).update(finished_at=timezone.now())
 
-    approval = services.approve(awaiting, actor=bob)
+    approval = actions.approve(awaiting, actor=bob)
     approval.expires_at = timezone.now() - timedelta(seconds=1)
     approval.save(update_fields=["expires_at"])
-    apply, replan = drive(awaiting)
+    # An expired approval discards the proposal (it is not planned again on its own).
+    (apply,) = drive(awaiting)
     assert apply.status == RunStatus.FAILED and "expired" in apply.error
-    assert replan.kind == RunKind.PLAN
-    assert awaiting.status == ResourceStatus.AWAITING_APPROVAL
+    assert not awaiting.runs.filter(kind=RunKind.PLAN, pk__gt=apply.pk).exists()
+    assert awaiting.status == ResourceStatus.FAILED
 
 
 @pytest.mark.django_db
 def test_over_budget_request_needs_a_platform_admin(
     alice, bob, platform_admin, teams, envs, echo, state, drive
 ) -> None:
+    from monitoring.models import Budget, CostRecord
+
+    # The team has spent past its budget: monitoring's budget gate asks for a platform admin.
+    Budget.objects.create(team=teams["payments"], monthly_amount=1)
+    CostRecord.objects.create(team=teams["payments"], date=timezone.now().date(), amount=50)
     resource = request_module(alice, teams["payments"], name="costly", message="big")
-    # As monitoring.budget decides when the team's budget would be exceeded.
-    type(resource).objects.filter(pk=resource.pk).update(requires_platform_admin=True)
     (plan,) = drive(resource)
+    assert plan.approval_requirement["platform_admin"] is True
     assert resource.status == ResourceStatus.AWAITING_APPROVAL  # even in dev
     assert plan.plan_summary["requires_approval"] is True
     with pytest.raises(Forbidden):
-        services.approve(resource, actor=bob)
-    assert "approve" not in services.allowed_actions(resource, bob)
-    services.approve(resource, actor=platform_admin)
+        actions.approve(resource, actor=bob)
+    assert "approve" not in actions.allowed_actions(resource, bob)
+    actions.approve(resource, actor=platform_admin)
     resource.refresh_from_db()
     assert resource.status == ResourceStatus.APPLYING

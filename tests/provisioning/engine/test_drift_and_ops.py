@@ -9,8 +9,9 @@ import boto3
 import pytest
 from django.core.management import call_command
 
+from idp import services as idp_services
 from idp.models import AuditEvent
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import state_key
 from provisioning.engine.crypto import decrypt_json
@@ -57,7 +58,7 @@ def test_drift_detected_after_a_state_edit(alice, teams, envs, echo, state, driv
     assert AuditEvent.objects.filter(action="resource.drift_detected").exists()
 
     # A re-plan and apply bring it back in line and clear the flag.
-    services.replan(resource, actor=alice)
+    actions.replan(resource, actor=alice)
     plan, apply = drive(resource)
     assert plan.plan_summary["change"] == 1, plan.plan_summary
     assert apply.status == RunStatus.SUCCEEDED
@@ -70,17 +71,17 @@ def test_change_parameters_and_noop_replan(alice, teams, envs, echo, state, driv
         alice, teams["payments"], parameters={"message": "first", "secret": "keep-me-1"}
     )
     drive(resource)
-    with pytest.raises(services.ServiceError) as err:
-        services.change_parameters(resource, {"message": 7}, actor=alice)
+    with pytest.raises(idp_services.ServiceError) as err:
+        actions.change_parameters(resource, {"message": 7}, actor=alice)
     assert "parameters.message" in err.value.detail
-    services.change_parameters(resource, {"message": "second"}, actor=alice)
+    actions.change_parameters(resource, {"message": "second"}, actor=alice)
     plan, apply = drive(resource)
     assert plan.plan_summary["change"] == 1 and apply.status == RunStatus.SUCCEEDED
     assert resource.parameters == {"message": "second"}
     assert resource.outputs["echo"] == "second"
     # The sensitive parameter left out of the change kept its value.
     assert decrypt_json(resource.sensitive_outputs) == {"token": "tok-keep-me-1"}
-    services.replan(resource, actor=alice)
+    actions.replan(resource, actor=alice)
     (noop,) = drive(resource)  # nothing changed: no apply needed
     assert noop.plan_summary["has_changes"] is False
     assert resource.status == ResourceStatus.PROVISIONED

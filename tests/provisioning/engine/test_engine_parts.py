@@ -9,7 +9,7 @@ import pytest
 
 from idp.models import AuditEvent, Environment
 from idp.services import Conflict, Forbidden
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import backend_tf, credentials_env, state_key
 from provisioning.engine.crypto import decrypt_json, encrypt_json
@@ -20,7 +20,7 @@ from .conftest import log_of, register_module
 
 
 def new_resource(actor: Any, team: Any, name: str = "cfg", **kw: Any) -> Any:
-    return services.request_resource(
+    return actions.request_resource(
         actor=actor,
         template=kw.pop("template", "tf-echo"),
         version=None,
@@ -93,12 +93,12 @@ def test_read_run_log_pages(alice, teams, envs, echo) -> None:
         RunLogChunk.objects.create(run=run, seq=seq, offset=offset, text=text)
         offset += len(text)
     Run.objects.filter(pk=run.pk).update(log_size=offset)
-    text, nxt, complete = services.read_run_log(run, 0, limit=15)
+    text, nxt, complete = actions.read_run_log(run, 0, limit=15)
     assert text == "first line\nseco" and nxt == 15 and complete is False
-    text, nxt, complete = services.read_run_log(run, nxt)
+    text, nxt, complete = actions.read_run_log(run, nxt)
     assert text == "nd line\nthird\n" and nxt == offset and complete is False  # still queued
     Run.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED)
-    assert services.read_run_log(run, nxt) == ("", offset, True)
+    assert actions.read_run_log(run, nxt) == ("", offset, True)
 
 
 @pytest.mark.django_db
@@ -106,14 +106,14 @@ def test_cancel_a_queued_run_and_unlock(alice, bob, carol, teams, envs, echo, st
     resource = new_resource(alice, teams["payments"])
     run = resource.runs.get()
     with pytest.raises(Forbidden):
-        services.cancel_run(run, actor=carol)
-    services.cancel_run(run, actor=alice)
+        actions.cancel_run(run, actor=carol)
+    actions.cancel_run(run, actor=alice)
     run.refresh_from_db()
     resource.refresh_from_db()
     assert run.status == RunStatus.CANCELLED and run.finished_at
     assert resource.status == ResourceStatus.FAILED
     with pytest.raises(Conflict):
-        services.cancel_run(run, actor=alice)
+        actions.cancel_run(run, actor=alice)
 
     # A lock left by a run that died: unlock clears it and the Terraform lock file.
     stuck = Run.objects.create(
@@ -123,8 +123,8 @@ def test_cancel_a_queued_run_and_unlock(alice, bob, carol, teams, envs, echo, st
     s3 = boto3.client("s3", endpoint_url=state, region_name="eu-west-1")
     s3.put_object(Bucket="idp-terraform-state", Key=state_key(resource) + ".tflock", Body=b"{}")
     with pytest.raises(Forbidden):
-        services.unlock(resource, actor=alice)
-    services.unlock(resource, actor=bob)
+        actions.unlock(resource, actor=alice)
+    actions.unlock(resource, actor=bob)
     stuck.refresh_from_db()
     assert stuck.status == RunStatus.FAILED and not ResourceLock.objects.exists()
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="idp-terraform-state").get("Contents", [])]
@@ -149,11 +149,11 @@ def test_upgrade_to_a_newer_version(alice, teams, envs, echo, state, drive) -> N
     resource = new_resource(alice, teams["payments"])
     drive(resource)
     newer = register_module("tf_echo", changelog="v2")
-    assert "upgrade" in services.allowed_actions(resource, alice)
-    run = services.upgrade(resource, actor=alice)
+    assert "upgrade" in actions.allowed_actions(resource, alice)
+    run = actions.upgrade(resource, actor=alice)
     assert run.template_version == newer
     drive(resource)
     assert resource.status == ResourceStatus.PROVISIONED
     assert resource.template_version == newer
     with pytest.raises(Conflict):
-        services.upgrade(resource, actor=alice)  # already on the current version
+        actions.upgrade(resource, actor=alice)  # already on the current version

@@ -7,8 +7,9 @@ import json
 import boto3
 import pytest
 
+from idp import services as idp_services
 from idp.models import AuditEvent
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import state_key
 from provisioning.engine.crypto import decrypt_json
@@ -85,9 +86,9 @@ def test_destroy_removes_state_resources_and_parameters(
     prefix = f"/idp/payments/-/dev/{resource.name}"
     assert ssm.get_parameters_by_path(Path=prefix, Recursive=True)["Parameters"]
 
-    with pytest.raises(services.Forbidden):
-        services.request_destroy(resource, actor=alice)  # members may not destroy
-    run = services.request_destroy(resource, actor=bob)
+    with pytest.raises(idp_services.Forbidden):
+        actions.request_destroy(resource, actor=alice)  # members may not destroy
+    run = actions.request_destroy(resource, actor=bob)
     assert run.is_destroy and run.kind == RunKind.PLAN
     resource.refresh_from_db()
     assert resource.status == ResourceStatus.DESTROYING

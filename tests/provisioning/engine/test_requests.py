@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from idp.services import Conflict, Forbidden, ServiceError
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.models import Resource, Run
 
@@ -27,7 +27,7 @@ def req(actor: Any, **overrides: Any) -> Any:
         "parameters": {"message": "hi"},
     }
     kw.update(overrides)
-    return services.request_resource(**kw)
+    return actions.request_resource(**kw)
 
 
 @pytest.mark.django_db
@@ -108,11 +108,11 @@ def test_ttl_only_where_allowed_and_expiry_plans_destroy(alice, teams, envs, ech
         status=ResourceStatus.PROVISIONED, provisioned_at=timezone.now()
     )
     Run.objects.filter(resource=resource).update(status=RunStatus.SUCCEEDED)
-    assert services.expire_resources() == []  # not yet
-    expired = services.expire_resources(now=timezone.now() + timedelta(hours=2))
+    assert actions.expire_resources() == []  # not yet
+    expired = actions.expire_resources(now=timezone.now() + timedelta(hours=2))
     assert [r.pk for r in expired] == [resource.pk]
     resource.refresh_from_db()
     assert resource.status == ResourceStatus.DESTROYING
     run = resource.runs.order_by("-pk").first()
     assert run.kind == RunKind.PLAN and run.is_destroy and run.status == RunStatus.QUEUED
-    assert services.expire_resources(now=timezone.now() + timedelta(hours=2)) == []
+    assert actions.expire_resources(now=timezone.now() + timedelta(hours=2)) == []

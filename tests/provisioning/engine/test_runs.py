@@ -10,7 +10,8 @@ import boto3
 import pytest
 from django.db import OperationalError
 
-from provisioning import services
+from idp import services as idp_services
+from provisioning import actions
 from provisioning.choices import RUN_ACTIVE, ResourceStatus, RunKind, RunStatus
 from provisioning.engine import dispatch
 from provisioning.engine.backend import ensure_state_bucket
@@ -41,7 +42,7 @@ def settled(resource: Resource) -> bool:
 @pytest.mark.django_db
 def test_failed_apply_then_retry_after_the_cause_is_fixed(alice, teams, envs, state, drive):
     register_module("tf_fail")
-    resource = services.request_resource(
+    resource = actions.request_resource(
         actor=alice,
         template="tf-fail",
         version=None,
@@ -56,7 +57,7 @@ def test_failed_apply_then_retry_after_the_cause_is_fixed(alice, teams, envs, st
     assert "this module always fails" in apply.error or "exit status 3" in apply.error
     assert "Error:" in log_of(apply)
     assert resource.status == ResourceStatus.FAILED and resource.last_error
-    assert services.allowed_actions(resource, alice) >= {"retry", "plan"}
+    assert actions.allowed_actions(resource, alice) >= {"retry", "plan"}
 
 
 @pytest.mark.django_db
@@ -69,18 +70,18 @@ def test_retry_of_a_failed_run(alice, teams, envs, echo, state, settings, drive)
     assert not ResourceLock.objects.exists()
     ensure_state_bucket()
 
-    run = services.retry(resource, actor=alice)
+    run = actions.retry(resource, actor=alice)
     assert run.kind == RunKind.PLAN and run.status == RunStatus.QUEUED
     plan, apply = drive(resource)
     assert apply.status == RunStatus.SUCCEEDED, apply.error
     assert resource.status == ResourceStatus.PROVISIONED
     assert resource.outputs["echo"] == "again"
-    with pytest.raises(services.Conflict):
-        services.retry(resource, actor=alice)  # nothing failed any more
+    with pytest.raises(idp_services.Conflict):
+        actions.retry(resource, actor=alice)  # nothing failed any more
 
 
 def slow_request(actor: Any, team: Any, name: str, delay: float, label: str = "slow") -> Any:
-    return services.request_resource(
+    return actions.request_resource(
         actor=actor,
         template="tf-slow",
         version=None,
@@ -101,7 +102,7 @@ def test_cancel_a_running_apply(alice, teams, envs, state):
         return run if run and "sleep 60" in log_of(run) else None
 
     apply = wait_for(sleeping_apply, "the apply to start sleeping")
-    retry_locked(services.cancel_run)(apply, actor=alice)
+    retry_locked(actions.cancel_run)(apply, actor=alice)
     wait_for(lambda: Run.objects.get(pk=apply.pk).status != RunStatus.RUNNING, "the cancel")
 
     apply.refresh_from_db()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine import workdirs
 from provisioning.engine.runner import RunTask
@@ -79,7 +79,7 @@ def test_a_new_plan_replaces_the_kept_directory_and_old_ones_are_swept(
     first = drive(resource)[0]
     assert resource.status == ResourceStatus.AWAITING_APPROVAL
     assert [p.name for p in kept_dirs()] == [f"keep-r{resource.pk}-p{first.pk}"]
-    services.replan(resource, actor=alice)
+    actions.replan(resource, actor=alice)
     second = drive(resource)[0]
     assert [p.name for p in kept_dirs()] == [f"keep-r{resource.pk}-p{second.pk}"]
     # A plan never applied is swept once it is old enough.

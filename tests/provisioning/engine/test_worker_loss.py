@@ -18,7 +18,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from provisioning import services
+from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import state_key
 from provisioning.engine.housekeeping import WORKER_LOST, reap_lost_runs, sweep_queued_runs
@@ -117,10 +117,10 @@ def test_worker_killed_mid_apply_then_retry(alice, teams, envs, state, settings,
     assert apply.status == RunStatus.FAILED and apply.error == WORKER_LOST
     assert resource.status == ResourceStatus.FAILED and WORKER_LOST in resource.last_error
     assert not ResourceLock.objects.filter(resource=resource).exists()
-    assert "retry" in services.allowed_actions(resource, alice)
+    assert "retry" in actions.allowed_actions(resource, alice)
 
     settings.IDP_RUN_QUEUE = f"nobody-{uuid.uuid4().hex[:8]}"  # this process runs the retry
-    services.retry(resource, actor=alice)
+    actions.retry(resource, actor=alice)
     plan, retried = run_queued(resource)
     assert retried.status == RunStatus.SUCCEEDED, retried.error
     assert resource.status == ResourceStatus.PROVISIONED and resource.outputs["label"] == "kept"
@@ -136,7 +136,7 @@ def test_worker_killed_mid_apply_then_retry(alice, teams, envs, state, settings,
 
 @pytest.mark.django_db
 def test_reaper_frees_the_lock_and_wakes_the_next_run(alice, teams, envs, echo, state):
-    resource = services.request_resource(
+    resource = actions.request_resource(
         actor=alice,
         template="tf-echo",
         version=None,

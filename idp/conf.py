@@ -1,0 +1,133 @@
+"""The platform's own settings, declared once: name, type, default, meaning.
+
+`idp/settings/base.py` loads every declared setting from the environment (a variable of the
+same name, or the one named in `env`), so code reads `settings.IDP_…` directly and never
+guesses a default at the call site. `manage.py idp_settings` lists them with their values
+(secrets hidden). This module imports nothing from Django: settings load it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _optional(text: str) -> str | None:
+    return text.strip() or None
+
+
+PARSERS: dict[Any, Callable[[str], Any]] = {
+    int: int,
+    float: float,
+    str: str,
+    bool: _bool,
+    list: _list,
+    Path: Path,
+    "optional": _optional,
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: Any  # int, float, str, bool, list, Path or "optional" (a string or None)
+    default: Any
+    doc: str
+    env: str = ""  # the environment variable, when it is not named like the setting
+    secret: bool = False
+
+    @property
+    def variable(self) -> str:
+        return self.env or self.name
+
+    def parse(self, environ: Mapping[str, str]) -> Any:
+        raw = environ.get(self.variable)
+        if raw is None or (raw == "" and self.type is not str):
+            return self.default
+        try:
+            return PARSERS[self.type](raw)
+        except ValueError as exc:
+            raise ValueError(f"{self.variable}={raw!r}: {exc}") from None
+
+
+DECLARED: tuple[Setting, ...] = (
+    # Terraform runs
+    Setting("IDP_TERRAFORM_BIN", "optional", None, "A terraform/tofu binary; unset = embedded"),
+    Setting("IDP_STATE_BUCKET", str, "idp-terraform-state", "S3 bucket of Terraform state"),
+    Setting("IDP_WORK_DIR", Path, BASE_DIR / "var" / "runs", "Where runs keep working dirs"),
+    Setting(
+        "IDP_PLUGIN_CACHE_DIR",
+        Path,
+        BASE_DIR / "var" / "terraform-plugin-cache",
+        "Terraform provider cache",
+        env="TF_PLUGIN_CACHE_DIR",
+    ),
+    Setting("IDP_RUN_QUEUE", "optional", None, "Celery queue of Terraform runs; unset = default"),
+    Setting("IDP_RUN_TIME_LIMIT", int, 3600, "One run's time limit in seconds (the only one)"),
+    Setting("IDP_RUN_HEARTBEAT_TIMEOUT", int, 120, "Seconds without heartbeat: run is lost"),
+    Setting("IDP_CANCEL_GRACE_SECONDS", float, 30.0, "Seconds Terraform gets to stop on cancel"),
+    Setting("IDP_SWEEP_GRACE_SECONDS", int, 30, "Seconds before a queued run is re-sent"),
+    Setting("IDP_KEPT_PLAN_DIR_MAX_AGE", float, 24 * 3600.0, "Seconds a plan's dir is kept"),
+    Setting("IDP_ENCRYPTION_KEY", str, "", "Key for secrets at rest", secret=True),
+    # Approvals
+    Setting("IDP_APPROVAL_TTL_HOURS", int, 72, "Hours a plan may wait, and an approval lasts"),
+    # GitHub
+    Setting("IDP_GITHUB_TIMEOUT", int, 15, "Seconds per GitHub API call"),
+    Setting("IDP_GITHUB_WRITE_PACING", float, 1.0, "Seconds between GitHub writes"),
+    Setting("IDP_PIPELINE_QUIET_MINUTES", int, 10, "Minutes without a webhook before polling"),
+    Setting("IDP_ACTIONLINT_BIN", str, "", "An actionlint binary; empty = the bundled one"),
+    # Monitoring
+    Setting("IDP_SLACK_WEBHOOK_URL", str, "", "Slack-compatible webhook for alerts", secret=True),
+    Setting("IDP_METRICS_LOOKBACK_HOURS", int, 3, "Hours of CloudWatch metrics per collection"),
+    Setting("IDP_METRICS_PERIOD_SECONDS", int, 300, "CloudWatch metric period"),
+    Setting("IDP_AWS_RETRY_ATTEMPTS", int, 4, "Attempts per AWS call in collections"),
+    Setting("IDP_AWS_RETRY_WAIT_MAX", float, 8.0, "Longest wait between AWS attempts, seconds"),
+    # Health
+    Setting("IDP_READINESS_TIMEOUT", float, 1.0, "Seconds per /readyz check"),
+    Setting("IDP_METRICS_TOKEN", str, "", "Bearer token Prometheus sends to /metrics", secret=True),
+    Setting(
+        "IDP_METRICS_REQUIRE_TOKEN",
+        bool,
+        False,
+        "/metrics is off (404) without IDP_METRICS_TOKEN (on in production settings)",
+    ),
+)
+
+BY_NAME = {s.name: s for s in DECLARED}
+
+
+def load(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Every declared setting's value from the environment (settings modules call this)."""
+    return {s.name: s.parse(environ) for s in DECLARED}
+
+
+def describe(values: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(variable, value, meaning) of each declared setting, secrets hidden."""
+    rows = []
+    for s in DECLARED:
+        value = values.get(s.name, s.default)
+        shown = ("(set)" if value else "(unset)") if s.secret else str(value)
+        rows.append((s.variable, shown, s.doc))
+    return rows
+
+
+def setting(name: str) -> Any:
+    """The value of a declared setting, as Django's settings hold it now (so tests can
+    override it); an undeclared name is a programming error, not a silent default."""
+    if name not in BY_NAME:
+        raise KeyError(f"{name} is not declared in idp/conf.py")
+    from django.conf import settings
+
+    return getattr(settings, name)

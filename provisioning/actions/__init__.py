@@ -1,0 +1,38 @@
+"""Provisioning actions: one function per operation on a resource or run.
+
+The portal, the API, Django admin actions, the CLI (through the API), management commands
+and Celery tasks all call these. Each takes resolved objects or plain values, owns every
+rule, is atomic, moves statuses only through `provisioning.lifecycle` and asks
+`provisioning.approval_policy` who may decide. Split by topic:
+`requests`, `changes`, `approvals`, `runs`, `scheduled`, `permissions`;
+`rules` and `proposals` hold what they share.
+"""
+
+from .approvals import approve, break_glass, expire_pending_plans, reject, withdraw
+from .changes import change_parameters, replan, request_destroy, retry, upgrade
+from .permissions import ACTIONS, allowed_actions
+from .requests import request_resource
+from .runs import LOG_PAGE, cancel_run, read_run_log, unlock
+from .scheduled import detect_drift, expire_resources
+
+__all__ = [
+    "ACTIONS",
+    "LOG_PAGE",
+    "allowed_actions",
+    "approve",
+    "break_glass",
+    "cancel_run",
+    "change_parameters",
+    "detect_drift",
+    "expire_pending_plans",
+    "expire_resources",
+    "read_run_log",
+    "reject",
+    "replan",
+    "request_destroy",
+    "request_resource",
+    "retry",
+    "unlock",
+    "upgrade",
+    "withdraw",
+]

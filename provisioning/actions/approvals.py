@@ -1,0 +1,210 @@
+"""Deciding on a pending plan: approve, reject, break-glass, withdraw, and expiry.
+
+Who may decide, how many approvals a plan needs and whether they suffice is the approval
+policy's answer (`provisioning/approval_policy.py`); these actions ask it and record.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from idp import audit
+from idp.rbac import is_platform_admin
+from idp.services import Conflict, Forbidden, ServiceError
+
+from .. import lifecycle
+from ..approval_policy import ApprovalPolicy, approval_ttl, plan_expiry
+from ..choices import (
+    ApprovalDecision,
+    AuditAction,
+    ResourceEvent,
+    ResourceStatus,
+)
+from ..engine.outcomes import queue_apply
+from ..models import Approval, Resource, Run
+from . import proposals, rules
+from .changes import locked
+
+
+def _plan_to_decide(resource: Resource) -> Run:
+    if resource.status != ResourceStatus.AWAITING_APPROVAL:
+        raise Conflict(f"The resource is not awaiting approval (it is {resource.status})")
+    plan = proposals.plan_awaiting_decision(resource)
+    if plan is None:
+        raise Conflict("There is no plan awaiting approval")
+    if plan.approvals.filter(decision=ApprovalDecision.REJECTED).exists():
+        raise Conflict("This plan was already rejected")
+    expiry = plan_expiry(plan)
+    if expiry is not None and expiry < timezone.now():
+        raise Conflict("The plan expired before it was decided; plan the resource again")
+    return plan
+
+
+def _check_decider(resource: Resource, plan: Run | None, actor: Any) -> None:
+    refusal = ApprovalPolicy.of(resource).refusal(resource, plan, actor)
+    if refusal:
+        raise Forbidden(refusal)
+
+
+def _queue(resource: Resource, plan: Run, event: ResourceEvent, actor: Any, **details: Any) -> Run:
+    apply_run = queue_apply(resource, plan, actor=actor)
+    to = ResourceStatus.DESTROYING if plan.is_destroy else ResourceStatus.APPLYING
+    lifecycle.transition(
+        resource,
+        to,
+        event,
+        actor=actor,
+        details={
+            "plan_run": plan.pk,
+            "apply_run": apply_run.pk,
+            "plan_hash": plan.plan_hash,
+            **details,
+        },
+    )
+    return apply_run
+
+
+@transaction.atomic
+def approve(resource: Resource, *, actor: Any, reason: str = "") -> Approval:
+    """Approve the pending plan. When the plan's approvals then meet its policy, the apply of
+    exactly that plan file is queued; otherwise it waits for the next approver."""
+    resource = locked(resource)
+    _check_decider(resource, None, actor)
+    plan = _plan_to_decide(resource)
+    _check_decider(resource, plan, actor)
+    approval = Approval.objects.create(
+        resource=resource,
+        run=plan,
+        decision=ApprovalDecision.APPROVED,
+        decided_by=actor,
+        reason=(reason or "").strip(),
+        plan_hash=plan.plan_hash,
+        expires_at=timezone.now() + approval_ttl(),
+    )
+    policy = ApprovalPolicy.of(resource)
+    if policy.satisfied(plan):
+        _queue(resource, plan, ResourceEvent.APPROVED, actor, reason=approval.reason)
+    else:
+        progress = policy.progress(plan)
+        audit.record(
+            AuditAction.APPROVAL_RECORDED,
+            actor=actor,
+            target=resource,
+            details={
+                "plan_run": plan.pk,
+                "plan_hash": plan.plan_hash,
+                "approved_by": progress["approved_by"],
+                "approvals_required": progress["approvals"],
+                "reason": approval.reason,
+            },
+        )
+    return approval
+
+
+@transaction.atomic
+def break_glass(resource: Resource, *, actor: Any, reason: str) -> Approval:
+    """A platform admin approves the pending plan alone, past the four-eyes rule and the
+    number of approvals: a reason is required, and the override is audited and shown."""
+    reason = (reason or "").strip()
+    if not is_platform_admin(actor):
+        raise Forbidden("Only a platform admin may use break-glass")
+    if not reason:
+        raise ServiceError("Give a reason for the break-glass approval", field="reason")
+    resource = locked(resource)
+    plan = _plan_to_decide(resource)
+    approval = Approval.objects.create(
+        resource=resource,
+        run=plan,
+        decision=ApprovalDecision.APPROVED,
+        decided_by=actor,
+        reason=reason,
+        break_glass=True,
+        plan_hash=plan.plan_hash,
+        expires_at=timezone.now() + approval_ttl(),
+    )
+    _queue(resource, plan, ResourceEvent.BREAK_GLASS, actor, reason=reason, break_glass=True)
+    return approval
+
+
+@transaction.atomic
+def reject(resource: Resource, *, actor: Any, reason: str) -> Approval:
+    """Reject the pending plan (a reason is required) and discard its proposal: a rejected
+    first request ends the resource, a rejected change leaves what exists as it was."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Give a reason for the rejection", field="reason")
+    resource = locked(resource)
+    _check_decider(resource, None, actor)
+    plan = _plan_to_decide(resource)
+    _check_decider(resource, plan, actor)
+    approval = Approval.objects.create(
+        resource=resource,
+        run=plan,
+        decision=ApprovalDecision.REJECTED,
+        decided_by=actor,
+        reason=reason,
+        plan_hash=plan.plan_hash,
+    )
+    to = ResourceStatus.PROVISIONED if resource.provisioned_at else ResourceStatus.REJECTED
+    lifecycle.transition(
+        resource,
+        to,
+        ResourceEvent.REJECTED,
+        actor=actor,
+        fields=proposals.discard_fields(resource),
+        details={"plan_run": plan.pk, "reason": reason},
+    )
+    return approval
+
+
+@transaction.atomic
+def withdraw(resource: Resource, *, actor: Any) -> Resource:
+    """The team withdraws its proposed change before it is decided: the proposal is
+    discarded (a first request ends as rejected)."""
+    resource = locked(resource)
+    rules.require(actor, resource.team, "use_team", "withdraw changes")
+    if resource.status != ResourceStatus.AWAITING_APPROVAL:
+        raise Conflict(f"The resource is not awaiting approval (it is {resource.status})")
+    to = ResourceStatus.PROVISIONED if resource.provisioned_at else ResourceStatus.REJECTED
+    return lifecycle.transition(
+        resource,
+        to,
+        ResourceEvent.CANCELLED,
+        actor=actor,
+        fields=proposals.discard_fields(resource),
+    )
+
+
+def expire_pending_plans(now: datetime | None = None) -> int:
+    """Discard proposals whose plan waited for approval past the approval time limit."""
+    now = now or timezone.now()
+    cutoff = now - approval_ttl()
+    expired = 0
+    candidates = Resource.objects.filter(status=ResourceStatus.AWAITING_APPROVAL)
+    for resource_id in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            resource = (
+                Resource.objects.select_for_update()
+                .select_related("team", "environment")
+                .get(pk=resource_id)
+            )
+            plan = proposals.plan_awaiting_decision(resource)
+            if plan is None or plan.finished_at is None or plan.finished_at > cutoff:
+                continue
+            to = ResourceStatus.PROVISIONED if resource.provisioned_at else ResourceStatus.FAILED
+            lifecycle.transition(
+                resource,
+                to,
+                ResourceEvent.APPROVAL_EXPIRED,
+                fields={
+                    **proposals.discard_fields(resource),
+                    "last_error": "The plan was not approved in time; its change was discarded",
+                },
+                details={"plan_run": plan.pk},
+            )
+            expired += 1
+    return expired

@@ -1,0 +1,194 @@
+"""Day-2 work on a resource: each queues a plan of a proposed change (or of a destroy).
+
+A proposal is staged on its plan run, never on the resource: the resource keeps what was
+last applied until the apply of an approved plan succeeds. Everyone who starts or
+re-plans a proposal becomes one of its authors, and no author approves it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from idp.services import Conflict, ServiceError
+
+from .. import lifecycle
+from ..choices import (
+    RESOURCE_BUSY,
+    RESOURCE_GONE,
+    RUN_ACTIVE,
+    AuditAction,
+    ResourceEvent,
+    ResourceStatus,
+    RunKind,
+)
+from ..engine import dispatch
+from ..engine.crypto import encrypt_json
+from ..models import Resource, Run
+from . import proposals, rules
+
+# States from which a new plan (re-plan, change, upgrade, destroy) may start.
+PLANNABLE = {ResourceStatus.PROVISIONED, ResourceStatus.FAILED, ResourceStatus.AWAITING_APPROVAL}
+
+
+def locked(resource: Resource) -> Resource:
+    """Re-read the resource with a row lock: every transition starts from the current row."""
+    return (
+        Resource.objects.select_for_update()
+        .select_related("team", "environment", "template", "template_version")
+        .get(pk=resource.pk)
+    )
+
+
+def is_busy(resource: Resource) -> bool:
+    return (
+        resource.status in RESOURCE_BUSY
+        or resource.runs.filter(status__in=RUN_ACTIVE).exclude(kind=RunKind.DRIFT).exists()
+    )
+
+
+def ensure_idle(resource: Resource) -> None:
+    if resource.status in RESOURCE_GONE:
+        raise Conflict(f"The resource is {resource.status}")
+    if is_busy(resource):
+        raise Conflict(f"The resource is busy ({resource.status}); wait for its run to finish")
+
+
+def start_plan(
+    resource: Resource,
+    config: proposals.Config,
+    *,
+    actor: Any,
+    action: str,
+    is_destroy: bool = False,
+    details: dict[str, Any] | None = None,
+    event: ResourceEvent | None = None,
+) -> Run:
+    """Queue a plan of `config` and move the resource to planning (or destroying)."""
+    run = dispatch.new_run(
+        resource,
+        RunKind.PLAN,
+        actor=actor,
+        version=config.version,
+        parameters=config.plain,
+        sensitive=encrypt_json(config.secret),
+        is_destroy=is_destroy,
+    )
+    if event is None:
+        event = ResourceEvent.DESTROY_REQUESTED if is_destroy else ResourceEvent.CHANGE_PLANNED
+    lifecycle.transition(
+        resource,
+        dispatch.running_status(run),
+        event,
+        actor=actor,
+        action=action,
+        fields={"last_error": ""},
+        details={"run": run.pk, **(details or {})},
+    )
+    return run
+
+
+@transaction.atomic
+def change_parameters(resource: Resource, parameters: Any, *, actor: Any) -> Run:
+    """Plan the resource with new parameters (the approval policy judges the plan).
+
+    The given parameters replace the ones of the change's base (the proposal awaiting
+    approval, else what is applied); a sensitive parameter left out keeps its value there
+    (it is never shown, so a form cannot send it back).
+    """
+    resource = locked(resource)
+    rules.require(actor, resource.team, "use_team", "change resources")
+    ensure_idle(resource)
+    if not isinstance(parameters, dict):
+        raise ServiceError("Parameters must be an object", field="parameters")
+    start = proposals.base(resource)
+    plain, secret = rules.clean_parameters(start.version, {**start.secret, **parameters})
+    config = proposals.Config(start.version, plain, secret)
+    return start_plan(
+        resource,
+        config,
+        actor=actor,
+        action=AuditAction.PARAMETERS_CHANGED,
+        details={"changed": proposals.changed_names(start, config)},
+    )
+
+
+@transaction.atomic
+def replan(resource: Resource, *, actor: Any) -> Run:
+    """Plan again: the proposal awaiting approval if there is one, else what is applied.
+    Whoever re-plans becomes an author of the change."""
+    resource = locked(resource)
+    rules.require(actor, resource.team, "use_team", "plan resources")
+    ensure_idle(resource)
+    pending = proposals.plan_awaiting_decision(resource)
+    return start_plan(
+        resource,
+        proposals.base(resource),
+        actor=actor,
+        action=AuditAction.REPLANNED,
+        is_destroy=bool(pending and pending.is_destroy),
+    )
+
+
+@transaction.atomic
+def upgrade(resource: Resource, version: Any = None, *, actor: Any) -> Run:
+    """Plan the resource on another template version (the current one by default)."""
+    resource = locked(resource)
+    rules.require(actor, resource.team, "use_team", "upgrade resources")
+    ensure_idle(resource)
+    target = rules.resolve_version(resource.template, version)
+    start = proposals.base(resource)
+    if target.pk == start.version.pk:
+        raise Conflict(f"The resource already uses {target}", field="version")
+    if not target.allows_environment(resource.environment.slug):
+        raise ServiceError(
+            f"{target} cannot be used in {resource.environment.slug}", field="version"
+        )
+    known = set((target.parameters_schema or {}).get("properties", {}) or {})
+    # Parameters the new version dropped are left behind; new ones take their defaults.
+    values = {k: v for k, v in start.values.items() if not known or k in known}
+    plain, secret = rules.clean_parameters(target, values)
+    return start_plan(
+        resource,
+        proposals.Config(target, plain, secret),
+        actor=actor,
+        action=AuditAction.UPGRADE_PLANNED,
+        details={"from": str(start.version), "to": str(target)},
+    )
+
+
+@transaction.atomic
+def request_destroy(resource: Resource, *, actor: Any) -> Run:
+    """Plan the destruction of the resource (`plan -destroy`, then approval rules, apply)."""
+    resource = locked(resource)
+    rules.require(actor, resource.team, "maintain_team", "destroy resources")
+    ensure_idle(resource)
+    return start_plan(
+        resource,
+        proposals.current(resource),
+        actor=actor,
+        action=ResourceEvent.DESTROY_REQUESTED,
+        is_destroy=True,
+    )
+
+
+@transaction.atomic
+def retry(resource: Resource, *, actor: Any) -> Run:
+    """Start over after a failed run: a new plan of what the resource holds (a failed run's
+    proposal was discarded; a failed destroy is planned as a destroy again)."""
+    resource = locked(resource)
+    rules.require(actor, resource.team, "use_team", "retry runs")
+    if resource.status != ResourceStatus.FAILED:
+        raise Conflict(f"Only a failed resource can be retried (it is {resource.status})")
+    ensure_idle(resource)
+    last = resource.runs.exclude(kind=RunKind.DRIFT).order_by("-pk").first()
+    is_destroy = bool(last and last.is_destroy)
+    return start_plan(
+        resource,
+        proposals.current(resource),
+        actor=actor,
+        action=AuditAction.RETRIED,
+        is_destroy=is_destroy,
+        details={"failed_run": last.pk if last else None},
+    )

@@ -1,0 +1,128 @@
+"""Requesting a new resource."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from idp import audit
+from idp.services import Conflict
+
+from .. import lifecycle
+from ..choices import RESOURCE_GONE, AuditAction, RunKind
+from ..engine import dispatch
+from ..engine.crypto import encrypt_json
+from ..models import Resource
+from . import rules
+
+
+def request_resource(
+    *,
+    actor: Any,
+    template: Any,
+    version: Any,
+    team: Any,
+    environment: Any,
+    name: Any,
+    parameters: Any,
+    service: Any = None,
+    expires_at: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> Resource:
+    """Request a new resource: check every rule, record it `pending` and queue its first plan.
+
+    Slugs or resolved objects are both accepted; the rules are the same. The same
+    idempotency key from the same user returns the resource made the first time.
+    """
+    key = (idempotency_key or "").strip()[:200]
+    if key and getattr(actor, "is_authenticated", False):
+        existing = Resource.objects.filter(requested_by=actor, idempotency_key=key).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            return _request_resource(
+                actor=actor,
+                template=template,
+                version=version,
+                team=team,
+                environment=environment,
+                name=name,
+                parameters=parameters,
+                service=service,
+                expires_at=expires_at,
+                key=key,
+            )
+    except IntegrityError:
+        if key:  # a concurrent request with the same key won the race
+            existing = Resource.objects.filter(requested_by=actor, idempotency_key=key).first()
+            if existing is not None:
+                return existing
+        raise Conflict(
+            f"A live resource named {name!r} already exists here", field="name"
+        ) from None
+
+
+def _request_resource(
+    *,
+    actor: Any,
+    template: Any,
+    version: Any,
+    team: Any,
+    environment: Any,
+    name: Any,
+    parameters: Any,
+    service: Any,
+    expires_at: datetime | None,
+    key: str,
+) -> Resource:
+    tmpl = rules.resolve_template(template)
+    ver = rules.resolve_version(tmpl, version)
+    team_obj = rules.resolve_team(team, actor)
+    rules.require(actor, team_obj, "use_team", "request resources")
+    env = rules.resolve_environment(environment)
+    # The checks below do not depend on each other: every refusal is reported at once.
+    errors = rules.Errors()
+    with errors.collect():
+        rules.check_environment(ver, env)
+    with errors.collect():
+        svc = rules.resolve_service(service, team_obj)
+    with errors.collect():
+        name = rules.validate_name(name)
+    with errors.collect():
+        rules.check_expiry(env, expires_at)
+    with errors.collect():
+        plain, secret = rules.clean_parameters(ver, parameters)
+    errors.raise_any()
+    if (
+        Resource.objects.filter(team=team_obj, environment=env, name=name)
+        .exclude(status__in=RESOURCE_GONE)
+        .exists()
+    ):
+        raise Conflict(f"A live resource named {name!r} already exists in {env.slug}", field="name")
+    # Until its first apply, what the resource holds is what was requested; the approval
+    # policy and the budget gate judge the plan made from it.
+    resource = Resource.objects.create(
+        team=team_obj,
+        service=svc,
+        template=tmpl,
+        template_version=ver,
+        environment=env,
+        name=name,
+        parameters=plain,
+        sensitive_parameters=encrypt_json(secret),
+        status=lifecycle.first_status(),
+        requested_by=actor if actor and actor.is_authenticated else None,
+        expires_at=expires_at,
+        idempotency_key=key,
+    )
+    run = dispatch.new_run(resource, RunKind.PLAN, actor=actor, version=ver, parameters=plain)
+    audit.record(
+        AuditAction.REQUESTED,
+        actor=actor,
+        target=resource,
+        details={"template": str(ver), "environment": env.slug, "run": run.pk},
+    )
+    return resource

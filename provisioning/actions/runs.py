@@ -1,0 +1,99 @@
+"""Runs: cancel one, clear a stale lock, read a log page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from idp import audit
+from idp.services import Conflict
+
+from ..choices import RUN_ACTIVE, AuditAction, RunStatus
+from ..engine import dispatch
+from ..models import ResourceLock, Run, RunLogChunk
+from . import rules
+from .changes import locked
+
+LOG_PAGE = 64 * 1024
+
+
+@transaction.atomic
+def cancel_run(run: Run, *, actor: Any) -> Run:
+    """Cancel a queued run at once (its proposal is discarded); ask a running one to stop
+    (Terraform is interrupted, and the run ends as cancelled)."""
+    resource = locked(run.resource)  # the resource row first, then the run (lock order)
+    run = Run.objects.select_for_update().select_related("resource__team").get(pk=run.pk)
+    rules.require(actor, run.resource.team, "use_team", "cancel runs")
+    if run.status not in RUN_ACTIVE:
+        raise Conflict(f"The run is already {run.status}")
+    audit.record(
+        AuditAction.RUN_CANCEL_REQUESTED,
+        actor=actor,
+        target=run,
+        team=run.resource.team,
+        details={"kind": run.kind, "status": run.status},
+    )
+    if run.status == RunStatus.QUEUED:
+        dispatch.finish_cancelled(run, resource, actor=actor)
+    elif not run.cancel_requested:
+        Run.objects.filter(pk=run.pk).update(cancel_requested=True)
+        run.cancel_requested = True
+    return run
+
+
+@transaction.atomic
+def unlock(resource: Any, *, actor: Any) -> dict[str, Any]:
+    """Clear a stale lock (the platform's and Terraform's) so the next run can start.
+
+    Returns what was removed: the platform lock (and the run it ended), and whether a
+    Terraform state lock file was there."""
+    from ..engine.backend import delete_state_lock
+
+    resource = locked(resource)
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        rules.require(actor, resource.team, "maintain_team", "unlock resources")
+    lock = ResourceLock.objects.filter(resource=resource).select_related("run").first()
+    run = lock.run if lock else None
+    if (
+        run is not None
+        and run.status == RunStatus.RUNNING
+        and run.heartbeat_at
+        and (run.heartbeat_at > dispatch.stale_before())
+    ):
+        raise Conflict(f"Run {run.pk} is still running; cancel it instead")
+    ended = False
+    if run is not None and run.status == RunStatus.RUNNING:
+        ended = dispatch.stop_run(
+            run, resource, RunStatus.FAILED, "Unlocked by an operator", actor=actor
+        )
+    if lock is not None:
+        ResourceLock.objects.filter(pk=lock.pk).delete()
+    state_lock = bool(delete_state_lock(resource))
+    dispatch.release(resource.pk, run.pk if run else 0)
+    removed = {
+        "platform_lock": lock is not None,
+        "ended_run": run.pk if ended and run is not None else None,
+        "state_lock": state_lock,
+    }
+    audit.record(AuditAction.UNLOCKED, actor=actor, target=resource, details=removed)
+    return removed
+
+
+def read_run_log(run: Run, offset: int = 0, limit: int = LOG_PAGE) -> tuple[str, int, bool]:
+    """A page of the run's log from a character offset: (text, next_offset, complete)."""
+    offset = max(0, int(offset or 0))
+    limit = max(1, min(int(limit or LOG_PAGE), 1024 * 1024))
+    chunks = RunLogChunk.objects.filter(run=run, offset__lt=offset + limit).order_by("seq")
+    first = RunLogChunk.objects.filter(run=run, offset__lte=offset).order_by("-seq").first()
+    if first is not None:
+        chunks = chunks.filter(seq__gte=first.seq)
+    parts: list[str] = []
+    for chunk in chunks:
+        start = max(0, offset - chunk.offset)
+        parts.append(chunk.text[start:])
+    text = "".join(parts)[:limit]
+    next_offset = offset + len(text)
+    status = Run.objects.filter(pk=run.pk).values_list("status", "log_size").first()
+    complete = bool(status and status[0] not in RUN_ACTIVE and next_offset >= status[1])
+    return text, next_offset, complete

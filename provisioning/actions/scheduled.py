@@ -1,0 +1,71 @@
+"""Work the scheduler starts: drift checks, expiry of resources, expiry of pending plans."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from idp import audit
+
+from ..choices import RUN_ACTIVE, AuditAction, ResourceEvent, ResourceStatus, RunKind
+from ..engine import dispatch
+from ..models import Resource, Run
+from . import proposals
+from .changes import locked, start_plan
+
+
+def detect_drift(resources: Any = None) -> list[Run]:
+    """Queue a refresh-only plan for each provisioned resource without an active run."""
+    qs = (
+        Resource.objects.filter(status=ResourceStatus.PROVISIONED)
+        if resources is None
+        else resources
+    )
+    runs: list[Run] = []
+    for resource in qs:
+        with transaction.atomic():
+            current = locked(resource)
+            if (
+                current.status != ResourceStatus.PROVISIONED
+                or current.runs.filter(status__in=RUN_ACTIVE).exists()
+            ):
+                continue
+            run = dispatch.new_run(current, RunKind.DRIFT)
+            audit.record(AuditAction.DRIFT_CHECK_QUEUED, target=current, details={"run": run.pk})
+            runs.append(run)
+    return runs
+
+
+def expire_resources(now: datetime | None = None) -> list[Resource]:
+    """Plan the destruction of resources whose expiry has passed (the system acts)."""
+    now = now or timezone.now()
+    due = Resource.objects.filter(
+        expires_at__lte=now,
+        status__in=[ResourceStatus.PROVISIONED, ResourceStatus.FAILED],
+    )
+    expired: list[Resource] = []
+    for resource in due:
+        with transaction.atomic():
+            current = locked(resource)
+            if current.runs.filter(status__in=RUN_ACTIVE).exists():
+                continue
+            # The expiry may have been cleared since the query: then it stays.
+            if current.expires_at is None or current.status not in (
+                ResourceStatus.PROVISIONED,
+                ResourceStatus.FAILED,
+            ):
+                continue
+            start_plan(
+                current,
+                proposals.current(current),
+                actor=None,
+                action=ResourceEvent.EXPIRED,
+                event=ResourceEvent.EXPIRED,
+                is_destroy=True,
+                details={"expires_at": current.expires_at.isoformat()},
+            )
+            expired.append(current)
+    return expired
