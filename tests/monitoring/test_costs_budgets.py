@@ -3,11 +3,10 @@ alerts raised once per threshold per period and emailed."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import time
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import boto3

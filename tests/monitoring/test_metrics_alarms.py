@@ -3,9 +3,6 @@ the resource's lifecycle through the post_save signal."""
 
 from __future__ import annotations
 
-from provisioning import lifecycle
-from provisioning.choices import ResourceEvent, ResourceStatus
-
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +13,8 @@ from django.utils import timezone
 
 from monitoring.models import AlarmState, Collection, MetricSample
 from monitoring.services import metrics
+from provisioning import lifecycle
+from provisioning.choices import ResourceEvent, ResourceStatus
 
 
 def cloudwatch(url: str) -> Any:
@@ -127,9 +126,7 @@ def test_alarms_created_on_provision_and_deleted_on_destroy(
         resource.save()
     assert len(cloudwatch(aws).describe_alarms(AlarmNames=[state.alarm_name])["MetricAlarms"]) == 1
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.transition(
-            resource, ResourceStatus.DESTROYING, ResourceEvent.DESTROY_REQUESTED
-        )
+        lifecycle.transition(resource, ResourceStatus.DESTROYING, ResourceEvent.DESTROY_REQUESTED)
         lifecycle.transition(resource, ResourceStatus.DESTROYED, ResourceEvent.DESTROYED)
     assert cloudwatch(aws).describe_alarms(AlarmNames=[state.alarm_name])["MetricAlarms"] == []
     state.refresh_from_db()
