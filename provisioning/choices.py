@@ -9,6 +9,7 @@ class ResourceStatus(models.TextChoices):
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
     APPLYING = "applying", "Applying"
     PROVISIONED = "provisioned", "Provisioned"
+    STATE_PENDING = "state_pending", "Applied, state not yet stored"
     FAILED = "failed", "Failed"
     REJECTED = "rejected", "Rejected"
     DESTROYING = "destroying", "Destroying"
@@ -54,6 +55,8 @@ class ResourceEvent(models.TextChoices):
     DESTROYED = "resource.destroyed", "Destroyed"
     RUN_STOPPED = "resource.run_stopped", "Stopped"
     PLAN_REFUSED = "resource.plan_refused", "Planned again after a refused apply"
+    STATE_WRITE_FAILED = "resource.state_write_failed", "Applied; state kept to push later"
+    STATE_PUSHED = "resource.state_pushed", "State pushed to the backend"
 
 
 class AuditAction(models.TextChoices):
@@ -80,6 +83,7 @@ RUN_ACTIVE = {RunStatus.QUEUED, RunStatus.RUNNING}
 RUN_TERMINAL = {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED}
 RUN_CAN_CANCEL = RUN_ACTIVE
 RESOURCE_BUSY = {
+    ResourceStatus.STATE_PENDING,
     ResourceStatus.PENDING,
     ResourceStatus.PLANNING,
     ResourceStatus.APPLYING,

@@ -56,6 +56,12 @@ RESOURCE_TRANSITIONS: frozenset[tuple[ResourceEvent, ResourceStatus, ResourceSta
         # An apply ended well.
         (E.APPLIED, S.APPLYING, S.PROVISIONED),
         (E.DESTROYED, S.DESTROYING, S.DESTROYED),
+        # Terraform applied but could not store its state: the state is kept with the run
+        # (encrypted) and pushed when the backend answers again; nothing else may run.
+        (E.STATE_WRITE_FAILED, S.APPLYING, S.STATE_PENDING),
+        (E.STATE_WRITE_FAILED, S.DESTROYING, S.STATE_PENDING),
+        (E.STATE_PUSHED, S.STATE_PENDING, S.PROVISIONED),
+        (E.STATE_PUSHED, S.STATE_PENDING, S.DESTROYED),
         # A run stopped without success (failed, cancelled, worker lost, unlocked).
         *((E.RUN_STOPPED, src, S.FAILED) for src in (S.PENDING, S.PLANNING)),
         *((E.RUN_STOPPED, src, S.FAILED) for src in (S.APPLYING, S.DESTROYING)),
