@@ -25,3 +25,20 @@ TEAM_PERMS_BY_ROLE: dict[str, list[str]] = {
 }
 
 PLATFORM_ADMIN_GROUP = "platform-admin"
+
+
+class AuditAction(models.TextChoices):
+    """What this app records in the audit log (values are the stored action names)."""
+
+    API_TOKEN_CREATED = "api_token.created", "Api token created"
+    API_TOKEN_REVOKED = "api_token.revoked", "Api token revoked"
+    ENVIRONMENT_CREATED = "environment.created", "Environment created"
+    ENVIRONMENT_UPDATED = "environment.updated", "Environment updated"
+    MEMBERSHIP_ADDED = "membership.added", "Membership added"
+    MEMBERSHIP_REMOVED = "membership.removed", "Membership removed"
+    MEMBERSHIP_ROLE_CHANGED = "membership.role_changed", "Membership role changed"
+    PLATFORM_HEARTBEAT = "platform.heartbeat", "Platform heartbeat"
+    TEAM_CREATED = "team.created", "Team created"
+    TEAM_UPDATED = "team.updated", "Team updated"
+    USER_PLATFORM_ADMIN_GRANTED = "user.platform_admin_granted", "User platform admin granted"
+    USER_PLATFORM_ADMIN_REVOKED = "user.platform_admin_revoked", "User platform admin revoked"

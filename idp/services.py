@@ -17,7 +17,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from . import audit
-from .choices import PLATFORM_ADMIN_GROUP, ROLE_ORDER, TEAM_PERMS_BY_ROLE, Role
+from .choices import PLATFORM_ADMIN_GROUP, ROLE_ORDER, TEAM_PERMS_BY_ROLE, AuditAction, Role
 from .models import APIToken, Environment, Membership, Team, hash_token
 from .rbac import forget_permissions
 
@@ -73,7 +73,7 @@ def create_team(slug: str, *, name: str = "", description: str = "", actor: Any 
     team.full_clean()
     team.save()
     _grant_role_groups(team)
-    audit.record("team.created", actor=actor, target=team, details={"name": team.name})
+    audit.record(AuditAction.TEAM_CREATED, actor=actor, target=team, details={"name": team.name})
     return team
 
 
@@ -92,7 +92,9 @@ def update_team(team: Team, *, actor: Any = None, **fields: Any) -> Team:
     if changed:
         team.full_clean()
         team.save(update_fields=list(changed))
-        audit.record("team.updated", actor=actor, target=team, details={"changed": changed})
+        audit.record(
+            AuditAction.TEAM_UPDATED, actor=actor, target=team, details={"changed": changed}
+        )
     return team
 
 
@@ -117,7 +119,7 @@ def set_membership(team: Team, user: Any, role: str, *, actor: Any = None) -> Me
     forget_permissions(user)
     if created or previous != role:
         audit.record(
-            "membership.added" if created else "membership.role_changed",
+            AuditAction.MEMBERSHIP_ADDED if created else AuditAction.MEMBERSHIP_ROLE_CHANGED,
             actor=actor,
             target=membership,
             team=team,
@@ -185,7 +187,7 @@ def remove_membership(team: Team, user: Any, *, actor: Any = None) -> None:
     forget_permissions(user)
     membership.delete()
     audit.record(
-        "membership.removed",
+        AuditAction.MEMBERSHIP_REMOVED,
         actor=actor,
         target=team,
         details={"user": user.get_username(), "role": membership.role},
@@ -221,7 +223,9 @@ def set_platform_admin(user: Any, enabled: bool = True, *, actor: Any = None) ->
     (user.groups.add if enabled else user.groups.remove)(group)
     forget_permissions(user)
     audit.record(
-        "user.platform_admin_granted" if enabled else "user.platform_admin_revoked",
+        AuditAction.USER_PLATFORM_ADMIN_GRANTED
+        if enabled
+        else AuditAction.USER_PLATFORM_ADMIN_REVOKED,
         actor=actor,
         target=user,
     )
@@ -238,7 +242,7 @@ def create_api_token(
         user=user, name=name, key_prefix=raw[:10], key_hash=hash_token(raw)
     )
     audit.record(
-        "api_token.created",
+        AuditAction.API_TOKEN_CREATED,
         actor=actor or user,
         target=token,
         details={"user": user.get_username(), "name": name, "prefix": token.key_prefix},
@@ -253,7 +257,7 @@ def revoke_api_token(token: APIToken, *, actor: Any = None) -> APIToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit.record(
-            "api_token.revoked",
+            AuditAction.API_TOKEN_REVOKED,
             actor=actor or token.user,
             target=token,
             details={"user": token.user.get_username(), "prefix": token.key_prefix},
@@ -290,7 +294,7 @@ def upsert_environment(slug: str, *, actor: Any = None, **fields: Any) -> Enviro
             env.save(update_fields=list(changed))
     if created or changed:
         audit.record(
-            "environment.created" if created else "environment.updated",
+            AuditAction.ENVIRONMENT_CREATED if created else AuditAction.ENVIRONMENT_UPDATED,
             actor=actor,
             target=env,
             details={k: str(v) for k, v in (fields if created else changed).items()},

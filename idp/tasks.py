@@ -8,6 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from . import audit
+from .choices import AuditAction
 from .context import bound
 
 
@@ -18,5 +19,7 @@ def record_heartbeat(note: str = "") -> dict[str, Any]:
     Returns the event id and when it was written, for whoever waits on the result.
     """
     with bound(run_id=f"heartbeat-{timezone.now():%Y%m%dT%H%M%S}"):
-        event = audit.record("platform.heartbeat", details={"note": note} if note else None)
+        event = audit.record(
+            AuditAction.PLATFORM_HEARTBEAT, details={"note": note} if note else None
+        )
     return {"event_id": event.pk, "at": event.created_at.isoformat()}

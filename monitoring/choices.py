@@ -38,3 +38,15 @@ DEFAULT_THRESHOLDS: list[dict[str, object]] = [
     {"percent": 100, "kind": ThresholdKind.FORECAST.value},
 ]
 PERIOD_DAYS = (7, 30, 90)
+
+
+class AuditAction(models.TextChoices):
+    """What this app records in the audit log (values are the stored action names)."""
+
+    BUDGET_ALERT_RAISED = "budget.alert_raised", "Budget alert raised"
+    BUDGET_CREATED = "budget.created", "Budget created"
+    BUDGET_DELETED = "budget.deleted", "Budget deleted"
+    BUDGET_UPDATED = "budget.updated", "Budget updated"
+    MONITORING_ALARMS_CREATED = "monitoring.alarms_created", "Monitoring alarms created"
+    MONITORING_ALARMS_DELETED = "monitoring.alarms_deleted", "Monitoring alarms deleted"
+    MONITORING_COSTS_COLLECTED = "monitoring.costs_collected", "Monitoring costs collected"

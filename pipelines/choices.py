@@ -56,3 +56,13 @@ class RunSource(models.TextChoices):
 
     WORKFLOW = "workflow", "Workflow run"
     JOB = "job", "Job"
+
+
+class AuditAction(models.TextChoices):
+    """What this app records in the audit log (values are the stored action names)."""
+
+    PIPELINE_CREATED = "pipeline.created", "Pipeline created"
+    PIPELINE_DELIVERED = "pipeline.delivered", "Pipeline delivered"
+    PIPELINE_DELIVERY_FAILED = "pipeline.delivery_failed", "Pipeline delivery failed"
+    PIPELINE_DELIVERY_REQUESTED = "pipeline.delivery_requested", "Pipeline delivery requested"
+    PIPELINE_REGENERATED = "pipeline.regenerated", "Pipeline regenerated"

@@ -21,7 +21,7 @@ from provisioning.choices import ResourceStatus
 
 from . import generation
 from .checks import Finding, check_workflow
-from .choices import DELIVERY_ACTIVE, DeliveryState, PipelineTemplate
+from .choices import DELIVERY_ACTIVE, AuditAction, DeliveryState, PipelineTemplate
 from .github_client import EnvironmentSpec, GitHubDelivery, GitHubError, parse_repository
 from .models import Pipeline
 
@@ -181,7 +181,7 @@ def create_pipeline(
     _apply_preview(pipeline, result)
     pipeline.save()
     audit.record(
-        "pipeline.created",
+        AuditAction.PIPELINE_CREATED,
         actor=actor,
         target=pipeline,
         team=service.team,
@@ -215,7 +215,7 @@ def regenerate_pipeline(
         update_fields=["environments", "options", "yaml", "findings", "warnings", "updated_at"]
     )
     audit.record(
-        "pipeline.regenerated",
+        AuditAction.PIPELINE_REGENERATED,
         actor=actor,
         target=pipeline,
         team=pipeline.service.team,
@@ -243,7 +243,10 @@ def request_delivery(pipeline: Pipeline, *, actor: Any = None) -> Pipeline:
     pipeline.last_error = ""
     pipeline.save(update_fields=["delivery_state", "last_error", "updated_at"])
     audit.record(
-        "pipeline.delivery_requested", actor=actor, target=pipeline, team=pipeline.service.team
+        AuditAction.PIPELINE_DELIVERY_REQUESTED,
+        actor=actor,
+        target=pipeline,
+        team=pipeline.service.team,
     )
     transaction.on_commit(lambda: deliver_pipeline.delay(pipeline.pk))
     return pipeline
@@ -319,7 +322,7 @@ def deliver(pipeline_id: int, *, final_attempt: bool = True) -> Pipeline:
         )
         if not retrying:
             audit.record(
-                "pipeline.delivery_failed",
+                AuditAction.PIPELINE_DELIVERY_FAILED,
                 target=pipeline,
                 team=pipeline.service.team,
                 details={"error": exc.message, "status": exc.status},
@@ -353,7 +356,7 @@ def deliver(pipeline_id: int, *, final_attempt: bool = True) -> Pipeline:
             ]
         )
         audit.record(
-            "pipeline.delivered",
+            AuditAction.PIPELINE_DELIVERED,
             target=pipeline,
             team=pipeline.service.team,
             details={"pr": result.pr_url, "commit": result.commit_sha, "new_pr": result.created_pr},
@@ -368,7 +371,7 @@ def deliver_gave_up(pipeline_id: int, error: GitHubError) -> None:
         delivery_state=DeliveryState.FAILED, last_error=error.message, updated_at=timezone.now()
     )
     audit.record(
-        "pipeline.delivery_failed",
+        AuditAction.PIPELINE_DELIVERY_FAILED,
         target=pipeline,
         team=pipeline.service.team,
         details={"error": error.message, "status": error.status},

@@ -14,7 +14,7 @@ from idp.models import Team
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
 
-from ..choices import Lifecycle, Tier
+from ..choices import AuditAction, Lifecycle, Tier
 from ..models import Service
 
 RESERVED_SLUGS = {"new"}  # portal paths under /catalog/services/
@@ -101,7 +101,7 @@ def create_service(
             service.save()
     except IntegrityError:
         raise Conflict(f"A service named {slug!r} already exists", field="slug") from None
-    audit.record("service.created", actor=actor, target=service, details={"name": name})
+    audit.record(AuditAction.SERVICE_CREATED, actor=actor, target=service, details={"name": name})
     return service
 
 
@@ -126,7 +126,7 @@ def update_service(service: Service, *, actor: Any, **fields: Any) -> Service:
         _full_clean(service)
         service.save(update_fields=[*changed, "updated_at"])
         audit.record(
-            "service.updated",
+            AuditAction.SERVICE_UPDATED,
             actor=actor,
             target=service,
             details={"changed": sorted(changed)},
@@ -142,5 +142,5 @@ def archive_service(service: Service, *, actor: Any) -> Service:
     if not service.archived:
         service.archived = True
         service.save(update_fields=["archived", "updated_at"])
-        audit.record("service.archived", actor=actor, target=service)
+        audit.record(AuditAction.SERVICE_ARCHIVED, actor=actor, target=service)
     return service

@@ -13,6 +13,7 @@ from django.db import transaction
 from idp import audit
 from idp.models import Team
 
+from ..choices import AuditAction
 from ..models import Template, TemplateVersion
 from .loader import ParsedTemplate, TemplateError, load_template, template_dirs, valid_slug
 
@@ -113,7 +114,7 @@ def store_template(
         template.save()
     if is_new:
         audit.record(
-            "template.version_created",
+            AuditAction.TEMPLATE_VERSION_CREATED,
             actor=actor,
             target=template,
             details={"version": existing.number, "content_hash": parsed.content_hash},
@@ -199,7 +200,7 @@ def deprecate_template(
         template.deprecated = deprecated
         template.save(update_fields=["deprecated", "updated_at"])
         audit.record(
-            "template.deprecated" if deprecated else "template.undeprecated",
+            AuditAction.TEMPLATE_DEPRECATED if deprecated else AuditAction.TEMPLATE_UNDEPRECATED,
             actor=actor,
             target=template,
         )

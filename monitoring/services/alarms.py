@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from idp import audit
 
-from ..choices import CollectionKind, CollectionStatus
+from ..choices import AuditAction, CollectionKind, CollectionStatus
 from ..models import AlarmState, Collection
 from . import aws
 from .metrics import METRIC_SETS, MetricSpec, dimensions, resource_type
@@ -109,7 +109,7 @@ def on_resource_provisioned(resource: Any) -> list[AlarmState]:
     _close(collection)
     if created:
         audit.record(
-            "monitoring.alarms_created",
+            AuditAction.MONITORING_ALARMS_CREATED,
             target=resource,
             team=resource.team,
             details={"alarms": [a.alarm_name for a in created]},
@@ -139,7 +139,10 @@ def on_resource_destroyed(resource: Any) -> int:
     collection.stored = len(names)
     _close(collection)
     audit.record(
-        "monitoring.alarms_deleted", target=resource, team=resource.team, details={"alarms": names}
+        AuditAction.MONITORING_ALARMS_DELETED,
+        target=resource,
+        team=resource.team,
+        details={"alarms": names},
     )
     return len(names)
 

@@ -22,7 +22,7 @@ from idp.conf import setting
 from idp.models import Membership, Team
 from idp.services import ServiceError
 
-from ..choices import ThresholdKind
+from ..choices import AuditAction, ThresholdKind
 from ..models import Alert, Budget
 from . import aws
 from .cache import bump
@@ -90,7 +90,7 @@ def save_budget(
     budget.monthly_amount = amount
     budget.save()
     audit.record(
-        "budget.created" if created else "budget.updated",
+        AuditAction.BUDGET_CREATED if created else AuditAction.BUDGET_UPDATED,
         actor=actor,
         target=budget,
         team=team,
@@ -109,7 +109,7 @@ def save_budget(
 def delete_budget(budget: Budget, *, actor: Any = None) -> None:
     """Remove a team's budget here and in AWS Budgets."""
     name, team = budget.aws_budget_name, budget.team
-    audit.record("budget.deleted", actor=actor, target=budget, team=team)
+    audit.record(AuditAction.BUDGET_DELETED, actor=actor, target=budget, team=team)
     budget.delete()
     bump(team.slug)
     transaction.on_commit(lambda: _delete_aws_budget(name))
@@ -265,7 +265,7 @@ def evaluate_budget(budget: Budget, today: date | None = None) -> list[Alert]:
             continue
         if created:
             audit.record(
-                "budget.alert_raised",
+                AuditAction.BUDGET_ALERT_RAISED,
                 target=alert,
                 team=budget.team,
                 details={

@@ -17,7 +17,7 @@ from idp import audit
 from idp.models import Environment, Team
 from provisioning.choices import ResourceStatus
 
-from ..choices import CollectionKind
+from ..choices import AuditAction, CollectionKind
 from ..models import Collection, CostRecord
 from . import aws
 from .cache import bump
@@ -151,7 +151,7 @@ def collect_costs(*, start: date | None = None, end: date | None = None) -> Coll
     if touched:
         bump(*touched)
     audit.record(
-        "monitoring.costs_collected",
+        AuditAction.MONITORING_COSTS_COLLECTED,
         target=collection,
         details={"stored": collection.stored, "errors": len(collection.errors)},
     )
