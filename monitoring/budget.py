@@ -18,11 +18,17 @@ def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal |
     return estimate(version, parameters)
 
 
-def budget_gate(resource: Any, version: Any, parameters: dict[str, Any]) -> Any:
-    """The plan's estimate against the team's budget: over it, a platform admin decides."""
+def budget_gate(
+    resource: Any, version: Any, parameters: dict[str, Any], *, destroy: bool = False
+) -> Any:
+    """The plan's estimate against the team's budget: over it, a platform admin decides.
+    Destroying lowers spend: it is never gated."""
     from provisioning.approval_policy import GateResult
 
     from .services.budgets import needs_admin_approval
+
+    if destroy:
+        return GateResult(estimated_monthly_cost=None)
 
     estimate = estimate_monthly_cost(version, parameters)
     if needs_admin_approval(resource.team, estimate):

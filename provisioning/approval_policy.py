@@ -36,8 +36,9 @@ class GateResult:
     estimated_monthly_cost: Decimal | None = None
 
 
-# A gate looks at the plan's resource, template version and full parameters.
-PlanGate = Callable[[Resource, Any, dict[str, Any]], GateResult | None]
+# A gate looks at the plan's resource, template version, full parameters, and whether the
+# plan destroys the resource (keyword `destroy`).
+PlanGate = Callable[..., GateResult | None]
 _gates: list[PlanGate] = []
 
 
@@ -94,7 +95,12 @@ class ApprovalPolicy:
     # --- what a plan needs -----------------------------------------------------------
 
     def requirement(
-        self, resource: Resource, version: Any, parameters: dict[str, Any]
+        self,
+        resource: Resource,
+        version: Any,
+        parameters: dict[str, Any],
+        *,
+        destroy: bool = False,
     ) -> Requirement:
         """The environment's floor, raised by the template's policy and by every plan gate."""
         env = self.environment
@@ -114,7 +120,7 @@ class ApprovalPolicy:
             reasons.append(f"the template requires {approvals} approval(s) in {env.slug}")
         estimate: Decimal | None = None
         for gate in _gates:
-            result = gate(resource, version, parameters)
+            result = gate(resource, version, parameters, destroy=destroy)
             if result is None:
                 continue
             if result.estimated_monthly_cost is not None:

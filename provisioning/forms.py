@@ -12,7 +12,15 @@ from idp.services import ServiceError
 from .models import Resource
 
 
-class RejectForm(forms.Form):
+class DecisionForm(forms.Form):
+    """A decision names the plan run its author looked at (a hidden field of the page)."""
+
+    plan_run = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
+
+
+class RejectForm(DecisionForm):
     reason = forms.CharField(
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -20,7 +28,7 @@ class RejectForm(forms.Form):
     )
 
 
-class BreakGlassForm(forms.Form):
+class BreakGlassForm(DecisionForm):
     reason = forms.CharField(
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -28,7 +36,7 @@ class BreakGlassForm(forms.Form):
     )
 
 
-class ApproveForm(forms.Form):
+class ApproveForm(DecisionForm):
     reason = forms.CharField(
         max_length=2000, required=False, widget=forms.TextInput(), label="Note (optional)"
     )

@@ -33,6 +33,16 @@ AFTER_APPROVE = {"provisioned", "failed", "destroyed", "rejected"}
 AFTER_DESTROY = {"destroyed", "awaiting_approval", "failed"}
 
 WaitOption = Annotated[bool, typer.Option("--wait", help="Show progress until it settles")]
+PlanOption = Annotated[
+    int | None,
+    typer.Option("--plan", help="The plan run you reviewed; refused if another plan awaits now"),
+]
+
+
+def _decision(reason: str, plan: int | None) -> dict[str, Any]:
+    return {"reason": reason, **({"plan_run": plan} if plan is not None else {})}
+
+
 TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds to --wait at most")]
 
 
@@ -213,6 +223,7 @@ def plan(
 def approve(
     resource_id: str,
     reason: Annotated[str, typer.Option("--reason", "-r", help="A note for the record")] = "",
+    plan: PlanOption = None,
     wait: WaitOption = False,
     timeout: TimeoutOption = 1800,
     output: OutputOption = Format.table,
@@ -220,7 +231,7 @@ def approve(
     """Approve the plan awaiting approval (never one you changed). When the environment
     needs more approvals, the plan keeps waiting and the approvals so far are shown."""
     api = client()
-    api.post(f"{_path(resource_id)}approve/", {"reason": reason})
+    api.post(f"{_path(resource_id)}approve/", _decision(reason, plan))
     resource = api.get(_path(resource_id))
     if wait and resource.get("status") != "awaiting_approval":
         resource = wait_for_resource(api, resource_id, AFTER_APPROVE, timeout)
@@ -231,13 +242,15 @@ def approve(
 def break_glass(
     resource_id: str,
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why this cannot wait (required)")],
+    plan: PlanOption = None,
     wait: WaitOption = False,
     timeout: TimeoutOption = 1800,
     output: OutputOption = Format.table,
 ) -> None:
     """Platform admins: approve the pending plan alone, past the four-eyes rule (audited,
     and marked on the resource)."""
-    _act(resource_id, "break-glass", {"reason": reason}, output, wait, timeout, AFTER_APPROVE)
+    body = _decision(reason, plan)
+    _act(resource_id, "break-glass", body, output, wait, timeout, AFTER_APPROVE)
 
 
 @app.command("withdraw")
@@ -250,10 +263,11 @@ def withdraw(resource_id: str, output: OutputOption = Format.table) -> None:
 def reject(
     resource_id: str,
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why (required)")],
+    plan: PlanOption = None,
     output: OutputOption = Format.table,
 ) -> None:
     """Reject the plan awaiting approval."""
-    _act(resource_id, "reject", {"reason": reason}, output, False, 0, set())
+    _act(resource_id, "reject", _decision(reason, plan), output, False, 0, set())
 
 
 @app.command("retry")

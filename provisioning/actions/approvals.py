@@ -30,12 +30,20 @@ from . import proposals, rules
 from .changes import locked
 
 
-def _plan_to_decide(resource: Resource) -> Run:
+def _plan_to_decide(resource: Resource, seen: int | None = None) -> Run:
+    """The plan awaiting a decision; `seen` (the plan run the decider looked at, when the
+    surface knows it) must still be that plan, or the decision would land on another."""
     if resource.status != ResourceStatus.AWAITING_APPROVAL:
         raise Conflict(f"The resource is not awaiting approval (it is {resource.status})")
     plan = proposals.plan_awaiting_decision(resource)
     if plan is None:
         raise Conflict("There is no plan awaiting approval")
+    if seen is not None and plan.pk != seen:
+        raise Conflict(
+            f"Plan run {seen} is no longer the one awaiting approval (run {plan.pk} is); "
+            "review it before deciding",
+            field="plan_run",
+        )
     if plan.approvals.filter(decision=ApprovalDecision.REJECTED).exists():
         raise Conflict("This plan was already rejected")
     expiry = plan_expiry(plan)
@@ -69,12 +77,14 @@ def _queue(resource: Resource, plan: Run, event: ResourceEvent, actor: Any, **de
 
 
 @transaction.atomic
-def approve(resource: Resource, *, actor: Any, reason: str = "") -> Approval:
+def approve(
+    resource: Resource, *, actor: Any, reason: str = "", plan_run: int | None = None
+) -> Approval:
     """Approve the pending plan. When the plan's approvals then meet its policy, the apply of
     exactly that plan file is queued; otherwise it waits for the next approver."""
     resource = locked(resource)
     _check_decider(resource, None, actor)
-    plan = _plan_to_decide(resource)
+    plan = _plan_to_decide(resource, plan_run)
     _check_decider(resource, plan, actor)
     approval = Approval.objects.create(
         resource=resource,
@@ -106,7 +116,9 @@ def approve(resource: Resource, *, actor: Any, reason: str = "") -> Approval:
 
 
 @transaction.atomic
-def break_glass(resource: Resource, *, actor: Any, reason: str) -> Approval:
+def break_glass(
+    resource: Resource, *, actor: Any, reason: str, plan_run: int | None = None
+) -> Approval:
     """A platform admin approves the pending plan alone, past the four-eyes rule and the
     number of approvals: a reason is required, and the override is audited and shown."""
     reason = (reason or "").strip()
@@ -115,7 +127,7 @@ def break_glass(resource: Resource, *, actor: Any, reason: str) -> Approval:
     if not reason:
         raise ServiceError("Give a reason for the break-glass approval", field="reason")
     resource = locked(resource)
-    plan = _plan_to_decide(resource)
+    plan = _plan_to_decide(resource, plan_run)
     approval = Approval.objects.create(
         resource=resource,
         run=plan,
@@ -131,7 +143,7 @@ def break_glass(resource: Resource, *, actor: Any, reason: str) -> Approval:
 
 
 @transaction.atomic
-def reject(resource: Resource, *, actor: Any, reason: str) -> Approval:
+def reject(resource: Resource, *, actor: Any, reason: str, plan_run: int | None = None) -> Approval:
     """Reject the pending plan (a reason is required) and discard its proposal: a rejected
     first request ends the resource, a rejected change leaves what exists as it was."""
     reason = (reason or "").strip()
@@ -139,7 +151,7 @@ def reject(resource: Resource, *, actor: Any, reason: str) -> Approval:
         raise ServiceError("Give a reason for the rejection", field="reason")
     resource = locked(resource)
     _check_decider(resource, None, actor)
-    plan = _plan_to_decide(resource)
+    plan = _plan_to_decide(resource, plan_run)
     _check_decider(resource, plan, actor)
     approval = Approval.objects.create(
         resource=resource,

@@ -45,8 +45,9 @@ class Errors:
 
     def raise_any(self) -> None:
         if self.errors:
-            first = next(iter(self.errors.values()))[0]
-            raise ServiceError(first, errors=self.errors)
+            field, messages = next(iter(self.errors.items()))
+            only = field if len(self.errors) == 1 else None
+            raise ServiceError(messages[0], field=only, errors=self.errors)
 
 
 def _field_messages(error: ServiceError) -> dict[str, list[str]]:

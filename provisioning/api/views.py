@@ -210,9 +210,7 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        approval = actions.approve(
-            resource, actor=request.user, reason=serializer.validated_data["reason"]
-        )
+        approval = actions.approve(resource, actor=request.user, **serializer.validated_data)
         return Response(s.ApprovalSerializer(approval).data)
 
     @extend_schema(
@@ -225,9 +223,7 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.RejectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        approval = actions.reject(
-            resource, actor=request.user, reason=serializer.validated_data["reason"]
-        )
+        approval = actions.reject(resource, actor=request.user, **serializer.validated_data)
         return Response(s.ApprovalSerializer(approval).data)
 
     @extend_schema(
@@ -241,9 +237,7 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.BreakGlassSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        approval = actions.break_glass(
-            resource, actor=request.user, reason=serializer.validated_data["reason"]
-        )
+        approval = actions.break_glass(resource, actor=request.user, **serializer.validated_data)
         return Response(s.ApprovalSerializer(approval).data)
 
     @extend_schema(

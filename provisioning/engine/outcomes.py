@@ -13,7 +13,7 @@ from django.utils import timezone
 from idp import audit
 
 from .. import lifecycle
-from ..actions.proposals import adopt_fields
+from ..actions.proposals import adopt_fields, changed_names, current, proposed
 from ..approval_policy import ApprovalPolicy, Requirement
 from ..choices import (
     ApprovalDecision,
@@ -56,7 +56,7 @@ def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
         resource = _lock_resource(run)
         inputs = {**run.parameters, **decrypt_json(run.sensitive_parameters)}
         requirement = ApprovalPolicy.of(resource).requirement(
-            resource, run.template_version, inputs
+            resource, run.template_version, inputs, destroy=run.is_destroy
         )
         summary["requires_approval"] = requirement.needed
         if not _succeed(
@@ -73,8 +73,18 @@ def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
         if estimate is not None:
             gate_fields["estimated_monthly_cost"] = Decimal(estimate)
         nothing_to_do = not summary["has_changes"] and not run.is_destroy
+        # A no-op plan may adopt its proposal unreviewed only when the proposal changes
+        # nothing either: a staged secret Terraform ignores today is still reviewed.
+        unchanged = not changed_names(current(resource), proposed(run)) and (
+            run.template_version_id == resource.template_version_id
+        )
         details = {"run": run.pk, **plan_counts(summary)}
-        if nothing_to_do and resource.provisioned_at and resource.status == ResourceStatus.PLANNING:
+        if (
+            nothing_to_do
+            and (unchanged or not requirement.needed)
+            and resource.provisioned_at
+            and resource.status == ResourceStatus.PLANNING
+        ):
             # A no-op plan on a provisioned resource: nothing to approve or apply.
             lifecycle.transition(
                 resource,

@@ -103,6 +103,8 @@ def resource_list(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> dict[str, Any]:
     plan = latest_plan(resource)
     allowed = actions.allowed_actions(resource, request.user)
+    # Decisions name the plan shown here, so they never land on a newer one.
+    seen = {"plan_run": plan.pk if plan is not None else None}
     runs = list(runs_of(resource).select_related("created_by").order_by("-created_at", "-id")[:20])
     return {
         "resource": resource,
@@ -121,9 +123,9 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
         "plan_addresses": plan_addresses(plan.plan_summary) if plan else None,
         "runs": runs,
         "approvals": resource.approvals.select_related("decided_by").order_by("-created_at")[:20],
-        "reject_form": extra.pop("reject_form", None) or RejectForm(),
-        "approve_form": ApproveForm(),
-        "break_glass_form": extra.pop("break_glass_form", None) or BreakGlassForm(),
+        "reject_form": extra.pop("reject_form", None) or RejectForm(initial=seen),
+        "approve_form": ApproveForm(initial=seen),
+        "break_glass_form": extra.pop("break_glass_form", None) or BreakGlassForm(initial=seen),
         "upgrade_form": UpgradeForm(resource=resource) if "upgrade" in allowed else None,
         **extra,
     }
@@ -151,9 +153,11 @@ def _refused(request: HttpRequest, resource: Resource, error: ServiceError) -> H
 def resource_approve(request: HttpRequest, pk: int) -> HttpResponse:
     resource = _resource(request, pk)
     form = ApproveForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    valid = form.is_valid()
+    reason = form.cleaned_data["reason"] if valid else ""
+    plan_run = form.cleaned_data.get("plan_run") if valid else None
     try:
-        actions.approve(resource, actor=request.user, reason=reason)
+        actions.approve(resource, actor=request.user, reason=reason, plan_run=plan_run)
     except ServiceError as error:
         return _refused(request, resource, error)
     resource.refresh_from_db(fields=["status"])
@@ -169,7 +173,7 @@ def resource_break_glass(request: HttpRequest, pk: int) -> HttpResponse:
     form = BreakGlassForm(request.POST)
     if form.is_valid():
         try:
-            actions.break_glass(resource, actor=request.user, reason=form.cleaned_data["reason"])
+            actions.break_glass(resource, actor=request.user, **form.cleaned_data)
         except ServiceError as error:
             if error.field != "reason":
                 return _refused(request, resource, error)
@@ -198,7 +202,7 @@ def resource_reject(request: HttpRequest, pk: int) -> HttpResponse:
     form = RejectForm(request.POST)
     if form.is_valid():
         try:
-            actions.reject(resource, actor=request.user, reason=form.cleaned_data["reason"])
+            actions.reject(resource, actor=request.user, **form.cleaned_data)
         except ServiceError as error:
             if error.field != "reason":
                 return _refused(request, resource, error)

@@ -130,15 +130,6 @@ def test_replanned_over_budget_change_stays_gated(cheap_in_dev, alice, bob, api_
     assert newest_plan(cheap_in_dev).approval_requirement["platform_admin"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a destroy plan is judged by the budget gate as if it added the resource's cost: "
-        "ApprovalPolicy.requirement (provisioning/approval_policy.py) gives gates no plan kind and "
-        "monitoring/budget.py budget_gate adds the estimate to the forecast, so a team over "
-        "budget needs a platform admin to destroy a dev resource (which lowers the spend)"
-    ),
-)
 def test_destroy_while_over_budget_is_not_gated_in_dev(
     cheap_in_dev, bob, teams, api_as, drive
 ) -> None:
