@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from idp.form_errors import add_service_error
 from idp.models import Team
 from idp.paginator import CountCachingPaginator
 from idp.rbac import has_team_perm
@@ -147,22 +148,6 @@ def _estimate(version: TemplateVersion, params: dict[str, Any]) -> Decimal | Non
         return None
 
 
-def _apply_errors(
-    errors: dict[str, list[str]], request_form: RequestForm, params_form: ParametersForm
-) -> None:
-    for key, messages_ in errors.items():
-        field = key.removeprefix("parameters.")
-        for message in messages_:
-            if key.startswith("parameters.") and field in params_form.fields:
-                params_form.add_error(field, message)
-            elif key in request_form.fields:
-                request_form.add_error(key, message)
-            elif key == "template_version" or key == "version" or key == "template":
-                request_form.add_error(None, message)
-            else:
-                request_form.add_error(None, f"{key}: {message}" if key else message)
-
-
 @login_required
 def template_request(request: HttpRequest, slug: str) -> HttpResponse:
     """The request form of a template, rendered from its JSON Schema and checked on the server."""
@@ -241,17 +226,8 @@ def _submit(
     except _FormRefused:
         return False
     except ServiceError as exc:
-        errors = exc.errors or {exc.field or "": [exc.message]}
         # A parameter the form already refused keeps the form's message only.
-        _apply_errors(
-            {
-                k: v
-                for k, v in errors.items()
-                if k.removeprefix("parameters.") not in params_form.errors
-            },
-            request_form,
-            params_form,
-        )
+        add_service_error(exc, request_form, params_form, skip=params_form.errors)
         return False
     request_form.resource = resource  # type: ignore[attr-defined]
     messages.success(request, f"Requested {data['name']} from {template.title}.")
@@ -338,14 +314,6 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _service_errors(form: ServiceForm, exc: ServiceError) -> None:
-    # A message without a known field ("" included) goes to the top of the form.
-    errors = exc.errors or {exc.field or "": [exc.message]}
-    for field, messages_ in errors.items():
-        for message in messages_:
-            form.add_error(field if field in form.fields else None, message)
-
-
 @login_required
 def service_create(request: HttpRequest) -> HttpResponse:
     form = ServiceForm(
@@ -358,7 +326,7 @@ def service_create(request: HttpRequest) -> HttpResponse:
         try:
             service = services.create_service(actor=request.user, **data)
         except ServiceError as exc:
-            _service_errors(form, exc)
+            add_service_error(exc, form)
         else:
             messages.success(request, f"Service {service.name} registered.")
             return redirect(service)
@@ -397,7 +365,7 @@ def service_edit(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             service = services.update_service(service, actor=request.user, **form.cleaned_data)
         except ServiceError as exc:
-            _service_errors(form, exc)
+            add_service_error(exc, form)
         else:
             messages.success(request, "Service updated.")
             return redirect(service)

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from idp.form_errors import add_service_error
 from idp.models import Team
 from idp.rbac import has_team_perm, is_platform_admin
 from idp.services import ServiceError
@@ -168,7 +169,7 @@ def budget_edit(request: HttpRequest, slug: str) -> HttpResponse:
                     actor=request.user,
                 )
             except ServiceError as exc:
-                form.add_error(exc.field, exc.message)
+                add_service_error(exc, form)
             else:
                 return redirect("monitoring:team_dashboard", slug=team.slug)
     else:

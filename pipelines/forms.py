@@ -82,12 +82,3 @@ class PipelineForm(forms.Form):
             else:
                 result[name] = value.strip() if isinstance(value, str) else value
         return result
-
-    def add_service_errors(self, errors: dict[str, list[str]] | None, message: str) -> None:
-        """Put ServiceError messages by the field they belong to."""
-        for key, messages in (errors or {}).items():
-            field = OPTION_PREFIX + key.split(".", 1)[1] if key.startswith("options.") else key
-            for msg in messages:
-                self.add_error(field if field in self.fields else None, msg)
-        if not errors:
-            self.add_error(None, message)

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.models import Service
+from idp.form_errors import add_service_error
 from idp.paginator import CountCachingPaginator
 from idp.rbac import has_team_perm
 from idp.services import ServiceError
@@ -53,7 +54,7 @@ def _preview_context(service: Service, form: PipelineForm) -> dict[str, Any]:
             form.options(),
         )
     except ServiceError as exc:
-        form.add_service_errors(exc.detail if isinstance(exc.detail, dict) else None, exc.message)
+        add_service_error(exc, form, prefixes={"options": OPTION_PREFIX})
         return {"form": form}
     return {"form": form, "preview": result, "lines": _numbered(result.yaml, result.findings)}
 
@@ -89,9 +90,7 @@ def pipeline_create(request: HttpRequest) -> HttpResponse:
                 deliver=bool(request.POST.get("deliver")),
             )
         except ServiceError as exc:
-            form.add_service_errors(
-                exc.detail if isinstance(exc.detail, dict) else None, exc.message
-            )
+            add_service_error(exc, form, prefixes={"options": OPTION_PREFIX})
             return render(request, "pipelines/pipeline_form.html", context, status=400)
         messages.success(request, f"Pipeline {pipeline.slug} created.")
         return redirect(pipeline)
@@ -201,9 +200,7 @@ def pipeline_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if request.POST.get("deliver") and not pipeline.findings:
                 services.request_delivery(pipeline, actor=request.user)
         except ServiceError as exc:
-            form.add_service_errors(
-                exc.detail if isinstance(exc.detail, dict) else None, exc.message
-            )
+            add_service_error(exc, form, prefixes={"options": OPTION_PREFIX})
         else:
             messages.success(request, f"Pipeline {pipeline.slug} regenerated.")
             return redirect(pipeline)

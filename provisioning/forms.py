@@ -7,7 +7,6 @@ from typing import Any, cast
 from django import forms
 
 from catalog.models import TemplateVersion
-from idp.services import ServiceError
 
 from .models import Resource
 
@@ -78,19 +77,3 @@ class JSONParametersForm(forms.Form):
 
     def new_parameters(self) -> dict[str, Any]:
         return dict(self.cleaned_data["parameters"])
-
-
-def add_service_error(form: forms.Form, error: ServiceError) -> None:
-    """Show a service's refusal next to the field it names (parameters.<name> → that field)."""
-    errors = error.errors or ({error.field: [error.message]} if error.field else None)
-    if not errors:
-        form.add_error(None, error.message)
-        return
-    for field, messages in errors.items():
-        name = field.split(".", 1)[1] if field.startswith("parameters.") else field
-        target = (
-            name if name in form.fields else ("parameters" if "parameters" in form.fields else None)
-        )
-        for message in messages:
-            prefix = "" if target == name or target is None else f"{name}: "
-            form.add_error(target, f"{prefix}{message}")

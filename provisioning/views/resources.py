@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from catalog.models import Service, Template
+from idp.form_errors import add_service_error
 from idp.models import Environment, Team
 from idp.paginator import CountCachingPaginator
 from idp.services import ServiceError
@@ -33,7 +34,7 @@ from ..api.presenters import (
 from ..api.views import resource_list_queryset, resource_queryset
 from ..choices import ResourceStatus
 from ..filtersets import ResourceFilterSet
-from ..forms import ApproveForm, BreakGlassForm, RejectForm, UpgradeForm, add_service_error
+from ..forms import ApproveForm, BreakGlassForm, RejectForm, UpgradeForm
 from ..models import Resource
 from .params import parameters_form
 
@@ -177,7 +178,7 @@ def resource_break_glass(request: HttpRequest, pk: int) -> HttpResponse:
         except ServiceError as error:
             if error.field != "reason":
                 return _refused(request, resource, error)
-            add_service_error(form, error)
+            add_service_error(error, form)
         else:
             return _done(request, "Break-glass approval recorded; the apply is queued.", resource)
     context = _detail_context(request, resource, break_glass_form=form)
@@ -206,7 +207,7 @@ def resource_reject(request: HttpRequest, pk: int) -> HttpResponse:
         except ServiceError as error:
             if error.field != "reason":
                 return _refused(request, resource, error)
-            add_service_error(form, error)
+            add_service_error(error, form)
         else:
             return _done(request, "Plan rejected.", resource)
     context = _detail_context(request, resource, reject_form=form)
@@ -264,7 +265,7 @@ def resource_change(request: HttpRequest, pk: int) -> HttpResponse:
             except ServiceError as error:
                 if error.status != 400:
                     return _refused(request, resource, error)
-                add_service_error(form, error)
+                add_service_error(error, form)
             else:
                 return _done(request, "Parameters changed; a new plan is queued.", run)
         status = 400
