@@ -52,6 +52,36 @@ def _plan_to_decide(resource: Resource, seen: int | None = None) -> Run:
     return plan
 
 
+def _decide(
+    resource: Resource,
+    actor: Any,
+    plan_run: int | None,
+    decision: ApprovalDecision,
+    reason: str,
+    *,
+    break_glass: bool = False,
+) -> tuple[Run, Approval]:
+    """Check the decider (the policy; break-glass skips it) and record the decision on the
+    plan awaiting one."""
+    if not break_glass:
+        _check_decider(resource, None, actor)
+    plan = _plan_to_decide(resource, plan_run)
+    if not break_glass:
+        _check_decider(resource, plan, actor)
+    approved = decision == ApprovalDecision.APPROVED
+    approval = Approval.objects.create(
+        resource=resource,
+        run=plan,
+        decision=decision,
+        decided_by=actor,
+        reason=reason,
+        break_glass=break_glass,
+        plan_hash=plan.plan_hash,
+        expires_at=timezone.now() + approval_ttl() if approved else None,
+    )
+    return plan, approval
+
+
 def _check_decider(resource: Resource, plan: Run | None, actor: Any) -> None:
     refusal = ApprovalPolicy.of(resource).refusal(resource, plan, actor)
     if refusal:
@@ -83,17 +113,8 @@ def approve(
     """Approve the pending plan. When the plan's approvals then meet its policy, the apply of
     exactly that plan file is queued; otherwise it waits for the next approver."""
     resource = locked(resource)
-    _check_decider(resource, None, actor)
-    plan = _plan_to_decide(resource, plan_run)
-    _check_decider(resource, plan, actor)
-    approval = Approval.objects.create(
-        resource=resource,
-        run=plan,
-        decision=ApprovalDecision.APPROVED,
-        decided_by=actor,
-        reason=(reason or "").strip(),
-        plan_hash=plan.plan_hash,
-        expires_at=timezone.now() + approval_ttl(),
+    plan, approval = _decide(
+        resource, actor, plan_run, ApprovalDecision.APPROVED, (reason or "").strip()
     )
     policy = ApprovalPolicy.of(resource)
     if policy.satisfied(plan):
@@ -127,16 +148,8 @@ def break_glass(
     if not reason:
         raise ServiceError("Give a reason for the break-glass approval", field="reason")
     resource = locked(resource)
-    plan = _plan_to_decide(resource, plan_run)
-    approval = Approval.objects.create(
-        resource=resource,
-        run=plan,
-        decision=ApprovalDecision.APPROVED,
-        decided_by=actor,
-        reason=reason,
-        break_glass=True,
-        plan_hash=plan.plan_hash,
-        expires_at=timezone.now() + approval_ttl(),
+    plan, approval = _decide(
+        resource, actor, plan_run, ApprovalDecision.APPROVED, reason, break_glass=True
     )
     _queue(resource, plan, ResourceEvent.BREAK_GLASS, actor, reason=reason, break_glass=True)
     return approval
@@ -150,17 +163,7 @@ def reject(resource: Resource, *, actor: Any, reason: str, plan_run: int | None 
     if not reason:
         raise ServiceError("Give a reason for the rejection", field="reason")
     resource = locked(resource)
-    _check_decider(resource, None, actor)
-    plan = _plan_to_decide(resource, plan_run)
-    _check_decider(resource, plan, actor)
-    approval = Approval.objects.create(
-        resource=resource,
-        run=plan,
-        decision=ApprovalDecision.REJECTED,
-        decided_by=actor,
-        reason=reason,
-        plan_hash=plan.plan_hash,
-    )
+    plan, approval = _decide(resource, actor, plan_run, ApprovalDecision.REJECTED, reason)
     to = ResourceStatus.PROVISIONED if resource.provisioned_at else ResourceStatus.REJECTED
     lifecycle.transition(
         resource,

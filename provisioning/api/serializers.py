@@ -287,38 +287,29 @@ class ParametersSerializer(serializers.Serializer):
     parameters = serializers.DictField(help_text="The new parameters (a full set)")
 
 
-class ReasonSerializer(serializers.Serializer):
+class DecisionSerializer(serializers.Serializer):
+    """A decision on the pending plan names, optionally, the plan run its author reviewed."""
+
+    plan_run = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The plan run you reviewed; refused (409) when another plan awaits now",
+    )
+
+
+class ReasonSerializer(DecisionSerializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    plan_run = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=1,
-        max_value=2**63 - 1,
-        help_text="The plan run you reviewed; refused (409) when another plan awaits now",
-    )
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(DecisionSerializer):
     reason = serializers.CharField(max_length=2000, help_text="Why the plan is rejected")
-    plan_run = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=1,
-        max_value=2**63 - 1,
-        help_text="The plan run you reviewed; refused (409) when another plan awaits now",
-    )
 
 
-class BreakGlassSerializer(serializers.Serializer):
+class BreakGlassSerializer(DecisionSerializer):
     reason = serializers.CharField(
         max_length=2000, help_text="Why a platform admin approves alone; audited"
-    )
-    plan_run = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=1,
-        max_value=2**63 - 1,
-        help_text="The plan run you reviewed; refused (409) when another plan awaits now",
     )
 
 

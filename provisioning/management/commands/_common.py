@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from idp.services import ServiceError
 
@@ -41,3 +41,36 @@ def service_error(error: ServiceError) -> CommandError:
     if isinstance(detail, dict):
         detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in detail.items())
     return CommandError(f"{label}: {detail}")
+
+
+class DecisionCommand(BaseCommand):
+    """approve / reject / break_glass: a resource, who decides (`--as`), a reason, and
+    optionally the plan run reviewed (`--plan`); the action decides, refusals exit 1."""
+
+    reason_required = False
+    reason_help = "A note kept with the decision"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("resource_id", help="Resource id")
+        parser.add_argument("--as", dest="username", required=True, help="Who decides")
+        parser.add_argument(
+            "--reason", required=self.reason_required, default="", help=self.reason_help
+        )
+        parser.add_argument(
+            "--plan", type=int, default=None, help="The plan run reviewed (refused if stale)"
+        )
+
+    def decide(self, resource: Resource, user: Any, reason: str, plan_run: int | None) -> str:
+        """Take the decision; the line to print."""
+        raise NotImplementedError
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if self.reason_required and not options["reason"].strip():
+            raise CommandError("Give a reason with --reason.")
+        resource = get_resource(options["resource_id"])
+        user = get_user(options["username"])
+        try:
+            done = self.decide(resource, user, options["reason"], options["plan"])
+        except ServiceError as error:
+            raise service_error(error) from None
+        self.stdout.write(self.style.SUCCESS(done))

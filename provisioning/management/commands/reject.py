@@ -2,29 +2,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from idp.services import ServiceError
 from provisioning import actions
+from provisioning.models import Resource
 
-from ._common import get_resource, get_user, service_error
+from ._common import DecisionCommand
 
 
-class Command(BaseCommand):
+class Command(DecisionCommand):
     help = "Reject a resource's pending plan as USER, with a reason."
+    reason_required = True
+    reason_help = "Why (shown to the requester)"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("resource_id", help="Resource id")
-        parser.add_argument("--as", dest="username", required=True, help="Who rejects")
-        parser.add_argument("--reason", required=True, help="Why (shown to the requester)")
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        if not options["reason"].strip():
-            raise CommandError("Give a reason with --reason.")
-        resource = get_resource(options["resource_id"])
-        user = get_user(options["username"])
-        try:
-            actions.reject(resource, actor=user, reason=options["reason"])
-        except ServiceError as error:
-            raise service_error(error) from None
-        self.stdout.write(self.style.SUCCESS(f"Rejected the plan of {resource}."))
+    def decide(self, resource: Resource, user: Any, reason: str, plan_run: int | None) -> str:
+        actions.reject(resource, actor=user, reason=reason, plan_run=plan_run)
+        return f"Rejected the plan of {resource}."
