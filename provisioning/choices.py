@@ -81,7 +81,6 @@ class AuditAction(models.TextChoices):
 
 RUN_ACTIVE = {RunStatus.QUEUED, RunStatus.RUNNING}
 RUN_TERMINAL = {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED}
-RUN_CAN_CANCEL = RUN_ACTIVE
 RESOURCE_BUSY = {
     ResourceStatus.STATE_PENDING,
     ResourceStatus.PENDING,

@@ -118,11 +118,6 @@ def allowed(event: ResourceEvent, before: str, after: str) -> bool:
     return (event, before, after) in RESOURCE_TRANSITIONS
 
 
-def targets(event: ResourceEvent, before: str) -> set[str]:
-    """Where `event` may take a resource that is `before`."""
-    return {to for ev, src, to in RESOURCE_TRANSITIONS if ev == event and src == before}
-
-
 def transition(
     resource: Resource,
     to: ResourceStatus,
