@@ -1,4 +1,5 @@
-"""`python -m benchmarks [--quick] [--only seed|queries|load|provision ...]`: run and report."""
+"""`python -m benchmarks [--quick] [--only seed|queries|load|provision|recovery ...]`: run and
+report."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from . import environment
 
-SECTIONS = ("seed", "queries", "load", "provision")
+SECTIONS = ("seed", "queries", "load", "provision", "recovery")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -128,6 +129,13 @@ def main(argv: list[str] | None = None) -> int:
             throughput_count=args.throughput_count,
             log=log,
         )
+
+    results.write()
+    if "recovery" in sections:
+        from . import recovery
+
+        log("recovery: a worker killed mid-apply, reaped by the beat schedule…")
+        recovery.run_section(results, log=log)
 
     path = results.write()
     print_summary(results)

@@ -12,7 +12,7 @@ from .choices import AuditAction
 from .context import bound
 
 
-@shared_task(name="idp.record_heartbeat")
+@shared_task(name="idp.record_heartbeat", time_limit=120, soft_time_limit=110)
 def record_heartbeat(note: str = "") -> dict[str, Any]:
     """Write a `platform.heartbeat` audit event as "system": proves a worker runs and sees the DB.
 

@@ -7,7 +7,9 @@ from celery import shared_task
 from .services import alarms, budgets, costs, metrics
 
 
-@shared_task(name="monitoring.collect_metrics")
+# Periodic tasks set both limits: a time limit alone would inherit the run-sized soft limit,
+# which Celery refuses (soft above hard), and a hung collection must not hold a worker for hours.
+@shared_task(name="monitoring.collect_metrics", time_limit=900, soft_time_limit=870)
 def collect_metrics() -> dict[str, object]:
     """Read CloudWatch metrics of every provisioned resource and refresh alarm states."""
     collection = metrics.collect_metrics()
@@ -15,7 +17,7 @@ def collect_metrics() -> dict[str, object]:
     return {"status": collection.status, "stored": collection.stored, "alarms_changed": changed}
 
 
-@shared_task(name="monitoring.collect_costs")
+@shared_task(name="monitoring.collect_costs", time_limit=900, soft_time_limit=870)
 def collect_costs() -> dict[str, object]:
     """Ingest Cost Explorer costs, then raise the budget alerts they cross."""
     collection = costs.collect_costs()

@@ -37,7 +37,8 @@ def deliver_pipeline(self: Any, pipeline_id: int) -> str:
     return pipeline.pr_url
 
 
-@shared_task
+# Both limits: a time limit alone would inherit the run-sized soft limit (Celery refuses it).
+@shared_task(time_limit=600, soft_time_limit=570)
 def sync_pipeline_runs() -> dict[str, int]:
     """Poll GitHub for the runs of delivered pipelines whose webhooks went quiet."""
     return runs.sync_quiet_pipelines()

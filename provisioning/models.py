@@ -134,6 +134,19 @@ class Run(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     log_size = models.PositiveIntegerField(default=0)
+    pending_state = models.BinaryField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Terraform state this apply could not store in the backend, encrypted; "
+        "pushed when the backend answers again, then cleared",
+    )
+    pending_state_attempts = models.PositiveIntegerField(
+        default=0, help_text="Failed attempts to push the pending state"
+    )
+    pending_state_retry_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When the pending state is pushed next"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

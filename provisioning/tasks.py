@@ -87,3 +87,36 @@ def expire_pending_plans() -> int:
     from . import actions
 
     return actions.expire_pending_plans()
+
+
+@shared_task(
+    name="provisioning.push_pending_states",
+    ignore_result=True,
+    time_limit=300,
+    soft_time_limit=290,
+)
+def push_pending_states() -> dict[str, int]:
+    """Push states an apply could not store, once their wait is over (doubling waits)."""
+    from .engine.pending_state import push_due
+
+    return push_due()
+
+
+@shared_task(
+    name="provisioning.sweep_workdirs", ignore_result=True, time_limit=300, soft_time_limit=290
+)
+def sweep_workdirs() -> dict[str, int]:
+    """Remove working directories of runs no longer active, and plan dirs never applied."""
+    from .engine.housekeeping import sweep_workdirs as sweep
+
+    return sweep()
+
+
+@shared_task(
+    name="provisioning.backup_states", ignore_result=True, time_limit=1800, soft_time_limit=1740
+)
+def backup_states() -> dict[str, object]:
+    """Copy every Terraform state to a new backup generation; keep the newest N."""
+    from .engine.housekeeping import back_up_states
+
+    return back_up_states()

@@ -36,14 +36,55 @@ def request_resource(
     Slugs or resolved objects are both accepted; the rules are the same. The same
     idempotency key from the same user returns the resource made the first time.
     """
+    resource, _ = request_or_replay(
+        actor=actor,
+        template=template,
+        version=version,
+        team=team,
+        environment=environment,
+        name=name,
+        parameters=parameters,
+        service=service,
+        expires_at=expires_at,
+        idempotency_key=idempotency_key,
+    )
+    return resource
+
+
+def request_or_replay(
+    *,
+    actor: Any,
+    template: Any,
+    version: Any,
+    team: Any,
+    environment: Any,
+    name: Any,
+    parameters: Any,
+    service: Any = None,
+    expires_at: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Resource, bool]:
+    """`request_resource`, and whether this call made the resource (False: a replay).
+
+    With an idempotency key, requests racing each other get one answer: one of them makes
+    the resource, every other one (before, during or after it) gets that resource back,
+    never a second row and never a name conflict with itself. The key is checked again
+    inside the transaction (SQLite serialises writers there); on PostgreSQL the loser of a
+    race waits on the unique index until the winner commits, then finds its resource.
+    """
     key = (idempotency_key or "").strip()[:200]
-    if key and getattr(actor, "is_authenticated", False):
-        existing = Resource.objects.filter(requested_by=actor, idempotency_key=key).first()
+    keyed = bool(key) and bool(getattr(actor, "is_authenticated", False))
+    if keyed:
+        existing = _by_key(actor, key)
         if existing is not None:
-            return existing
+            return existing, False
     try:
         with transaction.atomic():
-            return _request_resource(
+            if keyed:
+                existing = _by_key(actor, key)
+                if existing is not None:
+                    return existing, False
+            resource = _request_resource(
                 actor=actor,
                 template=template,
                 version=version,
@@ -55,14 +96,21 @@ def request_resource(
                 expires_at=expires_at,
                 key=key,
             )
-    except IntegrityError:
-        if key:  # a concurrent request with the same key won the race
-            existing = Resource.objects.filter(requested_by=actor, idempotency_key=key).first()
+            return resource, True
+    except (IntegrityError, Conflict) as exc:
+        if keyed:  # a concurrent request with the same key won the race: its answer is ours
+            existing = _by_key(actor, key)
             if existing is not None:
-                return existing
+                return existing, False
+        if isinstance(exc, Conflict):
+            raise
         raise Conflict(
             f"A live resource named {name!r} already exists here", field="name"
         ) from None
+
+
+def _by_key(actor: Any, key: str) -> Resource | None:
+    return Resource.objects.filter(requested_by=actor, idempotency_key=key).first()
 
 
 def _request_resource(

@@ -115,6 +115,10 @@ class ResourceSerializer(serializers.ModelSerializer):
         source="requested_by.username", default=None, read_only=True
     )
     url = serializers.HyperlinkedIdentityField(view_name="api:resource-detail")
+    activity = serializers.SerializerMethodField(
+        help_text="Whether the run carrying the status is `queued` (waiting for a worker) or "
+        "`running`; null when no run works on the resource (drift checks do not count)"
+    )
 
     class Meta:
         model = Resource
@@ -128,6 +132,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "template",
             "version",
             "status",
+            "activity",
             "drifted",
             "requested_by",
             "estimated_monthly_cost",
@@ -138,6 +143,10 @@ class ResourceSerializer(serializers.ModelSerializer):
             "provisioned_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "enum": ["queued", "running"], "nullable": True})
+    def get_activity(self, resource: Resource) -> str | None:
+        return presenters.activity(resource)
 
 
 class ResourceListSerializer(ResourceSerializer):
@@ -163,6 +172,7 @@ class ResourceListSerializer(ResourceSerializer):
             "template": r.template_slug,  # type: ignore[attr-defined]
             "version": r.version_number,  # type: ignore[attr-defined]
             "status": r.status,
+            "activity": r.activity,  # type: ignore[attr-defined]
             "drifted": r.drifted,
             "requested_by": r.requested_by.username if r.requested_by else None,
             "estimated_monthly_cost": (

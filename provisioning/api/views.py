@@ -24,25 +24,31 @@ from idp.rbac import signed_in_user
 from idp.services import ServiceError
 
 from .. import actions
+from ..actions.requests import request_or_replay
 from ..filtersets import ResourceFilterSet, RunFilterSet
 from ..models import Resource, Run
 from . import serializers as s
-from .presenters import RUN_HEAVY_FIELDS
+from .presenters import RUN_HEAVY_FIELDS, with_activity
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     str,
     OpenApiParameter.HEADER,
     required=False,
-    description="Repeat a request safely: the same key from the same user gives the same resource",
+    description="Repeat a request safely: the same key from the same user gives the same "
+    "resource. The request that made it answers 201; every repeat, also one sent while the "
+    "first was still in flight, answers 200 with that resource (never a second resource, "
+    "never a 409 for the key itself).",
 )
 RUN_ACCEPTED = OpenApiResponse(s.RunSerializer, description="The run queued for this change")
 
 
 def resource_queryset(user: Any) -> QuerySet[Resource]:
     """Resources visible to `user`, with everything a list row shows in one query."""
-    return Resource.objects.for_user(user).select_related(
-        "team", "service", "environment", "template", "template_version", "requested_by"
+    return with_activity(
+        Resource.objects.for_user(user).select_related(
+            "team", "service", "environment", "template", "template_version", "requested_by"
+        )
     )
 
 
@@ -75,7 +81,7 @@ def resource_list_queryset(user: Any) -> QuerySet[Resource]:
     Rows carry `environment_slug`, `template_slug` and `version_number` in place of
     the environment, template and version objects.
     """
-    return (
+    return with_activity(
         Resource.objects.for_user(user)
         .select_related("team", "service", "requested_by")
         .only(*LIST_COLUMNS)
@@ -152,7 +158,10 @@ class ResourceViewSet(
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Request a resource: validates the parameters and queues its first plan."""
+        """Request a resource: validates the parameters and queues its first plan.
+
+        With an Idempotency-Key the request that made the resource answers 201 and every
+        repeat of the key answers 200 with the same resource, however the requests race."""
         key = request.headers.get("Idempotency-Key", "").strip()[:200]
         if key:
             existing = Resource.objects.filter(
@@ -163,7 +172,7 @@ class ResourceViewSet(
         serializer = s.ResourceCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        resource = actions.request_resource(
+        resource, created = request_or_replay(
             actor=request.user,
             template=data["template"],
             version=data.get("version"),
@@ -175,7 +184,7 @@ class ResourceViewSet(
             expires_at=data.get("expires_at"),
             idempotency_key=key or None,
         )
-        return self._detail(resource, status.HTTP_201_CREATED)
+        return self._detail(resource, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
         request=s.ParametersSerializer,

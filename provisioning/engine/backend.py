@@ -257,3 +257,137 @@ def backup_states(target_bucket: str | None, prefix: str) -> list[str]:
             )
             copied.append(dest)
     return copied
+
+
+# --- writing a state Terraform could not store, backups and restores -------------------------
+
+
+class StateConflict(Exception):
+    """The backend holds a state that writing this one would silently overwrite."""
+
+
+def read_state(resource: Any, bucket: str | None = None, key: str | None = None) -> bytes | None:
+    """The resource's state object (or another key's), None when there is none."""
+    s3 = platform_client("s3")
+    try:
+        body = s3.get_object(Bucket=bucket or state_bucket(), Key=key or state_key(resource))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    return bytes(body["Body"].read())
+
+
+def _put_state(resource: Any, data: bytes) -> None:
+    platform_client("s3").put_object(
+        Bucket=state_bucket(),
+        Key=state_key(resource),
+        Body=data,
+        ContentType="application/json",
+        ServerSideEncryption="AES256",  # as the backend's `encrypt = true` does
+    )
+
+
+def write_state(resource: Any, data: bytes) -> str:
+    """Store a state Terraform wrote to `errored.tfstate`, with `terraform state push`'s
+    safety checks: the same lineage, and no newer serial in the backend. Then remove the
+    lock file the failed apply could not release (nothing runs on a `state_pending`
+    resource). Returns "pushed" or "already stored"."""
+    doc = json.loads(data)
+    current = read_state(resource)
+    if current is not None:
+        remote = json.loads(current)
+        if remote.get("lineage") and remote.get("lineage") != doc.get("lineage"):
+            raise StateConflict(
+                f"the backend holds a state of another lineage ({remote.get('lineage')}, this "
+                f"one is {doc.get('lineage')}); not overwritten"
+            )
+        if int(remote.get("serial", 0)) > int(doc.get("serial", 0)):
+            raise StateConflict(
+                f"the backend holds a newer state (serial {remote.get('serial')} > "
+                f"{doc.get('serial')}); not overwritten"
+            )
+        if int(remote.get("serial", 0)) == int(doc.get("serial", 0)):
+            if remote.get("resources") != doc.get("resources"):
+                raise StateConflict(
+                    f"the backend holds a different state with the same serial "
+                    f"({doc.get('serial')}); not overwritten"
+                )
+            delete_state_lock(resource)
+            return "already stored"
+    _put_state(resource, data)
+    delete_state_lock(resource)
+    return "pushed"
+
+
+BACKUP_ROOT = "backups/"
+
+
+def backup_bucket() -> str:
+    return setting("IDP_STATE_BACKUP_BUCKET") or state_bucket()
+
+
+def new_generation_prefix(now: Any) -> str:
+    """A backup generation's prefix: `backups/<UTC time to the microsecond>Z/`."""
+    return f"{BACKUP_ROOT}{now:%Y%m%dT%H%M%S%f}Z/"
+
+
+def _generation_order(prefix: str) -> str:
+    # `…T120000Z` (seconds, older backups) and `…T120000123456Z` sort by their digits.
+    digits = "".join(ch for ch in prefix if ch.isdigit())
+    return digits.ljust(20, "0")
+
+
+def backup_generations(bucket: str | None = None) -> list[str]:
+    """The backup generations' prefixes in the backup bucket, newest first."""
+    s3 = platform_client("s3")
+    prefixes: list[str] = []
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket or backup_bucket(), Prefix=BACKUP_ROOT, Delimiter="/"
+    )
+    for page in pages:
+        prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    return sorted(prefixes, key=_generation_order, reverse=True)
+
+
+def prune_backups(keep: int, bucket: str | None = None) -> list[str]:
+    """Delete every backup generation but the `keep` newest; returns the removed prefixes."""
+    s3 = platform_client("s3")
+    target = bucket or backup_bucket()
+    removed = backup_generations(target)[max(keep, 1) :]
+    for prefix in removed:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=target, Prefix=prefix):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            for i in range(0, len(keys), 1000):
+                s3.delete_objects(Bucket=target, Delete={"Objects": keys[i : i + 1000]})
+    return removed
+
+
+def restore_state(resource: Any, generation: int = 1, bucket: str | None = None) -> dict[str, Any]:
+    """Put the resource's state back from backup generation `generation` (1 = newest).
+
+    The restored state keeps its lineage and gets a serial above the one it replaces, so
+    Terraform treats it as the newest state (as `terraform state push -force` would)."""
+    source = bucket or backup_bucket()
+    generations = backup_generations(source)
+    if generation < 1 or generation > len(generations):
+        raise LookupError(
+            f"there is no backup generation {generation} ({len(generations)} kept in {source})"
+        )
+    prefix = generations[generation - 1]
+    data = read_state(resource, bucket=source, key=prefix + state_key(resource))
+    if data is None:
+        raise LookupError(f"backup {prefix} holds no state of resource {resource.pk}")
+    doc = json.loads(data)
+    current = read_state(resource)
+    replaced = json.loads(current) if current is not None else None
+    if replaced is not None and int(replaced.get("serial", 0)) >= int(doc.get("serial", 0)):
+        doc["serial"] = int(replaced.get("serial", 0)) + 1
+    _put_state(resource, json.dumps(doc, indent=2).encode())
+    return {
+        "generation": generation,
+        "prefix": prefix,
+        "serial": doc.get("serial"),
+        "lineage": doc.get("lineage"),
+        "resources": len(doc.get("resources", [])),
+    }

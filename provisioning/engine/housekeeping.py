@@ -1,4 +1,5 @@
-"""Beat housekeeping: re-send queued runs, reap runs whose worker died, sweep old plan dirs."""
+"""Beat housekeeping: re-send queued runs, reap runs whose worker died, sweep working
+directories, back up the Terraform state."""
 
 from __future__ import annotations
 
@@ -68,3 +69,25 @@ def reap_lost_runs() -> int:
             log.warning("could not clear the state lock of resource %s", resource.pk)
         reaped += 1
     return reaped
+
+
+def sweep_workdirs() -> dict[str, int]:
+    """Remove this host's leftover working directories: those of runs no longer active
+    (a killed worker's, variables files and all) and plan directories never applied."""
+    from . import workdirs
+
+    return {"run_dirs": workdirs.sweep_run_dirs(), "kept_plan_dirs": workdirs.sweep()}
+
+
+def back_up_states() -> dict[str, object]:
+    """Copy every state object to a new backup generation, then keep only the newest
+    IDP_STATE_BACKUP_GENERATIONS generations."""
+    from .backend import backup_bucket, backup_states, new_generation_prefix, prune_backups
+
+    prefix = new_generation_prefix(timezone.now())
+    copied = backup_states(backup_bucket(), prefix)
+    removed = prune_backups(setting("IDP_STATE_BACKUP_GENERATIONS"))
+    log.info(
+        "state backup %s: %s objects, %s old generations removed", prefix, len(copied), len(removed)
+    )
+    return {"prefix": prefix, "copied": len(copied), "removed": removed}

@@ -170,17 +170,51 @@ def finish_apply(run: Run, outputs: dict[str, Any], creds: dict[str, str], log_w
     )
     plain, secret = split_outputs(outputs)
     try:
-        if run.is_destroy:
-            removed = remove_outputs(resource, creds)
-            log_writer.write(f"Removed {removed} parameters from Parameter Store")
-        else:
-            names = publish_outputs(resource, plain, secret, creds)
-            log_writer.write(f"Published {len(names)} outputs to Parameter Store")
+        log_writer.write(_publish(run, resource, plain, secret, creds))
     except Exception as exc:  # noqa: BLE001 - Terraform's work is done; report, don't undo
         log.warning("Parameter Store update failed for resource %s: %s", resource.pk, exc)
         log_writer.write(f"Warning: Parameter Store update failed: {exc}")
     log_writer.flush()
     _record_apply(run, plain, secret)
+
+
+def _publish(
+    run: Run,
+    resource: Resource,
+    plain: dict[str, Any],
+    secret: dict[str, Any],
+    creds: dict[str, str],
+) -> str:
+    """Parameter Store after an apply or destroy: the outputs written, or removed."""
+    if run.is_destroy:
+        return f"Removed {remove_outputs(resource, creds)} parameters from Parameter Store"
+    names = publish_outputs(resource, plain, secret, creds)
+    return f"Published {len(names)} outputs to Parameter Store"
+
+
+def _applied(
+    run: Run, resource: Resource, plain: dict[str, Any], secret: dict[str, Any]
+) -> tuple[dict[str, Any], ResourceStatus]:
+    """What the resource holds once the run's change is stored: the plan's proposal becomes
+    its configuration, with the outputs (or, after a destroy, nothing)."""
+    now = timezone.now()
+    plan = run.plan_run
+    fields: dict[str, Any] = {"last_error": "", "drifted": False, "drift_details": {}}
+    if plan is not None:
+        fields.update(adopt_fields(resource, plan))
+        estimate = Requirement.from_json(plan.approval_requirement).estimated_monthly_cost
+        if estimate is not None:
+            fields["estimated_monthly_cost"] = Decimal(estimate)
+    if run.is_destroy:
+        fields.update(destroyed_at=now, outputs={}, sensitive_outputs="", sensitive_output_names=[])
+        return fields, ResourceStatus.DESTROYED
+    fields.update(
+        provisioned_at=resource.provisioned_at or now,
+        outputs=plain,
+        sensitive_outputs=encrypt_json(secret),
+        sensitive_output_names=sorted(secret),
+    )
+    return fields, ResourceStatus.PROVISIONED
 
 
 @retry_locked
@@ -190,27 +224,8 @@ def _record_apply(run: Run, plain: dict[str, Any], secret: dict[str, Any]) -> No
         resource = _lock_resource(run)
         if not _succeed(run):
             return
-        now = timezone.now()
-        plan = run.plan_run
-        fields: dict[str, Any] = {"last_error": "", "drifted": False, "drift_details": {}}
-        if plan is not None:
-            fields.update(adopt_fields(resource, plan))
-            estimate = Requirement.from_json(plan.approval_requirement).estimated_monthly_cost
-            if estimate is not None:
-                fields["estimated_monthly_cost"] = Decimal(estimate)
-        if run.is_destroy:
-            fields.update(
-                destroyed_at=now, outputs={}, sensitive_outputs="", sensitive_output_names=[]
-            )
-            to, event = ResourceStatus.DESTROYED, ResourceEvent.DESTROYED
-        else:
-            fields.update(
-                provisioned_at=resource.provisioned_at or now,
-                outputs=plain,
-                sensitive_outputs=encrypt_json(secret),
-                sensitive_output_names=sorted(secret),
-            )
-            to, event = ResourceStatus.PROVISIONED, ResourceEvent.APPLIED
+        fields, to = _applied(run, resource, plain, secret)
+        event = ResourceEvent.DESTROYED if run.is_destroy else ResourceEvent.APPLIED
         lifecycle.transition(
             resource,
             to,
@@ -219,6 +234,45 @@ def _record_apply(run: Run, plain: dict[str, Any], secret: dict[str, Any]) -> No
             details={"run": run.pk, "outputs": sorted(plain), "sensitive_outputs": sorted(secret)},
         )
         dispatch.release(resource.pk, run.pk)
+
+
+def record_pushed_state(run: Run, outputs: dict[str, Any], creds: dict[str, str]) -> bool:
+    """The state an apply could not store is in the backend now: record the apply as the
+    resource's configuration (outputs from the state) and leave `state_pending`. False when
+    the resource had moved on already (pushed twice)."""
+    plain, secret = split_outputs(outputs)
+    resource = Resource.objects.select_related("team", "environment", "service").get(
+        pk=run.resource_id
+    )
+    try:
+        note = _publish(run, resource, plain, secret, creds)
+    except Exception as exc:  # noqa: BLE001 - the state is stored; report, don't undo
+        log.warning("Parameter Store update failed for resource %s: %s", resource.pk, exc)
+        note = f"Parameter Store update failed: {exc}"
+    return _record_push(run, plain, secret, note)
+
+
+@retry_locked
+def _record_push(run: Run, plain: dict[str, Any], secret: dict[str, Any], note: str) -> bool:
+    with transaction.atomic():
+        resource = _lock_resource(run)
+        Run.objects.filter(pk=run.pk).update(pending_state=None, pending_state_retry_at=None)
+        if resource.status != ResourceStatus.STATE_PENDING:
+            return False
+        fields, to = _applied(run, resource, plain, secret)
+        lifecycle.transition(
+            resource,
+            to,
+            ResourceEvent.STATE_PUSHED,
+            fields=fields,
+            details={
+                "run": run.pk,
+                "outputs": sorted(plain),
+                "sensitive_outputs": sorted(secret),
+                "parameter_store": note,
+            },
+        )
+        return True
 
 
 @retry_locked

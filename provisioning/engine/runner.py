@@ -2,6 +2,10 @@
 
 cancel check → running (lock, worker, heartbeat) → private working dir → files and
 environment → Terraform → record → final status → cleanup.
+
+An apply whose state Terraform could not store (the backend unreachable at the end) keeps
+that state, encrypted, with the run and leaves the resource `state_pending` until
+`pending_state.push` stores it; the working directory never takes it along.
 """
 
 from __future__ import annotations
@@ -18,16 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from idp.conf import setting
 from idp.context import bound
 
 from .. import lifecycle
-from ..choices import ResourceEvent, RunKind, RunStatus
+from ..choices import ResourceEvent, ResourceStatus, RunKind, RunStatus
 from ..models import Resource, Run
 from . import dispatch, workdirs
 from .backend import backend_tf, credentials_env
-from .crypto import decrypt_bytes, decrypt_json
+from .crypto import decrypt_bytes, decrypt_json, encrypt_bytes
 from .dbretry import retry_locked
 from .logwriter import LogWriter
 from .outcomes import (
@@ -53,6 +58,14 @@ class RunFailed(Exception):
 
 class PlanRefused(RunFailed):
     """The stored plan may not be applied; a new plan is made."""
+
+
+class StateNotStored(Exception):
+    """Terraform applied but could not write the state to the backend (errored.tfstate)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
 
 
 def worker_name() -> str:
@@ -96,6 +109,9 @@ class RunTask:
             except PlanRefused as exc:
                 self.refuse(run, str(exc))
                 return "refused"
+            except StateNotStored as exc:
+                self.keep_state(run, exc.path)
+                return "state_pending"
             except RunFailed as exc:
                 self.stop(run, RunStatus.FAILED, str(exc))
                 return "failed"
@@ -147,7 +163,8 @@ class RunTask:
             "idp_environment": resource.environment.slug,
             "idp_resource": resource.name,
         }
-        (root / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
+        # Decrypted sensitive values: readable by the worker only, gone when Terraform is done.
+        workdirs.write_private(root / workdirs.VARIABLES, json.dumps(variables, indent=2))
 
     def terraform(self, creds: dict[str, str]) -> Terraform:
         assert self.workdir is not None and self.log is not None
@@ -176,7 +193,12 @@ class RunTask:
                 steps.append(Step(["output", "-json"], capture=True))
             # A plan's kept directory, taken over, is initialised already (workdirs.keep).
             initialised = (self.workdir / ".terraform").is_dir()
-            outcomes = self.init_then(tf, steps, needed=not initialised)
+            try:
+                outcomes = self.init_then(tf, steps, needed=not initialised)
+            finally:
+                workdirs.remove_secrets(self.workdir)
+                # Applied but not stored: that outranks a failure or a cancel of the apply.
+                self.raise_if_state_not_stored()
             self.check(tf, self.at(tf, outcomes, 0), "apply")
             outputs = {} if run.is_destroy else self._outputs(self.at(tf, outcomes, 1))
             finish_apply(run, outputs, creds, self.log)
@@ -187,7 +209,10 @@ class RunTask:
         elif run.is_destroy:
             args.append("-destroy")
         show = Step(["show", "-json", "plan.tfplan"], capture=True)
-        outcomes = self.init_then(tf, [Step(args), show])
+        try:
+            outcomes = self.init_then(tf, [Step(args), show])
+        finally:
+            workdirs.remove_secrets(self.workdir)
         self.check(
             tf, self.at(tf, outcomes, 0), "plan" if run.kind == RunKind.PLAN else "drift check"
         )
@@ -234,6 +259,12 @@ class RunTask:
         if tf.cancel_reason:
             raise Cancelled(tf.cancel_reason)
 
+    def raise_if_state_not_stored(self) -> None:
+        assert self.workdir is not None
+        errored = self.workdir / workdirs.ERRORED_STATE
+        if errored.exists():
+            raise StateNotStored(errored)
+
     def _show(self, outcome: Outcome) -> dict[str, Any]:
         if not outcome.ok:
             raise RunFailed(f"terraform show failed:\n{outcome.error_text()}")
@@ -248,7 +279,6 @@ class RunTask:
 
     # --- final status ----------------------------------------------------------------------
 
-    @retry_locked
     def stop(
         self, run: Run, status: RunStatus, error: str, *, logged: bool = False, **how: Any
     ) -> bool:
@@ -256,8 +286,14 @@ class RunTask:
         error = self.redactor(error)
         if self.log is not None:
             if not logged:
-                self.log.write(f"Error: {error}" if status == RunStatus.FAILED else error)
+                self.log.write(
+                    f"Error: {error}" if status == RunStatus.FAILED else error, final=True
+                )
             self.log.flush()
+        return self._settle(run, status, error, **how)
+
+    @retry_locked
+    def _settle(self, run: Run, status: RunStatus, error: str, **how: Any) -> bool:
         with transaction.atomic():
             resource = Resource.objects.select_for_update().get(pk=run.resource_id)
             return dispatch.stop_run(run, resource, status, error, **how)
@@ -305,7 +341,7 @@ class RunTask:
         log.warning("run %s lost its database connection: %s", run.pk, exc)
         reason = f"{DATABASE_LOST} ({first_database_error(exc)}); retry the run"
         if self.log is not None:
-            self.log.write(f"Error: {reason}")
+            self.log.write(f"Error: {reason}", final=True)
         for attempt in range(attempts):
             with contextlib.suppress(DatabaseError):
                 connection.close()  # the broken connection; the next query opens a new one
@@ -316,6 +352,57 @@ class RunTask:
                 time.sleep(min(2.0 * (attempt + 1), 10.0))  # the database may be coming back
         log.error("run %s could not be ended after losing the database; the reaper will", run.pk)
 
+    def keep_state(self, run: Run, errored: Path) -> None:
+        """Terraform applied but could not store the state: keep it (encrypted) with the run,
+        end the run and move the resource to `state_pending`; `pending_state.push` (beat,
+        or `manage.py push_state`) stores it once the backend answers."""
+        error = (
+            "Terraform applied the change but could not store its state in the backend. "
+            "The state is kept, encrypted, with this run and is pushed automatically when "
+            f"the backend answers again (or: manage.py push_state {run.pk})."
+        )
+        if self.log is not None:
+            self.log.write(f"Error: {error}", final=True)
+            self.log.flush()
+        if self._keep_state(run, errored.read_bytes(), error):
+            errored.unlink()  # stored with the run (committed): the disk copy may go
+        # Not ended here (the reaper or an operator was first): the file stays on disk, and
+        # cleanup moves it aside instead of deleting it.
+
+    @retry_locked
+    def _keep_state(self, run: Run, data: bytes, error: str) -> bool:
+        from .pending_state import first_retry_at
+
+        with transaction.atomic():
+            resource = Resource.objects.select_for_update().get(pk=run.resource_id)
+            ended = lifecycle.end_run(
+                run,
+                RunStatus.FAILED,
+                error=error,
+                fields={
+                    "pending_state": encrypt_bytes(data),
+                    "pending_state_attempts": 0,
+                    "pending_state_retry_at": first_retry_at(timezone.now()),
+                },
+            )
+            if not ended:
+                return False
+            fields = {"last_error": f"Run {run.pk} ({run.kind}): {error}"[:10000]}
+            if lifecycle.allowed(
+                ResourceEvent.STATE_WRITE_FAILED, resource.status, ResourceStatus.STATE_PENDING
+            ):
+                lifecycle.transition(
+                    resource,
+                    ResourceStatus.STATE_PENDING,
+                    ResourceEvent.STATE_WRITE_FAILED,
+                    fields=fields,
+                    details={"run": run.pk, "kind": run.kind},
+                )
+            else:  # moved on meanwhile (an operator): the state still waits with the run
+                Resource.objects.filter(pk=resource.pk).update(**fields)
+            dispatch.release(resource.pk, run.pk)
+            return True
+
     def cleanup(self) -> None:
         if self.log is not None:
             try:
@@ -323,7 +410,7 @@ class RunTask:
             except DatabaseError as exc:  # the run already ended; its last lines cannot be kept
                 log.warning("run %s: last log lines lost: %s", self.run_id, exc)
         if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            workdirs.remove(self.workdir, self.run_id)
 
 
 DATABASE_LOST = "database connection lost during the run"

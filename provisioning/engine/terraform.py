@@ -7,6 +7,7 @@ process, and parallel runs never share one Terraform.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -26,7 +27,7 @@ from django.conf import settings
 
 from idp.conf import setting
 
-from .tfexec import STEP_END
+from .tfexec import GRACE_ENV, STEP_END, end_group
 
 # Variables a run's Terraform inherits from the worker; nothing else (no database URL,
 # no platform secrets) reaches the module's provisioners.
@@ -58,26 +59,36 @@ class Step:
     capture: bool = False  # stdout is data (show -json, output -json), not the log
 
 
+# What one command keeps in memory for its Outcome: its last lines and first errors. The log
+# itself streams to storage (LogWriter), so memory stays flat however much Terraform prints.
+TAIL_LINES = 50
+MAX_ERRORS = 100
+# Output lines waiting between the reader thread and the supervisor; a full queue makes
+# Terraform wait on its stdout (back-pressure) instead of growing the worker's memory.
+MAX_PENDING_LINES = 2000
+MAX_LINE_BYTES = 1 << 16
+
+
 class _LogLines:
     """One command's output as it comes: each line rendered to the log, its errors and its
-    last lines kept for the command's Outcome."""
+    last lines kept for the command's Outcome (bounded)."""
 
     def __init__(self, on_line: Callable[[str], None]) -> None:
         self.on_line = on_line
         self.errors: list[dict[str, Any]] = []
-        self.tail: list[str] = []
+        self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
 
     def add(self, line: str) -> None:
         text, diag = render(line)
-        if diag:
+        if diag and len(self.errors) < MAX_ERRORS:
             self.errors.append(diag)
-        self.tail.append(text)
+        self.tail.append(text[:4000])
         self.on_line(text)
 
     def outcome(self, code: int) -> Outcome:
         """The command's Outcome; the lines kept so far are handed over and forgotten."""
-        outcome = Outcome(code, "\n".join(self.tail[-50:]), self.errors)
-        self.errors, self.tail = [], []
+        outcome = Outcome(code, "\n".join(self.tail), self.errors)
+        self.errors, self.tail = [], collections.deque(maxlen=TAIL_LINES)
         return outcome
 
 
@@ -126,9 +137,11 @@ def base_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def command(args: list[str]) -> list[str]:
+    """The child process of one command. A binary runs under tfexec too, which stops it and
+    every process it started (provisioners) when the worker dies."""
     binary = setting("IDP_TERRAFORM_BIN")
     if binary:
-        return [str(binary), *args]
+        return [sys.executable, "-m", "provisioning.engine.tfexec", "--bin", str(binary), *args]
     return [sys.executable, "-m", "provisioning.engine.tfexec", *args]
 
 
@@ -165,7 +178,8 @@ class Terraform:
         grace_seconds: float = 30.0,
     ) -> None:
         self.workdir = workdir
-        self.env = base_env(env)
+        # tfexec gives Terraform this long to stop when the worker dies, then ends the group.
+        self.env = base_env({**env, GRACE_ENV: str(grace_seconds)})
         self.on_line = on_line
         # Called about twice a second: flushes logs, beats the heartbeat; True = cancel.
         self.tick = tick
@@ -249,25 +263,39 @@ class Terraform:
         )
 
     def _watch(self, proc: subprocess.Popen[bytes], handle: Callable[[str], None]) -> int:
-        """Feed each output line to `handle` while ticking; stop Terraform on cancel."""
-        lines: queue.Queue[bytes | None] = queue.Queue()
+        """Feed each output line to `handle` while ticking; stop Terraform on cancel. However
+        the command ends, no process it started outlives it (its process group is ended)."""
+        lines: queue.Queue[bytes | None] = queue.Queue(maxsize=MAX_PENDING_LINES)
+        abandoned = threading.Event()
+
+        def put(item: bytes | None) -> bool:
+            while not abandoned.is_set():
+                try:
+                    lines.put(item, timeout=0.5)
+                    return True
+                except queue.Full:
+                    continue
+            return False
 
         def pump() -> None:
-            assert proc.stdout is not None
-            for raw in iter(proc.stdout.readline, b""):
-                lines.put(raw)
-            lines.put(None)
+            stdout = proc.stdout
+            assert stdout is not None
+            # At most 64 KiB at a time: one enormous line never sits in memory whole.
+            for raw in iter(lambda: stdout.readline(MAX_LINE_BYTES), b""):
+                if not put(raw):
+                    return
+            put(None)
 
         threading.Thread(target=pump, name="terraform-log", daemon=True).start()
         try:
             self._supervise(proc, lines, handle)
         finally:
-            if proc.poll() is None:  # the worker is stopping (time limit, crash): stop Terraform
+            abandoned.set()  # nobody reads the queue any more: the reader may drop lines
+            if not _exited(proc):  # the worker is stopping (time limit, crash): stop Terraform
                 _signal(proc, signal.SIGINT)
-                try:
-                    proc.wait(timeout=self.grace_seconds)
-                except subprocess.TimeoutExpired:
+                if not _wait_exited(proc, self.grace_seconds):
                     _kill_group(proc)
+            _end_group(proc)
         return proc.wait()
 
     def _supervise(
@@ -338,6 +366,34 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         _signal(proc, signal.SIGKILL)
+
+
+def _exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Has the child exited? Without reaping it: while it is not reaped, its pid (the id of
+    its process group) cannot be given to another process."""
+    if proc.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _wait_exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not _exited(proc):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _end_group(proc: subprocess.Popen[bytes]) -> None:
+    """Once Terraform's process has exited (not yet reaped), kill what is left of its process
+    group: a provisioner's children that a stop (cancel, time limit) orphaned."""
+    _wait_exited(proc, 60.0)
+    if proc.returncode is None:
+        end_group(proc.pid)
 
 
 # --- provider installation problems --------------------------------------------------------

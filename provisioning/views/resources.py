@@ -68,6 +68,7 @@ def table_rows(resources: Iterable[Resource]) -> list[dict[str, Any]]:
             "version": r.version_number,  # type: ignore[attr-defined]
             "status": r.status,
             "status_label": STATUS_LABELS.get(r.status, r.status),
+            "activity": getattr(r, "activity", None),  # queued/running, from the list query
             "created": timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M"),
             "requested_by": r.requested_by.get_username() if r.requested_by else "",
         }

@@ -17,7 +17,7 @@ from tests.utils import assert_ok
 
 from .conftest import stop_worker
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(300)]
 
 
 def request(api, name: str) -> int:

@@ -1,5 +1,6 @@
-"""PostgreSQL drops the worker's connections mid-apply (pg_terminate_backend): the run still
-ends in a clear state, its lock is freed, and a retry provisions the resource."""
+"""PostgreSQL drops the worker's connections mid-apply (pg_terminate_backend): the worker's
+heartbeat, log and result writes retry on a new connection (IDP_DB_RETRY_SECONDS), so the
+apply completes, its log whole, its lock freed, and no retry is needed."""
 
 from __future__ import annotations
 
@@ -8,21 +9,15 @@ import uuid
 import pytest
 from django.db import connection
 
-from provisioning import actions
 from provisioning.choices import ResourceStatus, RunStatus
 from provisioning.models import ResourceLock, Run
-from tests.provisioning.engine.conftest import (
-    log_of,
-    register_module,
-    request_module,
-    run_queued,
-)
+from tests.provisioning.engine.conftest import log_of, register_module, request_module
 from tests.provisioning.engine.test_runs import wait_for
 from tests.provisioning.engine.test_worker_loss import start_worker, wait_for_sleeping_apply
 
 from .conftest import stop_worker
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(240)]
 
 
 def terminate_other_backends() -> int:
@@ -56,7 +51,7 @@ def test_database_connection_dropped_mid_apply(
         )
         apply = wait_for_sleeping_apply(resource, 4, tmp_path / "worker.log")
         assert terminate_other_backends() >= 1
-        # The worker notices at its next heartbeat and ends the run itself; no reaper needed.
+        # The worker notices at its next heartbeat, reconnects and carries on.
         wait_for(
             lambda: Run.objects.get(pk=apply.pk).status != RunStatus.RUNNING,
             "the run to end after its connection was dropped",
@@ -67,21 +62,10 @@ def test_database_connection_dropped_mid_apply(
 
     apply.refresh_from_db()
     resource.refresh_from_db()
-    assert not ResourceLock.objects.filter(resource=resource).exists()
-    if apply.status == RunStatus.SUCCEEDED:
-        assert resource.status == ResourceStatus.PROVISIONED
-    else:
-        assert apply.status == RunStatus.FAILED
-        assert "database connection lost" in apply.error, apply.error
-        assert "administrator command" in apply.error  # PostgreSQL's own words for the drop
-        # The log keeps what Terraform printed before the drop, and ends with why it stopped.
-        text = log_of(apply)
-        assert "sleep 4" in text and "Error: database connection lost" in text, text[-2000:]
-        assert resource.status == ResourceStatus.FAILED
-        assert "retry" in actions.allowed_actions(resource, alice)
-        settings.IDP_RUN_QUEUE = f"nobody-{uuid.uuid4().hex[:8]}"  # this process runs it
-        actions.retry(resource, actor=alice)
-        runs = run_queued(resource)
-        assert runs and all(r.status == RunStatus.SUCCEEDED for r in runs), [r.error for r in runs]
-        resource.refresh_from_db()
+    assert apply.status == RunStatus.SUCCEEDED, apply.error
     assert resource.status == ResourceStatus.PROVISIONED and resource.outputs["label"] == "kept"
+    assert not ResourceLock.objects.filter(resource=resource).exists()
+    # The log kept what Terraform printed before the drop and after it.
+    text = log_of(apply)
+    assert "sleep 4" in text and "Apply complete" in text, text[-2000:]
+    assert "database connection lost" not in text

@@ -1,4 +1,5 @@
-"""`manage.py backup_state`: copy every state object to a backup prefix or bucket."""
+"""`manage.py backup_state`: copy every state object to a new backup generation (the beat
+schedule does the same, see IDP_STATE_BACKUP_EVERY_HOURS), or to a prefix of your own."""
 
 from __future__ import annotations
 
@@ -7,26 +8,48 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from provisioning.engine.backend import backup_states
+from idp.conf import setting
+from provisioning.engine.backend import (
+    backup_bucket,
+    backup_states,
+    new_generation_prefix,
+    prune_backups,
+)
 
 
 class Command(BaseCommand):
-    help = "Copy every Terraform state object to a dated backup prefix (or another bucket)."
+    help = (
+        "Copy every Terraform state object to a new backup generation (backups/<UTC time>/) "
+        "and keep the newest IDP_STATE_BACKUP_GENERATIONS; or to --prefix, kept as is."
+    )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--bucket", default="", help="Backup bucket (default: the same)")
+        parser.add_argument("--bucket", default="", help="Backup bucket (default: the setting)")
         parser.add_argument(
             "--prefix",
             default="",
-            help="Backup prefix (default: backups/<UTC timestamp>/)",
+            help="Backup prefix (default: a new generation, backups/<UTC time>/)",
+        )
+        parser.add_argument(
+            "--keep",
+            type=int,
+            default=None,
+            help="Generations kept (default IDP_STATE_BACKUP_GENERATIONS); not with --prefix",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        prefix = options["prefix"] or f"backups/{timezone.now():%Y%m%dT%H%M%SZ}/"
+        bucket = options["bucket"] or backup_bucket()
+        prefix = options["prefix"] or new_generation_prefix(timezone.now())
         try:
-            copied = backup_states(options["bucket"] or None, prefix)
+            copied = backup_states(bucket, prefix)
+            removed: list[str] = []
+            if not options["prefix"]:
+                keep = options["keep"] or setting("IDP_STATE_BACKUP_GENERATIONS")
+                removed = prune_backups(keep, bucket)
         except Exception as exc:  # noqa: BLE001 - any AWS error, said plainly
             raise CommandError(f"Backup failed: {exc}") from exc
         self.stdout.write(f"Copied {len(copied)} state objects to {prefix}")
         for key in copied:
             self.stdout.write(f"  {key}")
+        for old in removed:
+            self.stdout.write(f"Removed the old generation {old}")
