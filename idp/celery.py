@@ -3,9 +3,32 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
+
+from . import runenv
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "idp.settings.dev")
+# `celery -A idp …` started by hand talks to a running `make run` (see idp/runenv.py).
+runenv.load()
 
 app = Celery("idp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_ready.connect
+def _sweep_leftover_run_dirs(**kwargs: object) -> None:
+    """A worker starting on a host sweeps the working directories of runs no longer active
+    there (a killed worker's, with their variables files); the beat schedule repeats it."""
+    import logging
+
+    from django.db import connections
+
+    try:
+        from provisioning.engine.housekeeping import sweep_workdirs
+
+        sweep_workdirs()
+    except Exception:  # noqa: BLE001 - a sweep must never keep a worker from starting
+        logging.getLogger(__name__).warning("working directory sweep failed", exc_info=True)
+    finally:
+        connections.close_all()  # no connection of the parent survives into pool children

@@ -63,6 +63,13 @@ class Setting:
 
 
 DECLARED: tuple[Setting, ...] = (
+    # Local files
+    Setting(
+        "IDP_VAR_DIR",
+        Path,
+        BASE_DIR / "var",
+        "Where make run keeps its SQLite database, broker folders, logs and run-env.json",
+    ),
     # Terraform runs
     Setting("IDP_TERRAFORM_BIN", "optional", None, "A terraform/tofu binary; unset = embedded"),
     Setting("IDP_STATE_BUCKET", str, "idp-terraform-state", "S3 bucket of Terraform state"),
@@ -96,12 +103,41 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_AWS_RETRY_WAIT_MAX", float, 8.0, "Longest wait between AWS attempts, seconds"),
     # Health
     Setting("IDP_READINESS_TIMEOUT", float, 1.0, "Seconds per /readyz check"),
+    Setting(
+        "IDP_READINESS_CACHE_SECONDS",
+        float,
+        1.5,
+        "Seconds a process reuses its /readyz answer (0: check on every call)",
+    ),
     Setting("IDP_METRICS_TOKEN", str, "", "Bearer token Prometheus sends to /metrics", secret=True),
     Setting(
         "IDP_METRICS_REQUIRE_TOKEN",
         bool,
         False,
         "/metrics is off (404) without IDP_METRICS_TOKEN (on in production settings)",
+    ),
+    # Recovery: logs, database blips, state kept after a failed write, backups, the schedule
+    Setting("IDP_RUN_LOG_MAX_BYTES", int, 50 * 1024 * 1024, "Bytes of a run's log kept"),
+    Setting(
+        "IDP_DB_RETRY_SECONDS",
+        float,
+        15.0,
+        "Seconds a run's bookkeeping write (heartbeat, log, result) retries a lost database",
+    ),
+    Setting(
+        "IDP_STATE_PUSH_RETRY_SECONDS",
+        float,
+        60.0,
+        "First wait before pushing a state an apply could not store; doubles, at most 1 h",
+    ),
+    Setting("IDP_STATE_BACKUP_BUCKET", str, "", "Bucket of state backups; empty = the state's"),
+    Setting("IDP_STATE_BACKUP_GENERATIONS", int, 14, "State backups kept (newest first)"),
+    Setting("IDP_STATE_BACKUP_EVERY_HOURS", float, 24.0, "Hours between state backups; 0 = off"),
+    Setting(
+        "IDP_BEAT_SCALE",
+        float,
+        1.0,
+        "Factor on every beat interval (tests and demos run the schedule faster)",
     ),
 )
 

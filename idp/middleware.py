@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from typing import Any
 
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
 
+from .api.exceptions import DATABASE_ERRORS, database_unavailable, is_api, json_error
 from .context import client_ip_var, new_request_id, request_id_var
 
 
@@ -11,8 +15,19 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+def _remember_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """Django turned an exception into a 500 somewhere inside: keep it for the middleware."""
+    if request is not None:
+        request.idp_exception = sys.exc_info()[1]  # type: ignore[attr-defined]
+
+
+got_request_exception.connect(_remember_exception, dispatch_uid="idp-remember-exception")
+
+
 class RequestContextMiddleware:
-    """Gives every request an id (echoed as X-Request-ID) and remembers the client IP."""
+    """Gives every request an id (echoed as X-Request-ID), remembers the client IP, and
+    answers errors the platform's way: a database that is gone is a 503 with Retry-After
+    (never a 500), and every error under /api/ is JSON, under DEBUG too."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -25,8 +40,33 @@ class RequestContextMiddleware:
         token_ip = client_ip_var.set(client_ip(request))
         try:
             response = self.get_response(request)
+            response = self._platform_error(request, response)
         finally:
             request_id_var.reset(token_rid)
             client_ip_var.reset(token_ip)
         response["X-Request-ID"] = rid
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        # A view met a dropped connection: answered here, so it is not an "error" to log.
+        if isinstance(exception, DATABASE_ERRORS):
+            return database_unavailable(request, exception)
+        return None
+
+    def _platform_error(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.status_code < 400:
+            return response
+        raised = getattr(request, "idp_exception", None)
+        if response.status_code == 500 and isinstance(raised, DATABASE_ERRORS):
+            # Raised outside a view (a middleware, a template): still a dependency down.
+            return database_unavailable(request, raised)
+        if not is_api(request) or response.streaming:
+            return response
+        if "json" in response.get("Content-Type", ""):
+            return response
+        # Django's own pages (DEBUG's technical 404/500, the default 400/403/405 pages).
+        answer = json_error(response.status_code)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                answer[header] = response[header]
+        return answer

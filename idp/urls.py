@@ -32,3 +32,4 @@ urlpatterns = [
 ]
 
 handler404 = "idp.views.not_found"
+handler500 = "idp.api.exceptions.server_error"

@@ -1,4 +1,9 @@
-"""Every API error is JSON: {"detail": ...}; validation errors map field -> messages."""
+"""Every API error is JSON: {"detail": ...}; validation errors map field -> messages.
+
+Errors raised outside DRF's handling (an unknown /api/ URL, an uncaught exception, under
+DEBUG too) are made JSON by `idp.middleware.RequestContextMiddleware` with `json_error`;
+a database that is gone answers 503 with Retry-After (`database_unavailable`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -55,3 +62,54 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     ):
         response.data = {"detail": data}
     return response
+
+
+# A connection the database dropped, or a database that does not answer: a dependency down.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+DETAILS = {
+    400: "Bad request.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    500: "Server error.",
+}
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status_code: int, detail: str | None = None) -> JsonResponse:
+    """The API's error body for a status, when no view wrote one."""
+    reason = detail or DETAILS.get(status_code) or HttpResponse(status=status_code).reason_phrase
+    return JsonResponse({"detail": reason}, status=status_code)
+
+
+def database_unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    """503 with Retry-After: the client should simply try again (a new connection is made)."""
+    logger.warning(
+        "database unavailable for %s %s: %s: %s",
+        request.method,
+        request.path,
+        exc.__class__.__name__,
+        str(exc).splitlines()[0] if str(exc) else "",
+    )
+    detail = "The database is unavailable; try again in a few seconds."
+    response: HttpResponse
+    if is_api(request) or "json" in request.headers.get("Accept", ""):
+        response = JsonResponse({"detail": detail}, status=503)
+    else:
+        response = HttpResponse(
+            f"<!doctype html><title>Unavailable</title><h1>Unavailable</h1><p>{detail}</p>",
+            status=503,
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: JSON under /api/, the portal's page elsewhere."""
+    if is_api(request):
+        return json_error(500)
+    return defaults.server_error(request)

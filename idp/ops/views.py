@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 from idp.conf import setting
 
 from ..api.views import error_responses
-from .checks import run_checks
+from .checks import readiness
 from .metrics import register_collector
 from .serializers import PlatformStatusSerializer
 from .status import platform_status
@@ -23,14 +24,17 @@ from .status import platform_status
 
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:
-    """Each dependency with ok/error; 503 when a required one fails."""
-    checks = run_checks()
-    ready = all(check.ok for check in checks if check.required)
-    body = {
-        "status": "ok" if ready else "error",
-        "checks": {check.name: check.as_dict() for check in checks},
-    }
-    return JsonResponse(body, status=200 if ready else 503)
+    """Each dependency with ok/error; 503 naming the required ones that fail.
+
+    The answer is at most IDP_READINESS_CACHE_SECONDS old (see `checks.readiness`)."""
+    checks = readiness()
+    failing = [check for check in checks if check.required and not check.ok]
+    body: dict[str, Any] = {"status": "error" if failing else "ok"}
+    if failing:
+        body["detail"] = "not ready: " + "; ".join(f"{c.name} ({c.detail})" for c in failing)
+        body["failing"] = [check.name for check in failing]
+    body["checks"] = {check.name: check.as_dict() for check in checks}
+    return JsonResponse(body, status=503 if failing else 200)
 
 
 @never_cache

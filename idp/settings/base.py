@@ -95,12 +95,26 @@ TEMPLATES = [
     }
 ]
 
+IDP_VAR_DIR = conf.BY_NAME["IDP_VAR_DIR"].parse(os.environ)
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'idp.sqlite3'}"),
+        os.environ.get("DATABASE_URL", f"sqlite:///{IDP_VAR_DIR / 'idp.sqlite3'}"),
         conn_max_age=int(os.environ.get("IDP_DB_CONN_MAX_AGE", "60")),
+        # A kept connection the database dropped (restart, failover, idle kill) is noticed
+        # at the start of the next request and replaced, instead of failing it.
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent writers (portal threads, workers, commands) wait their turn: WAL lets
+    # readers run beside the writer, IMMEDIATE takes the write lock up front (a read lock
+    # upgraded mid-transaction fails at once, whatever the timeout), and 20 s is the wait.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -301,38 +315,60 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+# Every interval is multiplied by IDP_BEAT_SCALE (1 in production; tests and demos run the
+# whole schedule faster), never below half a second.
+_BEAT = conf.load(os.environ)
+
+
+def _every(seconds: float) -> timedelta:
+    return timedelta(seconds=max(seconds * _BEAT["IDP_BEAT_SCALE"], 0.5))
+
+
 CELERY_BEAT_SCHEDULE["pipelines-sync-runs"] = {
     "task": "pipelines.tasks.sync_pipeline_runs",
-    "schedule": 300.0,
+    "schedule": _every(300),
 }
 CELERY_BEAT_SCHEDULE["monitoring-collect-metrics"] = {
     "task": "monitoring.collect_metrics",
-    "schedule": timedelta(minutes=int(os.environ.get("IDP_METRICS_EVERY_MINUTES", "5"))),
+    "schedule": _every(60 * int(os.environ.get("IDP_METRICS_EVERY_MINUTES", "5"))),
 }
 CELERY_BEAT_SCHEDULE["monitoring-collect-costs"] = {
     "task": "monitoring.collect_costs",
-    "schedule": timedelta(hours=int(os.environ.get("IDP_COSTS_EVERY_HOURS", "6"))),
+    "schedule": _every(3600 * int(os.environ.get("IDP_COSTS_EVERY_HOURS", "6"))),
 }
 CELERY_BEAT_SCHEDULE["provisioning-sweep-queued-runs"] = {
     "task": "provisioning.sweep_queued_runs",
-    "schedule": 30.0,
+    "schedule": _every(30),
 }
 CELERY_BEAT_SCHEDULE["provisioning-reap-lost-runs"] = {
     "task": "provisioning.reap_lost_runs",
-    "schedule": 60.0,
+    "schedule": _every(60),
 }
 CELERY_BEAT_SCHEDULE["provisioning-detect-drift"] = {
     "task": "provisioning.detect_drift",
-    "schedule": timedelta(hours=int(os.environ.get("IDP_DRIFT_EVERY_HOURS", "6"))),
+    "schedule": _every(3600 * int(os.environ.get("IDP_DRIFT_EVERY_HOURS", "6"))),
 }
 CELERY_BEAT_SCHEDULE["provisioning-expire-pending-plans"] = {
     "task": "provisioning.expire_pending_plans",
-    "schedule": 600.0,
+    "schedule": _every(600),
 }
 CELERY_BEAT_SCHEDULE["provisioning-expire-resources"] = {
     "task": "provisioning.expire_resources",
-    "schedule": 300.0,
+    "schedule": _every(300),
 }
+CELERY_BEAT_SCHEDULE["provisioning-push-pending-states"] = {
+    "task": "provisioning.push_pending_states",
+    "schedule": _every(60),
+}
+CELERY_BEAT_SCHEDULE["provisioning-sweep-workdirs"] = {
+    "task": "provisioning.sweep_workdirs",
+    "schedule": _every(600),
+}
+if _BEAT["IDP_STATE_BACKUP_EVERY_HOURS"] > 0:
+    CELERY_BEAT_SCHEDULE["provisioning-backup-states"] = {
+        "task": "provisioning.backup_states",
+        "schedule": _every(3600 * _BEAT["IDP_STATE_BACKUP_EVERY_HOURS"]),
+    }
 
 # --- Cache ------------------------------------------------------------------------
 if os.environ.get("IDP_CACHE_URL", "").startswith("redis://"):

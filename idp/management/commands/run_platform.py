@@ -1,12 +1,22 @@
 """`make run`: the whole platform on one machine with nothing else installed.
 
-Migrates SQLite, seeds demo data, then starts a local AWS API (moto server),
-a Celery worker and beat on the filesystem broker, and the portal. Ctrl-C
-stops everything it started.
+Migrates SQLite, seeds demo data, then starts a local AWS API (moto server), a Celery
+worker and beat on the filesystem broker, and the portal, and keeps them running: a child
+that exits is restarted after a pause that doubles each time it dies soon after starting,
+and after MAX_QUICK_DEATHS such deaths in a row the platform stops. The local AWS API's
+data survives restarts (its requests are recorded in `var/aws-state.jsonl` and replayed
+when it starts). The settings the children get are written to `var/run-env.json` for
+commands started from another terminal (see idp/runenv.py). Ctrl-C stops everything.
+
+`python -m idp.management.commands.run_platform serve-aws PORT FILE` is the local AWS
+API child itself.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -14,11 +24,24 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from idp import runenv
+
+# A child that dies within QUICK_SECONDS of starting counts as a quick death; the pause
+# before a restart doubles with each one in a row (2, 4, 8, … s, at most MAX_PAUSE), and
+# MAX_QUICK_DEATHS in a row stop the platform: something is wrong that a restart won't fix.
+QUICK_SECONDS = 30.0
+FIRST_PAUSE = 2.0
+MAX_PAUSE = 30.0
+MAX_QUICK_DEATHS = 5
+AWS_STATE_FILE = "aws-state.jsonl"
 
 
 def free_port(preferred: int) -> int:
@@ -32,15 +55,89 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
-def wait_for_port(port: int, timeout: float = 20.0) -> bool:
+def wait_for_port(
+    port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None
+) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
         try:
             socket.create_connection(("127.0.0.1", port), 0.5).close()
             return True
         except OSError:
             time.sleep(0.2)
     return False
+
+
+@dataclass
+class Restarts:
+    """When a child that exited may start again, and when to give up on it."""
+
+    quick_deaths: int = 0
+
+    def after_exit(self, ran_for: float) -> float | None:
+        """Seconds to wait before the restart, or None: it keeps dying, stop trying."""
+        self.quick_deaths = self.quick_deaths + 1 if ran_for < QUICK_SECONDS else 1
+        if self.quick_deaths >= MAX_QUICK_DEATHS:
+            return None
+        return float(min(FIRST_PAUSE * 2 ** (self.quick_deaths - 1), MAX_PAUSE))
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when run_platform dies, even by SIGKILL (Linux)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Child:
+    name: str
+    cmd: list[str]
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    restarts: Restarts = field(default_factory=Restarts)
+    _log: IO[bytes] | None = None
+
+    def start(self) -> None:
+        if self._log is None:
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        # Its own process group, so that stopping it stops what it started (pool
+        # processes, Terraform) and Ctrl-C reaches run_platform alone, which stops the rest.
+        self.proc = subprocess.Popen(
+            self.cmd,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            # run_platform starts no threads, so a preexec_fn is safe here.
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal_group(self, signum: int) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signum)
+
+    def stop(self, deadline: float) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.signal_group(signal.SIGKILL)
+                self.proc.wait(timeout=10)
+            self.signal_group(signal.SIGKILL)  # anything of its group left behind
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 class Command(BaseCommand):
@@ -51,108 +148,271 @@ class Command(BaseCommand):
         parser.add_argument(
             "--aws-port", type=int, default=int(os.environ.get("IDP_MOTO_PORT", "5055"))
         )
+        parser.add_argument(
+            "--var-dir",
+            default="",
+            help="Folder of the database, broker, logs and run-env.json (default: IDP_VAR_DIR)",
+        )
+
+    def say(self, text: str, style: Any = None) -> None:
+        self.stdout.write(style(text) if style else text)
+        self.stdout.flush()
 
     def handle(self, *args: Any, **options: Any) -> None:
-        base = Path(settings.BASE_DIR)
-        var = base / "var"
-        (var / "broker" / "out").mkdir(parents=True, exist_ok=True)
-        (var / "broker" / "processed").mkdir(parents=True, exist_ok=True)
-        (var / "broker" / "control").mkdir(parents=True, exist_ok=True)
+        var = Path(options["var_dir"] or settings.IDP_VAR_DIR).resolve()
+        running = runenv.read(var)
+        if running is not None and running["pid"] != os.getpid():
+            raise CommandError(
+                f"make run is already running from {var} (pid {running['pid']}); stop it first"
+            )
+        for folder in ("out", "processed", "control"):
+            (var / "broker" / folder).mkdir(parents=True, exist_ok=True)
         aws_port = free_port(options["aws_port"])
         aws_url = f"http://127.0.0.1:{aws_port}"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "idp.settings.dev"),
+        # What the children share, and what a command in another terminal needs to reach them.
+        shared = {
+            "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{var / 'idp.sqlite3'}"),
             "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "filesystem://"),
+            "IDP_BROKER_DIR": os.environ.get("IDP_BROKER_DIR", str(var / "broker")),
             "AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL", aws_url),
             "IDP_SANDBOX_AWS_ENDPOINT": aws_url,
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "eu-west-1"),
+            "IDP_WORK_DIR": os.environ.get("IDP_WORK_DIR", str(var / "runs")),
+            "TF_PLUGIN_CACHE_DIR": os.environ.get(
+                "TF_PLUGIN_CACHE_DIR", str(var / "terraform-plugin-cache")
+            ),
+        }
+        env = {
+            **os.environ,
+            **shared,
+            "IDP_VAR_DIR": str(var),
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "idp.settings.dev"),
+            "PYTHONUNBUFFERED": "1",
         }
         python = sys.executable
-        manage = str(base / "manage.py")
-        procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        manage = str(Path(settings.BASE_DIR) / "manage.py")
 
-        def start(name: str, cmd: list[str]) -> None:
-            log = open(var / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-            procs.append(
-                (name, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
-            )
+        def child(name: str, cmd: list[str]) -> Child:
+            return Child(name, cmd, env, var / f"{name}.log")
 
-        def stop(*_: Any) -> None:
-            for _name, proc in reversed(procs):
-                if proc.poll() is None:
-                    proc.terminate()
-            for _name, proc in procs:
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        aws = child(
+            "aws",
+            [python, "-m", __name__, "serve-aws", str(aws_port), str(var / AWS_STATE_FILE)],
+        )
+        others = [
+            child(
+                "worker",
+                [python, "-m", "celery", "-A", "idp", "worker", "-l", "INFO", "--concurrency", "2"],
+            ),
+            child(
+                "beat",
+                [
+                    *(python, "-m", "celery", "-A", "idp", "beat", "-l", "INFO"),
+                    *("-s", str(var / "celerybeat-schedule")),
+                ],
+            ),
+            child(
+                "web", [python, manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"]
+            ),
+        ]
+        children: list[Child] = []
 
         def interrupt(*_: Any) -> None:
             raise KeyboardInterrupt
 
         # Explicit handlers: a shell may start us with SIGINT ignored (e.g. in the background).
-        signal.signal(signal.SIGINT, interrupt)
-        signal.signal(signal.SIGTERM, interrupt)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, interrupt)
+        gave_up = ""
         try:
-            start("aws", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(aws_port)])
-            if not wait_for_port(aws_port):
-                self.stderr.write("The local AWS API did not start; see var/aws.log")
-                return
+            runenv.write(var, shared, os.getpid())
+            aws.start()
+            children.append(aws)
+            if not wait_for_port(aws_port, timeout=60, proc=aws.proc):
+                raise CommandError(f"The local AWS API did not start; see {aws.log_path}")
             for step in (
                 ["migrate", "--no-input"],
-                ["seed_demo"],
+                ["seed_demo", "--credentials-file", str(var / "demo-credentials.json")],
                 ["sync_templates"],
                 ["ensure_state_backend"],
             ):
                 # A template that fails to load, or a state bucket error, is reported above
                 # and the portal still starts; a database that cannot migrate stops here.
-                done = subprocess.run(
-                    [python, manage, *step], env=env, check=step[0] in {"migrate", "seed_demo"}
-                )
+                done = subprocess.run([python, manage, *step], env=env, check=False)
+                if done.returncode and step[0] in {"migrate", "seed_demo"}:
+                    raise CommandError(f"manage.py {step[0]} failed (exit {done.returncode})")
                 if done.returncode:
                     self.stderr.write(f"manage.py {step[0]} failed (exit {done.returncode})")
-            start(
-                "worker",
-                [python, "-m", "celery", "-A", "idp", "worker", "-l", "INFO", "--concurrency", "2"],
-            )
-            start(
-                "beat",
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "idp",
-                    "beat",
-                    "-l",
-                    "INFO",
-                    "-s",
-                    str(var / "celerybeat-schedule"),
-                ],
-            )
-            start(
-                "web", [python, manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"]
-            )
+            for one in others:
+                one.start()
+                children.append(one)
             wait_for_port(options["port"])
-            creds = json.loads((var / "demo-credentials.json").read_text())
-            self.stdout.write(
-                self.style.SUCCESS(f"\nIDP is running at http://127.0.0.1:{options['port']}/")
-            )
-            self.stdout.write(f"Local AWS API (moto) at {aws_url}; logs in var/*.log")
-            self.stdout.write("Demo sign-ins:")
-            for user, password in creds.items():
-                self.stdout.write(f"  {user:<6} {password}")
-            self.stdout.write("Ctrl-C stops everything.\n")
-            while all(proc.poll() is None for _, proc in procs):
-                time.sleep(1)
-            dead = [name for name, proc in procs if proc.poll() is not None]
-            self.stderr.write(
-                f"{', '.join(dead)} stopped; see var/{dead[0]}.log. Stopping the rest."
-            )
+            self.banner(var, options["port"], aws_url, children)
+            gave_up = self.supervise(children)
         except KeyboardInterrupt:
-            self.stdout.write("\nStopping…")
+            self.say("\nStopping…")
         finally:
-            stop()
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+            self.stop(children)
+            runenv.remove(var, os.getpid())
+            self.say("Stopped.")
+        if gave_up:
+            raise CommandError(gave_up)
+
+    def banner(self, var: Path, port: int, aws_url: str, children: list[Child]) -> None:
+        creds = json.loads((var / "demo-credentials.json").read_text())
+        self.say(f"\nIDP is running at http://127.0.0.1:{port}/", self.style.SUCCESS)
+        self.say(f"Local AWS API (moto) at {aws_url}; logs in {var}/*.log")
+        self.say(
+            "Processes: " + ", ".join(f"{c.name} (pid {c.proc.pid})" for c in children if c.proc)
+        )
+        self.say("Demo sign-ins:")
+        for user, password in creds.items():
+            self.say(f"  {user:<6} {password}")
+        self.say(
+            f"Commands in another terminal (manage.py …) use this platform ({var}/run-env.json)."
+        )
+        self.say("Ctrl-C stops everything.\n")
+
+    def supervise(self, children: list[Child]) -> str:
+        """Restart children that exit, with backoff; returns why it gave up (never, normally)."""
+        while True:
+            now = time.monotonic()
+            for one in children:
+                if one.restart_at is not None:
+                    if now >= one.restart_at:
+                        one.start()
+                        self.say(f"{one.name} restarted (pid {one.proc.pid if one.proc else '?'})")
+                    continue
+                if one.running() or one.proc is None:
+                    continue
+                code = one.proc.returncode
+                one.signal_group(signal.SIGKILL)  # its pool processes, Terraform runs
+                pause = one.restarts.after_exit(now - one.started_at)
+                if pause is None:
+                    return (
+                        f"{one.name} exited (code {code}) {MAX_QUICK_DEATHS} times in a row, each "
+                        f"within {QUICK_SECONDS:g} s of starting; giving up (see {one.log_path})"
+                    )
+                self.say(
+                    f"{one.name} exited (code {code}); restarting in {pause:g} s",
+                    self.style.WARNING,
+                )
+                one.restart_at = now + pause
+            time.sleep(0.5)
+
+    def stop(self, children: list[Child]) -> None:
+        # The local AWS API last: a worker finishing its task may still need it.
+        first = [one for one in children if one.name != "aws"]
+        last = [one for one in children if one.name == "aws"]
+        for group, grace in ((first, 20.0), (last, 5.0)):
+            for one in group:
+                if one.running() and one.proc is not None:
+                    one.proc.terminate()  # the leader shuts down what it started, if it can
+            deadline = time.monotonic() + grace
+            for one in group:
+                one.stop(deadline)
+
+
+# --- The local AWS API child ------------------------------------------------------------
+
+READ_PREFIXES = ("Get", "List", "Describe", "Head")
+
+
+def _changes_state(entry: dict[str, Any]) -> bool:
+    """Whether a recorded request may change moto's state (reads are not kept)."""
+    method = str(entry.get("method", "GET")).upper()
+    if method in {"GET", "HEAD", "OPTIONS"}:
+        return False
+    headers = {str(k).lower(): str(v) for k, v in (entry.get("headers") or {}).items()}
+    target = headers.get("x-amz-target", "")
+    if target:  # JSON protocol: Service.Operation
+        return not target.rsplit(".", 1)[-1].startswith(READ_PREFIXES)
+    if "x-www-form-urlencoded" in headers.get("content-type", "") and entry.get("body"):
+        body = entry["body"]
+        if entry.get("body_encoded"):
+            body = base64.b64decode(body).decode("utf-8", "replace")
+        action = parse_qs(str(body)).get("Action", [""])[0]
+        return not action.startswith(READ_PREFIXES)
+    return True
+
+
+def compact_recording(path: Path) -> list[dict[str, Any]]:
+    """The recorded requests that change state, written back without the reads and without
+    a last line cut short by a kill."""
+    kept: list[dict[str, Any]] = []
+    if path.exists():
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and _changes_state(entry):
+                kept.append(entry)
+    partial = path.with_name(f".{path.name}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.writelines(json.dumps(entry) + "\n" for entry in kept)
+    os.replace(partial, path)
+    return kept
+
+
+def replay(app: Any, entries: list[dict[str, Any]]) -> int:
+    """Send the recorded requests to the app in this process (nothing listens yet)."""
+    from werkzeug.test import Client
+
+    client = Client(app)
+    failed = 0
+    for entry in entries:
+        url = urlsplit(entry["url"])
+        body = entry.get("body") or ""
+        data = base64.b64decode(body) if entry.get("body_encoded") else str(body).encode()
+        headers = {
+            k: v
+            for k, v in (entry.get("headers") or {}).items()
+            if k.lower() not in {"content-length", "transfer-encoding"}
+        }
+        try:
+            response = client.open(
+                url.path,
+                base_url=f"http://{headers.get('Host', url.netloc) or 'localhost'}",
+                query_string=url.query,
+                method=entry["method"],
+                headers=headers,
+                data=data,
+            )
+            response.close()
+        except Exception:  # noqa: BLE001 - one bad request must not lose the rest
+            failed += 1
+    return failed
+
+
+def serve_aws(port: int, state_file: Path) -> None:
+    """moto server on loopback, its state rebuilt from `state_file` and kept there."""
+    os.environ["MOTO_RECORDER_FILEPATH"] = str(state_file)
+    os.environ.pop("MOTO_ENABLE_RECORDING", None)  # on only once the replay is done
+    from moto import server
+    from moto.moto_api import recorder
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    entries = compact_recording(state_file)
+    started = time.monotonic()
+    failed = replay(DomainDispatcherApplication(create_backend_app), entries)
+    print(
+        f"replayed {len(entries)} recorded requests in {time.monotonic() - started:.1f} s"
+        f" ({failed} failed) from {state_file.name}",
+        flush=True,
+    )
+    recorder.start_recording()
+    server.main(["-H", "127.0.0.1", "-p", str(port)])
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["serve-aws"] and len(sys.argv) == 4:
+        serve_aws(int(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        sys.exit(
+            f"usage: python -m {__spec__.name if __spec__ else 'run_platform'} serve-aws PORT FILE"
+        )

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitoring.choices import CollectionStatus
 from monitoring.services import budgets, costs
 
 
@@ -16,7 +17,10 @@ def _day(value: str) -> date:
 
 
 class Command(BaseCommand):
-    help = "Ingest daily costs from Cost Explorer, then raise the budget alerts they cross."
+    help = (
+        "Ingest daily costs from Cost Explorer, then raise the budget alerts they cross; "
+        "exit 1 unless every environment's costs came in."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--start", help="First day (YYYY-MM-DD); default: last month's first")
@@ -33,3 +37,8 @@ class Command(BaseCommand):
         )
         for error in collection.errors:
             self.stderr.write(str(error))
+        if collection.status != CollectionStatus.SUCCEEDED:
+            # Partial counts as not done: some environments' costs are missing.
+            raise CommandError(
+                f"Cost collection {collection.status}: {len(collection.errors)} error(s)"
+            )
