@@ -31,4 +31,8 @@ def _sweep_leftover_run_dirs(**kwargs: object) -> None:
     except Exception:  # noqa: BLE001 - a sweep must never keep a worker from starting
         logging.getLogger(__name__).warning("working directory sweep failed", exc_info=True)
     finally:
-        connections.close_all()  # no connection of the parent survives into pool children
+        # No connection of the parent survives into pool children (one inside a transaction
+        # is its owner's to close: a test's, never a worker's).
+        for connection in connections.all(initialized_only=True):
+            if not connection.in_atomic_block:
+                connection.close()
