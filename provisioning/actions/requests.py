@@ -18,37 +18,14 @@ from ..models import Resource
 from . import rules
 
 
-def request_resource(
-    *,
-    actor: Any,
-    template: Any,
-    version: Any,
-    team: Any,
-    environment: Any,
-    name: Any,
-    parameters: Any,
-    service: Any = None,
-    expires_at: datetime | None = None,
-    idempotency_key: str | None = None,
-) -> Resource:
+def request_resource(**request: Any) -> Resource:
     """Request a new resource: check every rule, record it `pending` and queue its first plan.
 
-    Slugs or resolved objects are both accepted; the rules are the same. The same
-    idempotency key from the same user returns the resource made the first time.
+    Takes the keyword arguments of `request_or_replay` (slugs or resolved objects alike; the
+    rules are the same). The same idempotency key from the same user returns the resource
+    made the first time.
     """
-    resource, _ = request_or_replay(
-        actor=actor,
-        template=template,
-        version=version,
-        team=team,
-        environment=environment,
-        name=name,
-        parameters=parameters,
-        service=service,
-        expires_at=expires_at,
-        idempotency_key=idempotency_key,
-    )
-    return resource
+    return request_or_replay(**request)[0]
 
 
 def request_or_replay(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -60,9 +61,11 @@ class DecisionCommand(BaseCommand):
             "--plan", type=int, default=None, help="The plan run reviewed (refused if stale)"
         )
 
-    def decide(self, resource: Resource, user: Any, reason: str, plan_run: int | None) -> str:
-        """Take the decision; the line to print."""
-        raise NotImplementedError
+    # The action taking the decision (`actions.approve`, …) and what to print once it did.
+    action: Callable[..., Any]
+
+    def done(self, resource: Resource) -> str:
+        return f"Decided on the plan of {resource}."
 
     def handle(self, *args: Any, **options: Any) -> None:
         if self.reason_required and not options["reason"].strip():
@@ -70,7 +73,9 @@ class DecisionCommand(BaseCommand):
         resource = get_resource(options["resource_id"])
         user = get_user(options["username"])
         try:
-            done = self.decide(resource, user, options["reason"], options["plan"])
+            type(self).action(
+                resource, actor=user, reason=options["reason"], plan_run=options["plan"]
+            )
         except ServiceError as error:
             raise service_error(error) from None
-        self.stdout.write(self.style.SUCCESS(done))
+        self.stdout.write(self.style.SUCCESS(self.done(resource)))

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from provisioning import actions
 from provisioning.choices import ResourceStatus
 from provisioning.models import Resource
@@ -14,9 +12,9 @@ class Command(DecisionCommand):
         "Approve a resource's pending plan as USER (the environment's approval policy: roles, "
         "number of approvals, and nobody who changed the plan)."
     )
+    action = actions.approve
 
-    def decide(self, resource: Resource, user: Any, reason: str, plan_run: int | None) -> str:
-        actions.approve(resource, actor=user, reason=reason, plan_run=plan_run)
+    def done(self, resource: Resource) -> str:
         resource.refresh_from_db(fields=["status"])
         if resource.status == ResourceStatus.AWAITING_APPROVAL:
             return f"Approval of {resource} recorded; it needs more approvals."

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from provisioning import actions
 from provisioning.models import Resource
 
@@ -15,7 +13,7 @@ class Command(DecisionCommand):
     )
     reason_required = True
     reason_help = "Why this cannot wait"
+    action = actions.break_glass
 
-    def decide(self, resource: Resource, user: Any, reason: str, plan_run: int | None) -> str:
-        actions.break_glass(resource, actor=user, reason=reason, plan_run=plan_run)
+    def done(self, resource: Resource) -> str:
         return f"Break-glass approval of {resource} recorded; apply queued."

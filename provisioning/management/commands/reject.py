@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from provisioning import actions
 from provisioning.models import Resource
 
@@ -12,7 +10,7 @@ class Command(DecisionCommand):
     help = "Reject a resource's pending plan as USER, with a reason."
     reason_required = True
     reason_help = "Why (shown to the requester)"
+    action = actions.reject
 
-    def decide(self, resource: Resource, user: Any, reason: str, plan_run: int | None) -> str:
-        actions.reject(resource, actor=user, reason=reason, plan_run=plan_run)
+    def done(self, resource: Resource) -> str:
         return f"Rejected the plan of {resource}."
