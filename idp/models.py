@@ -99,12 +99,35 @@ class Environment(models.Model):
         default=False, help_text="Resources here may carry an expiry date"
     )
     is_production = models.BooleanField(default=False)
+    members_may_destroy = models.BooleanField(
+        default=False,
+        help_text="Members (not only maintainers) may destroy their team's resources here",
+    )
 
     class Meta:
         ordering = ["order", "slug"]
 
     def __str__(self) -> str:
         return self.slug
+
+
+class NotificationPreference(models.Model):
+    """Which messages a user wants; a user without a row gets them all."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    plans_to_decide = models.BooleanField(
+        default=True, help_text="A plan awaits my decision (e-mail)"
+    )
+    my_requests = models.BooleanField(
+        default=True,
+        help_text="My requests and changes are decided, applied or fail (e-mail)",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"notification preferences of {self.user}"
 
 
 def hash_token(raw: str) -> str:

@@ -51,6 +51,12 @@ class Resource(models.Model):
     drifted = models.BooleanField(default=False, db_index=True)
     drift_details = models.JSONField(default=dict, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="A failed or rejected request put away: hidden from lists, kept in audit",
+    )
     last_error = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
     proposal_after_run = models.PositiveBigIntegerField(
@@ -123,6 +129,12 @@ class Run(models.Model):
     plan_hash = models.CharField(max_length=64, blank=True)
     plan_summary = models.JSONField(default=dict, blank=True)
     plan_text = models.TextField(blank=True)
+    plan_changes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Attribute-level changes of the plan (resources and outputs), "
+        "sensitive values masked",
+    )
     approval_requirement = models.JSONField(
         default=dict, blank=True, help_text="What this plan needs before it may be applied"
     )
