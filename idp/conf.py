@@ -90,6 +90,12 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_ENCRYPTION_KEY", str, "", "Key for secrets at rest", secret=True),
     # Approvals
     Setting("IDP_APPROVAL_TTL_HOURS", int, 72, "Hours a plan may wait, and an approval lasts"),
+    Setting(
+        "IDP_SITE_URL",
+        str,
+        "http://localhost:8000",
+        "The portal's address as users reach it (links in e-mails and webhook messages)",
+    ),
     # GitHub
     Setting("IDP_GITHUB_TIMEOUT", int, 15, "Seconds per GitHub API call"),
     Setting("IDP_GITHUB_WRITE_PACING", float, 1.0, "Seconds between GitHub writes"),
@@ -101,6 +107,9 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_METRICS_PERIOD_SECONDS", int, 300, "CloudWatch metric period"),
     Setting("IDP_AWS_RETRY_ATTEMPTS", int, 4, "Attempts per AWS call in collections"),
     Setting("IDP_AWS_RETRY_WAIT_MAX", float, 8.0, "Longest wait between AWS attempts, seconds"),
+    # Policies
+    Setting("IDP_POLICY_DIRS", list, [], "Folders of extra Rego policies (comma-separated)"),
+    Setting("IDP_POLICY_NAMESPACE", str, "idp", "Rego package namespace policies live under"),
     # Health
     Setting("IDP_READINESS_TIMEOUT", float, 1.0, "Seconds per /readyz check"),
     Setting(

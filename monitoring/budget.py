@@ -40,6 +40,18 @@ def budget_gate(
     return GateResult(estimated_monthly_cost=estimate)
 
 
+def budget_context(team: Any) -> dict[str, Any]:
+    """The team's monthly budget and spend so far, as policies see them (`input.idp`)."""
+    from .models import Budget
+    from .services.costs import month_to_date
+
+    budget = Budget.objects.filter(team=team).first()
+    return {
+        "budget": float(budget.monthly_amount) if budget is not None else None,
+        "month_to_date": float(month_to_date(team)),
+    }
+
+
 def on_resource_moved(moved: Any) -> None:
     """After a resource changed status (on commit): stale usage numbers, and alarms that
     follow a resource's life (created when provisioned, removed when destroyed)."""

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "idp",
     "catalog",
     "provisioning",
+    "policies",
     "pipelines",
     "monitoring",
 ]

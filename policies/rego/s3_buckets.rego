@@ -1,0 +1,49 @@
+# METADATA
+# title: S3 buckets are encrypted and not public
+# description: >-
+#   A bucket comes with default encryption and a public access block that blocks everything,
+#   and is never given a public ACL.
+# custom:
+#   enforcement: mandatory
+package idp.s3_buckets
+
+import rego.v1
+
+created(type) := [rc |
+	some rc in input.resource_changes
+	rc.type == type
+	"create" in rc.change.actions
+]
+
+deny contains {"msg": msg, "address": rc.address} if {
+	some rc in created("aws_s3_bucket")
+	count(created("aws_s3_bucket_server_side_encryption_configuration")) == 0
+	msg := sprintf("%s has no default encryption (aws_s3_bucket_server_side_encryption_configuration)", [rc.address])
+}
+
+deny contains {"msg": msg, "address": rc.address} if {
+	some rc in created("aws_s3_bucket")
+	count(created("aws_s3_bucket_public_access_block")) == 0
+	msg := sprintf("%s has no public access block", [rc.address])
+}
+
+flags := ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]
+
+deny contains {"msg": msg, "address": rc.address} if {
+	some rc in input.resource_changes
+	rc.type == "aws_s3_bucket_public_access_block"
+	some action in rc.change.actions
+	action in {"create", "update"}
+	some flag in flags
+	object.get(rc.change.after, flag, false) != true
+	object.get(rc.change, ["after_unknown", flag], false) != true
+	msg := sprintf("%s leaves %s off", [rc.address, flag])
+}
+
+deny contains {"msg": msg, "address": rc.address} if {
+	some rc in input.resource_changes
+	rc.type in {"aws_s3_bucket", "aws_s3_bucket_acl"}
+	acl := object.get(rc.change.after, "acl", "")
+	acl in {"public-read", "public-read-write", "website"}
+	msg := sprintf("%s has the public ACL %s", [rc.address, acl])
+}

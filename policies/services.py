@@ -1,0 +1,258 @@
+"""Policies: load them from their folders (versioned like templates) and evaluate plans."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from idp import audit
+
+from .choices import BLOCKING, AuditAction, Enforcement, Level
+from .engine import Finding, PolicyError, evaluate
+from .loader import ParsedPolicy, parse_policy, policy_dirs, policy_files
+from .models import Policy, PolicyResult, PolicyVersion
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    loaded: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.removed or self.failed)
+
+
+def _store(parsed: ParsedPolicy, *, actor: Any) -> bool:
+    """Create or update the policy; a new version only for new content. True when new."""
+    policy, _ = Policy.objects.select_for_update().get_or_create(
+        slug=parsed.slug, defaults={"package": parsed.package, "title": parsed.title[:200]}
+    )
+    version = policy.versions.filter(content_hash=parsed.content_hash).first()
+    is_new = version is None
+    if version is None:
+        previous = policy.versions.order_by("-number").first()
+        version = PolicyVersion.objects.create(
+            policy=policy,
+            number=(previous.number + 1) if previous else 1,
+            content_hash=parsed.content_hash,
+            source=parsed.source,
+            enforcement=parsed.enforcement,
+            changelog=parsed.changelog
+            or ("First version." if previous is None else "The policy's text changed."),
+        )
+        audit.record(
+            AuditAction.POLICY_VERSION_CREATED,
+            actor=actor,
+            target=policy,
+            details={"version": version.number, "content_hash": parsed.content_hash},
+        )
+    fields = {
+        "package": parsed.package,
+        "title": parsed.title[:200],
+        "description": parsed.description,
+        "enforcement": parsed.enforcement,
+        "origin": parsed.origin,
+        "path": parsed.path[:1000],
+        "current_version": version,
+        "sync_error": "",
+        "removed": False,
+        **parsed.scope,
+    }
+    changed = {k: v for k, v in fields.items() if getattr(policy, k) != v}
+    for key, value in changed.items():
+        setattr(policy, key, value)
+    if changed:
+        policy.save()
+    return is_new
+
+
+def _record_failure(slug: str, path: str, origin: str, error: str, *, actor: Any) -> None:
+    """A policy that does not load stays listed with its error, and fails the plans in its
+    scope (last known scope and enforcement): never silently skipped."""
+    policy, created = Policy.objects.get_or_create(
+        slug=slug[:100],
+        defaults={
+            "package": "",
+            "title": slug,
+            "enforcement": Enforcement.MANDATORY,
+            "origin": origin,
+            "path": path,
+        },
+    )
+    if created or policy.sync_error != error or policy.removed:
+        Policy.objects.filter(pk=policy.pk).update(sync_error=error, removed=False)
+        details = {"error": error}
+        audit.record(AuditAction.POLICY_BROKEN, actor=actor, target=policy, details=details)
+
+
+def sync_policies(*, actor: Any = None) -> SyncReport:
+    """Load every policy file; each loads or fails on its own. Files that are gone are
+    marked removed (their history stays)."""
+    report = SyncReport()
+    seen: dict[str, str] = {}
+    for origin, folder in policy_dirs():
+        for path in policy_files(folder):
+            slug = path.stem
+            label = f"{origin}:{path.relative_to(folder)}"
+            if slug in seen:
+                report.failed[slug] = f"{label}: the name is taken by {seen[slug]}"
+                continue
+            seen[slug] = label
+            try:
+                parsed = parse_policy(path, origin=origin, root=folder)
+            except PolicyError as error:
+                report.failed[slug] = str(error)
+                with transaction.atomic():
+                    _record_failure(
+                        slug, str(path.relative_to(folder)), origin, str(error), actor=actor
+                    )
+                continue
+            with transaction.atomic():
+                is_new = _store(parsed, actor=actor)
+            report.loaded.append(slug)
+            (report.created if is_new else report.unchanged).append(slug)
+    gone = Policy.objects.filter(removed=False).exclude(slug__in=seen)
+    for policy in gone:
+        Policy.objects.filter(pk=policy.pk).update(removed=True)
+        audit.record(AuditAction.POLICY_REMOVED, actor=actor, target=policy)
+        report.removed.append(policy.slug)
+    return report
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+
+@dataclass
+class PolicyReport:
+    """Every applicable policy's findings on one plan, and what they mean for it."""
+
+    findings: list[tuple[Policy, str, Finding]]
+
+    def _count(self, level: str) -> int:
+        return sum(1 for _, _, f in self.findings if f.level == level)
+
+    @property
+    def blocking(self) -> list[tuple[Policy, str, Finding]]:
+        return [
+            item for item in self.findings if item[2].level == Level.FAILURE and item[1] in BLOCKING
+        ]
+
+    @property
+    def overridable(self) -> bool:
+        """Every blocking failure may be overridden by a platform admin."""
+        blocking = self.blocking
+        return bool(blocking) and all(e == Enforcement.OVERRIDABLE for _, e, _ in blocking)
+
+    def as_json(self) -> dict[str, Any]:
+        results = [
+            {**finding.as_json(), "enforcement": enforcement}
+            for _, enforcement, finding in self.findings
+        ]
+        policies = {p.slug for p, _, _ in self.findings}
+        failed = {p.slug for p, _, f in self.findings if f.level == Level.FAILURE}
+        warned = {p.slug for p, _, f in self.findings if f.level == Level.WARNING} - failed
+        return {
+            "passed": len(policies - failed - warned),
+            "warnings": self._count(Level.WARNING),
+            "failures": self._count(Level.FAILURE),
+            "blocking": len(self.blocking),
+            "overridable": self.overridable,
+            "results": results,
+            "digest": digest(results),
+        }
+
+
+def digest(results: list[dict[str, Any]]) -> str:
+    """The hash binding a plan's approval to its policy results."""
+    text = json.dumps(results, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def applicable(*, environment: str, template: str, team: str) -> list[Policy]:
+    """The policies that judge a plan of `template` for `team` in `environment`."""
+    return [
+        policy
+        for policy in Policy.objects.filter(removed=False).select_related("current_version")
+        if policy.applies_to(environment=environment, template=template, team=team)
+    ]
+
+
+def evaluate_document(
+    document: dict[str, Any], *, environment: str, template: str, team: str
+) -> PolicyReport:
+    """Run every applicable policy on a plan document (`show -json` plus `idp` context)."""
+    findings: list[tuple[Policy, str, Finding]] = []
+    for policy in applicable(environment=environment, template=template, team=team):
+        version = policy.current_version
+        if policy.sync_error or version is None:
+            message = f"The policy does not load, so the plan cannot pass it: {policy.sync_error}"
+            broken = Finding(policy.slug, None, "error", Level.FAILURE, message[:2000])
+            findings.append((policy, policy.enforcement, broken))
+            continue
+        for finding in evaluate(
+            slug=policy.slug,
+            version=version.number,
+            package=policy.package,
+            source=version.source,
+            document=document,
+        ):
+            level = finding.level
+            if level == Level.FAILURE and version.enforcement == Enforcement.ADVISORY:
+                # An advisory policy's deny is shown as a warning: it never blocks.
+                finding = Finding(**{**finding.as_json(), "level": Level.WARNING})
+            findings.append((policy, version.enforcement, finding))
+    return PolicyReport(findings)
+
+
+def record_results(run: Any, report: PolicyReport) -> None:
+    """Keep the findings of a plan run (replacing earlier ones, for a re-evaluation)."""
+    PolicyResult.objects.filter(run=run).delete()
+    PolicyResult.objects.bulk_create(
+        PolicyResult(
+            run=run,
+            policy=policy,
+            version_id=policy.current_version_id if finding.version is not None else None,
+            team_id=run.resource.team_id,
+            enforcement=enforcement,
+            level=finding.level,
+            rule=finding.rule,
+            message=finding.message,
+            address=finding.address[:500],
+        )
+        for policy, enforcement, finding in report.findings
+    )
+
+
+def platform_context(resource: Any, run: Any, estimate: Decimal | None) -> dict[str, Any]:
+    """`input.idp`: who asks for what, where, and what it costs against the budget."""
+    from monitoring.budget import budget_context
+
+    requester = resource.requested_by
+    return {
+        "team": resource.team.slug,
+        "environment": resource.environment.slug,
+        "production": resource.environment.is_production,
+        "template": resource.template.slug,
+        "template_version": run.template_version.number,
+        "resource": resource.name,
+        "requested_by": requester.get_username() if requester else "",
+        "destroy": bool(run.is_destroy),
+        "estimated_monthly_cost": float(estimate) if estimate is not None else None,
+        **budget_context(resource.team),
+    }
