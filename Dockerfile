@@ -18,6 +18,7 @@ COPY catalog ./catalog
 COPY provisioning ./provisioning
 COPY pipelines ./pipelines
 COPY monitoring ./monitoring
+COPY policies ./policies
 RUN pip install .
 
 COPY templates ./templates

@@ -23,7 +23,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy idp catalog provisioning pipelines monitoring
+	$(BIN)/mypy idp catalog provisioning pipelines monitoring policies
+	$(BIN)/python manage.py check_policies
 
 bench: install
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

@@ -5,11 +5,18 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 
 from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 
 from . import services
 from .models import Service, Template, TemplateVersion
+
+
+def _count(queryset: QuerySet, noun: str) -> str:
+    """`1 template`, `3 templates`."""
+    count = queryset.count()
+    return f"{count} {noun}{pluralize(count)}"
 
 
 class TemplateVersionInline(admin.TabularInline):
@@ -79,13 +86,13 @@ class TemplateAdmin(admin.ModelAdmin):
     def deprecate(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
         for template in queryset:
             services.deprecate_template(template, actor=request.user)
-        messages.success(request, f"Deprecated {queryset.count()} template(s).")
+        messages.success(request, f"Deprecated {_count(queryset, 'template')}.")
 
     @admin.action(description="Undeprecate")
     def undeprecate(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
         for template in queryset:
             services.deprecate_template(template, actor=request.user, deprecated=False)
-        messages.success(request, f"Undeprecated {queryset.count()} template(s).")
+        messages.success(request, f"Undeprecated {_count(queryset, 'template')}.")
 
 
 @admin.register(TemplateVersion)
@@ -123,4 +130,4 @@ class ServiceAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
     def archive(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
         for service in queryset:
             services.archive_service(service, actor=request.user)
-        messages.success(request, f"Archived {queryset.count()} service(s).")
+        messages.success(request, f"Archived {_count(queryset, 'service')}.")

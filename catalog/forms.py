@@ -8,6 +8,7 @@ from typing import Any, cast
 from django import forms
 
 from idp.models import Environment, Team, slug_validator
+from idp.templatetags.values import to_json_text
 
 from . import sensitivity
 from .choices import Lifecycle, Tier
@@ -73,7 +74,7 @@ def parameter_field(prop: dict[str, Any], required: bool) -> forms.Field:
         "initial": prop.get("default"),
     }
     if "enum" in prop:
-        choices = [(v, str(v)) for v in prop["enum"]]
+        choices = [(v, to_json_text(v)) for v in prop["enum"]]
         if not required:
             choices = [("", "—"), *choices]
         return forms.TypedChoiceField(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.apps import apps
@@ -23,12 +23,14 @@ from idp.models import Team
 from idp.paginator import CountCachingPaginator
 from idp.rbac import has_team_perm
 from idp.services import ServiceError
+from idp.templatetags.values import format_money, to_json_text
 
 from . import sensitivity, services
 from .choices import Lifecycle
 from .forms import ParametersForm, RequestForm, ServiceForm
 from .models import Service, Template, TemplateVersion
 from .rendering import render_markdown
+from .services.messages import describe_pattern
 
 logger = logging.getLogger(__name__)
 
@@ -100,23 +102,65 @@ def parameter_rows(version: TemplateVersion | None) -> list[dict[str, Any]]:
                 "description": prop.get("description", ""),
                 "help": prop.get("x-help", ""),
                 "sensitive": sensitivity.is_sensitive(prop),
-                "rules": {
-                    k: prop[k]
-                    for k in (
-                        "enum",
-                        "pattern",
-                        "minimum",
-                        "maximum",
-                        "minLength",
-                        "maxLength",
-                        "minItems",
-                        "maxItems",
-                    )
-                    if k in prop
-                },
+                "rules": rule_sentences(prop),
             }
         )
     return rows
+
+
+def unit_costs(version: TemplateVersion | None) -> list[dict[str, str]]:
+    """The per-unit prices of the cost hints: `$1.50`, or every digit of a sub-cent rate."""
+    hints = (version.cost_hints if version else None) or {}
+    rows = []
+    for part in hints.get("per_unit") or []:
+        if not isinstance(part, dict):
+            continue
+        try:
+            rate = Decimal(str(part.get("usd_per_unit")))
+        except (InvalidOperation, ValueError):
+            continue
+        exponent = rate.as_tuple().exponent
+        precise = isinstance(exponent, int) and exponent < -2
+        rows.append(
+            {
+                "price": f"${rate.normalize():f}" if precise else format_money(rate),
+                "unit": str(part.get("unit") or "unit"),
+                "parameter": str(part.get("parameter") or ""),
+            }
+        )
+    return rows
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def rule_sentences(prop: dict[str, Any]) -> list[str]:
+    """The checks on one parameter in words, for the template page (the same words as its
+    validation errors where there is one)."""
+    rules: list[str] = []
+    if "enum" in prop:
+        rules.append("One of: " + ", ".join(to_json_text(v) for v in prop["enum"]))
+    if "pattern" in prop:
+        described = describe_pattern(str(prop["pattern"]))
+        own = (prop.get("x-error-message-for") or {}).get("pattern")
+        rules.append(described or own or f"Matches the pattern {prop['pattern']}")
+    low, high = prop.get("minimum"), prop.get("maximum")
+    if low is not None and high is not None:
+        rules.append(f"From {_number(low)} to {_number(high)}")
+    elif low is not None:
+        rules.append(f"At least {_number(low)}")
+    elif high is not None:
+        rules.append(f"At most {_number(high)}")
+    for unit, key in (("characters", "Length"), ("items", "Items"), ("entries", "Properties")):
+        least, most = prop.get(f"min{key}"), prop.get(f"max{key}")
+        if least is not None and most is not None:
+            rules.append(f"{least} to {most} {unit}")
+        elif least is not None:
+            rules.append(f"At least {least} {unit}")
+        elif most is not None:
+            rules.append(f"At most {most} {unit}")
+    return rules
 
 
 @login_required
@@ -134,6 +178,10 @@ def template_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "versions": versions,
             "readme": readme,
             "parameters": parameter_rows(version),
+            "unit_costs": unit_costs(version),
+            # The owning team's page answers 404 to outsiders: link it only for those who see it.
+            "owner_visible": template.owner_team_id is not None
+            and Team.objects.for_user(request.user).filter(pk=template.owner_team_id).exists(),
         },
     )
 
@@ -162,15 +210,6 @@ def template_request(request: HttpRequest, slug: str) -> HttpResponse:
     params_form = ParametersForm(version.parameters_schema, data)
     if request.method == "POST" and _submit(request, template, version, request_form, params_form):
         return redirect(request_form.resource.get_absolute_url())  # type: ignore[attr-defined]
-    estimate_params = (
-        params_form.parameters()
-        if params_form.is_bound and params_form.is_valid()
-        else {
-            k: p.get("default")
-            for k, p in version.parameters_schema.get("properties", {}).items()
-            if "default" in p
-        }
-    )
     return render(
         request,
         "catalog/template_request.html",
@@ -179,10 +218,48 @@ def template_request(request: HttpRequest, slug: str) -> HttpResponse:
             "version": version,
             "form": request_form,
             "params_form": params_form,
-            "estimate": _estimate(version, estimate_params),
+            "estimate": _estimate(version, _estimate_parameters(params_form)),
             "ttl_environments": request_form.ttl_environments,
+            "sensitive_fields": _sensitive_fields(params_form),
         },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+def _estimate_parameters(params_form: ParametersForm) -> dict[str, Any]:
+    """The values the estimate prices: those the user typed that parse, defaults for the rest."""
+    if not params_form.is_bound:
+        return {}
+    params_form.is_valid()  # cleaned_data keeps every field that parsed
+    return params_form.parameters()
+
+
+def _sensitive_fields(params_form: ParametersForm) -> str:
+    """htmx `hx-params` excluding secrets: the estimate never needs them."""
+    names = [
+        params_form[name].html_name
+        for name, field in params_form.fields.items()
+        if getattr(field, "sensitive", False)
+    ]
+    return "not " + ",".join(["csrfmiddlewaretoken", *names])
+
+
+@login_required
+@require_POST
+def template_estimate(request: HttpRequest, slug: str) -> HttpResponse:
+    """The request form's cost estimate for the parameters as they are typed (htmx partial).
+
+    Priced by the same function the platform's budget gate uses."""
+    template = _template(slug)
+    try:
+        version = services.resolve_version(template.slug, request.GET.get("version") or None)
+    except ServiceError:
+        return HttpResponse(status=404)
+    params_form = ParametersForm(version.parameters_schema, request.POST)
+    return render(
+        request,
+        "catalog/_estimate.html",
+        {"estimate": _estimate(version, _estimate_parameters(params_form))},
     )
 
 
@@ -268,13 +345,20 @@ def service_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _related(service: Service, name: str, *, select: tuple[str, ...] = (), limit: int = 50) -> list:
+def _related(
+    service: Service,
+    name: str,
+    *,
+    select: tuple[str, ...] = (),
+    limit: int = 50,
+    **filters: Any,
+) -> list:
     """Objects of another app related to the service, or [] before that app has them."""
     manager = getattr(service, name, None)
     if manager is None:
         return []
     try:
-        return list(manager.select_related(*select)[:limit])
+        return list(manager.filter(**filters).select_related(*select)[:limit])
     except (DatabaseError, AttributeError, ValueError):
         logger.warning("could not load %s of service %s", name, service.slug, exc_info=True)
         return []
@@ -307,7 +391,10 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "service": service,
             "can_edit": has_team_perm(request.user, service.team, "maintain_team"),
-            "resources": _related(service, "resources", select=("environment", "template")),
+            # Archived requests are put away: hidden here as in every list.
+            "resources": _related(
+                service, "resources", select=("environment", "template"), archived_at__isnull=True
+            ),
             "pipelines": _related(service, "pipelines"),
             "costs": _costs(service),
         },

@@ -117,6 +117,7 @@ ENVIRONMENT_FIELDS = [
     "approvals_required",
     "allows_ttl",
     "is_production",
+    "members_may_destroy",
 ]
 
 
@@ -131,9 +132,16 @@ class EnvironmentAdmin(admin.ModelAdmin):
         "approvals_required",
         "allows_ttl",
         "is_production",
+        "members_may_destroy",
         "order",
     ]
-    list_filter = ["requires_approval", "allows_ttl", "is_production", "aws_region"]
+    list_filter = [
+        "requires_approval",
+        "allows_ttl",
+        "is_production",
+        "members_may_destroy",
+        "aws_region",
+    ]
     search_fields = ["slug", "name", "aws_account_id"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 

@@ -42,3 +42,4 @@ class AuditAction(models.TextChoices):
     TEAM_UPDATED = "team.updated", "Team updated"
     USER_PLATFORM_ADMIN_GRANTED = "user.platform_admin_granted", "User platform admin granted"
     USER_PLATFORM_ADMIN_REVOKED = "user.platform_admin_revoked", "User platform admin revoked"
+    USER_NOTIFICATIONS_CHANGED = "user.notifications_changed", "Notification preferences changed"

@@ -102,7 +102,13 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_PIPELINE_QUIET_MINUTES", int, 10, "Minutes without a webhook before polling"),
     Setting("IDP_ACTIONLINT_BIN", str, "", "An actionlint binary; empty = the bundled one"),
     # Monitoring
-    Setting("IDP_SLACK_WEBHOOK_URL", str, "", "Slack-compatible webhook for alerts", secret=True),
+    Setting(
+        "IDP_SLACK_WEBHOOK_URL",
+        str,
+        "",
+        "Slack-compatible webhook for alerts and plan notifications",
+        secret=True,
+    ),
     Setting("IDP_METRICS_LOOKBACK_HOURS", int, 3, "Hours of CloudWatch metrics per collection"),
     Setting("IDP_METRICS_PERIOD_SECONDS", int, 300, "CloudWatch metric period"),
     Setting("IDP_AWS_RETRY_ATTEMPTS", int, 4, "Attempts per AWS call in collections"),

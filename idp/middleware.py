@@ -4,8 +4,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.signals import got_request_exception
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 from .api.exceptions import DATABASE_ERRORS, database_unavailable, is_api, json_error
 from .context import client_ip_var, new_request_id, request_id_var
@@ -24,10 +25,17 @@ def _remember_exception(sender: Any, request: HttpRequest | None = None, **kwarg
 got_request_exception.connect(_remember_exception, dispatch_uid="idp-remember-exception")
 
 
+def _portal_not_found(request: HttpRequest, exception: Exception | None) -> HttpResponse:
+    from .views import not_found  # views import models: loaded once the apps are ready
+
+    return not_found(request, exception)
+
+
 class RequestContextMiddleware:
     """Gives every request an id (echoed as X-Request-ID), remembers the client IP, and
     answers errors the platform's way: a database that is gone is a 503 with Retry-After
-    (never a 500), and every error under /api/ is JSON, under DEBUG too."""
+    (never a 500), every error under /api/ is JSON, and a portal 404 is the portal's page,
+    under DEBUG too."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -51,6 +59,9 @@ class RequestContextMiddleware:
         # A view met a dropped connection: answered here, so it is not an "error" to log.
         if isinstance(exception, DATABASE_ERRORS):
             return database_unavailable(request, exception)
+        if isinstance(exception, Http404) and settings.DEBUG and not is_api(request):
+            # DEBUG would answer with Django's technical page: the portal's page instead.
+            return _portal_not_found(request, exception)
         return None
 
     def _platform_error(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -60,6 +71,15 @@ class RequestContextMiddleware:
         if response.status_code == 500 and isinstance(raised, DATABASE_ERRORS):
             # Raised outside a view (a middleware, a template): still a dependency down.
             return database_unavailable(request, raised)
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            and not is_api(request)
+            and getattr(request, "resolver_match", None) is None
+        ):
+            # No URL matched: under DEBUG (as `make run` runs) Django would list every URL
+            # pattern of the platform; the portal's 404 page says it plainly instead.
+            return _portal_not_found(request, None)
         if not is_api(request) or response.streaming:
             return response
         if "json" in response.get("Content-Type", ""):

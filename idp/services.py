@@ -18,7 +18,14 @@ from guardian.shortcuts import assign_perm
 
 from . import audit
 from .choices import PLATFORM_ADMIN_GROUP, ROLE_ORDER, TEAM_PERMS_BY_ROLE, AuditAction, Role
-from .models import APIToken, Environment, Membership, Team, hash_token
+from .models import (
+    APIToken,
+    Environment,
+    Membership,
+    NotificationPreference,
+    Team,
+    hash_token,
+)
 from .rbac import forget_permissions
 
 
@@ -229,6 +236,25 @@ def set_platform_admin(user: Any, enabled: bool = True, *, actor: Any = None) ->
         actor=actor,
         target=user,
     )
+
+
+@transaction.atomic
+def set_notification_preferences(
+    user: Any, *, plans_to_decide: bool, my_requests: bool, actor: Any = None
+) -> NotificationPreference:
+    """Which e-mails `user` gets: plans awaiting their decision, news of their own requests.
+    Audited when something changed (a user without a row gets everything)."""
+    preference, _ = NotificationPreference.objects.get_or_create(user=user)
+    before = {"plans_to_decide": preference.plans_to_decide, "my_requests": preference.my_requests}
+    after = {"plans_to_decide": bool(plans_to_decide), "my_requests": bool(my_requests)}
+    if before != after:
+        preference.plans_to_decide = after["plans_to_decide"]
+        preference.my_requests = after["my_requests"]
+        preference.save(update_fields=["plans_to_decide", "my_requests", "updated_at"])
+        audit.record(
+            AuditAction.USER_NOTIFICATIONS_CHANGED, actor=actor, target=user, details=after
+        )
+    return preference
 
 
 @transaction.atomic

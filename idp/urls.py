@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
@@ -12,6 +13,11 @@ urlpatterns = [
     path("metrics", ops_views.metrics, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("profile/", views.profile, name="profile"),
+    path(
+        "profile/notifications/",
+        views.notification_preferences,
+        name="notification_preferences",
+    ),
     path("profile/tokens/", views.token_create, name="token_create"),
     path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     path("teams/", views.team_list, name="team_list"),
@@ -21,9 +27,14 @@ urlpatterns = [
     path("teams/<slug:slug>/audit/", views.team_audit, name="team_audit"),
     path("catalog/", include("catalog.urls")),
     path("resources/", include("provisioning.urls")),
+    # The approvals inbox lives with resources; /approvals/ is the address people type.
+    path(
+        "approvals/", RedirectView.as_view(pattern_name="provisioning:approvals"), name="approvals"
+    ),
     path("pipelines/", include("pipelines.urls")),
     path("webhooks/", include("pipelines.webhook_urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("policies/", include("policies.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/status/", ops_views.PlatformStatusView.as_view(), name="platform_status"),
     path("api/v1/", include("idp.api.urls")),

@@ -13,12 +13,13 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from . import services
 from .choices import Role
-from .forms import MemberAddForm, MemberRoleForm, TokenCreateForm
-from .models import APIToken, AuditEvent, Membership, Team
+from .forms import MemberAddForm, MemberRoleForm, NotificationPreferencesForm, TokenCreateForm
+from .models import APIToken, AuditEvent, Membership, NotificationPreference, Team
 from .paginator import CountCachingPaginator
 from .rbac import has_team_perm, is_platform_admin, signed_in_user
 
@@ -62,6 +63,13 @@ def _profile_page(request: HttpRequest, form: TokenCreateForm, status: int = 200
     user = signed_in_user(request.user)
     tokens = APIToken.objects.filter(user=user)
     memberships = Membership.objects.filter(user=user).select_related("team")
+    preference = NotificationPreference.objects.filter(user=user).first()
+    notifications = NotificationPreferencesForm(
+        initial={
+            "plans_to_decide": preference is None or preference.plans_to_decide,
+            "my_requests": preference is None or preference.my_requests,
+        }
+    )
     return render(
         request,
         "idp/profile.html",
@@ -69,6 +77,7 @@ def _profile_page(request: HttpRequest, form: TokenCreateForm, status: int = 200
             "tokens": tokens,
             "memberships": memberships,
             "form": form,
+            "notifications_form": notifications,
             # Shown once on this page, then gone from the session.
             "new_token": request.session.pop("new_api_token", None),
         },
@@ -79,6 +88,19 @@ def _profile_page(request: HttpRequest, form: TokenCreateForm, status: int = 200
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     return _profile_page(request, TokenCreateForm())
+
+
+@login_required
+@require_POST
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    """Your own e-mail preferences (a form of checkboxes: an unticked box is off)."""
+    form = NotificationPreferencesForm(request.POST)
+    form.is_valid()  # two optional checkboxes: always valid
+    services.set_notification_preferences(
+        signed_in_user(request.user), **form.cleaned_data, actor=request.user
+    )
+    messages.success(request, "Notification preferences saved.")
+    return redirect(reverse("profile") + "#notifications")
 
 
 @login_required

@@ -58,6 +58,19 @@ def parse_repository(url: str) -> str:
     return f"{match['owner']}/{match['name']}"
 
 
+def configured() -> bool:
+    """Whether delivery can reach GitHub at all: a token or complete GitHub App settings."""
+    app = settings.GITHUB_APP_ID and settings.GITHUB_APP_PRIVATE_KEY
+    return bool(settings.GITHUB_TOKEN or (app and settings.GITHUB_APP_INSTALLATION_ID))
+
+
+NOT_CONFIGURED = (
+    "GitHub is not configured: set GITHUB_API_URL and GITHUB_TOKEN (or the GitHub App "
+    "settings) to deliver pipelines as pull requests. You can still create the pipeline "
+    "and copy or download its workflow."
+)
+
+
 def client() -> Github:
     """A PyGithub client for the configured GitHub (or GitHub Enterprise) API.
 

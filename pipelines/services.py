@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from catalog.models import Service
@@ -75,7 +76,10 @@ def _environments(slugs: Any) -> list[Environment]:
     known = {e.slug: e for e in Environment.objects.filter(slug__in=slugs)}
     unknown = [s for s in slugs if s not in known]
     if unknown:
-        raise ServiceError(f"Unknown environment(s): {', '.join(unknown)}", field="environments")
+        raise ServiceError(
+            f"Unknown environment{pluralize(len(unknown))}: {', '.join(unknown)}",
+            field="environments",
+        )
     # Deploy order is the platform's environment order, whatever order they were picked in.
     return sorted(known.values(), key=lambda e: (e.order, e.slug))
 
@@ -235,7 +239,8 @@ def request_delivery(pipeline: Pipeline, *, actor: Any = None) -> Pipeline:
     )
     if pipeline.findings:
         raise Conflict(
-            f"The workflow has {len(pipeline.findings)} check finding(s); fix them before delivery."
+            f"The workflow has {len(pipeline.findings)} check "
+            f"finding{pluralize(len(pipeline.findings))}; fix them before delivery."
         )
     if pipeline.delivery_state in DELIVERY_ACTIVE:
         raise Conflict("This pipeline is already being delivered.")

@@ -10,5 +10,6 @@ urlpatterns = [
     path("<int:pk>/", views.pipeline_detail, name="pipeline_detail"),
     path("<int:pk>/edit/", views.pipeline_edit, name="pipeline_edit"),
     path("<int:pk>/runs/", views.pipeline_runs, name="pipeline_runs"),
+    path("<int:pk>/workflow.yml", views.pipeline_workflow, name="pipeline_workflow"),
     path("<int:pk>/deliver/", views.pipeline_deliver, name="pipeline_deliver"),
 ]

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from catalog.models import Service
@@ -16,7 +17,7 @@ from idp.paginator import CountCachingPaginator
 from idp.rbac import has_team_perm
 from idp.services import ServiceError
 
-from . import services
+from . import github_client, services
 from .choices import DELIVERY_ACTIVE, RUN_ACTIVE
 from .forms import OPTION_PREFIX, PipelineForm
 from .models import Pipeline
@@ -56,7 +57,22 @@ def _preview_context(service: Service, form: PipelineForm) -> dict[str, Any]:
     except ServiceError as exc:
         add_service_error(exc, form, prefixes={"options": OPTION_PREFIX})
         return {"form": form}
-    return {"form": form, "preview": result, "lines": _numbered(result.yaml, result.findings)}
+    return {
+        "form": form,
+        "preview": result,
+        "lines": _numbered(result.yaml, result.findings),
+        "yaml_text": result.yaml,
+        "yaml_filename": f"{form.cleaned_data.get('slug') or form.cleaned_data['template']}.yml",
+    }
+
+
+def _github_context() -> dict[str, Any]:
+    """Whether delivery to GitHub can work, and what to do when it cannot."""
+    configured = github_client.configured()
+    return {
+        "github_configured": configured,
+        "github_help": "" if configured else github_client.NOT_CONFIGURED,
+    }
 
 
 def _numbered(text: str, findings: list[Any]) -> list[dict[str, Any]]:
@@ -77,7 +93,12 @@ def pipeline_create(request: HttpRequest) -> HttpResponse:
     can_create = has_team_perm(request.user, service.team, "maintain_team")
     template = request.POST.get("template") or request.GET.get("template")
     form = PipelineForm(request.POST or None, template=template)
-    context: dict[str, Any] = {"service": service, "form": form, "can_create": can_create}
+    context: dict[str, Any] = {
+        "service": service,
+        "form": form,
+        "can_create": can_create,
+        **_github_context(),
+    }
     if request.method == "POST" and form.is_valid():
         try:
             pipeline = services.create_pipeline(
@@ -138,10 +159,27 @@ def pipeline_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = _pipeline(request, pk)
     context = {
         **_runs_context(pipeline),
+        **_github_context(),
         "can_deliver": has_team_perm(request.user, pipeline.service.team, "maintain_team"),
         "lines": _numbered(pipeline.yaml, pipeline.findings),
+        "yaml_text": pipeline.yaml,
+        "yaml_filename": _filename(pipeline),
+        "download_url": reverse("pipelines:pipeline_workflow", args=[pipeline.pk]),
     }
     return render(request, "pipelines/pipeline_detail.html", context)
+
+
+def _filename(pipeline: Pipeline) -> str:
+    return pipeline.workflow_path.rsplit("/", 1)[-1] or f"{pipeline.slug}.yml"
+
+
+@login_required
+def pipeline_workflow(request: HttpRequest, pk: int) -> HttpResponse:
+    """The generated workflow as a file download (whoever sees the pipeline)."""
+    pipeline = _pipeline(request, pk)
+    response = HttpResponse(pipeline.yaml, content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(pipeline)}"'
+    return response
 
 
 @login_required
@@ -186,7 +224,13 @@ def pipeline_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if data is not None:
         data["template"] = pipeline.template  # the template of a pipeline does not change
     form = PipelineForm(data, template=pipeline.template, initial=_initial(pipeline))
-    context = {"service": service, "form": form, "can_create": True, "pipeline": pipeline}
+    context = {
+        "service": service,
+        "form": form,
+        "can_create": True,
+        "pipeline": pipeline,
+        **_github_context(),
+    }
     if request.method != "POST":
         return render(request, "pipelines/pipeline_form.html", context)
     if form.is_valid():

@@ -168,7 +168,12 @@ def evaluate(
     addresses = [rc.get("address", "") for rc in document.get("resource_changes", []) or []]
     try:
         interpreter = compile_module(name, source)
-        interpreter.set_input(document)
+        try:
+            interpreter.set_input(document)
+        except (TypeError, ValueError) as error:
+            raise PolicyError(
+                f"{name}: the plan could not be given to the policy: {error}"
+            ) from None
         value = query(interpreter, f"data.{package}", name=name, source=source) or {}
     except PolicyError as error:
         return [Finding(slug, version, Rule.ERROR, Level.FAILURE, str(error)[:MESSAGE_LIMIT])]

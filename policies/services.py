@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -12,6 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from idp import audit
+from provisioning.plan_checks import summary_digest
 
 from .choices import BLOCKING, AuditAction, Enforcement, Level
 from .engine import Finding, PolicyError, evaluate
@@ -28,6 +27,7 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    reevaluated: int = 0
 
     @property
     def ok(self) -> bool:
@@ -132,6 +132,11 @@ def sync_policies(*, actor: Any = None) -> SyncReport:
         Policy.objects.filter(pk=policy.pk).update(removed=True)
         audit.record(AuditAction.POLICY_REMOVED, actor=actor, target=policy)
         report.removed.append(policy.slug)
+    if report.changed:
+        from provisioning.actions import reevaluate_pending_plans
+
+        # A policy version change re-evaluates the plans that wait for a decision or a fix.
+        report.reevaluated = reevaluate_pending_plans()
     return report
 
 
@@ -174,14 +179,8 @@ class PolicyReport:
             "blocking": len(self.blocking),
             "overridable": self.overridable,
             "results": results,
-            "digest": digest(results),
+            "digest": summary_digest(results),
         }
-
-
-def digest(results: list[dict[str, Any]]) -> str:
-    """The hash binding a plan's approval to its policy results."""
-    text = json.dumps(results, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def applicable(*, environment: str, template: str, team: str) -> list[Policy]:

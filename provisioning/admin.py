@@ -1,35 +1,45 @@
 """Django admin for platform admins: the approval queue, runs with logs, approvals, locks.
 
-Every change goes through provisioning.services, which enforce four eyes and roles;
-lists are narrowed with for_user so a staff member sees only their teams' objects.
+Every change goes through the provisioning actions, which ask the approval policy (four
+eyes, roles, platform admin over budget); lists are narrowed with for_user so a staff
+member sees only their teams' objects. The queue (`…/resource/approvals/`) lists the plans
+awaiting *your* decision; a resource's page shows its latest plan (diff, counts, cost,
+approvals) with approve/reject buttons naming exactly that plan run.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import JSONField as JSONModelField
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from idp.admin_filters import TeamListFilter
 from idp.rbac import is_platform_admin
 from idp.services import ServiceError
 
 from . import actions
+from .actions import inbox, proposals
 from .api.presenters import (
     RUN_HEAVY_FIELDS,
+    latest_plan,
     masked_outputs,
     masked_parameters,
     plan_counts,
     proposed_change,
 )
-from .choices import ResourceStatus, RunKind
+from .approval_policy import ApprovalPolicy, Requirement
+from .choices import ResourceStatus, RunKind, RunStatus
 from .models import Approval, Resource, ResourceLock, Run
 
 ADMIN_LOG_LIMIT = 512 * 1024
@@ -69,6 +79,24 @@ class AwaitingApprovalFilter(admin.SimpleListFilter):
 
 class RejectReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000)
+
+
+class PlanDecisionForm(forms.Form):
+    """A decision from a resource's page: it names the plan run the page showed."""
+
+    plan_run = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    reason = forms.CharField(max_length=2000, required=False)
+
+
+def _as_json(value: Any) -> str:
+    """Values the way users write them (JSON), not Python reprs; long ones wrap."""
+    if value is None:
+        return "-"
+    text = json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    return format_html(
+        '<pre style="white-space:pre-wrap;overflow-wrap:anywhere;margin:0">{}</pre>', text
+    )
 
 
 def _latest_plan_summary() -> Subquery:
@@ -112,6 +140,8 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
     list_select_related = ["team", "environment", "template", "template_version", "requested_by"]
     actions = ["approve_selected", "reject_selected", "break_glass_selected"]
     date_hierarchy = "created_at"
+    change_form_template = "provisioning/admin/resource_change_form.html"
+    change_list_template = "provisioning/admin/resource_change_list.html"
     fields = (
         "name",
         "team",
@@ -147,6 +177,116 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_staff)
 
+    def get_urls(self) -> list[URLPattern]:
+        # Before the default `<object_id>/` routes, which would swallow "approvals/".
+        return [
+            path(
+                "approvals/",
+                self.admin_site.admin_view(self.queue_view),
+                name="provisioning_resource_approvals",
+            ),
+            path(
+                "<path:object_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="provisioning_resource_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra = {**(extra_context or {}), "inbox_count": actions.inbox_count(request.user)}
+        return super().changelist_view(request, extra)
+
+    def queue_view(self, request: HttpRequest) -> HttpResponse:
+        """The plans awaiting your decision (the portal's approvals inbox, in admin)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Plans awaiting your decision",
+            "items": actions.inbox_items(request.user),
+        }
+        return TemplateResponse(request, "provisioning/admin/approval_queue.html", context)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        resource = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if resource is not None:
+            extra["plan_panel"] = self._plan_panel(request, resource)
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _plan_panel(self, request: HttpRequest, resource: Resource) -> dict[str, Any] | None:
+        """The resource's latest plan as a reviewer needs it, and whether (and why not)
+        the signed-in user may decide on it: the approval policy's answer."""
+        plan = latest_plan(resource)
+        if plan is None:
+            return None
+        awaiting = proposals.plan_awaiting_decision(resource)
+        deciding = awaiting is not None and awaiting.pk == plan.pk
+        policy = ApprovalPolicy.of(resource)
+        item = None
+        refusal = None
+        if awaiting is not None and deciding:
+            item = inbox.describe([inbox.Pending(resource, awaiting)])[0]
+            refusal = policy.refusal(resource, awaiting, request.user)
+            plan = awaiting
+        return {
+            "plan": plan,
+            "counts": plan_counts(plan.plan_summary),
+            "requirement": Requirement.from_json(plan.approval_requirement),
+            "progress": policy.progress(plan) if plan.status == RunStatus.SUCCEEDED else {},
+            "item": item,
+            "deciding": deciding,
+            "refusal": refusal,
+            "may_decide": deciding and refusal is None and self.has_approve_permission(request),
+            "decide_url": reverse("admin:provisioning_resource_decide", args=[resource.pk]),
+        }
+
+    def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Approve or reject exactly the plan run the resource's page showed."""
+        return require_POST(self._decide_one)(request, object_id)
+
+    def _decide_one(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        resource = self.get_object(request, object_id)
+        if resource is None:
+            raise Http404("No such resource (or not yours)")
+        if not self.has_approve_permission(request):
+            raise PermissionDenied
+        page = reverse("admin:provisioning_resource_change", args=[resource.pk])
+        form = PlanDecisionForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Choose a decision on the plan shown.", messages.ERROR)
+            return HttpResponseRedirect(page)
+        data = form.cleaned_data
+        try:
+            if data["decision"] == "approve":
+                actions.approve(
+                    resource, actor=request.user, reason=data["reason"], plan_run=data["plan_run"]
+                )
+            else:
+                actions.reject(
+                    resource, actor=request.user, reason=data["reason"], plan_run=data["plan_run"]
+                )
+        except ServiceError as error:
+            self.message_user(request, f"{resource}: {error.message}", messages.ERROR)
+            return HttpResponseRedirect(page)
+        resource.refresh_from_db(fields=["status"])
+        if data["decision"] == "reject":
+            done = f"Plan run {data['plan_run']} of {resource} rejected."
+        elif resource.status == ResourceStatus.AWAITING_APPROVAL:
+            done = f"Approval of plan run {data['plan_run']} recorded; it needs more approvals."
+        else:
+            done = f"Plan run {data['plan_run']} of {resource} approved; the apply is queued."
+        self.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(page)
+
     def has_break_glass_permission(self, request: HttpRequest) -> bool:
         return is_platform_admin(request.user)
 
@@ -175,20 +315,20 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
         return self._count(obj, "destroy")
 
     @admin.display(description="current parameters (sensitive masked)")
-    def shown_parameters(self, obj: Resource) -> dict[str, Any]:
-        return masked_parameters(obj)
+    def shown_parameters(self, obj: Resource) -> str:
+        return _as_json(masked_parameters(obj))
 
     @admin.display(description="proposed change")
-    def shown_proposal(self, obj: Resource) -> dict[str, Any] | None:
-        return proposed_change(obj)
+    def shown_proposal(self, obj: Resource) -> str:
+        return _as_json(proposed_change(obj))
 
     @admin.display(description="break-glass used", boolean=True)
     def break_glass_used(self, obj: Resource) -> bool:
         return obj.approvals.filter(break_glass=True).exists()
 
     @admin.display(description="outputs (sensitive masked)")
-    def shown_outputs(self, obj: Resource) -> dict[str, Any]:
-        return masked_outputs(obj)
+    def shown_outputs(self, obj: Resource) -> str:
+        return _as_json(masked_outputs(obj))
 
     def _decide(self, request: HttpRequest, queryset: QuerySet[Resource], decide: Any) -> None:
         done, refused = 0, []
@@ -200,7 +340,9 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
             else:
                 done += 1
         if done:
-            self.message_user(request, f"{done} plan(s) decided.", messages.SUCCESS)
+            self.message_user(
+                request, f"{done} plan{'' if done == 1 else 's'} decided.", messages.SUCCESS
+            )
         for line in refused:
             self.message_user(request, line, messages.ERROR)
 

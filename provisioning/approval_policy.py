@@ -78,6 +78,10 @@ class Requirement:
         )
 
 
+def _approvals(count: int) -> str:
+    return f"{count} approval{'' if count == 1 else 's'}"
+
+
 def approval_ttl() -> timedelta:
     return timedelta(hours=setting("IDP_APPROVAL_TTL_HOURS"))
 
@@ -105,7 +109,7 @@ class ApprovalPolicy:
         """The environment's floor, raised by the template's policy and by every plan gate."""
         env = self.environment
         approvals = max(1, env.approvals_required) if env.requires_approval else 0
-        reasons = [f"{env.slug} requires {approvals} approval(s)"] if approvals else []
+        reasons = [f"{env.slug} requires {_approvals(approvals)}"] if approvals else []
         platform_admin = False
         wanted = (getattr(version, "approval_policy", None) or {}).get(env.slug)
         if wanted == "required" and approvals == 0:
@@ -117,7 +121,7 @@ class ApprovalPolicy:
             reasons.append(f"the template requires a platform admin's approval in {env.slug}")
         elif isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > approvals:
             approvals = min(wanted, MAX_APPROVALS)
-            reasons.append(f"the template requires {approvals} approval(s) in {env.slug}")
+            reasons.append(f"the template requires {_approvals(approvals)} in {env.slug}")
         estimate: Decimal | None = None
         for gate in _gates:
             result = gate(resource, version, parameters, destroy=destroy)
@@ -154,14 +158,18 @@ class ApprovalPolicy:
         return ids
 
     def valid_approvals(self, plan: Run) -> list[Approval]:
-        """Approvals of exactly this plan file that have not expired."""
+        """Approvals of exactly this plan file and these policy results, not expired (a
+        policy change that changes the results voids the approvals given before it)."""
         now = timezone.now()
+        digest = (plan.policy_summary or {}).get("digest", "")
         return [
             a
             for a in plan.approvals.filter(decision=ApprovalDecision.APPROVED).select_related(
                 "decided_by"
             )
-            if a.plan_hash == plan.plan_hash and (a.expires_at is None or a.expires_at > now)
+            if a.plan_hash == plan.plan_hash
+            and a.policy_digest == digest
+            and (a.expires_at is None or a.expires_at > now)
         ]
 
     def refusal(self, resource: Resource, plan: Run | None, user: Any) -> str | None:

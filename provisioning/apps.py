@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class ProvisioningConfig(AppConfig):
     name = "provisioning"
     verbose_name = "Provisioning"
+
+    def ready(self) -> None:
+        # E-mail and webhook news follow the lifecycle through its listener, not signals.
+        from . import notifications
+
+        notifications.register()

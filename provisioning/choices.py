@@ -7,6 +7,7 @@ class ResourceStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     PLANNING = "planning", "Planning"
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    POLICY_FAILED = "policy_failed", "Failed a policy"
     APPLYING = "applying", "Applying"
     PROVISIONED = "provisioned", "Provisioned"
     STATE_PENDING = "state_pending", "Applied, state not yet stored"
@@ -57,6 +58,9 @@ class ResourceEvent(models.TextChoices):
     PLAN_REFUSED = "resource.plan_refused", "Planned again after a refused apply"
     STATE_WRITE_FAILED = "resource.state_write_failed", "Applied; state kept to push later"
     STATE_PUSHED = "resource.state_pushed", "State pushed to the backend"
+    PLAN_POLICY_FAILED = "resource.policy_failed", "Plan failed a mandatory policy"
+    POLICY_OVERRIDDEN = "resource.policy_overridden", "Policy failure overridden"
+    POLICY_PASSED = "resource.policy_passed", "Plan passes its policies again"
 
 
 class AuditAction(models.TextChoices):
@@ -67,11 +71,14 @@ class AuditAction(models.TextChoices):
     REPLANNED = "resource.replanned", "Planned again"
     UPGRADE_PLANNED = "resource.upgrade_planned", "Upgrade planned"
     RETRIED = "resource.retried", "Retried"
+    ARCHIVED = "resource.archived", "Archived"
+    UNARCHIVED = "resource.unarchived", "Unarchived"
     APPROVAL_RECORDED = "resource.approval_recorded", "Approval recorded"
     PROPOSAL_DISCARDED = "resource.proposal_discarded", "Proposed change discarded"
     UNLOCKED = "resource.unlocked", "Unlocked"
     DRIFT_CHECK_QUEUED = "resource.drift_check_queued", "Drift check queued"
     DRIFT_DETECTED = "resource.drift_detected", "Drift detected"
+    POLICY_REEVALUATED = "resource.policy_reevaluated", "Plan's policy results changed"
     RUN_SUCCEEDED = "run.succeeded", "Run succeeded"
     RUN_FAILED = "run.failed", "Run failed"
     RUN_CANCELLED = "run.cancelled", "Run cancelled"

@@ -12,20 +12,65 @@ from .choices import ResourceStatus, RunKind, RunStatus
 from .models import Resource, Run
 
 
+class AnyOfField(django_filters.fields.MultipleChoiceField):
+    """Choices picked in a form; the "All" option (an empty value) picks none, it is no error."""
+
+    def to_python(self, value: Any) -> list[str]:
+        return [v for v in super().to_python(value) if v != ""]
+
+
+class AnyOfFilter(django_filters.MultipleChoiceFilter):
+    field_class = AnyOfField
+
+
 class ResourceFilterSet(django_filters.FilterSet):
-    """Filter resources by slugs (team, service, environment, template), status and a search."""
+    """Filter resources by slugs (team, service, environment, template), status and a search.
+
+    Archived resources (failed or rejected requests put away) are left out unless
+    `archived=true` asks for them, which lists only those. The filterset is always bound,
+    even to an empty query: leaving them out is a filter too, and the portal list and the
+    API list must agree on it.
+    """
 
     team = django_filters.CharFilter(field_name="team__slug", label="Team")
     service = django_filters.CharFilter(field_name="service__slug", label="Service")
     environment = django_filters.CharFilter(field_name="environment__slug", label="Environment")
     template = django_filters.CharFilter(field_name="template__slug", label="Template")
-    status = django_filters.MultipleChoiceFilter(choices=ResourceStatus.choices, label="Status")
+    status = AnyOfFilter(choices=ResourceStatus.choices, label="Status")
     drifted = django_filters.BooleanFilter(label="Drifted")
+    archived = django_filters.BooleanFilter(
+        method="filter_archived",
+        label="Archived",
+        help_text="true: only archived resources; otherwise they are left out",
+    )
     q = django_filters.CharFilter(method="search", label="Search")
 
     class Meta:
         model = Resource
-        fields = ["team", "service", "environment", "template", "status", "drifted", "q"]
+        fields = [
+            "team",
+            "service",
+            "environment",
+            "template",
+            "status",
+            "drifted",
+            "archived",
+            "q",
+        ]
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__({} if data is None else data, *args, **kwargs)
+
+    def filter_queryset(self, queryset: QuerySet[Resource]) -> QuerySet[Resource]:
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("archived"):
+            queryset = queryset.filter(archived_at__isnull=True)
+        return queryset
+
+    def filter_archived(
+        self, queryset: QuerySet[Resource], name: str, value: bool | None
+    ) -> QuerySet[Resource]:
+        return queryset.filter(archived_at__isnull=False) if value else queryset
 
     def search(self, queryset: QuerySet[Resource], name: str, value: str) -> QuerySet[Resource]:
         value = value.strip()

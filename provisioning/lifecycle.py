@@ -53,6 +53,22 @@ RESOURCE_TRANSITIONS: frozenset[tuple[ResourceEvent, ResourceStatus, ResourceSta
         (E.APPROVAL_EXPIRED, S.AWAITING_APPROVAL, S.FAILED),
         (E.CANCELLED, S.AWAITING_APPROVAL, S.PROVISIONED),  # a change withdrawn by its team
         (E.CANCELLED, S.AWAITING_APPROVAL, S.REJECTED),  # a request withdrawn before approval
+        # A plan that fails a mandatory policy waits for a fix, an override or a policy
+        # change; a policy change can also catch a plan that was waiting for approval.
+        (E.PLAN_POLICY_FAILED, S.PLANNING, S.POLICY_FAILED),
+        (E.PLAN_POLICY_FAILED, S.DESTROYING, S.POLICY_FAILED),
+        (E.PLAN_POLICY_FAILED, S.AWAITING_APPROVAL, S.POLICY_FAILED),
+        *(
+            (event, S.POLICY_FAILED, to)
+            for event in (E.POLICY_OVERRIDDEN, E.POLICY_PASSED)
+            for to in (S.AWAITING_APPROVAL, S.APPLYING, S.DESTROYING)
+        ),
+        (E.CHANGE_PLANNED, S.POLICY_FAILED, S.PLANNING),
+        (E.DESTROY_REQUESTED, S.POLICY_FAILED, S.DESTROYING),
+        (E.CANCELLED, S.POLICY_FAILED, S.PROVISIONED),
+        (E.CANCELLED, S.POLICY_FAILED, S.REJECTED),
+        (E.APPROVAL_EXPIRED, S.POLICY_FAILED, S.PROVISIONED),
+        (E.APPROVAL_EXPIRED, S.POLICY_FAILED, S.FAILED),
         # An apply ended well.
         (E.APPLIED, S.APPLYING, S.PROVISIONED),
         (E.DESTROYED, S.DESTROYING, S.DESTROYED),

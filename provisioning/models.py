@@ -138,6 +138,16 @@ class Run(models.Model):
     approval_requirement = models.JSONField(
         default=dict, blank=True, help_text="What this plan needs before it may be applied"
     )
+    policy_summary = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The policies' results on this plan (counts, results, digest, override)",
+    )
+    plan_document = models.TextField(
+        blank=True,
+        help_text="The plan as `show -json`, encrypted: policies are evaluated on it again "
+        "when they change",
+    )
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     created_by = models.ForeignKey(
@@ -220,6 +230,9 @@ class Approval(models.Model):
         default=False, help_text="A platform admin acting alone, past the four-eyes rule"
     )
     plan_hash = models.CharField(max_length=64)
+    policy_digest = models.CharField(
+        max_length=64, blank=True, help_text="The policy results the decision was made on"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,11 +1,19 @@
 from django.urls import path
 
 from . import views
+from .views import approvals as approval_views
 
 app_name = "provisioning"
 urlpatterns = [
     path("", views.resource_list, name="resource_list"),
     path("<int:pk>/", views.resource_detail, name="resource_detail"),
+    path("approvals/", approval_views.approvals, name="approvals"),
+    path(
+        "approvals/<int:plan_run>/approve/",
+        approval_views.approval_approve,
+        name="approval_approve",
+    ),
+    path("<int:pk>/live/", views.resources.resource_live, name="resource_live"),
     path("<int:pk>/approve/", views.resource_approve, name="resource_approve"),
     path("<int:pk>/reject/", views.resource_reject, name="resource_reject"),
     path("<int:pk>/break-glass/", views.resource_break_glass, name="resource_break_glass"),
@@ -13,6 +21,8 @@ urlpatterns = [
     path("<int:pk>/plan/", views.resource_plan, name="resource_plan"),
     path("<int:pk>/retry/", views.resource_retry, name="resource_retry"),
     path("<int:pk>/destroy/", views.resource_destroy, name="resource_destroy"),
+    path("<int:pk>/archive/", views.resource_archive, name="resource_archive"),
+    path("<int:pk>/unarchive/", views.resource_unarchive, name="resource_unarchive"),
     path("<int:pk>/upgrade/", views.resource_upgrade, name="resource_upgrade"),
     path("<int:pk>/parameters/", views.resource_change, name="resource_change"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),

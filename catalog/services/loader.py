@@ -43,6 +43,7 @@ REFINEMENT_KEYS = {
     "minimum",
     "maximum",
     "format",
+    "error_message",
 }
 _HCL_OPTIONS = SerializationOptions(
     with_comments=False, strip_string_quotes=True, preserve_heredocs=False
@@ -199,6 +200,9 @@ def _variable_schema(var: str, body: dict[str, Any], file: str, text: str) -> di
         schema.update(keywords)
         if rule.get("error_message"):
             schema.setdefault("x-error-messages", []).append(str(rule["error_message"]))
+            # The author's words for exactly the keywords this rule became (see messages.py).
+            for keyword in keywords:
+                schema.setdefault("x-error-message-for", {})[keyword] = str(rule["error_message"])
     if unmapped:
         # Checked by Terraform at plan time; kept here so the page can explain them.
         schema["x-terraform-validations"] = unmapped
@@ -266,6 +270,9 @@ def _apply_refinements(
                 prop["x-order"] = int(value)
             elif key == "placeholder":
                 prop["x-placeholder"] = str(value)
+            elif key == "error_message":
+                # Shown instead of any generated sentence when this parameter is refused.
+                prop["x-error-message"] = str(value)
             else:
                 prop[key] = value
 

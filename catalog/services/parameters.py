@@ -11,9 +11,9 @@ from jsonschema.exceptions import ValidationError
 
 from idp.services import ServiceError
 
-from .. import sensitivity
 from ..models import Template, TemplateVersion
 from .loader import valid_slug
+from .messages import parameter_message
 from .schema import PLATFORM_VARIABLES
 
 
@@ -72,17 +72,10 @@ def _apply_defaults(schema: dict[str, Any], value: Any) -> Any:
     return result
 
 
-def _message(error: ValidationError, sensitive: bool) -> str:
-    if not sensitive:
-        return error.message
-    # Never echo a secret back: say what rule failed without the value.
-    return {
-        "pattern": "Does not match the required pattern",
-        "enum": "Is not one of the allowed values",
-        "type": f"Must be of type {error.validator_value}",
-        "minLength": f"Must be at least {error.validator_value} characters",
-        "maxLength": f"Must be at most {error.validator_value} characters",
-    }.get(str(error.validator), "Is not valid")
+def _unknown(properties: dict[str, Any]) -> str:
+    if not properties:
+        return "Unknown parameter: this template takes none"
+    return f"Unknown parameter: this template takes {', '.join(properties)}"
 
 
 def _error_field(error: ValidationError, properties: dict[str, Any]) -> list[str]:
@@ -117,13 +110,16 @@ def validate_parameters(version: TemplateVersion, parameters: dict[str, Any]) ->
     for error in sorted(validator.iter_errors(candidate), key=lambda e: list(e.path)):
         names = _error_field(error, properties)
         if not names:
-            errors.setdefault("parameters", []).append(error.message)
+            errors.setdefault("parameters", []).append(parameter_message(error, {}))
             continue
         for name in names:
-            sensitive = sensitivity.is_sensitive(properties.get(name))
-            message = "Unknown parameter" if name not in properties else _message(error, sensitive)
-            if error.validator == "required":
+            # Every sentence is built from the rule, never from the value: secrets stay out.
+            if name not in properties:
+                message = _unknown(properties)
+            elif error.validator == "required" and not error.path:
                 message = "This parameter is required"
+            else:
+                message = parameter_message(error, properties.get(name))
             bucket = errors.setdefault(f"parameters.{name}", [])
             if message not in bucket:
                 bucket.append(message)

@@ -113,6 +113,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
             "requires_approval",
             "allows_ttl",
             "is_production",
+            "members_may_destroy",
         ]
 
 

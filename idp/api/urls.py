@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("provisioning.api.urls")),
     path("", include("pipelines.api.urls")),
     path("", include("monitoring.api.urls")),
+    path("", include("policies.api")),
     path("", include(router.urls)),
 ]

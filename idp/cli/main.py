@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import catalog, config, monitoring, pipelines, resources
+from . import approvals, catalog, config, monitoring, pipelines, resources
 from .client import USAGE, Client, client, fail
 from .output import Format, OutputOption, show_object
 
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.add_typer(catalog.templates, name="templates")
 app.add_typer(catalog.services, name="services")
 app.add_typer(resources.app, name="resources")
+app.add_typer(approvals.app, name="approvals")
 app.add_typer(pipelines.app, name="pipelines")
 app.command("costs")(monitoring.costs)
 app.command("budgets")(monitoring.budgets)

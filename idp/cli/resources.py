@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -28,9 +30,16 @@ COLUMNS: list[Column] = [
     ("STATUS", "status"),
     ("CREATED", "created_at"),
 ]
-AFTER_PLAN = {"awaiting_approval", "provisioned", "failed", "rejected", "destroyed"}
+AFTER_PLAN = {
+    "awaiting_approval",
+    "policy_failed",
+    "provisioned",
+    "failed",
+    "rejected",
+    "destroyed",
+}
 AFTER_APPROVE = {"provisioned", "failed", "destroyed", "rejected"}
-AFTER_DESTROY = {"destroyed", "awaiting_approval", "failed"}
+AFTER_DESTROY = {"destroyed", "awaiting_approval", "policy_failed", "failed"}
 
 WaitOption = Annotated[bool, typer.Option("--wait", help="Show progress until it settles")]
 PlanOption = Annotated[
@@ -83,11 +92,36 @@ DETAIL: list[Column] = [
     ("outputs", lambda r: _kv(r.get("outputs"))),
     ("current run", lambda r: _run(r.get("current_run"))),
     ("latest plan", lambda r: _run(r.get("latest_plan"))),
+    ("policies", lambda r: policy_line(r.get("policy"))),
     ("you may", lambda r: ", ".join(r.get("allowed_actions") or []) or "-"),
     ("drifted", "drifted"),
     ("break-glass used", "break_glass_used"),
     ("last error", "last_error"),
 ]
+
+
+def policy_line(policy: Any) -> str:
+    """The latest plan's policy results in one line, failures and warnings spelled out."""
+    if not isinstance(policy, dict):
+        return "-"
+    head = f"{policy.get('passed', 0)} passed, {policy.get('warnings', 0)} warnings, "
+    head += f"{policy.get('failures', 0)} failures"
+    if policy.get("override"):
+        head += (
+            f" (overridden by {policy['override'].get('by')}: {policy['override'].get('reason')})"
+        )
+    elif policy.get("blocking"):
+        head += " - BLOCKED" + (
+            " (a platform admin may override)" if policy.get("overridable") else ""
+        )
+    notes = [
+        f"{r.get('level')}: {r.get('policy')}"
+        + (f" [{r['address']}]" if r.get("address") else "")
+        + f" {r.get('message')}"
+        for r in policy.get("results") or []
+        if r.get("level") != "passed"
+    ]
+    return "; ".join([head, *notes])
 
 
 def _proposed(proposal: Any) -> str:
@@ -188,16 +222,20 @@ def list_(
     status: Annotated[str | None, typer.Option("--status")] = None,
     service: Annotated[str | None, typer.Option("--service")] = None,
     template: Annotated[str | None, typer.Option("--template")] = None,
+    archived: Annotated[
+        bool, typer.Option("--archived", help="Only archived resources (hidden otherwise)")
+    ] = False,
     limit: LimitOption = 100,
     output: OutputOption = Format.table,
 ) -> None:
-    """Resources you can see."""
+    """Resources you can see (archived ones only with --archived)."""
     params = {
         "team": team,
         "environment": env,
         "status": status,
         "service": service,
         "template": template,
+        "archived": "true" if archived else None,
     }
     show_list(client().list("/api/v1/resources/", params, limit), COLUMNS, output)
 
@@ -206,6 +244,120 @@ def list_(
 def show(resource_id: str, output: OutputOption = Format.table) -> None:
     """One resource with its status, outputs and runs."""
     _show(output)(client().get(_path(resource_id)))
+
+
+# `idp resources diff`: a plan's changes the way `terraform plan` prints them.
+DIFF_MARKS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
+DIFF_COLOURS = {"+": "green", "~": "yellow", "-": "red", "-/+": "red"}
+KNOWN_AFTER_APPLY = "(known after apply)"
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _diff_line(mark: str, text: str, colour: bool, indent: str = "") -> str:
+    shown = typer.style(mark, fg=DIFF_COLOURS.get(mark), bold=True) if colour else mark
+    return f"{indent}{shown} {text}"
+
+
+def _attribute_lines(change: dict[str, Any], show_all: bool, colour: bool) -> list[str]:
+    before, after = change.get("before") or {}, change.get("after") or {}
+    unknown, action = set(change.get("after_unknown") or []), change.get("action")
+    changed, nested = set(change.get("changed") or []), change.get("nested_changes") or {}
+    forcing = {path.split(".")[0].split("[")[0] for path in change.get("replace_paths") or []}
+    lines, hidden = [], 0
+    for name in sorted(set(before) | set(after) | (unknown & changed)):
+        new = KNOWN_AFTER_APPLY if name in unknown else _value(after.get(name))
+        note = "  # forces replacement" if name in forcing else ""
+        if name not in changed:
+            hidden += 1
+            if show_all:
+                lines.append(f"      {name}: {_value(before.get(name, after.get(name)))}")
+        elif action == "create" or (name not in before and name in after):
+            lines.append(_diff_line("+", f"{name}: {new}{note}", colour, "    "))
+        elif action == "delete":
+            lines.append(_diff_line("-", f"{name}: {_value(before.get(name))}", colour, "    "))
+        elif nested.get(name):
+            # An object's change, key by key: `input.message: "hello" -> "changed"`.
+            for item in nested[name]:
+                old = _value(item.get("before"))
+                value = KNOWN_AFTER_APPLY if item.get("unknown") else _value(item.get("after"))
+                path = str(item.get("path"))
+                path = f"{name}{path}" if path.startswith("[") else f"{name}.{path}"
+                text = f"{path}: {old} -> {value}{note}"
+                lines.append(_diff_line("~", text, colour, "    "))
+        else:
+            text = f"{name}: {_value(before.get(name))} -> {new}{note}"
+            lines.append(_diff_line("~", text, colour, "    "))
+    if hidden and not show_all:
+        lines.append(f"      ({hidden} unchanged attributes hidden; --all shows them)")
+    return lines
+
+
+def diff_text(run: dict[str, Any], *, show_all: bool = False, colour: bool = False) -> str:
+    """A plan run (`GET /api/v1/runs/{id}/`) as text: resources, attributes, outputs."""
+    lines = []
+    for change in run.get("changes") or []:
+        mark = DIFF_MARKS.get(str(change.get("action")), "?")
+        lines.append(_diff_line(mark, f"{change.get('address')} ({change.get('action')})", colour))
+        lines += _attribute_lines(change, show_all, colour)
+        lines.append("")
+    outputs = run.get("output_changes") or []
+    if outputs:
+        lines.append("Changes to outputs:")
+    for output in outputs:
+        mark = DIFF_MARKS.get(str(output.get("action")), "?")
+        new = KNOWN_AFTER_APPLY if output.get("after_unknown") else _value(output.get("after"))
+        if output.get("action") == "create":
+            text = f"{output.get('name')}: {new}"
+        elif output.get("action") == "delete":
+            text = f"{output.get('name')}: {_value(output.get('before'))}"
+        else:
+            text = f"{output.get('name')}: {_value(output.get('before'))} -> {new}"
+        lines.append(_diff_line(mark, text, colour, "  "))
+    counts = run.get("plan_counts") or {}
+    if not lines:
+        lines.append("No changes recorded for this plan.")
+    elif outputs:
+        lines.append("")
+    lines.append(
+        f"Plan: {counts.get('add', 0)} to add, {counts.get('change', 0)} to change, "
+        f"{counts.get('destroy', 0)} to destroy."
+    )
+    return "\n".join(lines)
+
+
+@app.command("diff")
+def diff(
+    resource_id: str,
+    run: Annotated[
+        str | None, typer.Option("--run", help="A plan run id (default: latest)")
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Show unchanged attributes too")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The changes as JSON")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colours")] = False,
+) -> None:
+    """The latest plan's changes, attribute by attribute, like `terraform plan`
+    (sensitive values masked)."""
+    api = client()
+    if run is None:
+        latest = api.get(_path(resource_id)).get("latest_plan")
+        if not isinstance(latest, dict) or latest.get("id") is None:
+            fail(f"resource {resource_id} has no plan yet", FAILED)
+        run = str(latest["id"])
+    body = api.get(f"/api/v1/runs/{run}/")
+    if str(body.get("resource")) != str(resource_id):
+        fail(f"run {run} is not a plan of resource {resource_id}", FAILED)
+    if as_json:
+        keys = ("id", "status", "is_destroy", "plan_counts", "changes", "output_changes", "policy")
+        typer.echo(json.dumps({k: body.get(k) for k in keys}, indent=2, sort_keys=True))
+        return
+    typer.echo(f"Plan run #{body.get('id')} ({body.get('status')}) of resource {resource_id}\n")
+    # Colour only on a terminal (click strips it elsewhere), never with --no-color.
+    typer.echo(diff_text(body, show_all=show_all, colour=not no_color), color=None)
+    if body.get("policy"):
+        typer.echo("\nPolicies: " + policy_line(body["policy"]).replace("; ", "\n  "))
 
 
 @app.command("plan")
@@ -253,6 +405,18 @@ def break_glass(
     _act(resource_id, "break-glass", body, output, wait, timeout, AFTER_APPROVE)
 
 
+@app.command("override-policy")
+def override_policy(
+    resource_id: str,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it may pass (required)")],
+    plan: PlanOption = None,
+    output: OutputOption = Format.table,
+) -> None:
+    """Platform admins: let a plan past the mandatory-overridable policies it fails
+    (audited, shown with the plan); it then needs its approvals as usual."""
+    _act(resource_id, "override-policy", _decision(reason, plan), output, False, 0, set())
+
+
 @app.command("withdraw")
 def withdraw(resource_id: str, output: OutputOption = Format.table) -> None:
     """Withdraw the proposed change awaiting approval (it is discarded)."""
@@ -298,6 +462,19 @@ def destroy(
     finish(resource, _show(output))
 
 
+@app.command("archive")
+def archive(resource_id: str, output: OutputOption = Format.table) -> None:
+    """Archive a failed or rejected request: hidden from `list`, kept by id and in audit."""
+    # Archiving a failed request succeeded: show it without `finish`'s exit 1 for "failed".
+    _show(output)(client().post(f"{_path(resource_id)}archive/", {}))
+
+
+@app.command("unarchive")
+def unarchive(resource_id: str, output: OutputOption = Format.table) -> None:
+    """Bring an archived resource back into `list`."""
+    _show(output)(client().post(f"{_path(resource_id)}unarchive/", {}))
+
+
 def newest_run_id(api: Client, resource_id: str) -> Any:
     """The resource's active run, else its newest run (None when it has none)."""
     resource = api.get(_path(resource_id))
@@ -307,6 +484,21 @@ def newest_run_id(api: Client, resource_id: str) -> Any:
     runs = api.get("/api/v1/runs/", {"resource": resource_id, "page_size": 1})
     items = runs.get("results", []) if isinstance(runs, dict) else runs
     return items[0]["id"] if items else None
+
+
+def _tell_if_queued(api: Client, run_id: Any) -> None:
+    """On stderr (the log stays clean on stdout): the run waits for a worker, and since when."""
+    run = api.get(f"/api/v1/runs/{run_id}/")
+    if run.get("status") != "queued":
+        return
+    since = ""
+    try:
+        created = datetime.fromisoformat(str(run.get("created_at")))
+        seconds = max(0, int((datetime.now(UTC) - created).total_seconds()))
+        since = f" (queued {seconds} s ago)"
+    except (TypeError, ValueError):
+        pass
+    typer.echo(f"Waiting for a worker… run {run_id} is queued{since}.", err=True)
 
 
 def _log_page(api: Client, run_id: Any, offset: int) -> tuple[str, int, bool]:
@@ -329,6 +521,7 @@ def logs(
         fail(f"resource {resource_id} has no runs yet", FAILED)
     offset, last_char = 0, "\n"
     seen_runs = {str(run_id)}
+    told_waiting: set[str] = set()
     while True:
         text, offset, complete = _log_page(api, run_id, offset)
         if text:
@@ -338,6 +531,10 @@ def logs(
         if not follow:
             break
         if not complete:
+            if offset == 0 and str(run_id) not in told_waiting:
+                # An empty log while queued is no worker yet, not a hang: say so, once.
+                told_waiting.add(str(run_id))
+                _tell_if_queued(api, run_id)
             time.sleep(poll_interval())
             continue
         if run is None:

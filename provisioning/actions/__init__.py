@@ -4,34 +4,45 @@ The portal, the API, Django admin actions, the CLI (through the API), management
 and Celery tasks all call these. Each takes resolved objects or plain values, owns every
 rule, is atomic, moves statuses only through `provisioning.lifecycle` and asks
 `provisioning.approval_policy` who may decide. Split by topic:
-`requests`, `changes`, `approvals`, `runs`, `scheduled`, `permissions`;
+`requests`, `changes`, `approvals`, `archive`, `inbox`, `runs`, `scheduled`, `permissions`;
 `rules` and `proposals` hold what they share.
 """
 
 from .approvals import approve, break_glass, expire_pending_plans, reject, withdraw
+from .archive import archive, unarchive
 from .changes import change_parameters, replan, request_destroy, retry, upgrade
+from .inbox import InboxItem, inbox_count, inbox_item, inbox_items
 from .permissions import ACTIONS, allowed_actions
+from .policy import override_policy, reevaluate_pending_plans
 from .requests import request_resource
 from .runs import LOG_PAGE, cancel_run, read_run_log, unlock
 from .scheduled import detect_drift, expire_resources
 
 __all__ = [
     "ACTIONS",
+    "InboxItem",
     "LOG_PAGE",
     "allowed_actions",
     "approve",
+    "archive",
     "break_glass",
     "cancel_run",
     "change_parameters",
     "detect_drift",
     "expire_pending_plans",
     "expire_resources",
+    "inbox_count",
+    "inbox_item",
+    "inbox_items",
+    "override_policy",
     "read_run_log",
+    "reevaluate_pending_plans",
     "reject",
     "replan",
     "request_destroy",
     "request_resource",
     "retry",
+    "unarchive",
     "unlock",
     "upgrade",
     "withdraw",

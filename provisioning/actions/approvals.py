@@ -77,6 +77,7 @@ def _decide(
         reason=reason,
         break_glass=break_glass,
         plan_hash=plan.plan_hash,
+        policy_digest=(plan.policy_summary or {}).get("digest", ""),
         expires_at=timezone.now() + approval_ttl() if approved else None,
     )
     return plan, approval
@@ -182,7 +183,7 @@ def withdraw(resource: Resource, *, actor: Any) -> Resource:
     discarded (a first request ends as rejected)."""
     resource = locked(resource)
     rules.require(actor, resource.team, "use_team", "withdraw changes")
-    if resource.status != ResourceStatus.AWAITING_APPROVAL:
+    if resource.status not in (ResourceStatus.AWAITING_APPROVAL, ResourceStatus.POLICY_FAILED):
         raise Conflict(f"The resource is not awaiting approval (it is {resource.status})")
     to = ResourceStatus.PROVISIONED if resource.provisioned_at else ResourceStatus.REJECTED
     return lifecycle.transition(
@@ -199,7 +200,8 @@ def expire_pending_plans(now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - approval_ttl()
     expired = 0
-    candidates = Resource.objects.filter(status=ResourceStatus.AWAITING_APPROVAL)
+    waiting = (ResourceStatus.AWAITING_APPROVAL, ResourceStatus.POLICY_FAILED)
+    candidates = Resource.objects.filter(status__in=waiting)
     for resource_id in candidates.values_list("pk", flat=True):
         with transaction.atomic():
             resource = (
@@ -207,7 +209,7 @@ def expire_pending_plans(now: datetime | None = None) -> int:
                 .select_related("team", "environment")
                 .get(pk=resource_id)
             )
-            plan = proposals.plan_awaiting_decision(resource)
+            plan = proposals.pending_plan(resource)
             if plan is None or plan.finished_at is None or plan.finished_at > cutoff:
                 continue
             to = ResourceStatus.PROVISIONED if resource.provisioned_at else ResourceStatus.FAILED

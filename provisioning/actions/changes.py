@@ -11,7 +11,8 @@ from typing import Any
 
 from django.db import transaction
 
-from idp.services import Conflict, ServiceError
+from idp.rbac import has_team_perm
+from idp.services import Conflict, Forbidden, ServiceError
 
 from .. import lifecycle
 from ..choices import (
@@ -29,7 +30,12 @@ from ..models import Resource, Run
 from . import proposals, rules
 
 # States from which a new plan (re-plan, change, upgrade, destroy) may start.
-PLANNABLE = {ResourceStatus.PROVISIONED, ResourceStatus.FAILED, ResourceStatus.AWAITING_APPROVAL}
+PLANNABLE = {
+    ResourceStatus.PROVISIONED,
+    ResourceStatus.FAILED,
+    ResourceStatus.AWAITING_APPROVAL,
+    ResourceStatus.POLICY_FAILED,
+}
 
 
 def locked(resource: Resource) -> Resource:
@@ -51,6 +57,9 @@ def is_busy(resource: Resource) -> bool:
 def ensure_idle(resource: Resource) -> None:
     if resource.status in RESOURCE_GONE:
         raise Conflict(f"The resource is {resource.status}")
+    if resource.archived_at is not None:
+        # Put away on purpose: work on it starts again only once someone takes it back.
+        raise Conflict("The resource is archived; unarchive it first")
     if is_busy(resource):
         raise Conflict(f"The resource is busy ({resource.status}); wait for its run to finish")
 
@@ -158,12 +167,56 @@ def upgrade(resource: Resource, version: Any = None, *, actor: Any) -> Run:
     )
 
 
+def was_applied(resource: Resource) -> bool:
+    """Whether Terraform ever applied something for the resource: only then is there
+    anything to destroy."""
+    if resource.provisioned_at is not None or resource.status == ResourceStatus.PROVISIONED:
+        return True
+    # A first apply that failed midway may have left real objects (and state) behind.
+    return resource.runs.filter(
+        kind__in=(RunKind.APPLY, RunKind.DESTROY), started_at__isnull=False
+    ).exists()
+
+
+def destroy_refusal(resource: Resource, user: Any) -> ServiceError | None:
+    """Why `user` may not request the destroy of the resource now; None when they may.
+
+    The one rule behind `request_destroy` and the "destroy" of `allowed_actions`: team
+    maintainers may destroy, members too where the environment allows it
+    (`Environment.members_may_destroy`: sandbox and dev by default), viewers never; and only
+    what was applied: a request that never was is withdrawn, rejected or archived instead.
+    """
+    team, env = resource.team, resource.environment
+    if not has_team_perm(user, team, "use_team"):
+        return Forbidden(f"Your role in {team.slug} does not allow you to destroy resources")
+    if not has_team_perm(user, team, "maintain_team") and not env.members_may_destroy:
+        return Forbidden(
+            f"In {env.slug} only maintainers of {team.slug} may destroy resources; ask one of them"
+        )
+    try:
+        ensure_idle(resource)
+    except Conflict as busy:
+        return busy
+    if resource.status not in PLANNABLE:
+        return Conflict(f"A resource that is {resource.status} cannot be destroyed")
+    pending = (ResourceStatus.AWAITING_APPROVAL, ResourceStatus.POLICY_FAILED)
+    if resource.status in pending and resource.provisioned_at is None:
+        return Conflict(
+            "The request was never applied: withdraw or reject it instead of destroying it"
+        )
+    if not was_applied(resource):
+        return Conflict("Nothing was applied, so there is nothing to destroy; archive it instead")
+    return None
+
+
 @transaction.atomic
 def request_destroy(resource: Resource, *, actor: Any) -> Run:
-    """Plan the destruction of the resource (`plan -destroy`, then approval rules, apply)."""
+    """Plan the destruction of the resource (`plan -destroy`, then approval rules, apply);
+    `destroy_refusal` says who may, and when."""
     resource = locked(resource)
-    rules.require(actor, resource.team, "maintain_team", "destroy resources")
-    ensure_idle(resource)
+    refusal = destroy_refusal(resource, actor)
+    if refusal is not None:
+        raise refusal
     return start_plan(
         resource,
         proposals.current(resource),

@@ -10,7 +10,9 @@ from ..approval_policy import ApprovalPolicy
 from ..choices import RUN_ACTIVE, ResourceStatus
 from ..models import Resource
 from . import proposals
-from .changes import PLANNABLE, is_busy
+from .archive import archive_refusal, unarchive_refusal
+from .changes import PLANNABLE, destroy_refusal, is_busy
+from .policy import override_refusal
 
 ACTIONS = (
     "approve",
@@ -23,16 +25,23 @@ ACTIONS = (
     "change",
     "upgrade",
     "cancel",
+    "archive",
+    "unarchive",
+    "override_policy",
 )
 
 
 def allowed_actions(resource: Resource, user: Any) -> set[str]:
     """Which actions `user` may take on the resource now (asks the same rules the actions
-    enforce: the approval policy for decisions, roles for the rest)."""
+    enforce: the approval policy for decisions, `destroy_refusal` and the archive rules,
+    roles for the rest)."""
     actions: set[str] = set()
     team = resource.team
     if not has_team_perm(user, team, "use_team"):
         return actions
+    if resource.archived_at is not None:
+        # Put away: nothing runs on it until it is taken back.
+        return {"unarchive"} if unarchive_refusal(resource, user) is None else actions
     busy = is_busy(resource)
     if resource.runs.filter(status__in=RUN_ACTIVE).exists():
         actions.add("cancel")
@@ -44,13 +53,19 @@ def allowed_actions(resource: Resource, user: Any) -> set[str]:
             if is_platform_admin(user):
                 actions.add("break_glass")
         actions.add("withdraw")
+    if resource.status == ResourceStatus.POLICY_FAILED:
+        actions.add("withdraw")
+        if override_refusal(resource, user) is None:
+            actions.add("override_policy")
     if resource.status in PLANNABLE and not busy:
         actions |= {"plan", "change"}
         current = resource.template.current_version_id
         if current and current != resource.template_version_id:
             actions.add("upgrade")
-        if has_team_perm(user, team, "maintain_team"):
+        if destroy_refusal(resource, user) is None:
             actions.add("destroy")
     if resource.status == ResourceStatus.FAILED and not busy:
         actions.add("retry")
+    if archive_refusal(resource, user) is None:
+        actions.add("archive")
     return actions

@@ -12,13 +12,14 @@ from catalog.models import TemplateVersion
 from ..actions import proposals
 from ..approval_policy import ApprovalPolicy
 from ..choices import RUN_ACTIVE, RunKind, RunStatus
+from ..engine.plan_diff import api_changes
 from ..engine.terraform import plan_counts as plan_counts
 from ..models import Resource, Run
 
 MASK = sensitivity.MASK
 
 # Run fields never worth loading for pages and API answers: plan files and states are bytes.
-RUN_HEAVY_FIELDS = ("plan_file", "pending_state")
+RUN_HEAVY_FIELDS = ("plan_file", "pending_state", "plan_document")
 
 
 def _activity_subquery() -> Subquery:
@@ -142,3 +143,28 @@ def plan_addresses(summary: dict[str, Any] | None) -> list[dict[str, str]]:
                 }
             )
     return rows
+
+
+def plan_changes(run: Run) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(resource changes, output changes) of a plan run as the API shows them; empty for
+    runs without a plan (applies) and plans made before changes were recorded."""
+    return api_changes(run.plan_changes)
+
+
+POLICY_KEYS = ("passed", "warnings", "failures", "blocking", "overridable", "override", "results")
+
+
+def policy_summary(run: Run) -> dict[str, Any] | None:
+    """The policies' results on a plan (counts, each result, an override), or None."""
+    summary = run.policy_summary or {}
+    if run.kind != RunKind.PLAN or not summary:
+        return None
+    return {key: summary.get(key) for key in POLICY_KEYS} | {
+        "override": (
+            {k: summary["override"].get(k) for k in ("by", "reason", "at")}
+            if summary.get("override")
+            else None
+        ),
+        "results": [r for r in summary.get("results", []) if r.get("level") != "passed"]
+        + [r for r in summary.get("results", []) if r.get("level") == "passed"],
+    }

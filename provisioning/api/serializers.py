@@ -81,12 +81,123 @@ class RunSerializer(serializers.ModelSerializer):
         return presenters.plan_counts(run.plan_summary)
 
 
+class NestedChangeSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="The key's path inside the attribute")
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    unknown = serializers.BooleanField(help_text="The value is known only after apply")
+    sensitive = serializers.BooleanField(help_text="The values are masked")
+
+
+class ResourceChangeSerializer(serializers.Serializer):
+    """One resource change of a plan, attribute by attribute (sensitive values masked)."""
+
+    address = serializers.CharField()
+    action = serializers.CharField(help_text="create, update, delete or replace")
+    action_reason = serializers.CharField(
+        help_text="Terraform's reason (e.g. replace_because_cannot_update); may be empty"
+    )
+    replace_paths = serializers.ListField(
+        child=serializers.CharField(), help_text="The attribute paths that force replacement"
+    )
+    changed = serializers.ListField(
+        child=serializers.CharField(), help_text="The attributes that change"
+    )
+    before = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        allow_null=True,
+        help_text="Attributes before (null for a create)",
+    )
+    after = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        allow_null=True,
+        help_text="Attributes after (null for a delete); unknown ones are absent",
+    )
+    after_unknown = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Attribute paths known only after the apply (nested ones read "
+        '"(known after apply)" inside `after`)',
+    )
+    sensitive = serializers.ListField(
+        child=serializers.CharField(), help_text="Attributes whose whole value is masked"
+    )
+    nested_changes = serializers.DictField(
+        child=serializers.ListField(child=NestedChangeSerializer()),
+        help_text="For an object attribute that changes: its changed keys "
+        '(`{"input": [{"path": "message", "before": "hello", "after": "changed"}]}`)',
+    )
+
+
+class OutputChangeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    action = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    after_unknown = serializers.BooleanField(help_text="The value is known only after apply")
+    sensitive = serializers.BooleanField(help_text="The values are masked")
+
+
+class PolicyResultSerializer(serializers.Serializer):
+    policy = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True)
+    rule = serializers.CharField(help_text="deny, violation, warn; error = could not evaluate")
+    level = serializers.ChoiceField(choices=["passed", "warning", "failure"])
+    enforcement = serializers.ChoiceField(
+        choices=["advisory", "mandatory", "mandatory-overridable"]
+    )
+    message = serializers.CharField(allow_blank=True)
+    address = serializers.CharField(allow_blank=True, help_text="The resource it is about")
+
+
+class PolicyOverrideSerializer(serializers.Serializer):
+    by = serializers.CharField()
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class PolicySummarySerializer(serializers.Serializer):
+    passed = serializers.IntegerField(help_text="Policies with no finding")
+    warnings = serializers.IntegerField()
+    failures = serializers.IntegerField()
+    blocking = serializers.IntegerField(help_text="Failures of mandatory policies: they hold it")
+    overridable = serializers.BooleanField(
+        help_text="Every blocking failure may be overridden by a platform admin"
+    )
+    override = PolicyOverrideSerializer(allow_null=True, required=False)
+    results = PolicyResultSerializer(many=True)
+
+
 class RunDetailSerializer(RunSerializer):
-    """A run with its rendered plan (never the plan file's bytes)."""
+    """A run with its rendered plan, attribute-level changes and policy results (never the
+    plan file)."""
+
+    changes = serializers.SerializerMethodField()
+    output_changes = serializers.SerializerMethodField()
+    policy = serializers.SerializerMethodField(
+        help_text="The policies' results on this plan; null for runs that are not plans"
+    )
 
     class Meta(RunSerializer.Meta):
-        fields = RunSerializer.Meta.fields + ["plan_text", "parameters"]
+        fields = RunSerializer.Meta.fields + [
+            "plan_text",
+            "parameters",
+            "changes",
+            "output_changes",
+            "policy",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(ResourceChangeSerializer(many=True))
+    def get_changes(self, run: Run) -> list[dict[str, Any]]:
+        return presenters.plan_changes(run)[0]
+
+    @extend_schema_field(OutputChangeSerializer(many=True))
+    def get_output_changes(self, run: Run) -> list[dict[str, Any]]:
+        return presenters.plan_changes(run)[1]
+
+    @extend_schema_field(PolicySummarySerializer(allow_null=True))
+    def get_policy(self, run: Run) -> dict[str, Any] | None:
+        return presenters.policy_summary(run)
 
 
 class RunLogSerializer(serializers.Serializer):
@@ -141,6 +252,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "provisioned_at",
+            "archived_at",
         ]
         read_only_fields = fields
 
@@ -183,6 +295,7 @@ class ResourceListSerializer(ResourceSerializer):
             "created_at": when(r.created_at),
             "updated_at": when(r.updated_at),
             "provisioned_at": when(r.provisioned_at) if r.provisioned_at else None,
+            "archived_at": when(r.archived_at) if r.archived_at else None,
         }
 
     @cached_property
@@ -204,6 +317,10 @@ class ResourceDetailSerializer(ResourceSerializer):
     proposed = serializers.SerializerMethodField()
     break_glass_used = serializers.SerializerMethodField()
 
+    policy = serializers.SerializerMethodField(
+        help_text="The policies' results on the latest plan; null before a plan"
+    )
+
     class Meta(ResourceSerializer.Meta):
         fields = ResourceSerializer.Meta.fields + [
             "parameters",
@@ -213,6 +330,7 @@ class ResourceDetailSerializer(ResourceSerializer):
             "allowed_actions",
             "current_run",
             "latest_plan",
+            "policy",
             "approvals",
             "drift_details",
             "drift_checked_at",
@@ -263,6 +381,11 @@ class ResourceDetailSerializer(ResourceSerializer):
     def get_latest_plan(self, resource: Resource) -> dict[str, Any] | None:
         run = presenters.latest_plan(resource)
         return RunSerializer(run).data if run else None
+
+    @extend_schema_field(PolicySummarySerializer(allow_null=True))
+    def get_policy(self, resource: Resource) -> dict[str, Any] | None:
+        run = presenters.latest_plan(resource)
+        return presenters.policy_summary(run) if run else None
 
     @extend_schema_field(ApprovalSerializer(many=True))
     def get_approvals(self, resource: Resource) -> list[dict[str, Any]]:
@@ -320,6 +443,12 @@ class RejectSerializer(DecisionSerializer):
 class BreakGlassSerializer(DecisionSerializer):
     reason = serializers.CharField(
         max_length=2000, help_text="Why a platform admin approves alone; audited"
+    )
+
+
+class OverridePolicySerializer(DecisionSerializer):
+    reason = serializers.CharField(
+        max_length=2000, help_text="Why a platform admin lets the plan past its policies; audited"
     )
 
 

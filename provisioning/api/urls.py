@@ -2,10 +2,11 @@
 
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import approvals, views
 
 router = SimpleRouter()
 router.register("resources", views.ResourceViewSet, basename="resource")
 router.register("runs", views.RunViewSet, basename="run")
+router.register("approvals", approvals.ApprovalViewSet, basename="approval")
 
 urlpatterns = router.urls

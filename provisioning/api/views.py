@@ -115,7 +115,8 @@ class ResourceViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Your teams' resources: request, change, approve, re-plan, retry, upgrade, destroy."""
+    """Your teams' resources: request, change, approve, re-plan, retry, upgrade, destroy,
+    archive. Lists leave archived resources out unless `archived=true`."""
 
     filterset_class = ResourceFilterSet
     search_fields = ["name", "template__slug", "service__slug", "team__slug"]
@@ -128,6 +129,11 @@ class ResourceViewSet(
         if self.action == "list":
             return resource_list_queryset(self.request.user)
         return resource_queryset(self.request.user)
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        # Filters shape lists; a resource named by its id is found whatever they would leave
+        # out (an archived one included).
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def get_serializer_class(self) -> Any:
         return s.ResourceListSerializer if self.action == "list" else s.ResourceDetailSerializer
@@ -204,7 +210,8 @@ class ResourceViewSet(
         request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}
     )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Request the destruction: a destroy plan under the same approval rules."""
+        """Request the destruction: a destroy plan under the same approval rules. Maintainers
+        may, members too where the environment allows it; only a resource that was applied."""
         run = actions.request_destroy(self.get_object(), actor=request.user)
         return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
@@ -250,6 +257,23 @@ class ResourceViewSet(
         return Response(s.ApprovalSerializer(approval).data)
 
     @extend_schema(
+        request=s.OverridePolicySerializer,
+        responses={200: s.ResourceDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], url_path="override-policy")
+    def override_policy(self, request: Request, pk: str | None = None) -> Response:
+        """Platform admins only: let a plan past the `mandatory-overridable` policies it
+        fails, with a reason (audited as `resource.policy_overridden`, shown with the plan);
+        the plan then needs its approvals as usual. 409 when a mandatory policy fails."""
+        resource = self.get_object()
+        serializer = s.OverridePolicySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        resource = actions.override_policy(
+            resource, actor=request.user, **serializer.validated_data
+        )
+        return self._detail(resource)
+
+    @extend_schema(
         request=None,
         responses={200: s.ResourceDetailSerializer, **error_responses(401, 403, 404, 409)},
     )
@@ -257,6 +281,27 @@ class ResourceViewSet(
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         """Withdraw the proposed change awaiting approval (it is discarded)."""
         resource = actions.withdraw(self.get_object(), actor=request.user)
+        return self._detail(resource)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.ResourceDetailSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, pk: str | None = None) -> Response:
+        """Archive a failed or rejected request: it leaves the lists (`?archived=true` shows
+        it), stays reachable by id and in the audit log. 409 for any other resource."""
+        resource = actions.archive(self.get_object(), actor=request.user)
+        return self._detail(resource)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.ResourceDetailSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request: Request, pk: str | None = None) -> Response:
+        """Bring an archived resource back into the lists."""
+        resource = actions.unarchive(self.get_object(), actor=request.user)
         return self._detail(resource)
 
     @extend_schema(

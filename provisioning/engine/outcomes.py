@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from idp import audit
 
-from .. import lifecycle
+from .. import lifecycle, plan_checks
 from ..actions.proposals import adopt_fields, changed_names, current, proposed
 from ..approval_policy import ApprovalPolicy, Requirement
 from ..choices import (
@@ -28,6 +28,8 @@ from . import dispatch
 from .backend import publish_outputs, remove_outputs
 from .crypto import decrypt_bytes, decrypt_json, encrypt_bytes, encrypt_json
 from .dbretry import retry_locked
+from .plan_diff import Redact, plan_changes
+from .redact import Redactor
 from .terraform import plan_counts, plan_text, summarize_plan
 
 log = logging.getLogger(__name__)
@@ -47,10 +49,17 @@ def _lock_resource(run: Run) -> Resource:
 
 
 @retry_locked
-def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
-    """Store the plan, its hash and what it needs (the approval policy, asked once per plan,
-    from this plan's own inputs); then wait for approval, or queue the apply at once."""
+def finish_plan(
+    run: Run, plan: dict[str, Any], plan_file: bytes, redact: Redact | None = None
+) -> None:
+    """Store the plan, its hash, its attribute-level changes (masked by `redact`, the run's
+    redactor) and what it needs (the approval policy, asked once per plan, from this plan's
+    own inputs); then wait for approval, or queue the apply at once."""
     summary = summarize_plan(plan)
+    # Without the runner's redactor, the run's own secret inputs are still never stored.
+    changes = plan_changes(
+        plan, redact or Redactor(decrypt_json(run.sensitive_parameters).values())
+    )
     digest = hashlib.sha256(plan_file).hexdigest()
     with transaction.atomic():
         resource = _lock_resource(run)
@@ -65,6 +74,7 @@ def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
             plan_hash=digest,
             plan_summary=summary,
             plan_text=plan_text(summary),
+            plan_changes=changes,
             approval_requirement=requirement.as_json(),
         ):
             return
@@ -79,6 +89,13 @@ def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
             run.template_version_id == resource.template_version_id
         )
         details = {"run": run.pk, **plan_counts(summary)}
+        # The plan's checks (policies) run on the exact plan, after it is stored; their
+        # results are kept with it and an approval is bound to them.
+        checks = plan_checks.check_plan(run, resource, plan, _decimal(estimate))
+        Run.objects.filter(pk=run.pk).update(
+            policy_summary=checks, plan_document=encrypt_json(plan)
+        )
+        run.policy_summary = checks
         if (
             nothing_to_do
             and (unchanged or not requirement.needed)
@@ -93,24 +110,24 @@ def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
                 fields=adopt_fields(resource, run),
                 details=details,
             )
-        elif requirement.needed:
+        elif plan_checks.is_blocked(checks):
             lifecycle.transition(
                 resource,
-                ResourceStatus.AWAITING_APPROVAL,
-                ResourceEvent.PLAN_AWAITS_APPROVAL,
+                ResourceStatus.POLICY_FAILED,
+                ResourceEvent.PLAN_POLICY_FAILED,
                 fields=gate_fields,
-                details={**details, "requirement": requirement.as_json()},
+                details={**details, "policy": policy_counts(checks)},
             )
         else:
-            apply_run = queue_apply(resource, run)
-            Resource.objects.filter(pk=resource.pk).update(**gate_fields)
-            if resource.status == ResourceStatus.PLANNING:
-                lifecycle.transition(
-                    resource,
-                    ResourceStatus.APPLYING,
-                    ResourceEvent.APPLY_QUEUED,
-                    details={**details, "apply_run": apply_run.pk},
-                )
+            advance(
+                resource,
+                run,
+                requirement,
+                gate_fields=gate_fields,
+                details=details,
+                waits=ResourceEvent.PLAN_AWAITS_APPROVAL,
+                applies=ResourceEvent.APPLY_QUEUED,
+            )
         dispatch.release(resource.pk, run.pk)
         audit.record(
             AuditAction.RUN_SUCCEEDED,
@@ -118,6 +135,52 @@ def finish_plan(run: Run, plan: dict[str, Any], plan_file: bytes) -> None:
             team=resource.team,
             details={"kind": run.kind, **plan_counts(summary)},
         )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def policy_counts(checks: dict[str, Any]) -> dict[str, Any]:
+    """The counts of a plan's check summary, for audit details and messages."""
+    keys = ("passed", "warnings", "failures", "blocking", "overridable")
+    return {key: checks.get(key) for key in keys}
+
+
+def advance(
+    resource: Resource,
+    run: Run,
+    requirement: Requirement,
+    *,
+    gate_fields: dict[str, Any],
+    details: dict[str, Any],
+    waits: ResourceEvent,
+    applies: ResourceEvent,
+    actor: Any = None,
+) -> None:
+    """A plan that passed (or was let past) its checks: wait for approval, or queue the
+    apply (or destroy) of exactly its file. Called with the resource locked."""
+    if requirement.needed:
+        lifecycle.transition(
+            resource,
+            ResourceStatus.AWAITING_APPROVAL,
+            waits,
+            actor=actor,
+            fields=gate_fields,
+            details={**details, "requirement": requirement.as_json()},
+        )
+        return
+    apply_run = queue_apply(resource, run, actor=actor)
+    Resource.objects.filter(pk=resource.pk).update(**gate_fields)
+    if resource.status == ResourceStatus.PLANNING:
+        to = ResourceStatus.APPLYING
+    elif resource.status == ResourceStatus.POLICY_FAILED:
+        to = ResourceStatus.DESTROYING if run.is_destroy else ResourceStatus.APPLYING
+    else:
+        return  # a destroy plan: the resource is already destroying
+    lifecycle.transition(
+        resource, to, applies, actor=actor, details={**details, "apply_run": apply_run.pk}
+    )
 
 
 def queue_apply(resource: Resource, plan: Run, *, actor: Any = None) -> Run:
@@ -149,6 +212,8 @@ def plan_refusal(run: Run) -> str | None:
         return "The stored plan file changed after it was made; it was refused and re-planned"
     if Run.objects.filter(resource_id=run.resource_id, kind=RunKind.PLAN, pk__gt=plan.pk).exists():
         return SUPERSEDED
+    if plan_checks.is_blocked(plan.policy_summary):
+        return "The plan fails a mandatory policy and was not overridden; it was not applied"
     policy = ApprovalPolicy.of(plan.resource)
     if Requirement.from_json(plan.approval_requirement).needed and not policy.satisfied(plan):
         if plan.approvals.filter(decision=ApprovalDecision.APPROVED, plan_hash=digest).exists():

@@ -225,7 +225,7 @@ class RunTask:
         if kept is not None:
             self.workdir = None  # kept for the apply, not cleaned up
         try:
-            finish_plan(run, plan, plan_file)
+            finish_plan(run, plan, plan_file, redact=self.redactor)
         except BaseException:
             if kept is not None:
                 shutil.rmtree(kept, ignore_errors=True)

@@ -1,5 +1,6 @@
 """Portal views of the provisioning app (resources, runs)."""
 
+from .manage import resource_archive, resource_unarchive
 from .resources import (
     resource_approve,
     resource_break_glass,
@@ -18,6 +19,7 @@ from .runs import run_cancel, run_detail, run_log
 
 __all__ = [
     "resource_approve",
+    "resource_archive",
     "resource_break_glass",
     "resource_change",
     "resource_destroy",
@@ -26,6 +28,7 @@ __all__ = [
     "resource_plan",
     "resource_reject",
     "resource_retry",
+    "resource_unarchive",
     "resource_upgrade",
     "resource_withdraw",
     "run_cancel",

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timesince import timesince
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from catalog.models import Service, Template
@@ -21,6 +25,7 @@ from idp.paginator import CountCachingPaginator
 from idp.services import ServiceError
 
 from .. import actions
+from ..actions import proposals
 from ..api.presenters import (
     current_run,
     latest_plan,
@@ -32,10 +37,12 @@ from ..api.presenters import (
     runs_of,
 )
 from ..api.views import resource_list_queryset, resource_queryset
-from ..choices import ResourceStatus
+from ..approval_policy import ApprovalPolicy, Requirement
+from ..choices import RUN_ACTIVE, ResourceStatus
 from ..filtersets import ResourceFilterSet
 from ..forms import ApproveForm, BreakGlassForm, RejectForm, UpgradeForm
-from ..models import Resource
+from ..models import Resource, Run
+from ..notifications import who_may_approve
 from .params import parameters_form
 
 PAGE_SIZE = 50
@@ -102,42 +109,146 @@ def resource_list(request: HttpRequest) -> HttpResponse:
     return render(request, "provisioning/resource_list.html", context)
 
 
+# Distinct ids per decision form: three forms on the page have a "reason".
+APPROVE_ID, REJECT_ID, BREAK_GLASS_ID = "id_approve_%s", "id_reject_%s", "id_break_glass_%s"
+
+
+def run_phrase(run: Run) -> str:
+    """The current run in a sentence: "A plan run", "An apply run", "A drift check run"."""
+    kind = run.get_kind_display().lower()
+    return f"{'An' if kind[:1] in 'aeiou' else 'A'} {kind} run"
+
+
+def awaiting_banner(resource: Resource, user: Any) -> dict[str, Any] | None:
+    """For a resource awaiting approval: whom its plan waits for, since when, until when, and
+    whether `user` is one of them (the approval policy's answers, in words)."""
+    if resource.status != ResourceStatus.AWAITING_APPROVAL:
+        return None
+    plan = proposals.plan_awaiting_decision(resource)
+    if plan is None:
+        return None
+    policy = ApprovalPolicy.of(resource)
+    progress = policy.progress(plan)
+    requirement = Requirement.from_json(plan.approval_requirement)
+    touchers = get_user_model().objects.filter(pk__in=policy.touchers(resource))
+    return {
+        "plan": plan,
+        "who": who_may_approve(requirement, resource.team.slug),
+        "not_by": sorted(u.get_username() for u in touchers),
+        "approved_by": progress.get("approved_by") or [],
+        "still_needed": max(0, requirement.approvals - len(progress.get("approved_by") or [])),
+        "reasons": list(requirement.reasons),
+        "since": plan.finished_at,
+        "waited": _ago(plan.finished_at),
+        "closes": progress.get("plan_expires_at"),
+        "you_may": policy.refusal(resource, plan, user) is None,
+    }
+
+
+def _ago(moment: Any) -> str:
+    """How long ago, as "just now" under a minute (timesince says "0 minutes")."""
+    if moment is None or (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment)} ago"
+
+
+# Statuses that change only when someone acts: with no run active, the page stops polling.
+QUIET = {
+    ResourceStatus.PROVISIONED,
+    ResourceStatus.FAILED,
+    ResourceStatus.REJECTED,
+    ResourceStatus.DESTROYED,
+}
+
+
+def live_state(resource: Resource, allowed: set[str]) -> tuple[str, bool]:
+    """A fingerprint of what the live part of the page shows, and whether it may still change
+    without anyone acting (a run active, or a status on its way)."""
+    runs = list(
+        Run.objects.filter(resource=resource).order_by("-pk").values_list("pk", "status")[:20]
+    )
+    active = Run.objects.filter(resource=resource, status__in=RUN_ACTIVE).exists()
+    decisions = resource.approvals.aggregate(n=Count("pk"), last=Max("pk"))
+    seen = (
+        resource.status,
+        resource.updated_at.isoformat() if resource.updated_at else "",
+        resource.drifted,
+        resource.drift_checked_at.isoformat() if resource.drift_checked_at else "",
+        runs,
+        active,
+        sorted(decisions.items()),
+        sorted(allowed),
+    )
+    digest = hashlib.sha256(repr(seen).encode()).hexdigest()[:16]
+    return digest, resource.status in QUIET and not active
+
+
 def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> dict[str, Any]:
     plan = latest_plan(resource)
     allowed = actions.allowed_actions(resource, request.user)
     # Decisions name the plan shown here, so they never land on a newer one.
     seen = {"plan_run": plan.pk if plan is not None else None}
     runs = list(runs_of(resource).select_related("created_by").order_by("-created_at", "-id")[:20])
+    state, quiet = live_state(resource, allowed)
+    running = current_run(resource)
+    forms = {
+        "reject_form": extra.pop("reject_form", None)
+        or RejectForm(initial=seen, auto_id=REJECT_ID),
+        "approve_form": ApproveForm(initial=seen, auto_id=APPROVE_ID),
+        "break_glass_form": extra.pop("break_glass_form", None)
+        or BreakGlassForm(initial=seen, auto_id=BREAK_GLASS_ID),
+    }
+    for form in forms.values():
+        # What someone is typing survives the live part's swaps (htmx keeps it by its id).
+        form.fields["reason"].widget.attrs["hx-preserve"] = "true"
     return {
         "resource": resource,
         "parameters": masked_parameters(resource),
-        # Maps and lists as JSON, the way users wrote them, not as Python reprs.
-        "outputs": {
-            k: v if isinstance(v, str) else json.dumps(v)
-            for k, v in masked_outputs(resource).items()
-        },
+        "outputs": masked_outputs(resource),
         "allowed_actions": allowed,
         "proposed": proposed_change(resource),
         "break_glass_used": resource.approvals.filter(break_glass=True).exists(),
-        "current_run": current_run(resource),
+        "current_run": running,
+        "current_run_phrase": run_phrase(running) if running else "",
+        "awaiting": awaiting_banner(resource, request.user),
         "plan": plan,
         "plan_counts": plan_counts(plan.plan_summary) if plan else None,
         "plan_addresses": plan_addresses(plan.plan_summary) if plan else None,
         "runs": runs,
         "approvals": resource.approvals.select_related("decided_by").order_by("-created_at")[:20],
-        "reject_form": extra.pop("reject_form", None) or RejectForm(initial=seen),
-        "approve_form": ApproveForm(initial=seen),
-        "break_glass_form": extra.pop("break_glass_form", None) or BreakGlassForm(initial=seen),
+        **forms,
         "upgrade_form": UpgradeForm(resource=resource) if "upgrade" in allowed else None,
+        "live_state": state,
+        "live_polling": not quiet,
         **extra,
     }
 
 
+@never_cache
 @login_required
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """Status, masked parameters and outputs, the plan, runs, approvals and the allowed actions."""
+    """Status, masked parameters and outputs, the plan, runs, approvals and the allowed actions;
+    the live part polls `resource_live` while something may change."""
     resource = _resource(request, pk)
     return render(request, "provisioning/resource_detail.html", _detail_context(request, resource))
+
+
+@never_cache
+@login_required
+def resource_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of the resource page for htmx, polled every 2 s with the `state` it shows.
+    Unchanged: 204 (nothing swapped), or 286 (htmx stops polling) once the resource is quiet.
+    Changed: the part anew, without a poller when it has become quiet."""
+    resource = _resource(request, pk)
+    allowed = actions.allowed_actions(resource, request.user)
+    state, quiet = live_state(resource, allowed)
+    if request.GET.get("state") == state:
+        return HttpResponse(status=STOP_POLLING if quiet else 204)
+    context = _detail_context(request, resource)
+    return render(request, "provisioning/_resource_live.html", context)
+
+
+STOP_POLLING = 286  # htmx: stop the element's polling trigger
 
 
 def _done(request: HttpRequest, message: str, target: Any) -> HttpResponse:
@@ -172,7 +283,7 @@ def resource_approve(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def resource_break_glass(request: HttpRequest, pk: int) -> HttpResponse:
     resource = _resource(request, pk)
-    form = BreakGlassForm(request.POST)
+    form = BreakGlassForm(request.POST, auto_id=BREAK_GLASS_ID)
     if form.is_valid():
         try:
             actions.break_glass(resource, actor=request.user, **form.cleaned_data)
@@ -201,7 +312,7 @@ def resource_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def resource_reject(request: HttpRequest, pk: int) -> HttpResponse:
     resource = _resource(request, pk)
-    form = RejectForm(request.POST)
+    form = RejectForm(request.POST, auto_id=REJECT_ID)
     if form.is_valid():
         try:
             actions.reject(resource, actor=request.user, **form.cleaned_data)

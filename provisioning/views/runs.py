@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from idp.services import ServiceError
@@ -13,7 +17,7 @@ from idp.services import ServiceError
 from .. import actions
 from ..api.presenters import plan_addresses, plan_counts
 from ..api.views import run_queryset
-from ..choices import RUN_TERMINAL
+from ..choices import RUN_TERMINAL, RunStatus
 from ..models import Run
 
 
@@ -26,6 +30,21 @@ def _run(request: HttpRequest, pk: int) -> Run:
     )
 
 
+def waiting(run: Run, text: str, offset: int) -> dict[str, Any] | None:
+    """While the run has written nothing yet: what it waits for (a worker while queued, its
+    first output once started) and since when, so the log is never an empty box."""
+    if text or offset or run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+        return None
+    queued = run.status == RunStatus.QUEUED
+    since = run.created_at if queued else (run.started_at or run.created_at)
+    return {
+        "queued": queued,
+        "since": since,
+        "seconds": max(0, int((timezone.now() - since).total_seconds())),
+    }
+
+
+@never_cache
 @login_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The run's status, timings, plan and log; the log keeps growing while the run is active."""
@@ -35,8 +54,10 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run,
         "resource": run.resource,
         "log_text": text,
+        "waiting": waiting(run, text, 0),
         "next_offset": next_offset,
         "complete": complete and run.status in RUN_TERMINAL,
+        "plan": run,  # its attribute-level changes (provisioning/_plan_diff.html)
         "plan_counts": plan_counts(run.plan_summary) if run.plan_summary else None,
         "plan_addresses": plan_addresses(run.plan_summary) if run.plan_summary else None,
         "can_cancel": "cancel" in actions.allowed_actions(run.resource, request.user)
@@ -45,6 +66,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "provisioning/run_detail.html", context)
 
 
+@never_cache
 @login_required
 def run_log(request: HttpRequest, pk: int) -> HttpResponse:
     """The log after `offset`, appended by htmx; the poller stops once the run is over."""
@@ -57,7 +79,13 @@ def run_log(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(
         request,
         "provisioning/_run_log.html",
-        {"run": run, "text": text, "next_offset": next_offset, "complete": complete},
+        {
+            "run": run,
+            "text": text,
+            "next_offset": next_offset,
+            "complete": complete,
+            "waiting": waiting(run, text, offset),
+        },
     )
     if complete:
         # Reload once so the final status, plan and actions show; no poller is rendered then.

@@ -41,7 +41,7 @@ def test_command_stores_runs_and_deploy_jobs(delivered: Pipeline, github: Any) -
     github.add_run(REPOSITORY, ".github/workflows/other.yml")  # not this pipeline's workflow
     out = StringIO()
     call_command("sync_pipeline_runs", "--all", stdout=out)
-    assert "Synced 1 pipeline(s)" in out.getvalue()
+    assert "Synced 1 pipeline, " in out.getvalue()
     states = {r.environment: r.state for r in PipelineRun.objects.filter(pipeline=delivered)}
     assert states == {"dev": "success", "staging": "in_progress", "prod": "in_progress"}
     assert PipelineRun.objects.get(environment="dev").duration_seconds == 90

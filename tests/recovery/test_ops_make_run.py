@@ -125,6 +125,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             [
                 *(sys.executable, MANAGE, "run_platform", "--var-dir", str(var)),
                 *("--port", str(port), "--aws-port", str(aws_port)),
+                # The ops commands are counted on a quiet platform, not the demo's activity.
+                "--no-demo-activity",
             ],
             env,
             console,

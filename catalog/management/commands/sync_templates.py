@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.template.defaultfilters import pluralize
 
 from catalog.services import sync_templates
 
@@ -30,4 +31,6 @@ class Command(BaseCommand):
             f" {len(report.changed)} changed), {len(report.failed)} failed"
         )
         if report.failed:
-            raise CommandError(f"{len(report.failed)} template(s) failed to load")
+            raise CommandError(
+                f"{len(report.failed)} template{pluralize(len(report.failed))} failed to load"
+            )

@@ -6,7 +6,9 @@ that exits is restarted after a pause that doubles each time it dies soon after 
 and after MAX_QUICK_DEATHS such deaths in a row the platform stops. The local AWS API's
 data survives restarts (its requests are recorded in `var/aws-state.jsonl` and replayed
 when it starts). The settings the children get are written to `var/run-env.json` for
-commands started from another terminal (see idp/runenv.py). Ctrl-C stops everything.
+commands started from another terminal (see idp/runenv.py). Once the worker and the portal
+are up, the demo's activity is added beside them (`seed_demo --activity`, see idp/demo;
+`--no-demo-activity` skips it). Ctrl-C stops everything.
 
 `python -m idp.management.commands.run_platform serve-aws PORT FILE` is the local AWS
 API child itself.
@@ -19,6 +21,7 @@ import contextlib
 import ctypes
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -68,6 +71,16 @@ def wait_for_port(
         except OSError:
             time.sleep(0.2)
     return False
+
+
+def webhook_secret(var: Path) -> str:
+    """The GitHub webhook secret of this `make run` folder: made once, kept in var/ (0600)."""
+    path = var / "github-webhook-secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 @dataclass
@@ -153,6 +166,12 @@ class Command(BaseCommand):
             default="",
             help="Folder of the database, broker, logs and run-env.json (default: IDP_VAR_DIR)",
         )
+        parser.add_argument(
+            "--no-demo-activity",
+            action="store_true",
+            help="Seed only the demo's people and places, not its activity (costs, metrics, "
+            "resources, a pipeline's runs)",
+        )
 
     def say(self, text: str, style: Any = None) -> None:
         self.stdout.write(style(text) if style else text)
@@ -183,6 +202,9 @@ class Command(BaseCommand):
             "TF_PLUGIN_CACHE_DIR": os.environ.get(
                 "TF_PLUGIN_CACHE_DIR", str(var / "terraform-plugin-cache")
             ),
+            # The portal accepts signed GitHub webhooks only; the demo's pipeline runs arrive
+            # that way too.
+            "GITHUB_WEBHOOK_SECRET": os.environ.get("GITHUB_WEBHOOK_SECRET") or webhook_secret(var),
         }
         env = {
             **os.environ,
@@ -226,6 +248,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, interrupt)
         gave_up = ""
+        demo: subprocess.Popen[bytes] | None = None
         try:
             runenv.write(var, shared, os.getpid())
             aws.start()
@@ -250,11 +273,27 @@ class Command(BaseCommand):
                 children.append(one)
             wait_for_port(options["port"])
             self.banner(var, options["port"], aws_url, children)
+            if not options["no_demo_activity"]:
+                # The demo's activity needs the worker and the portal: it runs beside them,
+                # once, printing its progress here; the portal is already serving.
+                demo = subprocess.Popen(
+                    [
+                        *(python, manage, "seed_demo", "--activity"),
+                        *("--portal-url", f"http://127.0.0.1:{options['port']}"),
+                    ],
+                    env=env,
+                    start_new_session=True,
+                )
             gave_up = self.supervise(children)
         except KeyboardInterrupt:
             self.say("\nStopping…")
         finally:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+            if demo is not None and demo.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(demo.pid, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    demo.wait(timeout=10)
             self.stop(children)
             runenv.remove(var, os.getpid())
             self.say("Stopped.")

@@ -1,8 +1,15 @@
-"""Demo data for `make run`: teams, users, environments and services. Idempotent."""
+"""Demo data for `make run`: teams, users, environments and services. Idempotent.
+
+With `--activity` it adds what happens in them (costs, budgets, metrics, a pipeline's runs,
+resources planned and applied by the worker, a drifted one, one awaiting approval): see
+`idp.demo`. That part needs the local AWS API, a worker and the portal running; `make run`
+starts it once they are up.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -28,6 +35,7 @@ USERS = [
     # username, email, team, role, platform admin
     ("alice", "alice@example.com", "payments", Role.MEMBER, False),
     ("bob", "bob@example.com", "payments", Role.MAINTAINER, False),
+    ("dave", "dave@example.com", "payments", Role.ADMIN, False),
     ("carol", "carol@example.com", "search", Role.MEMBER, False),
     ("admin", "admin@example.com", "platform", Role.ADMIN, True),
 ]
@@ -57,6 +65,7 @@ def environments(sandbox_endpoint: str) -> list[tuple[str, dict[str, Any]]]:
                 "aws_endpoint_url": sandbox_endpoint,
                 "requires_approval": False,
                 "allows_ttl": True,
+                "members_may_destroy": True,
                 "description": "A local AWS API for experiments; nothing here is real.",
             },
         ),
@@ -67,6 +76,7 @@ def environments(sandbox_endpoint: str) -> list[tuple[str, dict[str, Any]]]:
                 "order": 10,
                 "requires_approval": False,
                 "allows_ttl": True,
+                "members_may_destroy": True,
                 "aws_account_id": "111111111111",
             },
         ),
@@ -102,10 +112,29 @@ class Command(BaseCommand):
             help="Where the generated demo passwords are kept (and read back on later runs)",
         )
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off")
+        parser.add_argument(
+            "--activity",
+            action="store_true",
+            help="Add the demo's activity (needs the local AWS API, a worker and the portal)",
+        )
+        parser.add_argument(
+            "--portal-url",
+            default="http://127.0.0.1:8000",
+            help="The running portal, for the pipeline's webhooks (with --activity)",
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=900.0,
+            help="Seconds to wait for the worker's runs (with --activity)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError("seed_demo creates known users; run it with DEBUG on or --force")
+        if options["activity"]:
+            self._activity(options["portal_url"], options["timeout"])
+            return
         cred_path = Path(options["credentials_file"])
         passwords: dict[str, str] = {}
         if cred_path.exists():
@@ -118,6 +147,21 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign-ins:"))
         for username, password in passwords.items():
             self.stdout.write(f"  {username:<6} {password}")
+
+    def _activity(self, portal_url: str, timeout: float) -> None:
+        from idp.demo.activity import Activity
+
+        # Progress lines go to `make run`'s console: keep the libraries' chatter out of it.
+        for name in ("botocore", "kombu"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+        def say(text: str) -> None:
+            self.stdout.write(text)
+            self.stdout.flush()
+
+        problems = Activity(portal_url=portal_url, say=say, timeout=timeout).run()
+        if problems:
+            raise CommandError(f"The demo is incomplete ({len(problems)} problem(s) above)")
 
     def _seed(self, passwords: dict[str, str]) -> None:
         sandbox = os.environ.get("IDP_SANDBOX_AWS_ENDPOINT", settings.AWS_ENDPOINT_URL or "")

@@ -40,5 +40,6 @@ class Command(BaseCommand):
         if collection.status != CollectionStatus.SUCCEEDED:
             # Partial counts as not done: some environments' costs are missing.
             raise CommandError(
-                f"Cost collection {collection.status}: {len(collection.errors)} error(s)"
+                f"Cost collection {collection.status}: {len(collection.errors)} "
+                + ("error" if len(collection.errors) == 1 else "errors")
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.template.defaultfilters import pluralize
 
 from idp.services import ServiceError
 from pipelines import runs
@@ -54,10 +55,11 @@ class Command(BaseCommand):
                 continue
             synced += 1
             stored += count
-            self.stdout.write(f"{pipeline}: {count} run record(s)")
+            self.stdout.write(f"{pipeline}: {count} run record{pluralize(count)}")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Synced {synced} pipeline(s), {stored} run record(s), {failed} failed."
+                f"Synced {synced} pipeline{pluralize(synced)}, "
+                f"{stored} run record{pluralize(stored)}, {failed} failed."
             )
         )
         if failed and not synced:

@@ -57,7 +57,7 @@ def test_approve_action_calls_the_service(client_as, staff_bob, awaiting):
         {"action": "approve_selected", "_selected_action": [awaiting.pk]},
         follow=True,
     )
-    assert "1 plan(s) decided" in response.content.decode()
+    assert "1 plan decided." in response.content.decode()
     awaiting.refresh_from_db()
     assert awaiting.status == ResourceStatus.APPLYING
     assert Approval.objects.get().decided_by == staff_bob

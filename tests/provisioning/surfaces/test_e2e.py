@@ -93,7 +93,9 @@ def test_portal_request_plan_log_admin_approval(state, client_as, alice, bob, en
     wait_for(lambda: settled(resource.pk, "awaiting_approval", "failed"), "the plan")
     page = portal.get(f"/resources/{resource.pk}/").content.decode()
     assert "Awaiting approval" in page and "+1 to add" in page
-    assert "+ terraform_data.this" in page and "Approve plan" not in page
+    # The plan diff: the resource to be created, with its mark.
+    assert 'class="plan-resource plan-create" data-address="terraform_data.this"' in page
+    assert "Approve plan" not in page
     plan = resource.runs.get(kind="plan")
     run_page = portal.get(f"/resources/runs/{plan.pk}/").content.decode()
     assert "terraform_data.this" in run_page and "Plan: 1 to add" in run_page
@@ -109,7 +111,7 @@ def test_portal_request_plan_log_admin_approval(state, client_as, alice, bob, en
         {"action": "approve_selected", "_selected_action": [resource.pk]},
         follow=True,
     )
-    assert "1 plan(s) decided" in response.content.decode()
+    assert "1 plan decided." in response.content.decode()
     wait_for(lambda: settled(resource.pk, "provisioned", "failed"), "the apply")
     page = client_as(alice).get(f"/resources/{resource.pk}/").content.decode()
     assert "Provisioned" in page, page

@@ -201,7 +201,7 @@ def test_run_page_polls_the_log_until_the_run_ends(
     assert f'hx-get="/resources/runs/{run.pk}/log/?offset=13"' in page
     # Nothing new yet: an empty append and the same offset.
     partial = client.get(f"/resources/runs/{run.pk}/log/?offset=13").content.decode()
-    assert "hx-swap-oob" not in partial and "offset=13" in partial
+    assert "beforeend:#log" not in partial and "offset=13" in partial
     Run.objects.filter(pk=run.pk).update(log_size=13 + 9)
     run.log_chunks.create(seq=1, offset=13, text="Applying\n")
     partial = client.get(f"/resources/runs/{run.pk}/log/?offset=13").content.decode()

@@ -1,0 +1,294 @@
+"""The approvals inbox: the plans awaiting *this user's* decision.
+
+Who may decide is the approval policy's answer alone (`ApprovalPolicy.refusal`), asked per
+plan; this module only finds the candidates in bulk (resources awaiting approval that the
+user can see, their pending plans in one query) and describes each plan for the portal, the
+API, the CLI and Django admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import JSONField, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from ..approval_policy import ApprovalPolicy, Requirement, plan_expiry
+from ..choices import ResourceStatus, RunKind, RunStatus
+from ..engine.terraform import plan_counts
+from ..models import Resource, Run
+from . import proposals
+
+# Columns of a plan never needed to describe it (bytes, and the rendered plan text).
+_PLAN_DEFERRED = ("plan_file", "pending_state", "plan_text")
+
+
+@dataclass
+class Pending:
+    """A plan awaiting a decision, with its resource (team, environment, template loaded)."""
+
+    resource: Resource
+    plan: Run
+
+
+@dataclass
+class InboxItem:
+    """What an approver needs to decide on one plan."""
+
+    resource: Resource
+    plan: Run
+    change: str  # create, change, upgrade or destroy
+    requested_by: str | None
+    counts: dict[str, int]
+    changed_parameters: list[str]
+    estimated_monthly_cost: Decimal | None
+    current_monthly_cost: Decimal | None
+    monthly_cost_change: Decimal | None
+    needs_platform_admin: bool
+    reasons: list[str]
+    approvals_needed: int
+    approved_by: list[str]
+    planned_at: datetime | None
+    closes_at: datetime | None
+
+    @property
+    def plan_run(self) -> int:
+        return int(self.plan.pk)
+
+    @property
+    def approvals_given(self) -> int:
+        return len(self.approved_by)
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        """The plan's policy results in counts (a plan that waits here passed or was let
+        past its mandatory policies)."""
+        summary = self.plan.policy_summary or {}
+        return {
+            "passed": int(summary.get("passed", 0)),
+            "warnings": int(summary.get("warnings", 0)),
+            "failures": int(summary.get("failures", 0)),
+            "overridden": bool(summary.get("override")),
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        """The item as the API shows it (money as strings with two decimals)."""
+
+        def money(value: Decimal | None) -> str | None:
+            return None if value is None else f"{value:.2f}"
+
+        r, plan = self.resource, self.plan
+        return {
+            "id": self.plan_run,
+            "plan_run": self.plan_run,
+            "resource": {"id": r.pk, "name": r.name},
+            "team": r.team.slug,
+            "environment": r.environment.slug,
+            "template": r.template.slug,
+            "version": plan.template_version.number,
+            "current_version": r.template_version.number if r.provisioned_at else None,
+            "change": self.change,
+            "requested_by": self.requested_by,
+            "plan_counts": self.counts,
+            "changed_parameters": self.changed_parameters,
+            "estimated_monthly_cost": money(self.estimated_monthly_cost),
+            "budget_effect": {
+                "current_monthly_cost": money(self.current_monthly_cost),
+                "monthly_cost_change": money(self.monthly_cost_change),
+                "needs_platform_admin": self.needs_platform_admin,
+                "reasons": self.reasons,
+            },
+            "policy": self.policy,
+            "approvals": {
+                "needed": self.approvals_needed,
+                "given": self.approvals_given,
+                "approved_by": self.approved_by,
+            },
+            "plan_created_at": plan.created_at,
+            "planned_at": self.planned_at,
+            "approval_closes_at": self.closes_at,
+        }
+
+
+def _pending_plan_id() -> Subquery:
+    # As `proposals.pending_plan`: the newest plan after the proposal began.
+    return Subquery(
+        Run.objects.filter(
+            resource=OuterRef("pk"), kind=RunKind.PLAN, pk__gt=OuterRef("proposal_after_run")
+        )
+        .order_by("-pk")
+        .values("pk")[:1]
+    )
+
+
+def _candidates(user: Any, resources: QuerySet[Resource] | None = None) -> list[Pending]:
+    """Resources awaiting approval that `user` can see, each with the plan awaiting a
+    decision (the same plan `proposals.plan_awaiting_decision` names), in two queries."""
+    visible = Resource.objects.for_user(user) if resources is None else resources
+    awaiting = list(
+        visible.filter(status=ResourceStatus.AWAITING_APPROVAL)
+        .select_related("team", "environment", "template", "template_version", "requested_by")
+        .defer("template_version__files", "outputs", "sensitive_outputs", "drift_details")
+        .annotate(pending_plan_id=_pending_plan_id())
+    )
+    plan_ids = [r.pending_plan_id for r in awaiting if r.pending_plan_id]
+    if not plan_ids:
+        return []
+    plans = {
+        p.pk: p
+        for p in Run.objects.filter(pk__in=plan_ids)
+        .select_related("template_version", "created_by")
+        .defer(*_PLAN_DEFERRED, "template_version__files")
+    }
+    now = timezone.now()
+    found = []
+    for resource in awaiting:
+        plan = plans.get(resource.pending_plan_id)
+        if plan is None or plan.status != RunStatus.SUCCEEDED or not plan.plan_hash:
+            continue
+        expiry = plan_expiry(plan)
+        if expiry is not None and expiry <= now:
+            continue  # past its window: nobody may decide on it any more
+        plan.resource = resource
+        found.append(Pending(resource, plan))
+    return found
+
+
+def _decidable(user: Any, candidates: list[Pending]) -> list[Pending]:
+    """The candidates the approval policy lets `user` decide on, the window closing
+    soonest first."""
+    mine = [
+        c
+        for c in candidates
+        if ApprovalPolicy.of(c.resource).refusal(c.resource, c.plan, user) is None
+    ]
+    now = timezone.now()
+    mine.sort(key=lambda c: (plan_expiry(c.plan) is None, plan_expiry(c.plan) or now, c.plan.pk))
+    return mine
+
+
+def awaiting(user: Any) -> list[Pending]:
+    """The plans awaiting `user`'s decision (the ones the policy lets them approve)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return _decidable(user, _candidates(user))
+
+
+def inbox_count(user: Any) -> int:
+    """How many plans await `user`'s decision (the navigation badge)."""
+    return len(awaiting(user))
+
+
+def find(user: Any, plan_run: int) -> Pending | None:
+    """The plan run `plan_run` when it awaits `user`'s decision, else None (another team's
+    plan, an older plan of the resource, one the user may not decide on)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    resource_id = (
+        Run.objects.for_user(user)
+        .filter(pk=plan_run, kind=RunKind.PLAN)
+        .values_list("resource_id", flat=True)
+        .first()
+    )
+    if resource_id is None:
+        return None
+    candidates = _candidates(user, Resource.objects.for_user(user).filter(pk=resource_id))
+    mine = _decidable(user, [c for c in candidates if c.plan.pk == plan_run])
+    return mine[0] if mine else None
+
+
+def _current_cost_subquery() -> Subquery:
+    """The estimate stored with the plan behind the resource's last successful apply (what
+    it costs now); the resource's own estimate already follows the pending plan."""
+    return Subquery(
+        Run.objects.filter(
+            resource=OuterRef("pk"),
+            kind=RunKind.APPLY,
+            status=RunStatus.SUCCEEDED,
+            is_destroy=False,
+            pk__lte=OuterRef("proposal_after_run"),
+        )
+        .exclude(plan_run=None)
+        .order_by("-pk")
+        .values("plan_run__approval_requirement")[:1],
+        output_field=JSONField(),
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def describe(pending: list[Pending]) -> list[InboxItem]:
+    """Describe the plans for approvers: counts, changed parameter names, cost and budget
+    effect, approvals so far, plan age and when the approval window closes."""
+    if not pending:
+        return []
+    current_costs = dict(
+        Resource.objects.filter(pk__in=[p.resource.pk for p in pending])
+        .annotate(current=_current_cost_subquery())
+        .values_list("pk", "current")
+    )
+    items = []
+    for p in pending:
+        resource, plan = p.resource, p.plan
+        policy = ApprovalPolicy.of(resource)
+        requirement = Requirement.from_json(plan.approval_requirement)
+        given = policy.valid_approvals(plan)
+        provisioned = resource.provisioned_at is not None
+        if plan.is_destroy:
+            change, changed = "destroy", []
+        elif not provisioned:
+            change, changed = "create", sorted(proposals.proposed(plan).values)
+        else:
+            changed = proposals.changed_names(proposals.current(resource), proposals.proposed(plan))
+            upgrade = plan.template_version_id != resource.template_version_id
+            change = "upgrade" if upgrade else "change"
+        estimate = Decimal(0) if plan.is_destroy else _decimal(requirement.estimated_monthly_cost)
+        current = (
+            _decimal(Requirement.from_json(current_costs.get(resource.pk)).estimated_monthly_cost)
+            if provisioned
+            else Decimal(0)
+        )
+        author = plan.created_by or resource.requested_by
+        items.append(
+            InboxItem(
+                resource=resource,
+                plan=plan,
+                change=change,
+                requested_by=author.get_username() if author else None,
+                counts=plan_counts(plan.plan_summary),
+                changed_parameters=changed,
+                estimated_monthly_cost=estimate,
+                current_monthly_cost=current,
+                monthly_cost_change=(
+                    estimate - current if estimate is not None and current is not None else None
+                ),
+                needs_platform_admin=requirement.platform_admin,
+                reasons=list(requirement.reasons),
+                approvals_needed=requirement.approvals,
+                approved_by=[a.decided_by.get_username() for a in given if a.decided_by],
+                planned_at=plan.finished_at,
+                closes_at=plan_expiry(plan),
+            )
+        )
+    return items
+
+
+def inbox_items(user: Any) -> list[InboxItem]:
+    """The plans awaiting `user`'s decision, described (the window closing soonest first)."""
+    return describe(awaiting(user))
+
+
+def inbox_item(user: Any, plan_run: int) -> InboxItem | None:
+    """One plan awaiting `user`'s decision, described; None when it does not await them."""
+    found = find(user, plan_run)
+    return describe([found])[0] if found is not None else None

@@ -1,0 +1,54 @@
+"""The approvals inbox page: the plans awaiting my decision, approved right from the list.
+
+Which plans await whom is `actions.inbox_items` (the approval policy's answer); approving
+is `actions.approve` naming the plan run shown, so a decision never lands on a newer plan.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from idp.services import ServiceError
+
+from .. import actions
+from ..choices import ResourceStatus, RunKind
+from ..forms import ApproveForm
+from ..models import Run
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    """Plans awaiting my decision, the approval window closing soonest first."""
+    items = actions.inbox_items(request.user)
+    return render(request, "provisioning/approvals.html", {"items": items})
+
+
+@login_required
+@require_POST
+def approval_approve(request: HttpRequest, plan_run: int) -> HttpResponse:
+    """Approve exactly plan run `plan_run` (another team's plan answers 404); back to the
+    inbox with what happened."""
+    plan = get_object_or_404(
+        Run.objects.for_user(request.user).filter(kind=RunKind.PLAN).select_related("resource"),
+        pk=plan_run,
+    )
+    resource = plan.resource
+    form = ApproveForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        actions.approve(resource, actor=request.user, reason=reason, plan_run=plan.pk)
+    except ServiceError as error:
+        messages.error(request, f"{resource.name}: {error.message}")
+        return redirect("provisioning:approvals")
+    resource.refresh_from_db(fields=["status"])
+    if resource.status == ResourceStatus.AWAITING_APPROVAL:
+        messages.success(
+            request, f"Approval of {resource.name} recorded; the plan needs more approvals."
+        )
+    else:
+        messages.success(request, f"{resource.name} approved; the apply is queued.")
+    return redirect("provisioning:approvals")
