@@ -35,6 +35,14 @@ class BreakGlassForm(DecisionForm):
     )
 
 
+class OverridePolicyForm(DecisionForm):
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why this plan may pass the policies it fails; it is audited and shown.",
+    )
+
+
 class ApproveForm(DecisionForm):
     reason = forms.CharField(
         max_length=2000, required=False, widget=forms.TextInput(), label="Note (optional)"

@@ -53,6 +53,7 @@ NEWS_EVENTS = frozenset(
         ResourceEvent.DESTROYED,
         ResourceEvent.STATE_PUSHED,
         ResourceEvent.RUN_STOPPED,
+        ResourceEvent.PLAN_POLICY_FAILED,
     }
 )
 
@@ -205,6 +206,19 @@ def _outcome(resource: Resource, moved: lifecycle.Moved) -> tuple[str, str] | No
         event == ResourceEvent.STATE_PUSHED and moved.after == ResourceStatus.DESTROYED
     ):
         return "Destroyed", f"{resource.name} was destroyed as requested."
+    if event == ResourceEvent.PLAN_POLICY_FAILED:
+        # Policy messages name addresses and rules, never values: safe to quote.
+        plan = proposals_plan(resource)
+        results = (plan.policy_summary or {}).get("results", []) if plan else []
+        failures = [
+            f"- {r.get('policy')}: {r.get('message')}"
+            for r in results
+            if r.get("level") == "failure" and r.get("enforcement") != "advisory"
+        ]
+        return "Plan fails a policy", (
+            f"The plan for {resource.name} fails a mandatory policy, so nobody may approve "
+            "it. Change the parameters so it passes, or withdraw it.\n" + "\n".join(failures)
+        )
     if event == ResourceEvent.RUN_STOPPED:
         run = (
             Run.objects.filter(resource=resource, status__in=RUN_TERMINAL)
@@ -220,6 +234,12 @@ def _outcome(resource: Resource, moved: lifecycle.Moved) -> tuple[str, str] | No
             f"Its log: {site_url(run.get_absolute_url())}"
         )
     return None
+
+
+def proposals_plan(resource: Resource) -> Run | None:
+    from .actions.proposals import pending_plan
+
+    return pending_plan(resource)
 
 
 def _plan_awaits(resource: Resource) -> Notice | None:

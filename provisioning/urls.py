@@ -17,6 +17,11 @@ urlpatterns = [
     path("<int:pk>/approve/", views.resource_approve, name="resource_approve"),
     path("<int:pk>/reject/", views.resource_reject, name="resource_reject"),
     path("<int:pk>/break-glass/", views.resource_break_glass, name="resource_break_glass"),
+    path(
+        "<int:pk>/override-policy/",
+        views.resource_override_policy,
+        name="resource_override_policy",
+    ),
     path("<int:pk>/withdraw/", views.resource_withdraw, name="resource_withdraw"),
     path("<int:pk>/plan/", views.resource_plan, name="resource_plan"),
     path("<int:pk>/retry/", views.resource_retry, name="resource_retry"),

@@ -1,6 +1,7 @@
 """Portal views of the provisioning app (resources, runs)."""
 
 from .manage import resource_archive, resource_unarchive
+from .policy import resource_override_policy
 from .resources import (
     resource_approve,
     resource_break_glass,
@@ -25,6 +26,7 @@ __all__ = [
     "resource_destroy",
     "resource_detail",
     "resource_list",
+    "resource_override_policy",
     "resource_plan",
     "resource_reject",
     "resource_retry",

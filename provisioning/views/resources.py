@@ -40,7 +40,7 @@ from ..api.views import resource_list_queryset, resource_queryset
 from ..approval_policy import ApprovalPolicy, Requirement
 from ..choices import RUN_ACTIVE, ResourceStatus
 from ..filtersets import ResourceFilterSet
-from ..forms import ApproveForm, BreakGlassForm, RejectForm, UpgradeForm
+from ..forms import ApproveForm, BreakGlassForm, OverridePolicyForm, RejectForm, UpgradeForm
 from ..models import Resource, Run
 from ..notifications import who_may_approve
 from .params import parameters_form
@@ -111,6 +111,7 @@ def resource_list(request: HttpRequest) -> HttpResponse:
 
 # Distinct ids per decision form: three forms on the page have a "reason".
 APPROVE_ID, REJECT_ID, BREAK_GLASS_ID = "id_approve_%s", "id_reject_%s", "id_break_glass_%s"
+OVERRIDE_ID = "id_override_%s"
 
 
 def run_phrase(run: Run) -> str:
@@ -183,6 +184,19 @@ def live_state(resource: Resource, allowed: set[str]) -> tuple[str, bool]:
     return digest, resource.status in QUIET and not active
 
 
+def policy_block(resource: Resource, plan: Run | None) -> dict[str, Any] | None:
+    """For a plan held by its policies: the failures that hold it, and the way out."""
+    if resource.status != ResourceStatus.POLICY_FAILED or plan is None:
+        return None
+    summary = plan.policy_summary or {}
+    blocking = [
+        r
+        for r in summary.get("results", [])
+        if r.get("level") == "failure" and r.get("enforcement") != "advisory"
+    ]
+    return {"failures": blocking, "overridable": bool(summary.get("overridable"))}
+
+
 def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> dict[str, Any]:
     plan = latest_plan(resource)
     allowed = actions.allowed_actions(resource, request.user)
@@ -197,6 +211,8 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
         "approve_form": ApproveForm(initial=seen, auto_id=APPROVE_ID),
         "break_glass_form": extra.pop("break_glass_form", None)
         or BreakGlassForm(initial=seen, auto_id=BREAK_GLASS_ID),
+        "override_form": extra.pop("override_form", None)
+        or OverridePolicyForm(initial=seen, auto_id=OVERRIDE_ID),
     }
     for form in forms.values():
         # What someone is typing survives the live part's swaps (htmx keeps it by its id).
@@ -211,6 +227,7 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
         "current_run": running,
         "current_run_phrase": run_phrase(running) if running else "",
         "awaiting": awaiting_banner(resource, request.user),
+        "policy_block": policy_block(resource, plan),
         "plan": plan,
         "plan_counts": plan_counts(plan.plan_summary) if plan else None,
         "plan_addresses": plan_addresses(plan.plan_summary) if plan else None,

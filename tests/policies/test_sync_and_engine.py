@@ -3,6 +3,7 @@ evaluated fail-closed: a policy that cannot run is a failure, never a silent pas
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,38 @@ def test_scope_enforcement_and_advisory_warnings(extra: Path) -> None:
     only_overridable = evaluate_document(document, environment="prod", template="x", team="t")
     extra_blocking = [p.slug for p, _, _ in only_overridable.blocking if p.origin == "extra"]
     assert extra_blocking == ["override"]
+
+
+def test_the_test_policy_command_tries_a_policy_on_a_plan(tmp_path: Path) -> None:
+    from django.core.management import CommandError, call_command
+
+    plans = Path(__file__).parent / "plans"
+    shipped = Path(__file__).resolve().parents[2] / "policies" / "rego" / "example_replicas.rego"
+    context = '{"environment": "prod"}'
+    out = StringIO()
+    call_command(
+        "test_policy",
+        str(shipped),
+        str(plans / "example_replicas_5.json"),
+        context=context,
+        stdout=out,
+    )
+    assert out.getvalue().startswith("PASSED")
+    out = StringIO()
+    with pytest.raises(CommandError, match="example_replicas fails this plan"):
+        call_command(
+            "test_policy",
+            str(shipped),
+            str(plans / "example_replicas_7.json"),
+            context=context,
+            stdout=out,
+        )
+    assert "FAILURE  deny [terraform_data.config] terraform_data.config asks for 7" in (
+        out.getvalue()
+    )
+    broken = tmp_path / "broken.rego"
+    broken.write_text("package idp.broken\nimport rego.v1\ndeny contains m if {\n")
+    with pytest.raises(CommandError, match=r"broken\.rego:"):
+        call_command("test_policy", str(broken), str(plans / "example_replicas_7.json"))
+    with pytest.raises(CommandError, match="cannot read the plan"):
+        call_command("test_policy", str(shipped), str(tmp_path / "missing.json"))

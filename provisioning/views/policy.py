@@ -1,0 +1,44 @@
+"""Portal action on a plan its policies hold: a platform admin's override."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from idp.form_errors import add_service_error
+from idp.services import ServiceError
+
+from .. import actions
+from ..choices import ResourceStatus
+from ..forms import OverridePolicyForm
+from .resources import OVERRIDE_ID, _detail_context, _resource
+
+
+@login_required
+@require_POST
+def resource_override_policy(request: HttpRequest, pk: int) -> HttpResponse:
+    """Let the plan past the overridable policies it fails (reason required); the page
+    re-shows with the error by the field when the reason is missing."""
+    resource = _resource(request, pk)
+    form = OverridePolicyForm(request.POST, auto_id=OVERRIDE_ID)
+    if form.is_valid():
+        try:
+            resource = actions.override_policy(resource, actor=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            if error.field != "reason":
+                messages.error(request, error.message)
+                return redirect(resource)
+            add_service_error(error, form)
+        else:
+            waits = resource.status == ResourceStatus.AWAITING_APPROVAL
+            messages.success(
+                request,
+                "Policy failure overridden; "
+                + ("the plan now awaits its approvals." if waits else "the apply is queued."),
+            )
+            return redirect(resource)
+    context = _detail_context(request, resource, override_form=form)
+    return render(request, "provisioning/resource_detail.html", context, status=400)

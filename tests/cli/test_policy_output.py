@@ -1,0 +1,26 @@
+"""`idp resources show` and `idp resources diff` print the policy results of the latest plan."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.provisioning.surfaces.conftest import (  # noqa: F401 - fixtures
+    envs,
+    make_resource,
+    make_run,
+    template,
+)
+from tests.provisioning.surfaces.test_policy_surfaces import held  # noqa: F401 - fixture
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cli_prints_the_policy_results(held, cli, token_for, alice):  # noqa: F811
+    resource, plan = held()
+    token = token_for(alice)
+    shown = cli("resources", "show", str(resource.pk), token=token)
+    assert shown.exit_code == 0, shown.output
+    assert "BLOCKED" in shown.output and "example_replicas" in shown.output
+    diff = cli("resources", "diff", str(resource.pk), "--no-color", token=token)
+    assert diff.exit_code == 0, diff.output
+    assert "Policies: 1 passed, 0 warnings, 1 failures - BLOCKED" in diff.output
+    assert "failure: example_replicas [terraform_data.config]" in diff.output
