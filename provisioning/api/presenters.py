@@ -146,9 +146,10 @@ def plan_addresses(summary: dict[str, Any] | None) -> list[dict[str, str]]:
 
 
 def plan_changes(run: Run) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(resource changes, output changes) of a plan run as the API shows them; empty for
-    runs without a plan (applies) and plans made before changes were recorded."""
-    return api_changes(run.plan_changes)
+    """(resource changes, output changes) of a plan run as the API shows them (for an
+    apply: of the plan it applies); empty for plans made before changes were recorded."""
+    source = run.plan_run if run.kind != RunKind.PLAN and run.plan_run_id else run
+    return api_changes(source.plan_changes if source is not None else {})
 
 
 POLICY_KEYS = ("passed", "warnings", "failures", "blocking", "overridable", "override", "results")

@@ -17,7 +17,7 @@ from idp.services import ServiceError
 from .. import actions
 from ..api.presenters import plan_addresses, plan_counts
 from ..api.views import run_queryset
-from ..choices import RUN_TERMINAL, RunStatus
+from ..choices import RUN_TERMINAL, RunKind, RunStatus
 from ..models import Run
 
 
@@ -50,6 +50,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The run's status, timings, plan and log; the log keeps growing while the run is active."""
     run = _run(request, pk)
     text, next_offset, complete = actions.read_run_log(run, offset=0)
+    # An apply shows the plan it applies (that plan's changes and policy results).
+    plan = run.plan_run if run.kind != RunKind.PLAN and run.plan_run_id else run
     context = {
         "run": run,
         "resource": run.resource,
@@ -57,9 +59,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "waiting": waiting(run, text, 0),
         "next_offset": next_offset,
         "complete": complete and run.status in RUN_TERMINAL,
-        "plan": run,  # its attribute-level changes (provisioning/_plan_diff.html)
-        "plan_counts": plan_counts(run.plan_summary) if run.plan_summary else None,
-        "plan_addresses": plan_addresses(run.plan_summary) if run.plan_summary else None,
+        "plan": plan,  # its attribute-level changes (provisioning/_plan_diff.html)
+        "plan_counts": plan_counts(plan.plan_summary) if plan and plan.plan_summary else None,
+        "plan_addresses": plan_addresses(plan.plan_summary) if plan and plan.plan_summary else None,
         "can_cancel": "cancel" in actions.allowed_actions(run.resource, request.user)
         and run.status not in RUN_TERMINAL,
     }
