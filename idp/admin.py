@@ -117,6 +117,8 @@ ENVIRONMENT_FIELDS = [
     "approvals_required",
     "allows_ttl",
     "is_production",
+    "approver_role",
+    "over_budget_platform_admin",
     "members_may_destroy",
 ]
 
@@ -130,6 +132,7 @@ class EnvironmentAdmin(admin.ModelAdmin):
         "aws_account_id",
         "requires_approval",
         "approvals_required",
+        "approver_role",
         "allows_ttl",
         "is_production",
         "members_may_destroy",

@@ -99,6 +99,19 @@ class Environment(models.Model):
         default=False, help_text="Resources here may carry an expiry date"
     )
     is_production = models.BooleanField(default=False)
+    approver_role = models.CharField(
+        max_length=20,
+        choices=[
+            ("maintainer", "Maintainers and admins of the team"),
+            ("admin", "Admins of the team"),
+        ],
+        default="maintainer",
+        help_text="Which roles of the owning team may approve plans here (platform admins always)",
+    )
+    over_budget_platform_admin = models.BooleanField(
+        default=True,
+        help_text="A plan that takes its team over budget needs a platform admin's approval",
+    )
     members_may_destroy = models.BooleanField(
         default=False,
         help_text="Members (not only maintainers) may destroy their team's resources here",

@@ -21,7 +21,8 @@ def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal |
 def budget_gate(
     resource: Any, version: Any, parameters: dict[str, Any], *, destroy: bool = False
 ) -> Any:
-    """The plan's estimate against the team's budget: over it, a platform admin decides.
+    """The plan's estimate against the team's budget: over it, a platform admin decides
+    (unless the environment's approval rule says otherwise: `over_budget_platform_admin`).
     Destroying lowers spend: it is never gated."""
     from provisioning.approval_policy import GateResult
 
@@ -31,7 +32,9 @@ def budget_gate(
         return GateResult(estimated_monthly_cost=None)
 
     estimate = estimate_monthly_cost(version, parameters)
-    if needs_admin_approval(resource.team, estimate):
+    if resource.environment.over_budget_platform_admin and needs_admin_approval(
+        resource.team, estimate
+    ):
         return GateResult(
             platform_admin=True,
             reason=f"its estimate (${estimate}/month) takes {resource.team.slug} over its budget",

@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from provisioning.approval_policy import approval_rules
+
 from .choices import Level
 from .models import Policy, PolicyResult
 from .trends import WINDOW_DAYS, daily_table, failure_counts, totals_by_policy, totals_by_team
@@ -40,6 +42,8 @@ def policy_list(request: HttpRequest) -> HttpResponse:
             "broken": [p for p in policies if p.sync_error],
             "table": daily_table(counts, by="policy"),
             "days": WINDOW_DAYS,
+            # The approval policy as data, beside the Rego policies (provisioning owns it).
+            "approval_rules": approval_rules(),
         },
     )
 

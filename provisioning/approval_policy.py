@@ -82,6 +82,44 @@ def _approvals(count: int) -> str:
     return f"{count} approval{'' if count == 1 else 's'}"
 
 
+APPROVER_PERMISSIONS = {"maintainer": "maintain_team", "admin": "manage_team"}
+APPROVER_LABELS = {"maintainer": "a maintainer or admin", "admin": "an admin"}
+
+
+def approval_rules() -> list[dict[str, Any]]:
+    """Every environment's approval rule as data (for the Policies page and the API): how
+    many approvals, from which roles, who decides over budget, and what templates add."""
+    from catalog.models import Template
+
+    templates = list(
+        Template.objects.filter(current_version__isnull=False)
+        .select_related("current_version")
+        .order_by("slug")
+    )
+    rules = []
+    for env in Environment.objects.order_by("order", "slug"):
+        approvals = max(1, env.approvals_required) if env.requires_approval else 0
+        overrides = []
+        for template in templates:
+            version = template.current_version
+            wanted = (version.approval_policy or {}).get(env.slug) if version else None
+            if wanted not in (None, "none"):
+                overrides.append({"template": template.slug, "rule": str(wanted)})
+        rules.append(
+            {
+                "environment": env.slug,
+                "approvals": approvals,
+                "approvers": APPROVER_LABELS.get(env.approver_role, APPROVER_LABELS["maintainer"])
+                + " of the owning team, or a platform admin",
+                "approver_role": env.approver_role,
+                "over_budget_platform_admin": env.over_budget_platform_admin,
+                "ineligible": "everyone who touched the pending change (four eyes)",
+                "templates": overrides,
+            }
+        )
+    return rules
+
+
 def approval_ttl() -> timedelta:
     return timedelta(hours=setting("IDP_APPROVAL_TTL_HOURS"))
 
@@ -172,13 +210,26 @@ class ApprovalPolicy:
             and (a.expires_at is None or a.expires_at > now)
         ]
 
+    @property
+    def approver_permission(self) -> str:
+        """The team permission an approver needs here (the environment's approver role)."""
+        return APPROVER_PERMISSIONS.get(self.environment.approver_role, "maintain_team")
+
+    def approvers(self, team_slug: str) -> str:
+        """Who may approve here, in words."""
+        role = APPROVER_LABELS.get(self.environment.approver_role, APPROVER_LABELS["maintainer"])
+        return f"{role} of {team_slug} (or a platform admin)"
+
     def refusal(self, resource: Resource, plan: Run | None, user: Any) -> str | None:
         """Why `user` may not approve or reject the pending plan (None: they may)."""
         if not getattr(user, "is_authenticated", False):
             return "Sign in to decide on plans"
         admin = is_platform_admin(user)
-        if not admin and not has_team_perm(user, resource.team, "maintain_team"):
-            return f"Your role in {resource.team.slug} does not allow you to approve plans"
+        if not admin and not has_team_perm(user, resource.team, self.approver_permission):
+            return (
+                f"Your role in {resource.team.slug} does not allow you to approve plans in "
+                f"{self.environment.slug} (approvers: {self.approvers(resource.team.slug)})"
+            )
         if user.pk in self.touchers(resource):
             return (
                 "You changed this plan (requested, changed, upgraded, destroyed or re-planned "

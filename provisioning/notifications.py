@@ -87,7 +87,7 @@ def on_resource_moved(moved: lifecycle.Moved) -> None:
 # --- who -----------------------------------------------------------------------------------
 
 
-def who_may_approve(requirement: Requirement, team_slug: str) -> str:
+def who_may_approve(resource: Resource, requirement: Requirement) -> str:
     """The people a plan waits for, in words (the banner and the e-mails say the same)."""
     count = max(1, requirement.approvals)  # a plan that waits needs at least one
     approvals = "1 approval" if count == 1 else f"{count} approvals"
@@ -95,7 +95,7 @@ def who_may_approve(requirement: Requirement, team_slug: str) -> str:
         if count <= 1:
             return "a platform admin"
         return f"{approvals}, one of them from a platform admin"
-    return f"{approvals} from a maintainer or admin of {team_slug} (or a platform admin)"
+    return f"{approvals} from {ApprovalPolicy.of(resource).approvers(resource.team.slug)}"
 
 
 def approvers(resource: Resource, plan: Run) -> list[Any]:
@@ -266,7 +266,7 @@ def _plan_awaits(resource: Resource) -> Notice | None:
         )
     if requirement.estimated_monthly_cost is not None:
         lines.append(f"Estimated cost: ${requirement.estimated_monthly_cost}/month")
-    lines.append(f"Needs: {who_may_approve(requirement, resource.team.slug)}")
+    lines.append(f"Needs: {who_may_approve(resource, requirement)}")
     if requirement.reasons:
         lines.append(f"Why: {'; '.join(requirement.reasons)}")
     lines.append(f"Waiting since: {_when(plan.finished_at)}")

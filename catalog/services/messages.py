@@ -44,6 +44,12 @@ _FORMAT_WORDS = {
 }
 
 
+def ordered_names(properties: dict[str, Any]) -> list[str]:
+    """Property names in the form's order: `x-order` first, then by name. Not the dict's
+    order: PostgreSQL's jsonb does not keep the order keys were written in."""
+    return sorted(properties, key=lambda name: (properties[name].get("x-order", 1000), name))
+
+
 def _plural(count: int | float, word: str) -> str:
     return f"{count:g} {word}" if count == 1 else f"{count:g} {word}s"
 
@@ -344,7 +350,7 @@ def _generated(error: ValidationError, description: str) -> str:
     if keyword == "required":
         return f'Add "{_required_name(error)}"'
     if keyword == "additionalProperties" and isinstance(error.instance, dict):
-        known = list((schema.get("properties") or {}).keys())
+        known = ordered_names(schema.get("properties") or {})
         extra = sorted(str(k) for k in error.instance if k not in known)
         sentence = "Unknown key" + ("s " if len(extra) > 1 else " ")
         sentence += ", ".join(f'"{k}"' for k in extra)

@@ -13,7 +13,7 @@ from idp.services import ServiceError
 
 from ..models import Template, TemplateVersion
 from .loader import valid_slug
-from .messages import parameter_message
+from .messages import ordered_names, parameter_message
 from .schema import PLATFORM_VARIABLES
 
 
@@ -75,7 +75,7 @@ def _apply_defaults(schema: dict[str, Any], value: Any) -> Any:
 def _unknown(properties: dict[str, Any]) -> str:
     if not properties:
         return "Unknown parameter: this template takes none"
-    return f"Unknown parameter: this template takes {', '.join(properties)}"
+    return f"Unknown parameter: this template takes {', '.join(ordered_names(properties))}"
 
 
 def _error_field(error: ValidationError, properties: dict[str, Any]) -> list[str]:

@@ -15,8 +15,9 @@ changing contains rc if {
 	some rc in input.resource_changes
 	some action in rc.change.actions
 	action in {"create", "update"}
+	is_object(rc.change.after)
 	object.get(rc.change, ["after_unknown", "tags"], false) != true
-	"tags" in object.keys(object.get(rc.change, "after", {}))
+	"tags" in object.keys(rc.change.after)
 }
 
 tag_keys(after) := object.keys(after.tags) if {

@@ -43,6 +43,8 @@ deny contains {"msg": msg, "address": rc.address} if {
 deny contains {"msg": msg, "address": rc.address} if {
 	some rc in input.resource_changes
 	rc.type in {"aws_s3_bucket", "aws_s3_bucket_acl"}
+	some action in rc.change.actions
+	action in {"create", "update"}
 	acl := object.get(rc.change.after, "acl", "")
 	acl in {"public-read", "public-read-write", "website"}
 	msg := sprintf("%s has the public ACL %s", [rc.address, acl])

@@ -28,11 +28,15 @@ from ..engine.outcomes import queue_apply
 from ..models import Approval, Resource, Run
 from . import proposals, rules
 from .changes import locked
+from .policy import hold_reason
 
 
 def _plan_to_decide(resource: Resource, seen: int | None = None) -> Run:
     """The plan awaiting a decision; `seen` (the plan run the decider looked at, when the
     surface knows it) must still be that plan, or the decision would land on another."""
+    if resource.status == ResourceStatus.POLICY_FAILED:
+        # Nobody decides on a plan its policies hold, break-glass included (403, with why).
+        raise Forbidden(hold_reason(proposals.pending_plan(resource)))
     if resource.status != ResourceStatus.AWAITING_APPROVAL:
         raise Conflict(f"The resource is not awaiting approval (it is {resource.status})")
     plan = proposals.plan_awaiting_decision(resource)

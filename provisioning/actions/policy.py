@@ -28,6 +28,29 @@ log = logging.getLogger(__name__)
 WAITING = (ResourceStatus.AWAITING_APPROVAL, ResourceStatus.POLICY_FAILED)
 
 
+def hold_reason(plan: Run | None) -> str:
+    """Why nobody may approve a plan its policies hold: the failures, by policy and address."""
+    results = (plan.policy_summary or {}).get("results", []) if plan is not None else []
+    failures = [
+        f"{r.get('policy')}"
+        + (f" on {r['address']}" if r.get("address") else "")
+        + f": {r.get('message')}"
+        for r in results
+        if r.get("level") == "failure" and r.get("enforcement") != "advisory"
+    ]
+    what = "; ".join(failures) or "a mandatory policy fails it"
+    return (
+        f"Nobody may approve this plan: it fails a mandatory policy ({what}). "
+        "Change the request so it passes"
+        + (", or ask a platform admin to override it" if _overridable(plan) else "")
+        + "."
+    )
+
+
+def _overridable(plan: Run | None) -> bool:
+    return plan is not None and bool((plan.policy_summary or {}).get("overridable"))
+
+
 def _pending(resource: Resource, seen: int | None = None) -> Run:
     plan = proposals.pending_plan(resource)
     if plan is None or not plan.plan_hash:
@@ -107,7 +130,9 @@ def reevaluate(resource_id: int) -> bool:
     voids the approvals given on the old results)."""
     with transaction.atomic():
         resource = (
-            Resource.objects.select_for_update()
+            # Only the resource's row is locked: PostgreSQL refuses FOR UPDATE on the
+            # nullable side of the outer join to its requester.
+            Resource.objects.select_for_update(of=("self",))
             .select_related("team", "environment", "template", "requested_by")
             .get(pk=resource_id)
         )

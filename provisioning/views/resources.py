@@ -134,7 +134,7 @@ def awaiting_banner(resource: Resource, user: Any) -> dict[str, Any] | None:
     touchers = get_user_model().objects.filter(pk__in=policy.touchers(resource))
     return {
         "plan": plan,
-        "who": who_may_approve(requirement, resource.team.slug),
+        "who": who_may_approve(resource, requirement),
         "not_by": sorted(u.get_username() for u in touchers),
         "approved_by": progress.get("approved_by") or [],
         "still_needed": max(0, requirement.approvals - len(progress.get("approved_by") or [])),

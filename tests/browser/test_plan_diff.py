@@ -15,7 +15,7 @@ from provisioning import actions
 from provisioning.choices import ResourceStatus
 from provisioning.engine.backend import ensure_state_bucket
 from tests.browser_support import ARTIFACTS, sign_in
-from tests.provisioning.engine.conftest import register_module, request_module, run_queued
+from tests.provisioning.engine.conftest import register_module, request_module, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,13 +38,11 @@ def changed(
     Environment.objects.create(slug="prod", name="Prod", requires_approval=True, order=3)
     register_module("tf_echo")
     resource = request_module(alice, teams["payments"], env="prod", name="greeting")
-    run_queued(resource)
+    settle(resource, ResourceStatus.AWAITING_APPROVAL)
     actions.approve(resource, actor=bob)
-    run_queued(resource)
-    assert resource.status == ResourceStatus.PROVISIONED, resource.last_error
+    settle(resource, ResourceStatus.PROVISIONED)
     actions.change_parameters(resource, {"message": "changed", "secret": SECRET}, actor=alice)
-    run_queued(resource)
-    assert resource.status == ResourceStatus.AWAITING_APPROVAL, resource.last_error
+    settle(resource, ResourceStatus.AWAITING_APPROVAL)
     return resource
 
 

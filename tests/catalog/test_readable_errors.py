@@ -187,7 +187,7 @@ def test_every_kind_of_rule_reads_as_a_sentence(words: Any) -> None:
         "parameters.code": ["Two capital letters, like DE."],
         "parameters.colour": [
             "Unknown parameter: this template takes "
-            "vpc_id, zone, tier, size, nick, flag, ports, code"
+            "code, flag, nick, ports, size, tier, vpc_id, zone"
         ],
     }
     text = " ".join(m for messages in errors.values() for m in messages)
@@ -197,7 +197,7 @@ def test_every_kind_of_rule_reads_as_a_sentence(words: Any) -> None:
 
 def test_unknown_keys_in_an_object_are_named(words: Any) -> None:
     errors = _errors(words, {"ports": [{"port": 1, "cidr": "x", "proto": "tcp"}]})
-    assert errors == {"parameters.ports": ['Item 1: unknown key "proto"; allowed keys: port, cidr']}
+    assert errors == {"parameters.ports": ['Item 1: unknown key "proto"; allowed keys: cidr, port']}
 
 
 def test_required_parameter(db: None, teams: Any, write_template: Any) -> None:

@@ -13,7 +13,7 @@ from idp.models import Environment
 from provisioning import actions
 from provisioning.choices import ResourceStatus
 from provisioning.engine.backend import ensure_state_bucket
-from tests.provisioning.engine.conftest import register_module, request_module, run_queued
+from tests.provisioning.engine.conftest import register_module, request_module, settle
 
 from .conftest import one_error_line
 
@@ -31,13 +31,11 @@ def changed(aws: str, settings: Any, tmp_path: Path, alice, bob, teams) -> Any:
     Environment.objects.create(slug="prod", name="Prod", requires_approval=True, order=3)
     register_module("tf_echo")
     resource = request_module(alice, teams["payments"], env="prod", name="greeting")
-    run_queued(resource)
+    settle(resource, ResourceStatus.AWAITING_APPROVAL)
     actions.approve(resource, actor=bob)
-    run_queued(resource)
-    assert resource.status == ResourceStatus.PROVISIONED, resource.last_error
+    settle(resource, ResourceStatus.PROVISIONED)
     actions.change_parameters(resource, {"message": "changed", "secret": SECRET}, actor=alice)
-    run_queued(resource)
-    assert resource.status == ResourceStatus.AWAITING_APPROVAL, resource.last_error
+    settle(resource, ResourceStatus.AWAITING_APPROVAL)
     return resource
 
 

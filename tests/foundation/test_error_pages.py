@@ -89,7 +89,8 @@ def test_pages_link_the_favicon(client_as: Any, alice: Any) -> None:
     assert found and "<svg" in Path(str(found)).read_text()
 
 
-def test_create_team_with_a_bad_slug_prints_one_readable_line(db: None) -> None:
+def test_create_team_with_a_bad_slug_prints_one_readable_line(transactional_db: None) -> None:
+    # run_from_argv closes the connections, as a real command does: no test transaction.
     err, out = io.StringIO(), io.StringIO()
     command = CreateTeam(stdout=out, stderr=err)
     with pytest.raises(SystemExit) as exit_:

@@ -112,3 +112,11 @@ def test_cost_limit_never_holds_a_destroy_or_an_unknown_cost() -> None:
     unknown = plan("s3_compliant", estimated_monthly_cost=None)
     assert failures(run("cost_limit", destroy)) == []
     assert failures(run("cost_limit", unknown)) == []
+
+
+@pytest.mark.parametrize("slug", sorted(parse_policy(p).slug for p in policy_files(SHIPPED_DIR)))
+def test_a_destroy_plan_passes_every_shipped_policy(slug: str) -> None:
+    """A plan that only deletes (`after` is null) is judged, and passes: what goes away
+    cannot break a rule. (A policy that errored on the nulls held every destroy.)"""
+    findings = run(slug, plan("destroy_everything", destroy=True, estimated_monthly_cost=9999.0))
+    assert [(f.level, f.message) for f in findings] == [(Level.PASSED, "")]

@@ -4,6 +4,7 @@ and a driver that executes queued runs in this process (real Terraform, real S3 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,21 @@ def run_queued(resource: Resource, *, limit: int = 10) -> list[Run]:
         done.append(run)
     resource.refresh_from_db()
     return done
+
+
+def settle(resource: Resource, *wanted: str, timeout: float = 120.0) -> Resource:
+    """Run the resource's queued runs here until it reaches one of `wanted`. With committed
+    data (a live server's tests) a Celery worker of the session may take a run first: this
+    then waits for it instead of finding nothing queued."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run_queued(resource)
+        if resource.status in wanted:
+            return resource
+        assert resource.status not in ("failed", "rejected"), resource.last_error
+        assert time.monotonic() < deadline, f"still {resource.status}, wanted {wanted}"
+        time.sleep(0.2)
+        resource.refresh_from_db()
 
 
 @pytest.fixture

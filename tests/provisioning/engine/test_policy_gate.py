@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from idp.models import AuditEvent
-from idp.services import Conflict, Forbidden
+from idp.services import Forbidden
 from policies.models import PolicyResult
 from policies.services import sync_policies
 from provisioning import actions
@@ -79,7 +79,7 @@ def test_a_mandatory_failure_holds_the_plan_until_the_request_changes(
     assert PolicyResult.objects.filter(run=plan, level="failure").count() == 1
 
     # Nobody may approve it, not even a platform admin through break-glass.
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden, match="fails a mandatory policy"):
         actions.approve(resource, actor=bob)
     assert "approve" not in actions.allowed_actions(resource, bob)
 

@@ -109,9 +109,47 @@ def test_a_mandatory_failure_cannot_be_overridden_or_approved(held, api_as, bob,
         ),
         409,
     )
-    assert_error(api_as(bob).post(f"/api/v1/resources/{resource.pk}/approve/", {}), 409)
+    refused = assert_error(api_as(bob).post(f"/api/v1/resources/{resource.pk}/approve/", {}), 403)
+    assert (
+        "fails a mandatory policy (example_replicas on terraform_data.config" in (refused["detail"])
+    )
+    assert_error(
+        api_as(platform_admin).post(
+            f"/api/v1/resources/{resource.pk}/break-glass/", {"reason": "urgent"}
+        ),
+        403,
+    )
     resource.refresh_from_db()
     assert resource.status == ResourceStatus.POLICY_FAILED
+
+
+@pytest.mark.django_db
+def test_bob_cannot_approve_a_held_plan_anywhere(held, client_as, bob, make_user):
+    """The portal, Django admin and `manage.py approve` refuse with the policy's reason."""
+    from django.core.management import CommandError, call_command
+
+    resource, plan = held("mandatory")
+    why = "asks for 7 replicas; prod allows at most 5"
+
+    portal = client_as(bob)
+    answer = portal.post(f"/resources/{resource.pk}/approve/", {"plan_run": plan.pk}, follow=True)
+    assert why in answer.content.decode()
+
+    bob.is_staff = True
+    bob.save(update_fields=["is_staff"])
+    admin_page = f"/admin/provisioning/resource/{resource.pk}/"
+    answer = portal.post(
+        f"{admin_page}decide/",
+        {"decision": "approve", "plan_run": plan.pk, "reason": ""},
+        follow=True,
+    )
+    assert answer.status_code == 200 and why in answer.content.decode()
+
+    with pytest.raises(CommandError, match="fails a mandatory policy"):
+        call_command("approve", str(resource.pk), "--as", "bob")
+    resource.refresh_from_db()
+    assert resource.status == ResourceStatus.POLICY_FAILED
+    assert not resource.approvals.exists()
 
 
 @pytest.mark.django_db
