@@ -1,5 +1,5 @@
-"""`python -m benchmarks [--quick] [--only seed|queries|load|provision|recovery ...]`: run and
-report."""
+"""`python -m benchmarks [--quick] [--only seed|queries|load|provision|recovery|policies ...]`:
+run and report."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from . import environment
 
-SECTIONS = ("seed", "queries", "load", "provision", "recovery")
+SECTIONS = ("seed", "queries", "load", "provision", "recovery", "policies")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -136,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
 
         log("recovery: a worker killed mid-apply, reaped by the beat schedule…")
         recovery.run_section(results, log=log)
+
+    results.write()
+    if "policies" in sections:
+        from . import policies
+
+        policies.run_section(results, log=log)
 
     path = results.write()
     print_summary(results)

@@ -160,23 +160,17 @@ def _address_in(message: str, addresses: list[str]) -> str:
     return ""
 
 
-def evaluate(
-    *, slug: str, version: int | None, package: str, source: str, document: dict[str, Any]
-) -> list[Finding]:
-    """Every finding of one policy on one input document (at least one: passed or broken)."""
-    name = f"{slug}.rego"
-    addresses = [rc.get("address", "") for rc in document.get("resource_changes", []) or []]
-    try:
-        interpreter = compile_module(name, source)
-        try:
-            interpreter.set_input(document)
-        except (TypeError, ValueError) as error:
-            raise PolicyError(
-                f"{name}: the plan could not be given to the policy: {error}"
-            ) from None
-        value = query(interpreter, f"data.{package}", name=name, source=source) or {}
-    except PolicyError as error:
-        return [Finding(slug, version, Rule.ERROR, Level.FAILURE, str(error)[:MESSAGE_LIMIT])]
+@dataclass(frozen=True)
+class Source:
+    """One policy to evaluate: its name, version, package and Rego text."""
+
+    slug: str
+    version: int | None
+    package: str
+    source: str
+
+
+def _findings(slug: str, version: int | None, value: Any, addresses: list[str]) -> list[Finding]:
     if not isinstance(value, dict):
         value = {}
     findings = []
@@ -185,12 +179,90 @@ def evaluate(
         for message, address in _messages(value.get(rule.value)):
             findings.append(
                 Finding(
-                    slug,
-                    version,
-                    rule.value,
-                    level,
-                    message,
+                    slug, version, rule.value, level, message,
                     address or _address_in(message, addresses),
                 )
-            )
+            )  # fmt: skip
     return findings or [Finding(slug, version, Rule.NONE, Level.PASSED, "")]
+
+
+def _broken(policy: Source, error: PolicyError) -> list[Finding]:
+    message = str(error)[:MESSAGE_LIMIT]
+    return [Finding(policy.slug, policy.version, Rule.ERROR, Level.FAILURE, message)]
+
+
+def _set_input(interpreter: Interpreter, document: dict[str, Any], name: str) -> None:
+    try:
+        interpreter.set_input(document)
+    except (TypeError, ValueError) as error:
+        raise PolicyError(f"{name}: the plan could not be given to the policy: {error}") from None
+
+
+def evaluate(
+    *, slug: str, version: int | None, package: str, source: str, document: dict[str, Any]
+) -> list[Finding]:
+    """Every finding of one policy on one input document (at least one: passed or broken)."""
+    return evaluate_all([Source(slug, version, package, source)], document)[slug]
+
+
+def evaluate_all(policies: list[Source], document: dict[str, Any]) -> dict[str, list[Finding]]:
+    """Every finding of each policy on one document, by policy (each has at least one).
+
+    The policies share one interpreter, as OPA and conftest load a folder: the plan is
+    handed over once (that hand-over is most of the time on a large plan) and each package
+    is queried on its own. A policy that does not parse is a failure of its own and stays
+    out of the others' interpreter; so do policies sharing a package (each is judged alone).
+    """
+    addresses = [rc.get("address", "") for rc in document.get("resource_changes", []) or []]
+    found: dict[str, list[Finding]] = {}
+    together: list[Source] = []
+    packages = [p.package for p in policies]
+    interpreter = Interpreter()
+    for policy in policies:
+        if packages.count(policy.package) > 1:
+            found[policy.slug] = _evaluate_alone(policy, document, addresses)
+            continue
+        name = f"{policy.slug}.rego"
+        try:
+            # A module that does not parse is refused here and leaves the others as they were.
+            interpreter.add_module(name, policy.source)
+        except RegoError as error:
+            detail = describe_rego_error(str(error.args[0]), {name: policy.source})
+            found[policy.slug] = _broken(policy, PolicyError(detail))
+            continue
+        together.append(policy)
+    if together:
+        try:
+            _set_input(interpreter, document, "the policies")
+        except PolicyError as error:
+            for policy in together:
+                found[policy.slug] = _broken(policy, error)
+            return found
+        # One query for every package: the modules are compiled and evaluated once.
+        expression = "[" + ", ".join(f"data.{p.package}" for p in together) + "]"
+        try:
+            values = query(interpreter, expression, name="the policies", source="")
+        except PolicyError:
+            values = None
+        if isinstance(values, list) and len(values) == len(together):
+            for policy, value in zip(together, values, strict=True):
+                found[policy.slug] = _findings(policy.slug, policy.version, value or {}, addresses)
+        else:
+            # One module's error spoils the shared answer: judge each alone, so an error is
+            # only ever its own.
+            for policy in together:
+                found[policy.slug] = _evaluate_alone(policy, document, addresses)
+    return {p.slug: found[p.slug] for p in policies}
+
+
+def _evaluate_alone(
+    policy: Source, document: dict[str, Any], addresses: list[str]
+) -> list[Finding]:
+    name = f"{policy.slug}.rego"
+    try:
+        interpreter = compile_module(name, policy.source)
+        _set_input(interpreter, document, name)
+        value = query(interpreter, f"data.{policy.package}", name=name, source=policy.source)
+    except PolicyError as error:
+        return _broken(policy, error)
+    return _findings(policy.slug, policy.version, value or {}, addresses)

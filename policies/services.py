@@ -13,7 +13,7 @@ from idp import audit
 from provisioning.plan_checks import summary_digest
 
 from .choices import BLOCKING, AuditAction, Enforcement, Level
-from .engine import Finding, PolicyError, evaluate
+from .engine import Finding, PolicyError, Source, evaluate_all
 from .loader import ParsedPolicy, parse_policy, policy_dirs, policy_files
 from .models import Policy, PolicyResult, PolicyVersion
 
@@ -196,23 +196,26 @@ def evaluate_document(
     document: dict[str, Any], *, environment: str, template: str, team: str
 ) -> PolicyReport:
     """Run every applicable policy on a plan document (`show -json` plus `idp` context)."""
+    policies = applicable(environment=environment, template=template, team=team)
+    loaded = [p for p in policies if not p.sync_error and p.current_version is not None]
+    answers = evaluate_all(
+        [
+            Source(p.slug, p.current_version.number, p.package, p.current_version.source)
+            for p in loaded
+            if p.current_version is not None
+        ],
+        document,
+    )
     findings: list[tuple[Policy, str, Finding]] = []
-    for policy in applicable(environment=environment, template=template, team=team):
+    for policy in policies:
         version = policy.current_version
-        if policy.sync_error or version is None:
+        if policy not in loaded or version is None:
             message = f"The policy does not load, so the plan cannot pass it: {policy.sync_error}"
             broken = Finding(policy.slug, None, "error", Level.FAILURE, message[:2000])
             findings.append((policy, policy.enforcement, broken))
             continue
-        for finding in evaluate(
-            slug=policy.slug,
-            version=version.number,
-            package=policy.package,
-            source=version.source,
-            document=document,
-        ):
-            level = finding.level
-            if level == Level.FAILURE and version.enforcement == Enforcement.ADVISORY:
+        for finding in answers[policy.slug]:
+            if finding.level == Level.FAILURE and version.enforcement == Enforcement.ADVISORY:
                 # An advisory policy's deny is shown as a warning: it never blocks.
                 finding = Finding(**{**finding.as_json(), "level": Level.WARNING})
             findings.append((policy, version.enforcement, finding))

@@ -9,22 +9,27 @@ package idp.s3_buckets
 
 import rego.v1
 
-created(type) := [rc |
+created_types := {rc.type |
 	some rc in input.resource_changes
-	rc.type == type
 	"create" in rc.change.actions
-]
-
-deny contains {"msg": msg, "address": rc.address} if {
-	some rc in created("aws_s3_bucket")
-	count(created("aws_s3_bucket_server_side_encryption_configuration")) == 0
-	msg := sprintf("%s has no default encryption (aws_s3_bucket_server_side_encryption_configuration)", [rc.address])
 }
 
-deny contains {"msg": msg, "address": rc.address} if {
-	some rc in created("aws_s3_bucket")
-	count(created("aws_s3_bucket_public_access_block")) == 0
-	msg := sprintf("%s has no public access block", [rc.address])
+new_bucket contains rc.address if {
+	some rc in input.resource_changes
+	rc.type == "aws_s3_bucket"
+	"create" in rc.change.actions
+}
+
+deny contains {"msg": msg, "address": address} if {
+	some address in new_bucket
+	not "aws_s3_bucket_server_side_encryption_configuration" in created_types
+	msg := sprintf("%s has no default encryption (aws_s3_bucket_server_side_encryption_configuration)", [address])
+}
+
+deny contains {"msg": msg, "address": address} if {
+	some address in new_bucket
+	not "aws_s3_bucket_public_access_block" in created_types
+	msg := sprintf("%s has no public access block", [address])
 }
 
 flags := ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]

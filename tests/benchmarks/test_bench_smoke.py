@@ -151,3 +151,26 @@ def test_percentiles_are_nearest_rank() -> None:
     assert _percentile(twenty, 50) == 10.0
     assert _percentile(twenty, 100) == 20.0
     assert _percentile([7.0], 95) == 7.0 and _percentile([], 95) is None
+
+
+def test_the_policy_benchmark_measures_each_plan_size() -> None:
+    from benchmarks import policies
+
+    rows = policies.measure(sizes=(1, 5), repeats=2)
+    assert [row["changes"] for row in rows] == [1, 5]
+    assert all(row["policies"] == 7 and row["p95_ms"] > 0 for row in rows)
+    # The plans it measures are judged as real ones: they pass every shipped policy.
+    from policies.engine import evaluate
+    from policies.loader import SHIPPED_DIR, parse_policy, policy_files
+
+    document = policies.plan_document(10)
+    for path in policy_files(SHIPPED_DIR):
+        parsed = parse_policy(path)
+        findings = evaluate(
+            slug=parsed.slug,
+            version=1,
+            package=parsed.package,
+            source=parsed.source,
+            document=document,
+        )
+        assert [f.level for f in findings] == ["passed"], (parsed.slug, findings)

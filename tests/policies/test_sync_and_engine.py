@@ -219,3 +219,28 @@ def test_the_test_policy_command_tries_a_policy_on_a_plan(tmp_path: Path) -> Non
         call_command("test_policy", str(broken), str(plans / "example_replicas_7.json"))
     with pytest.raises(CommandError, match="cannot read the plan"):
         call_command("test_policy", str(shipped), str(tmp_path / "missing.json"))
+
+
+def test_policies_evaluated_together_keep_their_errors_to_themselves() -> None:
+    from policies.engine import Source, evaluate_all
+
+    good = Source(
+        "good", 1, "idp.good", 'package idp.good\nimport rego.v1\ndeny contains "no" if input.x\n'
+    )
+    bad = Source(
+        "bad",
+        1,
+        "idp.bad",
+        "package idp.bad\nimport rego.v1\ndeny contains m if {\n  m := nope(1)\n}\n",
+    )
+    broken = Source("broken", 1, "idp.broken", "package idp.broken\ndeny contains if {\n")
+    twin = Source(
+        "twin", 1, "idp.good", 'package idp.good\nimport rego.v1\nwarn contains "w" if true\n'
+    )
+    found = evaluate_all([good, bad, broken, twin], {"x": True})
+    assert [(f.level, f.message) for f in found["good"]] == [("failure", "no")]
+    assert [f.rule for f in found["bad"]] == ["error"]
+    assert "Function not found: nope" in found["bad"][0].message
+    assert [f.rule for f in found["broken"]] == ["error"]
+    # Sharing a package, each is judged alone: the twin's warning is its own.
+    assert [(f.level, f.message) for f in found["twin"]] == [("warning", "w")]
