@@ -11,6 +11,7 @@ import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 class Format(StrEnum):
@@ -75,7 +76,8 @@ def show_list(items: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: F
         row = []
         for _, key in columns:
             row.append(cell(key(item) if callable(key) else dig(item, key)))
-        table.add_row(*row)
+        # Text, not markup: a value like "[terraform_data.x]" or "[link=…]" prints as is.
+        table.add_row(*(Text(value) for value in row))
     console().print(table)
     if not items:
         typer.echo("(none)", err=True)
@@ -90,5 +92,5 @@ def show_object(item: dict[str, Any], fmt: Format, fields: Sequence[Column] | No
     table.add_column()
     for label, key in fields or [(k, k) for k in item]:
         value = key(item) if callable(key) else dig(item, key)
-        table.add_row(label, cell(value))
+        table.add_row(Text(label), Text(cell(value)))
     console().print(table)

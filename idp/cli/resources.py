@@ -64,7 +64,11 @@ def _slug(value: Any) -> Any:
 def _kv(values: Any) -> str:
     if not isinstance(values, dict) or not values:
         return "-"
-    return ", ".join(f"{k}={v}" for k, v in values.items())
+    # Values the way users write them: strings as they are, the rest as JSON (never a repr).
+    return ", ".join(
+        f"{k}={v if isinstance(v, str) else json.dumps(v, sort_keys=True)}"
+        for k, v in values.items()
+    )
 
 
 def _run(run: Any) -> str:
@@ -238,6 +242,42 @@ def list_(
         "archived": "true" if archived else None,
     }
     show_list(client().list("/api/v1/resources/", params, limit), COLUMNS, output)
+
+
+MASKED = "********"
+
+
+@app.command("change")
+def change(
+    resource_id: str,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="key=value (JSON values parsed)")
+    ] = None,
+    file: Annotated[
+        list[str] | None, typer.Option("--file", "-f", help="A JSON file of parameters")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Send only these parameters (no merge)")
+    ] = False,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 1800,
+    output: OutputOption = Format.table,
+) -> None:
+    """Change parameters: a new plan under the same approval rules. The values given are
+    merged onto the pending (or current) ones; sensitive values are never shown, so give
+    them again or they take the template's default."""
+    api = client()
+    given = parse_parameters(param or [], file or [])
+    base: dict[str, Any] = {}
+    if not replace:
+        resource = api.get(_path(resource_id))
+        start = (resource.get("proposed") or {}).get("parameters") or resource.get("parameters")
+        base = {k: v for k, v in (start or {}).items() if v != MASKED}
+    api.patch(_path(resource_id), {"parameters": {**base, **given}})
+    if wait:
+        finish(wait_for_resource(api, resource_id, AFTER_PLAN, timeout), _show(output))
+    else:
+        finish(api.get(_path(resource_id)), _show(output))
 
 
 @app.command("show")
