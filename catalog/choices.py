@@ -22,3 +22,73 @@ class AuditAction(models.TextChoices):
     TEMPLATE_DEPRECATED = "template.deprecated", "Template deprecated"
     TEMPLATE_UNDEPRECATED = "template.undeprecated", "Template undeprecated"
     TEMPLATE_VERSION_CREATED = "template.version_created", "Template version created"
+
+
+class EntityKind(models.TextChoices):
+    """Backstage's descriptor kinds (apiVersion backstage.io/v1alpha1)."""
+
+    COMPONENT = "Component", "Component"
+    API = "API", "API"
+    SYSTEM = "System", "System"
+    DOMAIN = "Domain", "Domain"
+    RESOURCE = "Resource", "Resource"
+    GROUP = "Group", "Group"
+    USER = "User", "User"
+
+
+class RelationType(models.TextChoices):
+    """Backstage's relations; each is stored with its inverse (`INVERSE`)."""
+
+    OWNED_BY = "ownedBy", "owned by"
+    OWNER_OF = "ownerOf", "owner of"
+    PART_OF = "partOf", "part of"
+    HAS_PART = "hasPart", "has part"
+    PROVIDES_API = "providesApi", "provides API"
+    API_PROVIDED_BY = "apiProvidedBy", "API provided by"
+    CONSUMES_API = "consumesApi", "consumes API"
+    API_CONSUMED_BY = "apiConsumedBy", "API consumed by"
+    DEPENDS_ON = "dependsOn", "depends on"
+    DEPENDENCY_OF = "dependencyOf", "dependency of"
+    MEMBER_OF = "memberOf", "member of"
+    HAS_MEMBER = "hasMember", "has member"
+    CHILD_OF = "childOf", "child of"
+    PARENT_OF = "parentOf", "parent of"
+
+
+INVERSE: dict[str, str] = {
+    RelationType.OWNED_BY: RelationType.OWNER_OF,
+    RelationType.PART_OF: RelationType.HAS_PART,
+    RelationType.PROVIDES_API: RelationType.API_PROVIDED_BY,
+    RelationType.CONSUMES_API: RelationType.API_CONSUMED_BY,
+    RelationType.DEPENDS_ON: RelationType.DEPENDENCY_OF,
+    RelationType.MEMBER_OF: RelationType.HAS_MEMBER,
+    RelationType.CHILD_OF: RelationType.PARENT_OF,
+}
+INVERSE.update({v: k for k, v in list(INVERSE.items())})
+
+
+class EntityOrigin(models.TextChoices):
+    """Where an entity comes from."""
+
+    IMPORT = "import", "Imported catalog-info.yaml"
+    LOCATION = "location", "Discovered at a registered location"
+    PLATFORM = "platform", "The platform's own records"
+
+
+class LocationType(models.TextChoices):
+    GITHUB_ORG = "github-org", "GitHub organisation"
+    GIT = "git", "Git repository (URL or local path)"
+
+
+class DocsStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    BUILDING = "building", "Building"
+    SUCCEEDED = "succeeded", "Built"
+    FAILED = "failed", "Failed"
+
+
+class ScoreLevel(models.TextChoices):
+    NONE = "none", "None"
+    BRONZE = "bronze", "Bronze"
+    SILVER = "silver", "Silver"
+    GOLD = "gold", "Gold"

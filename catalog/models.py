@@ -6,7 +6,16 @@ from django.urls import reverse
 from idp.models import Team, slug_validator
 from idp.rbac import TeamOwnedQuerySet
 
-from .choices import Lifecycle, Tier
+from .choices import (
+    DocsStatus,
+    EntityKind,
+    EntityOrigin,
+    Lifecycle,
+    LocationType,
+    RelationType,
+    ScoreLevel,
+    Tier,
+)
 
 
 class Template(models.Model):
@@ -119,3 +128,199 @@ class Service(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:service_detail", args=[self.slug])
+
+
+class Location(models.Model):
+    """A place entities are discovered from: a GitHub organisation or a Git repository."""
+
+    type = models.CharField(max_length=20, choices=LocationType.choices)
+    target = models.CharField(
+        max_length=1000, help_text="The organisation's login, or a Git URL / local path"
+    )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="catalog_locations",
+        help_text="The team whose entities it may hold (empty: a platform admin's location)",
+    )
+    ref = models.CharField(max_length=200, blank=True, help_text="Branch or tag; empty = default")
+    enabled = models.BooleanField(default=True)
+    last_scan_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["type", "target", "ref"], name="unique_location")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.target}"
+
+
+class Entity(models.Model):
+    """One catalog entity in Backstage's descriptor format (`kind:namespace/name`)."""
+
+    kind = models.CharField(max_length=20, choices=EntityKind.choices, db_index=True)
+    namespace = models.CharField(max_length=63, default="default")
+    name = models.CharField(max_length=63)
+    title = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    links = models.JSONField(default=list, blank=True)
+    spec = models.JSONField(default=dict, blank=True)
+    owner_ref = models.CharField(
+        max_length=300, blank=True, help_text="spec.owner as written (an entity reference)"
+    )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="entities",
+        help_text="The team its owner resolves to (visibility and edit rights follow it)",
+    )
+    service = models.OneToOneField(
+        Service,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="entity",
+        help_text="For a Component: the platform's service it is",
+    )
+    origin = models.CharField(max_length=20, choices=EntityOrigin.choices)
+    platform_ref = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text="e.g. team:5, user:3, resource:12"
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="entities"
+    )
+    source_url = models.CharField(max_length=1000, blank=True)
+    problems = models.JSONField(
+        default=list, blank=True, help_text="Dangling references, unknown owner, …"
+    )
+    orphaned = models.BooleanField(
+        default=False, help_text="Its location no longer holds it: kept, flagged"
+    )
+    search_text = models.TextField(blank=True, help_text="name, title, description, tags")
+    content_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "namespace", "name"]
+        verbose_name_plural = "entities"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "namespace", "name"], name="unique_entity_ref")
+        ]
+        indexes = [
+            models.Index(fields=["team", "kind"]),
+            models.Index(fields=["kind", "name"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+    @property
+    def ref(self) -> str:
+        """The entity reference, `kind:namespace/name` (kind lower-cased, as Backstage)."""
+        return f"{self.kind.lower()}:{self.namespace}/{self.name}"
+
+
+class EntityRelation(models.Model):
+    """An edge between entities, stored both ways; a dangling one keeps its target's ref."""
+
+    source = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="relations")
+    type = models.CharField(max_length=20, choices=RelationType.choices)
+    target = models.ForeignKey(
+        Entity, null=True, blank=True, on_delete=models.CASCADE, related_name="inbound"
+    )
+    target_ref = models.CharField(max_length=300, help_text="kind:namespace/name")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "type", "target_ref"], name="unique_entity_relation"
+            )
+        ]
+        indexes = [models.Index(fields=["target_ref"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.type} {self.target_ref}"
+
+
+class DocsBuild(models.Model):
+    """A TechDocs-style build of a component's docs (MkDocs + mkdocs-techdocs-core)."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="docs_builds")
+    commit = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=20, choices=DocsStatus.choices, default=DocsStatus.QUEUED, db_index=True
+    )
+    log = models.TextField(blank=True)
+    files = models.JSONField(
+        default=dict, blank=True, help_text="Relative path → built file (HTML, CSS, …) text"
+    )
+    search_text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "entity__team"
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"docs of {self.entity} @ {self.commit or '?'} ({self.status})"
+
+
+class ScorecardRule(models.Model):
+    """A scorecard rule as data: which check (a registered evaluator) with which
+    parameters, at which level; add one in admin without code."""
+
+    slug = models.SlugField(max_length=63, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    evaluator = models.CharField(max_length=63, help_text="The registered check it runs")
+    params = models.JSONField(default=dict, blank=True)
+    level = models.CharField(max_length=10, choices=ScoreLevel.choices)
+    fix_hint = models.CharField(max_length=300, blank=True, help_text="How to fix it, in words")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["level", "slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ScorecardResult(models.Model):
+    """A component's score on one day (the trend), with each rule's outcome."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="scores")
+    day = models.DateField(db_index=True)
+    level = models.CharField(max_length=10, choices=ScoreLevel.choices)
+    passed = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=list, help_text="[{rule, passed, detail}]")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "service__team"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "day"], name="unique_score_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.day}: {self.level}"
