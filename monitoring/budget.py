@@ -32,9 +32,9 @@ def budget_gate(
         return GateResult(estimated_monthly_cost=None)
 
     estimate = estimate_monthly_cost(version, parameters)
-    if resource.environment.over_budget_platform_admin and needs_admin_approval(
-        resource.team, estimate
-    ):
+    environment = getattr(resource, "environment", None)
+    admin_over_budget = environment is None or environment.over_budget_platform_admin
+    if admin_over_budget and needs_admin_approval(resource.team, estimate):
         return GateResult(
             platform_admin=True,
             reason=f"its estimate (${estimate}/month) takes {resource.team.slug} over its budget",

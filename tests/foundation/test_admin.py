@@ -105,6 +105,8 @@ def test_admin_environment_changes_are_audited(superuser, client_as):
         "aws_region": "eu-west-1",
         "requires_approval": "on",
         "approvals_required": 2,
+        "approver_role": "maintainer",
+        "over_budget_platform_admin": "on",
     }
     assert client.post("/admin/idp/environment/add/", data).status_code == 302
     env = Environment.objects.get(slug="qa")

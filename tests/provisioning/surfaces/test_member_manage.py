@@ -360,6 +360,8 @@ def test_environments_show_their_destroy_policy(api_as, client_as, alice, make_u
         "aws_role_arn": "",
         "aws_endpoint_url": "",
         "approvals_required": 1,
+        "approver_role": "maintainer",
+        "over_budget_platform_admin": "on",
         "allows_ttl": "on",
         "members_may_destroy": "on",
     }
