@@ -1,5 +1,5 @@
-"""`python -m benchmarks [--quick] [--only seed|queries|load|provision|recovery|policies ...]`:
-run and report."""
+"""`python -m benchmarks [--quick] [--only seed|queries|load|provision|recovery|policies|catalog
+...]`: run and report."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from . import environment
 
-SECTIONS = ("seed", "queries", "load", "provision", "recovery", "policies")
+SECTIONS = ("seed", "queries", "load", "provision", "recovery", "policies", "catalog")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -142,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         from . import policies
 
         policies.run_section(results, log=log)
+
+    results.write()
+    if "catalog" in sections:
+        from . import catalog
+
+        catalog.run_section(results, quick=args.quick, log=log)
 
     path = results.write()
     print_summary(results)

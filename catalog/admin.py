@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,7 +11,7 @@ from django.template.defaultfilters import pluralize
 from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 
 from . import services
-from .models import Service, Template, TemplateVersion
+from .models import ScorecardRule, Service, Template, TemplateVersion
 
 
 def _count(queryset: QuerySet, noun: str) -> str:
@@ -131,3 +132,38 @@ class ServiceAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
         for service in queryset:
             services.archive_service(service, actor=request.user)
         messages.success(request, f"Archived {_count(queryset, 'service')}.")
+
+
+# --- Scorecard rules: rules are data; an admin row adds one without code -----------------
+
+
+def _evaluator_choices() -> list[tuple[str, str]]:
+    from .services.scorecards import evaluators
+
+    return [(name, f"{name}: {c.description}") for name, c in sorted(evaluators().items())]
+
+
+class ScorecardRuleForm(forms.ModelForm):
+    evaluator = forms.ChoiceField(choices=_evaluator_choices)
+
+    class Meta:
+        model = ScorecardRule
+        fields = (
+            "slug",
+            "title",
+            "description",
+            "evaluator",
+            "params",
+            "level",
+            "fix_hint",
+            "enabled",
+        )
+
+
+@admin.register(ScorecardRule)
+class ScorecardRuleAdmin(admin.ModelAdmin):
+    form = ScorecardRuleForm
+    list_display = ("slug", "title", "level", "evaluator", "enabled")
+    list_filter = ("level", "enabled", "evaluator")
+    list_editable = ("enabled",)
+    search_fields = ("slug", "title")

@@ -6,4 +6,6 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the worker_ready handler)
+        from . import hooks, signals  # noqa: F401  (connects the worker_ready handler)
+
+        hooks.register()

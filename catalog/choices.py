@@ -22,6 +22,7 @@ class AuditAction(models.TextChoices):
     TEMPLATE_DEPRECATED = "template.deprecated", "Template deprecated"
     TEMPLATE_UNDEPRECATED = "template.undeprecated", "Template undeprecated"
     TEMPLATE_VERSION_CREATED = "template.version_created", "Template version created"
+    ENTITIES_IMPORTED = "catalog.entities_imported", "Catalog entities imported"
 
 
 class EntityKind(models.TextChoices):

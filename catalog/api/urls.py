@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import entities, scorecards, views
 
 router = SimpleRouter()
 router.register("templates", views.TemplateViewSet, basename="template")
@@ -12,6 +12,15 @@ urlpatterns = [
         "templates/<slug:slug>/versions/<int:number>/",
         views.TemplateVersionView.as_view(),
         name="template-version-detail",
+    ),
+    path("scorecards/", scorecards.ScorecardList.as_view(), name="scorecard-list"),
+    path("scorecards/<slug:slug>/", scorecards.ScorecardDetail.as_view(), name="scorecard-detail"),
+    path("catalog/import/", entities.EntityImportView.as_view(), name="catalog-import"),
+    path("catalog/entities", entities.EntityListView.as_view(), name="catalog-entities"),
+    path(
+        "catalog/entities/<str:kind>/<str:namespace>/<str:name>",
+        entities.EntityDetailView.as_view(),
+        name="catalog-entity",
     ),
     path("", include(router.urls)),
 ]

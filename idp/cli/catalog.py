@@ -1,13 +1,15 @@
-"""`idp templates …` and `idp services …`: the catalog."""
+"""`idp templates …`, `idp services …` and `idp catalog …`: the catalog."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
+import httpx
 import typer
 
-from .client import client
-from .output import Column, Format, LimitOption, OutputOption, show_list, show_object
+from .client import SERVER, USAGE, client, error_message, exit_code_for, fail
+from .output import Column, Format, LimitOption, OutputOption, dump, show_list, show_object
 
 templates = typer.Typer(help="Templates in the catalog.", no_args_is_help=True)
 services = typer.Typer(help="Services: software components owned by teams.", no_args_is_help=True)
@@ -126,3 +128,90 @@ def services_create(
     optional = {"slug": slug, "repository_url": repository, "lifecycle": lifecycle, "tier": tier}
     body.update({k: v for k, v in optional.items() if v is not None})
     show_object(client().post("/api/v1/services/", body), output)
+
+
+catalog_app = typer.Typer(
+    help="Catalog entities in Backstage's format (catalog-info.yaml).", no_args_is_help=True
+)
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:  # noqa: PTH123 - a user-given path
+            return handle.read()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}", USAGE)
+    except UnicodeDecodeError:
+        fail(f"{path} is not UTF-8 text", USAGE)
+
+
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[str, typer.Argument(help="A catalog-info.yaml (one or more documents)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would happen")] = False,
+    output: OutputOption = Format.table,
+) -> None:
+    """Import entities; prints one line per entity (created/changed/unchanged) or error."""
+    content = _read_text(file)
+    api = client()
+    try:
+        response = api.http.post(
+            "/api/v1/catalog/import/", json={"content": content, "dry_run": dry_run}
+        )
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach {api.base}: {exc.__class__.__name__}: {exc}", SERVER)
+    body: Any = None
+    with contextlib.suppress(ValueError):
+        body = response.json()
+    report = body.get("report") if isinstance(body, dict) and "report" in body else body
+    if response.status_code not in (200, 201, 400, 403) or not isinstance(report, dict):
+        fail(
+            f"POST /api/v1/catalog/import/: {response.status_code}: {error_message(response)}",
+            exit_code_for(response.status_code),
+        )
+    if output is not Format.table:
+        dump(report, output)
+    else:
+        words = {"create": "created", "change": "changed", "unchanged": "unchanged"}
+        if dry_run:
+            words = {"create": "would create", "change": "would change", "unchanged": "unchanged"}
+        if response.status_code < 400:
+            for item in report.get("items", []):
+                typer.echo(f"{words[item['action']]} {item['ref']}")
+            for problem in report.get("problems", []):
+                typer.echo(f"problem {problem['entity']}: {problem['message']}")
+    if response.status_code >= 400:
+        for error in report.get("errors", []) + report.get("refused", []):
+            where = f"document {error['document']}" + (
+                f" ({error['ref']})" if error.get("ref") else ""
+            )
+            field = f", {error['field']}" if error.get("field") else ""
+            typer.echo(f"error: {where}{field}: {error['message']}", err=True)
+        raise typer.Exit(exit_code_for(response.status_code))
+
+
+def _entity_owner(item: dict[str, Any]) -> Any:
+    return (item.get("spec") or {}).get("owner")
+
+
+ENTITY_COLUMNS: list[Column] = [
+    ("REF", lambda e: f"{e['kind'].lower()}:{e['metadata']['namespace']}/{e['metadata']['name']}"),
+    ("TITLE", "metadata.title"),
+    ("TYPE", "spec.type"),
+    ("LIFECYCLE", "spec.lifecycle"),
+    ("OWNER", _entity_owner),
+]
+
+
+@catalog_app.command("entities")
+def catalog_entities(
+    kind: Annotated[str | None, typer.Option("--kind", help="Component, API, System, …")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="e.g. payments")] = None,
+    tag: Annotated[str | None, typer.Option("--tag")] = None,
+    lifecycle: Annotated[str | None, typer.Option("--lifecycle")] = None,
+    limit: LimitOption = 100,
+    output: OutputOption = Format.table,
+) -> None:
+    """Entities of the catalog you can see (Backstage's format with -o json/yaml)."""
+    params = {"kind": kind, "owner": owner, "tag": tag, "lifecycle": lifecycle}
+    show_list(client().list("/api/v1/catalog/entities", params, limit), ENTITY_COLUMNS, output)

@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(catalog.templates, name="templates")
 app.add_typer(catalog.services, name="services")
+app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(resources.app, name="resources")
 app.add_typer(approvals.app, name="approvals")
 app.add_typer(pipelines.app, name="pipelines")

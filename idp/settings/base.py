@@ -337,6 +337,16 @@ CELERY_BEAT_SCHEDULE["monitoring-collect-costs"] = {
     "task": "monitoring.collect_costs",
     "schedule": _every(3600 * int(os.environ.get("IDP_COSTS_EVERY_HOURS", "6"))),
 }
+CELERY_BEAT_SCHEDULE["catalog-sweep-docs-builds"] = {
+    # Docs builds queued without a worker's nudge, or whose worker died.
+    "task": "catalog.sweep_docs_builds",
+    "schedule": _every(60),
+}
+CELERY_BEAT_SCHEDULE["catalog-score-services"] = {
+    # Daily, so each service's scorecard trend gains one point per day.
+    "task": "catalog.score_services",
+    "schedule": _every(86400),
+}
 CELERY_BEAT_SCHEDULE["provisioning-sweep-queued-runs"] = {
     "task": "provisioning.sweep_queued_runs",
     "schedule": _every(30),

@@ -1,0 +1,678 @@
+"""Docs like Backstage's TechDocs: a component's `mkdocs.yml` + `docs/` built with MkDocs and
+`mkdocs-techdocs-core`, stored per commit, served under the entity and searchable.
+
+A build is a DocsBuild row: `queued` → `building` → `succeeded` / `failed`. `request_build`
+records the row and nudges the worker on commit (the provisioning model: the row is the truth,
+the Celery message only a nudge; `sweep_docs_builds` re-sends lost nudges and fails builds
+whose worker died). `build_docs` does the work: clone with the real `git` CLI into a private
+temporary directory, check and rewrite the MkDocs configuration (the repository's content is
+untrusted: no hooks, no theme templates, no files from outside the checkout, no environment
+variables of the platform), run `mkdocs build` in a subprocess with a time limit and a
+scrubbed environment, and store the built pages. Temporary directories are always removed.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from idp.rbac import has_team_perm, is_platform_admin
+
+from ..choices import DocsStatus, EntityKind, LocationType
+from ..models import DocsBuild, Entity
+from .entities import access
+
+log = logging.getLogger(__name__)
+
+TECHDOCS_REF = "backstage.io/techdocs-ref"
+# Limits of one build: the repository's code runs only inside MkDocs, but a build must not
+# hold a worker forever nor fill the database.
+BUILD_TIMEOUT = 300  # seconds for `mkdocs build`
+GIT_TIMEOUT = 120  # seconds for the clone
+MAX_SITE_BYTES = 8 * 1024 * 1024  # the stored files of one build, after the filter below
+MAX_LOG_CHARS = 20_000
+# What is stored and served. Scripts are never served (the pages run without them, see
+# catalog/views_docs.py), so JavaScript, source maps and the client-side search index are
+# left out; our own search reads `search_text`.
+TEXT_SUFFIXES = {".html", ".css", ".svg", ".txt"}
+BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf"}
+# MkDocs plugins a repository may name: techdocs-core brings search, monorepo and the
+# GitHub admonitions itself. Any other plugin is code the repository chose to run.
+ALLOWED_PLUGINS = {"techdocs-core", "search"}
+# Python-Markdown's own extensions and pymdown's, except those that read files or the
+# network on the author's behalf (b64 embeds local files; snippets is pinned below).
+MARKDOWN_EXTENSIONS = {
+    "abbr",
+    "admonition",
+    "attr_list",
+    "codehilite",
+    "def_list",
+    "extra",
+    "fenced_code",
+    "footnotes",
+    "legacy_attrs",
+    "legacy_em",
+    "md_in_html",
+    "meta",
+    "nl2br",
+    "sane_lists",
+    "smarty",
+    "tables",
+    "toc",
+    "wikilinks",
+}
+BLOCKED_PYMDOWNX = {"pymdownx.b64"}
+# Snippets only from inside the checkout, never downloaded.
+SNIPPETS_CONFIG = {"base_path": ["."], "restrict_base_path": True, "url_download": False}
+GIT_URL = re.compile(r"^(https?|ssh|git)://|^[\w.-]+@[\w.-]+:")
+
+
+class DocsError(Exception):
+    """A build cannot go on; the message is shown to the owner team."""
+
+
+@dataclass(frozen=True)
+class DocsSource:
+    """Where a component's docs come from: a clone URL or local path, a ref, a sub-folder."""
+
+    url: str
+    ref: str = ""
+    subdir: str = "."
+    local: bool = False
+
+
+@dataclass(frozen=True)
+class DocsHit:
+    entity: Entity
+    build: DocsBuild
+    path: str
+    title: str
+    snippet: str
+
+
+# --- Who may see what -------------------------------------------------------------------
+
+
+def visible_entities(user: Any) -> Any:
+    """Entities `user` may read: the catalog's one rule."""
+    return access.visible_entities(user)
+
+
+def can_see_build_log(user: Any, entity: Entity) -> bool:
+    """Build logs and errors are the owner team's (its members) and platform admins'."""
+    return is_platform_admin(user) or has_team_perm(user, entity.team, "view_team")
+
+
+def can_request_build(user: Any, entity: Entity) -> bool:
+    """Members of the owner team (who may work on its components) start builds."""
+    return entity.kind == EntityKind.COMPONENT and (
+        is_platform_admin(user) or has_team_perm(user, entity.team, "use_team")
+    )
+
+
+def latest_build(entity: Entity) -> DocsBuild | None:
+    """The newest successful build of the entity, the one served."""
+    return (
+        DocsBuild.objects.filter(entity=entity, status=DocsStatus.SUCCEEDED)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def last_attempt(entity: Entity) -> DocsBuild | None:
+    """The newest build of the entity in any state (what the owner sees as "last build")."""
+    return DocsBuild.objects.filter(entity=entity).defer("files").order_by("-pk").first()
+
+
+# --- Requesting a build (row + nudge on commit) ----------------------------------------
+
+
+def send(entity_id: int) -> None:
+    """Send the Celery message now; a broker outage is logged and the sweeper retries."""
+    from ..tasks import build_docs as task
+
+    try:
+        task.apply_async((entity_id,))
+    except Exception:  # noqa: BLE001 - any broker error: the build stays queued in the database
+        log.warning("could not send docs build of entity %s; the sweeper retries", entity_id)
+
+
+@transaction.atomic
+def request_build(entity: Entity, *, actor: Any = None) -> DocsBuild:
+    """Queue a docs build of a component (or return the one already queued or building)."""
+    if actor is not None and not can_request_build(actor, entity):
+        raise PermissionError("Only the owner team builds this component's docs.")
+    if entity.kind != EntityKind.COMPONENT:
+        raise DocsError("Only components have docs.")
+    pending = (
+        DocsBuild.objects.filter(entity=entity, status__in=[DocsStatus.QUEUED, DocsStatus.BUILDING])
+        .defer("files")
+        .first()
+    )
+    if pending is not None:
+        return pending
+    build = DocsBuild.objects.create(entity=entity, status=DocsStatus.QUEUED)
+    entity_id = entity.pk
+    transaction.on_commit(lambda: send(entity_id))
+    return build
+
+
+def run_queued(entity_id: int) -> DocsBuild | None:
+    """The worker's entry: build the oldest queued build of the entity; None when there is
+    none (a duplicate message) or another worker took it."""
+    build = (
+        DocsBuild.objects.filter(entity_id=entity_id, status=DocsStatus.QUEUED)
+        .defer("files")
+        .order_by("pk")
+        .first()
+    )
+    if build is None:
+        return None
+    return build_docs(build.entity, build=build)
+
+
+def sweep_docs_builds(*, queued_after: int = 60, lost_after: int | None = None) -> int:
+    """Re-send builds queued longer than `queued_after` seconds; fail builds still `building`
+    well past the time limit (their worker died). Returns how many it touched."""
+    now = timezone.now()
+    lost_after = lost_after if lost_after is not None else BUILD_TIMEOUT + GIT_TIMEOUT + 300
+    lost = DocsBuild.objects.filter(
+        status=DocsStatus.BUILDING, created_at__lt=now - timedelta(seconds=lost_after)
+    ).values_list("pk", flat=True)
+    count = 0
+    for pk in list(lost):
+        count += _finish(pk, DocsStatus.FAILED, log_text="The build's worker was lost.")
+    queued = DocsBuild.objects.filter(
+        status=DocsStatus.QUEUED, created_at__lt=now - timedelta(seconds=queued_after)
+    ).values_list("entity_id", flat=True)
+    for entity_id in sorted(set(queued)):
+        send(entity_id)
+        count += 1
+    return count
+
+
+# --- Building ---------------------------------------------------------------------------
+
+
+def docs_source(entity: Entity) -> DocsSource:
+    """Where the entity's docs live: its `backstage.io/techdocs-ref` annotation (`url:<git
+    URL>` or `dir:<folder>` relative to where the entity came from), else its service's
+    repository. Local paths are only read from a registered Git location (registered by a
+    maintainer or an admin), never from a URL a descriptor names."""
+    ref = str((entity.annotations or {}).get(TECHDOCS_REF, "")).strip()
+    if ref.startswith("url:"):
+        return DocsSource(url=_remote_url(ref[4:].strip()))
+    subdir = "."
+    if ref.startswith("dir:"):
+        subdir = ref[4:].strip() or "."
+    elif ref:
+        raise DocsError(f"{TECHDOCS_REF} must be 'dir:<folder>' or 'url:<git URL>', not {ref!r}.")
+    location = entity.location
+    if location is not None and location.type == LocationType.GIT:
+        local = not GIT_URL.match(location.target)
+        return DocsSource(url=location.target, ref=location.ref, subdir=subdir, local=local)
+    service = entity.service
+    if service is not None and service.repository_url:
+        return DocsSource(url=_remote_url(service.repository_url), subdir=subdir)
+    raise DocsError(
+        "No repository: set the service's repository URL or a"
+        f" {TECHDOCS_REF} annotation (url:<git URL>)."
+    )
+
+
+def _remote_url(url: str) -> str:
+    if not GIT_URL.match(url):
+        raise DocsError(f"Not a Git URL: {redact(url)!r} (https://, ssh:// or git@host:path).")
+    return url
+
+
+def redact(text: str) -> str:
+    """Text with the credentials of any URL in it removed (`https://user:token@host`)."""
+    return re.sub(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
+
+
+def _clean_env(home: Path) -> dict[str, str]:
+    """The environment of git and MkDocs: nothing of the platform's (no secrets, no
+    database URL); `!ENV` tags in mkdocs.yml see only this."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "NO_COLOR": "1",
+    }
+
+
+def _git(
+    args: list[str], *, cwd: Path | None, env: dict[str, str], config: tuple[str, ...] = ()
+) -> str:
+    # ext:: runs commands and file:// reads the worker's disk: only allowed where chosen.
+    options = [item for pair in config for item in ("-c", pair)]
+    command = ["git", "-c", "protocol.ext.allow=never", *options, *args]
+    try:
+        done = subprocess.run(  # noqa: S603 - an argument list, never a shell
+            command,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise DocsError(f"git {args[0]} took longer than {GIT_TIMEOUT}s.") from exc
+    if done.returncode != 0:
+        raise DocsError(redact(f"git {args[0]} failed: {done.stderr.strip()[-2000:]}"))
+    return done.stdout.strip()
+
+
+def checkout(source: DocsSource, into: Path, env: dict[str, str]) -> tuple[Path, str]:
+    """Clone the source into `into` (shallow) and return (the docs folder, the commit)."""
+    url = source.url
+    if source.local:
+        url = str(Path(url).expanduser().resolve())
+    args = ["clone", "--depth", "1", "--no-tags", "--quiet"]
+    if source.ref:
+        args += ["--branch", source.ref]
+    config = () if source.local else ("protocol.file.allow=never",)
+    _git([*args, "--", url, str(into)], cwd=None, env=env, config=config)
+    commit = _git(["rev-parse", "HEAD"], cwd=into, env=env)
+    return _inside(into, source.subdir, "the techdocs-ref folder"), commit
+
+
+def _inside(root: Path, relative: str, what: str) -> Path:
+    path = (root / relative).resolve()
+    if path != root.resolve() and root.resolve() not in path.parents:
+        raise DocsError(f"{what} {relative!r} is outside the repository.")
+    return path
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML of mkdocs.yml: MkDocs' own tags read without running anything (`!ENV` sees no
+    variables: its default or nothing; `!relative` is refused)."""
+
+
+def _env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.SequenceNode):
+        items = loader.construct_sequence(node)
+        return items[-1] if len(items) > 1 else None
+    return None
+
+
+def _refuse_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    raise DocsError(f"mkdocs.yml: the YAML tag {node.tag!r} is not supported in docs builds.")
+
+
+_ConfigLoader.add_constructor("!ENV", _env_tag)
+_ConfigLoader.add_multi_constructor("!", _refuse_tag)
+_ConfigLoader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse_tag)
+
+
+def _ext_name(item: Any) -> str:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict) and len(item) == 1:
+        return str(next(iter(item)))
+    raise DocsError(f"mkdocs.yml: markdown_extensions entry {item!r} is not a name.")
+
+
+def prepare_config(docs_root: Path, site_dir: Path, into: Path) -> Path:
+    """Check the repository's mkdocs.yml and write the one MkDocs runs: techdocs-core as
+    plugin, the site in our temporary folder, every path inside the checkout."""
+    found = [docs_root / n for n in ("mkdocs.yml", "mkdocs.yaml") if (docs_root / n).is_file()]
+    if not found:
+        raise DocsError("No mkdocs.yml in the repository (TechDocs needs mkdocs.yml + docs/).")
+    try:
+        config = yaml.load(found[0].read_text(encoding="utf-8"), Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as exc:
+        raise DocsError(f"mkdocs.yml is not valid YAML: {exc}") from exc
+    if not isinstance(config, dict):
+        raise DocsError("mkdocs.yml must be a mapping (site_name: …).")
+    for key in ("hooks", "INHERIT"):
+        if key in config:
+            raise DocsError(f"mkdocs.yml: {key!r} is not supported in docs builds.")
+    theme = config.get("theme")
+    if isinstance(theme, dict) and {"custom_dir", "static_templates"} & set(theme):
+        raise DocsError("mkdocs.yml: theme custom_dir/static_templates are not supported.")
+    docs_dir = _inside(docs_root, str(config.get("docs_dir") or "docs"), "docs_dir")
+    if not docs_dir.is_dir():
+        raise DocsError(f"No {docs_dir.name}/ folder next to mkdocs.yml.")
+    _refuse_outside_links(docs_dir, into)
+    plugins = config.get("plugins") or []
+    names = [p if isinstance(p, str) else next(iter(p)) for p in plugins]
+    unknown = [n for n in names if n not in ALLOWED_PLUGINS]
+    if unknown:
+        raise DocsError(
+            f"mkdocs.yml: plugin(s) {', '.join(map(str, unknown))} are not available;"
+            f" docs builds run {', '.join(sorted(ALLOWED_PLUGINS))}."
+        )
+    if "techdocs-core" not in names:
+        plugins = [*plugins, "techdocs-core"]
+    extensions = []
+    for item in config.get("markdown_extensions") or []:
+        name = _ext_name(item)
+        short = name.removeprefix("markdown.extensions.")
+        if short in MARKDOWN_EXTENSIONS or (
+            name.startswith("pymdownx.") and name not in BLOCKED_PYMDOWNX
+        ):
+            extensions.append({name: SNIPPETS_CONFIG} if name == "pymdownx.snippets" else item)
+        else:
+            raise DocsError(f"mkdocs.yml: markdown extension {name!r} is not available.")
+    config.update(
+        {
+            "plugins": plugins,
+            "markdown_extensions": extensions,
+            "docs_dir": str(docs_dir),
+            "site_dir": str(site_dir),
+        }
+    )
+    config.setdefault("site_name", "Docs")
+    target = site_dir.parent / "mkdocs.yml"
+    target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def _refuse_outside_links(docs_dir: Path, root: Path) -> None:
+    """A symlink in the docs pointing out of the checkout would copy the worker's files."""
+    real_root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(docs_dir):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                target = path.resolve()
+                if target != real_root and real_root not in target.parents:
+                    raise DocsError(f"{path.relative_to(root)} links outside the repository.")
+
+
+def run_mkdocs(config_file: Path, cwd: Path, env: dict[str, str]) -> str:
+    """`mkdocs build` in a subprocess with a time limit; returns its output (the log)."""
+    command = [sys.executable, "-m", "mkdocs", "build", "--clean", "-f", str(config_file)]
+    try:
+        done = subprocess.run(  # noqa: S603 - an argument list, never a shell
+            command,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise DocsError(f"mkdocs build took longer than {BUILD_TIMEOUT}s and was stopped.") from exc
+    output = _tidy_log(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise DocsError(f"mkdocs build failed (exit {done.returncode}):\n{output}")
+    return output
+
+
+def _tidy_log(text: str) -> str:
+    # Colour codes and Material's banner box are noise in a stored log.
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("│")]
+    return "\n".join(lines).strip()
+
+
+def collect_site(site_dir: Path) -> dict[str, Any]:
+    """The built files to store: text as text, images and fonts as {"base64": …}."""
+    files: dict[str, Any] = {}
+    total = 0
+    for path in sorted(site_dir.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        suffix = path.suffix.lower()
+        if suffix not in TEXT_SUFFIXES and suffix not in BINARY_SUFFIXES:
+            continue
+        data = path.read_bytes()
+        total += len(data)
+        if total > MAX_SITE_BYTES:
+            raise DocsError(
+                f"The built site is larger than {MAX_SITE_BYTES // (1024 * 1024)} MB;"
+                " shrink its images."
+            )
+        rel = path.relative_to(site_dir).as_posix()
+        if suffix in TEXT_SUFFIXES:
+            files[rel] = data.decode("utf-8", errors="replace")
+        else:
+            files[rel] = {"base64": base64.b64encode(data).decode("ascii")}
+    if "index.html" not in files:
+        raise DocsError("The build made no index.html (add docs/index.md).")
+    return files
+
+
+class _PageText(HTMLParser):
+    """The title and the article text of a built page (navigation and scripts left out)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self.parts: list[str] = []
+        self._in_title = False
+        self._article = 0
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag == "article":
+            self._article += 1
+        elif tag in ("script", "style") or (tag == "a" and ("class", "headerlink") in attrs):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag == "article" and self._article:
+            self._article -= 1
+        elif tag in ("script", "style", "a") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif self._article and not self._skip:
+            self.parts.append(data)
+
+
+def page_text(html: str) -> tuple[str, str]:
+    """(title, text) of one built page, whitespace collapsed."""
+    parser = _PageText()
+    parser.feed(html)
+    parser.close()
+    text = " ".join(" ".join(parser.parts).split())
+    return " ".join(parser.title.split()), text
+
+
+def search_text_of(files: dict[str, Any]) -> str:
+    """One block per page: `path`, a tab, its title, a tab, its text; one page a line."""
+    lines = []
+    for path, content in sorted(files.items()):
+        if path.endswith(".html") and path != "404.html" and isinstance(content, str):
+            title, text = page_text(content)
+            if text:
+                lines.append(f"{path}\t{title}\t{text}")
+    return "\n".join(lines)
+
+
+def _finish(pk: int, status: str, *, log_text: str, **fields: Any) -> int:
+    """The one writer of a build's end: from `building` only (compare-and-set)."""
+    return DocsBuild.objects.filter(pk=pk, status=DocsStatus.BUILDING).update(
+        status=status, log=redact(log_text)[-MAX_LOG_CHARS:], finished_at=timezone.now(), **fields
+    )
+
+
+def build_docs(
+    entity: Entity, *, checkout_dir: Path | str | None = None, build: DocsBuild | None = None
+) -> DocsBuild:
+    """Build the entity's docs now (the worker and `manage.py build_docs` call this).
+
+    `checkout_dir`: an existing checkout to build from instead of cloning. `build`: the
+    queued row to run (else one is made). A commit already built successfully is skipped:
+    the queued row is dropped and the existing build returned. Never raises for the
+    repository's own faults: they end the build `failed` with the reason in its log.
+    """
+    if entity.kind != EntityKind.COMPONENT:
+        raise DocsError("Only components have docs.")
+    if build is None:
+        build = DocsBuild.objects.create(entity=entity, status=DocsStatus.QUEUED)
+    claimed = DocsBuild.objects.filter(pk=build.pk, status=DocsStatus.QUEUED).update(
+        status=DocsStatus.BUILDING
+    )
+    if not claimed:
+        build.refresh_from_db()
+        return build
+    work = Path(tempfile.mkdtemp(prefix="idp-docs-"))
+    os.chmod(work, 0o700)
+    env = _clean_env(work / "home")
+    (work / "home").mkdir()
+    steps: list[str] = []
+    commit = ""
+    try:
+        if checkout_dir is not None:
+            root = Path(checkout_dir).resolve()
+            docs_root = root
+            commit = _commit_of(root, env)
+        else:
+            source = docs_source(entity)
+            steps.append(f"clone {redact(source.url)} {source.ref or '(default branch)'}")
+            root = work / "checkout"
+            docs_root, commit = checkout(source, root, env)
+        steps.append(f"commit {commit or '(not a git checkout)'}")
+        if commit:
+            existing = latest_build(entity)
+            if existing is not None and existing.commit == commit:
+                DocsBuild.objects.filter(pk=build.pk).delete()
+                log.info("docs of %s: commit %s already built", entity.ref, commit)
+                return existing
+        site = work / "build" / "site"
+        site.parent.mkdir()
+        config_file = prepare_config(docs_root, site, root)
+        steps.append("mkdocs build (techdocs-core)")
+        output = run_mkdocs(config_file, docs_root, env)
+        files = collect_site(site)
+        text = search_text_of(files)
+        steps.append(f"stored {len(files)} files")
+        _finish(
+            build.pk,
+            DocsStatus.SUCCEEDED,
+            log_text="\n".join([*steps, output]),
+            commit=commit,
+            files=files,
+            search_text=text,
+        )
+    except DocsError as exc:
+        _finish(
+            build.pk,
+            DocsStatus.FAILED,
+            log_text="\n".join([*steps, str(exc)]),
+            commit=commit,
+        )
+    except Exception as exc:
+        _finish(build.pk, DocsStatus.FAILED, log_text="\n".join([*steps, f"Internal error: {exc}"]))
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    build.refresh_from_db()
+    return build
+
+
+def _commit_of(root: Path, env: dict[str, str]) -> str:
+    if not (root / ".git").exists():
+        return ""
+    try:
+        return _git(["rev-parse", "HEAD"], cwd=root, env=env, config=(f"safe.directory={root}",))
+    except DocsError:
+        return ""
+
+
+# --- Serving and search -----------------------------------------------------------------
+
+
+def build_file(build: DocsBuild, path: str) -> tuple[bytes, str] | None:
+    """(content, stored path) of a built file; a folder path serves its index.html."""
+    clean = PurePosixPath("/" + path).as_posix().lstrip("/")
+    if ".." in clean.split("/"):
+        return None
+    files = build.files or {}
+    for candidate in (clean, f"{clean}/index.html".lstrip("/"), "index.html" if not clean else ""):
+        if candidate and candidate in files:
+            value = files[candidate]
+            if isinstance(value, dict):
+                return base64.b64decode(value.get("base64", "")), candidate
+            return str(value).encode("utf-8"), candidate
+    return None
+
+
+def search_docs(user: Any, q: str, *, limit: int = 50) -> list[DocsHit]:
+    """Pages of the latest successful builds of entities `user` may read that contain `q`."""
+    q = " ".join(q.split())
+    if len(q) < 2:
+        return []
+    newest = (
+        DocsBuild.objects.filter(entity=OuterRef("entity"), status=DocsStatus.SUCCEEDED)
+        .order_by("-finished_at", "-pk")
+        .values("pk")[:1]
+    )
+    builds = (
+        DocsBuild.objects.filter(
+            status=DocsStatus.SUCCEEDED,
+            entity__in=visible_entities(user),
+            pk=Subquery(newest),
+            search_text__icontains=q,
+        )
+        .select_related("entity")
+        .only("pk", "commit", "search_text", "finished_at", "entity")
+        .order_by("entity__name")
+    )
+    hits: list[DocsHit] = []
+    needle = q.lower()
+    for build in builds[:limit]:
+        for line in build.search_text.splitlines():
+            path, _, rest = line.partition("\t")
+            title, _, text = rest.partition("\t")
+            at = text.lower().find(needle)
+            if at < 0 and needle not in title.lower():
+                continue
+            start = max(at - 80, 0)
+            snippet = ("…" if start else "") + text[start : max(at, 0) + len(q) + 120]
+            hits.append(DocsHit(build.entity, build, path, title, snippet))
+            if len(hits) >= limit:
+                return hits
+    return hits
+
+
+__all__ = [
+    "DocsError",
+    "DocsHit",
+    "DocsSource",
+    "build_docs",
+    "build_file",
+    "can_request_build",
+    "can_see_build_log",
+    "docs_source",
+    "last_attempt",
+    "latest_build",
+    "redact",
+    "request_build",
+    "run_queued",
+    "search_docs",
+    "sweep_docs_builds",
+    "visible_entities",
+]

@@ -1,0 +1,52 @@
+"""Celery tasks of the catalog: docs builds (a DocsBuild row is the truth, the message a nudge)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import DatabaseError
+
+log = logging.getLogger(__name__)
+
+# The service stops git and MkDocs itself (GIT_TIMEOUT + BUILD_TIMEOUT); this is the last resort.
+DOCS_TIME_LIMIT = 600
+
+
+@shared_task(
+    name="catalog.build_docs",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=DOCS_TIME_LIMIT + 60,
+    soft_time_limit=DOCS_TIME_LIMIT,
+    ignore_result=True,
+)
+def build_docs(entity_id: int) -> str:
+    """Run the entity's queued docs build; a duplicate message finds nothing queued."""
+    from .services.docs import run_queued
+
+    try:
+        build = run_queued(entity_id)
+    except DatabaseError as exc:
+        # A queued build is re-sent by the sweeper, a building one failed by it.
+        log.warning("docs of entity %s: database unavailable: %s", entity_id, exc)
+        return "failed"
+    return build.status if build is not None else "nothing queued"
+
+
+@shared_task(
+    name="catalog.sweep_docs_builds", ignore_result=True, time_limit=120, soft_time_limit=110
+)
+def sweep_docs_builds() -> int:
+    """Re-send docs builds stuck in `queued`; fail the ones whose worker was lost."""
+    from .services.docs import sweep_docs_builds as sweep
+
+    return sweep()
+
+
+@shared_task(name="catalog.score_services", time_limit=900, soft_time_limit=870)
+def score_services() -> int:
+    """Score every active service for today (one stored result per service per day)."""
+    from .services.scorecards import score_all
+
+    return score_all()
