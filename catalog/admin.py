@@ -11,7 +11,7 @@ from django.template.defaultfilters import pluralize
 from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 
 from . import services
-from .models import ScorecardRule, Service, Template, TemplateVersion
+from .models import Location, ScorecardRule, Service, Template, TemplateVersion
 
 
 def _count(queryset: QuerySet, noun: str) -> str:
@@ -167,3 +167,48 @@ class ScorecardRuleAdmin(admin.ModelAdmin):
     list_filter = ("level", "enabled", "evaluator")
     list_editable = ("enabled",)
     search_fields = ("slug", "title")
+
+
+class LocationForm(forms.ModelForm):
+    class Meta:
+        model = Location
+        fields = ("type", "target", "ref", "team", "enabled")
+
+    def clean(self) -> dict[str, Any]:
+        from .services.discovery import validate_target
+
+        data = super().clean() or {}
+        if data.get("type") and data.get("target"):
+            # Django admin is for platform admins: local paths are allowed, URLs still checked.
+            data["target"], error = validate_target(data["type"], data["target"], admin=True)
+            if error:
+                self.add_error("target", error)
+        return data
+
+
+@admin.register(Location)
+class LocationAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
+    form = LocationForm
+    list_display = ("id", "type", "_target", "ref", "team", "enabled", "last_scan_at", "_errors")
+    list_filter = ("type", "enabled", ("team", TeamListFilter))
+    search_fields = ("target",)
+    readonly_fields = ("last_scan_at", "last_result", "created_at")
+    actions = ["scan_now"]
+
+    @admin.display(description="target", ordering="target")
+    def _target(self, obj: Location) -> str:
+        from .services.gitrepo import redact
+
+        return redact(obj.target)
+
+    @admin.display(description="errors")
+    def _errors(self, obj: Location) -> int:
+        return int((obj.last_result or {}).get("counts", {}).get("errors", 0))
+
+    @admin.action(description="Scan the selected locations now (queued)")
+    def scan_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from .services.discovery import request_scan
+
+        for location in queryset:
+            request_scan(location)
+        self.message_user(request, f"Queued {_count(queryset, 'scan')}.", messages.SUCCESS)

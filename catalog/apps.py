@@ -9,3 +9,12 @@ class CatalogConfig(AppConfig):
         from . import hooks, signals  # noqa: F401  (connects the worker_ready handler)
 
         hooks.register()
+        self._listen_to_pushes()
+
+    def _listen_to_pushes(self) -> None:
+        """GitHub pushes to a repository a location covers queue its scan."""
+        from pipelines.webhooks import on_push
+
+        from .services.discovery import push_received
+
+        on_push(push_received)

@@ -50,3 +50,23 @@ def score_services() -> int:
     from .services.scorecards import score_all
 
     return score_all()
+
+
+@shared_task(name="catalog.scan_location", time_limit=900, soft_time_limit=870, ignore_result=True)
+def scan_location(location_id: int) -> str:
+    """Scan one registered location (a push webhook or the API asked for it)."""
+    from .models import Location
+    from .services.discovery import scan_location as scan
+
+    location = Location.objects.filter(pk=location_id, enabled=True).first()
+    if location is None:
+        return "no such enabled location"
+    return "ok" if scan(location).as_json()["ok"] else "errors"
+
+
+@shared_task(name="catalog.scan_locations", time_limit=3600, soft_time_limit=3540)
+def scan_locations() -> int:
+    """Scan every enabled location (the schedule: every IDP_CATALOG_SCAN_MINUTES)."""
+    from .services.discovery import scan_all
+
+    return len(scan_all())

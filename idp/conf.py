@@ -101,6 +101,13 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_GITHUB_WRITE_PACING", float, 1.0, "Seconds between GitHub writes"),
     Setting("IDP_PIPELINE_QUIET_MINUTES", int, 10, "Minutes without a webhook before polling"),
     Setting("IDP_ACTIONLINT_BIN", str, "", "An actionlint binary; empty = the bundled one"),
+    # Catalog
+    Setting(
+        "IDP_CATALOG_SCAN_MINUTES",
+        int,
+        60,
+        "Minutes between scans of the catalog's registered locations (push webhooks add more)",
+    ),
     # Monitoring
     Setting(
         "IDP_SLACK_WEBHOOK_URL",

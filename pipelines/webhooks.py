@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -19,6 +21,27 @@ from .runs import handle_event
 log = logging.getLogger(__name__)
 HANDLED_EVENTS = {"workflow_run", "workflow_job", "pull_request"}
 MAX_BODY = 5 * 1024 * 1024
+
+
+# Other apps react to pushes (the catalog re-scans its locations) by registering a listener
+# in their ready(); pipelines does not import them.
+PushListener = Callable[[dict[str, Any]], Any]
+_push_listeners: list[PushListener] = []
+
+
+def on_push(listener: PushListener) -> None:
+    """Call `listener(payload)` for every signed `push` event (registered once)."""
+    if listener not in _push_listeners:
+        _push_listeners.append(listener)
+
+
+def _dispatch_push(payload: dict[str, Any]) -> JsonResponse:
+    for listener in _push_listeners:
+        try:
+            listener(payload)
+        except Exception:  # noqa: BLE001 - one listener's fault must not fail the delivery
+            log.exception("push listener %s failed", getattr(listener, "__name__", listener))
+    return JsonResponse({"status": "ok", "event": "push"})
 
 
 def signature_ok(body: bytes, header: str, secret: str) -> bool:
@@ -44,7 +67,7 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
     delivery = request.headers.get("X-GitHub-Delivery", "")
     if event == "ping":
         return JsonResponse({"status": "pong"})
-    if event not in HANDLED_EVENTS:
+    if event not in HANDLED_EVENTS and not (event == "push" and _push_listeners):
         return JsonResponse({"status": "ignored", "event": event})
     if not delivery:
         return JsonResponse({"detail": "X-GitHub-Delivery is missing."}, status=400)
@@ -54,6 +77,8 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"detail": "Body is not JSON."}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"detail": "Body is not a JSON object."}, status=400)
+    if event == "push":
+        return _dispatch_push(payload)
     try:
         result = handle_event(event, delivery, payload)
     except ServiceError as exc:

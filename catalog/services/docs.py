@@ -36,6 +36,7 @@ from idp.rbac import has_team_perm, is_platform_admin
 
 from ..choices import DocsStatus, EntityKind, LocationType
 from ..models import DocsBuild, Entity
+from . import gitrepo
 from .entities import access
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ TECHDOCS_REF = "backstage.io/techdocs-ref"
 # Limits of one build: the repository's code runs only inside MkDocs, but a build must not
 # hold a worker forever nor fill the database.
 BUILD_TIMEOUT = 300  # seconds for `mkdocs build`
-GIT_TIMEOUT = 120  # seconds for the clone
+GIT_TIMEOUT = gitrepo.GIT_TIMEOUT  # seconds for the clone
 MAX_SITE_BYTES = 8 * 1024 * 1024  # the stored files of one build, after the filter below
 MAX_LOG_CHARS = 20_000
 # What is stored and served. Scripts are never served (the pages run without them, see
@@ -80,7 +81,8 @@ MARKDOWN_EXTENSIONS = {
 BLOCKED_PYMDOWNX = {"pymdownx.b64"}
 # Snippets only from inside the checkout, never downloaded.
 SNIPPETS_CONFIG = {"base_path": ["."], "restrict_base_path": True, "url_download": False}
-GIT_URL = re.compile(r"^(https?|ssh|git)://|^[\w.-]+@[\w.-]+:")
+GIT_URL = gitrepo.GIT_URL
+redact = gitrepo.redact
 
 
 class DocsError(Exception):
@@ -225,7 +227,7 @@ def docs_source(entity: Entity) -> DocsSource:
         raise DocsError(f"{TECHDOCS_REF} must be 'dir:<folder>' or 'url:<git URL>', not {ref!r}.")
     location = entity.location
     if location is not None and location.type == LocationType.GIT:
-        local = not GIT_URL.match(location.target)
+        local = gitrepo.is_local(location.target)
         return DocsSource(url=location.target, ref=location.ref, subdir=subdir, local=local)
     service = entity.service
     if service is not None and service.repository_url:
@@ -242,59 +244,27 @@ def _remote_url(url: str) -> str:
     return url
 
 
-def redact(text: str) -> str:
-    """Text with the credentials of any URL in it removed (`https://user:token@host`)."""
-    return re.sub(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
-
-
 def _clean_env(home: Path) -> dict[str, str]:
     """The environment of git and MkDocs: nothing of the platform's (no secrets, no
     database URL); `!ENV` tags in mkdocs.yml see only this."""
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "NO_COLOR": "1",
-    }
+    return gitrepo.clean_env(home)
 
 
 def _git(
     args: list[str], *, cwd: Path | None, env: dict[str, str], config: tuple[str, ...] = ()
 ) -> str:
-    # ext:: runs commands and file:// reads the worker's disk: only allowed where chosen.
-    options = [item for pair in config for item in ("-c", pair)]
-    command = ["git", "-c", "protocol.ext.allow=never", *options, *args]
     try:
-        done = subprocess.run(  # noqa: S603 - an argument list, never a shell
-            command,
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise DocsError(f"git {args[0]} took longer than {GIT_TIMEOUT}s.") from exc
-    if done.returncode != 0:
-        raise DocsError(redact(f"git {args[0]} failed: {done.stderr.strip()[-2000:]}"))
-    return done.stdout.strip()
+        return gitrepo.run_git(args, cwd=cwd, env=env, config=config, timeout=GIT_TIMEOUT)
+    except gitrepo.GitError as exc:
+        raise DocsError(str(exc)) from exc
 
 
 def checkout(source: DocsSource, into: Path, env: dict[str, str]) -> tuple[Path, str]:
     """Clone the source into `into` (shallow) and return (the docs folder, the commit)."""
-    url = source.url
-    if source.local:
-        url = str(Path(url).expanduser().resolve())
-    args = ["clone", "--depth", "1", "--no-tags", "--quiet"]
-    if source.ref:
-        args += ["--branch", source.ref]
-    config = () if source.local else ("protocol.file.allow=never",)
-    _git([*args, "--", url, str(into)], cwd=None, env=env, config=config)
-    commit = _git(["rev-parse", "HEAD"], cwd=into, env=env)
+    try:
+        commit = gitrepo.shallow_clone(source.url, into, env, ref=source.ref, local=source.local)
+    except gitrepo.GitError as exc:
+        raise DocsError(str(exc)) from exc
     return _inside(into, source.subdir, "the techdocs-ref folder"), commit
 
 

@@ -342,6 +342,11 @@ CELERY_BEAT_SCHEDULE["catalog-sweep-docs-builds"] = {
     "task": "catalog.sweep_docs_builds",
     "schedule": _every(60),
 }
+CELERY_BEAT_SCHEDULE["catalog-scan-locations"] = {
+    # Discovery: catalog-info.yaml files of the registered locations (pushes scan sooner).
+    "task": "catalog.scan_locations",
+    "schedule": _every(60 * _BEAT["IDP_CATALOG_SCAN_MINUTES"]),
+}
 CELERY_BEAT_SCHEDULE["catalog-score-services"] = {
     # Daily, so each service's scorecard trend gains one point per day.
     "task": "catalog.score_services",

@@ -81,6 +81,13 @@ class FakeGitHub:
         self.repos[full_name.lower()] = repo
         return repo
 
+    def add_file(self, full_name: str, path: str, content: str, branch: str = "") -> None:
+        """A file on a branch (the default one unless named), as the contents API reads it."""
+        repo = self.repos[full_name.lower()]
+        branch = branch or repo.default_branch
+        repo.files[(branch, path)] = {"content": content, "sha": _sha("blob", content)}
+        repo.refs[f"heads/{branch}"] = _sha(full_name, branch, path, content)
+
     def add_user(self, login: str) -> int:
         self.users[login.lower()] = next(_ids)
         return self.users[login.lower()]

@@ -342,6 +342,43 @@ def list_jobs(h: _Handler, q: dict, body: Any, owner: str, repo: str, run_id: st
     h._send(200, {"total_count": len(jobs), "jobs": jobs})
 
 
+def get_org(h: _Handler, q: dict, body: Any, org: str) -> None:
+    owners = {r.owner.lower(): r.owner for r in h.github.repos.values()}
+    if org.lower() not in owners:
+        h._error(404, "Not Found")
+        return
+    login = owners[org.lower()]
+    h._send(
+        200,
+        {
+            "login": login,
+            "id": 1,
+            "type": "Organization",
+            "url": f"{h.github.url}/orgs/{login}",
+            "repos_url": f"{h.github.url}/orgs/{login}/repos",
+        },
+    )
+
+
+def list_org_repos(h: _Handler, q: dict, body: Any, org: str) -> None:
+    """One page of the organisation's repositories (pages of `per_page`, Link header)."""
+    repos = sorted(
+        (r for r in h.github.repos.values() if r.owner.lower() == org.lower()),
+        key=lambda r: r.full_name,
+    )
+    if not repos:
+        h._error(404, "Not Found")
+        return
+    per_page = max(1, min(int(q.get("per_page", 30)), 100))
+    page = max(1, int(q.get("page", 1)))
+    chunk = repos[(page - 1) * per_page : page * per_page]
+    headers = {}
+    if page * per_page < len(repos):
+        url = f"{h.github.url}/orgs/{org}/repos?per_page={per_page}&page={page + 1}"
+        headers["Link"] = f'<{url}>; rel="next"'
+    h._send(200, [h._repo_json(r) for r in chunk], headers)
+
+
 ROUTES: list[tuple[str, str, Any]] = [
     (R, "GET", get_repo),
     (R + r"/git/ref/(?P<ref>.+)", "GET", get_ref),
@@ -361,4 +398,6 @@ ROUTES: list[tuple[str, str, Any]] = [
     (R + r"/environments/(?P<env>[^/]+)/variables/(?P<name>[^/]+)", "PATCH", update_env_variable),
     (R + r"/actions/runs", "GET", list_runs),
     (R + r"/actions/runs/(?P<run_id>\d+)/jobs", "GET", list_jobs),
+    (r"/orgs/(?P<org>[^/]+)", "GET", get_org),
+    (r"/orgs/(?P<org>[^/]+)/repos", "GET", list_org_repos),
 ]

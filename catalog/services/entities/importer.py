@@ -231,8 +231,16 @@ def _refusal(
         if actor is not None and not can_see(actor, current):
             return f"you may not write {doc.ref}"
         return f"{doc.ref} is kept by the platform from its own records; change it there"
-    if only_team is not None and (team is None or team.pk != only_team.pk):
-        return f"owner {doc.owner_ref or '(none)'} is not team {only_team.slug}"
+    if only_team is not None:
+        # A team's location writes only its team's entities: not one another team holds
+        # already, nor the Component of another team's service, whatever the file claims.
+        if team is None or team.pk != only_team.pk:
+            return f"owner {doc.owner_ref or '(none)'} is not team {only_team.slug}"
+        if current is not None and current.team_id != only_team.pk:
+            holder = current.team.slug if current.team else "(none)"
+            return f"{doc.ref} belongs to team {holder}"
+        if service is not None and service.team_id != only_team.pk:
+            return f"{doc.ref} is service {service.slug} of team {service.team.slug}"
     needed: list[Team | None] = [team]
     if current is not None:
         needed.append(current.team)

@@ -1,0 +1,104 @@
+"""Running the real `git` CLI on repositories the platform does not trust (docs builds and
+discovery share it): argument lists, never a shell; a scrubbed environment; `ext::` never
+allowed and the local disk (`file://`, paths) only where the caller chose; a time limit; and
+credentials in URLs redacted from every message."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+GIT_TIMEOUT = 120  # seconds per git command (a clone included)
+# A remote Git URL: https://, ssh://, git://, or scp-like git@host:path.
+GIT_URL = re.compile(r"^(https?|ssh|git)://|^[\w.-]+@[\w.-]+:")
+FILE_URL = "file://"
+
+
+class GitError(Exception):
+    """git failed or took too long; the message is redacted and fit to show."""
+
+
+def redact(text: str) -> str:
+    """Text with the credentials of any URL in it removed (`https://user:token@host`)."""
+    return re.sub(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
+
+
+def is_local(url: str) -> bool:
+    """A `file://` URL or a path on the worker's disk (not a remote Git URL)."""
+    return url.startswith(FILE_URL) or not GIT_URL.match(url)
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """The environment of git (and of MkDocs after it): nothing of the platform's (no
+    secrets, no database URL)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "NO_COLOR": "1",
+    }
+
+
+def run_git(
+    args: list[str],
+    *,
+    cwd: Path | None,
+    env: dict[str, str],
+    config: tuple[str, ...] = (),
+    timeout: int = GIT_TIMEOUT,
+) -> str:
+    """Run `git ARGS` and return its output; raise GitError on failure or timeout."""
+    # ext:: runs commands and file:// reads the worker's disk: only allowed where chosen.
+    options = [item for pair in config for item in ("-c", pair)]
+    command = ["git", "-c", "protocol.ext.allow=never", *options, *args]
+    try:
+        done = subprocess.run(  # noqa: S603 - an argument list, never a shell
+            command,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0]} took longer than {timeout}s.") from exc
+    if done.returncode != 0:
+        raise GitError(redact(f"git {args[0]} failed: {done.stderr.strip()[-2000:]}"))
+    return done.stdout.strip()
+
+
+def shallow_clone(
+    url: str, into: Path, env: dict[str, str], *, ref: str = "", local: bool = False
+) -> str:
+    """Clone `url` at `ref` (else the default branch) into `into`, depth 1; return the commit.
+
+    `local` allows a path or `file://` URL on the worker's disk; without it only remote
+    URLs are fetched (file:// refused by git itself).
+    """
+    if local and not url.startswith(FILE_URL):
+        url = str(Path(url).expanduser().resolve())
+    args = ["clone", "--depth", "1", "--no-tags", "--quiet"]
+    if ref:
+        args += ["--branch", ref]
+    config = () if local else ("protocol.file.allow=never",)
+    run_git([*args, "--", url, str(into)], cwd=None, env=env, config=config)
+    return run_git(["rev-parse", "HEAD"], cwd=into, env=env)
+
+
+__all__ = [
+    "FILE_URL",
+    "GIT_TIMEOUT",
+    "GIT_URL",
+    "GitError",
+    "clean_env",
+    "is_local",
+    "redact",
+    "run_git",
+    "shallow_clone",
+]
