@@ -21,7 +21,7 @@ from provisioning import actions
 from provisioning.choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
 from provisioning.models import Approval
 from tests.cli.conftest import one_error_line
-from tests.provisioning.engine.conftest import request_module
+from tests.provisioning.engine.conftest import request_module, settle
 from tests.utils import assert_error
 
 from .conftest import frozen, make_staff, portal_messages
@@ -41,10 +41,12 @@ def page_url(resource: Any, action: str = "") -> str:
 
 
 def awaiting(resource: Any, drive: Any) -> Any:
-    """Run the queued plan and check the resource now waits for a decision."""
-    runs = drive(resource)
-    assert runs and runs[-1].status == RunStatus.SUCCEEDED, [(r.kind, r.error) for r in runs]
-    assert resource.status == ResourceStatus.AWAITING_APPROVAL, resource.last_error
+    """Run the queued plan and check the resource now waits for a decision. With committed
+    data (the CLI's live server) a worker of the session may run the plan first: `settle`
+    then waits for it."""
+    settle(resource, ResourceStatus.AWAITING_APPROVAL)
+    plan = resource.runs.filter(kind=RunKind.PLAN).order_by("-pk").first()
+    assert plan is not None and plan.status == RunStatus.SUCCEEDED, plan and plan.error
     return resource
 
 
