@@ -143,21 +143,15 @@ def _evaluator_choices() -> list[tuple[str, str]]:
     return [(name, f"{name}: {c.description}") for name, c in sorted(evaluators().items())]
 
 
+from .services.scorecards import RULE_FIELDS  # noqa: E402 - the rule fields, listed once
+
+
 class ScorecardRuleForm(forms.ModelForm):
     evaluator = forms.ChoiceField(choices=_evaluator_choices)
 
     class Meta:
         model = ScorecardRule
-        fields = (
-            "slug",
-            "title",
-            "description",
-            "evaluator",
-            "params",
-            "level",
-            "fix_hint",
-            "enabled",
-        )
+        fields = RULE_FIELDS
 
 
 @admin.register(ScorecardRule)

@@ -50,8 +50,8 @@ def ordered_names(properties: dict[str, Any]) -> list[str]:
     return sorted(properties, key=lambda name: (properties[name].get("x-order", 1000), name))
 
 
-def _plural(count: int | float, word: str) -> str:
-    return f"{count:g} {word}" if count == 1 else f"{count:g} {word}s"
+def _plural(count: int | float, word: str, plural: str = "") -> str:
+    return f"{count:g} {word}" if count == 1 else f"{count:g} {plural or word + 's'}"
 
 
 # --- Patterns ------------------------------------------------------------------------------
@@ -340,9 +340,9 @@ def _generated(error: ValidationError, description: str) -> str:
     if keyword == "maxItems":
         return f"Give at most {_plural(value, 'item')}"
     if keyword == "minProperties":
-        return f"Give at least {_plural(value, 'entry').replace('entrys', 'entries')}"
+        return f"Give at least {_plural(value, 'entry', 'entries')}"
     if keyword == "maxProperties":
-        return f"Give at most {_plural(value, 'entry').replace('entrys', 'entries')}"
+        return f"Give at most {_plural(value, 'entry', 'entries')}"
     if keyword == "uniqueItems":
         return "Each item may appear only once"
     if keyword == "format":

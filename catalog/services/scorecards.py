@@ -618,7 +618,8 @@ def level_counts(scores: Iterable[ServiceScore]) -> dict[str, int]:
 
 # --- Rules as data -----------------------------------------------------------------------
 
-_RULE_FIELDS = {
+# The fields of a rule, in the order Django admin shows them.
+RULE_FIELDS = (
     "slug",
     "title",
     "description",
@@ -627,7 +628,8 @@ _RULE_FIELDS = {
     "level",
     "fix_hint",
     "enabled",
-}
+)
+_RULE_FIELDS = set(RULE_FIELDS)
 
 
 def load_rules_file(path: Path | None = None) -> list[dict[str, Any]]:
