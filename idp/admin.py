@@ -17,7 +17,7 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["source", "sso_group", "created_at"]
 
 
 def _adopt(obj: Any, saved: Any) -> None:
@@ -83,15 +83,16 @@ class TeamAdmin(GuardedModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["team", "user", "role", "created_at"]
-    list_filter = ["role", "team"]
+    list_display = ["team", "user", "role", "source", "sso_group", "created_at"]
+    list_filter = ["role", "source", "team"]
     search_fields = ["team__slug", "user__username", "user__email"]
     autocomplete_fields = ["user", "team"]
     list_select_related = ["team", "user"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Moving a membership to another team or user is a remove plus an add.
-        return ["team", "user", "created_at"] if obj is not None else ["created_at"]
+        managed = ["source", "sso_group", "created_at"]
+        return ["team", "user", *managed] if obj is not None else managed
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         membership = services.set_membership(obj.team, obj.user, obj.role, actor=request.user)
@@ -120,6 +121,9 @@ ENVIRONMENT_FIELDS = [
     "approver_role",
     "over_budget_platform_admin",
     "members_may_destroy",
+    "auto_reconcile_drift",
+    "state_locking",
+    "dynamodb_lock_table",
 ]
 
 

@@ -27,6 +27,34 @@ TEAM_PERMS_BY_ROLE: dict[str, list[str]] = {
 PLATFORM_ADMIN_GROUP = "platform-admin"
 
 
+class TokenScope(models.TextChoices):
+    """What an API token may do; no scope implies another (write never implies approve)."""
+
+    READ = "read", "Read"
+    WRITE = "write", "Write"
+    APPROVE = "approve", "Approve"
+    ADMIN = "admin", "Admin"
+    SCIM = "scim", "SCIM provisioning"
+
+
+class MembershipSource(models.TextChoices):
+    """Who granted a membership: a person, or an identity provider's group."""
+
+    MANUAL = "manual", "Granted by a person"
+    SSO = "sso", "From an SSO group"
+    SCIM = "scim", "From a SCIM group"
+
+
+class SSOMappingMode(models.TextChoices):
+    MANAGE = "manage", "Add, change and remove memberships"
+    ADD_ONLY = "add_only", "Only add memberships"
+
+
+class StateLocking(models.TextChoices):
+    S3_LOCKFILE = "s3_lockfile", "S3 lock file (use_lockfile)"
+    DYNAMODB = "dynamodb", "DynamoDB lock table"
+
+
 class AuditAction(models.TextChoices):
     """What this app records in the audit log (values are the stored action names)."""
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from .choices import Role
+from .choices import MembershipSource, Role, SSOMappingMode, StateLocking
 from .rbac import TeamOwnedQuerySet
 
 # The one naming rule of the platform (teams, environments, services, resources): a DNS
@@ -60,6 +60,15 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    source = models.CharField(
+        max_length=10,
+        choices=MembershipSource.choices,
+        default=MembershipSource.MANUAL,
+        help_text="Manual memberships are never changed by SSO or SCIM",
+    )
+    sso_group = models.CharField(
+        max_length=255, blank=True, help_text="The IdP group that granted an SSO/SCIM membership"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TeamOwnedQuerySet.as_manager()
@@ -116,6 +125,19 @@ class Environment(models.Model):
         default=False,
         help_text="Members (not only maintainers) may destroy their team's resources here",
     )
+    auto_reconcile_drift = models.BooleanField(
+        default=False,
+        help_text="Drift found here is reconciled automatically (sandbox/dev)",
+    )
+    state_locking = models.CharField(
+        max_length=20,
+        choices=StateLocking.choices,
+        default=StateLocking.S3_LOCKFILE,
+        help_text="How Terraform locks state here",
+    )
+    dynamodb_lock_table = models.CharField(
+        max_length=255, blank=True, help_text="Lock table name when locking with DynamoDB"
+    )
 
     class Meta:
         ordering = ["order", "slug"]
@@ -162,6 +184,16 @@ class APIToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(default=list, blank=True, help_text="TokenScope values")
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        help_text="Only this team's objects, when set",
+    )
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -179,6 +211,32 @@ class APIToken(models.Model):
         if self.revoked_at:
             return False
         return not (self.expires_at and self.expires_at <= timezone.now())
+
+
+class SSOGroupMapping(models.Model):
+    """An identity provider group (name or glob pattern) that grants a role in a team."""
+
+    group_pattern = models.CharField(
+        max_length=255, help_text="Group name or glob pattern, e.g. eng-payments or eng-*"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="sso_mappings")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    mode = models.CharField(
+        max_length=10, choices=SSOMappingMode.choices, default=SSOMappingMode.MANAGE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__slug", "group_pattern"]
+        verbose_name = "SSO group mapping"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group_pattern", "team"], name="unique_sso_group_mapping"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group_pattern} → {self.team} ({self.role})"
 
 
 class AuditEventQuerySet(TeamOwnedQuerySet):

@@ -107,6 +107,7 @@ def test_admin_environment_changes_are_audited(superuser, client_as):
         "approvals_required": 2,
         "approver_role": "maintainer",
         "over_budget_platform_admin": "on",
+        "state_locking": "s3_lockfile",
     }
     assert client.post("/admin/idp/environment/add/", data).status_code == 302
     env = Environment.objects.get(slug="qa")
