@@ -51,6 +51,12 @@ class Resource(models.Model):
     drifted = models.BooleanField(default=False, db_index=True)
     drift_details = models.JSONField(default=dict, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
+    drift_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Fingerprint of the drift last notified (once per new drift)",
+    )
+    drift_notified_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -117,6 +123,9 @@ class Run(models.Model):
         blank=True, help_text="Sensitive inputs of this run, encrypted; never shown"
     )
     is_destroy = models.BooleanField(default=False, help_text="A plan/apply that destroys")
+    refresh_only = models.BooleanField(
+        default=False, help_text="A -refresh-only plan/apply: accepts the real values as intended"
+    )
     plan_run = models.ForeignKey(
         "self",
         null=True,
@@ -258,3 +267,27 @@ class ResourceLock(models.Model):
 
     def __str__(self) -> str:
         return f"lock on resource {self.resource_id} by run {self.run_id}"
+
+
+class ResourceDependency(models.Model):
+    """A parameter of one resource that takes its value from another resource's output."""
+
+    dependant = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="dependencies")
+    upstream = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="dependants")
+    parameter = models.CharField(max_length=100, help_text="The dependant's parameter name")
+    output = models.CharField(max_length=100, help_text="The upstream resource's output name")
+    value_digest = models.CharField(
+        max_length=64, blank=True, help_text="Digest of the output value last planned with"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "resource dependencies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dependant", "parameter"], name="unique_dependency_per_parameter"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dependant_id}.{self.parameter} ← {self.upstream_id}.{self.output}"
