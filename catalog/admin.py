@@ -11,7 +11,10 @@ from django.template.defaultfilters import pluralize
 from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 
 from . import services
-from .models import Location, ScorecardRule, Service, Template, TemplateVersion
+from .choices import VersionStatus
+from .models import Location, ScorecardRule, Service, Template, TemplateSource, TemplateVersion
+from .services import sources
+from .services.gitrepo import redact
 
 
 def _count(queryset: QuerySet, noun: str) -> str:
@@ -22,7 +25,7 @@ def _count(queryset: QuerySet, noun: str) -> str:
 
 class TemplateVersionInline(admin.TabularInline):
     model = TemplateVersion
-    fields = ("number", "content_hash", "changelog", "created_at")
+    fields = ("number", "label", "status", "source_commit", "changelog", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -100,10 +103,28 @@ class TemplateAdmin(admin.ModelAdmin):
 class TemplateVersionAdmin(admin.ModelAdmin):
     """Versions are immutable: resources were planned from exactly these files."""
 
-    list_display = ["template", "number", "content_hash", "created_at"]
-    list_filter = ["template"]
-    search_fields = ["template__slug", "content_hash"]
+    list_display = ["template", "number", "label", "status", "source_commit", "created_at"]
+    list_filter = ["status", "template"]
+    search_fields = ["template__slug", "content_hash", "label"]
     list_select_related = ["template"]
+    actions = ["deprecate_versions", "withdraw_versions", "reactivate_versions"]
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
+        for version in queryset:
+            sources.set_version_status(version, status, actor=request.user)
+        messages.success(request, f"{_count(queryset, 'version')}: {status}.")
+
+    @admin.action(description="Deprecate (new requests are warned)")
+    def deprecate_versions(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_status(request, queryset, VersionStatus.DEPRECATED)
+
+    @admin.action(description="Withdraw (no new requests; resources on it flagged)")
+    def withdraw_versions(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_status(request, queryset, VersionStatus.WITHDRAWN)
+
+    @admin.action(description="Reactivate")
+    def reactivate_versions(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_status(request, queryset, VersionStatus.ACTIVE)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in TemplateVersion._meta.fields]
@@ -206,3 +227,77 @@ class LocationAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
         for location in queryset:
             request_scan(location)
         self.message_user(request, f"Queued {_count(queryset, 'scan')}.", messages.SUCCESS)
+
+
+class TemplateSourceForm(forms.ModelForm):
+    """Parses only: `register_source` owns the rules (it is called on add)."""
+
+    webhook_secret = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False), help_text="Write-only"
+    )
+
+    class Meta:
+        model = TemplateSource
+        fields = ["url", "ref_type", "ref_pattern", "paths", "signing_key", "webhook_secret"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk is None and not self.errors:
+            from idp.services import ServiceError
+
+            try:
+                sources.check_registration(
+                    data.get("url", ""),
+                    data.get("ref_type", ""),
+                    data.get("ref_pattern", ""),
+                    data.get("paths") or [],
+                    data.get("signing_key", ""),
+                    data.get("webhook_secret", ""),
+                )
+            except ServiceError as exc:
+                self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return data
+
+
+@admin.register(TemplateSource)
+class TemplateSourceAdmin(admin.ModelAdmin):
+    """Git repositories whose tags are template versions; added through `register_source`."""
+
+    form = TemplateSourceForm
+    list_display = ["shown_url", "ref_type", "ref_pattern", "enabled", "sync_state", "last_sync_at"]
+    list_filter = ["enabled", "ref_type", "sync_state"]
+    readonly_fields = ["sync_state", "last_sync_at", "last_sync_result", "created_at"]
+    actions = ["sync_now"]
+
+    @admin.display(description="URL")
+    def shown_url(self, obj: TemplateSource) -> str:
+        return redact(obj.url)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["url", "ref_type", "ref_pattern", "paths", "signing_key", "webhook_secret"]
+        return ["enabled", *self.readonly_fields]
+
+    def save_model(
+        self, request: HttpRequest, obj: TemplateSource, form: Any, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data  # checked by the form's clean (check_registration)
+        created = sources.register_source(
+            request.user,
+            data["url"],
+            ref_type=data["ref_type"],
+            ref_pattern=data["ref_pattern"],
+            paths=data.get("paths") or [],
+            signing_key=data.get("signing_key") or "",
+            webhook_secret=data.get("webhook_secret") or "",
+        )
+        obj.pk = created.pk
+
+    @admin.action(description="Sync now")
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[TemplateSource]) -> None:
+        for source in queryset:
+            sources.request_sync(source)
+        messages.success(request, f"Queued {_count(queryset, 'sync')}.")

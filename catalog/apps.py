@@ -15,6 +15,9 @@ class CatalogConfig(AppConfig):
         """GitHub pushes to a repository a location covers queue its scan."""
         from pipelines.webhooks import on_push
 
+        from .services import sources
         from .services.discovery import push_received
 
         on_push(push_received)
+        # Pushed tags (and branch channels) sync the template sources of that repository.
+        on_push(sources.push_received)

@@ -23,6 +23,11 @@ class AuditAction(models.TextChoices):
     TEMPLATE_UNDEPRECATED = "template.undeprecated", "Template undeprecated"
     TEMPLATE_VERSION_CREATED = "template.version_created", "Template version created"
     ENTITIES_IMPORTED = "catalog.entities_imported", "Catalog entities imported"
+    SOURCE_REGISTERED = "template_source.registered", "Template source registered"
+    SOURCE_SYNCED = "template_source.synced", "Template source synced"
+    VERSION_DEPRECATED = "template.version_deprecated", "Template version deprecated"
+    VERSION_WITHDRAWN = "template.version_withdrawn", "Template version withdrawn"
+    VERSION_REACTIVATED = "template.version_reactivated", "Template version reactivated"
 
 
 class EntityKind(models.TextChoices):
@@ -93,3 +98,20 @@ class ScoreLevel(models.TextChoices):
     BRONZE = "bronze", "Bronze"
     SILVER = "silver", "Silver"
     GOLD = "gold", "Gold"
+
+
+class SourceRefType(models.TextChoices):
+    TAGS = "tags", "Tags matching a pattern (one version per tag)"
+    BRANCH = "branch", "A branch (a 'latest' channel: one version per commit)"
+
+
+class SourceSyncState(models.TextChoices):
+    IDLE = "idle", "Idle"
+    QUEUED = "queued", "Queued"
+    SYNCING = "syncing", "Syncing"
+
+
+class VersionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DEPRECATED = "deprecated", "Deprecated (new requests warned)"
+    WITHDRAWN = "withdrawn", "Withdrawn (no new requests; existing resources flagged)"

@@ -13,6 +13,7 @@ from idp.templatetags.values import to_json_text
 from . import sensitivity
 from .choices import Lifecycle, Tier
 from .models import Service, TemplateVersion
+from .services.schema import is_reference, resource_ref
 
 
 def base_type(prop: dict[str, Any]) -> str | None:
@@ -100,27 +101,81 @@ def parameter_field(prop: dict[str, Any], required: bool) -> forms.Field:
     return JSONTextField(json_type=kind, **common)
 
 
+# The select beside a parameter that may take another resource's output: `<name>__resource`.
+RESOURCE_SUFFIX = "__resource"
+
+
+def resource_field(
+    ref: dict[str, Any], prop: dict[str, Any], required: bool, user: Any
+) -> forms.ChoiceField:
+    """A select of the user's teams' resources of the template the parameter names (the
+    action checks the team, template and output, like any other input)."""
+    from provisioning.actions.dependencies import candidates
+
+    resources = candidates(user, ref["template"]) if user is not None else []
+    literal = ref.get("literal", True)
+    empty = "— or type a value below —" if literal else "—"
+    return forms.ChoiceField(
+        label=f"{prop.get('title') or ''} from a {ref['template']} resource".strip(),
+        required=required and not literal,
+        choices=[
+            ("", empty),
+            *((str(r.pk), f"{r.name} ({r.team.slug}, {r.environment.slug})") for r in resources),
+        ],
+        help_text=f"Takes the resource's {ref['output']} output, read again at every plan.",
+    )
+
+
 class ParametersForm(forms.Form):
     """The parameters of a template version, built from its JSON Schema on the server."""
 
-    def __init__(self, schema: dict[str, Any], *args: Any, **kwargs: Any):
+    def __init__(self, schema: dict[str, Any], *args: Any, user: Any = None, **kwargs: Any):
         kwargs.setdefault("prefix", "p")
         super().__init__(*args, **kwargs)
         self.schema = schema
+        # Parameter -> the select of resources it may take an output from.
+        self.selects: dict[str, str] = {}
         required = set(schema.get("required") or [])
         for name, prop in (schema.get("properties") or {}).items():
-            self.fields[name] = parameter_field(prop, name in required)
+            ref = resource_ref(prop)
+            if ref is not None:
+                self._add_resource_field(name, ref, prop, name in required, user)
+                if not ref.get("literal", True):
+                    continue
+            self.fields[name] = parameter_field(prop, name in required and ref is None)
             self.fields[name].sensitive = sensitivity.is_sensitive(prop)  # type: ignore[attr-defined]
+
+    def _add_resource_field(
+        self, name: str, ref: dict[str, Any], prop: dict[str, Any], required: bool, user: Any
+    ) -> None:
+        # Only a resource allowed: the select is the parameter's field (its errors go there).
+        select = name + RESOURCE_SUFFIX if ref.get("literal", True) else name
+        self.selects[name] = select
+        self.fields[select] = resource_field(ref, prop, required, user)
+        current = self.initial.pop(name, None)
+        if isinstance(current, dict) and is_reference(current):  # a change form's choice
+            self.initial[select] = str(current.get("resource", ""))
+        elif current is not None and select != name:
+            self.initial[name] = current
 
     def parameters(self) -> dict[str, Any]:
         """Cleaned values; empty optional ones are left out so the schema defaults apply."""
         params: dict[str, Any] = {}
+        chosen = {
+            name: self.cleaned_data[select]
+            for name, select in self.selects.items()
+            if self.cleaned_data.get(select)
+        }
         for name, value in self.cleaned_data.items():
+            if name in chosen or name in self.selects.values():
+                continue
             if value is None or (value == "" and name not in self.schema.get("required", [])):
                 continue
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             params[name] = value
+        for name, pk in chosen.items():
+            params[name] = {"resource": int(pk) if str(pk).isdigit() else pk}
         return params
 
 

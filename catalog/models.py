@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
@@ -14,7 +15,10 @@ from .choices import (
     LocationType,
     RelationType,
     ScoreLevel,
+    SourceRefType,
+    SourceSyncState,
     Tier,
+    VersionStatus,
 )
 
 
@@ -36,6 +40,14 @@ class Template(models.Model):
     )
     deprecated = models.BooleanField(default=False, help_text="Hidden from new requests")
     sync_error = models.TextField(blank=True, help_text="Last sync problem, with file and line")
+    source = models.ForeignKey(
+        "TemplateSource",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="templates",
+        help_text="The Git source whose tags are its versions (empty: a local folder)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -75,22 +87,132 @@ class TemplateVersion(models.Model):
         default=list, blank=True, help_text="Empty = every environment"
     )
     changelog = models.TextField(blank=True)
+    # Versions from a template source: the tag (or branch@commit) is the label people use.
+    label = models.CharField(
+        max_length=200, blank=True, help_text="The tag (or branch@commit); empty = a local folder"
+    )
+    semver = models.CharField(
+        max_length=100, blank=True, help_text="The tag as a semantic version, when it is one"
+    )
+    sort_key = models.CharField(
+        max_length=120,
+        blank=True,
+        db_index=True,
+        help_text="Orders versions by semver (then number) as text: higher sorts later",
+    )
+    source = models.ForeignKey(
+        "TemplateSource",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="versions",
+    )
+    source_commit = models.CharField(max_length=64, blank=True, help_text="The commit it came from")
+    source_path = models.CharField(max_length=500, blank=True, help_text="Sub-path in the source")
+    signature_verified = models.BooleanField(
+        default=False, help_text="The tag's signature matched the source's key"
+    )
+    declared_safe_from = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="template.yaml `upgrade.safe_from`: semver ranges the author calls safe to "
+        "upgrade from (a claim: plans decide)",
+    )
+    status = models.CharField(
+        max_length=20, choices=VersionStatus.choices, default=VersionStatus.ACTIVE, db_index=True
+    )
+    status_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["template", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["template", "number"], name="unique_template_version"),
+            # A local folder's versions are its distinct contents; a source's are its tags
+            # (two tags may hold the same files and still be two versions).
             models.UniqueConstraint(
-                fields=["template", "content_hash"], name="unique_template_content"
+                fields=["template", "content_hash"],
+                condition=models.Q(label=""),
+                name="unique_template_content",
+            ),
+            models.UniqueConstraint(
+                fields=["template", "label"],
+                condition=~models.Q(label=""),
+                name="unique_template_label",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.template.slug}@{self.number}"
+        return f"{self.template.slug}@{self.label or self.number}"
+
+    @property
+    def display(self) -> str:
+        """What people call this version: the tag, else its number."""
+        return self.label or str(self.number)
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == VersionStatus.WITHDRAWN
+
+    @property
+    def is_deprecated(self) -> bool:
+        return self.status == VersionStatus.DEPRECATED
 
     def allows_environment(self, environment_slug: str) -> bool:
         return not self.allowed_environments or environment_slug in self.allowed_environments
+
+
+class TemplateSource(models.Model):
+    """A Git repository (or local folder) whose matching tags (or branch) are template versions.
+
+    The sync state is the truth of background work: `queued` rows are sent to a worker on
+    commit and re-sent by the sweeper; `syncing` rows whose worker died are failed by it.
+    """
+
+    url = models.CharField(max_length=1000, help_text="Git URL, file:// URL or local path")
+    ref_type = models.CharField(
+        max_length=10, choices=SourceRefType.choices, default=SourceRefType.TAGS
+    )
+    ref_pattern = models.CharField(
+        max_length=200, default="v*", help_text="Tag pattern (e.g. v*) or the branch name"
+    )
+    paths = models.JSONField(
+        default=list, blank=True, help_text="Sub-paths, one template each (empty: the root)"
+    )
+    signing_key = models.TextField(
+        blank=True,
+        help_text="A GPG public key (armored) or SSH allowed-signers lines: tags must be "
+        "signed by it",
+    )
+    webhook_secret = models.CharField(
+        max_length=200, blank=True, help_text="HMAC-SHA256 secret of the generic webhook"
+    )
+    enabled = models.BooleanField(default=True)
+    sync_state = models.CharField(
+        max_length=10, choices=SourceSyncState.choices, default=SourceSyncState.IDLE
+    )
+    sync_requested_at = models.DateTimeField(null=True, blank=True)
+    sync_started_at = models.DateTimeField(null=True, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_sync_result = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["url", "ref_type", "ref_pattern"], name="unique_template_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        from .services.gitrepo import redact
+
+        return f"{redact(self.url)} ({self.ref_pattern})"
 
 
 class Service(models.Model):

@@ -70,3 +70,37 @@ def scan_locations() -> int:
     from .services.discovery import scan_all
 
     return len(scan_all())
+
+
+@shared_task(
+    name="catalog.sync_template_source",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=960,
+    soft_time_limit=900,
+    ignore_result=True,
+)
+def sync_template_source(source_id: int) -> str:
+    """Run the template source's queued sync; a duplicate message finds nothing queued."""
+    from .services.sources import run_queued
+
+    try:
+        result = run_queued(source_id)
+    except DatabaseError as exc:
+        # A queued sync is re-sent by the sweeper, a syncing one failed by it.
+        log.warning("sync of template source %s: database unavailable: %s", source_id, exc)
+        return "failed"
+    if result is None:
+        return "nothing queued"
+    return "ok" if result.as_json()["ok"] else "errors"
+
+
+@shared_task(
+    name="catalog.sweep_template_sources", ignore_result=True, time_limit=120, soft_time_limit=110
+)
+def sweep_template_sources() -> dict[str, int]:
+    """Queue due syncs (every IDP_TEMPLATE_SOURCE_SYNC_MINUTES), re-send lost nudges and
+    fail syncs whose worker was lost."""
+    from .services.sources import sweep_sources
+
+    return sweep_sources()

@@ -207,7 +207,7 @@ def template_request(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(template)
     data = request.POST if request.method == "POST" else None
     request_form = RequestForm(request.user, version, data)
-    params_form = ParametersForm(version.parameters_schema, data)
+    params_form = ParametersForm(version.parameters_schema, data, user=request.user)
     if request.method == "POST" and _submit(request, template, version, request_form, params_form):
         return redirect(request_form.resource.get_absolute_url())  # type: ignore[attr-defined]
     return render(

@@ -16,7 +16,17 @@ class VersionSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TemplateVersion
-        fields = ["number", "url", "content_hash", "changelog", "created_at"]
+        fields = [
+            "number",
+            "url",
+            "label",
+            "semver",
+            "status",
+            "source_commit",
+            "content_hash",
+            "changelog",
+            "created_at",
+        ]
 
     def get_url(self, version: TemplateVersion) -> str:
         request = self.context.get("request")
@@ -50,7 +60,10 @@ class TemplateSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_version_label(self, template: Template) -> str | None:
         version = template.current_version
-        return str(version.metadata.get("version", "")) or None if version else None
+        if version is None:
+            return None
+        # A source's tag, else what template.yaml calls it.
+        return version.label or str(version.metadata.get("version", "")) or None
 
 
 class TemplateVersionSerializer(serializers.ModelSerializer):
@@ -66,6 +79,11 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
             "template",
             "number",
             "version_label",
+            "semver",
+            "status",
+            "status_reason",
+            "source_commit",
+            "declared_safe_from",
             "content_hash",
             "parameters_schema",
             "outputs",
@@ -84,7 +102,7 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_version_label(self, version: TemplateVersion) -> str | None:
-        return str(version.metadata.get("version", "")) or None
+        return version.label or str(version.metadata.get("version", "")) or None
 
 
 class TemplateDetailSerializer(TemplateSerializer):

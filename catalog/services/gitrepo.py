@@ -73,6 +73,20 @@ def run_git(
     return done.stdout.strip()
 
 
+def run_tool(command: list[str], *, env: dict[str, str], timeout: int = GIT_TIMEOUT) -> str:
+    """Run a helper git relies on (gpg to import a source's signing key) the same way: an
+    argument list, the scrubbed environment, a time limit; raise GitError on failure."""
+    try:
+        done = subprocess.run(  # noqa: S603 - an argument list, never a shell
+            command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        raise GitError(f"{command[0]} could not run: {exc.__class__.__name__}") from exc
+    if done.returncode != 0:
+        raise GitError(redact(f"{command[0]} failed: {done.stderr.strip()[-2000:]}"))
+    return done.stdout.strip()
+
+
 def shallow_clone(
     url: str, into: Path, env: dict[str, str], *, ref: str = "", local: bool = False
 ) -> str:
@@ -100,5 +114,6 @@ __all__ = [
     "is_local",
     "redact",
     "run_git",
+    "run_tool",
     "shallow_clone",
 ]

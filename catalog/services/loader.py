@@ -23,8 +23,10 @@ from hcl2.utils import SerializationOptions
 from .schema import (
     JSON_SCHEMA_DIALECT,
     PLATFORM_VARIABLES,
+    RefinementError,
     TypeSyntaxError,
     humanize,
+    resource_ref_keywords,
     type_to_schema,
     validation_keywords,
 )
@@ -44,6 +46,7 @@ REFINEMENT_KEYS = {
     "maximum",
     "format",
     "error_message",
+    "from_resource",
 }
 _HCL_OPTIONS = SerializationOptions(
     with_comments=False, strip_string_quotes=True, preserve_heredocs=False
@@ -273,6 +276,16 @@ def _apply_refinements(
             elif key == "error_message":
                 # Shown instead of any generated sentence when this parameter is refused.
                 prop["x-error-message"] = str(value)
+            elif key == "from_resource":
+                # The value may come from an output of one of the team's resources.
+                if prop.get("x-sensitive"):
+                    raise TemplateError(
+                        "template.yaml", line, f'"{var}" is sensitive: it cannot take an output'
+                    )
+                try:
+                    prop.update(resource_ref_keywords(value))
+                except RefinementError as exc:
+                    raise TemplateError("template.yaml", line, f'"{var}": {exc}') from exc
             else:
                 prop[key] = value
 

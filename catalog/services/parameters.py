@@ -14,7 +14,7 @@ from idp.services import ServiceError
 from ..models import Template, TemplateVersion
 from .loader import valid_slug
 from .messages import ordered_names, parameter_message
-from .schema import PLATFORM_VARIABLES
+from .schema import PLATFORM_VARIABLES, is_reference, resource_ref
 
 
 def resolve_version(template_slug: str, number: int | str | None = None) -> TemplateVersion:
@@ -105,6 +105,15 @@ def validate_parameters(version: TemplateVersion, parameters: dict[str, Any]) ->
                 "Set by the platform; do not pass it"
             )
     candidate = {k: v for k, v in parameters.items() if k not in PLATFORM_VARIABLES}
+    # A parameter taken from another resource's output is checked by provisioning (which
+    # resource, which output) and its value by Terraform at plan time; the rest here.
+    references = _references(properties, candidate, errors)
+    if references:
+        candidate = {k: v for k, v in candidate.items() if k not in references}
+        schema = {
+            **schema,
+            "required": [r for r in schema.get("required") or [] if r not in references],
+        }
     candidate = _apply_defaults(schema, candidate)
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     for error in sorted(validator.iter_errors(candidate), key=lambda e: list(e.path)):
@@ -125,4 +134,25 @@ def validate_parameters(version: TemplateVersion, parameters: dict[str, Any]) ->
                 bucket.append(message)
     if errors:
         raise ServiceError("Invalid parameters", errors=errors)
-    return candidate
+    return {**candidate, **references}
+
+
+def _references(
+    properties: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]]
+) -> dict[str, Any]:
+    """The values that name a resource (`{"resource": ...}`) for parameters that take one;
+    a literal where the template allows only a resource is refused."""
+    found: dict[str, Any] = {}
+    for name, prop in properties.items():
+        ref = resource_ref(prop)
+        if ref is None:
+            continue
+        value = values.get(name)
+        if is_reference(value):
+            found[name] = value
+        elif name in values and not ref.get("literal", True):
+            errors.setdefault(f"parameters.{name}", []).append(
+                f"Choose one of your team's {ref['template']} resources: this parameter "
+                f"takes its {ref['output']} output"
+            )
+    return found

@@ -276,3 +276,45 @@ def validation_keywords(var: str, condition: str, kind: str | None) -> dict[str,
 
 def humanize(name: str) -> str:
     return name.replace("_", " ").strip().capitalize()
+
+
+# --- parameters that take another resource's output ------------------------------------
+
+# The JSON Schema mark of a parameter whose value may come from an output of one of the
+# team's resources of another template (template.yaml `from_resource`).
+RESOURCE_REF = "x-idp-resource-ref"
+REFERENCE_KEYS = {"resource", "name", "output"}
+
+
+class RefinementError(ValueError):
+    """A `from_resource` refinement that cannot be read."""
+
+
+def resource_ref_keywords(value: Any) -> dict[str, Any]:
+    """The schema mark of a `from_resource: {template, output, literal}` refinement."""
+    if not isinstance(value, dict):
+        raise RefinementError("from_resource must be a mapping with template and output")
+    unknown = set(value) - {"template", "output", "literal"}
+    if unknown:
+        raise RefinementError(f"unknown from_resource keys: {', '.join(sorted(unknown))}")
+    template, output = value.get("template"), value.get("output")
+    if not isinstance(template, str) or not re.fullmatch(r"[a-z0-9-]{1,63}", template):
+        raise RefinementError("from_resource.template must be a template slug")
+    if not isinstance(output, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", output):
+        raise RefinementError("from_resource.output must be an output name")
+    literal = value.get("literal", True)
+    if not isinstance(literal, bool):
+        raise RefinementError("from_resource.literal must be true or false")
+    return {RESOURCE_REF: {"template": template, "output": output, "literal": literal}}
+
+
+def resource_ref(prop: Any) -> dict[str, Any] | None:
+    """The `from_resource` mark of one schema property (None: a plain parameter)."""
+    ref = prop.get(RESOURCE_REF) if isinstance(prop, dict) else None
+    return ref if isinstance(ref, dict) else None
+
+
+def is_reference(value: Any) -> bool:
+    """Whether a parameter value names a resource (`{"resource": <id or name>}`) instead of
+    being the value itself."""
+    return isinstance(value, dict) and "resource" in value and set(value) <= REFERENCE_KEYS

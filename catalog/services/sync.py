@@ -77,6 +77,9 @@ def store_template(
     template, created = Template.objects.select_for_update().get_or_create(
         slug=parsed.slug, defaults={"title": parsed.title}
     )
+    if template.source_id is not None:
+        # Its versions are a Git source's tags; a folder of the same name must not add to them.
+        raise TemplateError(".", None, f"template {parsed.slug!r} comes from a template source")
     fields: dict[str, Any] = {
         "title": parsed.title[:200],
         "description": str(meta.get("description", "")).strip(),

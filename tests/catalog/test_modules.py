@@ -33,7 +33,9 @@ UNTAGGABLE = re.compile(
     r"^aws_(s3_bucket_(ownership_controls|public_access_block|versioning|policy|lifecycle_configuration"
     r"|server_side_encryption_configuration)|sqs_queue_redrive_allow_policy|sns_topic_policy"
     r"|sns_topic_subscription|ecr_lifecycle_policy|iam_role_policy|iam_role_policy_attachment"
-    r"|route|route_table_association)$"
+    r"|route|route_table_association|eks_access_policy_association|autoscaling_policy"
+    # An Auto Scaling group takes `tag` blocks (checked in tests/deploy), not a `tags` map.
+    r"|autoscaling_group)$"
 )
 OPTIONS = SerializationOptions(with_comments=False, strip_string_quotes=True)
 
@@ -53,6 +55,8 @@ def test_the_catalog_has_every_promised_template() -> None:
         "ecr-repository",
         "vpc",
         "github-oidc-role",
+        "eks-cluster",
+        "ec2-asg",
         "example-config",
     } <= set(MODULES)
 
