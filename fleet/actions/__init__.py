@@ -1,0 +1,26 @@
+"""Fleet upgrade actions: one function per operation, called by every surface.
+
+`start` selects resources and fixes their waves; `drive` advances a fleet one step (the
+Celery driver and sweeper call it); `control` pauses, resumes and cancels, and is the one
+lookup of a fleet for a user; `summary` reads progress, grouped plan results and waves.
+"""
+
+from .control import cancel, get_fleet, may_manage, pause, resume, visible
+from .drive import advance, needs_driving
+from .start import start_fleet_upgrade
+from .summary import groups, progress, waves
+
+__all__ = [
+    "advance",
+    "cancel",
+    "get_fleet",
+    "groups",
+    "may_manage",
+    "needs_driving",
+    "pause",
+    "progress",
+    "resume",
+    "start_fleet_upgrade",
+    "visible",
+    "waves",
+]

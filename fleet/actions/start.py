@@ -1,0 +1,276 @@
+"""Starting a fleet upgrade: who may, which resources it selects, and how they form waves."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from catalog.models import Template, TemplateVersion
+from catalog.services.sources import version_refusal
+from idp import audit
+from idp.models import Environment, Team
+from idp.rbac import is_platform_admin, team_ids
+from idp.services import Conflict, Forbidden, ServiceError
+from provisioning.actions import rules
+from provisioning.choices import RESOURCE_GONE
+from provisioning.models import Resource
+
+from ..choices import FLEET_ACTIVE, AuditAction, ItemStatus, PlanGroup
+from ..models import FleetItem, FleetUpgrade
+from . import nudge
+
+SELECTION_KINDS = ("all", "team", "environment", "resources")
+MAX_PARALLELISM = 100
+
+
+def resolve_template(value: Any) -> Template:
+    template = value if isinstance(value, Template) else None
+    if template is None:
+        template = Template.objects.filter(slug=str(value or "")).first()
+    if template is None:
+        raise ServiceError(f"Unknown template {value!r}", field="template")
+    return template
+
+
+def _strings(value: Any, field: str) -> list[str]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ServiceError("A list of names is expected", field=field)
+    return list(dict.fromkeys(value))
+
+
+def _ids(value: Any) -> list[int]:
+    if not isinstance(value, list | tuple) or not value:
+        raise ServiceError("A non-empty list of resource ids is expected", field="resources")
+    ids = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | str):
+            raise ServiceError(f"Not a resource id: {item!r}", field="resources")
+        try:
+            ids.append(int(item))
+        except ValueError:
+            raise ServiceError(f"Not a resource id: {item!r}", field="resources") from None
+    return list(dict.fromkeys(ids))
+
+
+def select_resources(
+    actor: Any, template: Template, selection: dict[str, Any]
+) -> tuple[list[Resource], dict[str, Any]]:
+    """The live resources of `template` the selection names, within what `actor` maintains
+    (platform admins: every team). Another team's resource, team or an unknown one reads as
+    unknown (400), never silently left out or included."""
+    if not isinstance(selection, dict):
+        raise ServiceError("An object with kind and values is expected", field="selection")
+    kind = selection.get("kind") or "all"
+    if kind not in SELECTION_KINDS:
+        raise ServiceError(
+            f"Unknown selection kind {kind!r}; one of {', '.join(SELECTION_KINDS)}",
+            field="selection",
+        )
+    maintained = team_ids(actor, "maintain_team")
+    if maintained == []:
+        raise Forbidden("Only platform admins and team maintainers start fleet upgrades")
+    scope: QuerySet[Resource] = Resource.objects.filter(
+        template=template, archived_at__isnull=True
+    ).exclude(status__in=RESOURCE_GONE)
+    if maintained is not None:
+        scope = scope.filter(team_id__in=maintained)
+    stored: dict[str, Any] = {"kind": kind}
+    if kind == "team":
+        slugs = _strings(selection.get("teams"), "teams")
+        teams = Team.objects.filter(slug__in=slugs)
+        if maintained is not None:
+            teams = teams.filter(pk__in=maintained)
+        found = {t.slug for t in teams}
+        unknown = [s for s in slugs if s not in found]
+        if unknown or not slugs:
+            raise ServiceError(f"Unknown teams: {', '.join(unknown) or '-'}", field="teams")
+        scope = scope.filter(team__slug__in=slugs)
+        stored["teams"] = slugs
+    elif kind == "environment":
+        slugs = _strings(selection.get("environments"), "environments")
+        found = set(Environment.objects.filter(slug__in=slugs).values_list("slug", flat=True))
+        unknown = [s for s in slugs if s not in found]
+        if unknown or not slugs:
+            raise ServiceError(
+                f"Unknown environments: {', '.join(unknown) or '-'}", field="environments"
+            )
+        scope = scope.filter(environment__slug__in=slugs)
+        stored["environments"] = slugs
+    elif kind == "resources":
+        ids = _ids(selection.get("resources"))
+        chosen = scope.filter(pk__in=ids)
+        found_ids = set(chosen.values_list("pk", flat=True))
+        # Unknown, gone, another template's and another team's all read the same.
+        unknown_ids = [str(i) for i in ids if i not in found_ids]
+        if unknown_ids:
+            raise ServiceError(
+                f"Unknown resources (or not of {template.slug}): {', '.join(unknown_ids)}",
+                field="resources",
+            )
+        scope = chosen
+        stored["resources"] = ids
+    resources = list(scope.select_related("team", "environment", "template_version").order_by("pk"))
+    if not resources:
+        raise ServiceError(
+            f"No live resource of {template.slug} matches the selection", field="selection"
+        )
+    return resources, stored
+
+
+def _wave_spec(
+    waves: Any, percentages: Any, resources: Sequence[Resource]
+) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The waves (name, environments or cumulative percent) and each resource's wave.
+
+    Default: one wave per environment of the selection, in the environments' order
+    (sandbox → dev → staging → prod as they are ordered)."""
+    if waves and percentages:
+        raise ServiceError("Give waves or percentages, not both", field="waves")
+    envs = sorted(
+        {r.environment.pk: r.environment for r in resources}.values(),
+        key=lambda e: (e.order, e.slug),
+    )
+    if percentages:
+        if not isinstance(percentages, list | tuple) or not all(
+            isinstance(p, int) and not isinstance(p, bool) for p in percentages
+        ):
+            raise ServiceError("A list of whole percentages is expected", field="percentages")
+        steps = list(percentages)
+        if any(b <= a for a, b in zip(steps, steps[1:], strict=False)) or not (
+            steps[0] > 0 and steps[-1] == 100
+        ):
+            raise ServiceError(
+                "Percentages must rise from above 0 to exactly 100 (e.g. 10, 50, 100)",
+                field="percentages",
+            )
+        rank = {e.pk: i for i, e in enumerate(envs)}
+        ordered = sorted(resources, key=lambda r: (rank[r.environment_id], r.pk))
+        assignment: dict[int, int] = {}
+        start = 0
+        for index, percent in enumerate(steps):
+            end = math.ceil(len(ordered) * percent / 100)
+            for resource in ordered[start:end]:
+                assignment[resource.pk] = index
+            start = max(start, end)
+        return [{"name": f"{p}%", "percent": p} for p in steps], assignment
+    if waves:
+        if not isinstance(waves, list | tuple):
+            raise ServiceError("A list of waves (lists of environments) is expected", field="waves")
+        groups = [
+            _strings(w.get("environments") if isinstance(w, dict) else w, "waves") for w in waves
+        ]
+    else:
+        groups = [[e.slug] for e in envs]
+    seen: dict[str, int] = {}
+    for index, group in enumerate(groups):
+        for slug in group:
+            if slug in seen:
+                raise ServiceError(f"Environment {slug} is in two waves", field="waves")
+            seen[slug] = index
+    missing = sorted({r.environment.slug for r in resources} - set(seen))
+    if missing:
+        raise ServiceError(
+            f"Selected resources are in environments no wave names: {', '.join(missing)}",
+            field="waves",
+        )
+    spec = [{"name": " + ".join(group), "environments": group} for group in groups]
+    return spec, {r.pk: seen[r.environment.slug] for r in resources}
+
+
+def _int(value: Any, field: str, low: int, high: int, default: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ServiceError(
+            f"A whole number from {low} to {high} is expected", field=field
+        ) from None
+    if isinstance(value, bool) or not low <= number <= high:
+        raise ServiceError(f"A whole number from {low} to {high} is expected", field=field)
+    return number
+
+
+@transaction.atomic
+def start_fleet_upgrade(
+    *,
+    actor: Any,
+    template: Any,
+    version: Any,
+    selection: dict[str, Any] | None = None,
+    waves: Any = None,
+    percentages: Any = None,
+    parallelism: Any = None,
+    failure_threshold: Any = None,
+    auto_apply: bool = True,
+) -> FleetUpgrade:
+    """Select the resources, fix their waves and queue the planning (on commit).
+
+    Platform admins may select any resources; a team maintainer only resources of one team
+    they maintain. A resource already in another active fleet upgrade is a conflict.
+    Resources already on the target version are recorded as unchanged."""
+    template = resolve_template(template)
+    target: TemplateVersion = rules.resolve_version(template, version)
+    if refusal := version_refusal(target):
+        raise ServiceError(refusal, field="version")
+    resources, stored = select_resources(actor, template, selection or {})
+    teams = {r.team_id for r in resources}
+    if not is_platform_admin(actor) and len(teams) != 1:
+        raise ServiceError(
+            "Select resources of one team you maintain (select by team)", field="selection"
+        )
+    spec, assignment = _wave_spec(waves, percentages, resources)
+    busy = list(
+        FleetItem.objects.filter(
+            resource__in=resources, fleet__status__in=FLEET_ACTIVE
+        ).values_list("resource_id", "fleet_id")[:5]
+    )
+    if busy:
+        listed = ", ".join(f"resource {r} (fleet upgrade {f})" for r, f in busy)
+        raise Conflict(f"Already in an active fleet upgrade: {listed}", field="selection")
+    fleet = FleetUpgrade.objects.create(
+        template=template,
+        target_version=target,
+        team_id=next(iter(teams)) if len(teams) == 1 else None,
+        selection=stored,
+        waves=spec,
+        parallelism=_int(parallelism, "parallelism", 1, MAX_PARALLELISM, 10),
+        failure_threshold=_int(failure_threshold, "failure_threshold", 0, 100, 0),
+        auto_apply=bool(auto_apply),
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    FleetItem.objects.bulk_create(
+        FleetItem(
+            fleet=fleet,
+            resource=r,
+            from_version_id=r.template_version_id,
+            wave=assignment[r.pk],
+            **(
+                {"status": ItemStatus.UNCHANGED, "group": PlanGroup.NO_OP}
+                if r.template_version_id == target.pk
+                else {}
+            ),
+        )
+        for r in resources
+    )
+    audit.record(
+        AuditAction.STARTED,
+        actor=actor,
+        target=fleet,
+        team=fleet.team,
+        details={
+            "template": template.slug,
+            "version": target.number,
+            "selection": stored,
+            "resources": len(resources),
+            "waves": [w["name"] for w in spec],
+        },
+    )
+    nudge.on_commit(fleet.pk)
+    return fleet

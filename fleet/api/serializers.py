@@ -1,0 +1,134 @@
+"""Parsing of fleet upgrade requests (the rules are the actions'), and the answer's shape."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..actions.start import SELECTION_KINDS
+from ..choices import FleetStatus, ItemStatus, PlanGroup
+
+
+class SelectionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=SELECTION_KINDS, default="all")
+    teams = serializers.ListField(child=serializers.CharField(), required=False)
+    environments = serializers.ListField(child=serializers.CharField(), required=False)
+    resources = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+class FleetStartSerializer(serializers.Serializer):
+    template = serializers.CharField(help_text="The template's slug")
+    version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Target version: number or tag (v1.1.0); empty: current",
+    )
+    selection = SelectionSerializer(required=False)
+    waves = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text='Waves as lists of environments, e.g. [["sandbox", "dev"], ["prod"]]; '
+        "default: one wave per environment in their order",
+    )
+    percentages = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Waves as cumulative percentages instead, e.g. [10, 50, 100]",
+    )
+    parallelism = serializers.IntegerField(required=False, help_text="Plans/applies at once")
+    failure_threshold = serializers.IntegerField(
+        required=False, help_text="Pause when more than this % of a wave's applies failed"
+    )
+    auto_apply = serializers.BooleanField(
+        default=True, help_text="Start the waves once every plan finished (else: resume)"
+    )
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ProgressSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    planned = serializers.IntegerField()
+    done = serializers.IntegerField()
+    plan_percent = serializers.IntegerField()
+    done_percent = serializers.IntegerField()
+    plan_complete = serializers.BooleanField()
+
+
+class FleetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    template = serializers.CharField()
+    target_version = serializers.IntegerField()
+    team = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=FleetStatus.choices)
+    selection = serializers.DictField()
+    current_wave = serializers.IntegerField()
+    wave_count = serializers.IntegerField()
+    parallelism = serializers.IntegerField()
+    failure_threshold = serializers.IntegerField()
+    auto_apply = serializers.BooleanField()
+    pause_reason = serializers.CharField()
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    planned_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    progress = ProgressSerializer()
+    may_manage = serializers.BooleanField()
+    url = serializers.CharField()
+
+
+class _RefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ItemSerializer(serializers.Serializer):
+    resource = _RefSerializer()
+    team = serializers.CharField()
+    environment = serializers.CharField()
+    resource_status = serializers.CharField()
+    wave = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=ItemStatus.choices)
+    group = serializers.ChoiceField(choices=PlanGroup.choices, allow_null=True)
+    from_version = serializers.IntegerField()
+    plan_run = serializers.IntegerField(allow_null=True)
+    apply_run = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class DiffSerializer(serializers.Serializer):
+    address = serializers.CharField()
+    action = serializers.CharField()
+    attribute = serializers.CharField()
+    before = serializers.CharField()
+    after = serializers.CharField()
+    resources = serializers.IntegerField(help_text="How many resources' plans show this diff")
+
+
+class GroupSerializer(serializers.Serializer):
+    group = serializers.ChoiceField(choices=PlanGroup.choices)
+    title = serializers.CharField()
+    count = serializers.IntegerField()
+    resources = _RefSerializer(many=True)
+    diffs = DiffSerializer(many=True)
+    plan_errors = serializers.ListField(child=serializers.DictField())
+
+
+class WaveSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    name = serializers.CharField()
+    environments = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    percent = serializers.IntegerField(allow_null=True)
+    state = serializers.ChoiceField(choices=["done", "current", "waiting"])
+    counts = serializers.DictField(child=serializers.IntegerField())
+    failed = serializers.IntegerField()
+    applies = serializers.IntegerField()
+
+
+class FleetDetailSerializer(FleetSerializer):
+    waves = WaveSerializer(many=True)
+    groups = GroupSerializer(many=True)
+    items = ItemSerializer(many=True)
