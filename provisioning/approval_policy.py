@@ -18,7 +18,7 @@ from typing import Any
 from django.utils import timezone
 
 from idp.conf import setting
-from idp.models import Environment
+from idp.models import Environment, ServiceAccount
 from idp.rbac import has_team_perm, is_platform_admin
 
 from .choices import ApprovalDecision, RunKind
@@ -224,6 +224,9 @@ class ApprovalPolicy:
         """Why `user` may not approve or reject the pending plan (None: they may)."""
         if not getattr(user, "is_authenticated", False):
             return "Sign in to decide on plans"
+        if ServiceAccount.of(user) is not None:
+            # Automation may request and plan, never decide: approvals are people's.
+            return "A service account never approves or rejects plans"
         admin = is_platform_admin(user)
         if not admin and not has_team_perm(user, resource.team, self.approver_permission):
             return (

@@ -10,3 +10,7 @@ class ProvisioningConfig(AppConfig):
         from . import notifications
 
         notifications.register()
+        # Dependants follow their upstreams' moves (re-plans, waiting plans) the same way.
+        from .actions import dependencies
+
+        dependencies.register()

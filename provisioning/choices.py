@@ -70,6 +70,9 @@ class AuditAction(models.TextChoices):
     PARAMETERS_CHANGED = "resource.parameters_changed", "Parameters changed"
     REPLANNED = "resource.replanned", "Planned again"
     UPGRADE_PLANNED = "resource.upgrade_planned", "Upgrade planned"
+    PLAN_HELD = "resource.plan_held", "Plan held (waits to be released)"
+    PLAN_RELEASED = "resource.plan_released", "Held plan released"
+    HELD_PLAN_DISCARDED = "resource.held_plan_discarded", "Held plan discarded"
     RETRIED = "resource.retried", "Retried"
     ARCHIVED = "resource.archived", "Archived"
     UNARCHIVED = "resource.unarchived", "Unarchived"
@@ -78,6 +81,13 @@ class AuditAction(models.TextChoices):
     UNLOCKED = "resource.unlocked", "Unlocked"
     DRIFT_CHECK_QUEUED = "resource.drift_check_queued", "Drift check queued"
     DRIFT_DETECTED = "resource.drift_detected", "Drift detected"
+    DRIFT_RECONCILE_REQUESTED = "resource.drift_reconcile_requested", "Drift reconcile planned"
+    DRIFT_ACCEPT_REQUESTED = "resource.drift_accept_requested", "Drift acceptance planned"
+    DRIFT_ACCEPTED = "resource.drift_accepted", "Drift accepted as intended"
+    DRIFT_AUTO_RECONCILE_SKIPPED = (
+        "resource.drift_auto_reconcile_skipped",
+        "Drift not reconciled automatically",
+    )
     POLICY_REEVALUATED = "resource.policy_reevaluated", "Plan's policy results changed"
     RUN_SUCCEEDED = "run.succeeded", "Run succeeded"
     RUN_FAILED = "run.failed", "Run failed"

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from idp.choices import PLATFORM_ADMIN_GROUP
+from idp.choices import PLATFORM_ADMIN_GROUP, Role
 from idp.conf import setting
 from idp.models import Membership, NotificationPreference
 
@@ -40,6 +40,10 @@ WEBHOOK_TIMEOUT = 5  # seconds: a slow webhook must not hold a worker or a reque
 # Which preference of the recipient switches a message off.
 PLANS_TO_DECIDE = "plans_to_decide"
 MY_REQUESTS = "my_requests"
+# Drift found on a team's resource. Without a preference field of that name it is always on.
+DRIFT_FOUND = "drift_found"
+# The roles of a team told about its drift: those who may reconcile or accept it.
+DRIFT_ROLES = (Role.MEMBER, Role.MAINTAINER, Role.ADMIN)
 
 
 # The moves a requester hears of (besides a plan that awaits approval, for the approvers).
@@ -129,7 +133,7 @@ def requester(resource: Resource) -> Any:
 def wants(user: Any, preference: str) -> bool:
     """Whether the user keeps this kind of message on (no preference row: everything on)."""
     row = NotificationPreference.objects.filter(user=user).first()
-    return row is None or bool(getattr(row, preference))
+    return row is None or bool(getattr(row, preference, True))
 
 
 # --- what ----------------------------------------------------------------------------------
@@ -252,6 +256,8 @@ def _plan_awaits(resource: Resource) -> Notice | None:
     counts = plan_counts(plan.plan_summary) if plan.plan_summary else None
     author = requester(resource)
     what = "destroy" if plan.is_destroy else ("change" if resource.provisioned_at else "request")
+    if plan.refresh_only:
+        what = "drift acceptance (record the real values as intended)"
     lines = [
         f"{author.get_username() if author else 'The platform'} asks for your decision on a "
         f"{what} of {resource.name} ({resource.template.slug} "
@@ -279,6 +285,57 @@ def _plan_awaits(resource: Resource) -> Notice | None:
         PLANS_TO_DECIDE,
         approvers(resource, plan),
     )
+
+
+def drift_notice(resource: Resource, *, reconciling: bool) -> Notice:
+    """The news of a new drift for the owning team: which objects and outputs changed
+    outside the platform (names only: values may be secret, the page shows them masked)."""
+    details = resource.drift_details or {}
+    lines = [
+        f"{_name(resource)} ({resource.template.slug}) was changed outside the platform: "
+        "its real state is no longer what the platform applied.",
+        "",
+    ]
+    for item in details.get("resources") or []:
+        attributes = ", ".join(item.get("attributes") or [])
+        lines.append(f"- {item.get('address')} {item.get('action')}: {attributes or 'changed'}")
+    lines += [f"- output {name} differs" for name in details.get("outputs") or []]
+    lines.append("")
+    if reconciling:
+        lines.append(
+            f"{resource.environment.slug} reconciles drift automatically: a plan back to the "
+            "declared configuration is on its way."
+        )
+    else:
+        lines.append(
+            "Reconcile it (plan and apply back to its parameters) or accept the real values "
+            "as intended, on its page or with `idp resources reconcile|accept-drift "
+            f"{resource.pk}`."
+        )
+    lines += ["", f"Expected and actual values: {site_url(resource.get_absolute_url())}"]
+    members = Membership.objects.filter(team_id=resource.team_id, role__in=DRIFT_ROLES)
+    recipients = list(
+        get_user_model()
+        .objects.filter(is_active=True, pk__in=members.values("user_id"))
+        .order_by("username")
+    )
+    body = "\n".join(lines) + _footer(f"you are a member of {resource.team.slug}")
+    return Notice(f"[IDP] Drift found: {_name(resource)}", body, DRIFT_FOUND, recipients)
+
+
+def notify_drift(resource_id: int, *, reconciling: bool = False) -> None:
+    """Tell the owning team about a new drift (called on commit by `actions.drift`, once per
+    new drift). Never raises: the drift check has committed."""
+    try:
+        resource = (
+            Resource.objects.select_related("team", "environment", "template")
+            .filter(pk=resource_id)
+            .first()
+        )
+        if resource is not None and resource.drifted:
+            deliver(drift_notice(resource, reconciling=reconciling))
+    except Exception:  # noqa: BLE001 - news is best effort; the check stands
+        logger.exception("drift notification for resource %s failed", resource_id)
 
 
 # --- how -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 from .views import approvals as approval_views
+from .views import drift as drift_views
 
 app_name = "provisioning"
 urlpatterns = [
@@ -30,6 +31,8 @@ urlpatterns = [
     path("<int:pk>/unarchive/", views.resource_unarchive, name="resource_unarchive"),
     path("<int:pk>/upgrade/", views.resource_upgrade, name="resource_upgrade"),
     path("<int:pk>/parameters/", views.resource_change, name="resource_change"),
+    path("<int:pk>/reconcile/", drift_views.resource_reconcile, name="resource_reconcile"),
+    path("<int:pk>/accept-drift/", drift_views.resource_accept_drift, name="resource_accept_drift"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/log/", views.run_log, name="run_log"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),

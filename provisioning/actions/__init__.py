@@ -11,6 +11,7 @@ rule, is atomic, moves statuses only through `provisioning.lifecycle` and asks
 from .approvals import approve, break_glass, expire_pending_plans, reject, withdraw
 from .archive import archive, unarchive
 from .changes import change_parameters, replan, request_destroy, retry, upgrade
+from .drift import accept_drift, reconcile
 from .inbox import InboxItem, inbox_count, inbox_item, inbox_items
 from .permissions import ACTIONS, allowed_actions
 from .policy import override_policy, reevaluate_pending_plans
@@ -20,6 +21,7 @@ from .scheduled import detect_drift, expire_resources
 
 __all__ = [
     "ACTIONS",
+    "accept_drift",
     "InboxItem",
     "LOG_PAGE",
     "allowed_actions",
@@ -36,6 +38,7 @@ __all__ = [
     "inbox_items",
     "override_policy",
     "read_run_log",
+    "reconcile",
     "reevaluate_pending_plans",
     "reject",
     "replan",

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 
+from catalog.services.sources import version_refusal
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
 
@@ -27,7 +28,7 @@ from ..choices import (
 from ..engine import dispatch
 from ..engine.crypto import encrypt_json
 from ..models import Resource, Run
-from . import proposals, rules
+from . import dependencies, proposals, rules
 
 # States from which a new plan (re-plan, change, upgrade, destroy) may start.
 PLANNABLE = {
@@ -113,6 +114,15 @@ def change_parameters(resource: Resource, parameters: Any, *, actor: Any) -> Run
         raise ServiceError("Parameters must be an object", field="parameters")
     start = proposals.base(resource)
     plain, secret = rules.clean_parameters(start.version, {**start.secret, **parameters})
+    bound = dependencies.bind(
+        start.version,
+        plain,
+        team=resource.team,
+        environment=resource.environment,
+        dependant=resource,
+    )
+    plain = dependencies.canonical(plain, bound)
+    dependencies.record_bindings(resource, bound)
     config = proposals.Config(start.version, plain, secret)
     return start_plan(
         resource,
@@ -141,12 +151,18 @@ def replan(resource: Resource, *, actor: Any) -> Run:
 
 
 @transaction.atomic
-def upgrade(resource: Resource, version: Any = None, *, actor: Any) -> Run:
-    """Plan the resource on another template version (the current one by default)."""
+def upgrade(resource: Resource, version: Any = None, *, actor: Any, hold: bool = False) -> Run:
+    """Plan the resource on another template version (the current one by default).
+
+    With `hold`, the plan does not go on to approval or apply when it succeeds: it waits,
+    the resource staying `planning`, until `holds.release_held_plan` lets it go on (a fleet
+    upgrade plans every resource first and applies wave by wave)."""
     resource = locked(resource)
     rules.require(actor, resource.team, "use_team", "upgrade resources")
     ensure_idle(resource)
     target = rules.resolve_version(resource.template, version)
+    if refusal := version_refusal(target):  # a withdrawn version is no upgrade target
+        raise ServiceError(refusal, field="version")
     start = proposals.base(resource)
     if target.pk == start.version.pk:
         raise Conflict(f"The resource already uses {target}", field="version")
@@ -158,13 +174,22 @@ def upgrade(resource: Resource, version: Any = None, *, actor: Any) -> Run:
     # Parameters the new version dropped are left behind; new ones take their defaults.
     values = {k: v for k, v in start.values.items() if not known or k in known}
     plain, secret = rules.clean_parameters(target, values)
-    return start_plan(
+    run = start_plan(
         resource,
         proposals.Config(target, plain, secret),
         actor=actor,
         action=AuditAction.UPGRADE_PLANNED,
-        details={"from": str(start.version), "to": str(target)},
+        details={"from": str(start.version), "to": str(target), "held": hold},
     )
+    if hold:
+        # Marked before the plan runs (the run is sent on commit); `finish_plan` keeps it.
+        run.approval_requirement = {HELD: True}
+        Run.objects.filter(pk=run.pk).update(approval_requirement=run.approval_requirement)
+    return run
+
+
+# The key of a plan's `approval_requirement` that holds it after it succeeds.
+HELD = "held"
 
 
 def was_applied(resource: Resource) -> bool:
@@ -206,6 +231,13 @@ def destroy_refusal(resource: Resource, user: Any) -> ServiceError | None:
         )
     if not was_applied(resource):
         return Conflict("Nothing was applied, so there is nothing to destroy; archive it instead")
+    dependants = dependencies.live_dependants(resource)
+    if dependants:
+        names = ", ".join(f"{d.name} ({d.environment.slug})" for d in dependants)
+        return Conflict(
+            f"Other resources take values from this one: {names}; destroy them or change "
+            "their parameters first"
+        )
     return None
 
 

@@ -12,6 +12,7 @@ from ..models import Resource
 from . import proposals
 from .archive import archive_refusal, unarchive_refusal
 from .changes import PLANNABLE, destroy_refusal, is_busy
+from .drift import drift_actions
 from .policy import override_refusal
 
 ACTIONS = (
@@ -28,6 +29,8 @@ ACTIONS = (
     "archive",
     "unarchive",
     "override_policy",
+    "reconcile",
+    "accept_drift",
 )
 
 
@@ -68,4 +71,5 @@ def allowed_actions(resource: Resource, user: Any) -> set[str]:
         actions.add("retry")
     if archive_refusal(resource, user) is None:
         actions.add("archive")
+    actions |= drift_actions(resource, user)
     return actions

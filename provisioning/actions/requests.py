@@ -7,15 +7,16 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from catalog.services.sources import version_refusal
 from idp import audit
-from idp.services import Conflict
+from idp.services import Conflict, ServiceError
 
 from .. import lifecycle
 from ..choices import RESOURCE_GONE, AuditAction, RunKind
 from ..engine import dispatch
 from ..engine.crypto import encrypt_json
 from ..models import Resource
-from . import rules
+from . import dependencies, rules
 
 
 def request_resource(**request: Any) -> Resource:
@@ -105,6 +106,8 @@ def _request_resource(
 ) -> Resource:
     tmpl = rules.resolve_template(template)
     ver = rules.resolve_version(tmpl, version)
+    if refusal := version_refusal(ver):  # a withdrawn version takes no new requests
+        raise ServiceError(refusal, field="version")
     team_obj = rules.resolve_team(team, actor)
     rules.require(actor, team_obj, "use_team", "request resources")
     env = rules.resolve_environment(environment)
@@ -120,7 +123,11 @@ def _request_resource(
         rules.check_expiry(env, expires_at)
     with errors.collect():
         plain, secret = rules.clean_parameters(ver, parameters)
+    bound: dict[str, dependencies.Binding] = {}
+    with errors.collect():
+        bound = dependencies.bind(ver, parameters, team=team_obj, environment=env)
     errors.raise_any()
+    plain = dependencies.canonical(plain, bound)
     if (
         Resource.objects.filter(team=team_obj, environment=env, name=name)
         .exclude(status__in=RESOURCE_GONE)
@@ -143,6 +150,7 @@ def _request_resource(
         expires_at=expires_at,
         idempotency_key=key,
     )
+    dependencies.record_bindings(resource, bound)
     run = dispatch.new_run(resource, RunKind.PLAN, actor=actor, version=ver, parameters=plain)
     audit.record(
         AuditAction.REQUESTED,

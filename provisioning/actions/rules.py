@@ -78,19 +78,22 @@ def resolve_template(value: Any) -> Template:
 
 
 def resolve_version(template: Template, value: Any) -> TemplateVersion:
-    """A version of the template by number (or the object); empty = the current version."""
+    """A version of the template by number, by label (a source's tag such as `v1.1.0`, the
+    `v` optional) or the object; empty = the current version."""
     if isinstance(value, TemplateVersion):
         if value.template_id != template.pk:
             raise ServiceError("That version belongs to another template", field="version")
         return value
     if value in (None, ""):
         version = template.current_version or template.versions.order_by("-number").first()
+    elif isinstance(value, int) or str(value).strip().isdigit():
+        version = template.versions.filter(number=int(value)).first()
     else:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ServiceError(f"Unknown version {value!r}", field="version") from None
-        version = template.versions.filter(number=number).first()
+        label = str(value).strip()
+        version = (
+            template.versions.filter(label=label).first()
+            or template.versions.filter(label__in=[f"v{label}", label.removeprefix("v")]).first()
+        )
     if version is None:
         raise ServiceError(f"Template {template.slug} has no version {value!r}", field="version")
     return version

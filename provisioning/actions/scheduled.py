@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,9 @@ from ..engine import dispatch
 from ..models import Resource, Run
 from . import proposals
 from .changes import locked, start_plan
+from .dependencies import live_dependants
+
+log = logging.getLogger(__name__)
 
 
 def detect_drift(resources: Any = None) -> list[Run]:
@@ -51,6 +55,14 @@ def expire_resources(now: datetime | None = None) -> list[Resource]:
         with transaction.atomic():
             current = locked(resource)
             if current.runs.filter(status__in=RUN_ACTIVE).exists():
+                continue
+            # Expiry obeys the destroy rule: never pull a resource from under its dependants.
+            if dependants := live_dependants(current):
+                log.warning(
+                    "resource %s expired but is not destroyed: %s depend on it",
+                    current.pk,
+                    ", ".join(str(d) for d in dependants),
+                )
                 continue
             # The expiry may have been cleared since the query: then it stays.
             if current.expires_at is None or current.status not in (

@@ -55,6 +55,7 @@ class RunSerializer(serializers.ModelSerializer):
             "kind",
             "status",
             "is_destroy",
+            "refresh_only",
             "template_version",
             "plan_run",
             "plan_hash",
@@ -222,6 +223,11 @@ class ResourceSerializer(serializers.ModelSerializer):
         slug_field="slug", read_only=True
     )
     version = serializers.IntegerField(source="template_version.number", read_only=True)
+    version_label = serializers.CharField(
+        source="template_version.display",
+        read_only=True,
+        help_text="The version as people name it: a template source's tag, else the number",
+    )
     requested_by = serializers.CharField(
         source="requested_by.username", default=None, read_only=True
     )
@@ -242,6 +248,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "environment",
             "template",
             "version",
+            "version_label",
             "status",
             "activity",
             "drifted",
@@ -398,8 +405,12 @@ class ResourceCreateSerializer(serializers.Serializer):
     objects only) and checks the name, version, environment, service and parameters."""
 
     template = serializers.CharField(max_length=200, help_text="Template slug")
-    version = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text="Version number; empty = current"
+    version = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=100,
+        help_text="Version number or label (a source's tag, e.g. v1.1.0); empty = current",
     )
     team = serializers.CharField(max_length=200, help_text="Team slug")
     service = serializers.CharField(
@@ -453,6 +464,10 @@ class OverridePolicySerializer(DecisionSerializer):
 
 
 class UpgradeSerializer(serializers.Serializer):
-    version = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text="Version number; empty = current"
+    version = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=100,
+        help_text="Version number or label (a source's tag, e.g. v1.1.0); empty = current",
     )

@@ -2,11 +2,11 @@
 
 from rest_framework.routers import SimpleRouter
 
-from . import approvals, views
+from . import approvals, drift, views
 
 router = SimpleRouter()
 router.register("resources", views.ResourceViewSet, basename="resource")
 router.register("runs", views.RunViewSet, basename="run")
 router.register("approvals", approvals.ApprovalViewSet, basename="approval")
 
-urlpatterns = router.urls
+urlpatterns = [*drift.urlpatterns, *router.urls]

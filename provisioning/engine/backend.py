@@ -1,8 +1,10 @@
 """State backend, AWS credentials and Parameter Store for runs.
 
 State lives in S3 at `teams/<team>/<environment>/<resource id>.tfstate` with S3's own
-lock file (`use_lockfile`). Terraform gets short-lived credentials through its
-environment only: the environment's role through STS, else the default chain.
+lock file (`use_lockfile`), or, where the environment says so, a DynamoDB lock table (for
+organisations on older Terraform or with lock tables already in place). Terraform gets
+short-lived credentials through its environment only: the environment's role through STS,
+else the default chain.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from idp.choices import StateLocking
 from idp.conf import setting
 
 log = logging.getLogger(__name__)
@@ -61,8 +64,14 @@ def _hcl(value: str) -> str:
     return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
 
 
+def uses_dynamodb_lock(environment: Any) -> bool:
+    return getattr(environment, "state_locking", "") == StateLocking.DYNAMODB
+
+
 def backend_tf(resource: Any) -> str:
-    """The `backend.tf` of a run: S3 state, encrypted, with S3's lock file."""
+    """The `backend.tf` of a run: S3 state, encrypted, locked by S3's lock file or by the
+    environment's DynamoDB table."""
+    dynamodb = uses_dynamodb_lock(resource.environment)
     lines = [
         "terraform {",
         '  backend "s3" {',
@@ -70,12 +79,18 @@ def backend_tf(resource: Any) -> str:
         f"    key          = {_hcl(state_key(resource))}",
         f"    region       = {_hcl(settings.AWS_REGION)}",
         "    encrypt      = true",
-        "    use_lockfile = true",
     ]
+    if dynamodb:
+        lines.append(f"    dynamodb_table = {_hcl(resource.environment.dynamodb_lock_table)}")
+    else:
+        lines.append("    use_lockfile = true")
     endpoint = settings.AWS_ENDPOINT_URL
     if endpoint:
+        services = f"s3 = {_hcl(endpoint)}"
+        if dynamodb:
+            services += f", dynamodb = {_hcl(endpoint)}"
         lines += [
-            f"    endpoints = {{ s3 = {_hcl(endpoint)} }}",
+            f"    endpoints = {{ {services} }}",
             "    use_path_style              = true",
             "    skip_credentials_validation = true",
             "    skip_requesting_account_id  = true",
@@ -134,9 +149,17 @@ def resource_client(service: str, environment: Any, creds: dict[str, str]) -> An
     )
 
 
+def lock_id(resource: Any) -> str:
+    """The LockID Terraform writes in a DynamoDB lock table for the resource's state."""
+    return f"{state_bucket()}/{state_key(resource)}"
+
+
 def delete_state_lock(resource: Any) -> bool:
-    """Remove Terraform's S3 lock file of the resource's state (its holder is gone);
-    True when there was one to remove."""
+    """Remove Terraform's lock of the resource's state (its holder is gone): the S3 lock
+    file, or the DynamoDB lock item (never the `-md5` digest item beside it); True when
+    there was one to remove."""
+    if uses_dynamodb_lock(resource.environment):
+        return _delete_dynamodb_lock(resource)
     s3 = platform_client("s3")
     key = state_key(resource) + ".tflock"
     try:
@@ -150,6 +173,39 @@ def delete_state_lock(resource: Any) -> bool:
         log.warning("state lock of resource %s not removed: %s", resource.pk, exc)
         return False
     return True
+
+
+def _delete_dynamodb_lock(resource: Any) -> bool:
+    table = resource.environment.dynamodb_lock_table
+    key = {"LockID": {"S": lock_id(resource)}}
+    try:
+        removed = platform_client("dynamodb").delete_item(
+            TableName=table, Key=key, ReturnValues="ALL_OLD"
+        )
+    except (ClientError, BotoCoreError) as exc:
+        log.warning("DynamoDB lock of resource %s not removed from %s: %s", resource.pk, table, exc)
+        return False
+    return bool(removed.get("Attributes"))
+
+
+def ensure_lock_table(name: str) -> dict[str, Any]:
+    """Create a DynamoDB lock table Terraform can use (hash key LockID), if missing."""
+    dynamodb = platform_client("dynamodb")
+    try:
+        dynamodb.describe_table(TableName=name)
+        return {"table": name, "created": False}
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True},
+    )
+    dynamodb.get_waiter("table_exists").wait(TableName=name)
+    return {"table": name, "created": True}
 
 
 def ensure_state_bucket() -> dict[str, Any]:

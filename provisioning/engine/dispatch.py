@@ -58,6 +58,7 @@ def new_run(
     sensitive: str | None = None,
     is_destroy: bool = False,
     plan_run: Run | None = None,
+    refresh_only: bool = False,
 ) -> Run:
     """Create a queued run on the resource and queue it (inside the caller's transaction).
 
@@ -73,6 +74,7 @@ def new_run(
         sensitive_parameters=resource.sensitive_parameters if sensitive is None else sensitive,
         is_destroy=is_destroy,
         plan_run=plan_run,
+        refresh_only=refresh_only,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     enqueue(run)
@@ -114,6 +116,8 @@ def acquire(run_id: int, worker: str) -> Run | None:
         if older is not None:
             enqueue(older)
             return None
+        if _waits_for_upstream(run):
+            return None  # stays queued: the upstream's next move (or the sweeper) sends it
         # Compare-and-set: where row locks are no-ops (SQLite), two duplicate messages must
         # still never both start the run.
         if not lifecycle.start_run(run, worker=worker):
@@ -124,6 +128,15 @@ def acquire(run_id: int, worker: str) -> Run | None:
                 resource, ResourceStatus.PLANNING, ResourceEvent.PLAN_STARTED, record=False
             )
         return run
+
+
+def _waits_for_upstream(run: Run) -> bool:
+    """A plan of a resource taking another's output waits until that one is applied."""
+    if run.kind != RunKind.PLAN:
+        return False
+    from ..actions.dependencies import waiting_for
+
+    return bool(waiting_for(run))
 
 
 def running_status(run: Run) -> ResourceStatus:

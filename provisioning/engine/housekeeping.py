@@ -80,14 +80,23 @@ def sweep_workdirs() -> dict[str, int]:
 
 
 def back_up_states() -> dict[str, object]:
-    """Copy every state object to a new backup generation, then keep only the newest
+    """Copy every state object, and every environment's published outputs in Parameter
+    Store, to a new backup generation; then keep only the newest
     IDP_STATE_BACKUP_GENERATIONS generations."""
     from .backend import backup_bucket, backup_states, new_generation_prefix, prune_backups
+    from .parameter_backup import export_parameters
 
     prefix = new_generation_prefix(timezone.now())
     copied = backup_states(backup_bucket(), prefix)
+    parameters = export_parameters(prefix)
     removed = prune_backups(setting("IDP_STATE_BACKUP_GENERATIONS"))
     log.info(
-        "state backup %s: %s objects, %s old generations removed", prefix, len(copied), len(removed)
+        "state backup %s: %s objects, parameters of %s environments (%s failed), "
+        "%s old generations removed",
+        prefix,
+        len(copied),
+        len(parameters["exported"]),
+        len(parameters["errors"]),
+        len(removed),
     )
-    return {"prefix": prefix, "copied": len(copied), "removed": removed}
+    return {"prefix": prefix, "copied": len(copied), "parameters": parameters, "removed": removed}

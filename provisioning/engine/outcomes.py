@@ -13,6 +13,7 @@ from django.utils import timezone
 from idp import audit
 
 from .. import lifecycle, plan_checks
+from ..actions.changes import HELD
 from ..actions.proposals import adopt_fields, changed_names, current, proposed
 from ..approval_policy import ApprovalPolicy, Requirement
 from ..choices import (
@@ -57,8 +58,10 @@ def finish_plan(
     own inputs); then wait for approval, or queue the apply at once."""
     summary = summarize_plan(plan)
     # Without the runner's redactor, the run's own secret inputs are still never stored.
+    # A refresh-only plan (accepting drift) changes nothing: what it records is its drift.
+    shown = {**plan, "resource_changes": plan.get("resource_drift")} if run.refresh_only else plan
     changes = plan_changes(
-        plan, redact or Redactor(decrypt_json(run.sensitive_parameters).values())
+        shown, redact or Redactor(decrypt_json(run.sensitive_parameters).values())
     )
     digest = hashlib.sha256(plan_file).hexdigest()
     with transaction.atomic():
@@ -68,6 +71,13 @@ def finish_plan(
             resource, run.template_version, inputs, destroy=run.is_destroy
         )
         summary["requires_approval"] = requirement.needed
+        # A held plan (`changes.upgrade(hold=True)`) waits for its release after it succeeds.
+        held = bool(
+            (
+                Run.objects.filter(pk=run.pk).values_list("approval_requirement", flat=True).first()
+                or {}
+            ).get(HELD)
+        )
         if not _succeed(
             run,
             plan_file=encrypt_bytes(plan_file),
@@ -75,14 +85,16 @@ def finish_plan(
             plan_summary=summary,
             plan_text=plan_text(summary),
             plan_changes=changes,
-            approval_requirement=requirement.as_json(),
+            approval_requirement={**requirement.as_json(), **({HELD: True} if held else {})},
         ):
             return
         estimate = requirement.estimated_monthly_cost
         gate_fields: dict[str, Any] = {"requires_platform_admin": requirement.platform_admin}
         if estimate is not None:
             gate_fields["estimated_monthly_cost"] = Decimal(estimate)
-        nothing_to_do = not summary["has_changes"] and not run.is_destroy
+        # Accepting drift is applied even when Terraform plans nothing: the apply records
+        # the real outputs.
+        nothing_to_do = not (summary["has_changes"] or run.is_destroy or run.refresh_only)
         # A no-op plan may adopt its proposal unreviewed only when the proposal changes
         # nothing either: a staged secret Terraform ignores today is still reviewed.
         unchanged = not changed_names(current(resource), proposed(run)) and (
@@ -98,6 +110,7 @@ def finish_plan(
         run.policy_summary = checks
         if (
             nothing_to_do
+            and not held
             and (unchanged or not requirement.needed)
             and resource.provisioned_at
             and resource.status == ResourceStatus.PLANNING
@@ -118,6 +131,13 @@ def finish_plan(
                 fields=gate_fields,
                 details={**details, "policy": policy_counts(checks)},
             )
+        elif held:
+            # Nothing goes on until the plan is released: the resource stays `planning`.
+            Resource.objects.filter(pk=resource.pk).update(**gate_fields)
+            audit.record(AuditAction.PLAN_HELD, target=resource, details=details)
+            from ..actions.holds import plan_held  # late: holds builds on this module
+
+            plan_held(resource.pk, run.pk)
         else:
             advance(
                 resource,
@@ -194,6 +214,7 @@ def queue_apply(resource: Resource, plan: Run, *, actor: Any = None) -> Run:
         sensitive=plan.sensitive_parameters,
         is_destroy=plan.is_destroy,
         plan_run=plan,
+        refresh_only=plan.refresh_only,
     )
 
 
@@ -264,7 +285,14 @@ def _applied(
     its configuration, with the outputs (or, after a destroy, nothing)."""
     now = timezone.now()
     plan = run.plan_run
-    fields: dict[str, Any] = {"last_error": "", "drifted": False, "drift_details": {}}
+    # Applied: whatever drift there was is gone (reconciled or accepted); a drift found
+    # later, even the same one, is new.
+    fields: dict[str, Any] = {
+        "last_error": "",
+        "drifted": False,
+        "drift_details": {},
+        "drift_digest": "",
+    }
     if plan is not None:
         fields.update(adopt_fields(resource, plan))
         estimate = Requirement.from_json(plan.approval_requirement).estimated_monthly_cost
@@ -289,6 +317,10 @@ def _record_apply(run: Run, plain: dict[str, Any], secret: dict[str, Any]) -> No
         resource = _lock_resource(run)
         if not _succeed(run):
             return
+        if run.refresh_only:
+            from ..actions.drift import record_accepted
+
+            record_accepted(resource, run)
         fields, to = _applied(run, resource, plain, secret)
         event = ResourceEvent.DESTROYED if run.is_destroy else ResourceEvent.APPLIED
         lifecycle.transition(
@@ -341,36 +373,23 @@ def _record_push(run: Run, plain: dict[str, Any], secret: dict[str, Any], note: 
 
 
 @retry_locked
-def finish_drift(run: Run, plan: dict[str, Any]) -> None:
-    """Flag the resource as drifted when the refreshed state or outputs differ from the record."""
+def finish_drift(run: Run, plan: dict[str, Any], redact: Redact | None = None) -> None:
+    """Record what the refresh-only plan found (`actions.drift` owns the rules: the flag,
+    expected → actual, once-per-new-drift news, auto-reconcile)."""
+    from ..actions import drift
+
     summary = summarize_plan(plan)
     with transaction.atomic():
         resource = _lock_resource(run)
-        planned = (plan.get("planned_values", {}) or {}).get("outputs", {}) or {}
-        known = {**resource.outputs, **decrypt_json(resource.sensitive_outputs)}
-        changed_outputs = sorted(
-            name
-            for name in set(planned) | set(known)
-            if name in planned
-            and planned[name].get("value") != known.get(name)
-            or name not in planned
+        secrets = Redactor(
+            [
+                *decrypt_json(resource.sensitive_parameters).values(),
+                *decrypt_json(resource.sensitive_outputs).values(),
+            ]
         )
-        drifted = bool(summary["drift"] or changed_outputs)
-        details = (
-            {
-                "run": run.pk,
-                "resources": summary["drift"],
-                "outputs": changed_outputs,
-            }
-            if drifted
-            else {}
-        )
-        summary["drifted"] = drifted
+        found = drift.found_drift(resource, plan, summary, redact or secrets)
+        summary["drifted"] = found.drifted
         if not _succeed(run, plan_summary=summary, plan_text=plan_text(summary)):
             return
-        Resource.objects.filter(pk=resource.pk).update(
-            drifted=drifted, drift_details=details, drift_checked_at=timezone.now()
-        )
         dispatch.release(resource.pk, run.pk)
-        if drifted:
-            audit.record(AuditAction.DRIFT_DETECTED, target=resource, details=details)
+        drift.record_check(resource, run, found)

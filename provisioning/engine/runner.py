@@ -28,6 +28,7 @@ from idp.conf import setting
 from idp.context import bound
 
 from .. import lifecycle
+from ..actions import dependencies
 from ..choices import ResourceEvent, ResourceStatus, RunKind, RunStatus
 from ..models import Resource, Run
 from . import dispatch, workdirs
@@ -155,9 +156,14 @@ class RunTask:
         (root / "backend.tf").write_text(backend_tf(resource))
         # User input reaches Terraform only as JSON variables: never spliced into HCL.
         # The run's own inputs: a proposal is planned and applied with what it proposes.
+        inputs = {**run.parameters, **decrypt_json(run.sensitive_parameters)}
+        try:
+            # A parameter taken from another resource's output: its value now (see there).
+            inputs = dependencies.run_inputs(run, inputs)
+        except dependencies.Unresolved as exc:
+            raise RunFailed(str(exc)) from None
         variables = {
-            **run.parameters,
-            **decrypt_json(run.sensitive_parameters),
+            **inputs,
             "idp_team": resource.team.slug,
             "idp_service": resource.service.slug if resource.service else "",
             "idp_environment": resource.environment.slug,
@@ -204,7 +210,8 @@ class RunTask:
             finish_apply(run, outputs, creds, self.log)
             return
         args = ["plan", "-input=false", "-json", "-out=plan.tfplan"]
-        if run.kind == RunKind.DRIFT:
+        # A drift check, and the plan that accepts drift, only refresh: no change is planned.
+        if run.kind == RunKind.DRIFT or run.refresh_only:
             args.insert(3, "-refresh-only")
         elif run.is_destroy:
             args.append("-destroy")
@@ -218,7 +225,7 @@ class RunTask:
         )
         plan = self._show(self.at(tf, outcomes, 1))
         if run.kind == RunKind.DRIFT:
-            finish_drift(run, plan)
+            finish_drift(run, plan, redact=self.redactor)
             return
         plan_file = (self.workdir / "plan.tfplan").read_bytes()
         kept = workdirs.keep(self.workdir, run.resource_id, run.pk)
@@ -326,6 +333,7 @@ class RunTask:
                 parameters=plan.parameters if plan else None,
                 sensitive=plan.sensitive_parameters if plan else None,
                 is_destroy=run.is_destroy,
+                refresh_only=bool(plan and plan.refresh_only),  # an accepted drift stays so
             )
             lifecycle.transition(
                 resource,

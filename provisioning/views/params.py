@@ -29,7 +29,7 @@ class SchemaParametersForm:
         return dict(self.form.parameters())
 
 
-def parameters_form(resource: Resource, data: Any = None) -> Any:
+def parameters_form(resource: Resource, data: Any = None, *, user: Any = None) -> Any:
     """The form for new parameters, pre-filled with the non-sensitive values of what the
     change starts from (the proposal awaiting approval, else what is applied)."""
     start = proposals.base(resource)
@@ -37,5 +37,5 @@ def parameters_form(resource: Resource, data: Any = None) -> Any:
     initial = {k: v for k, v in start.plain.items() if k not in secret}
     schema = start.version.parameters_schema or {}
     if schema.get("properties"):
-        return SchemaParametersForm(ParametersForm(schema, data=data, initial=initial))
+        return SchemaParametersForm(ParametersForm(schema, data=data, initial=initial, user=user))
     return JSONParametersForm(data, initial={"parameters": initial}, resource=resource)

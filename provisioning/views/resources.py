@@ -385,7 +385,9 @@ def resource_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
 def resource_change(request: HttpRequest, pk: int) -> HttpResponse:
     """Change parameters: the form re-shows with errors by their fields; success plans anew."""
     resource = _resource(request, pk)
-    form = parameters_form(resource, request.POST if request.method == "POST" else None)
+    form = parameters_form(
+        resource, request.POST if request.method == "POST" else None, user=request.user
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -5,11 +5,8 @@ requester when it is decided, applied or fails; each user may turn them off."""
 # ruff: noqa: F811 - the surfaces fixtures are imported by name, then asked for by name
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -32,33 +29,6 @@ from tests.provisioning.surfaces.conftest import (  # noqa: F401 - fixtures
 from tests.utils import free_port
 
 SECRET = "s3cret-never-mailed"
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        length = int(self.headers.get("Content-Length") or 0)
-        self.server.received.append(json.loads(self.rfile.read(length)))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook(settings: Any) -> Iterator[list[dict[str, Any]]]:
-    """A Slack-compatible receiver on loopback, configured as the platform's webhook."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    server.received = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.IDP_SLACK_WEBHOOK_URL = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    try:
-        yield server.received  # type: ignore[attr-defined]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(autouse=True)

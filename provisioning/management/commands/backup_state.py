@@ -15,12 +15,14 @@ from provisioning.engine.backend import (
     new_generation_prefix,
     prune_backups,
 )
+from provisioning.engine.parameter_backup import export_parameters
 
 
 class Command(BaseCommand):
     help = (
-        "Copy every Terraform state object to a new backup generation (backups/<UTC time>/) "
-        "and keep the newest IDP_STATE_BACKUP_GENERATIONS; or to --prefix, kept as is."
+        "Copy every Terraform state object and the outputs published to Parameter Store to a "
+        "new backup generation (backups/<UTC time>/) and keep the newest "
+        "IDP_STATE_BACKUP_GENERATIONS; or to --prefix, kept as is."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -42,6 +44,7 @@ class Command(BaseCommand):
         prefix = options["prefix"] or new_generation_prefix(timezone.now())
         try:
             copied = backup_states(bucket, prefix)
+            parameters = export_parameters(prefix, bucket)
             removed: list[str] = []
             if not options["prefix"]:
                 keep = options["keep"] or setting("IDP_STATE_BACKUP_GENERATIONS")
@@ -51,5 +54,16 @@ class Command(BaseCommand):
         self.stdout.write(f"Copied {len(copied)} state objects to {prefix}")
         for key in copied:
             self.stdout.write(f"  {key}")
+        for environment, count in parameters["exported"].items():
+            noun = "output" if count == 1 else "outputs"
+            self.stdout.write(f"Saved {count} Parameter Store {noun} of {environment}")
+        for environment, reason in parameters["errors"].items():
+            self.stderr.write(f"Parameter Store outputs of {environment} not saved: {reason}")
         for old in removed:
             self.stdout.write(f"Removed the old generation {old}")
+        if parameters["errors"]:
+            raise CommandError(
+                "Backup incomplete: the Parameter Store outputs of "
+                + ", ".join(sorted(parameters["errors"]))
+                + " were not saved"
+            )

@@ -132,10 +132,10 @@ def test_detail_masks_sensitive_outputs_and_lists_actions(
     assert body["drifted"] is True and body["drift_details"]["resources"]
     assert body["estimated_monthly_cost"] == "12.50"
     assert body["latest_plan"]["plan_counts"] == {"add": 1, "change": 0, "destroy": 0}
-    # A member may plan and change; destroying needs a maintainer.
-    assert set(body["allowed_actions"]) == {"plan", "change"}
+    # A member may plan and change, and fix the drift; destroying needs a maintainer.
+    assert set(body["allowed_actions"]) == {"plan", "change", "reconcile", "accept_drift"}
     bob_actions = assert_ok(api_as(bob).get(f"/api/v1/resources/{resource.pk}/"))["allowed_actions"]
-    assert set(bob_actions) == {"plan", "change", "destroy"}
+    assert set(bob_actions) == {"plan", "change", "destroy", "reconcile", "accept_drift"}
 
 
 def test_four_eyes_and_double_approval(api_as, alice, bob, awaiting):

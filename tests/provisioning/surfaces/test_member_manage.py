@@ -364,6 +364,7 @@ def test_environments_show_their_destroy_policy(api_as, client_as, alice, make_u
         "over_budget_platform_admin": "on",
         "allows_ttl": "on",
         "members_may_destroy": "on",
+        "state_locking": "s3_lockfile",
     }
     assert client.post(change, form).status_code == 302
     dev.refresh_from_db()

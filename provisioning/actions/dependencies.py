@@ -1,0 +1,451 @@
+"""Dependencies between resources: a parameter that takes another resource's output.
+
+A template marks such a parameter in `template.yaml` (`from_resource: {template, output}`,
+the schema's `x-idp-resource-ref`). A request or change names the upstream resource instead
+of a value (`{"resource": <id or name>}`); the action checks it here (`bind`) and keeps it
+in the parameters in one canonical form, `{"resource": <id>, "name": ..., "output": ...}`,
+with a `ResourceDependency` row per parameter (the newest configuration's: the proposal
+while one is pending, else what is applied).
+
+The value itself is read at plan time from the upstream's current outputs
+(`run_inputs`, the runner's one call) and its digest recorded on the row. The engine holds a
+dependant's plan while an upstream is on its way to being applied (`waiting_for`); a
+destroy of a resource others depend on is refused (`live_dependants`, asked by
+`changes.destroy_refusal`); and when an apply changes an output a dependant was planned
+with, the dependant is planned again (`on_resource_moved`, a lifecycle listener), so its
+approval rules judge the new plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from catalog.models import TemplateVersion
+from catalog.services.schema import is_reference, resource_ref
+from idp.models import Environment, Team
+from idp.services import ServiceError
+
+from ..choices import (
+    RESOURCE_GONE,
+    AuditAction,
+    ResourceEvent,
+    ResourceStatus,
+    RunKind,
+    RunStatus,
+)
+from ..models import Resource, ResourceDependency, Run
+
+log = logging.getLogger(__name__)
+
+S = ResourceStatus
+# An upstream in one of these (never applied yet) is on its way: its dependants' plans wait.
+ON_ITS_WAY = {
+    S.PENDING,
+    S.PLANNING,
+    S.AWAITING_APPROVAL,
+    S.POLICY_FAILED,
+    S.APPLYING,
+    S.STATE_PENDING,
+}
+# An upstream in one of these is writing its outputs right now: dependants' plans wait too.
+WRITING = {S.APPLYING, S.STATE_PENDING}
+# A dependant in one of these is re-planned when an output it was planned with changed.
+REPLANNABLE = {S.PROVISIONED, S.AWAITING_APPROVAL, S.POLICY_FAILED}
+
+
+class Unresolved(Exception):
+    """A reference that cannot be read at plan time (the upstream gone, or no such output)."""
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One parameter of a dependant bound to one output of an upstream resource."""
+
+    parameter: str
+    upstream: Resource
+    output: str
+
+    def reference(self) -> dict[str, Any]:
+        """The canonical value kept in the parameters in place of the output's value."""
+        return {"resource": self.upstream.pk, "name": self.upstream.name, "output": self.output}
+
+
+def digest(value: Any) -> str:
+    """The digest of an output value, recorded with the plan that used it."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _properties(version: TemplateVersion) -> dict[str, Any]:
+    return dict((version.parameters_schema or {}).get("properties") or {})
+
+
+def references(version: TemplateVersion, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The values of `values` that name a resource, for parameters that take one."""
+    props = _properties(version)
+    return {
+        name: value
+        for name, value in values.items()
+        if resource_ref(props.get(name)) is not None and is_reference(value)
+    }
+
+
+# --- the action's check ---------------------------------------------------------------
+
+
+def bind(
+    version: TemplateVersion,
+    values: Any,
+    *,
+    team: Team,
+    environment: Environment,
+    dependant: Resource | None = None,
+) -> dict[str, Binding]:
+    """Check every resource reference of `values` (the raw parameters of a request or a
+    change); raises ServiceError naming each refused parameter (`parameters.<name>`).
+
+    The upstream must be a live resource of the same team made from the template the
+    parameter names, with that (non-sensitive) output, and not the dependant itself nor
+    one that depends on it. An id finds it in any of the team's environments, a name in the
+    dependant's environment; another team's resource reads as unknown.
+    """
+    if not isinstance(values, dict):
+        return {}
+    props = _properties(version)
+    errors: dict[str, list[str]] = {}
+    bound: dict[str, Binding] = {}
+    for name, value in values.items():
+        ref = resource_ref(props.get(name))
+        if ref is None or not is_reference(value):
+            continue
+        try:
+            bound[name] = _bind_one(name, ref, value, team, environment, dependant)
+        except ServiceError as exc:
+            errors.setdefault(f"parameters.{name}", []).append(exc.message)
+    if errors:
+        raise ServiceError(next(iter(errors.values()))[0], errors=errors)
+    return bound
+
+
+def _bind_one(
+    name: str,
+    ref: dict[str, Any],
+    value: dict[str, Any],
+    team: Team,
+    environment: Environment,
+    dependant: Resource | None,
+) -> Binding:
+    key = value.get("resource")
+    live = (
+        Resource.objects.filter(team=team)
+        .exclude(status__in=RESOURCE_GONE)
+        .select_related("template", "template_version", "environment")
+    )
+    upstream: Resource | None = None
+    if isinstance(key, int) and not isinstance(key, bool):
+        upstream = live.filter(pk=key).first()
+    elif isinstance(key, str) and key.strip().isdigit():
+        upstream = live.filter(pk=int(key)).first()
+    elif isinstance(key, str) and key.strip():
+        upstream = live.filter(name=key.strip(), environment=environment).first()
+    else:
+        raise ServiceError('Name the resource by id or name: {"resource": "main-vpc"}')
+    if upstream is None:
+        where = f" in {environment.slug}" if isinstance(key, str) and not key.isdigit() else ""
+        raise ServiceError(f"Unknown resource {key!r} of team {team.slug}{where}")
+    if upstream.template.slug != ref["template"]:
+        raise ServiceError(
+            f"{upstream.name} is a {upstream.template.slug} resource; this parameter takes "
+            f"the {ref['output']} output of a {ref['template']} resource"
+        )
+    wanted = ref["output"]
+    if value.get("output") not in (None, "", wanted):
+        raise ServiceError(f"This parameter takes the {wanted} output, not {value['output']!r}")
+    if dependant is not None and upstream.pk == dependant.pk:
+        raise ServiceError("A resource cannot take a value from itself")
+    if dependant is not None and dependant.pk in upstreams_of(upstream.pk):
+        raise ServiceError(f"{upstream.name} already depends on this resource: that is a cycle")
+    outputs = {o.get("name"): o for o in upstream.template_version.outputs or []}
+    if wanted not in outputs and wanted not in (upstream.outputs or {}):
+        raise ServiceError(f"{upstream.name} ({upstream.template_version}) has no {wanted} output")
+    if (outputs.get(wanted) or {}).get("sensitive") or wanted in (
+        upstream.sensitive_output_names or []
+    ):
+        raise ServiceError(f"The {wanted} output is sensitive: it cannot be passed on")
+    return Binding(name, upstream, wanted)
+
+
+def upstreams_of(resource_id: int) -> set[int]:
+    """Every resource `resource_id` depends on, directly or through others."""
+    seen: set[int] = set()
+    frontier = {resource_id}
+    while frontier:
+        ups = set(
+            ResourceDependency.objects.filter(dependant_id__in=frontier).values_list(
+                "upstream_id", flat=True
+            )
+        )
+        frontier = ups - seen
+        seen |= ups
+    return seen
+
+
+def canonical(values: dict[str, Any], bound: dict[str, Binding]) -> dict[str, Any]:
+    """The parameters with each reference in its canonical form."""
+    return {name: bound[name].reference() if name in bound else v for name, v in values.items()}
+
+
+def record(dependant: Resource, links: dict[str, tuple[int, str]]) -> None:
+    """Make the dependant's rows say `links` (parameter -> (upstream id, output)); a row
+    whose upstream or output changed forgets the digest it was planned with."""
+    ResourceDependency.objects.filter(dependant=dependant).exclude(parameter__in=links).delete()
+    for parameter, (upstream_id, output) in links.items():
+        row, created = ResourceDependency.objects.get_or_create(
+            dependant=dependant,
+            parameter=parameter,
+            defaults={"upstream_id": upstream_id, "output": output},
+        )
+        if not created and (row.upstream_id, row.output) != (upstream_id, output):
+            ResourceDependency.objects.filter(pk=row.pk).update(
+                upstream_id=upstream_id, output=output, value_digest=""
+            )
+
+
+def record_bindings(dependant: Resource, bound: dict[str, Binding]) -> None:
+    record(dependant, {name: (b.upstream.pk, b.output) for name, b in bound.items()})
+
+
+def links_of(version: TemplateVersion, values: dict[str, Any]) -> dict[str, tuple[int, str]]:
+    """parameter -> (upstream id, output) of canonical references in stored parameters."""
+    links: dict[str, tuple[int, str]] = {}
+    for name, value in references(version, values).items():
+        try:
+            links[name] = (int(value["resource"]), str(value.get("output") or ""))
+        except (TypeError, ValueError):
+            continue
+    props = _properties(version)
+    for name, (upstream_id, output) in list(links.items()):
+        if not output:  # not canonical (never through `bind`): the template's output
+            ref = resource_ref(props.get(name)) or {}
+            links[name] = (upstream_id, str(ref.get("output", "")))
+    return links
+
+
+# --- the engine's questions --------------------------------------------------------------
+
+
+def run_inputs(run: Run, variables: dict[str, Any]) -> dict[str, Any]:
+    """The run's inputs with each reference resolved: a plan (or drift check) reads the
+    upstream's current output and records its digest; an apply leaves the value out, its
+    saved plan holds the one it was planned with. Raises Unresolved."""
+    refs = references(run.template_version, variables)
+    if not refs:
+        return variables
+    resolved = dict(variables)
+    for name, value in refs.items():
+        if run.kind in (RunKind.APPLY, RunKind.DESTROY):
+            resolved.pop(name)
+            continue
+        resolved[name] = _read_output(name, value)
+        if run.kind == RunKind.PLAN:
+            ResourceDependency.objects.filter(dependant_id=run.resource_id, parameter=name).update(
+                value_digest=digest(resolved[name])
+            )
+    return resolved
+
+
+def _read_output(name: str, value: dict[str, Any]) -> Any:
+    try:
+        upstream_id = int(value["resource"])
+    except (TypeError, ValueError):
+        raise Unresolved(f"{name}: {value.get('resource')!r} is not a resource id") from None
+    upstream = Resource.objects.filter(pk=upstream_id).first()
+    label = value.get("name") or upstream_id
+    if upstream is None or upstream.status in RESOURCE_GONE:
+        state = upstream.status if upstream else "gone"
+        raise Unresolved(
+            f"Parameter {name} takes a value from resource {label}, which is {state}; "
+            "change the parameter to another resource"
+        )
+    output = str(value.get("output") or "")
+    if output not in (upstream.outputs or {}):
+        raise Unresolved(
+            f"Parameter {name} takes the {output} output of {upstream.name}, which has none "
+            f"(it is {upstream.status}); apply {upstream.name} first"
+        )
+    return upstream.outputs[output]
+
+
+def waiting_for(run: Run) -> list[Resource]:
+    """The upstreams a plan waits for: on their way to a first apply, or applying now.
+    An upstream that failed or was rejected does not hold it: the plan says why it fails."""
+    if run.kind != RunKind.PLAN or run.is_destroy:
+        return []
+    ids = [
+        upstream_id
+        for upstream_id, _ in links_of(run.template_version, dict(run.parameters or {})).values()
+    ]
+    if not ids:
+        return []
+    return list(
+        Resource.objects.filter(pk__in=ids).filter(
+            Q(status__in=WRITING) | Q(provisioned_at__isnull=True, status__in=ON_ITS_WAY)
+        )
+    )
+
+
+def live_dependants(resource: Resource) -> list[Resource]:
+    """The resources that take a value from this one and still exist (or may yet)."""
+    return list(
+        Resource.objects.filter(dependencies__upstream=resource)
+        .exclude(status__in=RESOURCE_GONE)
+        .exclude(archived_at__isnull=False, provisioned_at__isnull=True)
+        .select_related("environment")
+        .distinct()
+        .order_by("name")
+    )
+
+
+def destroy_order(resources: Iterable[Resource]) -> list[list[Resource]]:
+    """Resources in layers to destroy one after the other: dependants before what they
+    depend on (a bulk or fleet destroy starts a layer once the one before it is gone)."""
+    pending = {r.pk: r for r in resources}
+    dependants_of: dict[int, set[int]] = defaultdict(set)
+    edges = ResourceDependency.objects.filter(
+        upstream_id__in=list(pending), dependant_id__in=list(pending)
+    ).values_list("upstream_id", "dependant_id")
+    for upstream_id, dependant_id in edges:
+        dependants_of[upstream_id].add(dependant_id)
+    layers: list[list[Resource]] = []
+    while pending:
+        layer = [r for pk, r in pending.items() if not dependants_of[pk] & set(pending)]
+        if not layer:  # a cycle (refused by `bind`, so never): the rest together
+            layer = list(pending.values())
+        layers.append(sorted(layer, key=lambda r: r.pk))
+        for r in layer:
+            pending.pop(r.pk)
+    return layers
+
+
+def candidates(user: Any, template_slug: str) -> list[Resource]:
+    """The resources a form offers for a parameter taking an output of `template_slug`:
+    the user's teams' live resources of that template."""
+    return list(
+        Resource.objects.for_user(user, "use_team")
+        .filter(template__slug=template_slug, archived_at__isnull=True)
+        .exclude(status__in=RESOURCE_GONE)
+        .select_related("team", "environment")
+        .order_by("team__slug", "environment__order", "name")
+    )
+
+
+# --- reacting to upstream changes (a lifecycle listener) -----------------------------
+
+
+def replan_if_stale(resource_id: int, *, because: Resource | None = None) -> Run | None:
+    """Plan the dependant again when an output it was planned with changed since (the
+    system acts; its approval rules judge the plan). Nothing when it is busy or gone: its
+    next settling asks again."""
+    from .changes import is_busy, locked, start_plan
+    from .proposals import base, pending_plan
+
+    with transaction.atomic():
+        resource = locked(Resource(pk=resource_id))
+        if resource.status not in REPLANNABLE or resource.archived_at or is_busy(resource):
+            return None
+        pending = pending_plan(resource)
+        if pending is not None and pending.is_destroy:
+            return None  # a destroy waiting for its decision is not turned into a change
+        stale = [
+            row
+            for row in resource.dependencies.select_related("upstream")
+            if row.value_digest
+            and row.output in (row.upstream.outputs or {})
+            and digest(row.upstream.outputs[row.output]) != row.value_digest
+        ]
+        if not stale:
+            return None
+        upstreams = sorted({str(row.upstream) for row in stale})
+        cause = because or stale[0].upstream
+        # The upstream's apply that changed the output, named in the dependant's audit.
+        applied = (
+            Run.objects.filter(resource=cause, kind=RunKind.APPLY, status=RunStatus.SUCCEEDED)
+            .order_by("-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return start_plan(
+            resource,
+            base(resource),
+            actor=None,
+            action=AuditAction.REPLANNED,
+            details={
+                "reason": "upstream output changed",
+                "upstreams": upstreams,
+                "because": str(cause),
+                "upstream_run": applied,
+                "parameters": sorted(row.parameter for row in stale),
+                "outputs": sorted({row.output for row in stale}),
+            },
+        )
+
+
+def _resync(resource_id: int) -> None:
+    """After a proposal was applied or discarded, the rows follow what is applied."""
+    resource = Resource.objects.select_related("template_version").filter(pk=resource_id).first()
+    if resource is None or resource.status in RESOURCE_GONE:
+        return
+    record(resource, links_of(resource.template_version, dict(resource.parameters or {})))
+
+
+def _nudge_waiting(upstream_id: int) -> None:
+    from ..engine import dispatch
+
+    waiting = Run.objects.filter(
+        status=RunStatus.QUEUED,
+        kind=RunKind.PLAN,
+        resource__dependencies__upstream_id=upstream_id,
+    ).values_list("pk", flat=True)
+    for run_id in list(waiting):
+        dispatch.send(run_id)
+
+
+def on_resource_moved(moved: Any) -> None:
+    """The lifecycle listener (registered in `ProvisioningConfig.ready`, called on commit):
+    wake dependants' plans that waited for this resource, keep the rows with what is
+    applied, and re-plan dependants whose upstream's output changed. A failure here is
+    logged, never raised into the transition that already committed."""
+    try:
+        if (
+            moved.after in (S.PROVISIONED, S.FAILED)
+            and ResourceDependency.objects.filter(dependant_id=moved.resource_id).exists()
+        ):
+            _resync(moved.resource_id)
+        if not ResourceDependency.objects.filter(upstream_id=moved.resource_id).exists():
+            if moved.after == S.PROVISIONED:
+                replan_if_stale(moved.resource_id)
+            return
+        _nudge_waiting(moved.resource_id)
+        if moved.after == S.PROVISIONED:
+            upstream = Resource.objects.get(pk=moved.resource_id)
+            if moved.event in (ResourceEvent.APPLIED, ResourceEvent.STATE_PUSHED):
+                for dependant in live_dependants(upstream):
+                    replan_if_stale(dependant.pk, because=upstream)
+            replan_if_stale(moved.resource_id)
+    except Exception:  # noqa: BLE001 - the transition committed; the sweeper and the next move retry
+        log.exception("dependencies: reacting to resource %s failed", moved.resource_id)
+
+
+def register() -> None:
+    from .. import lifecycle
+
+    lifecycle.on_resource_moved(on_resource_moved)

@@ -1,0 +1,50 @@
+"""Portal buttons of a drifted resource: reconcile it, or accept its real values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from idp.services import ServiceError
+
+from ..actions import drift
+from ..api.views import resource_queryset
+from ..models import Resource, Run
+
+
+def _drift_action(act: Callable[..., Run], done: str) -> Callable[..., HttpResponse]:
+    """A POST-only view calling a drift action; the plan's run page follows."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        # Another team's resource answers 404.
+        resource: Resource = get_object_or_404(resource_queryset(request.user), pk=pk)
+        try:
+            run = act(resource, actor=request.user)
+        except ServiceError as error:
+            if error.status == 403:
+                raise PermissionDenied(error.message) from error
+            messages.error(request, error.message)
+            return redirect(resource)
+        messages.success(request, done)
+        return redirect(run)
+
+    view.__name__ = f"resource_{act.__name__}"
+    return view
+
+
+resource_reconcile = _drift_action(
+    drift.reconcile,
+    "A plan back to the declared configuration is queued; it is applied like any change.",
+)
+resource_accept_drift = _drift_action(
+    drift.accept_drift,
+    "A refresh-only plan is queued: once applied, the real values are the record.",
+)
