@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models, transaction
 from django.http import HttpRequest
 from guardian.admin import GuardedModelAdmin
 
-from . import services
-from .models import APIToken, AuditEvent, Environment, Membership, Team
+from . import service_accounts, services
+from .models import (
+    APIToken,
+    AuditEvent,
+    Environment,
+    Membership,
+    ServiceAccount,
+    SSOGroupMapping,
+    Team,
+    WorkloadIdentityBinding,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -127,8 +137,24 @@ ENVIRONMENT_FIELDS = [
 ]
 
 
+class EnvironmentAdminForm(forms.ModelForm):
+    """Parses; the environment rules are the service's, shown beside their field."""
+
+    class Meta:
+        model = Environment
+        fields = ["slug", *ENVIRONMENT_FIELDS]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        proposed = Environment(**{f: v for f, v in cleaned.items() if f in ENVIRONMENT_FIELDS})
+        if refusal := services.environment_refusal(proposed):
+            self.add_error(refusal.field, refusal.message)
+        return cleaned
+
+
 @admin.register(Environment)
 class EnvironmentAdmin(admin.ModelAdmin):
+    form = EnvironmentAdminForm
     list_display = [
         "slug",
         "name",
@@ -147,6 +173,8 @@ class EnvironmentAdmin(admin.ModelAdmin):
         "allows_ttl",
         "is_production",
         "members_may_destroy",
+        "auto_reconcile_drift",
+        "state_locking",
         "aws_region",
     ]
     search_fields = ["slug", "name", "aws_account_id"]
@@ -174,10 +202,14 @@ class APITokenAdmin(admin.ModelAdmin):
         "user",
         "name",
         "key_prefix",
+        "scopes",
+        "team",
         "created_at",
         "last_used_at",
+        "last_used_ip",
         "expires_at",
         "revoked_at",
+        "workload_binding",
     )
     readonly_fields = fields
     list_select_related = ["user"]
@@ -194,6 +226,53 @@ class APITokenAdmin(admin.ModelAdmin):
         for token in queryset.select_related("user"):
             services.revoke_api_token(token, actor=request.user)
         self.message_user(request, "Tokens revoked.", messages.SUCCESS)
+
+
+class WorkloadBindingInline(admin.TabularInline):
+    model = WorkloadIdentityBinding
+    extra = 0
+    fields = ("repository", "ref_pattern", "environment_pattern", "service_slug", "scopes")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ServiceAccount)
+class ServiceAccountAdmin(admin.ModelAdmin):
+    """Read-only here: team maintainers manage service accounts (API, manage.py); disabling
+    goes through the action so it is audited."""
+
+    list_display = ["user", "team", "role", "created_by", "created_at", "disabled_at"]
+    list_filter = ["team", "role", ("disabled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__username", "name", "team__slug", "description"]
+    fields = (
+        "user",
+        "team",
+        "name",
+        "description",
+        "role",
+        "created_by",
+        "created_at",
+        "disabled_at",
+    )
+    readonly_fields = fields
+    list_select_related = ["user", "team", "created_by"]
+    inlines = [WorkloadBindingInline]
+    actions = ["disable"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Disable selected service accounts")
+    def disable(self, request: HttpRequest, queryset: Any) -> None:
+        for account in queryset.select_related("user", "team"):
+            service_accounts.set_service_account_enabled(account, False, actor=request.user)
+        self.message_user(request, "Service accounts disabled.", messages.SUCCESS)
 
 
 @admin.register(AuditEvent)
@@ -222,3 +301,38 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(SSOGroupMapping)
+class SSOGroupMappingAdmin(admin.ModelAdmin):
+    """IdP group → team role; saved and deleted through the audited mapping actions."""
+
+    list_display = ["group_pattern", "team", "role", "mode", "created_at"]
+    list_filter = ["mode", "role", "team"]
+    search_fields = ["group_pattern", "team__slug"]
+    autocomplete_fields = ["team"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        from .auth import groups
+
+        original = SSOGroupMapping.objects.filter(pk=obj.pk).first() if change else None
+        if original and (original.group_pattern, original.team_id) != (
+            obj.group_pattern,
+            obj.team_id,
+        ):
+            groups.delete_mapping(original, actor=request.user)  # renamed: a new mapping
+        saved = groups.save_mapping(
+            obj.group_pattern, obj.team, obj.role, obj.mode, actor=request.user
+        )
+        _adopt(obj, saved)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        from .auth import groups
+
+        groups.delete_mapping(obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        from .auth import groups
+
+        for mapping in queryset:
+            groups.delete_mapping(mapping, actor=request.user)

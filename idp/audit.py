@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models
 
 from .context import client_ip_var, request_id_var, run_id_var
-from .models import AuditEvent, Team
+from .models import AuditEvent, ServiceAccount, Team
 
 SYSTEM_ACTOR = "system"
 
@@ -36,6 +36,13 @@ def record(
     """Append one AuditEvent; request id and client IP come from the current context."""
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     details = dict(details or {})
+    account = ServiceAccount.of(actor) if is_user else None
+    if account is not None:
+        # Automation acts as itself; the person answerable for it is named beside it.
+        creator = account.created_by
+        details.setdefault(
+            "service_account_created_by", creator.get_username() if creator else None
+        )
     run_id = run_id_var.get()
     if run_id != "-":
         details.setdefault("run_id", run_id)

@@ -37,6 +37,13 @@ class TokenScope(models.TextChoices):
     SCIM = "scim", "SCIM provisioning"
 
 
+# Tokens made without a choice of scopes can do what their owner can (as tokens did before
+# scopes existed); SCIM is only ever given on purpose.
+PERSONAL_TOKEN_SCOPES = [TokenScope.READ, TokenScope.WRITE, TokenScope.APPROVE, TokenScope.ADMIN]
+# A service account never approves nor administers the platform.
+SERVICE_ACCOUNT_SCOPES = [TokenScope.READ, TokenScope.WRITE]
+
+
 class MembershipSource(models.TextChoices):
     """Who granted a membership: a person, or an identity provider's group."""
 
@@ -66,8 +73,21 @@ class AuditAction(models.TextChoices):
     MEMBERSHIP_REMOVED = "membership.removed", "Membership removed"
     MEMBERSHIP_ROLE_CHANGED = "membership.role_changed", "Membership role changed"
     PLATFORM_HEARTBEAT = "platform.heartbeat", "Platform heartbeat"
+    SERVICE_ACCOUNT_CREATED = "service_account.created", "Service account created"
+    SERVICE_ACCOUNT_UPDATED = "service_account.updated", "Service account updated"
+    SERVICE_ACCOUNT_DISABLED = "service_account.disabled", "Service account disabled"
+    SERVICE_ACCOUNT_ENABLED = "service_account.enabled", "Service account enabled"
+    WORKLOAD_IDENTITY_BOUND = "workload_identity.bound", "Workload identity bound"
+    WORKLOAD_IDENTITY_UNBOUND = "workload_identity.unbound", "Workload identity removed"
+    WORKLOAD_TOKEN_ISSUED = "workload_identity.token_issued", "Platform token issued to CI"
     TEAM_CREATED = "team.created", "Team created"
     TEAM_UPDATED = "team.updated", "Team updated"
     USER_PLATFORM_ADMIN_GRANTED = "user.platform_admin_granted", "User platform admin granted"
     USER_PLATFORM_ADMIN_REVOKED = "user.platform_admin_revoked", "User platform admin revoked"
     USER_NOTIFICATIONS_CHANGED = "user.notifications_changed", "Notification preferences changed"
+    USER_PROVISIONED = "user.provisioned", "User provisioned (SCIM)"
+    USER_UPDATED = "user.updated", "User updated (SCIM)"
+    USER_DEACTIVATED = "user.deactivated", "User deactivated"
+    USER_REACTIVATED = "user.reactivated", "User reactivated"
+    SSO_MAPPING_SAVED = "sso_mapping.saved", "SSO group mapping saved"
+    SSO_MAPPING_DELETED = "sso_mapping.deleted", "SSO group mapping deleted"

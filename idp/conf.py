@@ -63,6 +63,14 @@ class Setting:
 
 
 DECLARED: tuple[Setting, ...] = (
+    # Where configuration comes from
+    Setting(
+        "IDP_CONFIG_SSM_PREFIX",
+        str,
+        "",
+        "Parameter Store path read at start (e.g. /idp/config/prod): each parameter named like "
+        "a variable (SecureString for secrets) sets it, unless the environment already does",
+    ),
     # Local files
     Setting(
         "IDP_VAR_DIR",
@@ -108,6 +116,12 @@ DECLARED: tuple[Setting, ...] = (
         60,
         "Minutes between scans of the catalog's registered locations (push webhooks add more)",
     ),
+    Setting(
+        "IDP_TEMPLATE_SOURCE_SYNC_MINUTES",
+        int,
+        30,
+        "Minutes between syncs of each template source (push/tag webhooks sync sooner)",
+    ),
     # Monitoring
     Setting(
         "IDP_SLACK_WEBHOOK_URL",
@@ -120,9 +134,96 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_METRICS_PERIOD_SECONDS", int, 300, "CloudWatch metric period"),
     Setting("IDP_AWS_RETRY_ATTEMPTS", int, 4, "Attempts per AWS call in collections"),
     Setting("IDP_AWS_RETRY_WAIT_MAX", float, 8.0, "Longest wait between AWS attempts, seconds"),
+    # Monitoring in CloudWatch: platform and run logs, dashboards, alarm notifications (SNS)
+    Setting(
+        "IDP_CLOUDWATCH_LOG_GROUP",
+        str,
+        "",
+        "CloudWatch Logs group of the platform's own logs (web, worker, beat); empty = off",
+    ),
+    Setting("IDP_CLOUDWATCH_RUN_LOGS", bool, False, "Ship every run's log to CloudWatch Logs"),
+    Setting(
+        "IDP_CLOUDWATCH_RUN_LOG_PREFIX",
+        str,
+        "/idp/runs",
+        "Run log groups are <prefix>/<environment>/<team>",
+    ),
+    Setting("IDP_CLOUDWATCH_LOG_RETENTION_DAYS", int, 30, "Days CloudWatch keeps IDP log groups"),
+    Setting(
+        "IDP_CLOUDWATCH_DASHBOARDS",
+        bool,
+        True,
+        "Keep a CloudWatch dashboard per service and environment as resources come and go",
+    ),
+    Setting(
+        "IDP_SNS_ENDPOINT_URL",
+        str,
+        "",
+        "Public URL SNS posts alarm notifications to; empty = IDP_SITE_URL + /hooks/sns/",
+    ),
+    Setting(
+        "IDP_SNS_CERT_URL_PATTERN",
+        str,
+        r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+        r"SimpleNotificationService-[A-Za-z0-9]+\.pem$",
+        "Regex a SigningCertURL must match before its certificate is fetched",
+    ),
     # Policies
     Setting("IDP_POLICY_DIRS", list, [], "Folders of extra Rego policies (comma-separated)"),
     Setting("IDP_POLICY_NAMESPACE", str, "idp", "Rego package namespace policies live under"),
+    # Single sign-on and SCIM (docs/sso.md)
+    Setting(
+        "IDP_SSO_GROUPS_CLAIM",
+        str,
+        "groups",
+        "OIDC claim / SAML attribute that lists the user's IdP groups",
+    ),
+    Setting(
+        "IDP_SSO_GROUP_MAPPINGS",
+        list,
+        [],
+        "Group mappings besides the admin's: PATTERN=TEAM:ROLE[:add_only], comma-separated",
+    ),
+    Setting(
+        "IDP_SSO_LINK_BY_EMAIL",
+        bool,
+        False,
+        "An OIDC/SAML sign-in whose IdP-verified e-mail matches an existing user (e.g. one "
+        "SCIM created) signs in as that user; only with an IdP you trust for e-mails",
+    ),
+    Setting(
+        "IDP_SSO_HELP_CONTACT",
+        str,
+        "your platform team",
+        "Whom a signed-in user without a team is told to ask (a name, address or channel)",
+    ),
+    # API tokens, service accounts and workload identity (GitHub Actions OIDC)
+    Setting("IDP_TOKEN_DEFAULT_DAYS", int, 90, "Days a new API token lasts unless told"),
+    Setting("IDP_TOKEN_MAX_DAYS", int, 365, "Longest lifetime a new API token may be given"),
+    Setting(
+        "IDP_GITHUB_OIDC_ISSUER",
+        str,
+        "https://token.actions.githubusercontent.com",
+        "Issuer of the GitHub Actions OIDC tokens traded for platform tokens (GHE: its own)",
+    ),
+    Setting(
+        "IDP_GITHUB_OIDC_AUDIENCE",
+        str,
+        "",
+        "Audience those tokens must name; empty = IDP_SITE_URL",
+    ),
+    Setting(
+        "IDP_GITHUB_OIDC_JWKS_URL",
+        str,
+        "",
+        "Key set of that issuer; empty = <issuer>/.well-known/jwks",
+    ),
+    Setting(
+        "IDP_GITHUB_OIDC_TOKEN_MINUTES",
+        int,
+        60,
+        "Minutes a platform token traded for a GitHub Actions OIDC token lasts",
+    ),
     # Health
     Setting("IDP_READINESS_TIMEOUT", float, 1.0, "Seconds per /readyz check"),
     Setting(

@@ -1,10 +1,23 @@
 from django import forms
 
-from .choices import Role
+from .choices import PERSONAL_TOKEN_SCOPES, Role
 
 
 class TokenCreateForm(forms.Form):
     name = forms.CharField(max_length=100, initial="cli", help_text="What the token is for")
+    scopes = forms.MultipleChoiceField(
+        choices=[(s.value, s.label) for s in PERSONAL_TOKEN_SCOPES],
+        initial=[s.value for s in PERSONAL_TOKEN_SCOPES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: all of them",
+    )
+    expires_in = forms.ChoiceField(
+        choices=[("7d", "7 days"), ("30d", "30 days"), ("90d", "90 days"), ("365d", "1 year")],
+        initial="90d",
+        required=False,
+        label="Expires in",
+    )
 
 
 class NotificationPreferencesForm(forms.Form):
@@ -17,6 +30,9 @@ class NotificationPreferencesForm(forms.Form):
         required=False,
         label="My requests and changes are decided, applied or fail",
         initial=True,
+    )
+    drift_found = forms.BooleanField(
+        required=False, label="A resource of my teams drifted", initial=True
     )
 
 

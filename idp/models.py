@@ -159,6 +159,9 @@ class NotificationPreference(models.Model):
         default=True,
         help_text="My requests and changes are decided, applied or fail (e-mail)",
     )
+    drift_found = models.BooleanField(
+        default=True, help_text="A resource of my teams drifted from its configuration (e-mail)"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -194,6 +197,14 @@ class APIToken(models.Model):
         help_text="Only this team's objects, when set",
     )
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Set on the short-lived tokens a CI provider's OIDC token was exchanged for.
+    workload_binding = models.ForeignKey(
+        "WorkloadIdentityBinding",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="issued_tokens",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -211,6 +222,112 @@ class APIToken(models.Model):
         if self.revoked_at:
             return False
         return not (self.expires_at and self.expires_at <= timezone.now())
+
+
+# Service account users are named `sa:<team>:<name>`: the username validator of people
+# (letters, digits and @.+-_) never allows ":", so no person can pass for one.
+SERVICE_ACCOUNT_PREFIX = "sa:"
+SERVICE_ACCOUNT_ROLES = [Role.VIEWER, Role.MEMBER, Role.MAINTAINER]
+
+
+class ServiceAccount(models.Model):
+    """A team-owned non-human identity (CI, scripts): a User row that cannot sign in,
+    acts only through its scoped tokens, and never approves."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_account"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="service_accounts")
+    name = models.SlugField(max_length=40, validators=[slug_validator])
+    description = models.TextField(blank=True)
+    role = models.CharField(
+        max_length=20,
+        choices=[(r.value, r.label) for r in SERVICE_ACCOUNT_ROLES],
+        default=Role.MEMBER,
+        help_text="What it may do in its team (never admin; approving is never possible)",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_service_accounts",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team__slug", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="unique_service_account_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def username(self) -> str:
+        return self.user.get_username()
+
+    @staticmethod
+    def username_for(team: Team, name: str) -> str:
+        return f"{SERVICE_ACCOUNT_PREFIX}{team.slug}:{name}"
+
+    @classmethod
+    def of(cls, user: Any) -> ServiceAccount | None:
+        """The service account `user` is, or None for a person (no query for people)."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        if not str(user.get_username()).startswith(SERVICE_ACCOUNT_PREFIX):
+            return None
+        try:
+            account: ServiceAccount = user.service_account
+        except cls.DoesNotExist:
+            return None
+        return account
+
+
+class WorkloadIdentityBinding(models.Model):
+    """Trust a CI provider's OIDC token (GitHub Actions) from one repository, and optionally
+    only some refs or environments, as the given service account."""
+
+    service_account = models.ForeignKey(
+        ServiceAccount, on_delete=models.CASCADE, related_name="workload_bindings"
+    )
+    repository = models.CharField(max_length=200, help_text='GitHub "owner/name"')
+    ref_pattern = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Glob on the token's ref claim, e.g. refs/heads/main (empty: any ref)",
+    )
+    environment_pattern = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Glob on the token's environment claim, e.g. prod* (empty: any or none)",
+    )
+    # Plain text: idp never imports the catalog; the pipeline names the service it deploys.
+    service_slug = models.CharField(max_length=63, blank=True)
+    scopes = models.JSONField(default=list, blank=True, help_text="Scopes of issued tokens")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "service_account__team"
+
+    class Meta:
+        ordering = ["repository", "pk"]
+        verbose_name = "workload identity binding"
+
+    def __str__(self) -> str:
+        return f"{self.repository} → {self.service_account}"
 
 
 class SSOGroupMapping(models.Model):

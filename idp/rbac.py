@@ -10,6 +10,7 @@ team themselves.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
@@ -45,14 +46,14 @@ def _shared_cache() -> Any:
     return None if isinstance(cache, LocMemCache | DummyCache) else cache
 
 
-def _load_grants(user: Any) -> dict[str, Any]:
+def _load_grants(user: Any, *, teams_of_admin: bool = False) -> dict[str, Any]:
     from guardian.models import GroupObjectPermission
 
     from .models import Team
 
     admin = user.groups.filter(name=PLATFORM_ADMIN_GROUP).exists()
     teams: dict[str, list[int]] = {perm: [] for perm in TEAM_PERMS}
-    if not admin:
+    if not admin or teams_of_admin:
         rows = GroupObjectPermission.objects.filter(
             group__user=user,
             permission__codename__in=TEAM_PERMS,
@@ -86,8 +87,41 @@ def _grants(user: Any) -> dict[str, Any]:
         grants = _load_grants(user)
         if cache is not None and version is not None:
             cache.set(key, {**grants, "version": version}, GRANTS_TTL)
+    narrowing: Narrowing | None = user.__dict__.get("_idp_narrowing")
+    if narrowing is not None:
+        grants = narrowing.apply(user, grants)
     user.__dict__["_idp_grants"] = grants
     return grants
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """What an API token leaves of its user's grants for one request: its team only (when
+    the token is limited to one), and platform-admin powers only with the admin scope."""
+
+    team_id: int | None
+    platform_admin: bool
+
+    @property
+    def allows_admin(self) -> bool:
+        return self.platform_admin and self.team_id is None
+
+    def apply(self, user: Any, grants: dict[str, Any]) -> dict[str, Any]:
+        admin = bool(grants["admin"]) and self.allows_admin
+        if grants["admin"] and not admin:
+            # An admin's grants list no teams (they see all): load the teams they hold.
+            grants = _load_grants(user, teams_of_admin=True)
+        teams = grants["teams"]
+        if self.team_id is not None:
+            teams = {perm: [i for i in ids if i == self.team_id] for perm, ids in teams.items()}
+        return {"admin": admin, "teams": teams}
+
+
+def narrow_to_token(user: Any, *, team_id: int | None, platform_admin: bool) -> None:
+    """Make `user` (the request's user object) see and do only what its token allows; every
+    check below (is_platform_admin, team_ids, has_team_perm, for_user) follows."""
+    user.__dict__["_idp_narrowing"] = Narrowing(team_id=team_id, platform_admin=platform_admin)
+    user.__dict__.pop("_idp_grants", None)
 
 
 def permissions_changed() -> None:
@@ -102,7 +136,8 @@ def is_platform_admin(user: Any) -> bool:
     """Superusers and members of the platform-admin group see and do everything."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_superuser:
+    narrowing: Narrowing | None = user.__dict__.get("_idp_narrowing")
+    if user.is_superuser and (narrowing is None or narrowing.allows_admin):
         return True
     return bool(_grants(user)["admin"])
 

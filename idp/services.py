@@ -6,6 +6,9 @@ each is atomic and writes its audit event.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -17,16 +20,29 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from . import audit
-from .choices import PLATFORM_ADMIN_GROUP, ROLE_ORDER, TEAM_PERMS_BY_ROLE, AuditAction, Role
+from .choices import (
+    PERSONAL_TOKEN_SCOPES,
+    PLATFORM_ADMIN_GROUP,
+    ROLE_ORDER,
+    SERVICE_ACCOUNT_SCOPES,
+    TEAM_PERMS_BY_ROLE,
+    AuditAction,
+    Role,
+    StateLocking,
+    TokenScope,
+)
+from .conf import setting
 from .models import (
     APIToken,
     Environment,
     Membership,
     NotificationPreference,
+    ServiceAccount,
     Team,
+    WorkloadIdentityBinding,
     hash_token,
 )
-from .rbac import forget_permissions
+from .rbac import forget_permissions, has_team_perm
 
 
 class ServiceError(Exception):
@@ -106,21 +122,45 @@ def update_team(team: Team, *, actor: Any = None, **fields: Any) -> Team:
 
 
 @transaction.atomic
-def set_membership(team: Team, user: Any, role: str, *, actor: Any = None) -> Membership:
-    """Add `user` to `team` with `role`, or change their role; keeps the role groups in step."""
+def set_membership(
+    team: Team,
+    user: Any,
+    role: str,
+    *,
+    actor: Any = None,
+    source: str | None = None,
+    sso_group: str = "",
+) -> Membership:
+    """Add `user` to `team` with `role`, or change their role; keeps the role groups in step.
+
+    `source` (SSO/SCIM) marks who manages the membership from now on and `sso_group` the IdP
+    group that granted it (recorded in the audit event); without it a new membership is
+    manual and an existing one keeps its source.
+    """
     if role not in Role.values:
         raise ServiceError(
             f"Unknown role {role!r}; choose one of {', '.join(Role.values)}", field="role"
         )
+    if ServiceAccount.of(user) is not None:
+        # Its team and role are the service account's own (never admin of anything).
+        raise ServiceError(
+            f"{user.get_username()} is a service account; change its role on the account",
+            field="username",
+        )
+    defaults: dict[str, Any] = {"role": role}
+    if source:
+        defaults.update(source=source, sso_group=sso_group)
     membership, created = Membership.objects.select_for_update().get_or_create(
-        team=team, user=user, defaults={"role": role}
+        team=team, user=user, defaults=defaults
     )
     previous = None if created else membership.role
     if previous == Role.ADMIN and role != Role.ADMIN:
         _refuse_orphaning(team, user, actor)
-    if not created and previous != role:
+    if not created and (previous != role or (source and membership.sso_group != sso_group)):
         membership.role = role
-        membership.save(update_fields=["role"])
+        if source:
+            membership.source, membership.sso_group = source, sso_group
+        membership.save(update_fields=["role", "source", "sso_group"])
     user.groups.remove(*Group.objects.filter(name__in=[team.group_name(r) for r in ROLE_ORDER]))
     user.groups.add(Group.objects.get_or_create(name=team.group_name(role))[0])
     forget_permissions(user)
@@ -130,7 +170,12 @@ def set_membership(team: Team, user: Any, role: str, *, actor: Any = None) -> Me
             actor=actor,
             target=membership,
             team=team,
-            details={"user": user.get_username(), "role": role, "previous_role": previous},
+            details={
+                "user": user.get_username(),
+                "role": role,
+                "previous_role": previous,
+                **({"source": source, "sso_group": sso_group} if source else {}),
+            },
         )
     return membership
 
@@ -183,8 +228,11 @@ def provision_member(
 
 
 @transaction.atomic
-def remove_membership(team: Team, user: Any, *, actor: Any = None) -> None:
-    """Take `user` out of `team` and out of its role groups."""
+def remove_membership(
+    team: Team, user: Any, *, actor: Any = None, details: dict[str, Any] | None = None
+) -> None:
+    """Take `user` out of `team` and out of its role groups; `details` adds to the audit
+    event (e.g. the SSO group whose loss removed the membership)."""
     membership = Membership.objects.select_for_update().filter(team=team, user=user).first()
     if membership is None:
         raise ServiceError(f"{user.get_username()} is not a member of {team.slug}", field="user")
@@ -197,7 +245,7 @@ def remove_membership(team: Team, user: Any, *, actor: Any = None) -> None:
         AuditAction.MEMBERSHIP_REMOVED,
         actor=actor,
         target=team,
-        details={"user": user.get_username(), "role": membership.role},
+        details={"user": user.get_username(), "role": membership.role, **(details or {})},
     )
 
 
@@ -240,38 +288,152 @@ def set_platform_admin(user: Any, enabled: bool = True, *, actor: Any = None) ->
 
 @transaction.atomic
 def set_notification_preferences(
-    user: Any, *, plans_to_decide: bool, my_requests: bool, actor: Any = None
+    user: Any,
+    *,
+    plans_to_decide: bool,
+    my_requests: bool,
+    drift_found: bool = True,
+    actor: Any = None,
 ) -> NotificationPreference:
-    """Which e-mails `user` gets: plans awaiting their decision, news of their own requests.
-    Audited when something changed (a user without a row gets everything)."""
+    """Which e-mails `user` gets: plans awaiting their decision, news of their own requests,
+    drift of their teams' resources. Audited when something changed (a user without a row
+    gets everything)."""
     preference, _ = NotificationPreference.objects.get_or_create(user=user)
-    before = {"plans_to_decide": preference.plans_to_decide, "my_requests": preference.my_requests}
-    after = {"plans_to_decide": bool(plans_to_decide), "my_requests": bool(my_requests)}
+    fields = ["plans_to_decide", "my_requests", "drift_found"]
+    before = {f: getattr(preference, f) for f in fields}
+    after = {
+        "plans_to_decide": bool(plans_to_decide),
+        "my_requests": bool(my_requests),
+        "drift_found": bool(drift_found),
+    }
     if before != after:
-        preference.plans_to_decide = after["plans_to_decide"]
-        preference.my_requests = after["my_requests"]
-        preference.save(update_fields=["plans_to_decide", "my_requests", "updated_at"])
+        for field, value in after.items():
+            setattr(preference, field, value)
+        preference.save(update_fields=[*fields, "updated_at"])
         audit.record(
             AuditAction.USER_NOTIFICATIONS_CHANGED, actor=actor, target=user, details=after
         )
     return preference
 
 
+# "30d", "12h", "2w", or a bare number of days.
+_LIFETIME = re.compile(r"^\s*(\d{1,5})\s*([hdw]?)\s*$")
+_LIFETIME_UNITS = {"h": "hours", "d": "days", "w": "weeks", "": "days"}
+
+
+def parse_token_lifetime(text: str | int) -> timedelta:
+    """A token lifetime as people write it: `30d`, `12h`, `2w` or a number of days."""
+    match = _LIFETIME.match(str(text))
+    if match is None:
+        raise ServiceError(
+            f"{text!r} is not a lifetime; write e.g. 30d, 12h or 2w", field="expires_in"
+        )
+    return timedelta(**{_LIFETIME_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _token_scopes(
+    scopes: Iterable[str] | None, allowed: Sequence[str], default: Sequence[str]
+) -> list[str]:
+    """The scopes a new token gets: known, allowed for its owner, at least one, in order."""
+    if scopes is None:
+        return [str(scope) for scope in default]
+    wanted = {str(scope).strip() for scope in scopes}
+    unknown = sorted(wanted - set(TokenScope.values))
+    if unknown:
+        raise ServiceError(
+            f"Unknown scope {unknown[0]!r}; choose from {', '.join(TokenScope.values)}",
+            field="scopes",
+        )
+    refused = [scope for scope in TokenScope.values if scope in wanted and scope not in allowed]
+    if refused:
+        raise ServiceError(
+            f"A service account's token cannot have the {refused[0]!r} scope "
+            f"(it may have {', '.join(allowed)})",
+            field="scopes",
+        )
+    if not wanted:
+        raise ServiceError("Choose at least one scope", field="scopes")
+    return [scope for scope in TokenScope.values if scope in wanted]
+
+
 @transaction.atomic
 def create_api_token(
-    user: Any, *, name: str = "default", actor: Any = None
+    user: Any,
+    *,
+    name: str = "default",
+    scopes: Iterable[str] | None = None,
+    lifetime: timedelta | None = None,
+    team: Team | None = None,
+    actor: Any = None,
+    via: APIToken | None = None,
+    workload_binding: WorkloadIdentityBinding | None = None,
 ) -> tuple[APIToken, str]:
-    """Create a personal API token; returns the record and the raw token (shown once)."""
+    """Create an API token for `user` (a person or a service account); returns the record
+    and the raw token (shown once).
+
+    Scopes default to everything a person's token could do before scopes existed (a
+    service account's: read and write; it can never approve). The lifetime defaults to
+    IDP_TOKEN_DEFAULT_DAYS and may not pass IDP_TOKEN_MAX_DAYS. `team` limits the token to
+    that team's objects (a service account's tokens always are). A token made through
+    another token (`via`) gets no more than that token has: its scopes, team and expiry.
+    """
     name = (name or "default").strip()[:100]
+    account = ServiceAccount.of(user)
+    if account is not None:
+        if account.disabled_at is not None:
+            raise Conflict(f"Service account {account} is disabled; enable it first")
+        if team is not None and team.pk != account.team_id:
+            raise ServiceError(
+                f"A token of {account} can only be limited to {account.team.slug}", field="team"
+            )
+        team = account.team
+        granted = _token_scopes(scopes, SERVICE_ACCOUNT_SCOPES, SERVICE_ACCOUNT_SCOPES)
+    else:
+        granted = _token_scopes(scopes, TokenScope.values, PERSONAL_TOKEN_SCOPES)
+    if team is not None and account is None and not has_team_perm(user, team, "view_team"):
+        raise ServiceError(f"{user.get_username()} is not in team {team.slug}", field="team")
+    if lifetime is None:
+        lifetime = timedelta(days=setting("IDP_TOKEN_DEFAULT_DAYS"))
+    max_days = setting("IDP_TOKEN_MAX_DAYS")
+    if lifetime <= timedelta(0) or lifetime > timedelta(days=max_days):
+        raise ServiceError(f"A token may last at most {max_days} days", field="expires_in")
+    expires_at = timezone.now() + lifetime
+    if via is not None:
+        wider = [scope for scope in granted if scope not in via.scopes]
+        if wider:
+            raise Forbidden(
+                f"This token lacks the {wider[0]!r} scope, so it cannot give it to a new token."
+            )
+        if via.team_id is not None and (team is None or team.pk != via.team_id):
+            if team is not None:
+                raise Forbidden("This token is limited to one team; so are the tokens it makes.")
+            team = via.team
+        if via.expires_at is not None:
+            expires_at = min(expires_at, via.expires_at)
     raw = APIToken.generate()
     token = APIToken.objects.create(
-        user=user, name=name, key_prefix=raw[:10], key_hash=hash_token(raw)
+        user=user,
+        name=name,
+        key_prefix=raw[:10],
+        key_hash=hash_token(raw),
+        scopes=granted,
+        team=team,
+        expires_at=expires_at,
+        workload_binding=workload_binding,
     )
     audit.record(
         AuditAction.API_TOKEN_CREATED,
         actor=actor or user,
         target=token,
-        details={"user": user.get_username(), "name": name, "prefix": token.key_prefix},
+        team=team,
+        details={
+            "user": user.get_username(),
+            "name": name,
+            "prefix": token.key_prefix,
+            "scopes": granted,
+            "team": team.slug if team else None,
+            "expires_at": expires_at.isoformat(),
+        },
     )
     return token, raw
 
@@ -286,30 +448,51 @@ def revoke_api_token(token: APIToken, *, actor: Any = None) -> APIToken:
             AuditAction.API_TOKEN_REVOKED,
             actor=actor or token.user,
             target=token,
+            team=token.team,
             details={"user": token.user.get_username(), "prefix": token.key_prefix},
         )
     return token
 
 
-def authenticate_api_token(raw: str) -> APIToken | None:
-    """The active token whose hash matches `raw`, or None."""
+def authenticate_api_token(raw: str, *, ip: str | None = None) -> APIToken | None:
+    """The active token whose hash matches `raw`, or None; notes when and from where it
+    was last used."""
     token = (
-        APIToken.objects.select_related("user")
+        APIToken.objects.select_related("user", "team", "user__service_account__created_by")
         .filter(key_hash=hash_token(raw), revoked_at__isnull=True)
         .first()
     )
     if token is None or not token.is_active or not token.user.is_active:
         return None
     now = timezone.now()
-    # Touch at most once a minute so busy clients don't write on every call.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        APIToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    # Touch at most once a minute (or on a new address) so busy clients don't write on
+    # every call.
+    stale = token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60
+    if stale or (ip and ip != token.last_used_ip):
+        APIToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
+        token.last_used_at, token.last_used_ip = now, ip
     return token
 
 
 @transaction.atomic
+def environment_refusal(env: Environment) -> ServiceError | None:
+    """Why an environment's settings cannot stand (the admin form asks this too)."""
+    if env.state_locking == StateLocking.DYNAMODB and not env.dynamodb_lock_table.strip():
+        return ServiceError(
+            "Name the DynamoDB lock table (a table with the string hash key LockID)",
+            field="dynamodb_lock_table",
+        )
+    return None
+
+
 def upsert_environment(slug: str, *, actor: Any = None, **fields: Any) -> Environment:
     """Create the environment `slug`, or bring its fields up to date (idempotent)."""
+    current = Environment.objects.filter(slug=slug).first()
+    proposed = current or Environment(slug=slug, name=slug)
+    for key, value in fields.items():
+        setattr(proposed, key, value)
+    if refusal := environment_refusal(proposed):
+        raise refusal
     env, created = Environment.objects.get_or_create(slug=slug, defaults={"name": slug, **fields})
     changed = {}
     if not created:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from . import audit
 from .choices import AuditAction
 from .context import bound
+from .workload_identity import purge_expired_workload_tokens
 
 
 @shared_task(name="idp.record_heartbeat", time_limit=120, soft_time_limit=110)
@@ -23,3 +24,9 @@ def record_heartbeat(note: str = "") -> dict[str, Any]:
             AuditAction.PLATFORM_HEARTBEAT, details={"note": note} if note else None
         )
     return {"event_id": event.pk, "at": event.created_at.isoformat()}
+
+
+@shared_task(name="idp.purge_workload_tokens", time_limit=300, soft_time_limit=290)
+def purge_workload_tokens() -> int:
+    """Delete the short-lived platform tokens issued to CI a week after they expired."""
+    return purge_expired_workload_tokens()

@@ -3,6 +3,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from catalog.api.template_sources import template_source_webhook
+from monitoring import hooks as monitoring_hooks
+
 from . import views
 from .ops import views as ops_views
 
@@ -11,6 +14,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
     path("metrics", ops_views.metrics, name="metrics"),
+    # SSO entry points and pages first: they wrap some of allauth's views.
+    path("accounts/", include("idp.auth.urls")),
     path("accounts/", include("allauth.urls")),
     path("profile/", views.profile, name="profile"),
     path(
@@ -27,17 +32,25 @@ urlpatterns = [
     path("teams/<slug:slug>/audit/", views.team_audit, name="team_audit"),
     path("catalog/", include("catalog.urls")),
     path("resources/", include("provisioning.urls")),
+    path("fleet-upgrades/", include("fleet.urls")),
     # The approvals inbox lives with resources; /approvals/ is the address people type.
     path(
         "approvals/", RedirectView.as_view(pattern_name="provisioning:approvals"), name="approvals"
     ),
     path("pipelines/", include("pipelines.urls")),
+    path(
+        "webhooks/template-sources/",
+        template_source_webhook,
+        name="template_source_webhook",
+    ),
     path("webhooks/", include("pipelines.webhook_urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("hooks/sns/", monitoring_hooks.sns_endpoint, name="sns_endpoint"),
     path("policies/", include("policies.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/status/", ops_views.PlatformStatusView.as_view(), name="platform_status"),
     path("api/v1/", include("idp.api.urls")),
+    path("scim/v2/", include("django_scim.urls", namespace="scim")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

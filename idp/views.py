@@ -19,7 +19,14 @@ from django.views.decorators.http import require_POST
 from . import services
 from .choices import Role
 from .forms import MemberAddForm, MemberRoleForm, NotificationPreferencesForm, TokenCreateForm
-from .models import APIToken, AuditEvent, Membership, NotificationPreference, Team
+from .models import (
+    APIToken,
+    AuditEvent,
+    Membership,
+    NotificationPreference,
+    ServiceAccount,
+    Team,
+)
 from .paginator import CountCachingPaginator
 from .rbac import has_team_perm, is_platform_admin, signed_in_user
 
@@ -61,13 +68,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _profile_page(request: HttpRequest, form: TokenCreateForm, status: int = 200) -> HttpResponse:
     user = signed_in_user(request.user)
-    tokens = APIToken.objects.filter(user=user)
+    tokens = APIToken.objects.filter(user=user).select_related("team")
     memberships = Membership.objects.filter(user=user).select_related("team")
     preference = NotificationPreference.objects.filter(user=user).first()
     notifications = NotificationPreferencesForm(
         initial={
             "plans_to_decide": preference is None or preference.plans_to_decide,
             "my_requests": preference is None or preference.my_requests,
+            "drift_found": preference is None or preference.drift_found,
         }
     )
     return render(
@@ -95,7 +103,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def notification_preferences(request: HttpRequest) -> HttpResponse:
     """Your own e-mail preferences (a form of checkboxes: an unticked box is off)."""
     form = NotificationPreferencesForm(request.POST)
-    form.is_valid()  # two optional checkboxes: always valid
+    form.is_valid()  # optional checkboxes: always valid
     services.set_notification_preferences(
         signed_in_user(request.user), **form.cleaned_data, actor=request.user
     )
@@ -109,9 +117,18 @@ def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenCreateForm(request.POST)
     if not form.is_valid():
         return _profile_page(request, form, status=400)
-    token, raw = services.create_api_token(
-        request.user, name=form.cleaned_data["name"], actor=request.user
-    )
+    data = form.cleaned_data
+    try:
+        token, raw = services.create_api_token(
+            request.user,
+            name=data["name"],
+            scopes=data["scopes"] or None,
+            lifetime=services.parse_token_lifetime(data["expires_in"] or "90d"),
+            actor=request.user,
+        )
+    except services.ServiceError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return _profile_page(request, form, status=400)
     request.session["new_api_token"] = raw
     messages.success(request, f"Token “{token.name}” created.")
     return redirect("profile")
@@ -152,12 +169,19 @@ def _team_page(
     role_counts = {role: 0 for role in Role.values}
     for m in memberships:
         role_counts[m.role] += 1
+    service_accounts = (
+        ServiceAccount.objects.for_user(request.user)
+        .filter(team=team)
+        .select_related("user", "created_by")
+        .prefetch_related("workload_bindings")
+    )
     return render(
         request,
         "idp/team_detail.html",
         {
             "team": team,
             "memberships": memberships,
+            "service_accounts": service_accounts,
             "role_counts": role_counts,
             "my_role": my_role,
             "can_manage": can_manage,

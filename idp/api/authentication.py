@@ -8,7 +8,10 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from ..choices import TokenScope
+from ..context import client_ip_var
 from ..models import APIToken
+from ..rbac import narrow_to_token
 from ..services import authenticate_api_token
 
 
@@ -25,9 +28,18 @@ class BearerAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid Authorization header."))
         raw = header[1].decode(errors="replace")
         if raw.startswith(APIToken.PREFIX):
-            token = authenticate_api_token(raw)
+            token = authenticate_api_token(raw, ip=client_ip_var.get())
             if token is None:
-                raise exceptions.AuthenticationFailed(_("Invalid or revoked API token."))
+                raise exceptions.AuthenticationFailed(
+                    _("Invalid or revoked API token (or it expired).")
+                )
+            # The token's team and scopes bound what its user may see and do in this request
+            # (its scopes per endpoint: idp.api.permissions.TokenScopePermission).
+            narrow_to_token(
+                token.user,
+                team_id=token.team_id,
+                platform_admin=TokenScope.ADMIN in token.scopes,
+            )
             return token.user, token
         return JWTAuthentication().authenticate(request)
 

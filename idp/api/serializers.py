@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from ..choices import Role
+from ..choices import Role, TokenScope
 from ..models import APIToken, AuditEvent, Environment, Membership, Team
 
 
@@ -21,10 +21,23 @@ class TeamRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
+class TokenSummarySerializer(serializers.Serializer):
+    """The API token of this request: what it may do, where, until when."""
+
+    key_prefix = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    team = serializers.CharField(source="team.slug", allow_null=True, default=None)
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
 class MeSerializer(serializers.Serializer):
     user = UserSummarySerializer()
     is_platform_admin = serializers.BooleanField()
     teams = TeamRoleSerializer(many=True)
+    service_account = serializers.DictField(
+        allow_null=True, help_text="team and role, when the caller is a service account"
+    )
+    token = TokenSummarySerializer(allow_null=True, help_text="null for sessions and JWTs")
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -144,14 +157,22 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class APITokenSerializer(serializers.ModelSerializer):
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=TokenScope.choices))
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
+
     class Meta:
         model = APIToken
         fields = [
             "id",
             "name",
             "key_prefix",
+            "scopes",
+            "team",
             "created_at",
             "last_used_at",
+            "last_used_ip",
             "expires_at",
             "revoked_at",
         ]
@@ -159,7 +180,20 @@ class APITokenSerializer(serializers.ModelSerializer):
 
 
 class APITokenCreateSerializer(serializers.Serializer):
+    """Parses; what a token may get (scopes, team, lifetime) is the service's rule."""
+
     name = serializers.CharField(max_length=100, default="default")
+    scopes = serializers.ListField(
+        child=serializers.CharField(max_length=20),
+        required=False,
+        help_text="read, write, approve, admin (scim for SCIM clients); default: all but scim",
+    )
+    expires_in = serializers.CharField(
+        max_length=10,
+        required=False,
+        help_text="Lifetime: 30d, 12h, 2w or a number of days (default IDP_TOKEN_DEFAULT_DAYS)",
+    )
+    team = serializers.SlugField(required=False, help_text="Limit the token to this team's objects")
 
 
 class APITokenCreatedSerializer(APITokenSerializer):

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import services
-from ..models import APIToken, AuditEvent, Environment, Membership, Team
+from ..models import APIToken, AuditEvent, Environment, Membership, ServiceAccount, Team
 from ..rbac import has_team_perm, is_platform_admin, signed_in_user
 from . import serializers as s
 
@@ -43,10 +43,22 @@ class MeView(APIView):
         memberships = Membership.objects.filter(user=signed_in_user(request.user)).select_related(
             "team"
         )
+        token = request.auth if isinstance(request.auth, APIToken) else None
+        if token is not None and token.team_id is not None:
+            memberships = memberships.filter(team_id=token.team_id)
+        teams = list(memberships)
+        account = ServiceAccount.of(request.user)
+        if account is not None:
+            # A service account's one team and role are on the account, not a membership.
+            teams = [Membership(team=account.team, role=account.role)]
         data = {
             "user": request.user,
             "is_platform_admin": is_platform_admin(request.user),
-            "teams": list(memberships),
+            "teams": teams,
+            "service_account": (
+                {"team": account.team.slug, "role": account.role} if account else None
+            ),
+            "token": token,
         }
         return Response(s.MeSerializer(data).data)
 
@@ -214,7 +226,7 @@ class AuditEventList(generics.ListAPIView):
     list=extend_schema(responses={200: s.APITokenSerializer(many=True), **error_responses(401)}),
     create=extend_schema(
         request=s.APITokenCreateSerializer,
-        responses={201: s.APITokenCreatedSerializer, **error_responses(400, 401)},
+        responses={201: s.APITokenCreatedSerializer, **error_responses(400, 401, 403)},
     ),
     destroy=extend_schema(responses={204: None, **error_responses(401, 404)}),
 )
@@ -236,8 +248,22 @@ class APITokenViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = s.APITokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        team = None
+        if data.get("team"):
+            team = Team.objects.for_user(request.user).filter(slug=data["team"]).first()
+            if team is None:
+                raise services.ServiceError(f"No team {data['team']!r} of yours", field="team")
+        lifetime = data.get("expires_in")
         token, raw = services.create_api_token(
-            request.user, name=serializer.validated_data["name"], actor=request.user
+            request.user,
+            name=data["name"],
+            scopes=data.get("scopes"),
+            lifetime=services.parse_token_lifetime(lifetime) if lifetime else None,
+            team=team,
+            actor=request.user,
+            # A token makes tokens with no more power than its own.
+            via=request.auth if isinstance(request.auth, APIToken) else None,
         )
         data = s.APITokenCreatedSerializer(token, context={"raw_token": raw}).data
         return Response(data, status=status.HTTP_201_CREATED)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import approvals, catalog, config, monitoring, pipelines, resources
+from . import approvals, catalog, config, fleet, monitoring, pipelines, resources, tokens
 from .client import USAGE, Client, client, fail
 from .output import Format, OutputOption, show_object
 
@@ -24,6 +24,8 @@ app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(resources.app, name="resources")
 app.add_typer(approvals.app, name="approvals")
 app.add_typer(pipelines.app, name="pipelines")
+app.add_typer(fleet.app, name="fleet")
+app.add_typer(tokens.app, name="tokens")
 app.command("costs")(monitoring.costs)
 app.command("budgets")(monitoring.budgets)
 app.command("alerts")(monitoring.alerts)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .client import FAILED, Client, client, fail
+from .client import FAILED, USAGE, Client, client, fail
 from .common import (
     RESOURCE_BUSY,
     finish,
@@ -99,6 +99,7 @@ DETAIL: list[Column] = [
     ("policies", lambda r: policy_line(r.get("policy"))),
     ("you may", lambda r: ", ".join(r.get("allowed_actions") or []) or "-"),
     ("drifted", "drifted"),
+    ("drift", lambda r: drift_line(r.get("drift_details"))),
     ("break-glass used", "break_glass_used"),
     ("last error", "last_error"),
 ]
@@ -411,6 +412,46 @@ def plan(
     _act(resource_id, "plan", {}, output, wait, timeout, AFTER_PLAN)
 
 
+def drift_line(details: Any) -> str:
+    """A drift check's findings, expected -> actual (sensitive values come masked)."""
+    if not isinstance(details, dict) or not details:
+        return "-"
+    rows = details.get("changes") or []
+    if not rows:
+        names = [str(r.get("address")) for r in details.get("resources") or []]
+        names += [f"output.{name}" for name in details.get("outputs") or []]
+        return ", ".join(names) or "-"
+    return "; ".join(
+        f"{r.get('address')}{' ' + str(r.get('attribute')) if r.get('attribute') else ''}: "
+        f"{_value(r.get('expected'))} -> {_value(r.get('actual'))}"
+        for r in rows
+    )
+
+
+@app.command("reconcile")
+def reconcile(
+    resource_id: str,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 1800,
+    output: OutputOption = Format.table,
+) -> None:
+    """Bring a drifted resource back to its declared configuration: a plan, applied after
+    approval where the environment needs it (you count as its author: someone else approves)."""
+    _act(resource_id, "reconcile", {}, output, wait, timeout, AFTER_PLAN)
+
+
+@app.command("accept-drift")
+def accept_drift(
+    resource_id: str,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 1800,
+    output: OutputOption = Format.table,
+) -> None:
+    """Accept a drifted resource's real values as intended: a refresh-only plan, applied
+    after approval where the environment needs it (audited)."""
+    _act(resource_id, "accept-drift", {}, output, wait, timeout, AFTER_PLAN)
+
+
 @app.command("approve")
 def approve(
     resource_id: str,
@@ -548,14 +589,36 @@ def _log_page(api: Client, run_id: Any, offset: int) -> tuple[str, int, bool]:
     return text, int(body.get("next_offset", offset + len(text))), bool(body.get("complete"))
 
 
+def _cloudwatch_logs(api: Client, resource_id: str, run: str | None) -> None:
+    """The resource's run logs as CloudWatch Logs holds them, oldest run first."""
+    params = {"run": run} if run else None
+    events = api.get(f"/api/v1/resources/{resource_id}/cloudwatch-logs/", params)
+    if not events:
+        fail(f"resource {resource_id} has no run log in CloudWatch Logs yet", FAILED)
+    current = None
+    for event in sorted(events, key=lambda e: int(e["run"])):
+        if event["run"] != current:
+            current = event["run"]
+            typer.echo(f"--- run {current}: {event['log_group']} {event['log_stream']} ---")
+        typer.echo(str(event["message"]))
+
+
 @app.command("logs")
 def logs(
     resource_id: str,
     follow: Annotated[bool, typer.Option("--follow", "-F", help="Stream as it grows")] = False,
     run: Annotated[str | None, typer.Option("--run", help="A run id (default: newest)")] = None,
+    source: Annotated[
+        str, typer.Option("--source", help="platform (default) or cloudwatch (shipped runs)")
+    ] = "platform",
 ) -> None:
     """Print the current run's log; with --follow, stream it (and the runs that follow it)."""
     api = client()
+    if source == "cloudwatch":
+        _cloudwatch_logs(api, resource_id, run)
+        return
+    if source != "platform":
+        fail("--source: choose platform or cloudwatch", USAGE)
     run_id = run or newest_run_id(api, resource_id)
     if run_id is None:
         fail(f"resource {resource_id} has no runs yet", FAILED)

@@ -9,7 +9,11 @@ from typing import Any
 
 import dj_database_url
 
-from idp import conf
+from idp import conf, ssm_config
+
+# Parameter Store (IDP_CONFIG_SSM_PREFIX) fills the variables the environment leaves unset,
+# before anything below reads them: the environment always wins.
+IDP_CONFIG_FROM_SSM = ssm_config.apply()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -59,6 +63,7 @@ INSTALLED_APPS = [
     "policies",
     "pipelines",
     "monitoring",
+    "fleet",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +167,8 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 def _socialaccount_providers() -> dict:
     """SSO providers are switched on by their environment variables."""
     providers: dict = {}
+    # The company IdP vouches for its e-mail addresses: link to the user SCIM made.
+    link_by_email = conf.BY_NAME["IDP_SSO_LINK_BY_EMAIL"].parse(os.environ)
     if os.environ.get("IDP_GITHUB_CLIENT_ID"):
         providers["github"] = {
             "APPS": [
@@ -171,6 +178,12 @@ def _socialaccount_providers() -> dict:
                 }
             ],
             "SCOPE": ["read:user", "user:email"],
+            # GitHub Enterprise Server: its web address (the API is under /api/v3).
+            **(
+                {"GITHUB_URL": os.environ["IDP_GITHUB_URL"]}
+                if os.environ.get("IDP_GITHUB_URL")
+                else {}
+            ),
         }
     if os.environ.get("IDP_GOOGLE_CLIENT_ID"):
         providers["google"] = {
@@ -190,7 +203,11 @@ def _socialaccount_providers() -> dict:
                     "name": os.environ.get("IDP_OIDC_NAME", "Single sign-on"),
                     "client_id": os.environ["IDP_OIDC_CLIENT_ID"],
                     "secret": os.environ.get("IDP_OIDC_CLIENT_SECRET", ""),
-                    "settings": {"server_url": os.environ.get("IDP_OIDC_SERVER_URL", "")},
+                    "settings": {
+                        "server_url": os.environ.get("IDP_OIDC_SERVER_URL", ""),
+                        "oauth_pkce_enabled": True,
+                        "email_authentication": link_by_email,
+                    },
                 }
             ]
         }
@@ -202,16 +219,53 @@ def _socialaccount_providers() -> dict:
                     "provider_id": os.environ["IDP_SAML_IDP_ENTITY_ID"],
                     "client_id": os.environ.get("IDP_SAML_ORGANIZATION", "idp"),
                     "settings": {
+                        # Common names (Okta, Entra ID, Shibboleth/pysaml2, ADFS); groups are read
+                        # from the IDP_SSO_GROUPS_CLAIM attribute (docs/sso.md).
                         "attribute_mapping": {
-                            "uid": "http://schemas.auth0.com/clientID",
-                            "email": "email",
-                            "email_verified": "email_verified",
-                            "username": "username",
+                            "uid": [
+                                "uid",
+                                "urn:oasis:names:tc:SAML:attribute:subject-id",
+                                "urn:mace:dir:attribute-def:uid",
+                            ],
+                            "email": [
+                                "email",
+                                "mail",
+                                "urn:oid:0.9.2342.19200300.100.1.3",
+                                "urn:mace:dir:attribute-def:email",
+                                "urn:mace:dir:attribute-def:mail",
+                                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                            ],
+                            "username": ["username", "uid", "urn:mace:dir:attribute-def:uid"],
+                            "first_name": [
+                                "givenName",
+                                "urn:oid:2.5.4.42",
+                                "urn:mace:dir:attribute-def:givenName",
+                                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+                            ],
+                            "last_name": [
+                                "sn",
+                                "surname",
+                                "urn:oid:2.5.4.4",
+                                "urn:mace:dir:attribute-def:sn",
+                                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+                            ],
                         },
                         "idp": {
                             "entity_id": os.environ["IDP_SAML_IDP_ENTITY_ID"],
                             "sso_url": os.environ.get("IDP_SAML_SSO_URL", ""),
                             "x509cert": os.environ.get("IDP_SAML_X509_CERT", ""),
+                            **(
+                                {"metadata_url": os.environ["IDP_SAML_METADATA_URL"]}
+                                if os.environ.get("IDP_SAML_METADATA_URL")
+                                else {}
+                            ),
+                        },
+                        "email_authentication": link_by_email,
+                        "verified_email": link_by_email,
+                        # Signed assertions only; IdP-initiated answers are refused.
+                        "advanced": {
+                            "want_assertion_signed": True,
+                            "reject_idp_initiated_sso": True,
                         },
                     },
                 }
@@ -221,6 +275,28 @@ def _socialaccount_providers() -> dict:
 
 
 SOCIALACCOUNT_PROVIDERS = _socialaccount_providers()
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True  # a linked sign-in is remembered
+
+# --- SCIM 2.0 provisioning (django-scim2; glue in idp/auth/scim.py, docs/sso.md) ---------
+SCIM_SERVICE_PROVIDER = {
+    "NETLOC": "localhost",  # unused: absolute URLs come from the request (base_location)
+    "BASE_LOCATION_GETTER": "idp.auth.scim.base_location",
+    "USER_ADAPTER": "idp.auth.scim.IdpSCIMUser",
+    "GROUP_ADAPTER": "idp.auth.scim.IdpSCIMGroup",
+    "GROUP_FILTER_PARSER": "idp.auth.scim_filters.IdpGroupFilterQuery",
+    "AUTH_CHECK_MIDDLEWARE": "idp.auth.scim.SCIMTokenAuthCheck",
+    "GET_QUERYSET_POST_PROCESSOR_GETTER": "idp.auth.scim.group_queryset_post_processor",
+    "GET_OBJECT_POST_PROCESSOR_GETTER": "idp.auth.scim.group_object_post_processor",
+    "WWW_AUTHENTICATE_HEADER": 'Bearer realm="scim"',
+    "AUTHENTICATION_SCHEMES": [
+        {
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "An IDP API token with the scim scope (manage.py create_scim_token)",
+            "primary": True,
+        }
+    ],
+}
 
 # --- Login rate limit (django-axes) ------------------------------------------
 AXES_FAILURE_LIMIT = int(os.environ.get("IDP_LOGIN_FAILURE_LIMIT", "5"))
@@ -242,7 +318,11 @@ REST_FRAMEWORK = {
         "idp.api.authentication.BearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        # An API token's scopes (read/write/approve/admin/scim) per endpoint.
+        "idp.api.permissions.TokenScopePermission",
+    ],
     # DRF's three, with a nesting limit on JSON (deep JSON was a RecursionError, a 500).
     "DEFAULT_PARSER_CLASSES": [
         "idp.api.parsers.DepthLimitedJSONParser",
@@ -337,6 +417,11 @@ CELERY_BEAT_SCHEDULE["monitoring-collect-costs"] = {
     "task": "monitoring.collect_costs",
     "schedule": _every(3600 * int(os.environ.get("IDP_COSTS_EVERY_HOURS", "6"))),
 }
+CELERY_BEAT_SCHEDULE["monitoring-ship-run-logs"] = {
+    # Run logs to CloudWatch Logs (when IDP_CLOUDWATCH_RUN_LOGS): what the nudges missed.
+    "task": "monitoring.ship_run_logs",
+    "schedule": _every(60),
+}
 CELERY_BEAT_SCHEDULE["catalog-sweep-docs-builds"] = {
     # Docs builds queued without a worker's nudge, or whose worker died.
     "task": "catalog.sweep_docs_builds",
@@ -347,9 +432,19 @@ CELERY_BEAT_SCHEDULE["catalog-scan-locations"] = {
     "task": "catalog.scan_locations",
     "schedule": _every(60 * _BEAT["IDP_CATALOG_SCAN_MINUTES"]),
 }
+CELERY_BEAT_SCHEDULE["catalog-sweep-template-sources"] = {
+    # Template sources: due syncs queued, lost nudges re-sent, lost workers' syncs failed.
+    "task": "catalog.sweep_template_sources",
+    "schedule": _every(60),
+}
 CELERY_BEAT_SCHEDULE["catalog-score-services"] = {
     # Daily, so each service's scorecard trend gains one point per day.
     "task": "catalog.score_services",
+    "schedule": _every(86400),
+}
+CELERY_BEAT_SCHEDULE["idp-purge-workload-tokens"] = {
+    # Platform tokens traded for CI OIDC tokens: one per pipeline run, gone a week after expiry.
+    "task": "idp.purge_workload_tokens",
     "schedule": _every(86400),
 }
 CELERY_BEAT_SCHEDULE["provisioning-sweep-queued-runs"] = {
@@ -371,6 +466,11 @@ CELERY_BEAT_SCHEDULE["provisioning-expire-pending-plans"] = {
 CELERY_BEAT_SCHEDULE["provisioning-expire-resources"] = {
     "task": "provisioning.expire_resources",
     "schedule": _every(300),
+}
+CELERY_BEAT_SCHEDULE["fleet-sweep-fleets"] = {
+    # Drives fleet upgrades at work: a held plan that finished moves no status to nudge on.
+    "task": "fleet.sweep_fleets",
+    "schedule": _every(10),
 }
 CELERY_BEAT_SCHEDULE["provisioning-push-pending-states"] = {
     "task": "provisioning.push_pending_states",
@@ -453,3 +553,12 @@ LOGGING: dict[str, Any] = {
         "axes": {"level": "WARNING"},
     },
 }
+# The platform's own logs (web, worker, beat) also go to CloudWatch Logs as JSON, through
+# watchtower, when a log group is configured (see docs/observability.md).
+if os.environ.get("IDP_CLOUDWATCH_LOG_GROUP"):
+    LOGGING["handlers"]["cloudwatch"] = {
+        "()": "monitoring.log_handler.cloudwatch_handler",
+        "filters": ["context"],
+        "formatter": "json",
+    }
+    LOGGING["root"]["handlers"].append("cloudwatch")

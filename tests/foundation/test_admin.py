@@ -124,3 +124,24 @@ def test_admin_environment_changes_are_audited(superuser, client_as):
     assert not env.requires_approval
     event = AuditEvent.objects.get(action="environment.updated")
     assert event.details == {"requires_approval": "False"}
+
+
+def test_admin_environment_with_dynamodb_locking_needs_its_table(superuser, client_as):
+    client = client_as(superuser)
+    data = {
+        "slug": "legacy",
+        "name": "Legacy",
+        "order": 7,
+        "aws_region": "eu-west-1",
+        "approvals_required": 1,
+        "approver_role": "maintainer",
+        "state_locking": "dynamodb",
+    }
+    page = client.post("/admin/idp/environment/add/", data)
+    assert page.status_code == 200
+    assert "LockID" in page.context["adminform"].form.errors["dynamodb_lock_table"][0]
+    assert not Environment.objects.filter(slug="legacy").exists()
+
+    data["dynamodb_lock_table"] = "terraform-locks"
+    assert client.post("/admin/idp/environment/add/", data).status_code == 302
+    assert Environment.objects.get(slug="legacy").dynamodb_lock_table == "terraform-locks"

@@ -14,6 +14,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         values = {s.name: getattr(settings, s.name) for s in conf.DECLARED}
         rows = conf.describe(values)
+        from_store = set(settings.IDP_CONFIG_FROM_SSM)
         width = max(len(r[0]) for r in rows)
         for variable, value, doc in rows:
-            self.stdout.write(f"{variable.ljust(width)}  {value}\n{' ' * width}  {doc}")
+            source = "  (from Parameter Store)" if variable in from_store else ""
+            self.stdout.write(f"{variable.ljust(width)}  {value}{source}\n{' ' * width}  {doc}")
+        others = sorted(from_store - {r[0] for r in rows})
+        if others:
+            self.stdout.write("Also from Parameter Store: " + ", ".join(others))

@@ -205,6 +205,8 @@ class Command(BaseCommand):
             # The portal accepts signed GitHub webhooks only; the demo's pipeline runs arrive
             # that way too.
             "GITHUB_WEBHOOK_SECRET": os.environ.get("GITHUB_WEBHOOK_SECRET") or webhook_secret(var),
+            # Runs' logs go to the local AWS API's CloudWatch Logs, as they would to AWS's.
+            "IDP_CLOUDWATCH_RUN_LOGS": os.environ.get("IDP_CLOUDWATCH_RUN_LOGS", "true"),
         }
         env = {
             **os.environ,

@@ -1,0 +1,275 @@
+"""Service accounts: team-owned non-human identities (CI, scripts) with scoped tokens, and
+the workload-identity bindings that let a CI job trade its OIDC token for a platform token.
+
+A service account is a User row that cannot sign in (unusable password), placed in its
+team's role group (viewer, member or maintainer; never admin), acting only through API
+tokens limited to its team and to read/write. It never approves: the approval policy
+refuses it (`provisioning/approval_policy.py`). Every action it takes is audited as itself,
+with the person who created it named beside (`idp.audit.record`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from . import audit
+from .choices import ROLE_ORDER, SERVICE_ACCOUNT_SCOPES, AuditAction, Role
+from .models import (
+    SERVICE_ACCOUNT_ROLES,
+    APIToken,
+    ServiceAccount,
+    Team,
+    WorkloadIdentityBinding,
+    slug_validator,
+)
+from .rbac import forget_permissions, has_team_perm, permissions_changed
+from .services import Conflict, Forbidden, ServiceError, create_api_token, revoke_api_token
+
+NAME_MAX = 40
+REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def require_maintainer(actor: Any, team: Team, what: str) -> None:
+    """Service accounts are managed by the team's maintainers and admins (and platform
+    admins); `actor=None` is ops at the command line."""
+    if actor is not None and not has_team_perm(actor, team, "maintain_team"):
+        raise Forbidden(f"Only maintainers of {team.slug} {what}.")
+
+
+def _check_role(role: str) -> str:
+    if role not in SERVICE_ACCOUNT_ROLES:
+        allowed = ", ".join(r.value for r in SERVICE_ACCOUNT_ROLES)
+        raise ServiceError(
+            f"A service account's role is one of {allowed} (never admin)", field="role"
+        )
+    return role
+
+
+def _place_in_role_group(account: ServiceAccount, role: str) -> None:
+    team, user = account.team, account.user
+    user.groups.remove(*Group.objects.filter(name__in=[team.group_name(r) for r in ROLE_ORDER]))
+    user.groups.add(Group.objects.get_or_create(name=team.group_name(role))[0])
+    forget_permissions(user)
+    permissions_changed()
+
+
+@transaction.atomic
+def create_service_account(
+    team: Team,
+    name: str,
+    *,
+    description: str = "",
+    role: str = Role.MEMBER,
+    actor: Any = None,
+    created_by: Any = None,
+) -> ServiceAccount:
+    """Create the service account `sa:<team>:<name>` for `team` (maintainers only). The
+    person answerable for it is the actor, or `created_by` when ops create it."""
+    require_maintainer(actor, team, "create service accounts")
+    if ServiceAccount.of(actor) is not None:
+        raise Forbidden("A service account cannot create service accounts.")
+    name = (name or "").strip()
+    try:
+        slug_validator(name)
+    except ValidationError as exc:
+        raise ServiceError(" ".join(exc.messages), field="name") from exc
+    if len(name) > NAME_MAX:
+        raise ServiceError(f"Use at most {NAME_MAX} characters", field="name")
+    _check_role(role)
+    username = ServiceAccount.username_for(team, name)
+    User = get_user_model()
+    if ServiceAccount.objects.filter(team=team, name=name).exists() or (
+        User.objects.filter(username=username).exists()
+    ):
+        raise Conflict(f"{team.slug} already has a service account {name!r}", field="name")
+    user = User(username=username, is_active=True)
+    user.set_unusable_password()
+    user.save()
+    account = ServiceAccount.objects.create(
+        user=user,
+        team=team,
+        name=name,
+        description=(description or "").strip(),
+        role=role,
+        created_by=actor if getattr(actor, "is_authenticated", False) else created_by,
+    )
+    _place_in_role_group(account, role)
+    audit.record(
+        AuditAction.SERVICE_ACCOUNT_CREATED,
+        actor=actor,
+        target=account,
+        details={
+            "username": username,
+            "role": role,
+            "created_by": account.created_by.get_username() if account.created_by else None,
+        },
+    )
+    return account
+
+
+@transaction.atomic
+def update_service_account(
+    account: ServiceAccount,
+    *,
+    description: str | None = None,
+    role: str | None = None,
+    actor: Any = None,
+) -> ServiceAccount:
+    """Change a service account's description or role (maintainers only)."""
+    require_maintainer(actor, account.team, "change service accounts")
+    changed: dict[str, str] = {}
+    if description is not None and description.strip() != account.description:
+        changed["description"] = description.strip()
+    if role is not None and role != account.role:
+        changed["role"] = _check_role(role)
+    if changed:
+        for key, value in changed.items():
+            setattr(account, key, value)
+        account.save(update_fields=list(changed))
+        if "role" in changed:
+            _place_in_role_group(account, account.role)
+        audit.record(
+            AuditAction.SERVICE_ACCOUNT_UPDATED,
+            actor=actor,
+            target=account,
+            details={"changed": changed},
+        )
+    return account
+
+
+@transaction.atomic
+def set_service_account_enabled(
+    account: ServiceAccount, enabled: bool, *, actor: Any = None
+) -> ServiceAccount:
+    """Disable a service account (its tokens stop working at once, its CI can no longer
+    trade OIDC tokens) or enable it again."""
+    require_maintainer(actor, account.team, "disable or enable service accounts")
+    if (account.disabled_at is None) == enabled:
+        return account
+    account.disabled_at = None if enabled else timezone.now()
+    account.save(update_fields=["disabled_at"])
+    account.user.is_active = enabled
+    account.user.save(update_fields=["is_active"])
+    audit.record(
+        AuditAction.SERVICE_ACCOUNT_ENABLED if enabled else AuditAction.SERVICE_ACCOUNT_DISABLED,
+        actor=actor,
+        target=account,
+    )
+    return account
+
+
+def create_service_account_token(
+    account: ServiceAccount,
+    *,
+    name: str = "default",
+    scopes: Iterable[str] | None = None,
+    lifetime: timedelta | None = None,
+    actor: Any = None,
+) -> tuple[APIToken, str]:
+    """A token of the service account (maintainers only): limited to its team, read/write."""
+    require_maintainer(actor, account.team, "create tokens of service accounts")
+    return create_api_token(account.user, name=name, scopes=scopes, lifetime=lifetime, actor=actor)
+
+
+def revoke_service_account_token(
+    account: ServiceAccount, token: APIToken, *, actor: Any = None
+) -> APIToken:
+    """Revoke one of the service account's tokens (maintainers only)."""
+    require_maintainer(actor, account.team, "revoke tokens of service accounts")
+    if token.user_id != account.user_id:
+        raise ServiceError("That token is not this service account's", field="token")
+    return revoke_api_token(token, actor=actor)
+
+
+def _clean_pattern(value: str, field: str) -> str:
+    value = (value or "").strip()
+    if len(value) > 200:
+        raise ServiceError("Use at most 200 characters", field=field)
+    return value
+
+
+@transaction.atomic
+def bind_github_repository(
+    account: ServiceAccount,
+    repository: str,
+    *,
+    ref_pattern: str = "",
+    environment_pattern: str = "",
+    service_slug: str = "",
+    scopes: Iterable[str] | None = None,
+    actor: Any = None,
+) -> WorkloadIdentityBinding:
+    """Trust GitHub Actions OIDC tokens of `repository` ("owner/name"; optionally only refs
+    and environments matching the glob patterns) as `account` (maintainers only)."""
+    require_maintainer(actor, account.team, "bind repositories to service accounts")
+    repository = (repository or "").strip()
+    if not REPOSITORY_PATTERN.match(repository):
+        raise ServiceError('Name the repository as "owner/name"', field="repository")
+    granted = [str(s) for s in (SERVICE_ACCOUNT_SCOPES if scopes is None else set(scopes))]
+    refused = [s for s in granted if s not in SERVICE_ACCOUNT_SCOPES]
+    if refused or not granted:
+        raise ServiceError(
+            f"Tokens issued to CI may have {', '.join(SERVICE_ACCOUNT_SCOPES)}", field="scopes"
+        )
+    service_slug = (service_slug or "").strip()
+    if service_slug:
+        try:
+            slug_validator(service_slug)
+        except ValidationError as exc:
+            raise ServiceError(" ".join(exc.messages), field="service") from exc
+    fields = {
+        "ref_pattern": _clean_pattern(ref_pattern, "ref_pattern"),
+        "environment_pattern": _clean_pattern(environment_pattern, "environment_pattern"),
+    }
+    if WorkloadIdentityBinding.objects.filter(
+        service_account=account, repository__iexact=repository, **fields
+    ).exists():
+        raise Conflict(f"{account} already trusts {repository} this way", field="repository")
+    binding = WorkloadIdentityBinding.objects.create(
+        service_account=account,
+        repository=repository,
+        service_slug=service_slug,
+        scopes=[s for s in SERVICE_ACCOUNT_SCOPES if s in granted],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        **fields,
+    )
+    audit.record(
+        AuditAction.WORKLOAD_IDENTITY_BOUND,
+        actor=actor,
+        target=binding,
+        details={
+            "service_account": account.username,
+            "repository": repository,
+            **fields,
+            "service": service_slug,
+            "scopes": binding.scopes,
+        },
+    )
+    return binding
+
+
+@transaction.atomic
+def unbind(binding: WorkloadIdentityBinding, *, actor: Any = None) -> None:
+    """Stop trusting a repository; the tokens already issued through it are revoked."""
+    account = binding.service_account
+    require_maintainer(actor, account.team, "remove repository bindings")
+    now = timezone.now()
+    binding.issued_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
+    audit.record(
+        AuditAction.WORKLOAD_IDENTITY_UNBOUND,
+        actor=actor,
+        target=binding,
+        team=account.team,
+        details={"service_account": account.username, "repository": binding.repository},
+    )
+    # Issued tokens keep their rows (revoked, binding unset) for the audit trail.
+    binding.delete()
