@@ -11,8 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# git: docs builds clone the components' repositories.
-RUN apt-get update && apt-get install -y --no-install-recommends git \
+# git: docs builds and template sources clone repositories; gnupg and openssh-client
+# verify template sources' signed tags.
+RUN apt-get update && apt-get install -y --no-install-recommends git gnupg openssh-client \
     && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first, so code changes do not reinstall them.
@@ -23,6 +24,7 @@ COPY provisioning ./provisioning
 COPY pipelines ./pipelines
 COPY monitoring ./monitoring
 COPY policies ./policies
+COPY fleet ./fleet
 RUN pip install .
 
 COPY templates ./templates

@@ -23,7 +23,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy idp catalog provisioning pipelines monitoring policies
+	$(BIN)/mypy idp catalog provisioning pipelines monitoring policies fleet
 	$(BIN)/python manage.py check_policies
 
 bench: install

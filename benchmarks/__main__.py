@@ -1,5 +1,5 @@
 """`python -m benchmarks [--quick] [--only seed|queries|load|provision|recovery|policies|catalog
-...]`: run and report."""
+|sources|fleet ...]`: run and report."""
 
 from __future__ import annotations
 
@@ -12,7 +12,17 @@ from typing import Any
 
 from . import environment
 
-SECTIONS = ("seed", "queries", "load", "provision", "recovery", "policies", "catalog")
+SECTIONS = (
+    "seed",
+    "queries",
+    "load",
+    "provision",
+    "recovery",
+    "policies",
+    "catalog",
+    "sources",
+    "fleet",
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -42,6 +52,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         default=None,
         help="resources through 1 and 2 workers (default 200)",
+    )
+    parser.add_argument(
+        "--fleet-size",
+        type=int,
+        default=None,
+        help="resources of the fleet upgrade through 2 workers (default 500; --quick 40)",
     )
     parser.add_argument("--markdown", metavar="RESULTS_JSON",
                         help="print a results file as Markdown and exit")  # fmt: skip
@@ -148,6 +164,18 @@ def main(argv: list[str] | None = None) -> int:
         from . import catalog
 
         catalog.run_section(results, quick=args.quick, log=log)
+
+    results.write()
+    if "sources" in sections:
+        from . import sources
+
+        sources.run_section(results, log=log)
+
+    results.write()
+    if "fleet" in sections:
+        from . import fleet
+
+        fleet.run_section(results, quick=args.quick, size=args.fleet_size, log=log)
 
     path = results.write()
     print_summary(results)

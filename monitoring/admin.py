@@ -10,8 +10,20 @@ from django.http import HttpRequest
 from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 from idp.services import ServiceError
 
-from .models import AlarmState, Alert, Budget, Collection, CostRecord, MetricSample
-from .services import budgets
+from .models import (
+    AlarmEvent,
+    AlarmState,
+    Alert,
+    AlertChannel,
+    Budget,
+    Collection,
+    CostRecord,
+    LogShipment,
+    MetricSample,
+    ServiceDashboard,
+    TeamTopic,
+)
+from .services import budgets, sns
 from .services.budgets import clean_amount, clean_thresholds
 
 
@@ -118,3 +130,82 @@ class CollectionAdmin(admin.ModelAdmin):
     list_display = ["started_at", "kind", "status", "stored", "finished_at"]
     list_filter = ["kind", "status"]
     readonly_fields = ["kind", "status", "stored", "errors", "started_at", "finished_at"]
+
+
+@admin.register(AlertChannel)
+class AlertChannelAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
+    """A team's alarm endpoints; saving one subscribes it to the team's SNS topics."""
+
+    list_display = ["team", "kind", "created_at"]
+    list_filter = ["kind", ("team", TeamListFilter)]
+    fields = ["team", "kind", "endpoint"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        try:
+            channel = sns.add_channel(obj.team, obj.kind, obj.endpoint, actor=request.user)
+        except ServiceError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        except Exception as exc:  # noqa: BLE001 - SNS down: the channel is kept, re-subscribed later
+            obj.save()
+            self.message_user(request, f"Saved; SNS not reached: {exc}", messages.WARNING)
+            return
+        obj.pk = channel.pk
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        sns.remove_channel(obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for channel in queryset:
+            sns.remove_channel(channel, actor=request.user)
+
+
+@admin.register(TeamTopic)
+class TeamTopicAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["topic_arn", "team", "environment", "updated_at"]
+    list_filter = [("team", TeamListFilter), "environment"]
+    readonly_fields = ["team", "environment", "topic_arn", "subscriptions", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AlarmEvent)
+class AlarmEventAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "occurred_at",
+        "team",
+        "alarm_name",
+        "old_state",
+        "new_state",
+        "acknowledged_at",
+    ]
+    list_filter = ["new_state", ("team", TeamListFilter)]
+    search_fields = ["alarm_name"]
+    raw_id_fields = ["resource", "alarm", "acknowledged_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LogShipment)
+class LogShipmentAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["run", "log_group", "log_stream", "events", "complete", "updated_at"]
+    list_filter = ["complete"]
+    raw_id_fields = ["run"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ServiceDashboard)
+class ServiceDashboardAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "service", "environment", "resources", "widgets", "synced_at"]
+    list_filter = ["deleted", "environment"]
+    readonly_fields = ["name", "widgets", "resources", "deleted", "error", "synced_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

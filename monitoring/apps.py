@@ -8,6 +8,7 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         # Explicit hooks into provisioning (its budget gate and lifecycle listener), not
         # model signals: provisioning stays unaware of monitoring.
-        from . import budget
+        from . import budget, log_handler
 
         budget.register()
+        log_handler.connect_celery()

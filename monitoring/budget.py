@@ -2,7 +2,8 @@
 
 - the budget gate: asked by the approval policy for every plan (new, change, upgrade,
   re-plan, retry) with that plan's own inputs; over budget, a platform admin must approve;
-- the lifecycle listener: alarms and cached usage numbers follow a resource's status.
+- the lifecycle listener: alarms, cached usage numbers, run logs shipped to CloudWatch Logs
+  and the service's CloudWatch dashboard follow a resource's status.
 """
 
 from __future__ import annotations
@@ -72,10 +73,25 @@ def on_resource_moved(moved: Any) -> None:
     if resource is None:
         return
     bump(resource.team.slug)
-    if moved.after == ResourceStatus.PROVISIONED and moved.before != ResourceStatus.PROVISIONED:
+    came = moved.after == ResourceStatus.PROVISIONED and moved.before != ResourceStatus.PROVISIONED
+    if came:
         alarms.on_resource_provisioned(resource)
     elif moved.after == ResourceStatus.DESTROYED:
         alarms.on_resource_destroyed(resource)
+    _nudge_cloudwatch(resource, changed=came or moved.after == ResourceStatus.DESTROYED)
+
+
+def _nudge_cloudwatch(resource: Any, *, changed: bool) -> None:
+    """Queue the CloudWatch work a move calls for: ship the logs of the runs that just ended,
+    and put the service's dashboard again when a resource came or went (workers do both)."""
+    from idp.conf import setting
+
+    from . import tasks
+
+    if setting("IDP_CLOUDWATCH_RUN_LOGS"):
+        tasks.ship_run_logs.delay()
+    if changed and resource.service_id and setting("IDP_CLOUDWATCH_DASHBOARDS"):
+        tasks.sync_service_dashboard.delay(resource.pk)
 
 
 def register() -> None:

@@ -25,6 +25,13 @@ class CollectionKind(models.TextChoices):
     BUDGETS = "budgets", "Budgets"
 
 
+class ChannelKind(models.TextChoices):
+    """Where a team's alarm notifications go (each is an SNS subscription of its topic)."""
+
+    EMAIL = "email", "E-mail"
+    SLACK = "slack", "Slack-compatible HTTPS webhook"
+
+
 class CollectionStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -50,3 +57,8 @@ class AuditAction(models.TextChoices):
     MONITORING_ALARMS_CREATED = "monitoring.alarms_created", "Monitoring alarms created"
     MONITORING_ALARMS_DELETED = "monitoring.alarms_deleted", "Monitoring alarms deleted"
     MONITORING_COSTS_COLLECTED = "monitoring.costs_collected", "Monitoring costs collected"
+    MONITORING_TOPIC_CREATED = "monitoring.topic_created", "Team SNS topic created"
+    MONITORING_ALARM_CHANGED = "monitoring.alarm_changed", "Alarm changed state"
+    MONITORING_ALARM_ACKNOWLEDGED = "monitoring.alarm_acknowledged", "Alarm acknowledged"
+    MONITORING_CHANNEL_ADDED = "monitoring.channel_added", "Alert channel added"
+    MONITORING_CHANNEL_REMOVED = "monitoring.channel_removed", "Alert channel removed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -14,6 +15,7 @@ from idp.rbac import TeamOwnedQuerySet
 
 from .choices import (
     DEFAULT_THRESHOLDS,
+    ChannelKind,
     CollectionKind,
     CollectionStatus,
     ResourceType,
@@ -195,3 +197,157 @@ class Collection(models.Model):
             self.status = CollectionStatus.PARTIAL if self.stored else CollectionStatus.FAILED
         self.finished_at = timezone.now()
         self.save(update_fields=["status", "stored", "retries", "errors", "finished_at"])
+
+
+class AlertChannel(models.Model):
+    """One of a team's alert endpoints (an e-mail address or a Slack-compatible HTTPS URL),
+    subscribed to the team's SNS topic in every environment."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="alert_channels")
+    kind = models.CharField(max_length=10, choices=ChannelKind.choices)
+    endpoint = models.CharField(max_length=500, help_text="E-mail address or HTTPS URL")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team__slug", "kind", "endpoint"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "kind", "endpoint"], name="unique_alert_channel"
+            )
+        ]
+
+    def __str__(self) -> str:
+        # An HTTPS endpoint may carry a token in its path: show the host only.
+        shown = self.endpoint if self.kind == ChannelKind.EMAIL else self.endpoint[:30] + "…"
+        return f"{self.team} {self.kind} {shown}"
+
+
+class TeamTopic(models.Model):
+    """The SNS topic the platform created for a team in an environment's account; every alarm
+    of the team's resources there notifies it."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="sns_topics")
+    environment = models.ForeignKey(
+        "idp.Environment", on_delete=models.CASCADE, related_name="sns_topics"
+    )
+    topic_arn = models.CharField(max_length=300, unique=True)
+    subscriptions = models.JSONField(
+        default=dict, blank=True, help_text="endpoint → subscription ARN (or 'pending')"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team__slug", "environment__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "environment"], name="unique_team_topic")
+        ]
+
+    def __str__(self) -> str:
+        return self.topic_arn
+
+
+class AlarmEvent(models.Model):
+    """An alarm's change of state as SNS delivered it: the alerts page's history."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="alarm_events")
+    alarm = models.ForeignKey(
+        AlarmState, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    resource = models.ForeignKey(
+        "provisioning.Resource",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alarm_events",
+    )
+    alarm_name = models.CharField(max_length=255, db_index=True)
+    old_state = models.CharField(max_length=20, blank=True)
+    new_state = models.CharField(max_length=20)
+    reason = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    message_id = models.CharField(max_length=100, unique=True, help_text="SNS MessageId")
+    topic_arn = models.CharField(max_length=300, blank=True)
+    emailed_to = models.PositiveIntegerField(default=0)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["team", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.alarm_name}: {self.old_state} → {self.new_state}"
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+class LogShipment(models.Model):
+    """How far a run's log has been copied to CloudWatch Logs (a row per run, the sweeper's
+    bookmark): chunks from `next_seq` on are still to ship."""
+
+    run = models.OneToOneField(
+        "provisioning.Run", on_delete=models.CASCADE, related_name="log_shipment"
+    )
+    log_group = models.CharField(max_length=512)
+    log_stream = models.CharField(max_length=512)
+    next_seq = models.PositiveIntegerField(default=0)
+    events = models.PositiveIntegerField(default=0)
+    complete = models.BooleanField(default=False, db_index=True)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "run__resource__team"
+
+    class Meta:
+        ordering = ["-run_id"]
+
+    def __str__(self) -> str:
+        return f"{self.log_group}/{self.log_stream} ({self.events} events)"
+
+
+class ServiceDashboard(models.Model):
+    """The CloudWatch dashboard of a service's resources in one environment's account."""
+
+    service = models.ForeignKey(
+        "catalog.Service", on_delete=models.CASCADE, related_name="cloudwatch_dashboards"
+    )
+    environment = models.ForeignKey(
+        "idp.Environment", on_delete=models.CASCADE, related_name="cloudwatch_dashboards"
+    )
+    name = models.CharField(max_length=255, unique=True)
+    widgets = models.PositiveIntegerField(default=0)
+    resources = models.PositiveIntegerField(default=0)
+    deleted = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+    team_field = "service__team"
+
+    class Meta:
+        ordering = ["service", "environment"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "environment"], name="unique_service_dashboard"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .services import alarms, budgets, costs, metrics
+from .services import alarms, budgets, cloudwatch_logs, costs, dashboards_aws, metrics
 
 
 # Periodic tasks set both limits: a time limit alone would inherit the run-sized soft limit,
@@ -37,3 +37,19 @@ def mirror_budget(budget_pk: int) -> bool | None:
     if result is False:
         raise RuntimeError("AWS Budgets did not accept the budget; see Budget.aws_sync_error")
     return result
+
+
+@shared_task(name="monitoring.ship_run_logs", time_limit=600, soft_time_limit=570)
+def ship_run_logs() -> dict[str, int]:
+    """The sweeper (beat, and nudged when a resource moves): copy the logs of ended runs to
+    CloudWatch Logs, from each run's bookmark on (off unless IDP_CLOUDWATCH_RUN_LOGS)."""
+    return cloudwatch_logs.ship_pending_logs()
+
+
+@shared_task(name="monitoring.sync_service_dashboard", time_limit=300, soft_time_limit=270)
+def sync_service_dashboard(resource_id: int) -> dict[str, object]:
+    """Put the CloudWatch dashboard of the resource's service and environment again."""
+    row = dashboards_aws.sync_for_resource(resource_id)
+    if row is None:
+        return {"dashboard": None}
+    return {"dashboard": row.name, "widgets": row.widgets, "error": row.error}

@@ -19,9 +19,10 @@ from idp.services import ServiceError
 
 from . import dashboards
 from .forms import BudgetForm, thresholds_text
-from .models import AlarmState, Alert, Budget, Collection, MetricSample
+from .models import AlarmState, Alert, Budget, Collection, LogShipment, MetricSample
 from .services import budgets
 from .services.analytics import parse_period
+from .services.cloudwatch_logs import console_url
 from .services.metrics import METRIC_SETS, resource_type
 from .services.rightsizing import hints_for, hints_for_many
 
@@ -261,8 +262,18 @@ def resource_panel(request: HttpRequest, pk: int) -> HttpResponse:
             "alarms": AlarmState.objects.filter(resource=resource),
             "hints": hints_for(resource),
             "charts": charts,
+            "log_shipments": _log_shipments(resource),
         },
     )
+
+
+def _log_shipments(resource: Any) -> list[LogShipment]:
+    """The resource's newest runs shipped to CloudWatch Logs, each with its console link."""
+    region = resource.environment.aws_region
+    shipments = list(LogShipment.objects.filter(run__resource=resource).select_related("run")[:5])
+    for shipment in shipments:
+        shipment.console_url = console_url(shipment, region)  # type: ignore[attr-defined]
+    return shipments
 
 
 def _known_metrics(resource: Any) -> list[str]:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from idp.models import Team
 
-from ..models import Alert, Budget, CostRecord, MetricSample
+from ..models import AlarmEvent, Alert, AlertChannel, Budget, CostRecord, MetricSample
 
 
 class CostRecordSerializer(serializers.ModelSerializer):
@@ -100,3 +102,62 @@ class MetricSampleSerializer(serializers.ModelSerializer):
     class Meta:
         model = MetricSample
         fields = ["resource", "resource_type", "metric", "statistic", "timestamp", "value", "unit"]
+
+
+class AlarmEventSerializer(serializers.ModelSerializer):
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    acknowledged_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = AlarmEvent
+        fields = [
+            "id",
+            "team",
+            "resource",
+            "alarm_name",
+            "old_state",
+            "new_state",
+            "reason",
+            "occurred_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CloudWatchLogEventSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    log_group = serializers.CharField()
+    log_stream = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    message = serializers.CharField()
+
+
+class AlertChannelSerializer(serializers.ModelSerializer):
+    """Parses a new channel; the action checks the endpoint and who may add it."""
+
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all()
+    )
+
+    class Meta:
+        model = AlertChannel
+        fields = ["id", "team", "kind", "endpoint", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        # The action owns "already there": the model's unique check would answer first.
+        validators: list[Any] = []
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        # Only your teams can be named: another team reads as one that does not exist.
+        user = getattr(request, "user", None)
+        team = fields["team"]
+        assert isinstance(team, serializers.SlugRelatedField)
+        team.queryset = Team.objects.for_user(user) if user else Team.objects.none()
+        return fields

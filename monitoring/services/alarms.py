@@ -28,7 +28,7 @@ def alarm_name(resource: Any, metric: str) -> str:
     return f"idp-{resource.team.slug}-{resource.environment.slug}-{resource.name}-{metric}"[:255]
 
 
-def _definitions(resource: Any, rtype: str) -> list[dict[str, Any]]:
+def alarm_definitions(resource: Any, rtype: str) -> list[dict[str, Any]]:
     """The template's alarms with defaults filled in; bad entries are skipped."""
     known = {s.metric: s for s in METRIC_SETS[rtype]}
     found = []
@@ -63,13 +63,18 @@ def on_resource_provisioned(resource: Any) -> list[AlarmState]:
     rtype = resource_type(resource)
     if rtype is None:
         return []
-    definitions = _definitions(resource, rtype)
+    definitions = alarm_definitions(resource, rtype)
     if not definitions:
         return []
     created: list[AlarmState] = []
     collection = Collection.objects.create(kind=CollectionKind.ALARMS)
     try:
         client = aws.client("cloudwatch", resource.environment)
+        # Every alarm notifies the team's topic (created on first use): state changes reach
+        # the portal and the team's channels through SNS, not only by polling.
+        from .sns import ensure_team_topic
+
+        topic_arn = ensure_team_topic(resource.team, resource.environment).topic_arn
         for alarm in definitions:
             name = alarm_name(resource, alarm["metric"])
             aws.call(
@@ -84,23 +89,26 @@ def on_resource_provisioned(resource: Any) -> list[AlarmState]:
                 EvaluationPeriods=alarm["evaluation_periods"],
                 Threshold=alarm["threshold"],
                 ComparisonOperator=alarm["comparison"],
+                AlarmActions=[topic_arn],
+                OKActions=[topic_arn],
                 Tags=[
                     {"Key": "idp:team", "Value": resource.team.slug},
                     {"Key": "idp:environment", "Value": resource.environment.slug},
                 ],
             )
-            state, _ = AlarmState.objects.update_or_create(
-                alarm_name=name,
-                defaults={
-                    "resource": resource,
-                    "metric": alarm["metric"],
-                    "namespace": alarm["namespace"],
-                    "threshold": alarm["threshold"],
-                    "comparison": alarm["comparison"],
-                    "state": "INSUFFICIENT_DATA",
-                    "deleted": False,
-                },
-            )
+            values = {
+                "resource": resource,
+                "metric": alarm["metric"],
+                "namespace": alarm["namespace"],
+                "threshold": alarm["threshold"],
+                "comparison": alarm["comparison"],
+                "deleted": False,
+            }
+            # CloudWatch keeps a replaced alarm's state; a new (or re-made) one has no data.
+            state = AlarmState.objects.filter(alarm_name=name, deleted=False).first()
+            if state is None:
+                values["state"] = "INSUFFICIENT_DATA"
+            state, _ = AlarmState.objects.update_or_create(alarm_name=name, defaults=values)
             created.append(state)
             collection.stored += 1
     except Exception as exc:  # noqa: BLE001 - a missing alarm must not fail the provisioning
@@ -148,9 +156,16 @@ def on_resource_destroyed(resource: Any) -> int:
 
 
 def refresh_alarm_states() -> int:
-    """Copy the current state of every live alarm from CloudWatch; returns how many changed."""
+    """Copy the current state of every live alarm from CloudWatch; returns how many changed.
+    Alarms made before alarms notified (no actions) are put again with the team's topic."""
     changed = 0
-    states = AlarmState.objects.filter(deleted=False).select_related("resource__environment")
+    silent: dict[int, Any] = {}
+    states = AlarmState.objects.filter(deleted=False).select_related(
+        "resource__environment",
+        "resource__team",
+        "resource__template",
+        "resource__template_version",
+    )
     by_env: dict[int, list[AlarmState]] = {}
     for state in states:
         by_env.setdefault(state.resource.environment_id, []).append(state)
@@ -162,6 +177,8 @@ def refresh_alarm_states() -> int:
                 page = aws.call(client.describe_alarms, AlarmNames=list(chunk))
                 for alarm in page.get("MetricAlarms", []):
                     known = chunk.get(alarm["AlarmName"])
+                    if known and not alarm.get("AlarmActions"):
+                        silent[known.resource_id] = known.resource
                     if known and known.state != alarm["StateValue"]:
                         known.state = alarm["StateValue"]
                         known.state_reason = alarm.get("StateReason", "")[:2000]
@@ -169,6 +186,8 @@ def refresh_alarm_states() -> int:
                         changed += 1
         except Exception as exc:  # noqa: BLE001 - states stay as last known
             logger.warning("describe_alarms failed: %s", exc)
+    for resource in silent.values():
+        on_resource_provisioned(resource)  # put_metric_alarm replaces: now with actions
     return changed
 
 

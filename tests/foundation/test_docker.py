@@ -63,3 +63,13 @@ def test_dockerfile_builds_from_slim_python_and_collects_static():
     assert "USER idp" in dockerfile  # not root at runtime
     for path in ("idp", "templates", "static", "terraform_modules", "manage.py"):
         assert path in dockerfile
+    # Every app of the project is in the image (an app left out stops it at start).
+    from django.conf import settings
+
+    ours = {
+        app.split(".")[0] for app in settings.INSTALLED_APPS if (ROOT / app.split(".")[0]).is_dir()
+    }
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", dockerfile, re.M))
+    assert ours <= copied, f"not copied into the image: {sorted(ours - copied)}"
+    # Template sources verify signed tags with gpg or ssh-keygen.
+    assert re.search(r"apt-get install .*\bgit\b.*\bgnupg\b.*\bopenssh-client\b", dockerfile)
