@@ -16,6 +16,7 @@ def fleet_json(fleet: FleetUpgrade, *, user: Any = None) -> dict[str, Any]:
         "id": fleet.pk,
         "template": fleet.template.slug,
         "target_version": fleet.target_version.number,
+        "target_version_label": fleet.target_version.display,
         "team": fleet.team.slug if fleet.team else None,
         "status": fleet.status,
         "selection": fleet.selection,

@@ -61,6 +61,9 @@ class FleetSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     template = serializers.CharField()
     target_version = serializers.IntegerField()
+    target_version_label = serializers.CharField(
+        help_text="The tag (template sources), else the number"
+    )
     team = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=FleetStatus.choices)
     selection = serializers.DictField()

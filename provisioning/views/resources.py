@@ -26,6 +26,7 @@ from idp.services import ServiceError
 
 from .. import actions
 from ..actions import proposals
+from ..actions.holds import held_plan
 from ..api.presenters import (
     current_run,
     latest_plan,
@@ -226,6 +227,7 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
         "break_glass_used": resource.approvals.filter(break_glass=True).exists(),
         "current_run": running,
         "current_run_phrase": run_phrase(running) if running else "",
+        "held_plan": held_plan(resource),
         "awaiting": awaiting_banner(resource, request.user),
         "policy_block": policy_block(resource, plan),
         "plan": plan,

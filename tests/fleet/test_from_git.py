@@ -112,6 +112,7 @@ def test_git_tags_become_versions_and_a_fleet_moves_resources_between_them(
         format="json",
     )
     assert started.status_code == 201, started.content
+    assert started.json()["target_version_label"] == "v1.1.0"
     fleet = FleetUpgrade.objects.get(pk=started.json()["id"])
     assert fleet.target_version.label == "v1.1.0"
     fleet = drive_until(fleet, lambda f: f.planned_at is not None, "the plan summary")

@@ -39,7 +39,7 @@ def provisioned(actor, team, env, name="held"):
     return resource
 
 
-def test_a_held_plan_waits_then_applies_when_released(alice, bob, teams, envs, state):  # noqa: F811
+def test_a_held_plan_waits_then_applies_when_released(alice, bob, teams, envs, state, client_as):  # noqa: F811
     v1 = register("v1")
     resource = provisioned(alice, teams["payments"], "dev")
     assert resource.status == ResourceStatus.PROVISIONED
@@ -53,11 +53,17 @@ def test_a_held_plan_waits_then_applies_when_released(alice, bob, teams, envs, s
     assert not resource.runs.filter(kind=RunKind.APPLY, plan_run=plan).exists()
     with pytest.raises(Conflict):
         actions.replan(resource, actor=bob)
+    # The resource page says why it stays `planning`.
+    page = client_as(alice).get(resource.get_absolute_url()).content.decode()
+    assert 'id="held-plan"' in page and "held by a fleet upgrade" in page
     apply = holds.release_held_plan(resource, actor=bob)
     assert apply.kind == RunKind.APPLY and apply.plan_run_id == plan.pk
     run_queued(resource)
     assert resource.status == ResourceStatus.PROVISIONED
     assert resource.template_version_id == v2.pk != v1.pk
+    assert (
+        'id="held-plan"' not in client_as(alice).get(resource.get_absolute_url()).content.decode()
+    )
     with pytest.raises(Conflict):
         holds.release_held_plan(resource, actor=bob)
 
