@@ -228,6 +228,9 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
         "current_run": running,
         "current_run_phrase": run_phrase(running) if running else "",
         "held_plan": held_plan(resource),
+        # Links are made within one team (the binding rule), so both sides are visible here.
+        "depends_on": resource.dependencies.select_related("upstream__environment"),
+        "used_by": resource.dependants.select_related("dependant__environment"),
         "awaiting": awaiting_banner(resource, request.user),
         "policy_block": policy_block(resource, plan),
         "plan": plan,

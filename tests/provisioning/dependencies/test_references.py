@@ -191,6 +191,13 @@ def test_the_portal_form_offers_the_teams_resources_of_the_template(
     # The change form shows the chosen resource selected.
     page = client.get(f"/resources/{web.pk}/parameters/").content.decode()
     assert re.search(rf'<option value="{net.pk}" selected>main', page), page
+    # Both resource pages name the link.
+    page = client.get(web.get_absolute_url()).content.decode()
+    assert (
+        "parameter <code>subnet_ids</code> ←" in page and f'href="{net.get_absolute_url()}"' in page
+    )
+    page = client.get(net.get_absolute_url()).content.decode()
+    assert "takes output <code>subnet_ids</code> as <code>subnet_ids</code>" in page
 
 
 def test_destroy_order_puts_dependants_first(alice, teams, envs, app) -> None:
