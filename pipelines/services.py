@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from catalog.models import Service
 from idp import audit
+from idp.conf import setting
 from idp.models import Environment
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
@@ -265,7 +266,11 @@ def environment_specs(pipeline: Pipeline) -> list[EnvironmentSpec]:
     specs = []
     for slug in pipeline.environments:
         env = envs.get(slug)
-        variables = {"AWS_REGION": env.aws_region if env else "us-east-1"}
+        variables = {
+            "AWS_REGION": env.aws_region if env else "us-east-1",
+            # The platform the deploy job trades its OIDC token with (the OIDC audience too).
+            "IDP_URL": setting("IDP_SITE_URL").rstrip("/"),
+        }
         if slug in arns:
             variables["AWS_ROLE_ARN"] = arns[slug]
         production = bool(env and env.is_production) or slug == "prod"

@@ -66,6 +66,33 @@ def aws_credentials() -> Step:
     }
 
 
+PLATFORM_TOKEN_SCRIPT = """\
+# The job's GitHub OIDC token, traded for a short-lived platform token of the service
+# account bound to this repository (POST /api/v1/auth/github-oidc/): no stored secret.
+oidc=$(curl -fsS -G -H "Authorization: bearer ${ACTIONS_ID_TOKEN_REQUEST_TOKEN}" \\
+  --data-urlencode "audience=${IDP_URL}" "${ACTIONS_ID_TOKEN_REQUEST_URL}" | jq -r .value)
+if ! answer=$(curl -fsS -X POST -H "Content-Type: application/json" \\
+  -d "{\\"token\\": \\"${oidc}\\"}" "${IDP_URL}/api/v1/auth/github-oidc/"); then
+  echo "::warning::No platform token: bind this repository to a service account of the team"
+  exit 0
+fi
+token=$(jq -r .token <<<"${answer}")
+echo "::add-mask::${token}"
+echo "IDP_TOKEN=${token}" >> "${GITHUB_ENV}"
+echo "IDP_URL=${IDP_URL}" >> "${GITHUB_ENV}"
+"""
+
+
+def platform_token() -> Step:
+    """IDP_TOKEN for the job's later steps (the `idp` CLI, curl to /api/v1/), traded for the
+    job's OIDC token; a repository not bound to a service account only gets a warning."""
+    return {
+        "name": "Platform token (GitHub OIDC, no stored secret)",
+        "env": {"IDP_URL": "${{ vars.IDP_URL }}"},
+        "run": PLATFORM_TOKEN_SCRIPT,
+    }
+
+
 def job(name: str, steps: list[Step], **extra: Any) -> Job:
     return {
         "name": name,
@@ -362,7 +389,7 @@ def build_workflow(template: str, ctx: Context) -> dict[str, Any]:
         job_id = f"deploy-{env}"
         jobs[job_id] = job(
             f"Deploy to {env}",
-            parts.deploy_steps(env),
+            [platform_token(), *parts.deploy_steps(env)],
             needs=previous,
             **{"if": ctx.deploy_if},
             environment=env,

@@ -70,6 +70,7 @@ def test_delivery_creates_branch_commit_pr_and_environments(
     ]
     assert repo.environments["dev"]["reviewers"] == []
     assert repo.environments["prod"]["variables"]["AWS_REGION"]["value"] == "eu-central-1"
+    assert repo.environments["prod"]["variables"]["IDP_URL"]["value"] == "http://localhost:8000"
     assert "AWS_ROLE_ARN" not in repo.environments["dev"]["variables"]  # no OIDC role yet
     assert AuditEvent.objects.filter(
         action="pipeline.delivered", target_id=str(pipeline.pk)

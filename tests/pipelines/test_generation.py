@@ -86,6 +86,10 @@ def test_every_template_passes_schema_and_actionlint(
             assert job["needs"] == f"deploy-{envs[i - 1]}"
         aws = [s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure")]
         assert aws and aws[0]["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+        # The job calls the platform with a token traded for its OIDC token, not a secret.
+        token_step = job["steps"][0]
+        assert token_step["env"] == {"IDP_URL": "${{ vars.IDP_URL }}"}
+        assert "/api/v1/auth/github-oidc/" in token_step["run"] and "secrets." not in text
     assert doc["permissions"] == {"contents": "read"}
     assert "group" in doc["concurrency"]
     # Every action is pinned to a version the platform chose.
