@@ -3,13 +3,13 @@ wrapped by the off-site `next=` check, and the SSO pages."""
 
 from allauth.socialaccount.providers.github.views import oauth2_login as github_login
 from allauth.socialaccount.providers.google.views import oauth2_login as google_login
-from allauth.socialaccount.providers.openid_connect.views import callback as oidc_callback
-from allauth.socialaccount.providers.openid_connect.views import login as oidc_login
 from allauth.socialaccount.providers.saml.views import finish_acs as saml_finish_acs
 from allauth.socialaccount.providers.saml.views import login as saml_login
 from django.urls import path
 
 from . import views
+from .oidc import callback as oidc_callback
+from .oidc import login as oidc_login
 
 urlpatterns = [
     path("oidc/<str:provider_id>/login/", views.refuse_offsite_next(oidc_login)),

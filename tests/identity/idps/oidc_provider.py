@@ -143,6 +143,8 @@ class RequiredCodeChallenge(CodeChallenge):
 
 STATE: dict[str, Any] = {"users": {}, "clients": {}, "codes": {}, "tokens": {}, "faults": {}}
 KEY = RSAKey.generate_key(2048, parameters={"kid": "idp-test-1", "use": "sig", "alg": "RS256"})
+# The `wrong_key` fault signs ID tokens with this one under KEY's kid: a forged signature.
+FORGER = RSAKey.generate_key(2048, parameters={"kid": "idp-test-1", "use": "sig", "alg": "RS256"})
 
 
 def claims_of(user: User, scope: str) -> dict[str, Any]:
@@ -190,7 +192,7 @@ def create_app(issuer: str) -> Flask:
             return any(c.nonce == nonce for c in STATE["codes"].values())
 
         def resolve_client_private_key(self, client: Client) -> Any:
-            return KEY
+            return FORGER if STATE["faults"].get("wrong_key") else KEY
 
         def get_client_algorithm(self, client: Client) -> str:
             return "RS256"

@@ -91,6 +91,15 @@ def test_a_token_meant_for_another_client_is_refused(live_server, oidc, mapped):
     assert not get_user_model().objects.filter(username="fred").exists()
 
 
+def test_an_id_token_with_a_forged_signature_is_refused(live_server, oidc, mapped):
+    oidc.add_user("ivy", groups=["eng-payments"])
+    oidc.faults(wrong_key=True)
+    final, _ = oidc_sign_in(live_server.url, "ivy")
+    assert final.status_code == 401
+    assert "Sign-in refused" in final.text
+    assert not get_user_model().objects.filter(username="ivy").exists()
+
+
 def test_an_off_site_next_is_refused_before_leaving_for_the_idp(live_server, oidc, mapped):
     import requests
 
