@@ -48,3 +48,22 @@ class MemberAddForm(forms.Form):
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, required=False)
     remove = forms.BooleanField(required=False)
+
+
+class ServiceAccountForm(forms.Form):
+    """A new service account of the team (the action checks the name and who may)."""
+
+    name = forms.CharField(max_length=63, help_text="e.g. ci (the account is sa:TEAM:NAME)")
+    role = forms.ChoiceField(
+        choices=[(r, r) for r in (Role.VIEWER, Role.MEMBER, Role.MAINTAINER)],
+        initial=Role.MEMBER,
+        help_text="Its permissions in the team; it never approves plans",
+    )
+    description = forms.CharField(max_length=500, required=False)
+
+
+class ServiceAccountTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, initial="ci")
+    expires_in = forms.CharField(
+        max_length=10, required=False, help_text="30d, 12h, 2w; empty: the default (90 days)"
+    )

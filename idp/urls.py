@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from catalog.api.template_sources import template_source_webhook
 from monitoring import hooks as monitoring_hooks
 
-from . import views
+from . import views, views_service_accounts
 from .ops import views as ops_views
 
 urlpatterns = [
@@ -30,6 +30,21 @@ urlpatterns = [
     path("teams/<slug:slug>/members/", views.member_add, name="member_add"),
     path("teams/<slug:slug>/members/<str:username>/", views.member_change, name="member_change"),
     path("teams/<slug:slug>/audit/", views.team_audit, name="team_audit"),
+    path(
+        "teams/<slug:slug>/service-accounts/",
+        views_service_accounts.service_account_create,
+        name="service_account_create",
+    ),
+    path(
+        "teams/<slug:slug>/service-accounts/<slug:name>/tokens/",
+        views_service_accounts.service_account_token,
+        name="service_account_token",
+    ),
+    path(
+        "teams/<slug:slug>/service-accounts/<slug:name>/enabled/",
+        views_service_accounts.service_account_enable,
+        name="service_account_enable",
+    ),
     path("catalog/", include("catalog.urls")),
     path("resources/", include("provisioning.urls")),
     path("fleet-upgrades/", include("fleet.urls")),

@@ -18,7 +18,14 @@ from django.views.decorators.http import require_POST
 
 from . import services
 from .choices import Role
-from .forms import MemberAddForm, MemberRoleForm, NotificationPreferencesForm, TokenCreateForm
+from .forms import (
+    MemberAddForm,
+    MemberRoleForm,
+    NotificationPreferencesForm,
+    ServiceAccountForm,
+    ServiceAccountTokenForm,
+    TokenCreateForm,
+)
 from .models import (
     APIToken,
     AuditEvent,
@@ -161,7 +168,11 @@ def _team_for(request: HttpRequest, slug: str) -> Team:
 
 
 def _team_page(
-    request: HttpRequest, team: Team, form: MemberAddForm | None = None, status: int = 200
+    request: HttpRequest,
+    team: Team,
+    form: MemberAddForm | None = None,
+    status: int = 200,
+    sa_form: ServiceAccountForm | None = None,
 ) -> HttpResponse:
     memberships = list(team.memberships.all())
     can_manage = has_team_perm(request.user, team, "manage_team")
@@ -187,6 +198,10 @@ def _team_page(
             "can_manage": can_manage,
             "roles": Role.choices,
             "form": form or MemberAddForm(),
+            "can_maintain": has_team_perm(request.user, team, "maintain_team"),
+            "sa_form": sa_form or ServiceAccountForm(),
+            "sa_token_form": ServiceAccountTokenForm(),
+            "new_sa_token": request.session.pop("new_service_account_token", None),
         },
         status=status,
     )
