@@ -43,11 +43,11 @@ def _percentile(values: list[float], pct: float) -> float | None:
 def engine_available() -> str | None:
     """Why the engine cannot be benchmarked, or None when it can."""
     try:
-        from provisioning import services, tasks  # noqa: F401
+        from provisioning import actions, tasks  # noqa: F401
         from provisioning.engine import runner  # noqa: F401
     except ImportError as exc:
         return f"provisioning engine not importable: {exc}"
-    if not hasattr(services, "request_resource") or not hasattr(tasks, "execute_run"):
+    if not hasattr(actions, "request_resource") or not hasattr(tasks, "execute_run"):
         return "provisioning engine has no request_resource / execute_run yet"
     return None
 

@@ -174,3 +174,12 @@ def test_the_policy_benchmark_measures_each_plan_size() -> None:
             document=document,
         )
         assert [f.level for f in findings] == ["passed"], (parsed.slug, findings)
+
+
+def test_the_provisioning_and_fleet_sections_find_the_engine() -> None:
+    """A section that cannot import the engine reports "not available" instead of numbers:
+    the provisioning section did so for a while after the action layer moved."""
+    from benchmarks import fleet, provision
+
+    assert provision.engine_available() is None
+    assert fleet.engine_available() is None
