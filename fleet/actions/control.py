@@ -47,7 +47,10 @@ def _require(user: Any, fleet: FleetUpgrade, what: str) -> None:
 
 
 def _locked(fleet: FleetUpgrade) -> FleetUpgrade:
-    return FleetUpgrade.objects.select_for_update().select_related("team").get(pk=fleet.pk)
+    # `of=("self",)`: PostgreSQL locks no row of the nullable side of an outer join (team).
+    return (
+        FleetUpgrade.objects.select_for_update(of=("self",)).select_related("team").get(pk=fleet.pk)
+    )
 
 
 @transaction.atomic

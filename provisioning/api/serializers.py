@@ -290,6 +290,8 @@ class ResourceListSerializer(ResourceSerializer):
             "environment": r.environment_slug,  # type: ignore[attr-defined]
             "template": r.template_slug,  # type: ignore[attr-defined]
             "version": r.version_number,  # type: ignore[attr-defined]
+            # As TemplateVersion.display: a source's tag, else the number.
+            "version_label": r.version_tag or str(r.version_number),  # type: ignore[attr-defined]
             "status": r.status,
             "activity": r.activity,  # type: ignore[attr-defined]
             "drifted": r.drifted,

@@ -78,8 +78,8 @@ def _lookup(model: Any, column: str, fk: str) -> Subquery:
 def resource_list_queryset(user: Any) -> QuerySet[Resource]:
     """Resources visible to `user` with only what a list row shows, in one query.
 
-    Rows carry `environment_slug`, `template_slug` and `version_number` in place of
-    the environment, template and version objects.
+    Rows carry `environment_slug`, `template_slug`, `version_number` and `version_tag` in
+    place of the environment, template and version objects.
     """
     return with_activity(
         Resource.objects.for_user(user)
@@ -89,6 +89,7 @@ def resource_list_queryset(user: Any) -> QuerySet[Resource]:
             environment_slug=_lookup(Environment, "slug", "environment_id"),
             template_slug=_lookup(Template, "slug", "template_id"),
             version_number=_lookup(TemplateVersion, "number", "template_version_id"),
+            version_tag=_lookup(TemplateVersion, "label", "template_version_id"),
         )
     )
 
