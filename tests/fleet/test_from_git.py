@@ -6,11 +6,12 @@ A withdrawn version is no target for a request, an upgrade or a fleet."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from catalog.models import Template
+from catalog.models import Template, TemplateVersion
 from catalog.services import sources
 from fleet.choices import FleetStatus, ItemStatus
 from fleet.models import FleetUpgrade
@@ -69,7 +70,13 @@ def test_git_tags_become_versions_and_a_fleet_moves_resources_between_them(
     )
     assert registered.status_code == 201, registered.content
     source_id = registered.json()["id"]
-    retry_locked(sources.run_queued)(source_id)  # or the worker's nudge got there first
+    # The sync runs here, or on the worker its nudge reached first: wait for either.
+    deadline = time.monotonic() + 60
+    versions = retry_locked(TemplateVersion.objects.filter(template__slug="git-note").count)
+    while versions() != 2:
+        retry_locked(sources.run_queued)(source_id)
+        assert time.monotonic() < deadline, "the template source did not sync"
+        time.sleep(0.3)
     template = Template.objects.get(slug="git-note")
     assert sorted(template.versions.values_list("label", flat=True)) == ["v1.0.0", "v1.1.0"]
 
