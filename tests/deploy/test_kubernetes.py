@@ -158,6 +158,11 @@ def test_workers_scale_on_queue_depth_and_beat_runs_once() -> None:
     module, _, name = scheduler.removeprefix("--scheduler=").partition(":")
     # The scheduler the manifest names is importable (a typo would crash-loop the beat).
     assert getattr(__import__(module, fromlist=[name]), name)
+    # A worker that is scaled in may finish the longest run first (warm shutdown).
+    from django.conf import settings
+
+    worker = by_kind("Deployment")["idp-worker"]["spec"]["template"]["spec"]
+    assert worker["terminationGracePeriodSeconds"] >= settings.CELERY_TASK_TIME_LIMIT
     job = by_kind("Job")["idp-migrate"]
     assert "migrate --no-input" in " ".join(
         job["spec"]["template"]["spec"]["containers"][0]["command"]
