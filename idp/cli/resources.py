@@ -192,7 +192,9 @@ def create(
         list[str] | None, typer.Option("--file", "-f", help="A JSON file of parameters")
     ] = None,
     service: Annotated[str | None, typer.Option("--service", "-s", help="Service slug")] = None,
-    version: Annotated[int | None, typer.Option("--version", help="Template version")] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Template version: number or tag (v1.1.0)")
+    ] = None,
     idempotency_key: Annotated[
         str | None, typer.Option("--idempotency-key", help="Repeat-safe request key")
     ] = None,
@@ -215,6 +217,12 @@ def create(
     api = client()
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
     resource = api.post("/api/v1/resources/", body, headers=headers)
+    if resource.get("version_status") == "deprecated":
+        typer.echo(
+            f"warning: version {resource.get('version_label')} of {template} is deprecated; "
+            "plan an upgrade (idp templates show " + template + ")",
+            err=True,
+        )
     if wait:
         resource = wait_for_resource(api, resource["id"], AFTER_PLAN, timeout)
     finish(resource, _show(output))

@@ -228,6 +228,11 @@ class ResourceSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="The version as people name it: a template source's tag, else the number",
     )
+    version_status = serializers.CharField(
+        source="template_version.status",
+        read_only=True,
+        help_text="active, deprecated (upgrade when you can) or withdrawn (upgrade now)",
+    )
     requested_by = serializers.CharField(
         source="requested_by.username", default=None, read_only=True
     )
@@ -249,6 +254,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "template",
             "version",
             "version_label",
+            "version_status",
             "status",
             "activity",
             "drifted",
@@ -292,6 +298,7 @@ class ResourceListSerializer(ResourceSerializer):
             "version": r.version_number,  # type: ignore[attr-defined]
             # As TemplateVersion.display: a source's tag, else the number.
             "version_label": r.version_tag or str(r.version_number),  # type: ignore[attr-defined]
+            "version_status": r.version_state,  # type: ignore[attr-defined]
             "status": r.status,
             "activity": r.activity,  # type: ignore[attr-defined]
             "drifted": r.drifted,

@@ -90,6 +90,7 @@ def resource_list_queryset(user: Any) -> QuerySet[Resource]:
             template_slug=_lookup(Template, "slug", "template_id"),
             version_number=_lookup(TemplateVersion, "number", "template_version_id"),
             version_tag=_lookup(TemplateVersion, "label", "template_version_id"),
+            version_state=_lookup(TemplateVersion, "status", "template_version_id"),
         )
     )
 
