@@ -76,6 +76,21 @@ class ParsedTemplate:
     allowed_environments: list[str]
     platform_variables: list[str] = field(default_factory=list)
 
+    def version_fields(self) -> dict[str, Any]:
+        """What a TemplateVersion made from this module stores of it (folder or Git tag)."""
+        return {
+            "content_hash": self.content_hash,
+            "files": self.files,
+            "metadata": self.metadata,
+            "parameters_schema": self.parameters_schema,
+            "outputs": self.outputs,
+            "readme": self.readme,
+            "approval_policy": self.approval_policy,
+            "cost_hints": self.cost_hints,
+            "alarms": self.alarms,
+            "allowed_environments": self.allowed_environments,
+        }
+
     @property
     def title(self) -> str:
         return str(self.metadata.get("title") or humanize(self.slug))

@@ -95,17 +95,8 @@ def store_template(
         existing = TemplateVersion.objects.create(
             template=template,
             number=(previous.number + 1) if previous else 1,
-            content_hash=parsed.content_hash,
-            files=parsed.files,
-            metadata=parsed.metadata,
-            parameters_schema=parsed.parameters_schema,
-            outputs=parsed.outputs,
-            readme=parsed.readme,
-            approval_policy=parsed.approval_policy,
-            cost_hints=parsed.cost_hints,
-            alarms=parsed.alarms,
-            allowed_environments=parsed.allowed_environments,
             changelog=describe_changes(previous, parsed),
+            **parsed.version_fields(),
         )
     fields["current_version"] = existing
     if meta.get("deprecated") is True:

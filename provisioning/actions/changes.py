@@ -74,8 +74,10 @@ def start_plan(
     is_destroy: bool = False,
     details: dict[str, Any] | None = None,
     event: ResourceEvent | None = None,
+    refresh_only: bool = False,
 ) -> Run:
-    """Queue a plan of `config` and move the resource to planning (or destroying)."""
+    """Queue a plan of `config` and move the resource to planning (or destroying); with
+    `refresh_only`, a `-refresh-only` plan that accepts the real values as intended."""
     run = dispatch.new_run(
         resource,
         RunKind.PLAN,
@@ -84,6 +86,7 @@ def start_plan(
         parameters=config.plain,
         sensitive=encrypt_json(config.secret),
         is_destroy=is_destroy,
+        refresh_only=refresh_only,
     )
     if event is None:
         event = ResourceEvent.DESTROY_REQUESTED if is_destroy else ResourceEvent.CHANGE_PLANNED

@@ -27,10 +27,8 @@ from idp import audit
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
 
-from .. import lifecycle
-from ..choices import AuditAction, ResourceEvent, ResourceStatus, RunKind
-from ..engine import dispatch
-from ..engine.crypto import decrypt_json, encrypt_json
+from ..choices import AuditAction, ResourceStatus
+from ..engine.crypto import decrypt_json
 from ..engine.plan_diff import Redact, output_change, resource_change
 from ..models import Resource, Run
 from . import proposals
@@ -301,26 +299,14 @@ def accept_drift(resource: Resource, *, actor: Any) -> Run:
     refusal = drift_refusal(resource, actor)
     if refusal is not None:
         raise refusal
-    config = proposals.current(resource)
-    run = dispatch.new_run(
+    return start_plan(
         resource,
-        RunKind.PLAN,
-        actor=actor,
-        version=config.version,
-        parameters=config.plain,
-        sensitive=encrypt_json(config.secret),
-        refresh_only=True,
-    )
-    lifecycle.transition(
-        resource,
-        dispatch.running_status(run),
-        ResourceEvent.CHANGE_PLANNED,
+        proposals.current(resource),
         actor=actor,
         action=AuditAction.DRIFT_ACCEPT_REQUESTED,
-        fields={"last_error": ""},
-        details={"run": run.pk, **_summary(resource)},
+        details=_summary(resource),
+        refresh_only=True,
     )
-    return run
 
 
 def record_accepted(resource: Resource, run: Run) -> None:
