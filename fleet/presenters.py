@@ -10,8 +10,11 @@ from . import actions
 from .models import FleetUpgrade
 
 
-def fleet_json(fleet: FleetUpgrade, *, user: Any = None) -> dict[str, Any]:
-    """The fleet upgrade with its progress (the list row and the head of the detail)."""
+def fleet_json(
+    fleet: FleetUpgrade, *, user: Any = None, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """The fleet upgrade with its progress (the list row and the head of the detail);
+    `counts`: its items by status, when a list read them for the whole page."""
     return {
         "id": fleet.pk,
         "template": fleet.template.slug,
@@ -30,7 +33,7 @@ def fleet_json(fleet: FleetUpgrade, *, user: Any = None) -> dict[str, Any]:
         "created_at": fleet.created_at,
         "planned_at": fleet.planned_at,
         "finished_at": fleet.finished_at,
-        "progress": actions.progress(fleet),
+        "progress": actions.progress(fleet, counts),
         "may_manage": actions.may_manage(user, fleet) if user is not None else False,
         "url": reverse("fleet:detail", args=[fleet.pk]),
     }

@@ -18,8 +18,9 @@ from .presenters import detail_json
 
 @login_required
 def fleet_list(request: HttpRequest) -> HttpResponse:
-    fleets = actions.visible(request.user)[:100]
-    rows = [(f, actions.progress(f)) for f in fleets]
+    fleets = list(actions.visible(request.user)[:100])
+    counts = actions.status_counts(fleets)
+    rows = [(f, actions.progress(f, counts[f.pk])) for f in fleets]
     return render(request, "fleet/list.html", {"rows": rows})
 
 

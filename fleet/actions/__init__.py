@@ -8,7 +8,7 @@ lookup of a fleet for a user; `summary` reads progress, grouped plan results and
 from .control import cancel, get_fleet, may_manage, pause, resume, visible
 from .drive import advance, needs_driving
 from .start import start_fleet_upgrade
-from .summary import groups, progress, waves
+from .summary import groups, progress, status_counts, waves
 
 __all__ = [
     "advance",
@@ -19,6 +19,7 @@ __all__ = [
     "needs_driving",
     "pause",
     "progress",
+    "status_counts",
     "resume",
     "start_fleet_upgrade",
     "visible",

@@ -41,8 +41,9 @@ class FleetUpgradeViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         """The fleet upgrades you may see, newest first."""
-        page = self.paginate_queryset(self.get_queryset())
-        rows = [fleet_json(f, user=request.user) for f in page or []]
+        page = list(self.paginate_queryset(self.get_queryset()) or [])
+        counts = actions.status_counts(page)
+        rows = [fleet_json(f, user=request.user, counts=counts[f.pk]) for f in page]
         return self.get_paginated_response(rows)
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:

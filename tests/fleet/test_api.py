@@ -223,3 +223,45 @@ def test_the_beat_sweeper_is_a_registered_task_that_drives_fleets(
     assert sweep_fleets() == 0
     items = FleetUpgrade.objects.get(pk=fleet_id).items.values_list("status", flat=True)
     assert set(items) == {ItemStatus.CANCELLED}
+
+
+@pytest.mark.django_db
+def test_fleet_lists_read_progress_in_one_query_per_page(
+    api_as, client_as, platform_admin, template, fleet_resources, teams
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from fleet.models import FleetItem
+
+    v1, v2 = template.versions.get(number=1), template.versions.get(number=2)
+    resources = fleet_resources["payments"]
+
+    def make_fleets(count: int) -> None:
+        for _ in range(count):
+            fleet = FleetUpgrade.objects.create(
+                template=template,
+                target_version=v2,
+                team=teams["payments"],
+                waves=[{"name": "all"}],
+                status=FleetStatus.COMPLETED,
+            )
+            FleetItem.objects.bulk_create(
+                FleetItem(fleet=fleet, resource=r, from_version=v1, status=ItemStatus.APPLIED)
+                for r in resources
+            )
+
+    api, portal = api_as(platform_admin), client_as(platform_admin)
+    make_fleets(1)
+    api.get(URL)  # warm the token's last-used touch
+    with CaptureQueriesContext(connection) as few_api:
+        assert api.get(URL).json()["results"][0]["progress"]["done"] == len(resources)
+    with CaptureQueriesContext(connection) as few_page:
+        assert portal.get("/fleet-upgrades/").status_code == 200
+    make_fleets(4)
+    with CaptureQueriesContext(connection) as many_api:
+        assert len(api.get(URL).json()["results"]) == 5
+    with CaptureQueriesContext(connection) as many_page:
+        assert portal.get("/fleet-upgrades/").status_code == 200
+    assert len(many_api) == len(few_api), "\n".join(q["sql"] for q in many_api.captured_queries)
+    assert len(many_page) == len(few_page), "\n".join(q["sql"] for q in many_page.captured_queries)
