@@ -42,6 +42,9 @@ class TokenScope(models.TextChoices):
 PERSONAL_TOKEN_SCOPES = [TokenScope.READ, TokenScope.WRITE, TokenScope.APPROVE, TokenScope.ADMIN]
 # A service account never approves nor administers the platform.
 SERVICE_ACCOUNT_SCOPES = [TokenScope.READ, TokenScope.WRITE]
+# The one user whose tokens carry the scim scope (given by a platform admin only): the scope
+# provisions every user of the platform, so no person may hold it.
+SCIM_SERVICE_USER = "scim-provisioner"
 
 
 class MembershipSource(models.TextChoices):

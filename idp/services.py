@@ -24,6 +24,7 @@ from .choices import (
     PERSONAL_TOKEN_SCOPES,
     PLATFORM_ADMIN_GROUP,
     ROLE_ORDER,
+    SCIM_SERVICE_USER,
     SERVICE_ACCOUNT_SCOPES,
     TEAM_PERMS_BY_ROLE,
     AuditAction,
@@ -42,7 +43,7 @@ from .models import (
     WorkloadIdentityBinding,
     hash_token,
 )
-from .rbac import forget_permissions, has_team_perm
+from .rbac import forget_permissions, has_team_perm, is_platform_admin
 
 
 class ServiceError(Exception):
@@ -331,6 +332,16 @@ def parse_token_lifetime(text: str | int) -> timedelta:
     return timedelta(**{_LIFETIME_UNITS[match.group(2)]: int(match.group(1))})
 
 
+def _scopes_for(user: Any, actor: Any, account: ServiceAccount | None) -> Sequence[str]:
+    """The scopes a token of `user` may carry: a service account's read and write; the SCIM
+    service user's scim, and only when a platform admin makes it; a person's the rest."""
+    if account is not None:
+        return SERVICE_ACCOUNT_SCOPES
+    if user.get_username() == SCIM_SERVICE_USER and is_platform_admin(actor):
+        return [TokenScope.SCIM]
+    return PERSONAL_TOKEN_SCOPES
+
+
 def _token_scopes(
     scopes: Iterable[str] | None, allowed: Sequence[str], default: Sequence[str]
 ) -> list[str]:
@@ -347,8 +358,8 @@ def _token_scopes(
     refused = [scope for scope in TokenScope.values if scope in wanted and scope not in allowed]
     if refused:
         raise ServiceError(
-            f"A service account's token cannot have the {refused[0]!r} scope "
-            f"(it may have {', '.join(allowed)})",
+            f"This token cannot have the {refused[0]!r} scope (it may have "
+            f"{', '.join(allowed)}; SCIM tokens come from `manage.py create_scim_token`)",
             field="scopes",
         )
     if not wanted:
@@ -387,9 +398,8 @@ def create_api_token(
                 f"A token of {account} can only be limited to {account.team.slug}", field="team"
             )
         team = account.team
-        granted = _token_scopes(scopes, SERVICE_ACCOUNT_SCOPES, SERVICE_ACCOUNT_SCOPES)
-    else:
-        granted = _token_scopes(scopes, TokenScope.values, PERSONAL_TOKEN_SCOPES)
+    allowed = _scopes_for(user, actor, account)
+    granted = _token_scopes(scopes, allowed, allowed)
     if team is not None and account is None and not has_team_perm(user, team, "view_team"):
         raise ServiceError(f"{user.get_username()} is not in team {team.slug}", field="team")
     if lifetime is None:

@@ -25,15 +25,13 @@ from django_scim.adapters import SCIMGroup, SCIMUser
 from django_scim.middleware import SCIMAuthCheckMiddleware
 
 from idp import audit, services
-from idp.choices import AuditAction, MembershipSource, TokenScope
+from idp.choices import SCIM_SERVICE_USER, AuditAction, MembershipSource, TokenScope
 from idp.conf import setting
 from idp.models import APIToken
 from idp.rbac import forget_permissions, is_platform_admin
 
 from . import groups as group_mapping
 from .scim_filters import SCIM_GROUP_PREFIX
-
-SCIM_SERVICE_USER = "scim-provisioner"
 
 
 class NotPlatformAdmin(Exception):
@@ -68,6 +66,8 @@ def scim_token_user(request: HttpRequest) -> Any | None:
     token = services.authenticate_api_token(raw.strip())
     if token is None or TokenScope.SCIM not in (token.scopes or []):
         return None
+    if token.user.get_username() != SCIM_SERVICE_USER:
+        return None  # a person's token never provisions users, whatever its scopes say
     return token.user
 
 

@@ -13,6 +13,7 @@ from django.test import Client
 
 from idp import services
 from idp.auth import groups
+from idp.auth.scim import create_scim_token
 from idp.choices import AuditAction, MembershipSource, Role, SSOMappingMode
 from idp.models import APIToken, AuditEvent, Membership
 
@@ -275,3 +276,28 @@ def test_platform_role_groups_are_not_scim_groups(scim, mapped):
 def test_bad_input_is_a_400(scim):
     scim.call("post", "Users", {"schemas": [USER], "userName": "bad name!"}, status=400)
     scim.call("get", "Groups?filter=members+co+%22x%22", status=400)
+
+
+def test_nobody_mints_a_scim_token_for_themselves(db, alice, platform_admin, client_as):
+    """The scim scope opens user provisioning for the whole platform: only a platform admin
+    gives it, and only to the SCIM service user (`create_scim_token`)."""
+    for user in (alice, platform_admin):
+        # Signed in (a session, or a JWT from a password): no token whose scopes bound it.
+        answer = client_as(user).post(
+            "/api/v1/tokens/",
+            json.dumps({"name": "mine", "scopes": ["scim"]}),
+            content_type="application/json",
+        )
+        assert answer.status_code == 400, answer.content
+        assert "scopes" in answer.json()["detail"]
+        assert not APIToken.objects.filter(user=user, name="mine").exists()
+        with pytest.raises(services.ServiceError):
+            services.create_api_token(user, name="x", scopes=["scim"], actor=user)
+    # A person's token that carries the scope anyway (made before this rule) opens nothing.
+    _, raw = services.create_api_token(alice, name="old")
+    APIToken.objects.filter(user=alice, name="old").update(scopes=["read", "scim"])
+    response = Client().get("/scim/v2/Users", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 401
+    # The one way stays open.
+    token, _ = create_scim_token(name="okta", actor=platform_admin)
+    assert token.scopes == ["scim"]
