@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db import models, transaction
 from django.http import HttpRequest
 from guardian.admin import GuardedModelAdmin
@@ -16,6 +18,7 @@ from .models import (
     AuditEvent,
     Environment,
     Membership,
+    SCIMIdentity,
     ServiceAccount,
     SSOGroupMapping,
     Team,
@@ -336,3 +339,45 @@ class SSOGroupMappingAdmin(admin.ModelAdmin):
 
         for mapping in queryset:
             groups.delete_mapping(mapping, actor=request.user)
+
+
+class SCIMIdentityInline(admin.StackedInline):
+    """Shown on the user: whether SCIM manages them, and who handed them over."""
+
+    model = SCIMIdentity
+    fk_name = "user"
+    fields = ("external_id", "claimed_by", "claimed_at", "created_at")
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+    verbose_name_plural = "Managed by SCIM"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # only through the audited action below
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class IdpUserAdmin(UserAdmin):
+    """Django's user admin, plus the one audited way to hand an existing user to SCIM."""
+
+    inlines = [SCIMIdentityInline]
+    actions = ["hand_to_scim"]
+
+    @admin.action(description="Hand selected users to SCIM (the IdP manages them from now on)")
+    def hand_to_scim(self, request: HttpRequest, queryset: Any) -> None:
+        from .auth import scim
+
+        for user in queryset:
+            try:
+                scim.hand_user_to_scim(user, actor=request.user)
+            except (scim.NotPlatformAdmin, services.ServiceError) as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{user.get_username()} is now managed by SCIM.", messages.SUCCESS
+                )

@@ -90,6 +90,7 @@ class AuditAction(models.TextChoices):
     USER_NOTIFICATIONS_CHANGED = "user.notifications_changed", "Notification preferences changed"
     USER_PROVISIONED = "user.provisioned", "User provisioned (SCIM)"
     USER_UPDATED = "user.updated", "User updated (SCIM)"
+    USER_HANDED_TO_SCIM = "user.handed_to_scim", "User handed to SCIM by a platform admin"
     USER_DEACTIVATED = "user.deactivated", "User deactivated"
     USER_REACTIVATED = "user.reactivated", "User reactivated"
     SSO_MAPPING_SAVED = "sso_mapping.saved", "SSO group mapping saved"

@@ -330,6 +330,36 @@ class WorkloadIdentityBinding(models.Model):
         return f"{self.repository} → {self.service_account}"
 
 
+class SCIMIdentity(models.Model):
+    """Marks a user SCIM may manage: one SCIM created, or one a platform admin handed to it
+    (`claimed_by`/`claimed_at`). Superusers, staff, platform admins and service accounts stay
+    outside SCIM even when marked (`idp.auth.scim_filters.scim_managed_users`)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scim_identity"
+    )
+    external_id = models.CharField(
+        max_length=255, blank=True, help_text="The identity provider's id of the user"
+    )
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The platform admin who handed an existing user to SCIM",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "SCIM identity"
+        verbose_name_plural = "SCIM identities"
+
+    def __str__(self) -> str:
+        return f"SCIM identity of {self.user}"
+
+
 class SSOGroupMapping(models.Model):
     """An identity provider group (name or glob pattern) that grants a role in a team."""
 

@@ -5,6 +5,11 @@ members under /scim/v2/, authenticated by an API token with the `scim` scope tha
 platform admin created (`manage.py create_scim_token`). A SCIM group is a Django auth group
 named `scim:<displayName>`; its members are mapped to teams by the same rule as SSO sign-in
 (`idp.auth.groups`). Deactivating a user revokes every API token and session they have.
+
+SCIM manages only its own users (`scim_filters.scim_managed_users`): those it created and
+those a platform admin handed to it (`hand_user_to_scim`, audited), never superusers, staff,
+platform admins or service accounts. Every other account answers as if it did not exist,
+and a userName or e-mail another account holds is a 409 `uniqueness`.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_scim import exceptions as scim_exceptions
@@ -27,11 +32,11 @@ from django_scim.middleware import SCIMAuthCheckMiddleware
 from idp import audit, services
 from idp.choices import SCIM_SERVICE_USER, AuditAction, MembershipSource, TokenScope
 from idp.conf import setting
-from idp.models import APIToken
+from idp.models import APIToken, SCIMIdentity
 from idp.rbac import forget_permissions, is_platform_admin
 
 from . import groups as group_mapping
-from .scim_filters import SCIM_GROUP_PREFIX
+from .scim_filters import SCIM_GROUP_PREFIX, never_scim_reason, scim_managed_users
 
 
 class NotPlatformAdmin(Exception):
@@ -55,6 +60,58 @@ def create_scim_token(*, name: str, actor: Any) -> tuple[APIToken, str]:
         lifetime=timedelta(days=setting("IDP_TOKEN_MAX_DAYS")),
         actor=actor,
     )
+
+
+def is_scim_managed(user: Any) -> bool:
+    """Whether SCIM may see and change `user` (one rule: `scim_managed_users`)."""
+    return user.pk is not None and scim_managed_users().filter(pk=user.pk).exists()
+
+
+@transaction.atomic
+def hand_user_to_scim(user: Any, *, actor: Any, external_id: str = "") -> SCIMIdentity:
+    """Let SCIM manage an existing user from now on (the IdP may then rename, re-address
+    and deactivate them). Platform admins only; never a superuser, staff, platform admin or
+    service account. Audited."""
+    if not is_platform_admin(actor):
+        raise NotPlatformAdmin(f"{actor.get_username()} is not a platform admin")
+    user = get_user_model().objects.select_for_update().get(pk=user.pk)
+    name = user.get_username()
+    reason = never_scim_reason(user)
+    if reason is not None:
+        raise services.ServiceError(f"{name} is {reason}: never managed by SCIM", field="user")
+    if SCIMIdentity.objects.filter(user=user).exists():
+        raise services.ServiceError(f"{name} is already managed by SCIM", field="user")
+    identity = SCIMIdentity.objects.create(
+        user=user, external_id=external_id, claimed_by=actor, claimed_at=timezone.now()
+    )
+    audit.record(
+        AuditAction.USER_HANDED_TO_SCIM,
+        actor=actor,
+        target=user,
+        details={"user": name, "external_id": external_id},
+    )
+    return identity
+
+
+def _taken(user: Any, *, username_changed: bool, email_changed: bool) -> str | None:
+    """What of `user`'s new userName or e-mail another account holds (case-insensitive:
+    sign-in and e-mail linking ignore case), or None."""
+    others = get_user_model().objects.exclude(pk=user.pk) if user.pk else get_user_model().objects
+    if username_changed and others.filter(username__iexact=user.username).exists():
+        return f"userName {user.username!r} is already taken"
+    if email_changed and user.email:
+        from allauth.account.models import EmailAddress
+
+        addresses = EmailAddress.objects.filter(email__iexact=user.email)
+        if others.filter(email__iexact=user.email).exists() or (
+            addresses.exclude(user_id=user.pk).exists()
+        ):
+            return f"e-mail {user.email!r} is already taken"
+    return None
+
+
+def _uniqueness(detail: str) -> scim_exceptions.IntegrityError:
+    return scim_exceptions.IntegrityError(detail, scim_type="uniqueness")
 
 
 def scim_token_user(request: HttpRequest) -> Any | None:
@@ -119,6 +176,10 @@ def reactivate_user(user: Any, *, actor: Any = None, via: str = "scim") -> None:
 
 
 def scim_groups_of(user: Any) -> list[str]:
+    """The SCIM groups of `user`; none for a user SCIM does not manage (whatever group a
+    row says they are in, SCIM grants them nothing)."""
+    if not is_scim_managed(user):
+        return []
     return [
         name.removeprefix(SCIM_GROUP_PREFIX)
         for name in user.groups.filter(name__startswith=SCIM_GROUP_PREFIX).values_list(
@@ -171,8 +232,11 @@ class IdpSCIMUser(SCIMUser):
 
     def __init__(self, obj: Any, request: Any = None) -> None:
         super().__init__(obj, request)
-        obj.__dict__.setdefault("scim_external_id", None)  # django-scim2 expects the field
+        identity = getattr(obj, "scim_identity", None) if obj.pk else None
+        # django-scim2 reads and writes the IdP's id here; it is kept on the SCIMIdentity.
+        obj.__dict__.setdefault("scim_external_id", identity.external_id if identity else "")
         self._was_active = obj.is_active if obj.pk else None
+        self._stored = (obj.username, obj.email) if obj.pk else (None, None)
 
     @property
     def groups(self) -> list[dict[str, Any]]:
@@ -183,7 +247,8 @@ class IdpSCIMUser(SCIMUser):
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = super().to_dict()
-        d.pop("externalId", None)  # not stored: IdPs match users on userName
+        if not d.get("externalId"):
+            d.pop("externalId", None)
         return d
 
     def from_dict(self, d: dict[str, Any]) -> None:
@@ -219,7 +284,9 @@ class IdpSCIMUser(SCIMUser):
                 self.obj.last_name = str(item or "")
             elif first[0] == "emails":
                 self.parse_emails(item if isinstance(item, list | dict) else [{"value": item}])
-            elif first[0] in ("displayName", "externalId", "name", "title", "preferredLanguage"):
+            elif first == ("externalId", None, None):
+                self.obj.scim_external_id = str(item or "")
+            elif first[0] in ("displayName", "name", "title", "preferredLanguage"):
                 continue  # attributes the platform does not keep
             else:
                 raise scim_exceptions.NotImplementedError(f"Cannot replace {first[0]!r}")
@@ -240,7 +307,26 @@ class IdpSCIMUser(SCIMUser):
             get_user_model()._meta.get_field("username").run_validators(user.username)
         except ValidationError as exc:
             raise scim_exceptions.BadRequestError(" ".join(exc.messages)) from exc
-        user.save()
+        taken = _taken(
+            user,
+            username_changed=user.username != self._stored[0],
+            email_changed=(user.email or "").lower() != (self._stored[1] or "").lower(),
+        )
+        if taken is not None:
+            raise _uniqueness(taken)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:  # a concurrent request took the name first
+            raise _uniqueness(f"userName {user.username!r} is already taken") from exc
+        self._stored = (user.username, user.email)
+        external_id = str(getattr(user, "scim_external_id", "") or "")
+        if created:
+            SCIMIdentity.objects.create(user=user, external_id=external_id)
+        elif external_id:
+            SCIMIdentity.objects.filter(user=user).exclude(external_id=external_id).update(
+                external_id=external_id
+            )
         if created:
             audit.record(
                 AuditAction.USER_PROVISIONED,
@@ -280,6 +366,17 @@ class IdpSCIMGroup(SCIMGroup):
     def display_name(self) -> str:
         return str(self.obj.name).removeprefix(SCIM_GROUP_PREFIX)
 
+    @property
+    def members(self) -> list[dict[str, Any]]:
+        """The group's members SCIM manages (another account in the row is not shown)."""
+        if not self.obj.pk:
+            return []
+        users = scim_managed_users().filter(groups=self.obj).order_by("pk")
+        return [
+            {"value": str(user.pk), "display": IdpSCIMUser(user, self.request).display_name}
+            for user in users
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = super().to_dict()
         d.pop("externalId", None)
@@ -297,11 +394,11 @@ class IdpSCIMGroup(SCIMGroup):
         self.obj.save()
         members = getattr(self, "_members", None)
         if members is not None:  # POST/PUT carry the whole member list
-            wanted = set(_user_ids(members))
+            users = _managed_users(_user_ids(members))
             before = set(self.obj.user_set.values_list("pk", flat=True))
-            self.obj.user_set.set(get_user_model().objects.filter(pk__in=wanted))
+            self.obj.user_set.set(users)
             self._members = None
-            _resync(before | wanted)
+            _resync(before | {u.pk for u in users})
 
     def delete(self) -> None:
         with transaction.atomic():
@@ -323,10 +420,7 @@ class IdpSCIMGroup(SCIMGroup):
     def handle_add(self, path: Any, value: Any, operation: dict[str, Any]) -> None:
         if not self._is_members(path):
             raise scim_exceptions.NotImplementedError("Only members can be added to a group")
-        ids = self._member_ids(path, value)
-        users = list(get_user_model().objects.filter(pk__in=ids))
-        if len(users) != len(set(ids)):
-            raise scim_exceptions.BadRequestError("Can not add a non-existent user to group")
+        users = _managed_users(self._member_ids(path, value))
         self.obj.user_set.add(*users)
         _resync({u.pk for u in users})
 
@@ -336,7 +430,7 @@ class IdpSCIMGroup(SCIMGroup):
         ids = self._member_ids(path, value)
         if not ids:  # `remove members` without a filter: all of them
             ids = list(self.obj.user_set.values_list("pk", flat=True))
-        users = list(get_user_model().objects.filter(pk__in=ids))
+        users = list(scim_managed_users().filter(pk__in=ids))
         self.obj.user_set.remove(*users)
         _resync({u.pk for u in users})
 
@@ -379,6 +473,15 @@ def _user_ids(members: Any) -> list[int]:
     return [_user_id(m.get("value")) for m in members if isinstance(m, dict)]
 
 
+def _managed_users(ids: list[int]) -> list[Any]:
+    """The users SCIM manages with these ids; any other id, of an account SCIM does not
+    manage or of none, is refused alike (SCIM cannot tell them apart)."""
+    users = list(scim_managed_users().filter(pk__in=ids))
+    if len(users) != len(set(ids)):
+        raise scim_exceptions.BadRequestError("Can not add a non-existent user to group")
+    return users
+
+
 def _resync(user_ids: set[int]) -> None:
     for user in get_user_model().objects.filter(pk__in=user_ids):
         sync_scim_memberships(user)
@@ -388,7 +491,7 @@ def group_queryset_post_processor(model: Any) -> Any:
     def process(request: Any, qs: Any, *args: Any, **kwargs: Any) -> Any:
         if model is Group:
             return qs.filter(name__startswith=SCIM_GROUP_PREFIX)
-        return qs.exclude(username=SCIM_SERVICE_USER)
+        return qs.filter(pk__in=scim_managed_users().values("pk")).select_related("scim_identity")
 
     return process
 
@@ -397,6 +500,8 @@ def group_object_post_processor(model: Any) -> Any:
     def process(request: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
         if model is Group and not str(obj.name).startswith(SCIM_GROUP_PREFIX):
             raise scim_exceptions.NotFoundError(obj.pk)  # the platform's own role groups
+        if model is not Group and not is_scim_managed(obj):
+            raise scim_exceptions.NotFoundError(obj.pk)  # local, privileged, service accounts
         return obj
 
     return process

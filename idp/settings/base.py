@@ -283,6 +283,7 @@ SCIM_SERVICE_PROVIDER = {
     "BASE_LOCATION_GETTER": "idp.auth.scim.base_location",
     "USER_ADAPTER": "idp.auth.scim.IdpSCIMUser",
     "GROUP_ADAPTER": "idp.auth.scim.IdpSCIMGroup",
+    "USER_FILTER_PARSER": "idp.auth.scim_filters.IdpUserFilterQuery",
     "GROUP_FILTER_PARSER": "idp.auth.scim_filters.IdpGroupFilterQuery",
     "AUTH_CHECK_MIDDLEWARE": "idp.auth.scim.SCIMTokenAuthCheck",
     "GET_QUERYSET_POST_PROCESSOR_GETTER": "idp.auth.scim.group_queryset_post_processor",

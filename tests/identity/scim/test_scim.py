@@ -17,36 +17,7 @@ from idp.auth.scim import create_scim_token
 from idp.choices import AuditAction, MembershipSource, Role, SSOMappingMode
 from idp.models import APIToken, AuditEvent, Membership
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-class SCIM:
-    """An IdP's SCIM client: bearer token, application/scim+json."""
-
-    def __init__(self, token: str) -> None:
-        self.client = Client()
-        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-    def call(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-        response = getattr(self.client, method)(
-            f"/scim/v2/{path}",
-            data=json.dumps(body) if body is not None else None,
-            content_type="application/scim+json",
-            **self.headers,
-        )
-        assert response.status_code == status, (response.status_code, response.content[:2000])
-        return json.loads(response.content) if response.content else None
-
-
-@pytest.fixture
-def scim(platform_admin: Any) -> SCIM:
-    from io import StringIO
-
-    out = StringIO()
-    call_command("create_scim_token", "--name", "okta", "--actor", "padmin", stdout=out)
-    return SCIM(out.getvalue().strip())
+from .client import GROUP, PATCH, SCIM, USER
 
 
 @pytest.fixture
