@@ -224,6 +224,13 @@ DECLARED: tuple[Setting, ...] = (
         60,
         "Minutes a platform token traded for a GitHub Actions OIDC token lasts",
     ),
+    Setting(
+        "IDP_API_SCHEMA_PUBLIC",
+        bool,
+        False,
+        "/api/schema/ and /api/docs/ answer strangers too (dev and test settings turn it on); "
+        "off: only signed-in users and API tokens",
+    ),
     # Health
     Setting("IDP_READINESS_TIMEOUT", float, 1.0, "Seconds per /readyz check"),
     Setting(

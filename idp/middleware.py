@@ -5,10 +5,20 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.safestring import SafeString, mark_safe
+from django.views import defaults
+from django.views.debug import ExceptionReporter
 
-from .api.exceptions import DATABASE_ERRORS, database_unavailable, is_api, json_error
+from .api.exceptions import (
+    DATABASE_ERRORS,
+    database_unavailable,
+    is_api,
+    json_error,
+    server_error,
+)
 from .context import client_ip_var, new_request_id, request_id_var
 
 
@@ -29,6 +39,45 @@ def _portal_not_found(request: HttpRequest, exception: Exception | None) -> Http
     from .views import not_found  # views import models: loaded once the apps are ready
 
     return not_found(request, exception)
+
+
+class PortalErrorReporter(ExceptionReporter):
+    """What DEBUG's error page shows a client: the platform's own page, never Django's
+    technical one (traceback, settings, the request's environment with DATABASE_URL).
+
+    Under DEBUG (`make run`) Django renders an uncaught exception, and a SuspiciousOperation
+    such as a disallowed Host, with the request's exception reporter; this one renders what
+    production shows. The traceback still goes to the log (`django.request`)."""
+
+    def _page(self) -> HttpResponse:
+        if self.request is None:  # never under technical_500_response, which has one
+            return HttpResponse("Server error.", status=500, content_type="text/plain")
+        if isinstance(self.exc_value, SuspiciousOperation | BadRequest):
+            return defaults.bad_request(self.request, self.exc_value)
+        return server_error(self.request)
+
+    def get_traceback_html(self) -> SafeString:
+        # The platform's own template, rendered and escaped by Django already.
+        return mark_safe(self._page().content.decode())  # noqa: S308
+
+    def get_traceback_text(self) -> SafeString:
+        page = self._page()
+        text = page.content.decode() if "json" in page.get("Content-Type", "") else ""
+        text = text or f"{page.status_code} {page.reason_phrase}: the error has been logged.\n"
+        return mark_safe(text)  # noqa: S308 - served as text/plain, nothing of the request
+
+
+class NoTechnicalPagesMiddleware:
+    """First in MIDDLEWARE, so it covers every layer below it: errors anywhere in a request
+    are shown with PortalErrorReporter, under DEBUG too (see its docstring)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Django's documented per-request hook (only the technical 500 page reads it).
+        request.exception_reporter_class = PortalErrorReporter  # type: ignore[attr-defined]
+        return self.get_response(request)
 
 
 class RequestContextMiddleware:

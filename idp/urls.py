@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog.api.template_sources import template_source_webhook
 from monitoring import hooks as monitoring_hooks
 
 from . import views, views_service_accounts
+from .api.schema_access import SchemaDocsView, SchemaView
 from .ops import views as ops_views
 
 urlpatterns = [
@@ -66,8 +66,8 @@ urlpatterns = [
     path("api/v1/status/", ops_views.PlatformStatusView.as_view(), name="platform_status"),
     path("api/v1/", include("idp.api.urls")),
     path("scim/v2/", include("django_scim.urls", namespace="scim")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", SchemaDocsView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 handler404 = "idp.views.not_found"

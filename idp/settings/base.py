@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Never Django's technical error pages, under DEBUG (make run) too.
+    "idp.middleware.NoTechnicalPagesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "idp.middleware.RequestContextMiddleware",

@@ -4,9 +4,12 @@ import os
 from pathlib import Path
 
 from .base import *  # noqa: F403
+from .base import env_bool
 
 SECRET_KEY = "test-only-key-long-enough-for-hmac-sha256-jwt-signing"  # noqa: S105
 DEBUG = False
+# The API contract tests read the schema without signing in (tests/api_contract).
+IDP_API_SCHEMA_PUBLIC = env_bool("IDP_API_SCHEMA_PUBLIC", True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AXES_ENABLED = True
