@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from idp.services import ServiceError
 
 from .runs import handle_event
+from .webhook_schemas import check_payload
 
 log = logging.getLogger(__name__)
 HANDLED_EVENTS = {"workflow_run", "workflow_job", "pull_request"}
@@ -75,13 +76,17 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return JsonResponse({"detail": "Body is not JSON."}, status=400)
+    except RecursionError:
+        return JsonResponse({"detail": "Body is nested too deeply."}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"detail": "Body is not a JSON object."}, status=400)
-    if event == "push":
-        return _dispatch_push(payload)
     try:
+        # Signed but not what GitHub sends (`"repository": 5`, a run id that is no
+        # number…): a 400 naming the field, and nothing is stored.
+        check_payload(event, payload)
+        if event == "push":
+            return _dispatch_push(payload)
         result = handle_event(event, delivery, payload)
     except ServiceError as exc:
-        # Signed but not what GitHub sends (a run id that is no number…): nothing is stored.
         return JsonResponse({"detail": exc.detail}, status=exc.status)
     return JsonResponse(result)
