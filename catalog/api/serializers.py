@@ -5,6 +5,7 @@ from typing import Any, cast
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from idp.api.fields import JSONObjectField
 from idp.models import Team
 
 from ..choices import Lifecycle, Tier
@@ -144,7 +145,7 @@ class TemplateDetailSerializer(TemplateSerializer):
 
 class ParametersCheckSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False, allow_null=True)
-    parameters = serializers.DictField()
+    parameters = JSONObjectField(required=False, default=dict)
 
 
 class LinkSerializer(serializers.Serializer):

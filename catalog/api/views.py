@@ -70,9 +70,10 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
         Answers them with defaults applied, or 400 with `parameters.<name>` errors.
         """
         template = self.get_object()
-        body = request.data if isinstance(request.data, dict) else {}
-        version = services.resolve_version(template.slug, body.get("version"))
-        parameters = services.validate_parameters(version, body.get("parameters", {}))
+        body = s.ParametersCheckSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        version = services.resolve_version(template.slug, body.validated_data.get("version"))
+        parameters = services.validate_parameters(version, body.validated_data["parameters"])
         return Response({"version": version.number, "parameters": _redact(version, parameters)})
 
 

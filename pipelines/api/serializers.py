@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from catalog.models import Service
+from idp.api.fields import JSONObjectField
 
 from ..choices import PipelineTemplate
 from ..models import Pipeline, PipelineRun
@@ -98,7 +99,7 @@ class PreviewInputSerializer(serializers.Serializer):
     environments = serializers.ListField(
         child=serializers.SlugField(), allow_empty=False, help_text="Environment slugs"
     )
-    options = serializers.DictField(required=False, default=dict)
+    options = JSONObjectField(required=False, default=dict)
 
 
 class PipelineCreateSerializer(PreviewInputSerializer):
@@ -115,7 +116,7 @@ class PipelineCreateSerializer(PreviewInputSerializer):
 
 class PipelineUpdateSerializer(serializers.Serializer):
     environments = serializers.ListField(child=serializers.SlugField(), required=False)
-    options = serializers.DictField(required=False)
+    options = JSONObjectField(required=False)
 
 
 class PreviewSerializer(serializers.Serializer):

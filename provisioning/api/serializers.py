@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Service, Template
+from idp.api.fields import JSONObjectField
 from idp.models import Environment, Team
 
 from ..models import Approval, Resource, Run
@@ -432,12 +433,12 @@ class ResourceCreateSerializer(serializers.Serializer):
         help_text="1-63 lowercase letters, digits and hyphens; starts and ends with a letter "
         "or digit",
     )
-    parameters = serializers.DictField(required=False, default=dict)
+    parameters = JSONObjectField(required=False, default=dict)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class ParametersSerializer(serializers.Serializer):
-    parameters = serializers.DictField(help_text="The new parameters (a full set)")
+    parameters = JSONObjectField(help_text="The new parameters (a full set)")
 
 
 class DecisionSerializer(serializers.Serializer):
