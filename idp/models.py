@@ -297,6 +297,12 @@ class WorkloadIdentityBinding(models.Model):
         ServiceAccount, on_delete=models.CASCADE, related_name="workload_bindings"
     )
     repository = models.CharField(max_length=200, help_text='GitHub "owner/name"')
+    # GitHub's numeric ids of the repository and its owner (the token's repository_id and
+    # repository_owner_id): a repository deleted and created again under the same name, or
+    # an organisation name taken over, has new ids. Unset until given at binding time or
+    # pinned by the first successful exchange (trust on first use).
+    repository_id = models.BigIntegerField(null=True, blank=True)
+    repository_owner_id = models.BigIntegerField(null=True, blank=True)
     ref_pattern = models.CharField(
         max_length=200,
         blank=True,
@@ -328,6 +334,21 @@ class WorkloadIdentityBinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository} → {self.service_account}"
+
+
+class UsedOIDCToken(models.Model):
+    """An OIDC token already traded (its issuer and jti, hashed), kept until it expires: the
+    unique key makes "first use" one INSERT that only one process can win."""
+
+    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of issuer and jti")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "used OIDC token"
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… until {self.expires_at:%Y-%m-%d %H:%M}"
 
 
 class SCIMIdentity(models.Model):

@@ -6,6 +6,11 @@ team's role group (viewer, member or maintainer; never admin), acting only throu
 tokens limited to its team and to read/write. It never approves: the approval policy
 refuses it (`provisioning/approval_policy.py`). Every action it takes is audited as itself,
 with the person who created it named beside (`idp.audit.record`).
+
+People manage service accounts: a service account (even a maintainer one) creates,
+changes, disables and binds none, and makes tokens only for itself, never outliving the
+token it acts through (`idp.services.create_api_token`), so a leaked CI token cannot make
+itself last.
 """
 
 from __future__ import annotations
@@ -45,6 +50,22 @@ def require_maintainer(actor: Any, team: Team, what: str) -> None:
         raise Forbidden(f"Only maintainers of {team.slug} {what}.")
 
 
+def require_person_maintainer(actor: Any, team: Team, what: str) -> None:
+    """`require_maintainer`, and never a service account: people manage service accounts,
+    so a stolen CI token cannot make itself others, bindings or rights that outlive it."""
+    require_maintainer(actor, team, what)
+    if ServiceAccount.of(actor) is not None:
+        raise Forbidden(f"A service account cannot {what}; people manage service accounts.")
+
+
+def _require_self_or_person(actor: Any, account: ServiceAccount, what: str) -> None:
+    """A maintainer person, or the service account itself acting on its own tokens."""
+    require_maintainer(actor, account.team, what)
+    acting = ServiceAccount.of(actor)
+    if acting is not None and acting.pk != account.pk:
+        raise Forbidden(f"A service account cannot {what} of another service account.")
+
+
 def _check_role(role: str) -> str:
     if role not in SERVICE_ACCOUNT_ROLES:
         allowed = ", ".join(r.value for r in SERVICE_ACCOUNT_ROLES)
@@ -74,9 +95,7 @@ def create_service_account(
 ) -> ServiceAccount:
     """Create the service account `sa:<team>:<name>` for `team` (maintainers only). The
     person answerable for it is the actor, or `created_by` when ops create it."""
-    require_maintainer(actor, team, "create service accounts")
-    if ServiceAccount.of(actor) is not None:
-        raise Forbidden("A service account cannot create service accounts.")
+    require_person_maintainer(actor, team, "create service accounts")
     name = (name or "").strip()
     try:
         slug_validator(name)
@@ -125,7 +144,7 @@ def update_service_account(
     actor: Any = None,
 ) -> ServiceAccount:
     """Change a service account's description or role (maintainers only)."""
-    require_maintainer(actor, account.team, "change service accounts")
+    require_person_maintainer(actor, account.team, "change service accounts")
     changed: dict[str, str] = {}
     if description is not None and description.strip() != account.description:
         changed["description"] = description.strip()
@@ -152,7 +171,7 @@ def set_service_account_enabled(
 ) -> ServiceAccount:
     """Disable a service account (its tokens stop working at once, its CI can no longer
     trade OIDC tokens) or enable it again."""
-    require_maintainer(actor, account.team, "disable or enable service accounts")
+    require_person_maintainer(actor, account.team, "disable or enable service accounts")
     if (account.disabled_at is None) == enabled:
         return account
     account.disabled_at = None if enabled else timezone.now()
@@ -175,8 +194,10 @@ def create_service_account_token(
     lifetime: timedelta | None = None,
     actor: Any = None,
 ) -> tuple[APIToken, str]:
-    """A token of the service account (maintainers only): limited to its team, read/write."""
-    require_maintainer(actor, account.team, "create tokens of service accounts")
+    """A token of the service account (maintainers only; a service account only its own):
+    limited to its team, read/write. Made through a token, it gets no more than that token
+    has: its scopes and at most its expiry (`create_api_token`)."""
+    _require_self_or_person(actor, account, "create tokens")
     return create_api_token(account.user, name=name, scopes=scopes, lifetime=lifetime, actor=actor)
 
 
@@ -184,7 +205,7 @@ def revoke_service_account_token(
     account: ServiceAccount, token: APIToken, *, actor: Any = None
 ) -> APIToken:
     """Revoke one of the service account's tokens (maintainers only)."""
-    require_maintainer(actor, account.team, "revoke tokens of service accounts")
+    _require_self_or_person(actor, account, "revoke tokens")
     if token.user_id != account.user_id:
         raise ServiceError("That token is not this service account's", field="token")
     return revoke_api_token(token, actor=actor)
@@ -197,6 +218,56 @@ def _clean_pattern(value: str, field: str) -> str:
     return value
 
 
+def _github_id(value: int | str | None, field: str) -> int | None:
+    """A GitHub numeric id as given (None: pinned by the first exchange)."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 0 < int(text) < 2**63:
+        raise ServiceError("A GitHub id is a positive whole number", field=field)
+    return int(text)
+
+
+def _pins(
+    account: ServiceAccount, repository: str, repository_id: int | None, owner_id: int | None
+) -> dict[str, int | None]:
+    """The ids a new binding of `repository` gets: the given ones, else those its team's
+    bindings of the name are already pinned to. A name (or id) another team has bound is
+    refused: the exchange would otherwise hand one team's CI tokens to the other."""
+    named = WorkloadIdentityBinding.objects.filter(repository__iexact=repository)
+    elsewhere = named.exclude(service_account__team=account.team)
+    if repository_id is not None:
+        elsewhere |= WorkloadIdentityBinding.objects.filter(repository_id=repository_id).exclude(
+            service_account__team=account.team
+        )
+    if elsewhere.exists():
+        raise ServiceError(
+            f"{repository} is already bound by another team; a repository's CI belongs to "
+            "one team (a platform admin can remove the other binding)",
+            field="repository",
+        )
+    pinned = named.filter(service_account__team=account.team, repository_id__isnull=False)
+    first = pinned.order_by("pk").first()
+    if first is not None:
+        if repository_id not in (None, first.repository_id):
+            raise ServiceError(
+                f"{repository} is bound in this team to repository id {first.repository_id}",
+                field="repository_id",
+            )
+        if owner_id not in (None, first.repository_owner_id):
+            raise ServiceError(
+                f"{repository} is bound in this team to owner id {first.repository_owner_id}",
+                field="repository_owner_id",
+            )
+        return {
+            "repository_id": first.repository_id,
+            "repository_owner_id": first.repository_owner_id
+            if first.repository_owner_id is not None
+            else owner_id,
+        }
+    return {"repository_id": repository_id, "repository_owner_id": owner_id}
+
+
 @transaction.atomic
 def bind_github_repository(
     account: ServiceAccount,
@@ -206,11 +277,16 @@ def bind_github_repository(
     environment_pattern: str = "",
     service_slug: str = "",
     scopes: Iterable[str] | None = None,
+    repository_id: int | str | None = None,
+    repository_owner_id: int | str | None = None,
     actor: Any = None,
 ) -> WorkloadIdentityBinding:
     """Trust GitHub Actions OIDC tokens of `repository` ("owner/name"; optionally only refs
-    and environments matching the glob patterns) as `account` (maintainers only)."""
-    require_maintainer(actor, account.team, "bind repositories to service accounts")
+    and environments matching the glob patterns) as `account` (maintainers, never a service
+    account). The binding is pinned to GitHub's repository and owner ids, given here or
+    taken from the first successful exchange (trust on first use); a repository another
+    team has bound is refused."""
+    require_person_maintainer(actor, account.team, "bind repositories to service accounts")
     repository = (repository or "").strip()
     if not REPOSITORY_PATTERN.match(repository):
         raise ServiceError('Name the repository as "owner/name"', field="repository")
@@ -230,6 +306,12 @@ def bind_github_repository(
         "ref_pattern": _clean_pattern(ref_pattern, "ref_pattern"),
         "environment_pattern": _clean_pattern(environment_pattern, "environment_pattern"),
     }
+    pins = _pins(
+        account,
+        repository,
+        _github_id(repository_id, "repository_id"),
+        _github_id(repository_owner_id, "repository_owner_id"),
+    )
     if WorkloadIdentityBinding.objects.filter(
         service_account=account, repository__iexact=repository, **fields
     ).exists():
@@ -240,6 +322,7 @@ def bind_github_repository(
         service_slug=service_slug,
         scopes=[s for s in SERVICE_ACCOUNT_SCOPES if s in granted],
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        **pins,
         **fields,
     )
     audit.record(
@@ -249,6 +332,7 @@ def bind_github_repository(
         details={
             "service_account": account.username,
             "repository": repository,
+            **pins,
             **fields,
             "service": service_slug,
             "scopes": binding.scopes,
@@ -261,7 +345,7 @@ def bind_github_repository(
 def unbind(binding: WorkloadIdentityBinding, *, actor: Any = None) -> None:
     """Stop trusting a repository; the tokens already issued through it are revoked."""
     account = binding.service_account
-    require_maintainer(actor, account.team, "remove repository bindings")
+    require_person_maintainer(actor, account.team, "remove repository bindings")
     now = timezone.now()
     binding.issued_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
     audit.record(

@@ -367,6 +367,18 @@ def _token_scopes(
     return [scope for scope in TokenScope.values if scope in wanted]
 
 
+# Where the request's user object keeps the API token it acts through (set when the token
+# is authenticated): every token it makes is bounded by that one, on every surface.
+_ACTING_TOKEN = "_idp_acting_token"
+
+
+def acting_token(actor: Any) -> APIToken | None:
+    """The API token `actor` (a request's user) acts through, or None (session, password
+    JWT, ops, workers)."""
+    found = getattr(actor, "__dict__", {}).get(_ACTING_TOKEN) if actor is not None else None
+    return found if isinstance(found, APIToken) else None
+
+
 @transaction.atomic
 def create_api_token(
     user: Any,
@@ -386,9 +398,13 @@ def create_api_token(
     service account's: read and write; it can never approve). The lifetime defaults to
     IDP_TOKEN_DEFAULT_DAYS and may not pass IDP_TOKEN_MAX_DAYS. `team` limits the token to
     that team's objects (a service account's tokens always are). A token made through
-    another token (`via`) gets no more than that token has: its scopes, team and expiry.
+    another token (`via`, by default the token the actor acts through, whoever the new
+    token is for) gets no more than that token has: its scopes (wider ones are refused,
+    unasked ones narrowed), its team and at most its expiry (a longer lifetime is capped).
     """
     name = (name or "default").strip()[:100]
+    if via is None:
+        via = acting_token(actor)
     account = ServiceAccount.of(user)
     if account is not None:
         if account.disabled_at is not None:
@@ -399,7 +415,10 @@ def create_api_token(
             )
         team = account.team
     allowed = _scopes_for(user, actor, account)
-    granted = _token_scopes(scopes, allowed, allowed)
+    default = allowed if via is None else [scope for scope in allowed if scope in via.scopes]
+    granted = _token_scopes(scopes, allowed, default)
+    if not granted:
+        raise Forbidden("This token has none of the scopes the new token could have.")
     if team is not None and account is None and not has_team_perm(user, team, "view_team"):
         raise ServiceError(f"{user.get_username()} is not in team {team.slug}", field="team")
     if lifetime is None:
@@ -474,6 +493,8 @@ def authenticate_api_token(raw: str, *, ip: str | None = None) -> APIToken | Non
     )
     if token is None or not token.is_active or not token.user.is_active:
         return None
+    # Tokens this user makes in this request are bounded by this one (create_api_token).
+    token.user.__dict__[_ACTING_TOKEN] = token
     now = timezone.now()
     # Touch at most once a minute (or on a new address) so busy clients don't write on
     # every call.

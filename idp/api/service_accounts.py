@@ -42,6 +42,8 @@ class WorkloadBindingSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "repository",
+            "repository_id",
+            "repository_owner_id",
             "ref_pattern",
             "environment_pattern",
             "service",
@@ -53,6 +55,22 @@ class WorkloadBindingSerializer(serializers.ModelSerializer):
 
 class WorkloadBindingWriteSerializer(serializers.Serializer):
     repository = serializers.CharField(max_length=200, help_text='GitHub "owner/name"')
+    repository_id = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        help_text="GitHub's id of the repository (`gh api repos/OWNER/NAME --jq .id`); "
+        "unset: pinned by the first exchange",
+    )
+    repository_owner_id = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        help_text="GitHub's id of its owner (`--jq .owner.id`); unset: pinned by the first "
+        "exchange",
+    )
     ref_pattern = serializers.CharField(
         max_length=200, required=False, allow_blank=True, help_text="e.g. refs/heads/main"
     )
@@ -240,7 +258,9 @@ class ServiceAccountTokenListView(APIView):
         responses={201: s.APITokenCreatedSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request, slug: str, name: str) -> Response:
-        """Create a token of the service account (maintainers); its value is shown once."""
+        """Create a token of the service account (maintainers; a service account only its
+        own); its value is shown once. Made with a token, it never outlives it (expires_in
+        is capped at that token's expiry) nor has a scope it lacks (403)."""
         account = _account(request, slug, name)
         serializer = ServiceAccountTokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -273,7 +293,10 @@ class WorkloadBindingListView(APIView):
         responses={201: WorkloadBindingSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request, slug: str, name: str) -> Response:
-        """Trust GitHub Actions OIDC tokens of a repository as this service account."""
+        """Trust GitHub Actions OIDC tokens of a repository as this service account (people
+        who maintain the team; never a service account). The binding is pinned to GitHub's
+        repository and owner ids, given here or taken from the first exchange; a repository
+        another team has bound answers 400."""
         account = _account(request, slug, name)
         serializer = WorkloadBindingWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -285,6 +308,8 @@ class WorkloadBindingListView(APIView):
             environment_pattern=data.get("environment_pattern", ""),
             service_slug=data.get("service", ""),
             scopes=data.get("scopes"),
+            repository_id=data.get("repository_id"),
+            repository_owner_id=data.get("repository_owner_id"),
             actor=request.user,
         )
         return Response(WorkloadBindingSerializer(binding).data, status=status.HTTP_201_CREATED)

