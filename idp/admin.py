@@ -306,9 +306,27 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+class SSOGroupMappingAdminForm(forms.ModelForm):
+    """Parses; a pattern confusable with an existing mapping is refused beside its field."""
+
+    class Meta:
+        model = SSOGroupMapping
+        fields = ["group_pattern", "team", "role", "mode"]
+
+    def clean_group_pattern(self) -> str:
+        from .auth import groups
+
+        pattern = str(self.cleaned_data["group_pattern"])
+        if refusal := groups.confusable_refusal(pattern):
+            raise forms.ValidationError(refusal)
+        return pattern
+
+
 @admin.register(SSOGroupMapping)
 class SSOGroupMappingAdmin(admin.ModelAdmin):
     """IdP group → team role; saved and deleted through the audited mapping actions."""
+
+    form = SSOGroupMappingAdminForm
 
     list_display = ["group_pattern", "team", "role", "mode", "created_at"]
     list_filter = ["mode", "role", "team"]

@@ -5,15 +5,24 @@ SCIM group changes: the mappings (admin rows `SSOGroupMapping` plus the
 `IDP_SSO_GROUP_MAPPINGS` setting) turn the user's IdP groups into (team, role) pairs, and
 `apply_idp_groups` brings the user's SSO/SCIM-managed memberships in line. Manual
 memberships are never touched.
+
+Names compare case-insensitively only when they are plain ASCII: case folding and NFKC turn
+look-alikes into letters (`ſ` into `s`, the Kelvin sign into `k`), so a name with any other
+character matches only the identical string, never a glob.
+A mapping that differs from an existing one only by confusable characters is refused.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from confusable_homoglyphs.confusables import (  # type: ignore[import-untyped]
+    confusables_data,
+)
 from django.db import transaction
 
 from idp import audit, services
@@ -34,8 +43,45 @@ class Mapping:
     mode: str = SSOMappingMode.MANAGE
 
     def matches(self, group: str) -> bool:
-        # Group names compare case-insensitively: IdPs differ in how they spell them.
-        return fnmatch.fnmatchcase(group.casefold(), self.group_pattern.casefold())
+        return names_match(group, self.group_pattern)
+
+
+def names_match(group: str, pattern: str) -> bool:
+    """Whether the IdP group `group` matches the mapping's `pattern` (name or glob).
+
+    ASCII names compare case-insensitively, as IdPs differ in how they spell them; a name
+    with any other character matches only the identical string (no case folding, no
+    normalisation, no glob): even canonical equivalence folds the Kelvin sign into `K`, so
+    no look-alike letter ever stands in for another."""
+    if group.isascii() and pattern.isascii():
+        return fnmatch.fnmatchcase(group.lower(), pattern.lower())
+    return group == pattern
+
+
+def skeleton(name: str) -> str:
+    """What `name` looks like: NFKC, case-folded, and each letter that Unicode lists as
+    confusable with an ASCII one replaced by it (Cyrillic а → a, Armenian ո → n)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(ch if ch.isascii() else _ascii_twin(ch) for ch in folded)
+
+
+def _ascii_twin(ch: str) -> str:
+    for glyph in confusables_data.get(ch, ()):
+        twin = str(glyph.get("c", ""))
+        if len(twin) == 1 and twin.isascii():
+            return twin.casefold()
+    return ch
+
+
+def confusable_with(pattern: str, existing: list[str]) -> str | None:
+    """The existing pattern `pattern` differs from only by confusable characters, if any
+    (ASCII spellings of one name, which match alike anyway, are no confusion)."""
+    for other in existing:
+        if other == pattern or (other.isascii() and pattern.isascii()):
+            continue
+        if skeleton(other) == skeleton(pattern):
+            return other
+    return None
 
 
 def parse_mapping(text: str) -> Mapping:
@@ -203,8 +249,11 @@ def groups_of_sociallogin(sociallogin: Any) -> list[str] | None:
 def save_mapping(
     group_pattern: str, team: Team, role: str, mode: str, *, actor: Any = None
 ) -> SSOGroupMapping:
-    """Create or update the mapping of `group_pattern` to `team` (audited)."""
+    """Create or update the mapping of `group_pattern` to `team` (audited). A pattern that
+    only looks like an existing one (confusable characters) is refused."""
     parse_mapping(f"{group_pattern}={team.slug}:{role}:{mode}")  # the one validation
+    if refusal := confusable_refusal(group_pattern):
+        raise services.ServiceError(refusal, field="group_pattern")
     mapping, created = SSOGroupMapping.objects.update_or_create(
         group_pattern=group_pattern, team=team, defaults={"role": role, "mode": mode}
     )
@@ -216,6 +265,19 @@ def save_mapping(
         details={"group_pattern": group_pattern, "role": role, "mode": mode, "created": created},
     )
     return mapping
+
+
+def confusable_refusal(group_pattern: str) -> str | None:
+    """Why `group_pattern` may not be mapped (None: it may): it differs from an existing
+    mapping (admin rows and settings) only by look-alike characters."""
+    existing = sorted({m.group_pattern for m in all_mappings()})
+    other = confusable_with(group_pattern, existing)
+    if other is None:
+        return None
+    return (
+        f"{group_pattern!r} is confusable with the existing mapping {other!r}: it differs "
+        "only by look-alike characters; use the existing name or a clearly different one"
+    )
 
 
 @transaction.atomic
