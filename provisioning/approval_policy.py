@@ -183,14 +183,17 @@ class ApprovalPolicy:
     def touchers(self, resource: Resource) -> set[int]:
         """Everyone who touched the pending change: the requester of a resource never applied,
         and the author of every plan since the change began (parameter changes, upgrades,
-        destroy requests, re-plans and retries)."""
-        ids = set(
-            Run.objects.filter(
-                resource=resource, kind=RunKind.PLAN, pk__gt=resource.proposal_after_run
-            )
-            .exclude(created_by=None)
-            .values_list("created_by_id", flat=True)
-        )
+        destroy requests, re-plans and retries), with the author chain of the plans the
+        platform started (whoever changed the upstream a re-plan follows, and everyone who
+        touched that change; `provisioning.causes`)."""
+        ids: set[int] = set()
+        plans = Run.objects.filter(
+            resource=resource, kind=RunKind.PLAN, pk__gt=resource.proposal_after_run
+        ).values_list("created_by_id", "authors")
+        for created_by, authors in plans:
+            if created_by:
+                ids.add(created_by)
+            ids.update(int(a) for a in authors or [])
         if resource.provisioned_at is None and resource.requested_by_id:
             ids.add(resource.requested_by_id)
         return ids
@@ -236,7 +239,8 @@ class ApprovalPolicy:
         if user.pk in self.touchers(resource):
             return (
                 "You changed this plan (requested, changed, upgraded, destroyed or re-planned "
-                "it), so you cannot decide on it (four eyes)"
+                "it, or changed a resource it takes a value from), so you cannot decide on it "
+                "(four eyes)"
                 + ("; a platform admin acting alone may use break-glass" if admin else "")
             )
         if plan is None:

@@ -162,6 +162,25 @@ class Run(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The author chain (`provisioning.causes`): who caused a run nobody started by hand.
+    authors = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Ids of the people whose change caused this run besides its starter (an "
+        "upstream change's authors, a refused plan's); for an apply, everyone who touched the "
+        "change it applies. Four eyes counts them as authors of the change",
+    )
+    caused_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="caused",
+        help_text="The run whose outcome started this one (an upstream's apply, a drift check)",
+    )
+    cause = models.CharField(
+        max_length=200, blank=True, help_text="Why the platform started this run, if it did"
+    )
     worker = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     log_size = models.PositiveIntegerField(default=0)

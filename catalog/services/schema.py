@@ -291,10 +291,11 @@ class RefinementError(ValueError):
 
 
 def resource_ref_keywords(value: Any) -> dict[str, Any]:
-    """The schema mark of a `from_resource: {template, output, literal}` refinement."""
+    """The schema mark of a `from_resource: {template, output, literal, cross_environment}`
+    refinement (`cross_environment: true` lets the upstream be in another environment)."""
     if not isinstance(value, dict):
         raise RefinementError("from_resource must be a mapping with template and output")
-    unknown = set(value) - {"template", "output", "literal"}
+    unknown = set(value) - {"template", "output", "literal", "cross_environment"}
     if unknown:
         raise RefinementError(f"unknown from_resource keys: {', '.join(sorted(unknown))}")
     template, output = value.get("template"), value.get("output")
@@ -305,7 +306,11 @@ def resource_ref_keywords(value: Any) -> dict[str, Any]:
     literal = value.get("literal", True)
     if not isinstance(literal, bool):
         raise RefinementError("from_resource.literal must be true or false")
-    return {RESOURCE_REF: {"template": template, "output": output, "literal": literal}}
+    cross = value.get("cross_environment", False)
+    if not isinstance(cross, bool):
+        raise RefinementError("from_resource.cross_environment must be true or false")
+    mark = {"template": template, "output": output, "literal": literal}
+    return {RESOURCE_REF: {**mark, "cross_environment": True} if cross else mark}
 
 
 def resource_ref(prop: Any) -> dict[str, Any] | None:

@@ -7,8 +7,10 @@ re-plans a proposal becomes one of its authors, and no author approves it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from catalog.services.sources import version_refusal
@@ -16,6 +18,7 @@ from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
 
 from .. import lifecycle
+from ..causes import Cause
 from ..choices import (
     RESOURCE_BUSY,
     RESOURCE_GONE,
@@ -77,11 +80,14 @@ def start_plan(
     refresh_only: bool = False,
 ) -> Run:
     """Queue a plan of `config` and move the resource to planning (or destroying); with
-    `refresh_only`, a `-refresh-only` plan that accepts the real values as intended."""
+    `refresh_only`, a `-refresh-only` plan that accepts the real values as intended.
+    `actor` is the person acting, or the `Cause` of a plan the platform starts (who caused
+    it counts as an author of the change: four eyes)."""
+    cause = Cause.of(actor)
     run = dispatch.new_run(
         resource,
         RunKind.PLAN,
-        actor=actor,
+        actor=cause,
         version=config.version,
         parameters=config.plain,
         sensitive=encrypt_json(config.secret),
@@ -90,16 +96,24 @@ def start_plan(
     )
     if event is None:
         event = ResourceEvent.DESTROY_REQUESTED if is_destroy else ResourceEvent.CHANGE_PLANNED
+    if cause.person is None:
+        details = {**(details or {}), "authors": authors_named(cause.authors)}
     lifecycle.transition(
         resource,
         dispatch.running_status(run),
         event,
-        actor=actor,
+        actor=cause.person,
         action=action,
         fields={"last_error": ""},
         details={"run": run.pk, **(details or {})},
     )
     return run
+
+
+def authors_named(ids: Iterable[int]) -> list[str]:
+    """The usernames of a chain's authors, for audit details."""
+    users = get_user_model().objects.filter(pk__in=list(ids))
+    return sorted(u.get_username() for u in users)
 
 
 @transaction.atomic

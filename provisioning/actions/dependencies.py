@@ -34,6 +34,7 @@ from catalog.services.schema import is_reference, resource_ref
 from idp.models import Environment, Team
 from idp.services import ServiceError
 
+from ..causes import Cause, chain_of
 from ..choices import (
     RESOURCE_GONE,
     AuditAction,
@@ -115,8 +116,10 @@ def bind(
 
     The upstream must be a live resource of the same team made from the template the
     parameter names, with that (non-sensitive) output, and not the dependant itself nor
-    one that depends on it. An id finds it in any of the team's environments, a name in the
-    dependant's environment; another team's resource reads as unknown.
+    one that depends on it. It must be in the dependant's environment unless the template
+    allows another (`from_resource.cross_environment`): a dev resource never feeds prod
+    by accident. A name is looked up in the dependant's environment; another team's
+    resource reads as unknown.
     """
     if not isinstance(values, dict):
         return {}
@@ -162,6 +165,11 @@ def _bind_one(
     if upstream is None:
         where = f" in {environment.slug}" if isinstance(key, str) and not key.isdigit() else ""
         raise ServiceError(f"Unknown resource {key!r} of team {team.slug}{where}")
+    if upstream.environment_id != environment.pk and not ref.get("cross_environment"):
+        raise ServiceError(
+            f"{upstream.name} is in {upstream.environment.slug}; this parameter takes a "
+            f"resource of {environment.slug} (the template allows no other environment)"
+        )
     if upstream.template.slug != ref["template"]:
         raise ServiceError(
             f"{upstream.name} is a {upstream.template.slug} resource; this parameter takes "
@@ -376,27 +384,57 @@ def replan_if_stale(resource_id: int, *, because: Resource | None = None) -> Run
             return None
         upstreams = sorted({str(row.upstream) for row in stale})
         cause = because or stale[0].upstream
-        # The upstream's apply that changed the output, named in the dependant's audit.
-        applied = (
-            Run.objects.filter(resource=cause, kind=RunKind.APPLY, status=RunStatus.SUCCEEDED)
-            .order_by("-pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
+        # The upstreams' applies that changed the outputs: the one of `cause` is named in the
+        # dependant's audit, and everyone who touched any of those changes is an author of
+        # this plan (four eyes across dependencies).
+        applied = _last_apply(cause.pk)
+        authors: set[int] = set()
+        for apply in _applies_since_read(resource, {row.upstream_id for row in stale}):
+            authors |= chain_of(apply)
         return start_plan(
             resource,
             base(resource),
-            actor=None,
+            actor=Cause("upstream output changed", frozenset(authors), applied),
             action=AuditAction.REPLANNED,
             details={
                 "reason": "upstream output changed",
                 "upstreams": upstreams,
                 "because": str(cause),
-                "upstream_run": applied,
+                "upstream_run": applied.pk if applied else None,
                 "parameters": sorted(row.parameter for row in stale),
                 "outputs": sorted({row.output for row in stale}),
             },
         )
+
+
+def _last_apply(resource_id: int) -> Run | None:
+    """The resource's last successful apply (the one that wrote its current outputs)."""
+    return (
+        Run.objects.filter(resource_id=resource_id, kind=RunKind.APPLY, status=RunStatus.SUCCEEDED)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _applies_since_read(dependant: Resource, upstream_ids: set[int]) -> list[Run]:
+    """The upstreams' successful applies that may have changed what the dependant's last
+    plan read: each upstream's last one, and every one that ended after that plan started
+    (several changes may have landed while the dependant was busy)."""
+    applies = Run.objects.filter(
+        resource_id__in=upstream_ids, kind=RunKind.APPLY, status=RunStatus.SUCCEEDED
+    )
+    read_at = (
+        Run.objects.filter(resource=dependant, kind=RunKind.PLAN, started_at__isnull=False)
+        .order_by("-pk")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    found = {run.pk: run for run in applies.filter(finished_at__gte=read_at)} if read_at else {}
+    for upstream_id in upstream_ids:
+        last = _last_apply(upstream_id)
+        if last is not None:
+            found[last.pk] = last
+    return list(found.values())
 
 
 def _resync(resource_id: int) -> None:

@@ -27,6 +27,7 @@ from idp import audit
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
 
+from ..causes import Cause
 from ..choices import AuditAction, ResourceStatus
 from ..engine.crypto import decrypt_json
 from ..engine.plan_diff import Redact, output_change, resource_change
@@ -209,7 +210,8 @@ def record_check(resource: Resource, run: Run, found: Found) -> None:
     if auto:
         refusal = drift_refusal(resource, None)
         if refusal is None:
-            reconcile_locked(resource, actor=None, automatic=True)
+            # The platform reconciles on behalf of whoever caused the drift check.
+            reconcile_locked(resource, actor=Cause.of_run(run, "drift found"), automatic=True)
         else:
             auto = False
             audit.record(
@@ -269,7 +271,8 @@ def _summary(resource: Resource) -> dict[str, Any]:
 
 
 def reconcile_locked(resource: Resource, *, actor: Any, automatic: bool = False) -> Run:
-    """Queue the reconcile plan on a resource the caller locked and checked."""
+    """Queue the reconcile plan on a resource the caller locked and checked (`actor`: the
+    person asking, or the `Cause` of an automatic reconcile)."""
     return start_plan(
         resource,
         proposals.current(resource),

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from idp import audit
 
+from ..causes import Cause
 from ..choices import RUN_ACTIVE, AuditAction, ResourceEvent, ResourceStatus, RunKind
 from ..engine import dispatch
 from ..models import Resource, Run
@@ -19,6 +20,8 @@ from .changes import locked, start_plan
 from .dependencies import live_dependants
 
 log = logging.getLogger(__name__)
+
+DRIFT_CHECK = "scheduled drift check"
 
 
 def detect_drift(resources: Any = None) -> list[Run]:
@@ -37,7 +40,7 @@ def detect_drift(resources: Any = None) -> list[Run]:
                 or current.runs.filter(status__in=RUN_ACTIVE).exists()
             ):
                 continue
-            run = dispatch.new_run(current, RunKind.DRIFT)
+            run = dispatch.new_run(current, RunKind.DRIFT, actor=Cause(DRIFT_CHECK))
             audit.record(AuditAction.DRIFT_CHECK_QUEUED, target=current, details={"run": run.pk})
             runs.append(run)
     return runs
@@ -70,10 +73,12 @@ def expire_resources(now: datetime | None = None) -> list[Resource]:
                 ResourceStatus.FAILED,
             ):
                 continue
+            # Whoever asked for the expiry (set only on request) caused its destroy.
+            authors = {current.requested_by_id} if current.requested_by_id else set()
             start_plan(
                 current,
                 proposals.current(current),
-                actor=None,
+                actor=Cause("expiry", frozenset(authors)),
                 action=ResourceEvent.EXPIRED,
                 event=ResourceEvent.EXPIRED,
                 is_destroy=True,

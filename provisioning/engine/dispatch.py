@@ -17,6 +17,7 @@ from django.utils import timezone
 from idp.conf import setting
 
 from .. import lifecycle
+from ..causes import Cause
 from ..choices import RUN_ACTIVE, ResourceEvent, ResourceStatus, RunKind, RunStatus
 from ..models import Resource, ResourceLock, Run
 from .dbretry import retry_locked
@@ -52,7 +53,7 @@ def new_run(
     resource: Resource,
     kind: str,
     *,
-    actor: Any = None,
+    actor: Any,
     version: Any = None,
     parameters: dict[str, Any] | None = None,
     sensitive: str | None = None,
@@ -64,7 +65,9 @@ def new_run(
 
     A run carries its own inputs: the non-sensitive parameters and the encrypted sensitive
     ones (the resource's current ones unless given), so a proposal never touches the
-    resource before it is applied."""
+    resource before it is applied. `actor` is the person acting or a `Cause` (who caused a
+    run the platform starts); nothing else is taken, so four eyes never loses an author."""
+    cause = Cause.of(actor)
     run = Run.objects.create(
         resource=resource,
         kind=kind,
@@ -75,7 +78,7 @@ def new_run(
         is_destroy=is_destroy,
         plan_run=plan_run,
         refresh_only=refresh_only,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        **cause.fields(),
     )
     enqueue(run)
     return run

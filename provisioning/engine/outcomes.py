@@ -16,6 +16,7 @@ from .. import lifecycle, plan_checks
 from ..actions.changes import HELD
 from ..actions.proposals import adopt_fields, changed_names, current, proposed
 from ..approval_policy import ApprovalPolicy, Requirement
+from ..causes import Cause, chain_of
 from ..choices import (
     ApprovalDecision,
     AuditAction,
@@ -203,12 +204,22 @@ def advance(
     )
 
 
-def queue_apply(resource: Resource, plan: Run, *, actor: Any = None) -> Run:
-    """Queue the apply (or destroy) of exactly this plan's file, with the plan's inputs."""
+def queue_apply(resource: Resource, plan: Run, *, actor: Any) -> Run:
+    """Queue the apply (or destroy) of exactly this plan's file, with the plan's inputs.
+    Started by whoever approved it (`actor`; None: the plan needed no approval), it carries
+    everyone who touched the change as its authors: a dependant re-planned because this
+    apply changed an output counts them (`dependencies.replan_if_stale`)."""
+    touched = ApprovalPolicy.of(resource).touchers(resource) | chain_of(plan)
+    person = actor if getattr(actor, "is_authenticated", False) else None
     return dispatch.new_run(
         resource,
         RunKind.DESTROY if plan.is_destroy else RunKind.APPLY,
-        actor=actor,
+        actor=Cause(
+            f"apply of plan {plan.pk}",
+            frozenset(touched),
+            plan,
+            by=person,
+        ),
         version=plan.template_version,
         parameters=plan.parameters,
         sensitive=plan.sensitive_parameters,

@@ -29,6 +29,7 @@ from idp.context import bound
 
 from .. import lifecycle
 from ..actions import dependencies
+from ..causes import Cause
 from ..choices import ResourceEvent, ResourceStatus, RunKind, RunStatus
 from ..models import Resource, Run
 from . import dispatch, workdirs
@@ -329,6 +330,8 @@ class RunTask:
             new_plan = dispatch.new_run(
                 resource,
                 RunKind.PLAN,
+                # Not its approver's plan: the new plan carries the change's authors on.
+                actor=Cause.of_run(run, f"plan refused: {reason}"),
                 version=plan.template_version if plan else None,
                 parameters=plan.parameters if plan else None,
                 sensitive=plan.sensitive_parameters if plan else None,

@@ -102,7 +102,7 @@ def test_a_vpc_style_output_reaches_its_dependant(alice, bob, teams, envs, app, 
 @pytest.mark.usefixtures("celery_worker", "state")
 def test_a_plan_whose_upstream_was_rejected_fails_readably(alice, teams, envs, app) -> None:
     net = ask(alice, "net-fixture", "gone-net", {"prefix": "x"}, environment="prod")
-    web = ask(alice, "app-fixture", "web", {"subnet_ids": {"resource": net.pk}})
+    web = ask(alice, "app-fixture", "web", {"subnet_ids": {"resource": net.pk}}, environment="prod")
     settle(net, ResourceStatus.AWAITING_APPROVAL)  # prod needs an approval
     web.refresh_from_db()
     assert web.status == ResourceStatus.PENDING  # its plan waits, queued

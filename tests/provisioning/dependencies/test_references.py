@@ -79,8 +79,9 @@ def test_a_reference_by_name_is_kept_by_id_with_its_row(alice, teams, envs, app)
     plan = Run.objects.get(resource=dependant)
     assert plan.parameters["subnet_ids"] == ref
     assert dependencies.waiting_for(plan) == [net]
-    # By id works the same (in any of the team's environments).
-    other = ask(alice, "app-fixture", "worker", subnets(net.pk), environment="prod")
+    # By id works the same (in the dependant's environment: another one is refused unless
+    # the template allows it, tests/security/test_four_eyes_dependencies.py).
+    other = ask(alice, "app-fixture", "worker", subnets(net.pk))
     assert other.parameters["subnet_ids"]["resource"] == net.pk
     assert [d.name for d in dependencies.live_dependants(net)] == ["web", "worker"]
 

@@ -125,7 +125,7 @@ def test_runs_on_one_resource_serialize_while_resources_run_in_parallel(alice, t
     with transaction.atomic():
         first = slow_request(alice, teams["payments"], "one", 2, "a")
         # A second plan queued on the same resource at once (as two quick clicks would).
-        dispatch.new_run(first, RunKind.PLAN, parameters={"delay": 2, "label": "b"})
+        dispatch.new_run(first, RunKind.PLAN, actor=alice, parameters={"delay": 2, "label": "b"})
         # Longer, so it still overlaps the first resource's runs when runs start fast.
         second = slow_request(alice, teams["payments"], "two", 5, "c")
 
