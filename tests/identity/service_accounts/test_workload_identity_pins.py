@@ -134,6 +134,11 @@ def test_another_team_cannot_bind_a_repository_already_bound(issuer, api_as, bob
         ),
         201,
     )
+    # The name stays search's alone: its CI trades tokens as before, for either binding.
+    shared = {"repository": "acme/shared", "repository_id": "700777"}
+    assert assert_ok(exchange(issuer.sign(**shared)))["service_account"] == "sa:search:squat"
+    tagged = issuer.sign(**shared, ref="refs/tags/v1")
+    assert assert_ok(exchange(tagged))["service_account"] == "sa:search:squat"
 
 
 def test_bindings_of_one_name_in_two_teams_serve_neither(issuer, bob, dave, teams):
@@ -188,6 +193,15 @@ def test_ids_given_at_binding_time_are_enforced_from_the_first_exchange(issuer, 
     assert made["repository_id"] == int(REPOSITORY_ID)
     assert_error(exchange(issuer.sign(repository_id="700999")), 403)
     assert_ok(exchange(issuer.sign()))
+    # Another binding of the name in the team keeps the pinned ids; other ones are refused.
+    again = {"repository": "acme/payments-api", "ref_pattern": "refs/tags/*"}
+    assert assert_ok(api_as(bob).post(f"{PAYMENTS_BASE}ci/github-bindings/", again), 201)[
+        "repository_id"
+    ] == int(REPOSITORY_ID)
+    other = {**again, "ref_pattern": "refs/heads/*", "repository_id": 700999}
+    assert_error(
+        api_as(bob).post(f"{PAYMENTS_BASE}ci/github-bindings/", other), 400, "repository_id"
+    )
     # Bad ids name their field.
     assert_error(
         api_as(bob).post(
@@ -196,6 +210,15 @@ def test_ids_given_at_binding_time_are_enforced_from_the_first_exchange(issuer, 
         ),
         400,
         "repository_id",
+    )
+
+
+def test_a_renamed_repository_bound_by_another_team_is_refused_by_id(issuer, bound, api_as, dave):
+    assert_ok(exchange(issuer.sign()))  # payments' binding pinned to acme/payments-api's id
+    assert_ok(api_as(dave).post(SEARCH_BASE, {"name": "squat"}), 201)
+    renamed = {"repository": "acme/payments-service", "repository_id": int(REPOSITORY_ID)}
+    assert_error(
+        api_as(dave).post(f"{SEARCH_BASE}squat/github-bindings/", renamed), 400, "repository"
     )
 
 
