@@ -117,6 +117,13 @@ DECLARED: tuple[Setting, ...] = (
         "Minutes between scans of the catalog's registered locations (push webhooks add more)",
     ),
     Setting(
+        "IDP_DOCS_ALLOWED_HOSTS",
+        list,
+        [],
+        "Hosts docs builds may clone from although they resolve to a private, loopback or "
+        "link-local address (an internal Git server), comma-separated; others must be public",
+    ),
+    Setting(
         "IDP_TEMPLATE_SOURCE_SYNC_MINUTES",
         int,
         30,

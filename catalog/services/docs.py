@@ -4,11 +4,12 @@
 A build is a DocsBuild row: `queued` → `building` → `succeeded` / `failed`. `request_build`
 records the row and nudges the worker on commit (the provisioning model: the row is the truth,
 the Celery message only a nudge; `sweep_docs_builds` re-sends lost nudges and fails builds
-whose worker died). `build_docs` does the work: clone with the real `git` CLI into a private
-temporary directory, check and rewrite the MkDocs configuration (the repository's content is
-untrusted: no hooks, no theme templates, no files from outside the checkout, no environment
-variables of the platform), run `mkdocs build` in a subprocess with a time limit and a
-scrubbed environment, and store the built pages. Temporary directories are always removed.
+whose worker died). `build_docs` does the work. The repository's content is untrusted code:
+the clone URL must be https/ssh to a public host (`docs_remote`), the docs are copied without
+a single symlink (`docs_sandbox.safe_copy`), `mkdocs.yml` passes an allow-list
+(`docs_config`), and `mkdocs build` runs in the sandbox (`docs_sandbox.run`: an empty
+environment, an unprivileged user, no network, a private root, CPU/memory/time/output limits,
+as far as the OS allows, said in the log). Temporary directories are always removed.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,15 +35,16 @@ from idp.rbac import has_team_perm, is_platform_admin
 
 from ..choices import DocsStatus, EntityKind, LocationType
 from ..models import DocsBuild, Entity
-from . import gitrepo
+from . import docs_config, docs_remote, docs_sandbox, gitrepo
 from .entities import access
 
 log = logging.getLogger(__name__)
 
 TECHDOCS_REF = "backstage.io/techdocs-ref"
-# Limits of one build: the repository's code runs only inside MkDocs, but a build must not
-# hold a worker forever nor fill the database.
-BUILD_TIMEOUT = 300  # seconds for `mkdocs build`
+# Limits of one build: it must not hold a worker forever, fill its disk nor the database.
+BUILD_TIMEOUT = 300  # seconds for `mkdocs build` (wall clock)
+BUILD_LIMITS = docs_sandbox.Limits(wall_seconds=BUILD_TIMEOUT)
+MAX_COPY_BYTES = 256 * 1024 * 1024  # the docs folder copied into the sandbox
 GIT_TIMEOUT = gitrepo.GIT_TIMEOUT  # seconds for the clone
 MAX_SITE_BYTES = 8 * 1024 * 1024  # the stored files of one build, after the filter below
 MAX_LOG_CHARS = 20_000
@@ -53,35 +53,6 @@ MAX_LOG_CHARS = 20_000
 # left out; our own search reads `search_text`.
 TEXT_SUFFIXES = {".html", ".css", ".svg", ".txt"}
 BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf"}
-# MkDocs plugins a repository may name: techdocs-core brings search, monorepo and the
-# GitHub admonitions itself. Any other plugin is code the repository chose to run.
-ALLOWED_PLUGINS = {"techdocs-core", "search"}
-# Python-Markdown's own extensions and pymdown's, except those that read files or the
-# network on the author's behalf (b64 embeds local files; snippets is pinned below).
-MARKDOWN_EXTENSIONS = {
-    "abbr",
-    "admonition",
-    "attr_list",
-    "codehilite",
-    "def_list",
-    "extra",
-    "fenced_code",
-    "footnotes",
-    "legacy_attrs",
-    "legacy_em",
-    "md_in_html",
-    "meta",
-    "nl2br",
-    "sane_lists",
-    "smarty",
-    "tables",
-    "toc",
-    "wikilinks",
-}
-BLOCKED_PYMDOWNX = {"pymdownx.b64"}
-# Snippets only from inside the checkout, never downloaded.
-SNIPPETS_CONFIG = {"base_path": ["."], "restrict_base_path": True, "url_download": False}
-GIT_URL = gitrepo.GIT_URL
 redact = gitrepo.redact
 
 
@@ -239,14 +210,17 @@ def docs_source(entity: Entity) -> DocsSource:
 
 
 def _remote_url(url: str) -> str:
-    if not GIT_URL.match(url):
-        raise DocsError(f"Not a Git URL: {redact(url)!r} (https://, ssh:// or git@host:path).")
+    """A URL a descriptor or a service names: https/ssh only (its host is checked when the
+    build clones it, see docs_remote)."""
+    try:
+        docs_remote.parse(url)
+    except docs_remote.RemoteError as exc:
+        raise DocsError(f"{TECHDOCS_REF}: {exc}") from exc
     return url
 
 
 def _clean_env(home: Path) -> dict[str, str]:
-    """The environment of git and MkDocs: nothing of the platform's (no secrets, no
-    database URL); `!ENV` tags in mkdocs.yml see only this."""
+    """The environment of git: nothing of the platform's (no secrets, no database URL)."""
     return gitrepo.clean_env(home)
 
 
@@ -260,9 +234,16 @@ def _git(
 
 
 def checkout(source: DocsSource, into: Path, env: dict[str, str]) -> tuple[Path, str]:
-    """Clone the source into `into` (shallow) and return (the docs folder, the commit)."""
+    """Clone the source into `into` (shallow) and return (the docs folder, the commit).
+    Remote URLs go through docs_remote (public hosts, pinned address, no redirects);
+    local paths only come from Git locations a platform admin registered."""
     try:
-        commit = gitrepo.shallow_clone(source.url, into, env, ref=source.ref, local=source.local)
+        if source.local:
+            commit = gitrepo.shallow_clone(source.url, into, env, ref=source.ref, local=True)
+        else:
+            commit = docs_remote.clone(source.url, into, env, ref=source.ref)
+    except docs_remote.RemoteError as exc:
+        raise DocsError(f"{TECHDOCS_REF}: {exc}") from exc
     except gitrepo.GitError as exc:
         raise DocsError(str(exc)) from exc
     return _inside(into, source.subdir, "the techdocs-ref folder"), commit
@@ -275,119 +256,51 @@ def _inside(root: Path, relative: str, what: str) -> Path:
     return path
 
 
-class _ConfigLoader(yaml.SafeLoader):
-    """YAML of mkdocs.yml: MkDocs' own tags read without running anything (`!ENV` sees no
-    variables: its default or nothing; `!relative` is refused)."""
-
-
-def _env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.SequenceNode):
-        items = loader.construct_sequence(node)
-        return items[-1] if len(items) > 1 else None
-    return None
-
-
-def _refuse_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    raise DocsError(f"mkdocs.yml: the YAML tag {node.tag!r} is not supported in docs builds.")
-
-
-_ConfigLoader.add_constructor("!ENV", _env_tag)
-_ConfigLoader.add_multi_constructor("!", _refuse_tag)
-_ConfigLoader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse_tag)
-
-
-def _ext_name(item: Any) -> str:
-    if isinstance(item, str):
-        return item
-    if isinstance(item, dict) and len(item) == 1:
-        return str(next(iter(item)))
-    raise DocsError(f"mkdocs.yml: markdown_extensions entry {item!r} is not a name.")
-
-
-def prepare_config(docs_root: Path, site_dir: Path, into: Path) -> Path:
-    """Check the repository's mkdocs.yml and write the one MkDocs runs: techdocs-core as
-    plugin, the site in our temporary folder, every path inside the checkout."""
-    found = [docs_root / n for n in ("mkdocs.yml", "mkdocs.yaml") if (docs_root / n).is_file()]
+def prepare_copy(docs_root: Path, repo_root: Path, work: Path) -> tuple[Path, Path, Path]:
+    """The sandbox's inputs: a symlink-free copy of the docs folder with the checked
+    mkdocs.yml written into it, and an empty output folder. Returns (copy, config, site)."""
+    copy, output = work / "copy", work / "build"
+    try:
+        docs_sandbox.safe_copy(docs_root, copy, within=repo_root, max_bytes=MAX_COPY_BYTES)
+    except docs_sandbox.SandboxError as exc:
+        raise DocsError(str(exc)) from exc
+    output.mkdir(mode=0o755)
+    site = output / "site"
+    found = [copy / n for n in ("mkdocs.yml", "mkdocs.yaml") if (copy / n).is_file()]
     if not found:
         raise DocsError("No mkdocs.yml in the repository (TechDocs needs mkdocs.yml + docs/).")
     try:
-        config = yaml.load(found[0].read_text(encoding="utf-8"), Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader
-    except yaml.YAMLError as exc:
-        raise DocsError(f"mkdocs.yml is not valid YAML: {exc}") from exc
-    if not isinstance(config, dict):
-        raise DocsError("mkdocs.yml must be a mapping (site_name: …).")
-    for key in ("hooks", "INHERIT"):
-        if key in config:
-            raise DocsError(f"mkdocs.yml: {key!r} is not supported in docs builds.")
-    theme = config.get("theme")
-    if isinstance(theme, dict) and {"custom_dir", "static_templates"} & set(theme):
-        raise DocsError("mkdocs.yml: theme custom_dir/static_templates are not supported.")
-    docs_dir = _inside(docs_root, str(config.get("docs_dir") or "docs"), "docs_dir")
-    if not docs_dir.is_dir():
-        raise DocsError(f"No {docs_dir.name}/ folder next to mkdocs.yml.")
-    _refuse_outside_links(docs_dir, into)
-    plugins = config.get("plugins") or []
-    names = [p if isinstance(p, str) else next(iter(p)) for p in plugins]
-    unknown = [n for n in names if n not in ALLOWED_PLUGINS]
-    if unknown:
-        raise DocsError(
-            f"mkdocs.yml: plugin(s) {', '.join(map(str, unknown))} are not available;"
-            f" docs builds run {', '.join(sorted(ALLOWED_PLUGINS))}."
-        )
-    if "techdocs-core" not in names:
-        plugins = [*plugins, "techdocs-core"]
-    extensions = []
-    for item in config.get("markdown_extensions") or []:
-        name = _ext_name(item)
-        short = name.removeprefix("markdown.extensions.")
-        if short in MARKDOWN_EXTENSIONS or (
-            name.startswith("pymdownx.") and name not in BLOCKED_PYMDOWNX
-        ):
-            extensions.append({name: SNIPPETS_CONFIG} if name == "pymdownx.snippets" else item)
-        else:
-            raise DocsError(f"mkdocs.yml: markdown extension {name!r} is not available.")
-    config.update(
-        {
-            "plugins": plugins,
-            "markdown_extensions": extensions,
-            "docs_dir": str(docs_dir),
-            "site_dir": str(site_dir),
-        }
-    )
-    config.setdefault("site_name", "Docs")
-    target = site_dir.parent / "mkdocs.yml"
+        config = docs_config.checked(docs_config.load(found[0]), copy, site)
+    except docs_config.ConfigError as exc:
+        raise DocsError(str(exc)) from exc
+    for path in found:
+        path.unlink()
+    target = copy / "mkdocs.yml"  # where the repository's was: monorepo includes stay relative
     target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return target
+    os.chmod(target, 0o644)
+    return copy, target, site
 
 
-def _refuse_outside_links(docs_dir: Path, root: Path) -> None:
-    """A symlink in the docs pointing out of the checkout would copy the worker's files."""
-    real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(docs_dir):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            if path.is_symlink():
-                target = path.resolve()
-                if target != real_root and real_root not in target.parents:
-                    raise DocsError(f"{path.relative_to(root)} links outside the repository.")
-
-
-def run_mkdocs(config_file: Path, cwd: Path, env: dict[str, str]) -> str:
-    """`mkdocs build` in a subprocess with a time limit; returns its output (the log)."""
-    command = [sys.executable, "-m", "mkdocs", "build", "--clean", "-f", str(config_file)]
-    try:
-        done = subprocess.run(  # noqa: S603 - an argument list, never a shell
-            command,
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=BUILD_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise DocsError(f"mkdocs build took longer than {BUILD_TIMEOUT}s and was stopped.") from exc
-    output = _tidy_log(done.stdout + done.stderr)
+def run_mkdocs(config_file: Path, copy: Path, site: Path) -> str:
+    """`mkdocs build` in the sandbox (`python -I -m mkdocs`: nothing of the platform is
+    imported); returns its output (the log), the sandbox's notes first."""
+    command = [
+        *docs_sandbox.python_command(),
+        "-m",
+        "mkdocs",
+        "build",
+        "--clean",
+        "-f",
+        str(config_file),
+    ]
+    done = docs_sandbox.run(
+        command, readable=[copy], writable=[site.parent], cwd=copy, limits=BUILD_LIMITS
+    )
+    output = _tidy_log(done.output)
+    if done.timed_out:
+        raise DocsError(f"mkdocs build ran longer than {BUILD_TIMEOUT}s; stopped.\n{output}")
+    if done.too_large:
+        raise DocsError(f"mkdocs build wrote too much and was stopped.\n{output}")
     if done.returncode != 0:
         raise DocsError(f"mkdocs build failed (exit {done.returncode}):\n{output}")
     return output
@@ -509,9 +422,11 @@ def build_docs(
         build.refresh_from_db()
         return build
     work = Path(tempfile.mkdtemp(prefix="idp-docs-"))
-    os.chmod(work, 0o700)
+    # Searchable, not listable: the sandbox's user reaches its copy and output folder only;
+    # the clone (its .git may hold a URL's credentials) and git's home stay the worker's.
+    os.chmod(work, 0o711)  # noqa: S103 - search only, see above
     env = _clean_env(work / "home")
-    (work / "home").mkdir()
+    (work / "home").mkdir(mode=0o700)
     steps: list[str] = []
     commit = ""
     try:
@@ -524,6 +439,7 @@ def build_docs(
             steps.append(f"clone {redact(source.url)} {source.ref or '(default branch)'}")
             root = work / "checkout"
             docs_root, commit = checkout(source, root, env)
+            os.chmod(root, 0o700)
         steps.append(f"commit {commit or '(not a git checkout)'}")
         if commit:
             existing = latest_build(entity)
@@ -531,11 +447,9 @@ def build_docs(
                 DocsBuild.objects.filter(pk=build.pk).delete()
                 log.info("docs of %s: commit %s already built", entity.ref, commit)
                 return existing
-        site = work / "build" / "site"
-        site.parent.mkdir()
-        config_file = prepare_config(docs_root, site, root)
-        steps.append("mkdocs build (techdocs-core)")
-        output = run_mkdocs(config_file, docs_root, env)
+        copy, config_file, site = prepare_copy(docs_root, root, work)
+        steps.append("mkdocs build (techdocs-core, sandboxed)")
+        output = run_mkdocs(config_file, copy, site)
         files = collect_site(site)
         text = search_text_of(files)
         steps.append(f"stored {len(files)} files")

@@ -190,15 +190,15 @@ def test_a_broken_mkdocs_yml_fails_with_its_error_shown_to_the_owner_only(
 @pytest.mark.parametrize(
     ("files", "symlink", "expected"),
     [
-        ({"mkdocs.yml": "site_name: x\nhooks:\n  - evil.py\n"}, None, "'hooks' is not supported"),
+        ({"mkdocs.yml": "site_name: x\nhooks:\n  - evil.py\n"}, None, "'hooks' is not allowed"),
         (
             {"mkdocs.yml": "site_name: x\nplugins:\n  - techdocs-core\n  - macros\n"},
             None,
-            "macros are not available",
+            "'plugins.macros' is not allowed",
         ),
         ({"mkdocs.yml": "site_name: x\ndocs_dir: ../../\n"}, None, "outside the repository"),
         ({}, "docs/passwd.md", "links outside the repository"),
-        ({"mkdocs.yml": "site_name: !!python/name:os.system\n"}, None, "not supported"),
+        ({"mkdocs.yml": "site_name: !!python/name:os.system\n"}, None, "is not allowed"),
         (
             {"mkdocs.yml": "site_name: x\nmarkdown_extensions:\n  - pymdownx.b64\n"},
             None,
@@ -240,8 +240,9 @@ def test_platform_secrets_never_reach_the_build(
 
 
 def test_credentials_in_a_clone_url_are_kept_out_of_the_log(
-    component: Entity, scratch_tmp: Path
+    component: Entity, scratch_tmp: Path, settings: Any
 ) -> None:
+    settings.IDP_DOCS_ALLOWED_HOSTS = ["127.0.0.1"]  # an internal Git server an admin allowed
     component.annotations = {
         docs.TECHDOCS_REF: "url:https://deploy:tok3n-value@127.0.0.1:1/org/repo.git"
     }
