@@ -261,6 +261,9 @@ def test_group_members_are_only_scim_users(scim, local, make_team):
         {"schemas": [GROUP], "displayName": "eng-x", "members": [{"value": str(carol.pk)}]},
         status=400,
     )
+    from django.contrib.auth.models import Group
+
+    assert not Group.objects.filter(name="scim:eng-x").exists()  # nothing half-written
     assert not Membership.objects.filter(team=search).exclude(user_id=dana["id"]).exists()
     assert not carol.groups.filter(name__startswith="scim:").exists()
     # The SCIM user is added as usual.
