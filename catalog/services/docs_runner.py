@@ -50,6 +50,7 @@ ST_FLAGS = ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, M
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41}
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/alternatives")
+SIGNALS = {"SIGXCPU": " (the CPU time limit)", "SIGXFSZ": " (the file size limit)"}
 DEVICES = ("null", "zero", "full", "random", "urandom")
 
 
@@ -175,7 +176,9 @@ def set_limits(limits: dict[str, int], *, processes: bool) -> None:
         # Counted per real user: only meaningful for a user of our own.
         pairs.append((resource.RLIMIT_NPROC, limits["processes"]))
     for kind, value in pairs:
-        resource.setrlimit(kind, (value, value))
+        # CPU: SIGXCPU at the limit (reported as such), SIGKILL a little later.
+        hard = value + 5 if kind == resource.RLIMIT_CPU else value
+        resource.setrlimit(kind, (value, hard))
 
 
 def _open_to_others(path: str) -> bool:
@@ -254,7 +257,8 @@ def main() -> int:
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
-        note(f"stopped by signal {signal.Signals(-code).name}")
+        name = signal.Signals(-code).name
+        note(f"stopped by signal {name}{SIGNALS.get(name, '')}")
         return 128 - code
     return code
 

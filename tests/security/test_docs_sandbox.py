@@ -482,7 +482,8 @@ def test_the_sandbox_cannot_open_a_socket(tmp_path: Path) -> None:
 
 def test_the_sandbox_stops_a_runaway_build(tmp_path: Path) -> None:
     forever, _ = run_python(tmp_path / "a", "while True: pass", wall_seconds=3, cpu_seconds=2)
-    assert forever.returncode != 0 and (forever.timed_out or "CPU" in forever.output)
+    assert forever.returncode != 0
+    assert forever.timed_out or "CPU time limit" in forever.output, forever.output
 
     memory, _ = run_python(
         tmp_path / "b", "x = bytearray(3 * 1024 ** 3)\nprint('allocated')", memory_bytes=512 << 20
@@ -510,3 +511,62 @@ def test_the_build_log_says_what_the_sandbox_could_do(component: Entity, press_b
     iso = isolation()
     if not iso.network:
         assert "network isolation unavailable" in build.log
+
+
+def test_the_clone_follows_no_redirect(tmp_path: Path) -> None:
+    """A public Git host that answers with a redirect to an internal address: git must not
+    follow it (plain http stands in for https here; only the redirect rule is under test)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from catalog.services import docs_remote, gitrepo
+
+    hits: list[str] = []
+
+    class Internal(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    internal = ThreadingHTTPServer(("127.0.0.1", 0), Internal)
+
+    class Redirecting(Internal):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{internal.server_port}{self.path}")
+            self.end_headers()
+
+    public = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    for server in (internal, public):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{public.server_port}/acme/docs.git"
+    env = gitrepo.clean_env(tmp_path)
+    try:
+        # Control: git's default follows the redirect to the internal server.
+        default = tuple(c for c in docs_remote.GIT_CONFIG if "followRedirects" not in c)
+        with pytest.raises(gitrepo.GitError):
+            gitrepo.run_git(
+                ["ls-remote", url],
+                cwd=None,
+                env=env,
+                config=(*default, "protocol.http.allow=always"),
+            )
+        assert hits, "the control did not reach the internal server"
+        hits.clear()
+
+        with pytest.raises(gitrepo.GitError) as refused_redirect:
+            gitrepo.run_git(
+                ["ls-remote", url],
+                cwd=None,
+                env=env,
+                config=(*docs_remote.GIT_CONFIG, "protocol.http.allow=always"),
+            )
+        assert hits == []
+        assert "302" in str(refused_redirect.value) or "redirect" in str(refused_redirect.value)
+    finally:
+        for server in (internal, public):
+            server.shutdown()
+            server.server_close()
