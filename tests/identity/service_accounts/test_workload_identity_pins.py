@@ -65,9 +65,11 @@ def test_two_parallel_exchanges_of_one_token_give_one_platform_token(
     issuer, bound, settings
 ) -> None:
     settings.CACHES = PROCESS_LOCAL_CACHES
+    assert_error(exchange("not-a-jwt"), 401)  # URLs and metrics loaded before the race
     once = issuer.sign()
     start = threading.Barrier(2)
     statuses: list[int] = []
+    failures: list[BaseException] = []
 
     def trade() -> None:
         try:
@@ -80,6 +82,8 @@ def test_two_parallel_exchanges_of_one_token_give_one_platform_token(
                     break
                 time.sleep(0.05)
             statuses.append(answer)
+        except BaseException as exc:  # reported below, not lost in the thread
+            failures.append(exc)
         finally:
             connection.close()
 
@@ -88,6 +92,7 @@ def test_two_parallel_exchanges_of_one_token_give_one_platform_token(
         thread.start()
     for thread in threads:
         thread.join(30)
+    assert not failures, failures
     assert sorted(statuses) == [200, 401]
     assert issued() == 1
 
