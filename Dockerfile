@@ -32,12 +32,19 @@ COPY static ./static
 COPY terraform_modules ./terraform_modules
 
 # collectstatic needs settings to import; this key exists only for this build step.
+# The processes run as idp (uid/gid 1000), which owns only what they write: the run
+# directories and the provider cache (volumes in docker-compose.yml, emptyDirs in
+# deploy/kubernetes). The code and the collected static files stay root's; /app/var is
+# sticky, so idp may add files there (seed_demo's credentials) but not replace root's.
 RUN IDP_SECRET_KEY="collectstatic-only-not-a-runtime-key-0123456789abcdefghijklmnop" \
     python manage.py collectstatic --no-input \
-    && useradd --create-home --uid 1000 idp \
-    && mkdir -p /app/var/runs \
-    && chown -R idp:idp /app/var
+    && groupadd --gid 1000 idp \
+    && useradd --create-home --uid 1000 --gid 1000 idp \
+    && mkdir -p /app/var/runs /app/var/terraform-plugin-cache \
+    && chown idp:idp /app/var/runs /app/var/terraform-plugin-cache \
+    && chown root:idp /app/var && chmod 1775 /app/var
 
-USER idp
+# Numeric, so that runtimes can check it is not root (Kubernetes' runAsNonRoot).
+USER 1000:1000
 EXPOSE 8000
 CMD ["gunicorn", "idp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

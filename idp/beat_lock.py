@@ -11,9 +11,10 @@ holder) while another beat has it:
 - on other databases (SQLite: `make run`, one machine), an exclusive `flock` on
   `<schedule file>.lock`, released by the kernel when the process dies.
 
-Start beat with `celery -A idp beat --scheduler=idp.beat_lock:SingleBeatScheduler`
-(deploy/kubernetes does). A beat whose PostgreSQL connection is lost while running takes the
-lock again, or stops if another beat got it meanwhile.
+It is the settings' `CELERY_BEAT_SCHEDULER`, so every `celery -A idp beat` uses it (compose,
+Kubernetes, `make run`, by hand) without a `--scheduler` option. A beat whose PostgreSQL
+connection is lost while running takes the lock again, or stops if another beat got it
+meanwhile.
 """
 
 from __future__ import annotations

@@ -398,6 +398,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# One beat at a time, however beat is started (compose, Kubernetes, by hand): the
+# scheduler takes a lock first, and a second beat exits instead of sending every task twice.
+CELERY_BEAT_SCHEDULER = "idp.beat_lock:SingleBeatScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}
 # Every interval is multiplied by IDP_BEAT_SCALE (1 in production; tests and demos run the
 # whole schedule faster), never below half a second.

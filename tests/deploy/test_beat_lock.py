@@ -5,6 +5,7 @@ advisory lock; on SQLite a file lock beside the schedule."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from django.conf import settings
 from django.db import connection
 
@@ -64,13 +66,17 @@ def test_a_beat_that_lost_its_lock_to_another_stops(
         first.close()
 
 
-def _beat(schedule: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+def _beat(
+    schedule: Path, env: dict[str, str], command: list[str] | None = None
+) -> subprocess.Popen[str]:
+    """A `celery beat` process: by default as the Kubernetes manifest starts it."""
+    args = command or [
+        *("celery", "--app=idp", "beat", "--loglevel=INFO"),
+        f"--schedule={schedule}",
+    ]
+    assert args[0] == "celery"
     return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "--app=idp", "beat", "--loglevel=INFO"),
-            f"--schedule={schedule}",
-            "--scheduler=idp.beat_lock:SingleBeatScheduler",
-        ],
+        [sys.executable, "-m", *args],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=subprocess.PIPE,
@@ -80,30 +86,102 @@ def _beat(schedule: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-@pytest.mark.slow
-def test_two_real_beats_one_runs_the_other_exits(tmp_path: Path) -> None:
-    """Two `celery beat` processes as the manifests start them: the second exits non-zero
-    with the reason while the first goes on."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "idp.settings.test",
-        "CELERY_BROKER_URL": "memory://",
-    }
+def _second_beat_refused(
+    tmp_path: Path, env: dict[str, str], command: list[str] | None = None
+) -> str:
+    """Start two beats; the second must exit non-zero while the first goes on. Returns
+    the second's output."""
     schedule = tmp_path / "celerybeat-schedule"
-    first = _beat(schedule, env)
+    first = _beat(schedule, env, command)
     try:
         deadline = time.monotonic() + 60
         # The first beat holds the lock once it has opened its schedule file.
         while time.monotonic() < deadline and not [
-            p for p in tmp_path.iterdir() if not p.name.endswith(".lock")
+            p
+            for p in tmp_path.iterdir()
+            if p.name.startswith("celerybeat-schedule") and not p.name.endswith(".lock")
         ]:
             assert first.poll() is None, first.communicate()[0]
             time.sleep(0.2)
-        second = _beat(schedule, env)
+        second = _beat(schedule, env, command)
         output, _ = second.communicate(timeout=60)
-        assert second.returncode != 0
+        assert second.returncode != 0, output
         assert "another celery beat is running" in output
         assert first.poll() is None  # the first is untouched
+        return output
     finally:
         os.killpg(first.pid, signal.SIGTERM)
         first.communicate(timeout=30)
+
+
+def _test_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "idp.settings.test",
+        "CELERY_BROKER_URL": "memory://",
+    }
+
+
+@pytest.mark.slow
+def test_two_real_beats_one_runs_the_other_exits(tmp_path: Path) -> None:
+    """Two `celery beat` processes as the manifests start them: the second exits non-zero
+    with the reason while the first goes on."""
+    _second_beat_refused(tmp_path, _test_env())
+
+
+def test_the_locked_scheduler_is_the_default_not_an_option() -> None:
+    """Whoever starts beat, however (compose, README, by hand), gets the lock: the settings
+    name the scheduler, so no command line has to."""
+    assert settings.CELERY_BEAT_SCHEDULER == "idp.beat_lock:SingleBeatScheduler"
+    assert app.conf.beat_scheduler == settings.CELERY_BEAT_SCHEDULER
+    from celery.apps.beat import Beat
+
+    assert Beat(app=app).scheduler_cls == settings.CELERY_BEAT_SCHEDULER
+
+
+def compose_beat_command(schedule: Path) -> list[str]:
+    """docker-compose.yml's beat command, with its schedule file moved to `schedule`."""
+    compose = yaml.safe_load((Path(settings.BASE_DIR) / "docker-compose.yml").read_text())
+    command = compose["services"]["beat"]["command"]
+    args = shlex.split(command) if isinstance(command, str) else list(command)
+    moved = []
+    for arg in args:
+        if arg.startswith("--schedule="):
+            arg = f"--schedule={schedule}"
+        elif moved and moved[-1] in {"-s", "--schedule"}:
+            arg = str(schedule)
+        moved.append(arg)
+    assert str(schedule) in " ".join(moved), "the compose beat names no schedule file"
+    return moved
+
+
+@pytest.mark.slow
+def test_a_second_beat_started_as_compose_starts_it_exits(tmp_path: Path) -> None:
+    """The compose file (and README's "Operating it") start beat without --scheduler: a
+    second one used to send every periodic task a second time."""
+    command = compose_beat_command(tmp_path / "celerybeat-schedule")
+    assert not any(arg.startswith("--scheduler") or arg == "-S" for arg in command)
+    _second_beat_refused(tmp_path, _test_env(), command)
+
+
+@pytest.mark.slow
+def test_make_runs_beat_takes_the_file_lock_on_sqlite_and_the_filesystem_broker(
+    tmp_path: Path,
+) -> None:
+    """`make run` (run_platform) starts beat with the filesystem broker and SQLite: the lock
+    is a file beside the schedule, and a second beat names it."""
+    broker = tmp_path / "broker"
+    for folder in ("out", "processed", "control"):
+        (broker / folder).mkdir(parents=True)
+    env = {
+        **_test_env(),
+        "DJANGO_SETTINGS_MODULE": "idp.settings.dev",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'idp.sqlite3'}",
+        "CELERY_BROKER_URL": "filesystem://",
+        "IDP_BROKER_DIR": str(broker),
+        "IDP_VAR_DIR": str(tmp_path),
+    }
+    schedule = tmp_path / "celerybeat-schedule"
+    command = ["celery", "-A", "idp", "beat", "-l", "INFO", "-s", str(schedule)]
+    output = _second_beat_refused(tmp_path, env, command)
+    assert f"lock file {schedule}.lock" in output

@@ -153,13 +153,17 @@ def test_workers_scale_on_queue_depth_and_beat_runs_once() -> None:
     assert beat["spec"]["replicas"] == 1
     assert beat["spec"]["strategy"]["type"] == "Recreate"
     assert "idp-beat" not in by_kind("HorizontalPodAutoscaler")
-    command = beat["spec"]["template"]["spec"]["containers"][0]["command"]
-    scheduler = next(arg for arg in command if arg.startswith("--scheduler="))
-    module, _, name = scheduler.removeprefix("--scheduler=").partition(":")
-    # The scheduler the manifest names is importable (a typo would crash-loop the beat).
-    assert getattr(__import__(module, fromlist=[name]), name)
-    # A worker that is scaled in may finish the longest run first (warm shutdown).
+    # The locked scheduler is the settings' default (idp.beat_lock): no pod replaces it.
     from django.conf import settings
+
+    module, _, name = settings.CELERY_BEAT_SCHEDULER.partition(":")
+    assert module == "idp.beat_lock"
+    assert getattr(__import__(module, fromlist=[name]), name)  # a typo would crash-loop beat
+    for pod, spec in pod_specs():
+        for container in spec["containers"]:
+            args = [*container.get("command", []), *container.get("args", [])]
+            assert not [a for a in args if a.startswith("--scheduler") or a == "-S"], pod
+    # A worker that is scaled in may finish the longest run first (warm shutdown).
 
     worker = by_kind("Deployment")["idp-worker"]["spec"]["template"]["spec"]
     assert worker["terminationGracePeriodSeconds"] >= settings.CELERY_TASK_TIME_LIMIT
@@ -193,6 +197,39 @@ def test_every_pod_is_locked_down_and_configured_from_parameter_store() -> None:
     assert set(roles) == set(accounts)
     for name, given in roles.items():
         assert given["eks.amazonaws.com/role-arn"].endswith(f":role/{name}")
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def test_every_pod_runs_as_the_image_user_and_writes_only_its_folders() -> None:
+    """The image's unprivileged uid (Dockerfile USER), a read-only root, and writable mounts
+    exactly where the processes write; none hides what the image carries (the collected
+    static files under /app/var/static: an emptyDir over /app/var left the portal unstyled)."""
+    from .test_compose import image_uid, in_container
+
+    uid = image_uid()
+    config = by_kind("ConfigMap")["idp-config"]["data"]
+    static = in_container(settings.STATIC_ROOT)
+    for name, spec in pod_specs():
+        context = spec["securityContext"]
+        assert context["runAsUser"] == uid and context["runAsGroup"] == uid, name
+        for container in spec["containers"]:
+            own = container["securityContext"]
+            assert own.get("runAsUser", uid) != 0 and not own.get("privileged"), name
+            targets = [m["mountPath"] for m in container.get("volumeMounts", [])]
+            assert not [t for t in targets if _under(static, t)], (name, targets)
+            needed = [config["HOME"], config["IDP_WORK_DIR"]]
+            if name == "idp-worker":
+                needed.append(config["TF_PLUGIN_CACHE_DIR"])
+            needed += [
+                a.removeprefix("--schedule=")
+                for a in container["command"]
+                if a.startswith("--schedule=")
+            ]
+            for path in needed:
+                assert any(_under(path, t) for t in targets), (name, path)
 
 
 def test_network_policies_deny_by_default_and_open_only_the_portal_port() -> None:
