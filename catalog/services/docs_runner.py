@@ -46,7 +46,11 @@ MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 # statvfs flags that a bind mount in a user namespace must keep when remounted read-only.
-ST_FLAGS = ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC))
+ST_FLAGS = (
+    (getattr(os, "ST_NOSUID", 0), MS_NOSUID),
+    (getattr(os, "ST_NODEV", 0), MS_NODEV),
+    (getattr(os, "ST_NOEXEC", 0), MS_NOEXEC),
+)
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41}
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/alternatives")
@@ -89,8 +93,10 @@ def enter_namespaces(libc: Any, root: bool) -> bool:
             _write("/proc/self/gid_map", f"0 {gid} 1")
     except (OSError, AttributeError) as exc:
         reason = getattr(exc, "strerror", None) or exc.__class__.__name__
-        note(f"network isolation unavailable; filesystem view not restricted ({reason})")
+        note(f"network isolation unavailable ({reason})")
+        note("files: not restricted (no mount namespace)")
         return False
+    note("network: none (own namespace)")
     return True
 
 
@@ -178,7 +184,10 @@ def set_limits(limits: dict[str, int], *, processes: bool) -> None:
     for kind, value in pairs:
         # CPU: SIGXCPU at the limit (reported as such), SIGKILL a little later.
         hard = value + 5 if kind == resource.RLIMIT_CPU else value
-        resource.setrlimit(kind, (value, hard))
+        try:
+            resource.setrlimit(kind, (value, hard))
+        except (ValueError, OSError) as exc:  # e.g. macOS refuses an address-space limit
+            note(f"limit {kind} not set ({exc})")
 
 
 def _open_to_others(path: str) -> bool:
@@ -194,27 +203,41 @@ def _open_to_others(path: str) -> bool:
 
 
 def drop_user(uid: int, gid: int) -> None:
+    """For good: groups, then group, then user (real, effective and saved)."""
     os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
+    os.setgid(gid)
+    os.setuid(uid)
 
 
 def child(spec: dict[str, Any], libc: Any, namespaces: bool, root: bool) -> None:
-    """PID 1 of the build's namespace (or the build itself): jail, limits, user, exec."""
+    """PID 1 of the build's namespace (or the build's only process): private root, limits,
+    user, exec."""
     with contextlib.suppress(AttributeError):  # the build dies with the runner
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    jailed = False
     if namespaces:
-        build_jail(libc, spec)
-        note("network: none (own namespace); files: the copy read-only, the output folder")
-    uid, gid = spec["uid"], spec["gid"]
-    drop = root and uid >= 0
-    if drop and not namespaces and not all(_open_to_others(p) for p in spec["needs"]):
+        try:
+            build_jail(libc, spec)
+            jailed = True
+            note("files: only the copy (read-only) and the output folder")
+        except OSError as exc:
+            # Some kernels or security modules allow the namespaces but not the mounts:
+            # build without the private root, still without network.
+            note(f"files: not restricted (private root refused: {exc.strerror})")
+    drop = root and spec["uid"] >= 0
+    if drop and not jailed and not all(_open_to_others(p) for p in spec["needs"]):
         # Outside a private root the user must reach Python on the host's own paths.
         note(f"could not drop to {spec['user']}: the Python installation is not open to it")
         drop = False
+    if drop:
+        note(f"user: {spec['user']} (uid {spec['uid']})")
+    elif root:
+        note("user: the worker's (root)")
+    else:
+        note("user: the worker's own (not root, so no other user to drop to)")
     set_limits(spec["limits"], processes=drop)
     if drop:
-        drop_user(uid, gid)
+        drop_user(spec["uid"], spec["gid"])
     elif namespaces and not root:
         # Root of our user namespace no more: a nested one where we are an ordinary user,
         # owning no mount or network namespace, so its capabilities reach nothing.
@@ -239,14 +262,6 @@ def main() -> int:
     except OSError:
         libc = None
     namespaces = libc is not None and enter_namespaces(libc, root)
-    if root and spec["uid"] >= 0:
-        note(f"user: {spec['user']} (uid {spec['uid']})")
-    elif root:
-        note("user: the worker's (root; no unprivileged user to drop to)")
-    else:
-        note("user: the worker's own (not root, so no other user to drop to)")
-    if not namespaces:
-        child(spec, libc, False, root)  # exec in place: nothing to wait for
     pid = os.fork()
     if pid == 0:
         try:

@@ -250,11 +250,11 @@ def isolation() -> Isolation:
     user = _sandbox_user()
     dropped = user is not None and any(n.startswith(f"user: {user[0]}") for n in notes)
     dropped = dropped and not any(n.startswith("could not drop") for n in notes)
-    jailed = result.returncode == 0 and any(n.startswith("network: none") for n in notes)
+    ran = result.returncode == 0
     return Isolation(
         user=user[0] if dropped and user else None,
-        network=jailed,
-        filesystem=jailed,
+        network=ran and any(n.startswith("network: none") for n in notes),
+        filesystem=ran and any(n.startswith("files: only") for n in notes),
         notes=notes,
     )
 
