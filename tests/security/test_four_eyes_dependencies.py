@@ -24,15 +24,17 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from catalog.models import TemplateVersion
-from catalog.services import load_template, store_template
+from catalog.services import load_template, parse_template, store_template
+from catalog.services.loader import read_files
 from idp.models import AuditEvent
 from provisioning import actions
 from provisioning.actions.scheduled import expire_resources
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine import dispatch
+from provisioning.engine.crypto import decrypt_bytes, encrypt_bytes
 from provisioning.models import Resource, Run
 from tests.provisioning.dependencies.conftest import MODULES, ask
-from tests.provisioning.engine.conftest import settle
+from tests.provisioning.engine.conftest import request_module, settle
 from tests.utils import assert_error, assert_ok
 
 from .conftest import frozen, portal_messages
@@ -220,6 +222,65 @@ def test_every_toucher_of_the_upstream_change_is_ineligible(
     assert api_as(erin).post(api_url(web, "approve")).status_code == 200
     settle(web, ResourceStatus.PROVISIONED)
     assert web.outputs["subnets"] == ["subnet-two-a", "subnet-two-b"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_chain_holds_through_a_dependant_of_a_dependant(
+    bob, dave, erin, teams, envs, state, templates, api_as
+) -> None:
+    """net (dev) -> mid (dev) -> top (prod): bob's change of net re-plans and applies mid in
+    dev by itself, which re-plans top in prod; bob is still an author of top's plan."""
+    files = read_files(MODULES / "app-fixture")
+    relay = files["template.yaml"].replace(
+        "{template: net-fixture, output: subnet_ids}",
+        "{template: app-fixture, output: subnets, cross_environment: true}",
+    )
+    store_template(parse_template("app-relay", {**files, "template.yaml": relay}))
+    net = settle(ask(erin, "net-fixture", "net", {"prefix": "one"}), ResourceStatus.PROVISIONED)
+    mid = settle(ask(erin, "app-fixture", "mid", subnets("net")), ResourceStatus.PROVISIONED)
+    top = ask(erin, "app-relay", "top", subnets(mid.pk), environment="prod")
+    settle(top, ResourceStatus.AWAITING_APPROVAL)
+    actions.approve(top, actor=dave)
+    settle(top, ResourceStatus.PROVISIONED)
+
+    actions.change_parameters(net, {"prefix": "two"}, actor=bob)
+    settle(net, ResourceStatus.PROVISIONED)
+    settle(mid, ResourceStatus.PROVISIONED)
+    mid_plan = newest_plan(mid)
+    assert mid_plan.created_by is None and mid_plan.authors == [bob.pk]
+    assert mid.outputs["subnets"] == ["subnet-two-a", "subnet-two-b"]
+    plan = replanned_by_the_platform(top, mid)
+    assert plan.authors == [bob.pk]
+
+    before = frozen(top)
+    body = assert_error(api_as(bob).post(api_url(top, "approve")), 403)
+    assert FOUR_EYES in str(body["detail"])
+    assert frozen(top) == before
+    assert api_as(dave).post(api_url(top, "approve")).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_plan_made_again_after_a_refused_apply_keeps_the_changes_authors(
+    bob, dave, erin, teams, envs, echo, state, drive, api_as
+) -> None:
+    """The stored plan file was swapped after dave approved bob's request: the apply is
+    refused and the platform plans again, for bob (its author), not for dave (its approver)."""
+    resource = request_module(bob, teams["payments"], env="prod", name="db")
+    settle(resource, ResourceStatus.AWAITING_APPROVAL)
+    plan = newest_plan(resource)
+    actions.approve(resource, actor=dave)
+    tampered = encrypt_bytes((decrypt_bytes(plan.plan_file) or b"") + b"\0")
+    Run.objects.filter(pk=plan.pk).update(plan_file=tampered)
+    apply, replan = drive(resource)
+    assert apply.status == RunStatus.FAILED and replan.kind == RunKind.PLAN
+    assert replan.created_by is None and replan.caused_by_id == apply.pk
+    assert replan.authors == [bob.pk] and replan.cause.startswith("plan refused")
+    assert_error(api_as(bob).post(api_url(resource, "approve")), 403)
+    assert api_as(dave).post(api_url(resource, "approve")).status_code == 200
 
 
 # --- every run the platform starts says who caused it -------------------------------------

@@ -60,6 +60,8 @@ def test_sandbox_reconciles_new_drift_by_itself(alice, teams, sandbox, echo, sta
     drift_run = resource.runs.filter(kind=RunKind.DRIFT).get()
     plan = resource.runs.filter(kind=RunKind.PLAN, pk__gt=drift_run.pk).get()
     assert plan.created_by is None and not plan.refresh_only  # the platform's own plan
+    # ... caused by the drift check, on behalf of whoever started it (the schedule: nobody).
+    assert (plan.caused_by_id, plan.cause, plan.authors) == (drift_run.pk, "drift found", [])
     requested = AuditEvent.objects.get(action="resource.drift_reconcile_requested")
     assert requested.actor is None and requested.details["automatic"] is True
     notices = [m for m in mail.outbox if m.subject.startswith("[IDP] Drift found")]
