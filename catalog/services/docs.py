@@ -40,7 +40,7 @@ from .entities import access
 
 log = logging.getLogger(__name__)
 
-TECHDOCS_REF = "backstage.io/techdocs-ref"
+TECHDOCS_REF = docs_remote.TECHDOCS_REF
 # Limits of one build: it must not hold a worker forever, fill its disk nor the database.
 BUILD_TIMEOUT = 300  # seconds for `mkdocs build` (wall clock)
 BUILD_LIMITS = docs_sandbox.Limits(wall_seconds=BUILD_TIMEOUT)

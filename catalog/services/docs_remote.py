@@ -36,6 +36,9 @@ GIT_CONFIG = (
 )
 
 
+TECHDOCS_REF = "backstage.io/techdocs-ref"
+
+
 class RemoteError(Exception):
     """The URL is refused; the message names the host and the reason, never credentials."""
 
@@ -96,6 +99,40 @@ def _refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return ""
 
 
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host spells without DNS: IPv6, dotted, decimal, octal or hex IPv4."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    try:
+        # inet_aton reads every legacy IPv4 spelling (2130706433, 0177.1, 0x7f.1), as git does.
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, UnicodeError):
+        return None
+
+
+def check_url(url: str) -> None:
+    """What can be checked of a clone URL without DNS (when a descriptor is imported): the
+    scheme, and a host that is a literal non-public address or a loopback name. The build
+    checks every resolved address again before it clones."""
+    remote = parse(url)
+    host = remote.host.rstrip(".")
+    if host in _allowed_hosts():
+        return
+    if host == "localhost" or host.endswith(".localhost"):
+        raise RemoteError(
+            f"The host {remote.host!r} is a loopback name; docs are only cloned from public hosts."
+        )
+    address = _literal_address(host)
+    why = _refusal(address) if address is not None else ""
+    if why:
+        raise RemoteError(
+            f"The host {remote.host!r} is {address}, {why} address; docs are only cloned"
+            " from public hosts (a platform admin may allow a host: IDP_DOCS_ALLOWED_HOSTS)."
+        )
+
+
 def resolve(remote: Remote) -> list[str]:
     """The addresses of the host, each checked; raises RemoteError for any non-public one
     (unless the host is allowed), or when the host does not resolve."""
@@ -150,4 +187,14 @@ def clone(url: str, into: Path, env: dict[str, str], *, ref: str = "") -> str:
     return gitrepo.run_git(["rev-parse", "HEAD"], cwd=into, env=env)
 
 
-__all__ = ["GIT_CONFIG", "Remote", "RemoteError", "clone", "parse", "pinned_config", "resolve"]
+__all__ = [
+    "GIT_CONFIG",
+    "Remote",
+    "TECHDOCS_REF",
+    "RemoteError",
+    "check_url",
+    "clone",
+    "parse",
+    "pinned_config",
+    "resolve",
+]

@@ -9,6 +9,7 @@ no allowed mkdocs.yml can run code in a build any more.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -570,3 +571,64 @@ def test_the_clone_follows_no_redirect(tmp_path: Path) -> None:
         for server in (internal, public):
             server.shutdown()
             server.server_close()
+
+
+# --- Refused when the descriptor is imported, not only when docs are built ----------------
+
+COMPONENT_WITH_DOCS = """\
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: docs-probe
+  annotations:
+    backstage.io/techdocs-ref: "url:{url}"
+spec:
+  type: service
+  lifecycle: production
+  owner: payments
+"""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/docs.git",
+        "git://example.com/docs.git",
+        "file:///etc/passwd",
+        "https://127.0.0.1/docs.git",
+        "https://2130706433/docs.git",
+        "https://0177.0.0.1/docs.git",
+        "https://0x7f.1/docs.git",
+        "https://[::1]/docs.git",
+        "https://[::ffff:127.0.0.1]/docs.git",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.1.2.3/docs.git",
+        "https://localhost./docs.git",
+        "ssh://git@192.168.0.1/docs.git",
+    ],
+)
+def test_an_import_naming_a_private_or_plain_docs_url_is_a_400(
+    api_as: Any, bob: Any, url: str
+) -> None:
+    response = api_as(bob).post(
+        "/api/v1/catalog/import/",
+        {"content": COMPONENT_WITH_DOCS.format(url=url), "dry_run": False},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.json()
+    assert "backstage.io/techdocs-ref" in json.dumps(response.json())
+    assert not Entity.objects.filter(name="docs-probe").exists()
+
+
+def test_an_import_naming_a_public_https_docs_url_is_accepted(api_as: Any, bob: Any) -> None:
+    response = api_as(bob).post(
+        "/api/v1/catalog/import/",
+        {
+            "content": COMPONENT_WITH_DOCS.format(url="https://github.com/acme/docs"),
+            "dry_run": True,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()

@@ -13,8 +13,10 @@ import yaml
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
+from .. import docs_remote
 from .refs import DEFAULT_NAMESPACE, RefError, entity_ref, spec_refs
 
+TECHDOCS_REF = docs_remote.TECHDOCS_REF
 SCHEMA_DIR = Path(__file__).resolve().parent.parent.parent / "schemas"
 MAX_DOCUMENTS = 1000
 MAX_CONTENT = 2_000_000  # characters
@@ -218,6 +220,9 @@ def _one(data: Any, index: int) -> tuple[EntityDocument | None, list[DocumentErr
     except RefError as exc:
         path, _, words = str(exc).partition(": ")
         return None, [DocumentError(index, path, words, ref)]
+    ref_error = _techdocs_ref_error(metadata)
+    if ref_error:
+        return None, [DocumentError(index, f"metadata.annotations.{TECHDOCS_REF}", ref_error, ref)]
     owner = next((target for path, _, target in relations if path == "spec.owner"), "")
     clean_meta = {
         key: metadata[key]
@@ -227,3 +232,22 @@ def _one(data: Any, index: int) -> tuple[EntityDocument | None, list[DocumentErr
     return EntityDocument(
         index, kind, namespace, name, clean_meta, dict(spec), owner, relations
     ), []
+
+
+def _techdocs_ref_error(metadata: dict[str, Any]) -> str:
+    """Why the docs location a descriptor names is refused ('' when it is not): a docs build
+    clones it on the worker, so only https/ssh to a public host (checked again at build)."""
+    annotations = metadata.get("annotations")
+    ref = annotations.get(TECHDOCS_REF) if isinstance(annotations, dict) else None
+    if not isinstance(ref, str):
+        return ""
+    ref = ref.strip()
+    if ref.startswith("dir:") or not ref:
+        return ""
+    if not ref.startswith("url:"):
+        return "must be 'dir:<folder>' or 'url:<git URL>'"
+    try:
+        docs_remote.check_url(ref[4:].strip())
+    except docs_remote.RemoteError as exc:
+        return str(exc)
+    return ""
