@@ -1,5 +1,12 @@
 from django.db import models
 
+# Token scopes have one home (`idp.scopes`): names, implications, who may give which, and
+# the check; re-exported here for the code that reads choices.
+from .scopes import PERSONAL_TOKEN_SCOPES as PERSONAL_TOKEN_SCOPES
+from .scopes import SCIM_SERVICE_USER as SCIM_SERVICE_USER
+from .scopes import SERVICE_ACCOUNT_SCOPES as SERVICE_ACCOUNT_SCOPES
+from .scopes import TokenScope as TokenScope
+
 
 class Role(models.TextChoices):
     """Team roles, weakest first: each role holds every permission of the ones before it."""
@@ -25,26 +32,6 @@ TEAM_PERMS_BY_ROLE: dict[str, list[str]] = {
 }
 
 PLATFORM_ADMIN_GROUP = "platform-admin"
-
-
-class TokenScope(models.TextChoices):
-    """What an API token may do; no scope implies another (write never implies approve)."""
-
-    READ = "read", "Read"
-    WRITE = "write", "Write"
-    APPROVE = "approve", "Approve"
-    ADMIN = "admin", "Admin"
-    SCIM = "scim", "SCIM provisioning"
-
-
-# Tokens made without a choice of scopes can do what their owner can (as tokens did before
-# scopes existed); SCIM is only ever given on purpose.
-PERSONAL_TOKEN_SCOPES = [TokenScope.READ, TokenScope.WRITE, TokenScope.APPROVE, TokenScope.ADMIN]
-# A service account never approves nor administers the platform.
-SERVICE_ACCOUNT_SCOPES = [TokenScope.READ, TokenScope.WRITE]
-# The one user whose tokens carry the scim scope (given by a platform admin only): the scope
-# provisions every user of the platform, so no person may hold it.
-SCIM_SERVICE_USER = "scim-provisioner"
 
 
 class MembershipSource(models.TextChoices):

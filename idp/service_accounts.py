@@ -27,7 +27,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import audit
-from .choices import ROLE_ORDER, SERVICE_ACCOUNT_SCOPES, AuditAction, Role
+from . import scopes as token_scopes
+from .choices import ROLE_ORDER, AuditAction, Role
 from .models import (
     SERVICE_ACCOUNT_ROLES,
     APIToken,
@@ -290,12 +291,10 @@ def bind_github_repository(
     repository = (repository or "").strip()
     if not REPOSITORY_PATTERN.match(repository):
         raise ServiceError('Name the repository as "owner/name"', field="repository")
-    granted = [str(s) for s in (SERVICE_ACCOUNT_SCOPES if scopes is None else set(scopes))]
-    refused = [s for s in granted if s not in SERVICE_ACCOUNT_SCOPES]
-    if refused or not granted:
-        raise ServiceError(
-            f"Tokens issued to CI may have {', '.join(SERVICE_ACCOUNT_SCOPES)}", field="scopes"
-        )
+    try:
+        granted = token_scopes.for_workload_binding(scopes)
+    except token_scopes.ScopeRefused as refused:
+        raise ServiceError(refused.message, field=refused.field) from None
     service_slug = (service_slug or "").strip()
     if service_slug:
         try:
@@ -320,7 +319,7 @@ def bind_github_repository(
         service_account=account,
         repository=repository,
         service_slug=service_slug,
-        scopes=[s for s in SERVICE_ACCOUNT_SCOPES if s in granted],
+        scopes=granted,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         **pins,
         **fields,

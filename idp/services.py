@@ -7,7 +7,7 @@ each is atomic and writes its audit event.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -20,17 +20,14 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from . import audit
+from . import scopes as token_scopes
 from .choices import (
-    PERSONAL_TOKEN_SCOPES,
     PLATFORM_ADMIN_GROUP,
     ROLE_ORDER,
-    SCIM_SERVICE_USER,
-    SERVICE_ACCOUNT_SCOPES,
     TEAM_PERMS_BY_ROLE,
     AuditAction,
     Role,
     StateLocking,
-    TokenScope,
 )
 from .conf import setting
 from .models import (
@@ -332,41 +329,6 @@ def parse_token_lifetime(text: str | int) -> timedelta:
     return timedelta(**{_LIFETIME_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def _scopes_for(user: Any, actor: Any, account: ServiceAccount | None) -> Sequence[str]:
-    """The scopes a token of `user` may carry: a service account's read and write; the SCIM
-    service user's scim, and only when a platform admin makes it; a person's the rest."""
-    if account is not None:
-        return SERVICE_ACCOUNT_SCOPES
-    if user.get_username() == SCIM_SERVICE_USER and is_platform_admin(actor):
-        return [TokenScope.SCIM]
-    return PERSONAL_TOKEN_SCOPES
-
-
-def _token_scopes(
-    scopes: Iterable[str] | None, allowed: Sequence[str], default: Sequence[str]
-) -> list[str]:
-    """The scopes a new token gets: known, allowed for its owner, at least one, in order."""
-    if scopes is None:
-        return [str(scope) for scope in default]
-    wanted = {str(scope).strip() for scope in scopes}
-    unknown = sorted(wanted - set(TokenScope.values))
-    if unknown:
-        raise ServiceError(
-            f"Unknown scope {unknown[0]!r}; choose from {', '.join(TokenScope.values)}",
-            field="scopes",
-        )
-    refused = [scope for scope in TokenScope.values if scope in wanted and scope not in allowed]
-    if refused:
-        raise ServiceError(
-            f"This token cannot have the {refused[0]!r} scope (it may have "
-            f"{', '.join(allowed)}; SCIM tokens come from `manage.py create_scim_token`)",
-            field="scopes",
-        )
-    if not wanted:
-        raise ServiceError("Choose at least one scope", field="scopes")
-    return [scope for scope in TokenScope.values if scope in wanted]
-
-
 # Where the request's user object keeps the API token it acts through (set when the token
 # is authenticated): every token it makes is bounded by that one, on every surface.
 _ACTING_TOKEN = "_idp_acting_token"
@@ -414,11 +376,20 @@ def create_api_token(
                 f"A token of {account} can only be limited to {account.team.slug}", field="team"
             )
         team = account.team
-    allowed = _scopes_for(user, actor, account)
-    default = allowed if via is None else [scope for scope in allowed if scope in via.scopes]
-    granted = _token_scopes(scopes, allowed, default)
-    if not granted:
-        raise Forbidden("This token has none of the scopes the new token could have.")
+    # Which scopes, by whom, and never more than `via` has: the scope rule decides.
+    allowed = token_scopes.grantable(
+        user,
+        service_account=account is not None,
+        by_platform_admin=lambda: is_platform_admin(actor),
+    )
+    try:
+        granted = token_scopes.for_new_token(
+            scopes, allowed=allowed, via=None if via is None else list(via.scopes or ())
+        )
+    except token_scopes.ScopeRefused as refused:
+        if refused.forbidden:
+            raise Forbidden(refused.message) from None
+        raise ServiceError(refused.message, field=refused.field) from None
     if team is not None and account is None and not has_team_perm(user, team, "view_team"):
         raise ServiceError(f"{user.get_username()} is not in team {team.slug}", field="team")
     if lifetime is None:
@@ -428,11 +399,6 @@ def create_api_token(
         raise ServiceError(f"A token may last at most {max_days} days", field="expires_in")
     expires_at = timezone.now() + lifetime
     if via is not None:
-        wider = [scope for scope in granted if scope not in via.scopes]
-        if wider:
-            raise Forbidden(
-                f"This token lacks the {wider[0]!r} scope, so it cannot give it to a new token."
-            )
         if via.team_id is not None and (team is None or team.pk != via.team_id):
             if team is not None:
                 raise Forbidden("This token is limited to one team; so are the tokens it makes.")

@@ -8,10 +8,10 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from ..choices import TokenScope
 from ..context import client_ip_var
 from ..models import APIToken
 from ..rbac import narrow_to_token
+from ..scopes import ADMIN, token_allows
 from ..services import authenticate_api_token
 
 
@@ -38,7 +38,7 @@ class BearerAuthentication(authentication.BaseAuthentication):
             narrow_to_token(
                 token.user,
                 team_id=token.team_id,
-                platform_admin=TokenScope.ADMIN in token.scopes,
+                platform_admin=token_allows(token, ADMIN),
             )
             return token.user, token
         return JWTAuthentication().authenticate(request)

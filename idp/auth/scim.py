@@ -30,10 +30,11 @@ from django_scim.adapters import SCIMGroup, SCIMUser
 from django_scim.middleware import SCIMAuthCheckMiddleware
 
 from idp import audit, services
-from idp.choices import SCIM_SERVICE_USER, AuditAction, MembershipSource, TokenScope
+from idp.choices import AuditAction, MembershipSource
 from idp.conf import setting
 from idp.models import APIToken, SCIMIdentity
 from idp.rbac import forget_permissions, is_platform_admin
+from idp.scopes import SCIM, SCIM_SERVICE_USER, SCIM_TOKEN_SCOPES, token_allows
 
 from . import groups as group_mapping
 from .scim_filters import SCIM_GROUP_PREFIX, never_scim_reason, scim_managed_users
@@ -56,7 +57,7 @@ def create_scim_token(*, name: str, actor: Any) -> tuple[APIToken, str]:
     return services.create_api_token(
         user,
         name=name,
-        scopes=[TokenScope.SCIM],
+        scopes=list(SCIM_TOKEN_SCOPES),
         lifetime=timedelta(days=setting("IDP_TOKEN_MAX_DAYS")),
         actor=actor,
     )
@@ -121,10 +122,9 @@ def scim_token_user(request: HttpRequest) -> Any | None:
     if kind.lower() != "bearer" or not raw.strip():
         return None
     token = services.authenticate_api_token(raw.strip())
-    if token is None or TokenScope.SCIM not in (token.scopes or []):
+    # Only the SCIM service user's token counts, whatever a person's token row says.
+    if token is None or not token_allows(token, SCIM):
         return None
-    if token.user.get_username() != SCIM_SERVICE_USER:
-        return None  # a person's token never provisions users, whatever its scopes say
     return token.user
 
 
