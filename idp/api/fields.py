@@ -1,11 +1,15 @@
-"""Serializer fields the API's input shares."""
+"""Serializer fields and filters the API's input shares."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 from rest_framework import serializers
 from rest_framework.utils import html
 
@@ -54,3 +58,21 @@ class JSONObjectField(serializers.DictField):
         if not isinstance(data, dict):
             self.fail("not_an_object", kind=json_kind(data))
         return super().to_internal_value(data)
+
+
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO date-time, turned into UTC: PostgreSQL refuses offsets past ±15:59 (a 500), and
+    a date at the edge of the calendar cannot move to UTC (a 400, not an OverflowError)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Give a date-time within the calendar.") from None
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField

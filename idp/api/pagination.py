@@ -1,6 +1,12 @@
+from typing import Any
+
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 
 from ..paginator import CountCachingPaginator
+
+PAGE_SIZE_ERROR = "Give a whole number from 1 (larger sizes are cut to {max})."
 
 
 class StandardPagination(PageNumberPagination):
@@ -8,3 +14,24 @@ class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int | None:
+        """A page_size that is not a positive whole number is bad input (400), not the default:
+        DRF's quiet fallback answered `page_size=null` as if it were valid."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise ValidationError({"page_size": [PAGE_SIZE_ERROR.format(max=self.max_page_size)]})
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] in {self.page_query_param, self.page_size_query_param}:
+                parameter["schema"]["minimum"] = 1
+        return parameters

@@ -1,10 +1,15 @@
-"""drf-spectacular postprocessing: the error answers every list shares, documented once.
+"""drf-spectacular postprocessing: what every operation shares, documented once.
 
-Each view documents its own errors with `error_responses(...)`; this hook adds the ones that
-come from the shared machinery rather than the view, so no list can forget them:
-- 401 on every operation that needs a token (authentication runs before any view code);
-- 404 on every paginated list (a page past the end answers 404 "Invalid page.");
-- 400 on lists whose filters are typed (an unknown choice or a malformed date is bad input).
+Each view documents its own answers (`error_responses(...)` for its specific errors); this hook
+adds those that come from the shared machinery rather than the view, so no operation can
+forget them, all with the `{"detail": ...}` body of `idp.api.exceptions`:
+- 400 bad input (a body, a query parameter, a NUL byte anywhere), 404 (an unknown id, a page
+  past the end), 409 on writes (the state changed under the request);
+- 401 and 403 on every operation that needs a token (authentication and token scopes run
+  before any view code), and 429 when a token's rate is spent;
+- 503 when the database (or a cloud service behind the answer) does not answer.
+Request bodies are documented as JSON only: the form parsers stay for clients that post forms
+(the JWT endpoints), but JSON is the contract.
 """
 
 from __future__ import annotations
@@ -12,20 +17,30 @@ from __future__ import annotations
 from typing import Any
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
-# Query parameters of the shared backends that never answer 400 (bad values are ignored).
-UNCHECKED_PARAMS = {"page", "page_size", "search", "ordering"}
+JSON = "application/json"
+WRITES = {"post", "put", "patch", "delete"}
 DESCRIPTIONS = {
-    "400": "Bad input (an unknown filter value)",
+    "400": "Bad input (field -> messages under detail)",
     "401": "Not signed in",
-    "404": "Not found (also a page past the end of a list)",
+    "403": "Not allowed (your role, or the token's scopes or team)",
+    "404": "Not found, or not yours (also a page past the end of a list)",
+    "409": "Conflict with the current state",
+    "429": "Too many requests for this token; retry after Retry-After seconds",
+    "503": "A dependency (the database, a cloud API) did not answer; retry later",
+}
+RETRY_AFTER = {
+    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"},
 }
 
 
 def _error(code: str) -> dict[str, Any]:
-    return {
-        "content": {"application/json": {"schema": ERROR_REF}},
+    response: dict[str, Any] = {
+        "content": {JSON: {"schema": ERROR_REF}},
         "description": DESCRIPTIONS[code],
     }
+    if code in {"429", "503"}:
+        response["headers"] = RETRY_AFTER
+    return response
 
 
 def _needs_auth(operation: dict[str, Any], default_security: list[Any]) -> bool:
@@ -33,30 +48,44 @@ def _needs_auth(operation: dict[str, Any], default_security: list[Any]) -> bool:
     return any(requirement for requirement in security)
 
 
-def _has_checked_filter(operation: dict[str, Any]) -> bool:
-    """A typed filter (enum, number, boolean, date…) can answer 400; a free-text one cannot."""
-    for param in operation.get("parameters", []):
-        if param.get("in") != "query" or param["name"] in UNCHECKED_PARAMS:
-            continue
-        schema = param.get("schema", {})
-        if schema.get("type", "string") != "string" or "enum" in schema or "format" in schema:
-            return True
-    return False
+def _json_bodies_only(operation: dict[str, Any]) -> None:
+    content = operation.get("requestBody", {}).get("content", {})
+    if JSON in content:
+        for media_type in [m for m in content if m != JSON]:
+            del content[media_type]
 
 
 def document_default_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Add the shared 400/401/404 answers to operations that lack them."""
+    """Add the shared error answers to every operation that lacks them."""
     default_security = result.get("security", [])
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            responses = operation["responses"]
+            _json_bodies_only(operation)
+            codes = ["400", "404", "503"]
             if _needs_auth(operation, default_security):
-                responses.setdefault("401", _error("401"))
-            params = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
-            if method == "get" and "page" in params:
-                responses.setdefault("404", _error("404"))
-                if _has_checked_filter(operation):
-                    responses.setdefault("400", _error("400"))
+                codes += ["401", "403", "429"]
+            if method in WRITES:
+                codes.append("409")
+            responses = operation["responses"]
+            for code in codes:
+                responses.setdefault(code, _error(code))
+            for code, response in responses.items():
+                if code[0] in "45" and "content" not in response:
+                    # A view that named an error without a body still answers {"detail": ...}.
+                    response["content"] = {JSON: {"schema": ERROR_REF}}
     return result
+
+
+MAX_ID = 2**63 - 1
+
+
+def int_param(
+    name: str, description: str = "", *, minimum: int = 1, maximum: int = MAX_ID, **kw: Any
+) -> Any:
+    """A whole-number query parameter whose range the schema states (out of range: 400)."""
+    from drf_spectacular.utils import OpenApiParameter
+
+    schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
+    return OpenApiParameter(name, schema, description=description, **kw)

@@ -17,6 +17,7 @@ from .. import services
 from ..models import APIToken, AuditEvent, Environment, Membership, ServiceAccount, Team
 from ..rbac import has_team_perm, is_platform_admin, signed_in_user
 from . import serializers as s
+from .fields import UTCDateTimeFilter
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="Bad input"),
@@ -194,8 +195,8 @@ class AuditEventFilter(django_filters.FilterSet):
     team = django_filters.CharFilter(field_name="team__slug")
     actor = django_filters.CharFilter(field_name="actor_name")
     action = django_filters.CharFilter(field_name="action", lookup_expr="startswith")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

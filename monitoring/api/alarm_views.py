@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from idp.api.schema import MAX_ID, int_param
 from idp.api.views import error_responses
 from idp.services import ServiceError
 
@@ -76,8 +77,8 @@ class AlarmEventAcknowledge(APIView):
 class ResourceCloudWatchLogs(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("run", int, description="One run (default: the newest five)"),
-            OpenApiParameter("limit", int, description="Events, at most 10000 (default 1000)"),
+            int_param("run", "One run (default: the newest five)"),
+            int_param("limit", "Events (default 1000)", maximum=10_000),
         ],
         responses={
             200: s.CloudWatchLogEventSerializer(many=True),
@@ -93,6 +94,9 @@ class ResourceCloudWatchLogs(APIView):
             Resource.objects.for_user(request.user).select_related("team", "environment"), pk=pk
         )
         run_id = _int(request, "run", None)
+        if run_id is not None and not 1 <= run_id <= MAX_ID:
+            # Past the database's integer range the lookup itself failed (answered as a 503).
+            raise ServiceError("Give a run id (a positive whole number).", field="run")
         limit = _int(request, "limit", 1000)
         if limit is None or not 1 <= limit <= 10_000:
             raise ServiceError("Give a limit between 1 and 10000.", field="limit")

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from idp.api.schema import int_param
 from idp.api.views import error_responses, require_team_perm
 from idp.services import Conflict, ServiceError
 
@@ -34,7 +35,10 @@ from .params import (
 
 GROUPS = ("day", "team", "service", "environment", "template")
 TEAM_PARAM = OpenApiParameter("team", str, description="Slug of one of your teams")
-PERIOD_PARAM = OpenApiParameter("period", int, description="Days: 7, 30 or 90")
+MONTH_PARAM = OpenApiParameter(
+    "period", {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{1,2}$"}, description="YYYY-MM"
+)
+PERIOD_PARAM = OpenApiParameter("period", int, enum=[7, 30, 90], description="Days")
 
 
 class CostView(APIView):
@@ -174,7 +178,7 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
 
 @extend_schema(
-    parameters=[TEAM_PARAM, OpenApiParameter("period", str, description="YYYY-MM")],
+    parameters=[TEAM_PARAM, MONTH_PARAM],
     responses={200: s.AlertSerializer(many=True), **error_responses(400, 401)},
 )
 class AlertList(generics.ListAPIView):
@@ -199,7 +203,7 @@ class AlertList(generics.ListAPIView):
 @extend_schema(
     parameters=[
         TEAM_PARAM,
-        OpenApiParameter("resource", int),
+        int_param("resource"),
         OpenApiParameter("metric", str),
         OpenApiParameter("since", OpenApiTypes.DATETIME),
     ],

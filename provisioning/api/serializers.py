@@ -215,7 +215,7 @@ class ResourceSerializer(serializers.ModelSerializer):
         slug_field="slug", read_only=True
     )
     service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
     environment: serializers.SlugRelatedField[Environment] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True

@@ -18,13 +18,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.models import Template, TemplateVersion
+from idp.api.schema import int_param
 from idp.api.views import error_responses
 from idp.models import Environment
 from idp.rbac import signed_in_user
 from idp.services import ServiceError
 
 from .. import actions
-from ..actions.requests import request_or_replay
+from ..actions.requests import replayed, request_or_replay
 from ..filtersets import ResourceFilterSet, RunFilterSet
 from ..models import Resource, Run
 from . import serializers as s
@@ -170,13 +171,10 @@ class ResourceViewSet(
 
         With an Idempotency-Key the request that made the resource answers 201 and every
         repeat of the key answers 200 with the same resource, however the requests race."""
-        key = request.headers.get("Idempotency-Key", "").strip()[:200]
-        if key:
-            existing = Resource.objects.filter(
-                requested_by=signed_in_user(request.user), idempotency_key=key
-            ).first()
-            if existing is not None:
-                return self._detail(existing, status.HTTP_200_OK)
+        key = request.headers.get("Idempotency-Key")
+        existing = replayed(signed_in_user(request.user), key)
+        if existing is not None:
+            return self._detail(existing, status.HTTP_200_OK)
         serializer = s.ResourceCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -190,7 +188,7 @@ class ResourceViewSet(
             parameters=data.get("parameters") or {},
             service=data.get("service"),
             expires_at=data.get("expires_at"),
-            idempotency_key=key or None,
+            idempotency_key=key,
         )
         return self._detail(resource, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -370,8 +368,8 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("offset", int, description="Characters already read (0 = start)"),
-            OpenApiParameter("limit", int, description="At most this many characters"),
+            int_param("offset", "Characters already read (0 = start)", minimum=0),
+            int_param("limit", "At most this many characters (0 = the default)", minimum=0),
         ],
         responses={200: s.RunLogSerializer, **error_responses(400, 401, 404)},
     )

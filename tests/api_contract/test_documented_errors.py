@@ -51,3 +51,12 @@ def test_environments_document_401_and_an_unknown_slug_404(client, api_as, alice
     assert_error(api_as(alice).get("/api/v1/environments/no-such-env/"), 404)
     assert "401" in _responses("get", "/api/v1/environments/")
     assert {"401", "404"} <= set(_responses("get", "/api/v1/environments/{slug}/"))
+
+
+def test_an_audit_date_time_with_a_far_offset_is_read_in_utc(api_as, platform_admin):
+    """PostgreSQL refuses offsets past ±15:59: the filter compares in UTC (once a 500)."""
+    audit.record("environment.update", actor=platform_admin, details={"slug": "dev"})
+    client = api_as(platform_admin)
+    body = assert_ok(client.get("/api/v1/audit/?since=1216-12-25T18:51:56-18:11"))
+    assert body["count"] >= 1
+    assert_error(client.get("/api/v1/audit/?until=0001-01-01T00:00:00%2B14:00"), 400, "until")
