@@ -25,7 +25,6 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from idp.admin_filters import TeamListFilter
-from idp.rbac import is_platform_admin
 from idp.services import ServiceError
 
 from . import actions
@@ -38,7 +37,7 @@ from .api.presenters import (
     plan_counts,
     proposed_change,
 )
-from .approval_policy import ApprovalPolicy, Requirement
+from .approval_policy import ApprovalPolicy, Requirement, break_glass_refusal
 from .choices import ResourceStatus, RunKind, RunStatus
 from .models import Approval, Resource, ResourceLock, Run
 
@@ -288,7 +287,7 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
         return HttpResponseRedirect(page)
 
     def has_break_glass_permission(self, request: HttpRequest) -> bool:
-        return is_platform_admin(request.user)
+        return break_glass_refusal(request.user) is None
 
     @admin.display(description="template", ordering="template__slug")
     def template_label(self, obj: Resource) -> str:

@@ -124,6 +124,19 @@ def approval_ttl() -> timedelta:
     return timedelta(hours=setting("IDP_APPROVAL_TTL_HOURS"))
 
 
+def break_glass_refusal(user: Any) -> str | None:
+    """Why `user` may not use break-glass (approve a pending plan alone, past four eyes and
+    the number of approvals), or None: only a signed-in platform admin who is a person may.
+    The break-glass action, `allowed_actions` and Django admin ask this; none decides."""
+    if not getattr(user, "is_authenticated", False):
+        return "Sign in to decide on plans"
+    if ServiceAccount.of(user) is not None:
+        return "A service account never uses break-glass"
+    if not is_platform_admin(user):
+        return "Only a platform admin may use break-glass"
+    return None
+
+
 class ApprovalPolicy:
     """The approval rule of one environment, applied to the plans of its resources."""
 
@@ -241,7 +254,11 @@ class ApprovalPolicy:
                 "You changed this plan (requested, changed, upgraded, destroyed or re-planned "
                 "it, or changed a resource it takes a value from), so you cannot decide on it "
                 "(four eyes)"
-                + ("; a platform admin acting alone may use break-glass" if admin else "")
+                + (
+                    "; a platform admin acting alone may use break-glass"
+                    if break_glass_refusal(user) is None
+                    else ""
+                )
             )
         if plan is None:
             return None

@@ -13,11 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from idp import audit
-from idp.rbac import is_platform_admin
 from idp.services import Conflict, Forbidden, ServiceError
 
 from .. import lifecycle
-from ..approval_policy import ApprovalPolicy, approval_ttl, plan_expiry
+from ..approval_policy import ApprovalPolicy, approval_ttl, break_glass_refusal, plan_expiry
 from ..choices import (
     ApprovalDecision,
     AuditAction,
@@ -148,8 +147,9 @@ def break_glass(
     """A platform admin approves the pending plan alone, past the four-eyes rule and the
     number of approvals: a reason is required, and the override is audited and shown."""
     reason = (reason or "").strip()
-    if not is_platform_admin(actor):
-        raise Forbidden("Only a platform admin may use break-glass")
+    refusal = break_glass_refusal(actor)
+    if refusal is not None:
+        raise Forbidden(refusal)
     if not reason:
         raise ServiceError("Give a reason for the break-glass approval", field="reason")
     resource = locked(resource)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from idp.rbac import has_team_perm, is_platform_admin
+from idp.rbac import has_team_perm
 
-from ..approval_policy import ApprovalPolicy
+from ..approval_policy import ApprovalPolicy, break_glass_refusal
 from ..choices import RUN_ACTIVE, ResourceStatus
 from ..models import Resource
 from . import proposals
@@ -53,7 +53,7 @@ def allowed_actions(resource: Resource, user: Any) -> set[str]:
         if plan is not None:
             if ApprovalPolicy.of(resource).refusal(resource, plan, user) is None:
                 actions |= {"approve", "reject"}
-            if is_platform_admin(user):
+            if break_glass_refusal(user) is None:
                 actions.add("break_glass")
         actions.add("withdraw")
     if resource.status == ResourceStatus.POLICY_FAILED:
