@@ -2,7 +2,9 @@
 
 Errors raised outside DRF's handling (an unknown /api/ URL, an uncaught exception, under
 DEBUG too) are made JSON by `idp.middleware.RequestContextMiddleware` with `json_error`;
-a database that is gone answers 503 with Retry-After (`database_unavailable`).
+a database that is gone answers 503 with Retry-After (`database_unavailable`), and a
+transaction that lost a race to concurrent changes (a deadlock the action's retries did not
+get past) a 409 that says so.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ..db import CONTENTION_DETAIL, is_contention
 from ..services import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -87,24 +90,32 @@ def json_error(status_code: int, detail: str | None = None) -> JsonResponse:
 
 
 def database_unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
-    """503 with Retry-After: the client should simply try again (a new connection is made)."""
+    """503 with Retry-After: the client should simply try again (a new connection is made).
+
+    A lost race (deadlock, serialization failure, lock timeout) is no outage: 409, retry."""
+    contention = is_contention(exc)
     logger.warning(
-        "database unavailable for %s %s: %s: %s",
+        "%s for %s %s: %s: %s",
+        "concurrent changes collided" if contention else "database unavailable",
         request.method,
         request.path,
         exc.__class__.__name__,
         str(exc).splitlines()[0] if str(exc) else "",
     )
-    detail = "The database is unavailable; try again in a few seconds."
+    if contention:
+        code, title, detail, after = 409, "Conflict", CONTENTION_DETAIL, 1
+    else:
+        code, title, after = 503, "Unavailable", RETRY_AFTER_SECONDS
+        detail = "The database is unavailable; try again in a few seconds."
     response: HttpResponse
     if is_api(request) or "json" in request.headers.get("Accept", ""):
-        response = JsonResponse({"detail": detail}, status=503)
+        response = JsonResponse({"detail": detail}, status=code)
     else:
         response = HttpResponse(
-            f"<!doctype html><title>Unavailable</title><h1>Unavailable</h1><p>{detail}</p>",
-            status=503,
+            f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{detail}</p>",
+            status=code,
         )
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Retry-After"] = str(after)
     return response
 
 

@@ -182,7 +182,10 @@ def apply_idp_groups(
     teams = {t.slug: t for t in Team.objects.filter(slug__in=list(grants))}
     held = {
         m.team.slug: m
-        for m in Membership.objects.select_related("team").filter(user=user).select_for_update()
+        # The memberships only: a team row locked FOR UPDATE stalls every insert that names it.
+        for m in Membership.objects.select_related("team")
+        .filter(user=user)
+        .select_for_update(of=("self",))
     }
     result = SyncResult([], [], [], [])
     for slug, grant in sorted(grants.items()):

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from catalog.services.sources import version_refusal
 from idp import audit
+from idp.db import retry_on_deadlock
 from idp.services import Conflict, ServiceError
 
 from .. import lifecycle
@@ -29,6 +30,7 @@ def request_resource(**request: Any) -> Resource:
     return request_or_replay(**request)[0]
 
 
+@retry_on_deadlock  # a lost race (deadlock) runs the whole request again, a few times
 def request_or_replay(
     *,
     actor: Any,
@@ -50,16 +52,16 @@ def request_or_replay(
     inside the transaction (SQLite serialises writers there); on PostgreSQL the loser of a
     race waits on the unique index until the winner commits, then finds its resource.
     """
-    key = (idempotency_key or "").strip()[:200]
+    key = _key(idempotency_key)
     keyed = bool(key) and bool(getattr(actor, "is_authenticated", False))
     if keyed:
-        existing = _by_key(actor, key)
+        existing = replayed(actor, key)
         if existing is not None:
             return existing, False
     try:
         with transaction.atomic():
             if keyed:
-                existing = _by_key(actor, key)
+                existing = replayed(actor, key)
                 if existing is not None:
                     return existing, False
             resource = _request_resource(
@@ -77,7 +79,7 @@ def request_or_replay(
             return resource, True
     except (IntegrityError, Conflict) as exc:
         if keyed:  # a concurrent request with the same key won the race: its answer is ours
-            existing = _by_key(actor, key)
+            existing = replayed(actor, key)
             if existing is not None:
                 return existing, False
         if isinstance(exc, Conflict):
@@ -87,7 +89,16 @@ def request_or_replay(
         ) from None
 
 
-def _by_key(actor: Any, key: str) -> Resource | None:
+def _key(idempotency_key: str | None) -> str:
+    return (idempotency_key or "").strip()[:200]
+
+
+def replayed(actor: Any, idempotency_key: str | None) -> Resource | None:
+    """The resource `actor` already requested with this idempotency key, if any (the one
+    lookup of a key; a repeat is answered with it before its body is even parsed)."""
+    key = _key(idempotency_key)
+    if not key or not getattr(actor, "is_authenticated", False):
+        return None
     return Resource.objects.filter(requested_by=actor, idempotency_key=key).first()
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from idp import audit
+from idp.db import lock
 from idp.services import Conflict
 
 from ..choices import RUN_ACTIVE, AuditAction, RunStatus
@@ -23,7 +24,7 @@ def cancel_run(run: Run, *, actor: Any) -> Run:
     """Cancel a queued run at once (its proposal is discarded); ask a running one to stop
     (Terraform is interrupted, and the run ends as cancelled)."""
     resource = locked(run.resource)  # the resource row first, then the run (lock order)
-    run = Run.objects.select_for_update().select_related("resource__team").get(pk=run.pk)
+    run = lock(Run.objects.select_related("resource__team")).get(pk=run.pk)
     rules.require(actor, run.resource.team, "use_team", "cancel runs")
     if run.status not in RUN_ACTIVE:
         raise Conflict(f"The run is already {run.status}")
