@@ -15,13 +15,32 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from idp.choices import PLATFORM_ADMIN_GROUP
 from idp.conf import setting
+from idp.db import JSONArrayHas
 from idp.models import Environment, ServiceAccount
-from idp.rbac import has_team_perm, is_platform_admin
+from idp.rbac import has_team_perm, is_platform_admin, team_ids
 
-from .choices import ApprovalDecision, RunKind
+from .choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
 from .models import Approval, Resource, Run
 
 MAX_APPROVALS = 5
@@ -211,17 +230,23 @@ class ApprovalPolicy:
             ids.add(resource.requested_by_id)
         return ids
 
-    def valid_approvals(self, plan: Run) -> list[Approval]:
+    def valid_approvals(self, plan: Run, approved: list[Approval] | None = None) -> list[Approval]:
         """Approvals of exactly this plan file and these policy results, not expired (a
-        policy change that changes the results voids the approvals given before it)."""
+        policy change that changes the results voids the approvals given before it).
+        `approved`: the plan's approvals already loaded (decision approved, with decided_by)."""
         now = timezone.now()
         digest = (plan.policy_summary or {}).get("digest", "")
+        if approved is None:
+            approved = list(
+                plan.approvals.filter(decision=ApprovalDecision.APPROVED).select_related(
+                    "decided_by"
+                )
+            )
         return [
             a
-            for a in plan.approvals.filter(decision=ApprovalDecision.APPROVED).select_related(
-                "decided_by"
-            )
-            if a.plan_hash == plan.plan_hash
+            for a in approved
+            if a.decision == ApprovalDecision.APPROVED
+            and a.plan_hash == plan.plan_hash
             and a.policy_digest == digest
             and (a.expires_at is None or a.expires_at > now)
         ]
@@ -302,6 +327,107 @@ class ApprovalPolicy:
             "satisfied": self.satisfied(plan),
             "plan_expires_at": plan_expiry(plan),
         }
+
+
+# --- who may decide, for many plans at once (the inbox and its badge) ------------------------
+# `refusal` above in one query: keep the two in step (tests/provisioning/surfaces/
+# test_inbox_queries.py compares them on a matrix of cases).
+
+
+def awaiting_decision(plans: QuerySet[Run] | None = None) -> QuerySet[Run]:
+    """Every plan (of `plans`) awaiting a decision (`proposals.plan_awaiting_decision` of
+    each resource): the newest plan of its resource's pending change, succeeded, with a
+    plan file, the resource awaiting approval, and the approval window still open."""
+    newer = Run.objects.filter(
+        resource=OuterRef("resource"), kind=RunKind.PLAN, pk__gt=OuterRef("pk")
+    )
+    return (
+        (Run.objects.all() if plans is None else plans)
+        .filter(
+            kind=RunKind.PLAN,
+            status=RunStatus.SUCCEEDED,
+            resource__status=ResourceStatus.AWAITING_APPROVAL,
+            pk__gt=F("resource__proposal_after_run"),
+        )
+        .exclude(plan_hash="")
+        .exclude(Exists(newer))
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gt=timezone.now() - approval_ttl()))
+    )
+
+
+def _valid_approvals_of_plan() -> QuerySet[Approval]:
+    """`ApprovalPolicy.valid_approvals` of the outer query's plan, as a subquery."""
+    return Approval.objects.filter(
+        run=OuterRef("pk"),
+        decision=ApprovalDecision.APPROVED,
+        plan_hash=OuterRef("plan_hash"),
+        policy_digest=OuterRef("_policy_digest"),
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+
+
+def decidable_plans(user: Any) -> QuerySet[Run]:
+    """The plans awaiting a decision that `user` may approve or reject: those where
+    `ApprovalPolicy.refusal` answers None, decided in the database for any number of plans.
+
+    A person (never a service account) who sees the team; with the environment's approver
+    role on it, or a platform admin; who touched nothing of the pending change (`touchers`:
+    requester of a resource never applied, starter or author of any plan since the change
+    began); who has not approved this plan yet; and, when the plan needs a platform admin,
+    not the last approval it needs unless a platform admin already approved."""
+    if not getattr(user, "is_authenticated", False) or ServiceAccount.of(user) is not None:
+        return Run.objects.none()
+    plans = awaiting_decision(Run.objects.for_user(user))
+    admin = is_platform_admin(user)
+    if not admin:
+        roles = Q()
+        for role, perm in APPROVER_PERMISSIONS.items():
+            roles |= Q(
+                resource__environment__approver_role=role,
+                resource__team_id__in=team_ids(user, perm),
+            )
+        # Any other role falls back to maintainers (`approver_permission`).
+        roles |= Q(resource__team_id__in=team_ids(user, "maintain_team")) & ~Q(
+            resource__environment__approver_role__in=list(APPROVER_PERMISSIONS)
+        )
+        plans = plans.filter(roles)
+    touched = Run.objects.filter(
+        resource=OuterRef("resource"),
+        kind=RunKind.PLAN,
+        pk__gt=OuterRef("resource__proposal_after_run"),
+    ).filter(Q(created_by=user.pk) | Q(JSONArrayHas("authors", user.pk)))
+    plans = (
+        plans.exclude(Exists(touched))
+        .exclude(resource__provisioned_at__isnull=True, resource__requested_by=user.pk)
+        .annotate(
+            _policy_digest=Coalesce(
+                KT("policy_summary__digest"), Value(""), output_field=CharField()
+            )
+        )
+    )
+    valid = _valid_approvals_of_plan()
+    plans = plans.exclude(Exists(valid.filter(decided_by=user.pk)))
+    if not admin:
+        given = Coalesce(
+            Subquery(
+                valid.order_by().values("run").annotate(n=Count("pk")).values("n")[:1],
+                output_field=IntegerField(),
+            ),
+            Value(0),
+        )
+        needed = Coalesce(Cast(KT("approval_requirement__approvals"), IntegerField()), Value(0))
+        by_admin = valid.filter(
+            Q(decided_by__is_superuser=True) | Q(decided_by__groups__name=PLATFORM_ADMIN_GROUP)
+        )
+        # A missing key reads as False (as `Requirement.from_json`), never as SQL's NULL.
+        needs_admin = Case(
+            When(approval_requirement__platform_admin=True, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+        plans = plans.annotate(_needs_admin=needs_admin, _gap=needed - given).exclude(
+            Q(_needs_admin=True) & ~Exists(by_admin) & Q(_gap__lte=1)
+        )
+    return plans
 
 
 def plan_expiry(plan: Run) -> Any:

@@ -1,25 +1,26 @@
 """The approvals inbox: the plans awaiting *this user's* decision.
 
-Who may decide is the approval policy's answer alone (`ApprovalPolicy.refusal`), asked per
-plan; this module only finds the candidates in bulk (resources awaiting approval that the
-user can see, their pending plans in one query) and describes each plan for the portal, the
-API, the CLI and Django admin.
+Who may decide is the approval policy's answer alone: `approval_policy.decidable_plans`,
+its rule (`ApprovalPolicy.refusal`) as one query, so the badge is one COUNT and a page of the
+inbox a few queries however many plans wait. This module describes each plan for the
+portal, the API, the CLI and Django admin.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import JSONField, OuterRef, QuerySet, Subquery
-from django.utils import timezone
+from django.db.models import F, JSONField, OuterRef, QuerySet, Subquery
 
-from ..approval_policy import ApprovalPolicy, Requirement, plan_expiry
-from ..choices import ResourceStatus, RunKind, RunStatus
+from ..approval_policy import ApprovalPolicy, Requirement, decidable_plans, plan_expiry
+from ..choices import ApprovalDecision, RunKind, RunStatus
 from ..engine.terraform import plan_counts
-from ..models import Resource, Run
+from ..models import Approval, Resource, Run
 from . import proposals
 
 # Columns of a plan never needed to describe it (bytes, and the rendered plan text).
@@ -113,73 +114,44 @@ class InboxItem:
         }
 
 
-def _pending_plan_id() -> Subquery:
-    # As `proposals.pending_plan`: the newest plan after the proposal began.
-    return Subquery(
-        Run.objects.filter(
-            resource=OuterRef("pk"), kind=RunKind.PLAN, pk__gt=OuterRef("proposal_after_run")
+def awaiting(user: Any) -> QuerySet[Run]:
+    """The plans awaiting `user`'s decision (the approval policy's `decidable_plans`, one
+    query however many plans wait), each with its resource, the window closing soonest
+    first. Lazy: a page of it reads only that page."""
+    return (
+        decidable_plans(user)
+        .select_related(
+            "template_version",
+            "created_by",
+            "resource__team",
+            "resource__environment",
+            "resource__template",
+            "resource__template_version",
+            "resource__requested_by",
         )
-        .order_by("-pk")
-        .values("pk")[:1]
+        .defer(
+            *_PLAN_DEFERRED,
+            "template_version__files",
+            "resource__template_version__files",
+            "resource__outputs",
+            "resource__sensitive_outputs",
+            "resource__drift_details",
+        )
+        # The window closes `approval_ttl` after the plan finished: soonest first.
+        .order_by(F("finished_at").asc(nulls_last=True), "pk")
     )
 
 
-def _candidates(user: Any, resources: QuerySet[Resource] | None = None) -> list[Pending]:
-    """Resources awaiting approval that `user` can see, each with the plan awaiting a
-    decision (the same plan `proposals.plan_awaiting_decision` names), in two queries."""
-    visible = Resource.objects.for_user(user) if resources is None else resources
-    awaiting = list(
-        visible.filter(status=ResourceStatus.AWAITING_APPROVAL)
-        .select_related("team", "environment", "template", "template_version", "requested_by")
-        .defer("template_version__files", "outputs", "sensitive_outputs", "drift_details")
-        .annotate(pending_plan_id=_pending_plan_id())
-    )
-    plan_ids = [r.pending_plan_id for r in awaiting if r.pending_plan_id]
-    if not plan_ids:
-        return []
-    plans = {
-        p.pk: p
-        for p in Run.objects.filter(pk__in=plan_ids)
-        .select_related("template_version", "created_by")
-        .defer(*_PLAN_DEFERRED, "template_version__files")
-    }
-    now = timezone.now()
-    found = []
-    for resource in awaiting:
-        plan = plans.get(resource.pending_plan_id)
-        if plan is None or plan.status != RunStatus.SUCCEEDED or not plan.plan_hash:
-            continue
-        expiry = plan_expiry(plan)
-        if expiry is not None and expiry <= now:
-            continue  # past its window: nobody may decide on it any more
-        plan.resource = resource
-        found.append(Pending(resource, plan))
-    return found
-
-
-def _decidable(user: Any, candidates: list[Pending]) -> list[Pending]:
-    """The candidates the approval policy lets `user` decide on, the window closing
-    soonest first."""
-    mine = [
-        c
-        for c in candidates
-        if ApprovalPolicy.of(c.resource).refusal(c.resource, c.plan, user) is None
-    ]
-    now = timezone.now()
-    mine.sort(key=lambda c: (plan_expiry(c.plan) is None, plan_expiry(c.plan) or now, c.plan.pk))
-    return mine
-
-
-def awaiting(user: Any) -> list[Pending]:
-    """The plans awaiting `user`'s decision (the ones the policy lets them approve)."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    return _decidable(user, _candidates(user))
+def pending(plans: Iterable[Run]) -> list[Pending]:
+    """The plans as inbox entries (their resources were loaded with them)."""
+    return [Pending(plan.resource, plan) for plan in plans]
 
 
 def inbox_count(user: Any) -> int:
-    """How many plans await `user`'s decision (the navigation badge)."""
-    return len(awaiting(user))
+    """How many plans await `user`'s decision (the navigation badge): one COUNT query."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return decidable_plans(user).count()
 
 
 def find(user: Any, plan_run: int) -> Pending | None:
@@ -187,17 +159,8 @@ def find(user: Any, plan_run: int) -> Pending | None:
     plan, an older plan of the resource, one the user may not decide on)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    resource_id = (
-        Run.objects.for_user(user)
-        .filter(pk=plan_run, kind=RunKind.PLAN)
-        .values_list("resource_id", flat=True)
-        .first()
-    )
-    if resource_id is None:
-        return None
-    candidates = _candidates(user, Resource.objects.for_user(user).filter(pk=resource_id))
-    mine = _decidable(user, [c for c in candidates if c.plan.pk == plan_run])
-    return mine[0] if mine else None
+    plan = awaiting(user).filter(pk=plan_run).first()
+    return Pending(plan.resource, plan) if plan is not None else None
 
 
 def _current_cost_subquery() -> Subquery:
@@ -237,12 +200,17 @@ def describe(pending: list[Pending]) -> list[InboxItem]:
         .annotate(current=_current_cost_subquery())
         .values_list("pk", "current")
     )
+    approved: dict[int, list[Approval]] = defaultdict(list)
+    for approval in Approval.objects.filter(
+        run__in=[p.plan.pk for p in pending], decision=ApprovalDecision.APPROVED
+    ).select_related("decided_by"):
+        approved[approval.run_id].append(approval)
     items = []
     for p in pending:
         resource, plan = p.resource, p.plan
         policy = ApprovalPolicy.of(resource)
         requirement = Requirement.from_json(plan.approval_requirement)
-        given = policy.valid_approvals(plan)
+        given = policy.valid_approvals(plan, approved[plan.pk])
         provisioned = resource.provisioned_at is not None
         if plan.is_destroy:
             change, changed = "destroy", []
@@ -285,7 +253,7 @@ def describe(pending: list[Pending]) -> list[InboxItem]:
 
 def inbox_items(user: Any) -> list[InboxItem]:
     """The plans awaiting `user`'s decision, described (the window closing soonest first)."""
-    return describe(awaiting(user))
+    return describe(pending(awaiting(user)))
 
 
 def inbox_item(user: Any, plan_run: int) -> InboxItem | None:

@@ -127,10 +127,10 @@ class ApprovalViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         """Plans awaiting your decision (paginated)."""
-        pending = inbox.awaiting(request.user)
-        # DRF's paginator pages any sequence; the policy already chose the rows.
-        page: list[inbox.Pending] | None = self.paginate_queryset(pending)  # type: ignore[arg-type]
-        items = inbox.describe(page if page is not None else pending)
+        plans = inbox.awaiting(request.user)
+        # The paginator counts and slices the policy's query: one page read, not all.
+        page = self.paginate_queryset(plans)
+        items = inbox.describe(inbox.pending(page if page is not None else plans))
         data = ApprovalItemSerializer([i.as_json() for i in items], many=True).data
         return self.get_paginated_response(data)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -15,16 +16,24 @@ from django.views.decorators.http import require_POST
 from idp.services import ServiceError
 
 from .. import actions
+from ..actions import inbox
 from ..choices import ResourceStatus, RunKind
 from ..forms import ApproveForm
 from ..models import Run
+
+INBOX_PAGE_SIZE = 50
 
 
 @login_required
 def approvals(request: HttpRequest) -> HttpResponse:
     """Plans awaiting my decision, the approval window closing soonest first."""
-    items = actions.inbox_items(request.user)
-    return render(request, "provisioning/approvals.html", {"items": items})
+    page = Paginator(inbox.awaiting(request.user), INBOX_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    # The navigation's badge is this count: not counted twice (idp.context_processors).
+    request.__dict__["_idp_approvals_awaiting"] = page.paginator.count
+    items = inbox.describe(inbox.pending(page))
+    return render(request, "provisioning/approvals.html", {"items": items, "page_obj": page})
 
 
 @login_required
