@@ -236,7 +236,9 @@ def request_delivery(pipeline: Pipeline, *, actor: Any = None) -> Pipeline:
 
     _require(actor, pipeline.service, "maintain_team", "delivering pipelines")
     pipeline = (
-        Pipeline.objects.select_for_update().select_related("service__team").get(pk=pipeline.pk)
+        Pipeline.objects.select_for_update(of=("self",))  # never the service or team row
+        .select_related("service__team")
+        .get(pk=pipeline.pk)
     )
     if pipeline.findings:
         raise Conflict(
@@ -302,7 +304,9 @@ def deliver(pipeline_id: int, *, final_attempt: bool = True) -> Pipeline:
     """
     with transaction.atomic():
         pipeline = (
-            Pipeline.objects.select_for_update().select_related("service__team").get(pk=pipeline_id)
+            Pipeline.objects.select_for_update(of=("self",))
+            .select_related("service__team")
+            .get(pk=pipeline_id)
         )
         if pipeline.findings:
             # Checked again here: nothing with findings leaves the platform, however queued.

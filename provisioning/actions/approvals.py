@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from idp import audit
+from idp.db import lock
 from idp.services import Conflict, Forbidden, ServiceError
 
 from .. import lifecycle
@@ -208,10 +209,8 @@ def expire_pending_plans(now: datetime | None = None) -> int:
     candidates = Resource.objects.filter(status__in=waiting)
     for resource_id in candidates.values_list("pk", flat=True):
         with transaction.atomic():
-            resource = (
-                Resource.objects.select_for_update()
-                .select_related("team", "environment")
-                .get(pk=resource_id)
+            resource = lock(Resource.objects.select_related("team", "environment")).get(
+                pk=resource_id
             )
             plan = proposals.pending_plan(resource)
             if plan is None or plan.finished_at is None or plan.finished_at > cutoff:

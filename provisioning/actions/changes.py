@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from catalog.services.sources import version_refusal
+from idp.db import lock
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
 
@@ -44,11 +45,10 @@ PLANNABLE = {
 
 def locked(resource: Resource) -> Resource:
     """Re-read the resource with a row lock: every transition starts from the current row."""
-    return (
-        Resource.objects.select_for_update()
-        .select_related("team", "environment", "template", "template_version")
-        .get(pk=resource.pk)
-    )
+    # Only the resource row (idp.db.lock): never the team, environment or template rows.
+    return lock(
+        Resource.objects.select_related("team", "environment", "template", "template_version")
+    ).get(pk=resource.pk)
 
 
 def is_busy(resource: Resource) -> bool:
