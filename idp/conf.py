@@ -8,6 +8,7 @@ guesses a default at the call site. `manage.py idp_settings` lists them with the
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,13 +277,35 @@ DECLARED: tuple[Setting, ...] = (
         1.0,
         "Factor on every beat interval (tests and demos run the schedule faster)",
     ),
+    # AWS and GitHub (the clients read these; unset AWS_ENDPOINT_URL = real AWS)
+    Setting(
+        "AWS_ENDPOINT_URL",
+        "optional",
+        None,
+        "AWS API endpoint (a local AWS API in dev and tests); unset = real AWS",
+    ),
+    Setting(
+        "IDP_SANDBOX_AWS_ENDPOINT",
+        str,
+        "",
+        "AWS endpoint of the demo's sandbox environment (seed_demo); empty = AWS_ENDPOINT_URL",
+    ),
+    Setting("GITHUB_API_URL", str, "https://api.github.com", "GitHub (Enterprise) API address"),
+    Setting("GITHUB_TOKEN", str, "", "GitHub token of the platform (or use an app)", secret=True),
+    Setting("GITHUB_APP_ID", str, "", "GitHub App id (instead of GITHUB_TOKEN)"),
+    Setting("GITHUB_APP_PRIVATE_KEY", str, "", "GitHub App private key (PEM)", secret=True),
+    Setting("GITHUB_APP_INSTALLATION_ID", str, "", "GitHub App installation id"),
+    Setting(
+        "GITHUB_WEBHOOK_SECRET", str, "", "Secret GitHub signs webhook deliveries with", secret=True
+    ),
 )
 
 BY_NAME = {s.name: s for s in DECLARED}
 
 
-def load(environ: Mapping[str, str]) -> dict[str, Any]:
+def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Every declared setting's value from the environment (settings modules call this)."""
+    environ = os.environ if environ is None else environ
     return {s.name: s.parse(environ) for s in DECLARED}
 
 
@@ -304,3 +327,38 @@ def setting(name: str) -> Any:
     from django.conf import settings
 
     return getattr(settings, name)
+
+
+# --- Reading the environment ------------------------------------------------------------
+# The one reader of the process environment: the settings package loads the declared
+# settings above with `load`/`read`, and Django's, Celery's and the libraries' own settings
+# (database, broker, cache, e-mail, sign-in providers) with `env`/`env_bool`/`env_int`/
+# `env_list`. `tests/foundation/test_settings_reader.py` keeps every other module off
+# `os.environ` (except where a child process's environment is built).
+
+
+def read(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The typed value of the declared setting `name` from the environment."""
+    return BY_NAME[name].parse(os.environ if environ is None else environ)
+
+
+def env(name: str, default: str = "") -> str:
+    """An environment variable as text (`default` when unset)."""
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """An environment variable as a yes/no (1, true, yes, on)."""
+    value = os.environ.get(name)
+    return default if value is None else _bool(value)
+
+
+def env_int(name: str, default: int) -> int:
+    """An environment variable as a whole number (`default` when unset or empty)."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """An environment variable as a comma-separated list."""
+    return _list(os.environ.get(name, default))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,11 @@ IDP_CONFIG_FROM_SSM = ssm_config.apply()
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+# Every variable is read through idp/conf.py (declared settings, or its env readers).
+env, env_bool, env_int, env_list = conf.env, conf.env_bool, conf.env_int, conf.env_list
 
 
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-SECRET_KEY = os.environ.get("IDP_SECRET_KEY", "")
+SECRET_KEY = env("IDP_SECRET_KEY", "")
 DEBUG = env_bool("IDP_DEBUG", False)
 ALLOWED_HOSTS = env_list("IDP_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("IDP_CSRF_TRUSTED_ORIGINS")
@@ -103,11 +95,11 @@ TEMPLATES = [
     }
 ]
 
-IDP_VAR_DIR = conf.BY_NAME["IDP_VAR_DIR"].parse(os.environ)
+IDP_VAR_DIR = conf.read("IDP_VAR_DIR")
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{IDP_VAR_DIR / 'idp.sqlite3'}"),
-        conn_max_age=int(os.environ.get("IDP_DB_CONN_MAX_AGE", "60")),
+        env("DATABASE_URL", f"sqlite:///{IDP_VAR_DIR / 'idp.sqlite3'}"),
+        conn_max_age=env_int("IDP_DB_CONN_MAX_AGE", 60),
         # A kept connection the database dropped (restart, failover, idle kill) is noticed
         # at the start of the next request and replaced, instead of failing it.
         conn_health_checks=True,
@@ -158,7 +150,7 @@ STORAGES = {
 SITE_ID = 1
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = os.environ.get("IDP_EMAIL_VERIFICATION", "optional")
+ACCOUNT_EMAIL_VERIFICATION = env("IDP_EMAIL_VERIFICATION", "optional")
 ACCOUNT_ALLOW_SIGNUP = env_bool("IDP_ALLOW_SIGNUP", False)
 ACCOUNT_ADAPTER = "idp.auth.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "idp.auth.adapters.SocialAccountAdapter"
@@ -170,56 +162,52 @@ def _socialaccount_providers() -> dict:
     """SSO providers are switched on by their environment variables."""
     providers: dict = {}
     # The company IdP vouches for its e-mail addresses: link to the user SCIM made.
-    link_by_email = conf.BY_NAME["IDP_SSO_LINK_BY_EMAIL"].parse(os.environ)
-    if os.environ.get("IDP_GITHUB_CLIENT_ID"):
+    link_by_email = conf.read("IDP_SSO_LINK_BY_EMAIL")
+    if env("IDP_GITHUB_CLIENT_ID"):
         providers["github"] = {
             "APPS": [
                 {
-                    "client_id": os.environ["IDP_GITHUB_CLIENT_ID"],
-                    "secret": os.environ.get("IDP_GITHUB_CLIENT_SECRET", ""),
+                    "client_id": env("IDP_GITHUB_CLIENT_ID"),
+                    "secret": env("IDP_GITHUB_CLIENT_SECRET", ""),
                 }
             ],
             "SCOPE": ["read:user", "user:email"],
             # GitHub Enterprise Server: its web address (the API is under /api/v3).
-            **(
-                {"GITHUB_URL": os.environ["IDP_GITHUB_URL"]}
-                if os.environ.get("IDP_GITHUB_URL")
-                else {}
-            ),
+            **({"GITHUB_URL": env("IDP_GITHUB_URL")} if env("IDP_GITHUB_URL") else {}),
         }
-    if os.environ.get("IDP_GOOGLE_CLIENT_ID"):
+    if env("IDP_GOOGLE_CLIENT_ID"):
         providers["google"] = {
             "APPS": [
                 {
-                    "client_id": os.environ["IDP_GOOGLE_CLIENT_ID"],
-                    "secret": os.environ.get("IDP_GOOGLE_CLIENT_SECRET", ""),
+                    "client_id": env("IDP_GOOGLE_CLIENT_ID"),
+                    "secret": env("IDP_GOOGLE_CLIENT_SECRET", ""),
                 }
             ],
             "SCOPE": ["profile", "email"],
         }
-    if os.environ.get("IDP_OIDC_CLIENT_ID"):
+    if env("IDP_OIDC_CLIENT_ID"):
         providers["openid_connect"] = {
             "APPS": [
                 {
-                    "provider_id": os.environ.get("IDP_OIDC_PROVIDER_ID", "sso"),
-                    "name": os.environ.get("IDP_OIDC_NAME", "Single sign-on"),
-                    "client_id": os.environ["IDP_OIDC_CLIENT_ID"],
-                    "secret": os.environ.get("IDP_OIDC_CLIENT_SECRET", ""),
+                    "provider_id": env("IDP_OIDC_PROVIDER_ID", "sso"),
+                    "name": env("IDP_OIDC_NAME", "Single sign-on"),
+                    "client_id": env("IDP_OIDC_CLIENT_ID"),
+                    "secret": env("IDP_OIDC_CLIENT_SECRET", ""),
                     "settings": {
-                        "server_url": os.environ.get("IDP_OIDC_SERVER_URL", ""),
+                        "server_url": env("IDP_OIDC_SERVER_URL", ""),
                         "oauth_pkce_enabled": True,
                         "email_authentication": link_by_email,
                     },
                 }
             ]
         }
-    if os.environ.get("IDP_SAML_IDP_ENTITY_ID"):
+    if env("IDP_SAML_IDP_ENTITY_ID"):
         providers["saml"] = {
             "APPS": [
                 {
-                    "name": os.environ.get("IDP_SAML_NAME", "SAML"),
-                    "provider_id": os.environ["IDP_SAML_IDP_ENTITY_ID"],
-                    "client_id": os.environ.get("IDP_SAML_ORGANIZATION", "idp"),
+                    "name": env("IDP_SAML_NAME", "SAML"),
+                    "provider_id": env("IDP_SAML_IDP_ENTITY_ID"),
+                    "client_id": env("IDP_SAML_ORGANIZATION", "idp"),
                     "settings": {
                         # Common names (Okta, Entra ID, Shibboleth/pysaml2, ADFS); groups are read
                         # from the IDP_SSO_GROUPS_CLAIM attribute (docs/sso.md).
@@ -253,12 +241,12 @@ def _socialaccount_providers() -> dict:
                             ],
                         },
                         "idp": {
-                            "entity_id": os.environ["IDP_SAML_IDP_ENTITY_ID"],
-                            "sso_url": os.environ.get("IDP_SAML_SSO_URL", ""),
-                            "x509cert": os.environ.get("IDP_SAML_X509_CERT", ""),
+                            "entity_id": env("IDP_SAML_IDP_ENTITY_ID"),
+                            "sso_url": env("IDP_SAML_SSO_URL", ""),
+                            "x509cert": env("IDP_SAML_X509_CERT", ""),
                             **(
-                                {"metadata_url": os.environ["IDP_SAML_METADATA_URL"]}
-                                if os.environ.get("IDP_SAML_METADATA_URL")
+                                {"metadata_url": env("IDP_SAML_METADATA_URL")}
+                                if env("IDP_SAML_METADATA_URL")
                                 else {}
                             ),
                         },
@@ -302,8 +290,8 @@ SCIM_SERVICE_PROVIDER = {
 }
 
 # --- Login rate limit (django-axes) ------------------------------------------
-AXES_FAILURE_LIMIT = int(os.environ.get("IDP_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("IDP_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env_int("IDP_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("IDP_LOGIN_COOLOFF_MINUTES", 15))
 # Per account (whatever identifier was typed, see idp.auth.axes) and, separately, per
 # client address: a stranger's address being locked never locks alice's own address.
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
@@ -342,12 +330,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "idp.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["idp.api.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("IDP_API_RATE", "1200/minute")},
+    "DEFAULT_THROTTLE_RATES": {"token": env("IDP_API_RATE", "1200/minute")},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("IDP_JWT_ACCESS_MINUTES", "15"))),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("IDP_JWT_REFRESH_DAYS", "1"))),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("IDP_JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("IDP_JWT_REFRESH_DAYS", 1)),
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 SPECTACULAR_SETTINGS: dict[str, Any] = {
@@ -375,10 +363,10 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
 ]
 
 # --- Celery ---------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = Path(os.environ.get("IDP_BROKER_DIR", BASE_DIR / "var" / "broker"))
+    _broker_dir = Path(env("IDP_BROKER_DIR", str(BASE_DIR / "var" / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
@@ -393,7 +381,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A worker's last resort behind the one run time limit (the runner enforces that one);
 # tasks with a shorter limit of their own set a soft limit below it.
-CELERY_TASK_TIME_LIMIT = conf.load(os.environ)["IDP_RUN_TIME_LIMIT"] + 120
+CELERY_TASK_TIME_LIMIT = conf.load()["IDP_RUN_TIME_LIMIT"] + 120
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -404,7 +392,7 @@ CELERY_BEAT_SCHEDULER = "idp.beat_lock:SingleBeatScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}
 # Every interval is multiplied by IDP_BEAT_SCALE (1 in production; tests and demos run the
 # whole schedule faster), never below half a second.
-_BEAT = conf.load(os.environ)
+_BEAT = conf.load()
 
 
 def _every(seconds: float) -> timedelta:
@@ -417,11 +405,11 @@ CELERY_BEAT_SCHEDULE["pipelines-sync-runs"] = {
 }
 CELERY_BEAT_SCHEDULE["monitoring-collect-metrics"] = {
     "task": "monitoring.collect_metrics",
-    "schedule": _every(60 * int(os.environ.get("IDP_METRICS_EVERY_MINUTES", "5"))),
+    "schedule": _every(60 * env_int("IDP_METRICS_EVERY_MINUTES", 5)),
 }
 CELERY_BEAT_SCHEDULE["monitoring-collect-costs"] = {
     "task": "monitoring.collect_costs",
-    "schedule": _every(3600 * int(os.environ.get("IDP_COSTS_EVERY_HOURS", "6"))),
+    "schedule": _every(3600 * env_int("IDP_COSTS_EVERY_HOURS", 6)),
 }
 CELERY_BEAT_SCHEDULE["monitoring-ship-run-logs"] = {
     # Run logs to CloudWatch Logs (when IDP_CLOUDWATCH_RUN_LOGS): what the nudges missed.
@@ -463,7 +451,7 @@ CELERY_BEAT_SCHEDULE["provisioning-reap-lost-runs"] = {
 }
 CELERY_BEAT_SCHEDULE["provisioning-detect-drift"] = {
     "task": "provisioning.detect_drift",
-    "schedule": _every(3600 * int(os.environ.get("IDP_DRIFT_EVERY_HOURS", "6"))),
+    "schedule": _every(3600 * env_int("IDP_DRIFT_EVERY_HOURS", 6)),
 }
 CELERY_BEAT_SCHEDULE["provisioning-expire-pending-plans"] = {
     "task": "provisioning.expire_pending_plans",
@@ -493,13 +481,13 @@ if _BEAT["IDP_STATE_BACKUP_EVERY_HOURS"] > 0:
     }
 
 # --- Cache ------------------------------------------------------------------------
-if os.environ.get("IDP_CACHE_URL", "").startswith("redis://"):
+if env("IDP_CACHE_URL", "").startswith("redis://"):
     CACHES = {
         "default": {
             # django-redis keeps one client per connection pool; Django's own backend builds
             # a new one per call, ~1 ms of CPU each, more than the round trip to Redis.
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": os.environ["IDP_CACHE_URL"],
+            "LOCATION": env("IDP_CACHE_URL"),
             # A Redis outage reads as a cache miss (logged), never as a failed request:
             # grants and counts come from the database, rate limits are not applied.
             "OPTIONS": {"IGNORE_EXCEPTIONS": True},
@@ -510,27 +498,25 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Email ----------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get(
-    "IDP_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-)
-EMAIL_HOST = os.environ.get("IDP_EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("IDP_EMAIL_PORT", "25"))
-DEFAULT_FROM_EMAIL = os.environ.get("IDP_FROM_EMAIL", "idp@localhost")
+EMAIL_BACKEND = env("IDP_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("IDP_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("IDP_EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env("IDP_FROM_EMAIL", "idp@localhost")
 
 # --- Platform ---------------------------------------------------------------------
 # The platform's own settings are declared once, typed and documented, in idp/conf.py.
-globals().update(conf.load(os.environ))
-AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL") or None
-AWS_REGION = os.environ.get("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "eu-west-1"))
+globals().update(conf.load())
+AWS_ENDPOINT_URL = conf.read("AWS_ENDPOINT_URL")
+AWS_REGION = env("AWS_DEFAULT_REGION", env("AWS_REGION", "eu-west-1"))
 IDP_TEMPLATE_DIRS = [BASE_DIR / "terraform_modules"] + [
     Path(p) for p in env_list("IDP_TEMPLATE_DIRS") if p
 ]
-GITHUB_API_URL = os.environ.get("GITHUB_API_URL", "https://api.github.com")
-GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")
-GITHUB_APP_ID = os.environ.get("GITHUB_APP_ID", "")
-GITHUB_APP_PRIVATE_KEY = os.environ.get("GITHUB_APP_PRIVATE_KEY", "")
-GITHUB_APP_INSTALLATION_ID = os.environ.get("GITHUB_APP_INSTALLATION_ID", "")
-GITHUB_WEBHOOK_SECRET = os.environ.get("GITHUB_WEBHOOK_SECRET", "")
+GITHUB_API_URL = conf.read("GITHUB_API_URL")
+GITHUB_TOKEN = conf.read("GITHUB_TOKEN")
+GITHUB_APP_ID = conf.read("GITHUB_APP_ID")
+GITHUB_APP_PRIVATE_KEY = conf.read("GITHUB_APP_PRIVATE_KEY")
+GITHUB_APP_INSTALLATION_ID = conf.read("GITHUB_APP_INSTALLATION_ID")
+GITHUB_WEBHOOK_SECRET = conf.read("GITHUB_WEBHOOK_SECRET")
 # /readyz: which checks (database, broker, workers, state_bucket) make it answer 503.
 IDP_READINESS_REQUIRED = env_list("IDP_READINESS_REQUIRED", "database,broker")
 
@@ -549,10 +535,10 @@ LOGGING: dict[str, Any] = {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["context"],
-            "formatter": os.environ.get("IDP_LOG_FORMAT", "plain"),
+            "formatter": env("IDP_LOG_FORMAT", "plain"),
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("IDP_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env("IDP_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # axes announces itself on every start; keep management commands quiet.
@@ -561,7 +547,7 @@ LOGGING: dict[str, Any] = {
 }
 # The platform's own logs (web, worker, beat) also go to CloudWatch Logs as JSON, through
 # watchtower, when a log group is configured (see docs/observability.md).
-if os.environ.get("IDP_CLOUDWATCH_LOG_GROUP"):
+if env("IDP_CLOUDWATCH_LOG_GROUP"):
     LOGGING["handlers"]["cloudwatch"] = {
         "()": "monitoring.log_handler.cloudwatch_handler",
         "filters": ["context"],

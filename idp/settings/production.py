@@ -1,11 +1,9 @@
 """Production: secrets from the environment, secure cookies, HSTS, JSON logs."""
 
-import os
-
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import env_bool, env_int
 
 if not SECRET_KEY or len(SECRET_KEY) < 50:  # noqa: F405
     raise ImproperlyConfigured("IDP_SECRET_KEY must be set to a random string of 50+ characters")
@@ -16,7 +14,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
-SECURE_HSTS_SECONDS = int(os.environ.get("IDP_HSTS_SECONDS", "31536000"))  # noqa: F405
+SECURE_HSTS_SECONDS = env_int("IDP_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

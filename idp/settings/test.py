@@ -1,10 +1,9 @@
 """The test suite: PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are set."""
 
-import os
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import env, env_bool
 
 SECRET_KEY = "test-only-key-long-enough-for-hmac-sha256-jwt-signing"  # noqa: S105
 DEBUG = False
@@ -19,4 +18,4 @@ STORAGES = {
 }
 WHITENOISE_AUTOREFRESH = True
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "100000/minute"}}  # noqa: F405
-IDP_WORK_DIR = Path(os.environ.get("IDP_WORK_DIR", "/tmp/idp-test-runs"))  # noqa: F405, S108
+IDP_WORK_DIR = Path(env("IDP_WORK_DIR", "/tmp/idp-test-runs"))  # noqa: S108

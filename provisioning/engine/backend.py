@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 from typing import Any
 
 import boto3
@@ -142,9 +141,9 @@ def resource_client(service: str, environment: Any, creds: dict[str, str]) -> An
         service,
         region_name=region_for(environment),
         endpoint_url=endpoint_for(environment),
-        aws_access_key_id=creds.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_ACCESS_KEY_ID"),
-        aws_secret_access_key=creds.get("AWS_SECRET_ACCESS_KEY")
-        or os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        # Without the run's own keys, the session's default chain (environment first).
+        aws_access_key_id=creds.get("AWS_ACCESS_KEY_ID") or None,
+        aws_secret_access_key=creds.get("AWS_SECRET_ACCESS_KEY") or None,
         aws_session_token=creds.get("AWS_SESSION_TOKEN") or None,
     )
 

@@ -27,7 +27,7 @@ from django.conf import settings
 
 from idp.conf import setting
 
-from .tfexec import GRACE_ENV, STEP_END, end_group
+from .tfexec import STEP_END, end_group
 
 # Variables a run's Terraform inherits from the worker; nothing else (no database URL,
 # no platform secrets) reaches the module's provisioners.
@@ -136,13 +136,18 @@ def base_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def command(args: list[str]) -> list[str]:
+def tfexec(grace_seconds: float = 30.0) -> list[str]:
+    """The tfexec child, told how long Terraform gets to stop when the worker dies."""
+    return [sys.executable, "-m", "provisioning.engine.tfexec", "--grace", str(grace_seconds)]
+
+
+def command(args: list[str], grace_seconds: float = 30.0) -> list[str]:
     """The child process of one command. A binary runs under tfexec too, which stops it and
     every process it started (provisioners) when the worker dies."""
     binary = setting("IDP_TERRAFORM_BIN")
     if binary:
-        return [sys.executable, "-m", "provisioning.engine.tfexec", "--bin", str(binary), *args]
-    return [sys.executable, "-m", "provisioning.engine.tfexec", *args]
+        return [*tfexec(grace_seconds), "--bin", str(binary), *args]
+    return [*tfexec(grace_seconds), *args]
 
 
 def render(line: str) -> tuple[str, dict[str, Any] | None]:
@@ -179,7 +184,7 @@ class Terraform:
     ) -> None:
         self.workdir = workdir
         # tfexec gives Terraform this long to stop when the worker dies, then ends the group.
-        self.env = base_env({**env, GRACE_ENV: str(grace_seconds)})
+        self.env = base_env(env)
         self.on_line = on_line
         # Called about twice a second: flushes logs, beats the heartbeat; True = cancel.
         self.tick = tick
@@ -188,7 +193,7 @@ class Terraform:
         self.cancel_reason = ""
 
     def _start(self, args: list[str], merge: bool) -> subprocess.Popen[bytes]:
-        return self._popen(command(args), merge)
+        return self._popen(command(args, self.grace_seconds), merge)
 
     def _popen(self, argv: list[str], merge: bool) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -242,7 +247,7 @@ class Terraform:
             lines.add(line)
 
         begin(0)
-        argv = [sys.executable, "-m", "provisioning.engine.tfexec", "--steps", json.dumps(spec)]
+        argv = [*tfexec(self.grace_seconds), "--steps", json.dumps(spec)]
         code = self._watch(self._popen(argv, merge=True), handle)
         if code != 0 and len(outcomes) < len(steps) and all(o.ok for o in outcomes):
             # The process ended inside a step (killed, crashed): that step failed.

@@ -27,8 +27,6 @@ from pathlib import Path
 
 # Ends each step's output on stdout: the record separator cannot start a Terraform JSON line.
 STEP_END = "\x1eidp-step-end "
-# Seconds Terraform gets to stop after a stop signal before the whole group is killed.
-GRACE_ENV = "IDP_TFEXEC_GRACE_SECONDS"
 
 
 def end_group(pgid: int) -> None:
@@ -79,6 +77,8 @@ class _Child:
         self.run_id = ""
         self.stopped = False
         self.binary: subprocess.Popen[bytes] | None = None
+        # Seconds Terraform gets to stop after a stop signal before the group is killed.
+        self.grace = 30.0
 
     def stop(self, signum: int, frame: object) -> None:
         # Terraform finishes the current step, writes its state, then returns.
@@ -96,11 +96,7 @@ class _Child:
 
     def _hard_stop(self) -> None:
         """Terraform did not stop within the grace period: end the group and this process."""
-        try:
-            grace = float(os.environ.get(GRACE_ENV, "30"))
-        except ValueError:
-            grace = 30.0
-        time.sleep(grace)
+        time.sleep(self.grace)
         end_own_group()
         os._exit(137)
 
@@ -164,6 +160,10 @@ def run_steps(child: _Child, steps: list[dict[str, object]]) -> int:
 
 def main(argv: list[str]) -> int:
     child = _Child()
+    # `--grace SECONDS` first: how long Terraform gets to stop (the runner passes its setting).
+    if argv[:1] == ["--grace"]:
+        child.grace = float(argv[1])
+        argv = argv[2:]
     signal.signal(signal.SIGINT, child.stop)
     signal.signal(signal.SIGTERM, child.stop)
     try:

@@ -36,6 +36,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from idp import runenv
+from idp.conf import env_int
 
 # A child that dies within QUICK_SECONDS of starting counts as a quick death; the pause
 # before a restart doubles with each one in a row (2, 4, 8, … s, at most MAX_PAUSE), and
@@ -157,10 +158,8 @@ class Command(BaseCommand):
     help = "Run portal, worker, beat and a local AWS API together (what `make run` calls)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--port", type=int, default=int(os.environ.get("IDP_PORT", "8000")))
-        parser.add_argument(
-            "--aws-port", type=int, default=int(os.environ.get("IDP_MOTO_PORT", "5055"))
-        )
+        parser.add_argument("--port", type=int, default=env_int("IDP_PORT", 8000))
+        parser.add_argument("--aws-port", type=int, default=env_int("IDP_MOTO_PORT", 5055))
         parser.add_argument(
             "--var-dir",
             default="",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from catalog.models import Service
 from catalog.services import create_service
 from idp import services
 from idp.choices import Role
+from idp.conf import setting
 from idp.models import Team
 
 TEAMS = {
@@ -164,7 +164,7 @@ class Command(BaseCommand):
             raise CommandError(f"The demo is incomplete ({len(problems)} problem(s) above)")
 
     def _seed(self, passwords: dict[str, str]) -> None:
-        sandbox = os.environ.get("IDP_SANDBOX_AWS_ENDPOINT", settings.AWS_ENDPOINT_URL or "")
+        sandbox = setting("IDP_SANDBOX_AWS_ENDPOINT") or settings.AWS_ENDPOINT_URL or ""
         for slug, fields in environments(sandbox):
             services.upsert_environment(slug, **fields)
         teams = {}
