@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,31 @@ install: $(STAMP)
 run: install
 	$(BIN)/python manage.py run_platform
 
+# The suite in two passes, each closing with pytest's summary: first what may share the
+# machine, on every core (pytest-xdist; each worker has its own test database, broker keys
+# and run folder, and takes whole files so module fixtures stay whole), then the tests
+# marked `serial` one at a time. Either pass failing fails the target; a pass with nothing
+# selected does not. PYTEST_ARGS goes to both (a `-m` in it replaces the marker selection).
+TEST_WORKERS ?= auto
+define pytest_two_passes
+	@p=0; s=0; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial $(1)" $(PYTEST_ARGS) || p=$$?; \
+	$(BIN)/python -m pytest -n 0 -m "serial $(1)" $(PYTEST_ARGS) || s=$$?; \
+	if [ $$p -eq 5 ] && [ $$s -ne 5 ]; then p=0; fi; \
+	if [ $$s -eq 5 ] && [ $$p -ne 5 ]; then s=0; fi; \
+	if [ $$p -ne 0 ]; then exit $$p; fi; exit $$s
+endef
+
+# This machine may set PYTHONDONTWRITEBYTECODE: pytest would then rewrite the asserts of
+# every test module again in each run and each worker (about 10 s of CPU apiece).
+test test-fast: export PYTHONDONTWRITEBYTECODE =
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(call pytest_two_passes,)
+
+# The inner loop: neither `slow` nor `browser` tests.
+test-fast: install
+	$(call pytest_two_passes,and not slow and not browser)
 
 lint: install
 	$(BIN)/ruff check .

@@ -18,4 +18,15 @@ STORAGES = {
 }
 WHITENOISE_AUTOREFRESH = True
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "100000/minute"}}  # noqa: F405
-IDP_WORK_DIR = Path(env("IDP_WORK_DIR", "/tmp/idp-test-runs"))  # noqa: S108
+# Under pytest-xdist every worker (gw0, gw1, …) has its own run folders and its own broker
+# keys, so no worker picks up another's Celery tasks; pytest-django suffixes the test
+# databases itself (test_idp_gw0, …).
+XDIST_WORKER = env("PYTEST_XDIST_WORKER", "")
+_work_dir = env("IDP_WORK_DIR", "/tmp/idp-test-runs")  # noqa: S108
+IDP_WORK_DIR = Path(f"{_work_dir}-{XDIST_WORKER}" if XDIST_WORKER else _work_dir)
+if XDIST_WORKER and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):  # noqa: F405
+    # kombu prefixes every key and channel (queues, unacked, control) with it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {  # noqa: F405
+        **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+        "global_keyprefix": f"{XDIST_WORKER}:",
+    }

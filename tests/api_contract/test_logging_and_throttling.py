@@ -31,6 +31,7 @@ print("X-Request-ID", response["X-Request-ID"])
 """
 
 
+@pytest.mark.slow
 def test_production_logs_are_json_with_request_and_run_ids(tmp_path):
     env = {
         "PATH": os.environ.get("PATH", ""),

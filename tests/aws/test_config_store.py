@@ -52,6 +52,7 @@ def line_of(output: str, variable: str) -> str:
     return next(line for line in output.splitlines() if line.startswith(variable + " "))
 
 
+@pytest.mark.slow
 def test_parameter_store_overrides_defaults_and_the_environment_wins(aws: str) -> None:
     client = ssm(aws)
     client.put_parameter(Name=f"{PREFIX}/IDP_APPROVAL_TTL_HOURS", Value="12", Type="String")

@@ -58,6 +58,7 @@ def test_the_seed_makes_the_catalog_it_says_and_keeps_it_when_seeded() -> None:
     assert again.hub_id == seeded.hub_id  # reused, not seeded again
 
 
+@pytest.mark.slow
 def test_the_section_measures_p95s_and_finds_query_counts_independent_of_size() -> None:
     results = Results()
     seeded = catalog.seed(SCALE, log=lambda _: None)

@@ -31,6 +31,7 @@ from idp.models import Environment, Team
 from monitoring.models import Budget, CostRecord
 from pipelines.models import Pipeline, PipelineRun
 from provisioning.models import Approval, Resource, Run
+from tests import helpers
 
 ALL_RULES = [
     "owner-team-members",
@@ -92,15 +93,8 @@ def make_resource(
 ) -> Callable[..., Resource]:
     def make(service: Service, name: str, env: str = "dev", **kw: Any) -> Resource:
         v = kw.pop("template_version", None) or version()
-        return Resource.objects.create(
-            team=service.team,
-            service=service,
-            template=v.template,
-            template_version=v,
-            environment=envs[env],
-            name=name,
-            status=kw.pop("status", "provisioned"),
-            **kw,
+        return helpers.make_resource(
+            service.team, name, service=service, template_version=v, environment=envs[env], **kw
         )
 
     return make

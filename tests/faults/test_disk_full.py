@@ -12,7 +12,8 @@ from provisioning.choices import ResourceStatus, RunStatus
 from provisioning.models import ResourceLock
 from tests.provisioning.engine.conftest import request_module, run_queued
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+# serial: it mounts a tmpfs, which is no business of a parallel neighbour.
+pytestmark = [pytest.mark.integration, pytest.mark.serial, pytest.mark.timeout(180)]
 
 
 def fill(disk, leave: int) -> None:

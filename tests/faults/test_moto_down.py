@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_aws_api_down_fails_clearly_and_retry_succeeds(alice, teams, envs, echo, state, settings):
     # A moto server of this test only; moto keeps its data in this process, so a restart on
     # the same port finds the state bucket again (like AWS coming back after an outage).

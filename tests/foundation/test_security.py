@@ -74,6 +74,7 @@ def test_production_settings_refuse_a_missing_or_short_secret_key(key):
     assert "IDP_SECRET_KEY must be set" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_settings_pass_check_deploy():
     result = subprocess.run(
         # The security (deploy) checks; other apps' schema warnings are not settings' business.

@@ -9,13 +9,8 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from idp.models import APIToken, AuditEvent
+from tests.helpers import bearer
 from tests.utils import assert_error, assert_ok
-
-
-def bearer(raw: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 def test_create_api_token_command_prints_only_the_token(alice):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from catalog.models import Service, Template, TemplateVersion
 from idp.models import Environment, Team
+from tests import helpers
 from tests.utils import webhook_receiver
 
 ALARMS = [
@@ -80,18 +81,15 @@ def make_resource(env: Environment, make_version: Callable[..., TemplateVersion]
         status: str = "provisioned",
         **kw: Any,
     ) -> Any:
-        from provisioning.models import Resource
-
         version = TemplateVersion.objects.filter(template__slug=template).first() or make_version(
             template, alarms=ALARMS if "queue" in template else None
         )
-        return Resource.objects.create(
-            team=team,
+        return helpers.make_resource(
+            team,
+            name,
             service=service,
-            template=version.template,
             template_version=version,
             environment=kw.pop("environment", env),
-            name=name,
             parameters=parameters or {},
             outputs=outputs or {},
             status=status,

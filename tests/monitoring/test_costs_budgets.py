@@ -3,7 +3,6 @@ alerts raised once per threshold per period and emailed."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -19,6 +18,7 @@ from idp.choices import Role
 from monitoring.budget import budget_gate, estimate_monthly_cost
 from monitoring.models import Alert, Budget, Collection, CostRecord
 from monitoring.services import budgets, costs
+from tests.helpers import wait_for
 
 from .conftest import COST_HINTS, ce_day
 
@@ -64,12 +64,6 @@ def test_costs_ingested_idempotently_and_aggregated(
     assert CostRecord.objects.filter(team=payments).count() == today.day
     by_service = costs.costs_by(CostRecord.objects.all(), "service")
     assert by_service[0] == {"service": "checkout", "amount": str(Decimal("10.00") * today.day)}
-
-
-def wait_for(check: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.1)
 
 
 def test_budget_mirrored_to_aws_budgets_by_the_worker(

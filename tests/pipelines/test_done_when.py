@@ -7,7 +7,6 @@ The issue lets maintainers create and deliver, and its scenario has Alice do bot
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -16,17 +15,9 @@ from idp import services as idp_services
 from idp.choices import Role
 from pipelines.choices import DeliveryState
 from pipelines.models import Pipeline
+from tests.helpers import wait_for as _wait_for
 
 from .conftest import REPOSITORY, workflow_run_payload
-
-
-def _wait_for(predicate: Any, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.mark.integration

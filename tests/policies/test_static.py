@@ -33,6 +33,7 @@ resource "aws_security_group" "db" {
 """
 
 
+@pytest.mark.slow
 def test_the_shipped_modules_pass_the_shipped_policies() -> None:
     modules = Path(__file__).resolve().parents[2] / "terraform_modules"
     blocking = [f for f in check_modules(modules, SHIPPED) if f.blocking]

@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import wait_for
 from tests.utils import free_port, port_open
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,22 +77,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "additionalProperties": False,
     },
 }
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 90, every: float = 0.2) -> Any:
-    """Poll until `check()` is truthy; fail naming `what` (database hiccups count as no)."""
-    from django.db import OperationalError
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except OperationalError:  # SQLite: a worker holds the write lock this instant
-            value = None
-        if value:
-            return value
-        time.sleep(every)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 # --- the database ---------------------------------------------------------------------------

@@ -22,7 +22,13 @@ from .engine_procs import Stack, log_of, wait_for
 # The recovery database, broker, moto server and processes (the `stack` fixture).
 pytest_plugins = ["tests.recovery.engine_procs"]
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(300)]
+# serial: it asserts how soon the reaper notices, which a busy neighbour would stretch.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.integration,
+    pytest.mark.serial,
+    pytest.mark.timeout(300),
+]
 
 HEARTBEAT_TIMEOUT = 4
 

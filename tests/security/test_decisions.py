@@ -58,6 +58,7 @@ def test_api_approval_of_a_plan_no_longer_pending_is_refused(
     assert assert_ok(fresh)["run"] == now
 
 
+@pytest.mark.slow
 def test_portal_approval_names_the_plan_shown_on_the_page(
     awaiting, bob, dave, csrf_client, drive
 ) -> None:
@@ -77,6 +78,7 @@ def test_portal_approval_names_the_plan_shown_on_the_page(
     assert not Approval.objects.filter(resource=awaiting).exists()
 
 
+@pytest.mark.slow
 def test_a_noop_plan_does_not_adopt_an_unreviewed_change_where_approval_is_required(
     alice, bob, dave, teams, envs, state, drive
 ) -> None:

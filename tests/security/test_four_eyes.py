@@ -157,6 +157,7 @@ def provisioned_prod(alice, dave, teams, envs, echo, state, drive) -> Any:
     return resource
 
 
+@pytest.mark.slow
 def test_change_author_cannot_approve_after_someone_else_replans(
     provisioned_prod, bob, alice, erin, api_as, drive
 ) -> None:
@@ -183,6 +184,7 @@ def test_change_author_cannot_approve_after_someone_else_replans(
     assert resource.outputs["echo"] == "bob's change"
 
 
+@pytest.mark.slow
 def test_change_author_stays_ineligible_after_a_second_change_on_top(
     provisioned_prod, bob, alice, api_as, drive
 ) -> None:

@@ -79,6 +79,7 @@ def manage_check_deploy(**env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_production_requires_the_metrics_token_and_check_deploy_says_so():
     result = manage_check_deploy()
     assert "idp.W001" in result.stdout + result.stderr

@@ -109,6 +109,7 @@ def test_staged_secret_is_not_current_before_approval(evil_staged, dave, api_as)
     assert EVIL not in text and ORIGINAL not in text
 
 
+@pytest.mark.slow
 def test_rejected_secret_is_never_applied_later(
     evil_staged, alice, bob, dave, api_as, drive
 ) -> None:
@@ -121,6 +122,7 @@ def test_rejected_secret_is_never_applied_later(
     assert secrets_of(evil_staged) == ({"secret": ORIGINAL}, f"tok-{ORIGINAL}")
 
 
+@pytest.mark.slow
 def test_withdrawn_secret_is_never_applied_later(
     evil_staged, alice, bob, dave, api_as, drive
 ) -> None:
@@ -132,6 +134,7 @@ def test_withdrawn_secret_is_never_applied_later(
     assert secrets_of(evil_staged) == ({"secret": ORIGINAL}, f"tok-{ORIGINAL}")
 
 
+@pytest.mark.slow
 def test_secret_of_a_cancelled_queued_apply_is_never_applied_later(
     evil_staged, alice, bob, dave, api_as, drive
 ) -> None:
@@ -178,6 +181,7 @@ def fail_the_apply(resource: Any, approver: Any, api_as: Any, drive: Any) -> Non
     assert "lock" in apply.error.lower(), apply.error
 
 
+@pytest.mark.slow
 def test_secret_of_a_failed_apply_is_never_applied_later(
     evil_staged, alice, dave, api_as, drive
 ) -> None:
@@ -209,6 +213,7 @@ def test_secret_of_a_failed_plan_is_never_applied_later(
     assert secrets_of(secret_prod) == ({"secret": ORIGINAL}, f"tok-{ORIGINAL}")
 
 
+@pytest.mark.slow
 def test_secret_of_a_cancelled_queued_plan_is_never_applied_later(
     secret_prod, alice, bob, dave, api_as, drive
 ) -> None:
@@ -223,6 +228,7 @@ def test_secret_of_a_cancelled_queued_plan_is_never_applied_later(
     assert secrets_of(secret_prod) == ({"secret": ORIGINAL}, f"tok-{ORIGINAL}")
 
 
+@pytest.mark.slow
 def test_plan_again_after_a_rejection_plans_the_current_secret(
     evil_staged, alice, dave, api_as, drive
 ) -> None:
@@ -250,6 +256,7 @@ def test_change_on_top_of_a_pending_secret_shows_it_and_its_author(
     assert frozen(evil_staged) == before
 
 
+@pytest.mark.slow
 def test_secret_of_an_apply_with_an_expired_approval_is_never_applied_later(
     evil_staged, alice, dave, api_as, drive
 ) -> None:
@@ -265,6 +272,7 @@ def test_secret_of_an_apply_with_an_expired_approval_is_never_applied_later(
     assert secrets_of(evil_staged) == ({"secret": ORIGINAL}, f"tok-{ORIGINAL}")
 
 
+@pytest.mark.slow
 def test_retry_after_a_discarded_change_plans_the_current_secret(
     evil_staged, alice, dave, api_as, drive
 ) -> None:

@@ -17,6 +17,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rest_framework.test import APIClient
 
+from tests.helpers import bearer  # noqa: F401 - the tests here import it from this module
+
 AUDIENCE = "https://idp.example.test"
 # GitHub's numeric ids of acme/payments-api and of acme (claims repository_id and
 # repository_owner_id; GitHub sends them as strings).
@@ -98,9 +100,3 @@ def serve_issuer() -> Iterator[Issuer]:
 
 def exchange(oidc_token: str) -> Any:
     return APIClient().post("/api/v1/auth/github-oidc/", {"token": oidc_token})
-
-
-def bearer(raw: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client

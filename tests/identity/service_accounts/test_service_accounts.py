@@ -7,7 +7,6 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.test import APIClient
 
 from idp import services
 from idp.models import APIToken, AuditEvent, ServiceAccount
@@ -15,6 +14,7 @@ from provisioning.actions import approvals
 from provisioning.approval_policy import ApprovalPolicy
 from provisioning.choices import ResourceStatus
 from provisioning.models import Resource
+from tests.helpers import bearer
 from tests.utils import assert_error, assert_ok
 
 BASE = "/api/v1/teams/payments/service-accounts/"
@@ -25,12 +25,6 @@ REQUEST = {
     "name": "ci-sandbox",
     "parameters": {"message": "from CI"},
 }
-
-
-def bearer(raw: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 @pytest.fixture

@@ -8,19 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from idp import service_accounts, services
 from idp.models import APIToken
+from tests.helpers import bearer
 from tests.utils import assert_error, assert_ok
 
 SA_TOKENS = "/api/v1/teams/payments/service-accounts/ci/tokens/"
-
-
-def bearer(raw: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 def test_a_one_hour_team_token_cannot_make_a_year_long_service_account_token(bob, teams):

@@ -15,6 +15,7 @@ from idp.choices import Role
 from idp.models import APIToken, AuditEvent
 from provisioning.choices import ResourceStatus
 from provisioning.models import Resource
+from tests.helpers import bearer
 from tests.utils import assert_error, assert_ok
 
 REQUEST = {
@@ -24,12 +25,6 @@ REQUEST = {
     "name": "app-config",
     "parameters": {"message": "hello"},
 }
-
-
-def bearer(raw: str, **extra: str) -> APIClient:
-    client = APIClient(**extra)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 def token(user, **kw) -> str:

@@ -5,7 +5,6 @@ the templates' alarm hints and key metrics."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,20 +14,11 @@ from catalog.models import Service
 from monitoring.models import ServiceDashboard
 from provisioning import lifecycle
 from provisioning.choices import ResourceEvent, ResourceStatus
+from tests.helpers import wait_for
 
 from .conftest import aws_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def dashboard(url: str, name: str) -> dict[str, Any]:

@@ -4,37 +4,20 @@ told that it is. Elsewhere drift waits for someone to choose."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from django.core import mail
-from django.db import OperationalError
 
 from idp.models import AuditEvent
 from provisioning import actions
 from provisioning.choices import RUN_ACTIVE, ResourceStatus, RunKind, RunStatus
 from provisioning.engine.dbretry import retry_locked
 from provisioning.models import Resource
+from tests.helpers import wait_for
 
 from ..engine.conftest import request_module
 from .conftest import change_behind_the_back
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except OperationalError:  # SQLite: the worker holds the table this instant
-            value = None
-        if value:
-            return value
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def quiet(resource: Resource, status: str) -> bool:

@@ -27,6 +27,7 @@ def provision(alice, teams, drive, name: str = "cfg"):
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_drift_detected_after_a_state_edit(alice, teams, envs, echo, state, drive) -> None:
     resource = provision(alice, teams, drive)
     out = io.StringIO()
@@ -66,6 +67,7 @@ def test_drift_detected_after_a_state_edit(alice, teams, envs, echo, state, driv
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_change_parameters_and_noop_replan(alice, teams, envs, echo, state, drive) -> None:
     resource = request_module(
         alice, teams["payments"], parameters={"message": "first", "secret": "keep-me-1"}

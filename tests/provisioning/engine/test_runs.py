@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
-from django.db import OperationalError
 
 from idp import services as idp_services
 from provisioning import actions
@@ -17,22 +14,9 @@ from provisioning.engine import dispatch
 from provisioning.engine.backend import ensure_state_bucket
 from provisioning.engine.dbretry import retry_locked
 from provisioning.models import Resource, ResourceLock, Run
+from tests.helpers import wait_for
 
 from .conftest import log_of, register_module, request_module
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 90) -> Any:
-    """Poll until `check()` is truthy (the worker does the work); fail with `what`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except OperationalError:  # SQLite in memory: a worker holds the table this instant
-            value = None
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def settled(resource: Resource) -> bool:
@@ -118,6 +102,7 @@ def test_cancel_a_running_apply(alice, teams, envs, state):
 
 
 @pytest.mark.usefixtures("celery_worker")
+@pytest.mark.slow
 def test_runs_on_one_resource_serialize_while_resources_run_in_parallel(alice, teams, envs, state):
     register_module("tf_slow")
     from django.db import transaction

@@ -13,8 +13,9 @@ import pytest
 from catalog.models import Service, Template, TemplateVersion
 from idp.choices import Role
 from idp.models import Environment, Team
-from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.choices import RunKind, RunStatus
 from provisioning.models import Resource, Run, RunLogChunk
+from tests import helpers
 
 # A provider-free module: terraform_data needs only Terraform itself.
 MAIN_TF = """
@@ -114,10 +115,9 @@ def make_resource(envs: dict[str, Environment], template: Template) -> Callable[
 
     def make(team: Team, name: str, **kw: Any) -> Resource:
         kw.setdefault("environment", envs["dev"])
-        kw.setdefault("status", ResourceStatus.PROVISIONED)
         kw.setdefault("parameters", {"message": f"hello {name}"})
         kw.setdefault("template_version", template.current_version)
-        return Resource.objects.create(team=team, template=template, name=name, **kw)
+        return helpers.make_resource(team, name, template=template, **kw)
 
     return make
 

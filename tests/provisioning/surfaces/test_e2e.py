@@ -3,19 +3,18 @@ Celery worker: the API and the portal in front, Django admin for the approval.""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import OperationalError
 
 from provisioning.api.presenters import MASK
 from provisioning.choices import RUN_ACTIVE
 from provisioning.engine.backend import ensure_state_bucket
 from provisioning.engine.dbretry import retry_locked
 from provisioning.models import Resource, ResourceLock, Run
+from tests import helpers
 from tests.utils import assert_ok
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -24,17 +23,7 @@ DEADLINE = 240.0  # a bound for a stuck worker, not a timing assertion
 
 
 def wait_for(check: Callable[[], Any], what: str) -> Any:
-    """Poll until `check()` is truthy; fail with `what` if the worker never gets there."""
-    end = time.monotonic() + DEADLINE
-    while time.monotonic() < end:
-        try:
-            value = check()
-        except OperationalError:  # SQLite in memory: the worker holds the table this instant
-            value = None
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
+    return helpers.wait_for(check, what, DEADLINE)
 
 
 def status_of(pk: int, *wanted: str) -> bool:
