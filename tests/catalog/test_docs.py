@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from django.core.management.base import CommandError
 from catalog.choices import DocsStatus, EntityKind, EntityOrigin, LocationType
 from catalog.models import DocsBuild, Entity, Location
 from catalog.services import docs
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -267,16 +266,6 @@ def test_only_the_owner_team_starts_a_build(
         assert response.status_code == 403
     assert not DocsBuild.objects.filter(entity=component).exists()
     assert client_as(alice).get(docs_url(component, "docs-build/")).status_code == 405
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_the_build_button_queues_a_build_the_worker_runs(
