@@ -95,6 +95,22 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_RUN_HEARTBEAT_TIMEOUT", int, 120, "Seconds without heartbeat: run is lost"),
     Setting("IDP_CANCEL_GRACE_SECONDS", float, 30.0, "Seconds Terraform gets to stop on cancel"),
     Setting("IDP_SWEEP_GRACE_SECONDS", int, 30, "Seconds before a queued run is re-sent"),
+    # Background jobs (idp/jobs): docs builds, syncs, scans, deliveries, collections
+    Setting(
+        "IDP_JOB_HEARTBEAT_TIMEOUT",
+        int,
+        120,
+        "Seconds without a heartbeat before a background job's worker counts as lost",
+    ),
+    Setting(
+        "IDP_JOB_SWEEP_GRACE_SECONDS", int, 60, "Seconds before a queued background job is re-sent"
+    ),
+    Setting(
+        "IDP_JOB_WORK_DIR",
+        "optional",
+        None,
+        "Where background jobs keep their temporary folders; unset = the system's temp folder",
+    ),
     Setting("IDP_KEPT_PLAN_DIR_MAX_AGE", float, 24 * 3600.0, "Seconds a plan's dir is kept"),
     Setting("IDP_ENCRYPTION_KEY", str, "", "Key for secrets at rest", secret=True),
     # Approvals

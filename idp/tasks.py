@@ -10,6 +10,7 @@ from django.utils import timezone
 from . import audit
 from .choices import AuditAction
 from .context import bound
+from .jobs.tasks import jobs_housekeeping  # noqa: F401 - the one periodic task of all jobs
 from .workload_identity import purge_expired_workload_tokens
 
 

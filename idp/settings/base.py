@@ -416,20 +416,16 @@ CELERY_BEAT_SCHEDULE["monitoring-ship-run-logs"] = {
     "task": "monitoring.ship_run_logs",
     "schedule": _every(60),
 }
-CELERY_BEAT_SCHEDULE["catalog-sweep-docs-builds"] = {
-    # Docs builds queued without a worker's nudge, or whose worker died.
-    "task": "catalog.sweep_docs_builds",
-    "schedule": _every(60),
+CELERY_BEAT_SCHEDULE["idp-jobs-housekeeping"] = {
+    # Every background job kind (idp/jobs): jobs of dead workers reaped, lost nudges re-sent,
+    # due syncs queued, fleets driven (a held plan that finished moves no status to nudge on).
+    "task": "idp.jobs_housekeeping",
+    "schedule": _every(10),
 }
 CELERY_BEAT_SCHEDULE["catalog-scan-locations"] = {
     # Discovery: catalog-info.yaml files of the registered locations (pushes scan sooner).
     "task": "catalog.scan_locations",
     "schedule": _every(60 * _BEAT["IDP_CATALOG_SCAN_MINUTES"]),
-}
-CELERY_BEAT_SCHEDULE["catalog-sweep-template-sources"] = {
-    # Template sources: due syncs queued, lost nudges re-sent, lost workers' syncs failed.
-    "task": "catalog.sweep_template_sources",
-    "schedule": _every(60),
 }
 CELERY_BEAT_SCHEDULE["catalog-score-services"] = {
     # Daily, so each service's scorecard trend gains one point per day.
@@ -460,11 +456,6 @@ CELERY_BEAT_SCHEDULE["provisioning-expire-pending-plans"] = {
 CELERY_BEAT_SCHEDULE["provisioning-expire-resources"] = {
     "task": "provisioning.expire_resources",
     "schedule": _every(300),
-}
-CELERY_BEAT_SCHEDULE["fleet-sweep-fleets"] = {
-    # Drives fleet upgrades at work: a held plan that finished moves no status to nudge on.
-    "task": "fleet.sweep_fleets",
-    "schedule": _every(10),
 }
 CELERY_BEAT_SCHEDULE["provisioning-push-pending-states"] = {
     "task": "provisioning.push_pending_states",
