@@ -265,8 +265,8 @@ class TemplateSourceAdmin(admin.ModelAdmin):
 
     form = TemplateSourceForm
     list_display = ["shown_url", "ref_type", "ref_pattern", "enabled", "sync_state", "last_sync_at"]
-    list_filter = ["enabled", "ref_type", "sync_state"]
-    readonly_fields = ["sync_state", "last_sync_at", "last_sync_result", "created_at"]
+    list_filter = ["enabled", "ref_type", "status"]
+    readonly_fields = ["sync_state", "error", "last_sync_at", "last_sync_result", "created_at"]
     actions = ["sync_now"]
 
     @admin.display(description="URL")

@@ -10,6 +10,8 @@ class CatalogConfig(AppConfig):
 
         hooks.register()
         self._listen_to_pushes()
+        # Their job kinds (docs builds, scans, syncs) register with idp.jobs on import.
+        from .services import discovery, docs, sources  # noqa: F401
 
     def _listen_to_pushes(self) -> None:
         """GitHub pushes to a repository a location covers queue its scan."""

@@ -87,10 +87,13 @@ class LocationType(models.TextChoices):
 
 
 class DocsStatus(models.TextChoices):
+    """A docs build's job statuses (idp.jobs.JobStatus values) in the words of docs."""
+
     QUEUED = "queued", "Queued"
-    BUILDING = "building", "Building"
+    BUILDING = "running", "Building"
     SUCCEEDED = "succeeded", "Built"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class ScoreLevel(models.TextChoices):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from idp.jobs.models import JobRow, JobStatus
 from idp.models import Team, slug_validator
 from idp.rbac import TeamOwnedQuerySet
 
@@ -163,11 +164,11 @@ class TemplateVersion(models.Model):
         return not self.allowed_environments or environment_slug in self.allowed_environments
 
 
-class TemplateSource(models.Model):
+class TemplateSource(JobRow):
     """A Git repository (or local folder) whose matching tags (or branch) are template versions.
 
-    The sync state is the truth of background work: `queued` rows are sent to a worker on
-    commit and re-sent by the sweeper; `syncing` rows whose worker died are failed by it.
+    The row carries its sync job (idp/jobs): `status` is the sync's, `last_sync_*` what the
+    last finished sync found.
     """
 
     url = models.CharField(max_length=1000, help_text="Git URL, file:// URL or local path")
@@ -189,11 +190,6 @@ class TemplateSource(models.Model):
         max_length=200, blank=True, help_text="HMAC-SHA256 secret of the generic webhook"
     )
     enabled = models.BooleanField(default=True)
-    sync_state = models.CharField(
-        max_length=10, choices=SourceSyncState.choices, default=SourceSyncState.IDLE
-    )
-    sync_requested_at = models.DateTimeField(null=True, blank=True)
-    sync_started_at = models.DateTimeField(null=True, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
     last_sync_result = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
@@ -213,6 +209,15 @@ class TemplateSource(models.Model):
         from .services.gitrepo import redact
 
         return f"{redact(self.url)} ({self.ref_pattern})"
+
+    @property
+    def sync_state(self) -> str:
+        """The sync job in the API's words: idle, queued or syncing."""
+        if self.status == JobStatus.QUEUED:
+            return SourceSyncState.QUEUED
+        if self.status == JobStatus.RUNNING:
+            return SourceSyncState.SYNCING
+        return SourceSyncState.IDLE
 
 
 class Service(models.Model):
@@ -252,8 +257,10 @@ class Service(models.Model):
         return reverse("catalog:service_detail", args=[self.slug])
 
 
-class Location(models.Model):
-    """A place entities are discovered from: a GitHub organisation or a Git repository."""
+class Location(JobRow):
+    """A place entities are discovered from: a GitHub organisation or a Git repository.
+
+    The row carries its scan job (idp/jobs); `last_result` is what the last scan found."""
 
     type = models.CharField(max_length=20, choices=LocationType.choices)
     target = models.CharField(
@@ -379,8 +386,9 @@ class EntityRelation(models.Model):
         return f"{self.source} {self.type} {self.target_ref}"
 
 
-class DocsBuild(models.Model):
-    """A TechDocs-style build of a component's docs (MkDocs + mkdocs-techdocs-core)."""
+class DocsBuild(JobRow):
+    """A TechDocs-style build of a component's docs (MkDocs + mkdocs-techdocs-core); one
+    row per build, each a job (idp/jobs)."""
 
     entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="docs_builds")
     commit = models.CharField(max_length=64, blank=True)
@@ -393,7 +401,6 @@ class DocsBuild(models.Model):
     )
     search_text = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = TeamOwnedQuerySet.as_manager()
     team_field = "entity__team"

@@ -15,3 +15,5 @@ class FleetConfig(AppConfig):
 
         lifecycle.on_resource_moved(nudge_on_resource_moved)
         holds.on_plan_held(nudge_on_plan_held)
+        # The driver's job kind registers with idp.jobs (housekeeping drives fleets at work).
+        from .actions import nudge  # noqa: F401

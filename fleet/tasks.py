@@ -1,4 +1,5 @@
-"""Celery tasks of fleet upgrades: the driver (nudged) and its sweeper (beat)."""
+"""Celery task of fleet upgrades: the driver, nudged (fleet/actions/nudge.py); the jobs'
+housekeeping (idp/jobs) drives every fleet at work on the beat."""
 
 from __future__ import annotations
 
@@ -17,21 +18,6 @@ def advance_fleet(fleet_id: int) -> str:
 
     try:
         return advance(fleet_id)
-    except DatabaseError as exc:  # the sweeper drives it again
+    except DatabaseError as exc:  # housekeeping drives it again
         log.warning("fleet upgrade %s: database unavailable: %s", fleet_id, exc)
         return "retry"
-
-
-@shared_task(name="fleet.sweep_fleets", ignore_result=True, time_limit=600, soft_time_limit=590)
-def sweep_fleets() -> int:
-    """Advance every fleet upgrade still at work (covers lost nudges and held plans that
-    finished without a status change to nudge on)."""
-    from .actions import advance, needs_driving
-
-    ids = needs_driving()
-    for fleet_id in ids:
-        try:
-            advance(fleet_id)
-        except DatabaseError as exc:
-            log.warning("fleet upgrade %s: database unavailable: %s", fleet_id, exc)
-    return len(ids)

@@ -12,3 +12,5 @@ class MonitoringConfig(AppConfig):
 
         budget.register()
         log_handler.connect_celery()
+        # The collections' job kind registers with idp.jobs (housekeeping reaps lost passes).
+        from .services import collections  # noqa: F401

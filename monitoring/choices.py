@@ -33,10 +33,14 @@ class ChannelKind(models.TextChoices):
 
 
 class CollectionStatus(models.TextChoices):
+    """A collection's job statuses (idp.jobs.JobStatus values) and its own `partial`."""
+
+    QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     PARTIAL = "partial", "Partial"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 DEFAULT_THRESHOLDS: list[dict[str, object]] = [

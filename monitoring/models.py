@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
 
+from idp.jobs.models import JobRow
 from idp.models import Team
 from idp.rbac import TeamOwnedQuerySet
 
@@ -170,18 +170,23 @@ class AlarmState(models.Model):
         return f"{self.alarm_name}: {self.state}"
 
 
-class Collection(models.Model):
-    """One collection pass (metrics, costs, alarms, budgets) and what went wrong in it."""
+class Collection(JobRow):
+    """One collection pass (metrics, costs, alarms, budgets) and what went wrong in it.
+
+    Metrics and costs passes are jobs (idp/jobs): claimed with a heartbeat, and failed by
+    the reaper ("worker lost") when their worker dies; `partial` is their own end."""
 
     kind = models.CharField(max_length=10, choices=CollectionKind.choices, db_index=True)
     status = models.CharField(
-        max_length=10, choices=CollectionStatus.choices, default=CollectionStatus.RUNNING
+        max_length=10,
+        choices=CollectionStatus.choices,
+        default=CollectionStatus.RUNNING,
+        db_index=True,
     )
     stored = models.PositiveIntegerField(default=0)
     retries = models.PositiveIntegerField(default=0, help_text="AWS calls retried after a failure")
     errors = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -189,14 +194,13 @@ class Collection(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.status} ({self.stored} stored)"
 
-    def finish(self) -> None:
-        """End the pass: succeeded, partial (errors but something stored) or failed."""
+    def finish(self) -> str:
+        """Store what the pass found; returns its end (succeeded, partial: errors but
+        something stored, or failed), which the job writes as its status."""
+        self.save(update_fields=["stored", "retries", "errors"])
         if not self.errors:
-            self.status = CollectionStatus.SUCCEEDED
-        else:
-            self.status = CollectionStatus.PARTIAL if self.stored else CollectionStatus.FAILED
-        self.finished_at = timezone.now()
-        self.save(update_fields=["status", "stored", "retries", "errors", "finished_at"])
+            return CollectionStatus.SUCCEEDED
+        return CollectionStatus.PARTIAL if self.stored else CollectionStatus.FAILED
 
 
 class AlertChannel(models.Model):

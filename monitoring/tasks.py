@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from idp.jobs.retry import RetryPolicy
+
 from .services import alarms, budgets, cloudwatch_logs, costs, dashboards_aws, metrics
 
 
@@ -25,18 +27,24 @@ def collect_costs() -> dict[str, object]:
     return {"status": collection.status, "stored": collection.stored, "alerts": len(raised)}
 
 
-@shared_task(
-    name="monitoring.mirror_budget",
-    autoretry_for=(Exception,),
-    retry_backoff=30,
-    max_retries=5,
-)
+@shared_task(name="monitoring.run_collection", time_limit=900, soft_time_limit=870)
+def run_collection(collection_id: int) -> str:
+    """A queued metrics or costs pass the jobs' sweeper sent (a job, idp/jobs)."""
+    from .services.collections import run_queued
+
+    collection = run_queued(collection_id)
+    return collection.status if collection is not None else "nothing queued"
+
+
+# The one retry policy (idp/jobs/retry.py) on the one transient error: AWS Budgets throttled,
+# failing on its side or out of reach. A refused budget is recorded, not retried.
+BUDGETS_RETRY = RetryPolicy(transient=(budgets.BudgetsUnavailable,), backoff=30)
+
+
+@shared_task(name="monitoring.mirror_budget", **BUDGETS_RETRY.celery_options())
 def mirror_budget(budget_pk: int) -> bool | None:
-    """Create or replace a team's budget in AWS Budgets; retried later while AWS fails."""
-    result = budgets.mirror_budget(budget_pk)
-    if result is False:
-        raise RuntimeError("AWS Budgets did not accept the budget; see Budget.aws_sync_error")
-    return result
+    """Create or replace a team's budget in AWS Budgets; retried later while AWS is down."""
+    return budgets.mirror_budget(budget_pk, raise_transient=True)
 
 
 @shared_task(name="monitoring.ship_run_logs", time_limit=600, soft_time_limit=570)

@@ -9,13 +9,17 @@ from django.db import models
 from django.urls import reverse
 
 from catalog.models import Service
+from idp.jobs.models import JobRow
 from idp.rbac import TeamOwnedQuerySet
 
 from .choices import RUN_ACTIVE, DeliveryState, PipelineTemplate, RunSource, RunStatus
 
 
-class Pipeline(models.Model):
-    """One generated workflow for a service across environments, and the PR that delivers it."""
+class Pipeline(JobRow):
+    """One generated workflow for a service across environments, and the PR that delivers it.
+
+    The row carries its delivery job (idp/jobs): `status` is the job's, `delivery_state`
+    where the workflow is on its way into the repository."""
 
     team_field = "service__team"
 

@@ -16,6 +16,11 @@ from django.utils import timezone
 from catalog.models import Service
 from idp import audit
 from idp.conf import setting
+from idp.jobs import dispatch as jobs
+from idp.jobs.dispatch import Done
+from idp.jobs.models import JobStatus
+from idp.jobs.registry import JobKind, register
+from idp.jobs.retry import RetryPolicy
 from idp.models import Environment
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
@@ -231,9 +236,8 @@ def regenerate_pipeline(
 
 @transaction.atomic
 def request_delivery(pipeline: Pipeline, *, actor: Any = None) -> Pipeline:
-    """Queue delivery to GitHub (maintainers); refused while checks report findings."""
-    from .tasks import deliver_pipeline
-
+    """Queue delivery to GitHub (maintainers); refused while checks report findings. The
+    delivery is the pipeline's job (idp/jobs): a worker is nudged on commit."""
     _require(actor, pipeline.service, "maintain_team", "delivering pipelines")
     pipeline = (
         Pipeline.objects.select_for_update(of=("self",))  # never the service or team row
@@ -256,8 +260,64 @@ def request_delivery(pipeline: Pipeline, *, actor: Any = None) -> Pipeline:
         target=pipeline,
         team=pipeline.service.team,
     )
-    transaction.on_commit(lambda: deliver_pipeline.delay(pipeline.pk))
+    jobs.request(DELIVERY, pipeline)
     return pipeline
+
+
+# --- The delivery job (idp/jobs) ---------------------------------------------------------
+
+MAX_RATE_LIMIT_WAIT = 3600  # a rate limit resetting later than this fails the delivery
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """A transient GitHub error whose wait (a rate limit's reset) is worth holding on to."""
+    return bool(getattr(exc, "transient", False)) and (
+        (getattr(exc, "retry_after", 0) or 0) <= MAX_RATE_LIMIT_WAIT
+    )
+
+
+# One first try and five retries, 10 s doubling (a rate limit waits for its reset).
+DELIVERY_RETRY = RetryPolicy(transient=(GitHubError,), when=_worth_retrying, max_attempts=6)
+
+
+def run_delivery(pipeline_id: int, *, task: Any = None) -> Done | None:
+    """The worker's entry: claim the pipeline's queued delivery and run it (None: nothing
+    queued). A transient GitHub error is retried by DELIVERY_RETRY; others raise."""
+    return jobs.execute(DELIVERY, pipeline_id, _deliver_job, task=task)
+
+
+def _deliver_job(pipeline: Pipeline, workdir: Any) -> Done:
+    final = pipeline.attempts >= DELIVERY_RETRY.max_attempts
+    try:
+        delivered = deliver(pipeline.pk, final_attempt=final)
+    except GitHubError as exc:
+        if exc.transient and not final and not DELIVERY_RETRY.is_transient(exc):
+            deliver_gave_up(pipeline.pk, exc)  # a reset too far away to wait for
+        raise
+    if delivered.delivery_state == DeliveryState.FAILED:
+        return Done(JobStatus.FAILED, delivered.last_error, delivered)
+    return Done(JobStatus.SUCCEEDED, "", delivered)
+
+
+def _delivery_lost(pipeline_id: int, requeued: bool, reason: str) -> None:
+    """The worker delivering died: the pipeline says so (queued again, or failed)."""
+    Pipeline.objects.filter(pk=pipeline_id).update(
+        delivery_state=DeliveryState.QUEUED if requeued else DeliveryState.FAILED,
+        last_error=reason,
+        updated_at=timezone.now(),
+    )
+
+
+DELIVERY = register(
+    JobKind(
+        name="pipelines.delivery",
+        label="pipeline delivery",
+        task="pipelines.tasks.deliver_pipeline",
+        model=Pipeline,
+        retry=DELIVERY_RETRY,
+        on_lost=_delivery_lost,
+    )
+)
 
 
 def environment_specs(pipeline: Pipeline) -> list[EnvironmentSpec]:

@@ -7,8 +7,11 @@ GitHub: each repository's file on its default branch through PyGithub, no clone)
 each file on its own through the importer (origin `location`), so one bad file never stops
 the others. Entities of the location that are no longer found are flagged `orphaned` (kept),
 and un-flagged when they come back. The outcome is stored on the location (`last_scan_at`,
-`last_result`). The schedule (`catalog.scan_locations`) and GitHub push webhooks
-(`push_received`) ask for scans; `register_location` owns who may register what.
+`last_result`). A requested scan is the location row's job (idp/jobs, kind
+`LOCATION_SCAN`: queued, nudged on commit, claimed with a heartbeat, taken back by the
+reaper when its worker dies). The schedule (`catalog.scan_locations`), the API and GitHub
+push webhooks (`push_received`) ask for scans; `register_location` owns who may register
+what.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from idp import audit
+from idp.jobs import dispatch as jobs
+from idp.jobs.models import JobStatus
+from idp.jobs.registry import JobKind, register
 from idp.models import Team
 from idp.rbac import has_team_perm, is_platform_admin
 from idp.services import Forbidden, ServiceError
@@ -212,15 +218,15 @@ def register_location(
 # --- Scanning --------------------------------------------------------------------------------
 
 
-def scan_location(location: Location) -> ScanResult:
+def scan_location(location: Location, *, workdir: Path | None = None) -> ScanResult:
     """Scan one location now and store the outcome; never raises for the location's own
-    faults (they are recorded in `last_result`)."""
+    faults (they are recorded in `last_result`). `workdir`: the job's temporary folder."""
     result = ScanResult(location_id=location.pk)
     try:
         if location.type == LocationType.GITHUB_ORG:
             files = _github_files(location, result)
         else:
-            files = _git_files(location, result)
+            files = _git_files(location, result, workdir)
         _import_files(location, files, result)
     except ScanError as exc:
         result.ok = False
@@ -256,11 +262,11 @@ class _File:
     error: str = ""
 
 
-def _git_files(location: Location, result: ScanResult) -> list[_File]:
+def _git_files(location: Location, result: ScanResult, workdir: Path | None) -> list[_File]:
     """Every catalog-info.yaml of a shallow clone at the location's ref."""
     # Local paths and file:// are registered by platform admins only (register_location).
     local = gitrepo.is_local(location.target)
-    work = Path(tempfile.mkdtemp(prefix="idp-discovery-"))
+    work = Path(tempfile.mkdtemp(prefix="idp-discovery-", dir=workdir))
     os.chmod(work, 0o700)
     try:
         (work / "home").mkdir()
@@ -419,19 +425,53 @@ def _flag_orphans(
 # --- Requests for scans: the schedule, the API and push webhooks ---------------------------
 
 
-def request_scan(location: Location) -> None:
-    """Queue the location's scan on the worker once the current transaction commits."""
-    location_id = location.pk
+def request_scan(location: Location) -> str:
+    """Queue a scan of the location (a worker is nudged on commit); while one runs, the
+    request is recorded and a scan follows it."""
+    return jobs.request(LOCATION_SCAN, location)
 
-    def send() -> None:
-        from ..tasks import scan_location as task
 
-        try:
-            task.apply_async((location_id,))
-        except Exception:  # noqa: BLE001 - the scheduled scan covers a lost message
-            log.warning("could not queue the scan of location %s", location_id)
+def request_scans() -> int:
+    """The schedule: queue a scan of every enabled location. Returns how many."""
+    locations = list(Location.objects.filter(enabled=True).order_by("pk"))
+    for location in locations:
+        request_scan(location)
+    return len(locations)
 
-    transaction.on_commit(send)
+
+def run_queued(location_id: int) -> ScanResult | None:
+    """The worker's entry: claim the location's queued scan and run it; None when nothing
+    was queued (a duplicate message) or the location is disabled."""
+    done = jobs.execute(LOCATION_SCAN, location_id, _scan_job)
+    return None if done is None else done.result
+
+
+def _scan_job(location: Location, workdir: Path) -> jobs.Done:
+    if not location.enabled:
+        return jobs.Done(JobStatus.CANCELLED, "The location is disabled.")
+    result = scan_location(location, workdir=workdir)
+    ok = bool(result.as_json()["ok"])
+    return jobs.Done(JobStatus.SUCCEEDED if ok else JobStatus.FAILED, result.error, result)
+
+
+def _scan_lost(location_id: int, requeued: bool, reason: str) -> None:
+    """A scan whose worker died and is not tried again: its reason is the last result."""
+    if not requeued:
+        result = ScanResult(location_id=location_id, ok=False, error=reason)
+        Location.objects.filter(pk=location_id).update(
+            last_scan_at=timezone.now(), last_result=result.as_json()
+        )
+
+
+LOCATION_SCAN = register(
+    JobKind(
+        name="catalog.location_scan",
+        label="catalog scan",
+        task="catalog.tasks.scan_location",
+        model=Location,
+        on_lost=_scan_lost,
+    )
+)
 
 
 def _repo_key(url: str) -> str:
@@ -492,6 +532,8 @@ __all__ = [
     "push_received",
     "register_location",
     "request_scan",
+    "request_scans",
+    "run_queued",
     "scan_all",
     "scan_location",
     "visible_locations",

@@ -1,10 +1,11 @@
 """Docs like Backstage's TechDocs: a component's `mkdocs.yml` + `docs/` built with MkDocs and
 `mkdocs-techdocs-core`, stored per commit, served under the entity and searchable.
 
-A build is a DocsBuild row: `queued` → `building` → `succeeded` / `failed`. `request_build`
-records the row and nudges the worker on commit (the provisioning model: the row is the truth,
-the Celery message only a nudge; `sweep_docs_builds` re-sends lost nudges and fails builds
-whose worker died). `build_docs` does the work. The repository's content is untrusted code:
+A build is a DocsBuild row, a job (idp/jobs, kind `DOCS_BUILD`): `queued` → `running`
+(building) → `succeeded` / `failed`. `request_build` records the row and nudges a worker on
+commit (a request while one builds is recorded: a new build follows it); the jobs'
+housekeeping re-sends lost nudges and takes back builds whose worker died (queued again,
+their folder removed). `build_docs` does the work. The repository's content is untrusted code:
 the clone URL must be https/ssh to a public host (`docs_remote`), the docs are copied without
 a single symlink (`docs_sandbox.safe_copy`), `mkdocs.yml` passes an allow-list
 (`docs_config`), and `mkdocs build` runs in the sandbox (`docs_sandbox.run`: an empty
@@ -21,16 +22,16 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import timedelta
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
 
+from idp.jobs import dispatch as jobs
+from idp.jobs.registry import JobKind, register
 from idp.rbac import has_team_perm, is_platform_admin
 
 from ..choices import DocsStatus, EntityKind, LocationType
@@ -113,71 +114,71 @@ def last_attempt(entity: Entity) -> DocsBuild | None:
     return DocsBuild.objects.filter(entity=entity).defer("files").order_by("-pk").first()
 
 
-# --- Requesting a build (row + nudge on commit) ----------------------------------------
+# --- Requesting a build (a job row + a nudge on commit) -----------------------------------
 
 
-def send(entity_id: int) -> None:
-    """Send the Celery message now; a broker outage is logged and the sweeper retries."""
-    from ..tasks import build_docs as task
-
-    try:
-        task.apply_async((entity_id,))
-    except Exception:  # noqa: BLE001 - any broker error: the build stays queued in the database
-        log.warning("could not send docs build of entity %s; the sweeper retries", entity_id)
-
-
-@transaction.atomic
 def request_build(entity: Entity, *, actor: Any = None) -> DocsBuild:
-    """Queue a docs build of a component (or return the one already queued or building)."""
+    """Queue a docs build of a component. The queued one is returned as is; a request while
+    one builds is recorded on it and a new build follows (the repository may have moved)."""
     if actor is not None and not can_request_build(actor, entity):
         raise PermissionError("Only the owner team builds this component's docs.")
     if entity.kind != EntityKind.COMPONENT:
         raise DocsError("Only components have docs.")
-    pending = (
-        DocsBuild.objects.filter(entity=entity, status__in=[DocsStatus.QUEUED, DocsStatus.BUILDING])
-        .defer("files")
-        .first()
+    build, _ = jobs.request_new(
+        DOCS_BUILD,
+        DocsBuild.objects.filter(entity=entity).defer("files"),
+        lambda **fields: DocsBuild.objects.create(entity=entity, **fields),
     )
-    if pending is not None:
-        return pending
-    build = DocsBuild.objects.create(entity=entity, status=DocsStatus.QUEUED)
-    entity_id = entity.pk
-    transaction.on_commit(lambda: send(entity_id))
     return build
 
 
-def run_queued(entity_id: int) -> DocsBuild | None:
-    """The worker's entry: build the oldest queued build of the entity; None when there is
-    none (a duplicate message) or another worker took it."""
-    build = (
-        DocsBuild.objects.filter(entity_id=entity_id, status=DocsStatus.QUEUED)
-        .defer("files")
-        .order_by("pk")
-        .first()
+def run_queued(build_id: int) -> DocsBuild | None:
+    """The worker's entry: claim the queued build and run it; None when it is not queued
+    (a duplicate message, or another worker has it)."""
+    done = jobs.execute(DOCS_BUILD, build_id, _build_job)
+    return None if done is None else _result(build_id, done)
+
+
+def _build_job(
+    build: DocsBuild, workdir: Path, *, checkout_dir: Path | str | None = None
+) -> jobs.Done:
+    built = _build(build.entity, build, workdir=workdir, checkout_dir=checkout_dir)
+    if built.pk != build.pk:
+        return jobs.Done(DocsStatus.CANCELLED, f"Commit {built.commit} is already built.", built)
+    ok = built.status == DocsStatus.SUCCEEDED
+    return jobs.Done(built.status, "" if ok else "The build failed; see its log.", built)
+
+
+def _result(build_id: int, done: jobs.Done) -> DocsBuild:
+    """The build a job ended with: its own row, or the earlier build of the same commit
+    (then this row, which built nothing, is dropped)."""
+    built: DocsBuild = done.result
+    if built.pk != build_id:
+        DocsBuild.objects.filter(pk=build_id, status=DocsStatus.CANCELLED).delete()
+        return built
+    built.refresh_from_db()
+    return built
+
+
+def _follow_up(build: DocsBuild) -> None:
+    """A build was asked for while this one ran: queue the next one."""
+    request_build(build.entity)
+
+
+def _build_lost(build_id: int, requeued: bool, reason: str) -> None:
+    DocsBuild.objects.filter(pk=build_id).update(log=reason)
+
+
+DOCS_BUILD = register(
+    JobKind(
+        name="catalog.docs_build",
+        label="docs build",
+        task="catalog.tasks.build_docs",
+        model=DocsBuild,
+        again=_follow_up,
+        on_lost=_build_lost,
     )
-    if build is None:
-        return None
-    return build_docs(build.entity, build=build)
-
-
-def sweep_docs_builds(*, queued_after: int = 60, lost_after: int | None = None) -> int:
-    """Re-send builds queued longer than `queued_after` seconds; fail builds still `building`
-    well past the time limit (their worker died). Returns how many it touched."""
-    now = timezone.now()
-    lost_after = lost_after if lost_after is not None else BUILD_TIMEOUT + GIT_TIMEOUT + 300
-    lost = DocsBuild.objects.filter(
-        status=DocsStatus.BUILDING, created_at__lt=now - timedelta(seconds=lost_after)
-    ).values_list("pk", flat=True)
-    count = 0
-    for pk in list(lost):
-        count += _finish(pk, DocsStatus.FAILED, log_text="The build's worker was lost.")
-    queued = DocsBuild.objects.filter(
-        status=DocsStatus.QUEUED, created_at__lt=now - timedelta(seconds=queued_after)
-    ).values_list("entity_id", flat=True)
-    for entity_id in sorted(set(queued)):
-        send(entity_id)
-        count += 1
-    return count
+)
 
 
 # --- Building ---------------------------------------------------------------------------
@@ -394,34 +395,38 @@ def search_text_of(files: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _finish(pk: int, status: str, *, log_text: str, **fields: Any) -> int:
-    """The one writer of a build's end: from `building` only (compare-and-set)."""
-    return DocsBuild.objects.filter(pk=pk, status=DocsStatus.BUILDING).update(
-        status=status, log=redact(log_text)[-MAX_LOG_CHARS:], finished_at=timezone.now(), **fields
-    )
+def _finish(build: DocsBuild, status: str, *, log_text: str, **fields: Any) -> None:
+    """What a build found (its log, commit and files); its status is the job's to write."""
+    build.status = status
+    DocsBuild.objects.filter(pk=build.pk).update(log=redact(log_text)[-MAX_LOG_CHARS:], **fields)
 
 
-def build_docs(
-    entity: Entity, *, checkout_dir: Path | str | None = None, build: DocsBuild | None = None
-) -> DocsBuild:
-    """Build the entity's docs now (the worker and `manage.py build_docs` call this).
+def build_docs(entity: Entity, *, checkout_dir: Path | str | None = None) -> DocsBuild:
+    """Build the entity's docs now, in this process (`manage.py build_docs` and tests): a
+    build row run as a job, like on a worker.
 
-    `checkout_dir`: an existing checkout to build from instead of cloning. `build`: the
-    queued row to run (else one is made). A commit already built successfully is skipped:
-    the queued row is dropped and the existing build returned. Never raises for the
-    repository's own faults: they end the build `failed` with the reason in its log.
+    `checkout_dir`: an existing checkout to build from instead of cloning. A commit already
+    built successfully is skipped: the row is dropped and the existing build returned.
+    Never raises for the repository's own faults: they end the build `failed` with the
+    reason in its log.
     """
     if entity.kind != EntityKind.COMPONENT:
         raise DocsError("Only components have docs.")
-    if build is None:
-        build = DocsBuild.objects.create(entity=entity, status=DocsStatus.QUEUED)
-    claimed = DocsBuild.objects.filter(pk=build.pk, status=DocsStatus.QUEUED).update(
-        status=DocsStatus.BUILDING
-    )
-    if not claimed:
-        build.refresh_from_db()
-        return build
-    work = Path(tempfile.mkdtemp(prefix="idp-docs-"))
+    build = DocsBuild.objects.create(entity=entity, status=DocsStatus.QUEUED)
+    done = jobs.run_inline(DOCS_BUILD, build, partial(_build_job, checkout_dir=checkout_dir))
+    return _result(build.pk, done)
+
+
+def _build(
+    entity: Entity,
+    build: DocsBuild,
+    *,
+    workdir: Path | None = None,
+    checkout_dir: Path | str | None = None,
+) -> DocsBuild:
+    """The work of one claimed build: clone, copy, mkdocs in the sandbox, collect. Returns
+    the build (its `status` the outcome) or, for a commit already built, that build."""
+    work = Path(tempfile.mkdtemp(prefix="idp-docs-", dir=workdir))
     # Searchable, not listable: the sandbox's user reaches its copy and output folder only;
     # the clone (its .git may hold a URL's credentials) and git's home stay the worker's.
     os.chmod(work, 0o711)  # noqa: S103 - search only, see above
@@ -444,7 +449,7 @@ def build_docs(
         if commit:
             existing = latest_build(entity)
             if existing is not None and existing.commit == commit:
-                DocsBuild.objects.filter(pk=build.pk).delete()
+                # Ended as cancelled (then dropped by the caller): nothing new to build.
                 log.info("docs of %s: commit %s already built", entity.ref, commit)
                 return existing
         copy, config_file, site = prepare_copy(docs_root, root, work)
@@ -454,7 +459,7 @@ def build_docs(
         text = search_text_of(files)
         steps.append(f"stored {len(files)} files")
         _finish(
-            build.pk,
+            build,
             DocsStatus.SUCCEEDED,
             log_text="\n".join([*steps, output]),
             commit=commit,
@@ -462,18 +467,12 @@ def build_docs(
             search_text=text,
         )
     except DocsError as exc:
-        _finish(
-            build.pk,
-            DocsStatus.FAILED,
-            log_text="\n".join([*steps, str(exc)]),
-            commit=commit,
-        )
+        _finish(build, DocsStatus.FAILED, log_text="\n".join([*steps, str(exc)]), commit=commit)
     except Exception as exc:
-        _finish(build.pk, DocsStatus.FAILED, log_text="\n".join([*steps, f"Internal error: {exc}"]))
+        _finish(build, DocsStatus.FAILED, log_text="\n".join([*steps, f"Internal error: {exc}"]))
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    build.refresh_from_db()
     return build
 
 
@@ -557,6 +556,5 @@ __all__ = [
     "request_build",
     "run_queued",
     "search_docs",
-    "sweep_docs_builds",
     "visible_entities",
 ]

@@ -9,9 +9,11 @@ of CHANGELOG.md + what changed. A version, once made, is immutable: a moved tag 
 never re-read. With a signing key configured, only tags whose signature `git verify-tag`
 accepts become versions.
 
-Syncs follow the provisioning model: `request_sync` marks the row `queued` and nudges the
-worker on commit, `run_queued` claims it (compare-and-set), `sweep_sources` re-sends lost
-nudges, fails syncs whose worker died and queues the scheduled ones. GitHub push/tag
+A sync is the source row's job (idp/jobs, kind `SOURCE_SYNC`): `request_sync` queues it
+and nudges a worker on commit (or records the request on a running sync, which then runs
+once more), `run_queued` claims and runs it in a temporary folder with a heartbeat; the
+jobs' housekeeping re-sends lost nudges, takes back syncs whose worker died (queued again,
+their clone removed) and queues the scheduled ones (`queue_due_syncs`). GitHub push/tag
 webhooks (`push_received`) and the generic signed webhook (`sources_for_signature`) queue
 syncs of the sources of that repository.
 
@@ -42,11 +44,14 @@ from django.utils import timezone
 
 from idp import audit
 from idp.conf import setting
+from idp.jobs import dispatch as jobs
+from idp.jobs.models import JOB_ACTIVE, JobStatus
+from idp.jobs.registry import JobKind, register
 from idp.models import Team
 from idp.rbac import is_platform_admin
 from idp.services import Conflict, Forbidden, ServiceError
 
-from ..choices import AuditAction, SourceRefType, SourceSyncState, VersionStatus
+from ..choices import AuditAction, SourceRefType, VersionStatus
 from ..models import Template, TemplateSource, TemplateVersion
 from . import gitrepo
 from .discovery import _repo_key, validate_target
@@ -56,8 +61,6 @@ from .sync import describe_changes
 log = logging.getLogger(__name__)
 
 MAX_REFS = 1000  # tags read per sync; more is a misconfigured pattern
-QUEUED_RESEND = timedelta(minutes=2)  # a queued sync without a worker's claim is re-sent
-SYNC_TIME_LIMIT = 900  # seconds; a `syncing` row older than this lost its worker
 REF_PATTERN = re.compile(r"^[\w.*?/\[\]-]{1,200}$")
 PATH_RE = re.compile(r"^[\w.-]+(/[\w.-]+)*$")
 SIGNATURE_BLOCK = re.compile(r"-----BEGIN (PGP|SSH) SIGNATURE-----.*", re.S)
@@ -225,78 +228,63 @@ def register_source(
     return source
 
 
-# --- Requests for syncs: the row is the truth, the message a nudge ---------------------------
+# --- Requests for syncs: the source's job (idp/jobs) -------------------------------------------
 
 
-def request_sync(source: TemplateSource) -> None:
-    """Mark the source `queued` (unless a sync is running) and nudge a worker on commit."""
-    now = timezone.now()
-    TemplateSource.objects.filter(pk=source.pk).exclude(sync_state=SourceSyncState.SYNCING).update(
-        sync_state=SourceSyncState.QUEUED, sync_requested_at=now
-    )
-    source.sync_state, source.sync_requested_at = SourceSyncState.QUEUED, now
-    _nudge(source.pk)
+def request_sync(source: TemplateSource) -> str:
+    """Queue a sync of the source and nudge a worker on commit; while one runs, the request
+    is recorded and a sync follows it. `source` is read back from its row."""
+    return jobs.request(SOURCE_SYNC, source)
 
 
-def _nudge(source_id: int) -> None:
-    def send() -> None:
-        from ..tasks import sync_template_source
-
-        try:
-            sync_template_source.apply_async((source_id,))
-        except Exception:  # noqa: BLE001 - the sweeper re-sends a queued sync
-            log.warning("could not queue the sync of template source %s", source_id)
-
-    transaction.on_commit(send)
+def run_queued(source_id: int, *, task: Any = None) -> SyncResult | None:
+    """The worker's entry: claim the source's queued sync and run it; None when nothing was
+    queued (a duplicate message, or another worker has it) or the source is disabled."""
+    done = jobs.execute(SOURCE_SYNC, source_id, _sync_job, task=task)
+    return None if done is None else done.result
 
 
-def run_queued(source_id: int) -> SyncResult | None:
-    """Claim the source's queued sync (compare-and-set) and run it; None when nothing was
-    queued (a duplicate message, or another worker has it)."""
-    claimed = TemplateSource.objects.filter(
-        pk=source_id, sync_state=SourceSyncState.QUEUED, enabled=True
-    ).update(sync_state=SourceSyncState.SYNCING, sync_started_at=timezone.now())
-    if not claimed:
-        return None
-    source = TemplateSource.objects.get(pk=source_id)
-    try:
-        return sync_source(source)
-    finally:
-        TemplateSource.objects.filter(pk=source_id, sync_state=SourceSyncState.SYNCING).update(
-            sync_state=SourceSyncState.IDLE
+def _sync_job(source: TemplateSource, workdir: Path) -> jobs.Done:
+    if not source.enabled:
+        return jobs.Done(JobStatus.CANCELLED, "The source is disabled.")
+    result = sync_source(source, workdir=workdir)
+    return jobs.Done(JobStatus.SUCCEEDED if result.ok else JobStatus.FAILED, result.error, result)
+
+
+def _sync_lost(source_id: int, requeued: bool, reason: str) -> None:
+    """A sync whose worker died and is not tried again: its reason is the last result."""
+    if not requeued:
+        result = SyncResult(ok=False, error=reason)
+        TemplateSource.objects.filter(pk=source_id).update(
+            last_sync_at=timezone.now(), last_sync_result=result.as_json()
         )
 
 
-def sweep_sources() -> dict[str, int]:
-    """The schedule: re-send queued syncs nobody claimed, fail syncs whose worker was lost,
-    and queue every enabled source not synced for IDP_TEMPLATE_SOURCE_SYNC_MINUTES."""
-    now = timezone.now()
-    lost = TemplateSource.objects.filter(
-        sync_state=SourceSyncState.SYNCING,
-        sync_started_at__lt=now - timedelta(seconds=SYNC_TIME_LIMIT + 60),
-    )
-    failed = 0
-    for source in lost:
-        result = SyncResult(ok=False, error="The worker running this sync was lost.")
-        failed += TemplateSource.objects.filter(
-            pk=source.pk, sync_state=SourceSyncState.SYNCING
-        ).update(
-            sync_state=SourceSyncState.IDLE, last_sync_at=now, last_sync_result=result.as_json()
-        )
-    resent = 0
-    for source_id in TemplateSource.objects.filter(
-        sync_state=SourceSyncState.QUEUED, sync_requested_at__lt=now - QUEUED_RESEND
-    ).values_list("pk", flat=True):
-        _nudge(source_id)
-        resent += 1
-    due_before = now - timedelta(minutes=setting("IDP_TEMPLATE_SOURCE_SYNC_MINUTES"))
+def queue_due_syncs() -> int:
+    """The schedule: queue every enabled source not synced for IDP_TEMPLATE_SOURCE_SYNC_MINUTES
+    (and not queued or syncing now). Returns how many."""
+    due_before = timezone.now() - timedelta(minutes=setting("IDP_TEMPLATE_SOURCE_SYNC_MINUTES"))
     due = 0
-    for source in TemplateSource.objects.filter(
-        enabled=True, sync_state=SourceSyncState.IDLE
-    ).exclude(last_sync_at__gte=due_before):
+    for source in (
+        TemplateSource.objects.filter(enabled=True)
+        .exclude(status__in=JOB_ACTIVE)
+        .exclude(last_sync_at__gte=due_before)
+    ):
         request_sync(source)
         due += 1
-    return {"failed": failed, "resent": resent, "queued": due}
+    return due
+
+
+SOURCE_SYNC = register(
+    JobKind(
+        name="catalog.source_sync",
+        label="template source sync",
+        task="catalog.tasks.sync_template_source",
+        model=TemplateSource,
+        on_lost=_sync_lost,
+        schedule=queue_due_syncs,
+    )
+)
 
 
 def push_received(payload: dict[str, Any]) -> int:
@@ -366,12 +354,13 @@ def generic_push(sources: list[TemplateSource], payload: dict[str, Any]) -> list
 # --- Syncing ----------------------------------------------------------------------------------
 
 
-def sync_source(source: TemplateSource) -> SyncResult:
+def sync_source(source: TemplateSource, *, workdir: Path | None = None) -> SyncResult:
     """Fetch the source and make a version of every new matching tag (or branch commit).
-    Never raises for the source's own faults: they are stored in `last_sync_result`."""
+    Never raises for the source's own faults: they are stored in `last_sync_result`.
+    `workdir`: the job's temporary folder (the reaper removes it if the worker dies)."""
     started = time.perf_counter()
     result = SyncResult()
-    work = Path(tempfile.mkdtemp(prefix="idp-source-"))
+    work = Path(tempfile.mkdtemp(prefix="idp-source-", dir=workdir))
     os.chmod(work, 0o700)
     try:
         (work / "home").mkdir()
@@ -892,6 +881,7 @@ __all__ = [
     "parameter_changes",
     "parse_semver",
     "push_received",
+    "queue_due_syncs",
     "refresh_template",
     "register_source",
     "request_sync",
@@ -900,7 +890,6 @@ __all__ = [
     "sign_body",
     "sort_key",
     "sources_for_signature",
-    "sweep_sources",
     "sync_source",
     "upgrade_safety",
     "validate_source",

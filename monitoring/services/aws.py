@@ -62,6 +62,11 @@ def _before_sleep(state: RetryCallState) -> None:
         retried.append(text)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, a 5xx or a network error: another try later may work."""
+    return _is_retryable(exc)
+
+
 def _is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")

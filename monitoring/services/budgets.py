@@ -150,15 +150,22 @@ def _notifications(budget: Budget) -> list[dict[str, Any]]:
     ]
 
 
-def mirror_budget(budget_pk: int) -> bool | None:
+class BudgetsUnavailable(Exception):
+    """AWS Budgets throttled or failed on its side (or could not be reached): worth retrying."""
+
+
+def mirror_budget(budget_pk: int, *, raise_transient: bool = False) -> bool | None:
     """Create or replace the budget in AWS Budgets; the outcome is stored on the Budget.
 
-    None when the budget no longer exists (nothing to mirror).
+    None when the budget no longer exists (nothing to mirror). With `raise_transient`, a
+    failure AWS may not repeat (throttling, 5xx, network) raises BudgetsUnavailable after
+    it is recorded, for the task's retry policy.
     """
     budget = Budget.objects.select_related("team").filter(pk=budget_pk).first()
     if budget is None:
         return None
     error = ""
+    transient = False
     try:
         client = aws.client("budgets", region="us-east-1")
         account = aws.account_id()
@@ -197,9 +204,12 @@ def mirror_budget(budget_pk: int) -> bool | None:
     except Exception as exc:  # noqa: BLE001 - recorded on the budget; retried by the next save
         logger.warning("Mirroring budget of %s to AWS failed: %s", budget.team, exc)
         error = aws.error_text(exc)
+        transient = aws.is_transient(exc)
     Budget.objects.filter(pk=budget.pk).update(
         aws_synced_at=None if error else timezone.now(), aws_sync_error=error
     )
+    if transient and raise_transient:
+        raise BudgetsUnavailable(error)
     return not error
 
 

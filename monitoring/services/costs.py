@@ -106,15 +106,24 @@ def _amount(metrics: dict[str, Any]) -> Decimal:
 
 
 def collect_costs(*, start: date | None = None, end: date | None = None) -> Collection:
-    """Ingest daily costs from Cost Explorer into CostRecords (an idempotent upsert).
+    """Ingest daily costs from Cost Explorer into CostRecords (an idempotent upsert): one
+    pass, a job (monitoring/services/collections.py).
 
     Default window: the first of last month until tomorrow. Each environment is one query;
     a failed query is retried with backoff, recorded, and the other environments kept.
     """
+    from .collections import run
+
+    return run(CollectionKind.COSTS, lambda row: collect_costs_into(row, start=start, end=end))
+
+
+def collect_costs_into(
+    collection: Collection, *, start: date | None = None, end: date | None = None
+) -> None:
+    """The pass itself, into a claimed Collection row."""
     today = timezone.now().date()
     end = end or today + timedelta(days=1)
     start = start or (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    collection = Collection.objects.create(kind=CollectionKind.COSTS)
     teams = {t.slug: t for t in Team.objects.all()}
     touched: set[str] = set()
     try:
@@ -147,7 +156,6 @@ def collect_costs(*, start: date | None = None, end: date | None = None) -> Coll
                     touched.add(team.slug)
             collection.stored += _upsert(rows, env.slug)
     collection.retries = len(retried)
-    collection.finish()
     if touched:
         bump(*touched)
     audit.record(
@@ -155,7 +163,6 @@ def collect_costs(*, start: date | None = None, end: date | None = None) -> Coll
         target=collection,
         details={"stored": collection.stored, "errors": len(collection.errors)},
     )
-    return collection
 
 
 def _upsert(rows: dict[tuple[int, str, date], tuple[Decimal, bool]], env_slug: str) -> int:

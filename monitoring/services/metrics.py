@@ -164,17 +164,26 @@ def _fetch(client: Any, queries: list[dict[str, Any]], start: datetime, end: dat
 
 
 def collect_metrics(*, hours: int | None = None, now: datetime | None = None) -> Collection:
-    """Read CloudWatch for every provisioned resource, in batches, and store the samples.
+    """Read CloudWatch for every provisioned resource, in batches, and store the samples:
+    one pass, a job (monitoring/services/collections.py).
 
     A failed batch is retried with backoff, then recorded in the Collection's errors; the
     samples of the other batches are kept.
     """
+    from .collections import run
+
+    return run(CollectionKind.METRICS, lambda row: collect_metrics_into(row, hours=hours, now=now))
+
+
+def collect_metrics_into(
+    collection: Collection, *, hours: int | None = None, now: datetime | None = None
+) -> None:
+    """The pass itself, into a claimed Collection row."""
     hours = hours or setting("IDP_METRICS_LOOKBACK_HOURS")
     period = setting("IDP_METRICS_PERIOD_SECONDS")
     # Up to the next whole minute, so a datapoint of this very second is inside the window.
     end = (now or timezone.now()).replace(second=0, microsecond=0) + timedelta(minutes=1)
     start = end - timedelta(hours=hours)
-    collection = Collection.objects.create(kind=CollectionKind.METRICS)
     by_env: dict[int, list[tuple[Any, str]]] = defaultdict(list)
     for resource in provisioned_resources():
         rtype = resource_type(resource)
@@ -221,10 +230,8 @@ def collect_metrics(*, hours: int | None = None, now: datetime | None = None) ->
                 collection.stored += _store(batch, data)
                 touched_teams.update(r.team.slug for _, r, _, _ in batch)
     collection.retries = len(retried)
-    collection.finish()
     if touched_teams:
         bump(*touched_teams)
-    return collection
 
 
 def _store(batch: list[tuple[dict, Any, str, MetricSpec]], data: dict) -> int:

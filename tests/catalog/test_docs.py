@@ -85,12 +85,19 @@ def component(db: None, teams: dict[str, Any], repo: Path) -> Entity:
 
 
 @pytest.fixture
-def scratch_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The process's temporary folder, empty, so a leftover build folder shows."""
+def scratch_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Path:
+    """The process's temporary folder, empty, so a leftover build folder shows (the jobs'
+    folders are made in it too)."""
     folder = tmp_path / "tmp"
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    settings.IDP_JOB_WORK_DIR = str(folder / "jobs")
     return folder
+
+
+def leftovers(scratch: Path) -> list[Path]:
+    """What a build left in the temporary folder (the jobs' empty root is not a leftover)."""
+    return [p for p in scratch.rglob("*") if p != scratch / "jobs"]
 
 
 def docs_url(entity: Entity, tail: str = "docs/") -> str:
@@ -109,7 +116,7 @@ def test_build_serves_searches_and_skips_an_unchanged_commit(
     assert {"index.html", "guide/index.html", "diagram.svg"} <= set(build.files)
     assert not any(name.endswith((".js", ".map")) for name in build.files)
     assert "techdocs-core" not in build.log or "mkdocs build" in build.log
-    assert list(scratch_tmp.iterdir()) == []  # the clone and the site are gone
+    assert leftovers(scratch_tmp) == []  # the clone and the site are gone
 
     # Served under the entity to any signed-in user (a component is the shared map).
     client = client_as(carol)
@@ -151,7 +158,7 @@ def test_build_serves_searches_and_skips_an_unchanged_commit(
     again = docs.build_docs(component)
     assert again.pk == build.pk
     assert DocsBuild.objects.filter(entity=component).count() == 1
-    assert list(scratch_tmp.iterdir()) == []
+    assert leftovers(scratch_tmp) == []
 
     # A new commit builds again and is the one served.
     new_head = commit_files(repo, {"docs/index.md": "# Payments API\n\nNow with dragons.\n"})
@@ -175,7 +182,7 @@ def test_a_broken_mkdocs_yml_fails_with_its_error_shown_to_the_owner_only(
 
     assert build.status == DocsStatus.FAILED
     assert "mkdocs build failed" in build.log and "nav" in build.log
-    assert list(scratch_tmp.iterdir()) == []
+    assert leftovers(scratch_tmp) == []
     # The owner team sees why …
     owner_page = client_as(alice).get(docs_url(component)).content.decode()
     assert 'id="docs-error"' in owner_page and "mkdocs build failed" in owner_page
@@ -222,7 +229,7 @@ def test_unsafe_configurations_are_refused(
     assert build.status == DocsStatus.FAILED
     assert expected in build.log, build.log
     assert build.files == {}
-    assert list(scratch_tmp.iterdir()) == []
+    assert leftovers(scratch_tmp) == []
 
 
 def test_platform_secrets_never_reach_the_build(
@@ -252,7 +259,7 @@ def test_credentials_in_a_clone_url_are_kept_out_of_the_log(
 
     assert build.status == DocsStatus.FAILED
     assert "git clone failed" in build.log and "tok3n-value" not in build.log
-    assert list(scratch_tmp.iterdir()) == []
+    assert leftovers(scratch_tmp) == []
 
 
 def test_only_the_owner_team_starts_a_build(
@@ -345,17 +352,32 @@ def test_the_docs_tab_in_a_browser(
 
 
 def test_the_sweeper_fails_lost_builds_and_resends_queued_ones(
-    celery_worker: Any, component: Entity
+    celery_worker: Any, component: Entity, settings: Any
 ) -> None:
-    lost = DocsBuild.objects.create(entity=component, status=DocsStatus.BUILDING)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from idp.jobs.sweep import housekeeping
+
+    settings.IDP_JOB_SWEEP_GRACE_SECONDS = 0
+    # A build on its last attempt whose worker stopped beating, and one never sent.
+    lost = DocsBuild.objects.create(
+        entity=component,
+        status=DocsStatus.BUILDING,
+        attempts=docs.DOCS_BUILD.max_attempts,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
     queued = DocsBuild.objects.create(entity=component, status=DocsStatus.QUEUED)
 
     # The message of `queued` was never sent (no transaction committed a nudge for it).
-    touched = docs.sweep_docs_builds(queued_after=0, lost_after=0)
+    report = housekeeping()[docs.DOCS_BUILD.name]
 
-    assert touched == 2
+    assert report == {"reaped": 1, "resent": 1}
     lost.refresh_from_db()
-    assert lost.status == DocsStatus.FAILED and "worker was lost" in lost.log
+    assert (
+        lost.status == DocsStatus.FAILED and "worker running this docs build was lost" in lost.log
+    )
     done = wait_for(
         lambda: DocsBuild.objects.filter(pk=queued.pk, status=DocsStatus.SUCCEEDED).first(),
         "the re-sent build",

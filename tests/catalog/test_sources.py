@@ -312,7 +312,7 @@ def test_github_push_of_a_tag_and_the_generic_webhook_queue_syncs(
 ) -> None:
     settings.GITHUB_WEBHOOK_SECRET = "gh-secret"
     source = sources.register_source(None, origin.url, webhook_secret="generic-secret")
-    TemplateSource.objects.filter(pk=source.pk).update(sync_state="idle")
+    TemplateSource.objects.filter(pk=source.pk).update(status="idle")
     payload = {
         "ref": "refs/tags/v1.1.0",
         "repository": {"clone_url": origin.url, "default_branch": "main"},
@@ -335,7 +335,7 @@ def test_github_push_of_a_tag_and_the_generic_webhook_queue_syncs(
     assert source.sync_state == "queued"
 
     # A tag that does not match the pattern queues nothing.
-    TemplateSource.objects.filter(pk=source.pk).update(sync_state="idle")
+    TemplateSource.objects.filter(pk=source.pk).update(status="idle")
     assert sources.push_received({**payload, "ref": "refs/tags/nightly"}) == 0
 
     body = json.dumps({"url": origin.url, "ref": "refs/tags/v1.1.0"}).encode()
@@ -367,20 +367,25 @@ def test_sweeper_queues_due_sources_and_fails_lost_syncs(db: None, origin: Origi
 
     from django.utils import timezone
 
+    from idp.jobs.sweep import reap_lost
+
     source = sources.register_source(None, origin.url)
+    # A sync on its last attempt whose worker stopped beating an hour ago.
     TemplateSource.objects.filter(pk=source.pk).update(
-        sync_state="syncing", sync_started_at=timezone.now() - timedelta(hours=1)
+        status="running",
+        attempts=sources.SOURCE_SYNC.max_attempts,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
     )
-    assert sources.sweep_sources()["failed"] == 1
+    assert reap_lost(sources.SOURCE_SYNC) == 1
     source.refresh_from_db()
-    assert source.sync_state == "idle"
-    assert "lost" in source.last_sync_result["error"]
+    assert source.sync_state == "idle" and source.status == "failed"
+    assert "lost" in source.last_sync_result["error"] and "lost" in source.error
     # Synced an hour ago: due again.
-    assert sources.sweep_sources()["queued"] == 0  # just "synced" (failed) now
+    assert sources.queue_due_syncs() == 0  # just "synced" (failed) now
     TemplateSource.objects.filter(pk=source.pk).update(
         last_sync_at=timezone.now() - timedelta(hours=1)
     )
-    assert sources.sweep_sources()["queued"] == 1
+    assert sources.queue_due_syncs() == 1
 
 
 def test_semver_order_deprecate_and_withdraw(

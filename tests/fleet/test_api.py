@@ -211,16 +211,18 @@ def test_portal_and_admin_pages(client_as, bob, carol, platform_admin, fleet_res
 def test_the_beat_sweeper_is_a_registered_task_that_drives_fleets(
     api_as, bob, fleet_resources, settings
 ):
-    from fleet.tasks import sweep_fleets
     from idp.celery import app
+    from idp.jobs.tasks import jobs_housekeeping
 
-    entry = settings.CELERY_BEAT_SCHEDULE["fleet-sweep-fleets"]
-    assert entry["task"] == "fleet.sweep_fleets" and entry["task"] in app.tasks
+    # The jobs' one housekeeping task drives fleets (the kind's schedule).
+    entry = settings.CELERY_BEAT_SCHEDULE["idp-jobs-housekeeping"]
+    assert entry["task"] == "idp.jobs_housekeeping" and entry["task"] in app.tasks
     api = api_as(bob)
     fleet_id = start(api, selection={"kind": "all"}).json()["id"]
     api.post(f"{URL}{fleet_id}/cancel/")
-    assert sweep_fleets() == 1  # the cancelled fleet upgrade still has items to wind down
-    assert sweep_fleets() == 0
+    # The cancelled fleet upgrade still has items to wind down.
+    assert jobs_housekeeping()["fleet.drive"] == {"scheduled": 1}
+    assert jobs_housekeeping()["fleet.drive"] == {"scheduled": 0}
     items = FleetUpgrade.objects.get(pk=fleet_id).items.values_list("status", flat=True)
     assert set(items) == {ItemStatus.CANCELLED}
 

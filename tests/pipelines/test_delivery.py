@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from catalog.models import Template, TemplateVersion
+from idp.jobs import dispatch as jobs
 from idp.models import AuditEvent
 from pipelines import services
 from pipelines.choices import DeliveryState
@@ -167,6 +168,7 @@ def test_rate_limit_names_the_reset_time_and_is_retried(pipeline: Pipeline, gith
     assert dt.datetime.fromtimestamp(reset, tz=dt.UTC).strftime("%H:%M") in pipeline.last_error
     # The task retries (eagerly here) and the second attempt goes through.
     github.rate_limit(reset_in=900, path_contains="/pulls", times=1)
+    jobs.request(services.DELIVERY, pipeline)  # the delivery's job, as request_delivery queues it
     result = deliver_pipeline.apply(args=[pipeline.pk])
     assert result.successful(), result.traceback
     pipeline.refresh_from_db()
@@ -177,6 +179,7 @@ def test_transient_errors_are_retried_with_backoff_then_fail_clearly(
     pipeline: Pipeline, github: Any
 ) -> None:
     github.fail(502, path_contains=f"/repos/{REPOSITORY}")
+    jobs.request(services.DELIVERY, pipeline)
     result = deliver_pipeline.apply(args=[pipeline.pk])
     pipeline.refresh_from_db()
     assert pipeline.delivery_state == DeliveryState.FAILED
@@ -184,6 +187,8 @@ def test_transient_errors_are_retried_with_backoff_then_fail_clearly(
     # One first try and MAX_RETRIES retries reached GitHub.
     assert len(github.requests_to("GET", rf"/repos/{REPOSITORY}$")) == 6
     assert result.result.startswith("failed")
+    pipeline.refresh_from_db()
+    assert pipeline.status == "failed" and pipeline.attempts == 6 and "502" in pipeline.error
 
 
 def test_unknown_reviewer_is_reported(payments_service: Any, bob: Any, github: Any) -> None:
