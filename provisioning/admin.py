@@ -265,21 +265,16 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
             return HttpResponseRedirect(page)
         data = form.cleaned_data
         try:
-            if data["decision"] == "approve":
-                actions.approve(
-                    resource, actor=request.user, reason=data["reason"], plan_run=data["plan_run"]
-                )
-            else:
-                actions.reject(
-                    resource, actor=request.user, reason=data["reason"], plan_run=data["plan_run"]
-                )
+            decide = actions.approve if data["decision"] == "approve" else actions.reject
+            decision = decide(
+                resource, actor=request.user, reason=data["reason"], plan_run=data["plan_run"]
+            )
         except ServiceError as error:
             self.message_user(request, f"{resource}: {error.message}", messages.ERROR)
             return HttpResponseRedirect(page)
-        resource.refresh_from_db(fields=["status"])
         if data["decision"] == "reject":
             done = f"Plan run {data['plan_run']} of {resource} rejected."
-        elif resource.status == ResourceStatus.AWAITING_APPROVAL:
+        elif not decision.queued:
             done = f"Approval of plan run {data['plan_run']} recorded; it needs more approvals."
         else:
             done = f"Plan run {data['plan_run']} of {resource} approved; the apply is queued."

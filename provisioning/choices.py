@@ -32,6 +32,14 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class PlanHold(models.TextChoices):
+    """A plan held after it succeeds (a fleet plans first, applies in waves)."""
+
+    NONE = "", "Not held"
+    HELD = "held", "Held until released"
+    RELEASED = "released", "Released"
+
+
 class ApprovalDecision(models.TextChoices):
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
@@ -61,6 +69,10 @@ class ResourceEvent(models.TextChoices):
     PLAN_POLICY_FAILED = "resource.policy_failed", "Plan failed a mandatory policy"
     POLICY_OVERRIDDEN = "resource.policy_overridden", "Policy failure overridden"
     POLICY_PASSED = "resource.policy_passed", "Plan passes its policies again"
+    OUTCOME_UNKNOWN = (
+        "resource.outcome_unknown",
+        "Run lost after it changed the state; planned again to see what is there",
+    )
 
 
 class AuditAction(models.TextChoices):
@@ -94,6 +106,7 @@ class AuditAction(models.TextChoices):
     RUN_CANCELLED = "run.cancelled", "Run cancelled"
     RUN_CANCEL_REQUESTED = "run.cancel_requested", "Run cancel requested"
     RUN_WORKER_LOST = "run.worker_lost", "Run lost its worker"
+    RUN_OUTCOME_UNKNOWN = "run.outcome_unknown", "Run lost its worker after changing the state"
 
 
 RUN_ACTIVE = {RunStatus.QUEUED, RunStatus.RUNNING}

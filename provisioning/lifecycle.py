@@ -1,9 +1,10 @@
 """The lifecycle of resources and runs: the transition table and the only writers of status.
 
 Every change of `Resource.status` or `Run.status` goes through `transition` or `end_run`
-/ `start_run` here: they check the move is in the table, write it with compare-and-set
-(a stale caller is refused, never overwrites), record the audit event and tell the
-listeners other apps registered (on commit). `tests/provisioning/test_lifecycle_table.py`
+/ `start_run` here, called by `provisioning.workflow` (which decides the move) and by the
+engine's dispatcher (`start_run`): they check the move is in the table, write it with
+compare-and-set (a stale caller is refused, never overwrites), record the audit event and
+tell the listeners other apps registered (on commit). `tests/provisioning/test_lifecycle_table.py`
 enumerates the table, and `docs/lifecycle.md` is drawn from it (`manage.py lifecycle_diagram`).
 """
 
@@ -83,6 +84,10 @@ RESOURCE_TRANSITIONS: frozenset[tuple[ResourceEvent, ResourceStatus, ResourceSta
         *((E.RUN_STOPPED, src, S.FAILED) for src in (S.APPLYING, S.DESTROYING)),
         # A plan, or an apply that never reached Terraform, leaves what exists as it was.
         *((E.RUN_STOPPED, src, S.PROVISIONED) for src in (S.PLANNING, S.APPLYING, S.DESTROYING)),
+        # A run lost after it changed the state: its outcome is unknown, so its change is
+        # planned again (Terraform refreshes first) to show what is really there.
+        (E.OUTCOME_UNKNOWN, S.APPLYING, S.PLANNING),
+        (E.OUTCOME_UNKNOWN, S.DESTROYING, S.DESTROYING),
         # An apply whose stored plan may not be applied plans again.
         (E.PLAN_REFUSED, S.FAILED, S.PLANNING),
         (E.PLAN_REFUSED, S.FAILED, S.DESTROYING),

@@ -8,7 +8,7 @@ from catalog.models import Service, Template, TemplateVersion
 from idp.models import Environment, Team
 from idp.rbac import TeamOwnedQuerySet
 
-from .choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
+from .choices import ApprovalDecision, PlanHold, ResourceStatus, RunKind, RunStatus
 
 
 class Resource(models.Model):
@@ -146,6 +146,31 @@ class Run(models.Model):
     )
     approval_requirement = models.JSONField(
         default=dict, blank=True, help_text="What this plan needs before it may be applied"
+    )
+    hold = models.CharField(
+        max_length=10,
+        choices=PlanHold.choices,
+        default=PlanHold.NONE,
+        blank=True,
+        help_text="A plan held after it succeeds until released (a fleet's waves)",
+    )
+    state_serial = models.IntegerField(
+        null=True, blank=True, help_text="The backend state's serial when this run started"
+    )
+    state_lineage = models.CharField(
+        max_length=64, blank=True, help_text="The backend state's lineage when this run started"
+    )
+    outcome_unknown = models.BooleanField(
+        default=False,
+        help_text="Lost after Terraform changed the state: what it did is found by a new plan",
+    )
+    recovers = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recoveries",
+        help_text="For a plan: the lost run whose outcome it finds out",
     )
     policy_summary = models.JSONField(
         default=dict,

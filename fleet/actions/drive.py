@@ -23,6 +23,7 @@ from django.utils import timezone
 from idp import audit
 from idp.services import ServiceError
 from provisioning import actions as provisioning
+from provisioning import workflow
 from provisioning.actions import holds, proposals
 from provisioning.choices import RUN_ACTIVE, ApprovalDecision, ResourceStatus, RunKind, RunStatus
 from provisioning.models import Approval, Run
@@ -125,6 +126,18 @@ def _observe_apply(item: FleetItem, plan: Run, apply: Run | None) -> dict[str, A
         # (apply queued and status moved together) is then never mistaken for a withdrawal.
         item.resource.refresh_from_db(fields=["status", "proposal_after_run"])
         apply = _newest_apply(plan)
+    if apply is not None and apply.outcome_unknown:
+        # Lost after it changed the state: the item follows the workflow's refresh-and-plan
+        # of the same change (never failed and retried onto the version before it).
+        followed = workflow.carried_on_by(apply)
+        if followed is None or followed.status in RUN_ACTIVE:
+            return {"status": ItemStatus.APPLYING, "apply_run": apply}
+        if followed.kind == RunKind.PLAN and followed.status != RunStatus.SUCCEEDED:
+            error = f"The plan after a lost apply {followed.status}: {followed.error}"
+            return {"status": ItemStatus.FAILED, "apply_run": apply, "error": error[:2000]}
+        if followed.kind == RunKind.PLAN:
+            return _observe_apply(item, followed, None)
+        apply = followed
     if apply is not None:
         if apply.status in RUN_ACTIVE:
             return {"status": ItemStatus.APPLYING, "apply_run": apply}

@@ -16,7 +16,7 @@ from idp import audit
 from idp.db import lock
 from idp.services import Conflict, Forbidden, ServiceError
 
-from .. import lifecycle
+from .. import workflow
 from ..approval_policy import ApprovalPolicy, approval_ttl, break_glass_refusal, plan_expiry
 from ..choices import (
     ApprovalDecision,
@@ -24,11 +24,12 @@ from ..choices import (
     ResourceEvent,
     ResourceStatus,
 )
-from ..engine.outcomes import queue_apply
 from ..models import Approval, Resource, Run
 from . import proposals, rules
 from .changes import locked
 from .policy import hold_reason
+from .results import Decision
+from .types import Person, signed_in
 
 
 def _plan_to_decide(resource: Resource, seen: int | None = None) -> Run:
@@ -58,7 +59,7 @@ def _plan_to_decide(resource: Resource, seen: int | None = None) -> Run:
 
 def _decide(
     resource: Resource,
-    actor: Any,
+    actor: Person,
     plan_run: int | None,
     decision: ApprovalDecision,
     reason: str,
@@ -77,7 +78,7 @@ def _decide(
         resource=resource,
         run=plan,
         decision=decision,
-        decided_by=actor,
+        decided_by=signed_in(actor),
         reason=reason,
         break_glass=break_glass,
         plan_hash=plan.plan_hash,
@@ -87,34 +88,22 @@ def _decide(
     return plan, approval
 
 
-def _check_decider(resource: Resource, plan: Run | None, actor: Any) -> None:
+def _check_decider(resource: Resource, plan: Run | None, actor: Person) -> None:
     refusal = ApprovalPolicy.of(resource).refusal(resource, plan, actor)
     if refusal:
         raise Forbidden(refusal)
 
 
-def _queue(resource: Resource, plan: Run, event: ResourceEvent, actor: Any, **details: Any) -> Run:
-    apply_run = queue_apply(resource, plan, actor=actor)
-    to = ResourceStatus.DESTROYING if plan.is_destroy else ResourceStatus.APPLYING
-    lifecycle.transition(
-        resource,
-        to,
-        event,
-        actor=actor,
-        details={
-            "plan_run": plan.pk,
-            "apply_run": apply_run.pk,
-            "plan_hash": plan.plan_hash,
-            **details,
-        },
-    )
-    return apply_run
+def _queue(
+    resource: Resource, plan: Run, event: ResourceEvent, actor: Person, **details: Any
+) -> Run:
+    return workflow.approved(resource, plan, actor=actor, event=event, **details)
 
 
 @transaction.atomic
 def approve(
-    resource: Resource, *, actor: Any, reason: str = "", plan_run: int | None = None
-) -> Approval:
+    resource: Resource, *, actor: Person, reason: str = "", plan_run: int | None = None
+) -> Decision:
     """Approve the pending plan. When the plan's approvals then meet its policy, the apply of
     exactly that plan file is queued; otherwise it waits for the next approver."""
     resource = locked(resource)
@@ -123,28 +112,30 @@ def approve(
     )
     policy = ApprovalPolicy.of(resource)
     if policy.satisfied(plan):
-        _queue(resource, plan, ResourceEvent.APPROVED, actor, reason=approval.reason)
-    else:
-        progress = policy.progress(plan)
-        audit.record(
-            AuditAction.APPROVAL_RECORDED,
-            actor=actor,
-            target=resource,
-            details={
-                "plan_run": plan.pk,
-                "plan_hash": plan.plan_hash,
-                "approved_by": progress["approved_by"],
-                "approvals_required": progress["approvals"],
-                "reason": approval.reason,
-            },
-        )
-    return approval
+        apply_run = _queue(resource, plan, ResourceEvent.APPROVED, actor, reason=approval.reason)
+        return Decision(resource, plan, approval, ResourceStatus(resource.status), apply_run)
+    progress = policy.progress(plan)
+    # The plan waits for the next approver.
+    audit.record(
+        AuditAction.APPROVAL_RECORDED,
+        actor=actor,
+        target=resource,
+        details={
+            "plan_run": plan.pk,
+            "plan_hash": plan.plan_hash,
+            "approved_by": progress["approved_by"],
+            "approvals_required": progress["approvals"],
+            "reason": approval.reason,
+        },
+    )
+    needed = max(int(progress["approvals"] or 0) - len(progress["approved_by"]), 1)
+    return Decision(resource, plan, approval, ResourceStatus(resource.status), still_needed=needed)
 
 
 @transaction.atomic
 def break_glass(
-    resource: Resource, *, actor: Any, reason: str, plan_run: int | None = None
-) -> Approval:
+    resource: Resource, *, actor: Person, reason: str, plan_run: int | None = None
+) -> Decision:
     """A platform admin approves the pending plan alone, past the four-eyes rule and the
     number of approvals: a reason is required, and the override is audited and shown."""
     reason = (reason or "").strip()
@@ -157,12 +148,16 @@ def break_glass(
     plan, approval = _decide(
         resource, actor, plan_run, ApprovalDecision.APPROVED, reason, break_glass=True
     )
-    _queue(resource, plan, ResourceEvent.BREAK_GLASS, actor, reason=reason, break_glass=True)
-    return approval
+    apply_run = _queue(
+        resource, plan, ResourceEvent.BREAK_GLASS, actor, reason=reason, break_glass=True
+    )
+    return Decision(resource, plan, approval, ResourceStatus(resource.status), apply_run)
 
 
 @transaction.atomic
-def reject(resource: Resource, *, actor: Any, reason: str, plan_run: int | None = None) -> Approval:
+def reject(
+    resource: Resource, *, actor: Person, reason: str, plan_run: int | None = None
+) -> Decision:
     """Reject the pending plan (a reason is required) and discard its proposal: a rejected
     first request ends the resource, a rejected change leaves what exists as it was."""
     reason = (reason or "").strip()
@@ -170,34 +165,24 @@ def reject(resource: Resource, *, actor: Any, reason: str, plan_run: int | None 
         raise ServiceError("Give a reason for the rejection", field="reason")
     resource = locked(resource)
     plan, approval = _decide(resource, actor, plan_run, ApprovalDecision.REJECTED, reason)
-    to = ResourceStatus.PROVISIONED if resource.provisioned_at else ResourceStatus.REJECTED
-    lifecycle.transition(
+    workflow.proposal_ended(
         resource,
-        to,
         ResourceEvent.REJECTED,
         actor=actor,
-        fields=proposals.discard_fields(resource),
         details={"plan_run": plan.pk, "reason": reason},
     )
-    return approval
+    return Decision(resource, plan, approval, ResourceStatus(resource.status))
 
 
 @transaction.atomic
-def withdraw(resource: Resource, *, actor: Any) -> Resource:
+def withdraw(resource: Resource, *, actor: Person) -> Resource:
     """The team withdraws its proposed change before it is decided: the proposal is
     discarded (a first request ends as rejected)."""
     resource = locked(resource)
     rules.require(actor, resource.team, "use_team", "withdraw changes")
     if resource.status not in (ResourceStatus.AWAITING_APPROVAL, ResourceStatus.POLICY_FAILED):
         raise Conflict(f"The resource is not awaiting approval (it is {resource.status})")
-    to = ResourceStatus.PROVISIONED if resource.provisioned_at else ResourceStatus.REJECTED
-    return lifecycle.transition(
-        resource,
-        to,
-        ResourceEvent.CANCELLED,
-        actor=actor,
-        fields=proposals.discard_fields(resource),
-    )
+    return workflow.proposal_ended(resource, ResourceEvent.CANCELLED, actor=actor)
 
 
 def expire_pending_plans(now: datetime | None = None) -> int:
@@ -215,16 +200,11 @@ def expire_pending_plans(now: datetime | None = None) -> int:
             plan = proposals.pending_plan(resource)
             if plan is None or plan.finished_at is None or plan.finished_at > cutoff:
                 continue
-            to = ResourceStatus.PROVISIONED if resource.provisioned_at else ResourceStatus.FAILED
-            lifecycle.transition(
+            workflow.proposal_ended(
                 resource,
-                to,
                 ResourceEvent.APPROVAL_EXPIRED,
-                fields={
-                    **proposals.discard_fields(resource),
-                    "last_error": "The plan was not approved in time; its change was discarded",
-                },
                 details={"plan_run": plan.pk},
+                last_error="The plan was not approved in time; its change was discarded",
             )
             expired += 1
     return expired

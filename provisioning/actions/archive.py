@@ -7,8 +7,6 @@ Archiving is not a lifecycle status: the resource keeps the status it ended with
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,12 +17,13 @@ from idp.services import Conflict, Forbidden, ServiceError
 from ..choices import AuditAction, ResourceStatus
 from ..models import Resource
 from .changes import is_busy, locked, was_applied
+from .types import Person
 
 # Requests that came to nothing: a failed one that never applied, a rejected or withdrawn one.
 ARCHIVABLE = {ResourceStatus.FAILED, ResourceStatus.REJECTED}
 
 
-def archive_refusal(resource: Resource, user: Any) -> ServiceError | None:
+def archive_refusal(resource: Resource, user: Person) -> ServiceError | None:
     """Why `user` may not archive the resource now; None when they may (members and up)."""
     team = resource.team
     if not has_team_perm(user, team, "use_team"):
@@ -47,7 +46,7 @@ def archive_refusal(resource: Resource, user: Any) -> ServiceError | None:
     return None
 
 
-def unarchive_refusal(resource: Resource, user: Any) -> ServiceError | None:
+def unarchive_refusal(resource: Resource, user: Person) -> ServiceError | None:
     """Why `user` may not take the resource back into the lists; None when they may."""
     team = resource.team
     if not has_team_perm(user, team, "use_team"):
@@ -58,7 +57,7 @@ def unarchive_refusal(resource: Resource, user: Any) -> ServiceError | None:
 
 
 @transaction.atomic
-def archive(resource: Resource, *, actor: Any) -> Resource:
+def archive(resource: Resource, *, actor: Person) -> Resource:
     """Archive a failed or rejected request: hidden from the lists, kept in audit."""
     resource = locked(resource)
     refusal = archive_refusal(resource, actor)
@@ -73,7 +72,7 @@ def archive(resource: Resource, *, actor: Any) -> Resource:
 
 
 @transaction.atomic
-def unarchive(resource: Resource, *, actor: Any) -> Resource:
+def unarchive(resource: Resource, *, actor: Person) -> Resource:
     """Bring an archived resource back into the lists (it keeps its status)."""
     resource = locked(resource)
     refusal = unarchive_refusal(resource, actor)

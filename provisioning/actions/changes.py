@@ -18,21 +18,12 @@ from idp.db import lock
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
 
-from .. import lifecycle
+from .. import workflow
 from ..causes import Cause
-from ..choices import (
-    RESOURCE_BUSY,
-    RESOURCE_GONE,
-    RUN_ACTIVE,
-    AuditAction,
-    ResourceEvent,
-    ResourceStatus,
-    RunKind,
-)
-from ..engine import dispatch
-from ..engine.crypto import encrypt_json
+from ..choices import AuditAction, ResourceEvent, ResourceStatus, RunKind
 from ..models import Resource, Run
 from . import dependencies, proposals, rules
+from .types import Person, Starter
 
 # States from which a new plan (re-plan, change, upgrade, destroy) may start.
 PLANNABLE = {
@@ -51,63 +42,49 @@ def locked(resource: Resource) -> Resource:
     ).get(pk=resource.pk)
 
 
-def is_busy(resource: Resource) -> bool:
-    return (
-        resource.status in RESOURCE_BUSY
-        or resource.runs.filter(status__in=RUN_ACTIVE).exclude(kind=RunKind.DRIFT).exists()
-    )
+is_busy = workflow.is_busy
 
 
 def ensure_idle(resource: Resource) -> None:
-    if resource.status in RESOURCE_GONE:
-        raise Conflict(f"The resource is {resource.status}")
-    if resource.archived_at is not None:
-        # Put away on purpose: work on it starts again only once someone takes it back.
-        raise Conflict("The resource is archived; unarchive it first")
-    if is_busy(resource):
-        raise Conflict(f"The resource is busy ({resource.status}); wait for its run to finish")
+    refusal = workflow.idle_refusal(resource)
+    if refusal is not None:
+        raise Conflict(refusal)
 
 
 def start_plan(
     resource: Resource,
     config: proposals.Config,
     *,
-    actor: Any,
+    actor: Starter,
     action: str,
     is_destroy: bool = False,
     details: dict[str, Any] | None = None,
     event: ResourceEvent | None = None,
     refresh_only: bool = False,
+    hold: bool = False,
+    recovers: Run | None = None,
 ) -> Run:
     """Queue a plan of `config` and move the resource to planning (or destroying); with
     `refresh_only`, a `-refresh-only` plan that accepts the real values as intended.
     `actor` is the person acting, or the `Cause` of a plan the platform starts (who caused
     it counts as an author of the change: four eyes)."""
     cause = Cause.of(actor)
-    run = dispatch.new_run(
-        resource,
-        RunKind.PLAN,
-        actor=cause,
-        version=config.version,
-        parameters=config.plain,
-        sensitive=encrypt_json(config.secret),
-        is_destroy=is_destroy,
-        refresh_only=refresh_only,
-    )
     if event is None:
         event = ResourceEvent.DESTROY_REQUESTED if is_destroy else ResourceEvent.CHANGE_PLANNED
     if cause.person is None:
         details = {**(details or {}), "authors": authors_named(cause.authors)}
-    lifecycle.transition(
+    return workflow.queue_plan(
         resource,
-        dispatch.running_status(run),
-        event,
-        actor=cause.person,
+        config,
+        cause=cause,
+        event=event,
         action=action,
-        fields={"last_error": ""},
-        details={"run": run.pk, **(details or {})},
+        is_destroy=is_destroy,
+        refresh_only=refresh_only,
+        hold=hold,
+        recovers=recovers,
+        details=details,
     )
-    return run
 
 
 def authors_named(ids: Iterable[int]) -> list[str]:
@@ -117,7 +94,7 @@ def authors_named(ids: Iterable[int]) -> list[str]:
 
 
 @transaction.atomic
-def change_parameters(resource: Resource, parameters: Any, *, actor: Any) -> Run:
+def change_parameters(resource: Resource, parameters: Any, *, actor: Person) -> Run:
     """Plan the resource with new parameters (the approval policy judges the plan).
 
     The given parameters replace the ones of the change's base (the proposal awaiting
@@ -151,24 +128,26 @@ def change_parameters(resource: Resource, parameters: Any, *, actor: Any) -> Run
 
 
 @transaction.atomic
-def replan(resource: Resource, *, actor: Any) -> Run:
+def replan(resource: Resource, *, actor: Person) -> Run:
     """Plan again: the proposal awaiting approval if there is one, else what is applied.
     Whoever re-plans becomes an author of the change."""
     resource = locked(resource)
     rules.require(actor, resource.team, "use_team", "plan resources")
     ensure_idle(resource)
     pending = proposals.plan_awaiting_decision(resource)
+    lost = proposals.unresolved_loss(resource) if pending is None else None
     return start_plan(
         resource,
         proposals.base(resource),
         actor=actor,
         action=AuditAction.REPLANNED,
-        is_destroy=bool(pending and pending.is_destroy),
+        is_destroy=bool(pending and pending.is_destroy) or bool(lost and lost.is_destroy),
+        recovers=lost,
     )
 
 
 @transaction.atomic
-def upgrade(resource: Resource, version: Any = None, *, actor: Any, hold: bool = False) -> Run:
+def upgrade(resource: Resource, version: Any = None, *, actor: Person, hold: bool = False) -> Run:
     """Plan the resource on another template version (the current one by default).
 
     With `hold`, the plan does not go on to approval or apply when it succeeds: it waits,
@@ -191,22 +170,14 @@ def upgrade(resource: Resource, version: Any = None, *, actor: Any, hold: bool =
     # Parameters the new version dropped are left behind; new ones take their defaults.
     values = {k: v for k, v in start.values.items() if not known or k in known}
     plain, secret = rules.clean_parameters(target, values)
-    run = start_plan(
+    return start_plan(
         resource,
         proposals.Config(target, plain, secret),
         actor=actor,
         action=AuditAction.UPGRADE_PLANNED,
         details={"from": str(start.version), "to": str(target), "held": hold},
+        hold=hold,
     )
-    if hold:
-        # Marked before the plan runs (the run is sent on commit); `finish_plan` keeps it.
-        run.approval_requirement = {HELD: True}
-        Run.objects.filter(pk=run.pk).update(approval_requirement=run.approval_requirement)
-    return run
-
-
-# The key of a plan's `approval_requirement` that holds it after it succeeds.
-HELD = "held"
 
 
 def was_applied(resource: Resource) -> bool:
@@ -220,7 +191,7 @@ def was_applied(resource: Resource) -> bool:
     ).exists()
 
 
-def destroy_refusal(resource: Resource, user: Any) -> ServiceError | None:
+def destroy_refusal(resource: Resource, user: Person) -> ServiceError | None:
     """Why `user` may not request the destroy of the resource now; None when they may.
 
     The one rule behind `request_destroy` and the "destroy" of `allowed_actions`: team
@@ -259,7 +230,7 @@ def destroy_refusal(resource: Resource, user: Any) -> ServiceError | None:
 
 
 @transaction.atomic
-def request_destroy(resource: Resource, *, actor: Any) -> Run:
+def request_destroy(resource: Resource, *, actor: Person) -> Run:
     """Plan the destruction of the resource (`plan -destroy`, then approval rules, apply);
     `destroy_refusal` says who may, and when."""
     resource = locked(resource)
@@ -276,14 +247,27 @@ def request_destroy(resource: Resource, *, actor: Any) -> Run:
 
 
 @transaction.atomic
-def retry(resource: Resource, *, actor: Any) -> Run:
+def retry(resource: Resource, *, actor: Person) -> Run:
     """Start over after a failed run: a new plan of what the resource holds (a failed run's
-    proposal was discarded; a failed destroy is planned as a destroy again)."""
+    proposal was discarded; a failed destroy is planned as a destroy again). After a run
+    whose outcome is unknown, its kept proposal is planned again, never the configuration
+    before it; that plan needs approval if it would replace or destroy what was created."""
     resource = locked(resource)
     rules.require(actor, resource.team, "use_team", "retry runs")
     if resource.status != ResourceStatus.FAILED:
         raise Conflict(f"Only a failed resource can be retried (it is {resource.status})")
     ensure_idle(resource)
+    lost = proposals.unresolved_loss(resource)
+    if lost is not None and lost.plan_run is not None:
+        return start_plan(
+            resource,
+            proposals.proposed(lost.plan_run),
+            actor=actor,
+            action=AuditAction.RETRIED,
+            is_destroy=lost.is_destroy,
+            details={"failed_run": lost.pk, "outcome_unknown": True},
+            recovers=lost,
+        )
     last = resource.runs.exclude(kind=RunKind.DRIFT).order_by("-pk").first()
     is_destroy = bool(last and last.is_destroy)
     return start_plan(

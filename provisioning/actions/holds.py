@@ -9,43 +9,22 @@ Discarding one puts the resource back as it was, its proposal dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 
 from idp import audit
 from idp.services import Conflict
 
-from .. import lifecycle
+from .. import workflow
 from ..approval_policy import Requirement, plan_expiry
-from ..choices import AuditAction, ResourceEvent, ResourceStatus, RunStatus
-from ..engine import outcomes
+from ..choices import AuditAction, PlanHold, ResourceEvent, ResourceStatus, RunStatus
 from ..models import Resource, Run
 from . import proposals, rules
-from .changes import HELD, locked, start_plan
+from .changes import locked, start_plan
+from .types import Person
 
-RELEASED = "released"
-
-_held_listeners: list[Callable[[int, int], None]] = []
-
-
-def on_plan_held(listener: Callable[[int, int], None]) -> None:
-    """Register a listener (an app's `ready()`), called on commit with (resource id, plan run
-    id) when a held plan succeeded: no status moves then, so `on_resource_moved` is silent."""
-    if listener not in _held_listeners:
-        _held_listeners.append(listener)
-
-
-def plan_held(resource_id: int, run_id: int) -> None:
-    """Tell the listeners, once the transaction that stored the held plan commits."""
-
-    def notify() -> None:
-        for listener in list(_held_listeners):
-            listener(resource_id, run_id)
-
-    transaction.on_commit(notify)
+# Listeners of held plans (an app's `ready()`): the workflow tells them.
+on_plan_held = workflow.on_plan_held
 
 
 def held_plan(resource: Resource) -> Run | None:
@@ -55,30 +34,15 @@ def held_plan(resource: Resource) -> Run | None:
     plan = proposals.pending_plan(resource)
     if plan is None or plan.status != RunStatus.SUCCEEDED or not plan.plan_hash:
         return None
-    marks = plan.approval_requirement or {}
-    return plan if marks.get(HELD) and not marks.get(RELEASED) else None
+    return plan if plan.hold == PlanHold.HELD else None
 
 
-def _settled_status(resource: Resource) -> ResourceStatus:
-    """Where the resource stands without its proposal: what exists stays as it was."""
-    exists = resource.provisioned_at is not None and resource.destroyed_at is None
-    return ResourceStatus.PROVISIONED if exists else ResourceStatus.FAILED
-
-
-def _drop(resource: Resource, plan: Run, *, actor: Any, reason: str) -> None:
-    lifecycle.transition(
-        resource,
-        _settled_status(resource),
-        ResourceEvent.RUN_STOPPED,
-        actor=actor,
-        action=AuditAction.HELD_PLAN_DISCARDED,
-        fields=proposals.discard_fields(resource),
-        details={"run": plan.pk, "reason": reason},
-    )
+def _drop(resource: Resource, plan: Run, *, actor: Person, reason: str) -> None:
+    workflow.held_plan_dropped(resource, plan, actor=actor, reason=reason)
 
 
 @transaction.atomic
-def release_held_plan(resource: Resource, *, actor: Any) -> Run:
+def release_held_plan(resource: Resource, *, actor: Person) -> Run:
     """Let the held plan go on: to the approvals inbox where its requirement needs approval,
     else its apply is queued. A plan whose approval window closed while it was held is
     planned again (not held), so approvers never see a plan they can no longer decide on.
@@ -88,9 +52,9 @@ def release_held_plan(resource: Resource, *, actor: Any) -> Run:
     plan = held_plan(resource)
     if plan is None:
         raise Conflict(f"The resource has no held plan (it is {resource.status})")
-    marks = dict(plan.approval_requirement or {})
-    Run.objects.filter(pk=plan.pk).update(approval_requirement={**marks, RELEASED: True})
-    requirement = Requirement.from_json(marks)
+    Run.objects.filter(pk=plan.pk).update(hold=PlanHold.RELEASED)
+    plan.hold = PlanHold.RELEASED
+    requirement = Requirement.from_json(plan.approval_requirement)
     audit.record(
         AuditAction.PLAN_RELEASED,
         actor=actor,
@@ -108,23 +72,19 @@ def release_held_plan(resource: Resource, *, actor: Any) -> Run:
             action=AuditAction.REPLANNED,
             details={"expired_held_plan": plan.pk},
         )
-    before = resource.runs.order_by("-pk").values_list("pk", flat=True).first()
-    outcomes.advance(
+    apply = workflow.advance(
         resource,
         plan,
-        requirement,
-        gate_fields={},
         details={"run": plan.pk, "released": True},
         waits=ResourceEvent.PLAN_AWAITS_APPROVAL,
         applies=ResourceEvent.APPLY_QUEUED,
         actor=actor,
     )
-    apply = resource.runs.filter(pk__gt=before or 0).order_by("-pk").first()
     return apply or plan
 
 
 @transaction.atomic
-def discard_held_plan(resource: Resource, *, actor: Any, reason: str = "") -> Run:
+def discard_held_plan(resource: Resource, *, actor: Person, reason: str = "") -> Run:
     """Drop the held plan: the resource goes back to what it was, nothing applied."""
     resource = locked(resource)
     rules.require(actor, resource.team, "use_team", "discard held plans")

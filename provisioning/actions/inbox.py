@@ -22,6 +22,7 @@ from ..choices import ApprovalDecision, RunKind, RunStatus
 from ..engine.terraform import plan_counts
 from ..models import Approval, Resource, Run
 from . import proposals
+from .types import Person
 
 # Columns of a plan never needed to describe it (bytes, and the rendered plan text).
 _PLAN_DEFERRED = ("plan_file", "pending_state", "plan_text")
@@ -114,7 +115,7 @@ class InboxItem:
         }
 
 
-def awaiting(user: Any) -> QuerySet[Run]:
+def awaiting(user: Person) -> QuerySet[Run]:
     """The plans awaiting `user`'s decision (the approval policy's `decidable_plans`, one
     query however many plans wait), each with its resource, the window closing soonest
     first. Lazy: a page of it reads only that page."""
@@ -147,14 +148,14 @@ def pending(plans: Iterable[Run]) -> list[Pending]:
     return [Pending(plan.resource, plan) for plan in plans]
 
 
-def inbox_count(user: Any) -> int:
+def inbox_count(user: Person) -> int:
     """How many plans await `user`'s decision (the navigation badge): one COUNT query."""
     if not getattr(user, "is_authenticated", False):
         return 0
     return decidable_plans(user).count()
 
 
-def find(user: Any, plan_run: int) -> Pending | None:
+def find(user: Person, plan_run: int) -> Pending | None:
     """The plan run `plan_run` when it awaits `user`'s decision, else None (another team's
     plan, an older plan of the resource, one the user may not decide on)."""
     if not getattr(user, "is_authenticated", False):
@@ -251,12 +252,12 @@ def describe(pending: list[Pending]) -> list[InboxItem]:
     return items
 
 
-def inbox_items(user: Any) -> list[InboxItem]:
+def inbox_items(user: Person) -> list[InboxItem]:
     """The plans awaiting `user`'s decision, described (the window closing soonest first)."""
     return describe(pending(awaiting(user)))
 
 
-def inbox_item(user: Any, plan_run: int) -> InboxItem | None:
+def inbox_item(user: Person, plan_run: int) -> InboxItem | None:
     """One plan awaiting `user`'s decision, described; None when it does not await them."""
     found = find(user, plan_run)
     return describe([found])[0] if found is not None else None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from idp.rbac import has_team_perm
 
 from ..approval_policy import ApprovalPolicy, break_glass_refusal
@@ -14,6 +12,7 @@ from .archive import archive_refusal, unarchive_refusal
 from .changes import PLANNABLE, destroy_refusal, is_busy
 from .drift import drift_actions
 from .policy import override_refusal
+from .types import Person
 
 ACTIONS = (
     "approve",
@@ -34,7 +33,7 @@ ACTIONS = (
 )
 
 
-def allowed_actions(resource: Resource, user: Any) -> set[str]:
+def allowed_actions(resource: Resource, user: Person) -> set[str]:
     """Which actions `user` may take on the resource now (asks the same rules the actions
     enforce: the approval policy for decisions, `destroy_refusal` and the archive rules,
     roles for the rest)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,14 +13,15 @@ from idp import audit
 from idp.rbac import is_platform_admin
 from idp.services import Conflict, Forbidden, ServiceError
 
-from .. import lifecycle, plan_checks
+from .. import plan_checks, workflow
 from ..approval_policy import Requirement
 from ..choices import AuditAction, ResourceEvent, ResourceStatus
 from ..engine.crypto import decrypt_json
-from ..engine.outcomes import advance, policy_counts
 from ..models import Resource, Run
+from ..workflow import policy_counts
 from . import proposals
 from .changes import locked
+from .types import Person
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ def _pending(resource: Resource, seen: int | None = None) -> Run:
     return plan
 
 
-def override_refusal(resource: Resource, user: Any, plan: Run | None = None) -> ServiceError | None:
+def override_refusal(
+    resource: Resource, user: Person, plan: Run | None = None
+) -> ServiceError | None:
     """Why `user` may not override the policy failure of the resource's plan (None: may)."""
     if not is_platform_admin(user):
         return Forbidden("Only a platform admin may override a policy failure")
@@ -80,7 +82,7 @@ def override_refusal(resource: Resource, user: Any, plan: Run | None = None) -> 
 
 @transaction.atomic
 def override_policy(
-    resource: Resource, *, actor: Any, reason: str, plan_run: int | None = None
+    resource: Resource, *, actor: Person, reason: str, plan_run: int | None = None
 ) -> Resource:
     """A platform admin lets a plan past the policies it fails, when every blocking failure
     is `mandatory-overridable`; a reason is required, and it is audited and shown. The plan
@@ -106,11 +108,9 @@ def override_policy(
     }
     Run.objects.filter(pk=plan.pk).update(policy_summary=summary)
     plan.policy_summary = summary
-    advance(
+    workflow.advance(
         resource,
         plan,
-        Requirement.from_json(plan.approval_requirement),
-        gate_fields={},
         details={"run": plan.pk, "reason": reason, "policy": policy_counts(summary)},
         waits=ResourceEvent.POLICY_OVERRIDDEN,
         applies=ResourceEvent.POLICY_OVERRIDDEN,
@@ -151,18 +151,11 @@ def reevaluate(resource_id: int) -> bool:
         details = {"run": plan.pk, "policy": policy_counts(checks), "reevaluated": True}
         blocked = plan_checks.is_blocked(checks)
         if blocked and resource.status == ResourceStatus.AWAITING_APPROVAL:
-            lifecycle.transition(
-                resource,
-                ResourceStatus.POLICY_FAILED,
-                ResourceEvent.PLAN_POLICY_FAILED,
-                details=details,
-            )
+            workflow.policy_failed_again(resource, details)
         elif not blocked and resource.status == ResourceStatus.POLICY_FAILED:
-            advance(
+            workflow.advance(
                 resource,
                 plan,
-                Requirement.from_json(plan.approval_requirement),
-                gate_fields={},
                 details=details,
                 waits=ResourceEvent.POLICY_PASSED,
                 applies=ResourceEvent.POLICY_PASSED,

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from catalog.services.sources import version_refusal
 from idp import audit
 from idp.db import retry_on_deadlock
+from idp.models import Team
 from idp.services import Conflict, ServiceError
 
 from .. import lifecycle
@@ -18,6 +19,7 @@ from ..engine import dispatch
 from ..engine.crypto import encrypt_json
 from ..models import Resource
 from . import dependencies, rules
+from .types import Person, signed_in
 
 
 def request_resource(**request: Any) -> Resource:
@@ -33,10 +35,10 @@ def request_resource(**request: Any) -> Resource:
 @retry_on_deadlock  # a lost race (deadlock) runs the whole request again, a few times
 def request_or_replay(
     *,
-    actor: Any,
+    actor: Person,
     template: Any,
     version: Any,
-    team: Any,
+    team: Team | str,
     environment: Any,
     name: Any,
     parameters: Any,
@@ -93,21 +95,22 @@ def _key(idempotency_key: str | None) -> str:
     return (idempotency_key or "").strip()[:200]
 
 
-def replayed(actor: Any, idempotency_key: str | None) -> Resource | None:
+def replayed(actor: Person, idempotency_key: str | None) -> Resource | None:
     """The resource `actor` already requested with this idempotency key, if any (the one
     lookup of a key; a repeat is answered with it before its body is even parsed)."""
     key = _key(idempotency_key)
-    if not key or not getattr(actor, "is_authenticated", False):
+    user = signed_in(actor)
+    if not key or user is None:
         return None
-    return Resource.objects.filter(requested_by=actor, idempotency_key=key).first()
+    return Resource.objects.filter(requested_by=user, idempotency_key=key).first()
 
 
 def _request_resource(
     *,
-    actor: Any,
+    actor: Person,
     template: Any,
     version: Any,
-    team: Any,
+    team: Team | str,
     environment: Any,
     name: Any,
     parameters: Any,

@@ -21,6 +21,8 @@ from idp.models import SLUG_PATTERN, SLUG_RULE, Environment, Team
 from idp.rbac import has_team_perm
 from idp.services import Forbidden, ServiceError
 
+from .types import Person
+
 # A resource name follows the platform's naming rule: it names AWS resources, state keys
 # and parameter paths.
 NAME_PATTERN = re.compile(SLUG_PATTERN)
@@ -99,7 +101,7 @@ def resolve_version(template: Template, value: Any) -> TemplateVersion:
     return version
 
 
-def resolve_team(value: Any, actor: Any) -> Team:
+def resolve_team(value: Any, actor: Person) -> Team:
     """A team the actor can see; an unknown team and another team's read the same."""
     team = value if isinstance(value, Team) else Team.objects.filter(slug=str(value or "")).first()
     if team is None or not has_team_perm(actor, team, "view_team"):
@@ -153,6 +155,6 @@ def clean_parameters(
     return sensitivity.split(version, cleaned)
 
 
-def require(user: Any, team: Team, perm: str, what: str) -> None:
+def require(user: Person, team: Team, perm: str, what: str) -> None:
     if not has_team_perm(user, team, perm):
         raise Forbidden(f"Your role in {team.slug} does not allow you to {what}")

@@ -12,15 +12,16 @@ from idp.services import Conflict
 
 from ..choices import RUN_ACTIVE, AuditAction, RunStatus
 from ..engine import dispatch
-from ..models import ResourceLock, Run, RunLogChunk
+from ..models import Resource, ResourceLock, Run, RunLogChunk
 from . import rules
 from .changes import locked
+from .types import Person
 
 LOG_PAGE = 64 * 1024
 
 
 @transaction.atomic
-def cancel_run(run: Run, *, actor: Any) -> Run:
+def cancel_run(run: Run, *, actor: Person) -> Run:
     """Cancel a queued run at once (its proposal is discarded); ask a running one to stop
     (Terraform is interrupted, and the run ends as cancelled)."""
     resource = locked(run.resource)  # the resource row first, then the run (lock order)
@@ -44,7 +45,7 @@ def cancel_run(run: Run, *, actor: Any) -> Run:
 
 
 @transaction.atomic
-def unlock(resource: Any, *, actor: Any) -> dict[str, Any]:
+def unlock(resource: Resource, *, actor: Person | None) -> dict[str, Any]:
     """Clear a stale lock (the platform's and Terraform's) so the next run can start.
 
     Returns what was removed: the platform lock (and the run it ended), and whether a

@@ -226,8 +226,8 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        approval = actions.approve(resource, actor=request.user, **serializer.validated_data)
-        return Response(s.ApprovalSerializer(approval).data)
+        decision = actions.approve(resource, actor=request.user, **serializer.validated_data)
+        return Response(s.ApprovalSerializer(decision.approval).data)
 
     @extend_schema(
         request=s.RejectSerializer,
@@ -239,8 +239,8 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.RejectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        approval = actions.reject(resource, actor=request.user, **serializer.validated_data)
-        return Response(s.ApprovalSerializer(approval).data)
+        decision = actions.reject(resource, actor=request.user, **serializer.validated_data)
+        return Response(s.ApprovalSerializer(decision.approval).data)
 
     @extend_schema(
         request=s.BreakGlassSerializer,
@@ -253,8 +253,8 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.BreakGlassSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        approval = actions.break_glass(resource, actor=request.user, **serializer.validated_data)
-        return Response(s.ApprovalSerializer(approval).data)
+        decision = actions.break_glass(resource, actor=request.user, **serializer.validated_data)
+        return Response(s.ApprovalSerializer(decision.approval).data)
 
     @extend_schema(
         request=s.OverridePolicySerializer,

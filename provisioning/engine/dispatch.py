@@ -18,7 +18,7 @@ from idp.conf import setting
 
 from .. import lifecycle
 from ..causes import Cause
-from ..choices import RUN_ACTIVE, ResourceEvent, ResourceStatus, RunKind, RunStatus
+from ..choices import RUN_ACTIVE, ResourceStatus, RunKind, RunStatus
 from ..models import Resource, ResourceLock, Run
 from .dbretry import retry_locked
 
@@ -60,6 +60,7 @@ def new_run(
     is_destroy: bool = False,
     plan_run: Run | None = None,
     refresh_only: bool = False,
+    recovers: Run | None = None,
 ) -> Run:
     """Create a queued run on the resource and queue it (inside the caller's transaction).
 
@@ -78,6 +79,7 @@ def new_run(
         is_destroy=is_destroy,
         plan_run=plan_run,
         refresh_only=refresh_only,
+        recovers=recovers,
         **cause.fields(),
     )
     enqueue(run)
@@ -126,10 +128,9 @@ def acquire(run_id: int, worker: str) -> Run | None:
         if not lifecycle.start_run(run, worker=worker):
             return None
         ResourceLock.objects.get_or_create(resource=resource, defaults={"run": run})
-        if run.kind == RunKind.PLAN and resource.status == ResourceStatus.PENDING:
-            lifecycle.transition(
-                resource, ResourceStatus.PLANNING, ResourceEvent.PLAN_STARTED, record=False
-            )
+        from .. import workflow  # late: the workflow queues runs through this module
+
+        workflow.run_started(run, resource)
         return run
 
 
@@ -137,7 +138,7 @@ def _waits_for_upstream(run: Run) -> bool:
     """A plan of a resource taking another's output waits until that one is applied."""
     if run.kind != RunKind.PLAN:
         return False
-    from ..actions.dependencies import waiting_for
+    from ..references import waiting_for
 
     return bool(waiting_for(run))
 
@@ -159,54 +160,6 @@ def release(resource_id: int, run_id: int) -> None:
         enqueue(nxt)
 
 
-def settle_after_stop(
-    resource: Resource,
-    error: str,
-    run: Run,
-    *,
-    discard: bool = True,
-    actor: Any = None,
-    nothing_applied: bool = False,
-) -> None:
-    """The resource after a run stopped without success (failed, cancelled, lost, unlocked).
-
-    The pending proposal is discarded (unless the stop is followed by a new plan of it).
-    A drift check changes nothing but its check time. A plan, or an apply that never
-    started, leaves a provisioned resource provisioned; anything else in flight is `failed`.
-    """
-    from ..actions.proposals import discard_fields
-
-    if run.kind == RunKind.DRIFT:
-        Resource.objects.filter(pk=resource.pk).update(drift_checked_at=timezone.now())
-        return
-    if (
-        Run.objects.filter(resource=resource, status__in=RUN_ACTIVE)
-        .exclude(pk=run.pk)
-        .exclude(kind=RunKind.DRIFT)
-        .exists()
-    ):
-        return  # a newer run carries the resource on
-    fields: dict[str, Any] = {"last_error": error[:10000]}
-    if discard:
-        fields.update(discard_fields(resource))
-    exists = resource.provisioned_at is not None and resource.destroyed_at is None
-    nothing_ran = nothing_applied or run.kind == RunKind.PLAN or run.started_at is None
-    target = ResourceStatus.PROVISIONED if exists and nothing_ran else ResourceStatus.FAILED
-    if lifecycle.allowed(ResourceEvent.RUN_STOPPED, resource.status, target):
-        lifecycle.transition(
-            resource,
-            target,
-            ResourceEvent.RUN_STOPPED,
-            actor=actor,
-            fields=fields,
-            details={"run": run.pk, "kind": run.kind, "error": error[:500]},
-        )
-    else:  # e.g. awaiting approval, or already settled: keep the status, record the error
-        Resource.objects.filter(pk=resource.pk).update(**fields)
-        for name, value in fields.items():
-            setattr(resource, name, value)
-
-
 def stop_run(
     run: Run,
     resource: Resource,
@@ -219,20 +172,20 @@ def stop_run(
     discard: bool = True,
     nothing_applied: bool = False,
 ) -> bool:
-    """End a run without success, settle its resource and free its lock, in the caller's
-    transaction with the resource row locked. False when the run had already ended."""
-    if not lifecycle.end_run(run, to, expect=expect, error=error, actor=actor, action=action):
-        return False
-    settle_after_stop(
-        resource,
-        f"Run {run.pk} ({run.kind}): {error}",
+    """End a run without success; the workflow settles its resource (`workflow.run_stopped`)."""
+    from .. import workflow  # late: the workflow queues runs through this module
+
+    return workflow.run_stopped(
         run,
-        discard=discard,
+        resource,
+        to,
+        error,
+        expect=expect,
         actor=actor,
+        action=action,
+        discard=discard,
         nothing_applied=nothing_applied,
     )
-    release(resource.pk, run.pk)
-    return True
 
 
 def finish_cancelled(run: Run, resource: Resource, *, actor: Any = None) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from idp.conf import setting
 
-from ..choices import AuditAction, RunStatus
+from ..choices import RunKind, RunStatus
 from ..models import Resource, Run
 from . import dispatch
 
@@ -38,9 +39,13 @@ def sweep_queued_runs(older_than_seconds: int | None = None) -> int:
 
 
 def reap_lost_runs() -> int:
-    """Fail `running` runs with a stale heartbeat ("worker lost"), free their locks and
-    the Terraform state lock their process left behind; returns how many."""
-    from .backend import delete_state_lock
+    """End `running` runs with a stale heartbeat ("worker lost"): the workflow compares the
+    backend state with what the run started from and decides (failed and retryable, or
+    outcome unknown and planned again); free their locks, the Terraform state lock their
+    process left behind, and their working directories on this host; returns how many."""
+    from .. import workflow
+    from . import workdirs
+    from .backend import delete_state_lock, read_state
 
     reaped = 0
     cutoff = dispatch.stale_before()
@@ -49,26 +54,35 @@ def reap_lost_runs() -> int:
         with transaction.atomic():
             # Row locks in the engine's order: the resource, then the run.
             resource = Resource.objects.select_for_update().get(pk=resource_id)
-            run = Run.objects.select_for_update().filter(pk=run_id).first()
+            run = Run.objects.select_for_update().select_related("plan_run").filter(pk=run_id)
+            lost = run.first()
             if (
-                run is None
-                or run.status != RunStatus.RUNNING
-                or (run.heartbeat_at and run.heartbeat_at >= cutoff)
+                lost is None
+                or lost.status != RunStatus.RUNNING
+                or (lost.heartbeat_at and lost.heartbeat_at >= cutoff)
             ):
                 continue
-            dispatch.stop_run(
-                run,
-                resource,
-                RunStatus.FAILED,
-                WORKER_LOST,
-                action=AuditAction.RUN_WORKER_LOST,
-            )
-        try:
-            delete_state_lock(resource)
-        except Exception:  # noqa: BLE001 - the lock file may be gone or AWS unreachable
-            log.warning("could not clear the state lock of resource %s", resource.pk)
+            now: workflow.StateVersion | None = None
+            if lost.kind in (RunKind.APPLY, RunKind.DESTROY):
+                try:
+                    now = workflow.StateVersion.of_document(read_state(resource))
+                except Exception:  # noqa: BLE001 - unreadable: the outcome is unknown
+                    log.warning("could not read the state of resource %s", resource.pk)
+                # The dead process's lock goes before a new plan may be sent (on commit).
+                _clear_state_lock(resource, delete_state_lock)
+            workflow.run_lost(lost, resource, now, error=WORKER_LOST)
+        if lost.kind not in (RunKind.APPLY, RunKind.DESTROY):
+            _clear_state_lock(resource, delete_state_lock)
+        workdirs.remove_run_dirs(run_id)
         reaped += 1
     return reaped
+
+
+def _clear_state_lock(resource: Resource, delete: Any) -> None:
+    try:
+        delete(resource)
+    except Exception:  # noqa: BLE001 - the lock file may be gone or AWS unreachable
+        log.warning("could not clear the state lock of resource %s", resource.pk)
 
 
 def sweep_workdirs() -> dict[str, int]:

@@ -27,24 +27,16 @@ from django.utils import timezone
 from idp.conf import setting
 from idp.context import bound
 
-from .. import lifecycle
-from ..actions import dependencies
-from ..causes import Cause
-from ..choices import ResourceEvent, ResourceStatus, RunKind, RunStatus
+from .. import references, workflow
+from ..choices import RunKind, RunStatus
 from ..models import Resource, Run
+from ..sensitivity import split_outputs
 from . import dispatch, workdirs
-from .backend import backend_tf, credentials_env
+from .backend import backend_tf, credentials_env, read_state
 from .crypto import decrypt_bytes, decrypt_json, encrypt_bytes
 from .dbretry import retry_locked
 from .logwriter import LogWriter
-from .outcomes import (
-    APPROVAL_EXPIRED,
-    SUPERSEDED,
-    finish_apply,
-    finish_drift,
-    finish_plan,
-    plan_refusal,
-)
+from .outcomes import finish_apply, finish_drift, finish_plan, plan_refusal
 from .redact import Redactor
 from .terraform import Cancelled, Outcome, Step, Terraform, provider_problem
 
@@ -82,6 +74,7 @@ class RunTask:
         self.workdir: Path | None = None
         self.redactor = Redactor()
         self.log: LogWriter | None = None
+        self.resource: Resource | None = None
 
     # --- the fixed steps -----------------------------------------------------------------
 
@@ -96,7 +89,9 @@ class RunTask:
                 resource = Resource.objects.select_related(
                     "team", "environment", "service", "template"
                 ).get(pk=run.resource_id)
+                self.resource = resource
                 creds = self.build_env(run, resource)
+                self.record_state_version(run, resource)
                 self.write_files(run, resource)
                 tf = self.terraform(creds)
                 self.execute(run, resource, tf, creds)
@@ -145,6 +140,21 @@ class RunTask:
         )
         return creds
 
+    def record_state_version(self, run: Run, resource: Resource) -> None:
+        """The backend state's serial and lineage as this plan or apply starts: when its
+        worker dies, the reaper compares them with the state then (`workflow.run_lost`)."""
+        if run.kind == RunKind.DRIFT:
+            return
+        try:
+            version = workflow.StateVersion.of_document(read_state(resource))
+        except Exception as exc:  # noqa: BLE001 - not recorded: a loss is then "unknown"
+            log.warning("run %s: could not read the state's serial: %s", run.pk, exc)
+            return
+        Run.objects.filter(pk=run.pk).update(
+            state_serial=version.serial, state_lineage=version.lineage[:64]
+        )
+        run.state_serial, run.state_lineage = version.serial, version.lineage[:64]
+
     def write_files(self, run: Run, resource: Resource) -> None:
         assert self.workdir is not None
         root = self.workdir.resolve()
@@ -160,8 +170,8 @@ class RunTask:
         inputs = {**run.parameters, **decrypt_json(run.sensitive_parameters)}
         try:
             # A parameter taken from another resource's output: its value now (see there).
-            inputs = dependencies.run_inputs(run, inputs)
-        except dependencies.Unresolved as exc:
+            inputs = references.run_inputs(run, inputs)
+        except references.Unresolved as exc:
             raise RunFailed(str(exc)) from None
         variables = {
             **inputs,
@@ -194,7 +204,7 @@ class RunTask:
             assert run.plan_run is not None
             # Exactly the stored (hash-checked) bytes, even in the plan's own directory.
             data = decrypt_bytes(run.plan_run.plan_file) or b""
-            (self.workdir / "plan.tfplan").write_bytes(data)
+            workdirs.write_private_bytes(self.workdir / workdirs.PLAN_FILE, data)
             steps = [Step(["apply", "-input=false", "-json", "plan.tfplan"])]
             if not run.is_destroy:
                 steps.append(Step(["output", "-json"], capture=True))
@@ -282,7 +292,8 @@ class RunTask:
         if not outcome.ok:
             raise RunFailed(f"terraform output failed:\n{outcome.error_text()}")
         data = json.loads(outcome.output or "{}")
-        self.redactor.add(*(o.get("value") for o in data.values() if o.get("sensitive")))
+        _, secret = split_outputs(data, self.resource)
+        self.redactor.add(*secret.values())
         return data
 
     # --- final status ----------------------------------------------------------------------
@@ -304,46 +315,13 @@ class RunTask:
     def _settle(self, run: Run, status: RunStatus, error: str, **how: Any) -> bool:
         with transaction.atomic():
             resource = Resource.objects.select_for_update().get(pk=run.resource_id)
-            return dispatch.stop_run(run, resource, status, error, **how)
+            return workflow.run_stopped(run, resource, status, error, **how)
 
     @retry_locked
     def refuse(self, run: Run, reason: str) -> None:
-        """The stored plan may not be applied: end the apply, and make a new plan of the same
-        proposal (its authors stay its authors: the new plan continues their change).
-
-        A plan superseded by a newer one is only skipped: the newer plan is on its way. An
-        expired approval discards the proposal: nothing is planned again.
-        """
-        if reason == SUPERSEDED:
-            with transaction.atomic():
-                lifecycle.end_run(run, RunStatus.CANCELLED, error=reason)
-                dispatch.release(run.resource_id, run.pk)
-            return
-        if reason == APPROVAL_EXPIRED:
-            self.stop(run, RunStatus.FAILED, reason, nothing_applied=True)
-            return
-        if not self.stop(run, RunStatus.FAILED, reason, discard=False):
-            return
-        with transaction.atomic():
-            resource = Resource.objects.select_for_update().get(pk=run.resource_id)
-            plan = run.plan_run
-            new_plan = dispatch.new_run(
-                resource,
-                RunKind.PLAN,
-                # Not its approver's plan: the new plan carries the change's authors on.
-                actor=Cause.of_run(run, f"plan refused: {reason}"),
-                version=plan.template_version if plan else None,
-                parameters=plan.parameters if plan else None,
-                sensitive=plan.sensitive_parameters if plan else None,
-                is_destroy=run.is_destroy,
-                refresh_only=bool(plan and plan.refresh_only),  # an accepted drift stays so
-            )
-            lifecycle.transition(
-                resource,
-                dispatch.running_status(new_plan),
-                ResourceEvent.PLAN_REFUSED,
-                details={"apply_run": run.pk, "reason": reason, "new_plan": new_plan.pk},
-            )
+        """The stored plan may not be applied: the workflow ends the apply and decides what
+        follows (skip a superseded plan, discard an expired approval, or plan again)."""
+        workflow.plan_refused(run, reason, self.stop)
 
     def database_lost(self, run: Run, exc: DatabaseError, attempts: int = 5) -> None:
         """The database dropped this worker's connection mid-run (restart, failover, a killed
@@ -384,35 +362,15 @@ class RunTask:
     def _keep_state(self, run: Run, data: bytes, error: str) -> bool:
         from .pending_state import first_retry_at
 
-        with transaction.atomic():
-            resource = Resource.objects.select_for_update().get(pk=run.resource_id)
-            ended = lifecycle.end_run(
-                run,
-                RunStatus.FAILED,
-                error=error,
-                fields={
-                    "pending_state": encrypt_bytes(data),
-                    "pending_state_attempts": 0,
-                    "pending_state_retry_at": first_retry_at(timezone.now()),
-                },
-            )
-            if not ended:
-                return False
-            fields = {"last_error": f"Run {run.pk} ({run.kind}): {error}"[:10000]}
-            if lifecycle.allowed(
-                ResourceEvent.STATE_WRITE_FAILED, resource.status, ResourceStatus.STATE_PENDING
-            ):
-                lifecycle.transition(
-                    resource,
-                    ResourceStatus.STATE_PENDING,
-                    ResourceEvent.STATE_WRITE_FAILED,
-                    fields=fields,
-                    details={"run": run.pk, "kind": run.kind},
-                )
-            else:  # moved on meanwhile (an operator): the state still waits with the run
-                Resource.objects.filter(pk=resource.pk).update(**fields)
-            dispatch.release(resource.pk, run.pk)
-            return True
+        return workflow.state_kept(
+            run,
+            {
+                "pending_state": encrypt_bytes(data),
+                "pending_state_attempts": 0,
+                "pending_state_retry_at": first_retry_at(timezone.now()),
+            },
+            error,
+        )
 
     def cleanup(self) -> None:
         if self.log is not None:

@@ -27,10 +27,12 @@ from idp.conf import setting
 log = logging.getLogger(__name__)
 
 VARIABLES = "terraform.tfvars.json"
+# The plan file an apply applies: it holds the plan's inputs, secrets among them.
+PLAN_FILE = "plan.tfplan"
 # What Terraform writes when it applied but could not store the state in the backend.
 ERRORED_STATE = "errored.tfstate"
 # Files that may hold secrets or state of one run: never kept past the plan.
-NOT_KEPT = (VARIABLES, "plan.tfplan")
+NOT_KEPT = (VARIABLES, PLAN_FILE)
 RUN_DIR = re.compile(r"^run-(\d+)-[0-9a-f]+$")
 
 
@@ -57,6 +59,25 @@ def write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as handle:
         os.fchmod(handle.fileno(), 0o600)
         handle.write(text)
+
+
+def write_private_bytes(path: Path, data: bytes) -> None:
+    """`write_private` for bytes (a plan file)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(data)
+
+
+def remove_run_dirs(run_id: int) -> int:
+    """Remove this host's directories of one run that ended (a reaped run's: its plan file
+    and variables go at once, not at the next sweep). Returns how many."""
+    removed = 0
+    for path in root().glob(f"run-{run_id}-*"):
+        if RUN_DIR.match(path.name) and path.is_dir():
+            remove(path, run_id)
+            removed += 1
+    return removed
 
 
 def remove_secrets(workdir: Path) -> None:

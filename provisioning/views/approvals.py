@@ -17,7 +17,7 @@ from idp.services import ServiceError
 
 from .. import actions
 from ..actions import inbox
-from ..choices import ResourceStatus, RunKind
+from ..choices import RunKind
 from ..forms import ApproveForm
 from ..models import Run
 
@@ -49,15 +49,9 @@ def approval_approve(request: HttpRequest, plan_run: int) -> HttpResponse:
     form = ApproveForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        actions.approve(resource, actor=request.user, reason=reason, plan_run=plan.pk)
+        decision = actions.approve(resource, actor=request.user, reason=reason, plan_run=plan.pk)
     except ServiceError as error:
         messages.error(request, f"{resource.name}: {error.message}")
         return redirect("provisioning:approvals")
-    resource.refresh_from_db(fields=["status"])
-    if resource.status == ResourceStatus.AWAITING_APPROVAL:
-        messages.success(
-            request, f"Approval of {resource.name} recorded; the plan needs more approvals."
-        )
-    else:
-        messages.success(request, f"{resource.name} approved; the apply is queued.")
+    messages.success(request, decision.message)
     return redirect("provisioning:approvals")

@@ -292,11 +292,10 @@ def resource_approve(request: HttpRequest, pk: int) -> HttpResponse:
     reason = form.cleaned_data["reason"] if valid else ""
     plan_run = form.cleaned_data.get("plan_run") if valid else None
     try:
-        actions.approve(resource, actor=request.user, reason=reason, plan_run=plan_run)
+        decision = actions.approve(resource, actor=request.user, reason=reason, plan_run=plan_run)
     except ServiceError as error:
         return _refused(request, resource, error)
-    resource.refresh_from_db(fields=["status"])
-    if resource.status == ResourceStatus.AWAITING_APPROVAL:
+    if not decision.queued:
         return _done(request, "Approval recorded; the plan needs more approvals.", resource)
     return _done(request, "Plan approved; the apply is queued.", resource)
 

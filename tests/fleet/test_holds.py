@@ -16,7 +16,7 @@ from idp.models import Role
 from idp.services import Conflict
 from provisioning import actions
 from provisioning.actions import holds, inbox
-from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.choices import PlanHold, ResourceStatus, RunKind, RunStatus
 from provisioning.models import Run
 from tests.provisioning.engine.conftest import envs, run_queued, state  # noqa: F401
 
@@ -47,7 +47,7 @@ def test_a_held_plan_waits_then_applies_when_released(alice, bob, teams, envs, s
     plan = actions.upgrade(resource, v2.number, actor=bob, hold=True)
     run_queued(resource)
     plan.refresh_from_db()
-    assert plan.status == RunStatus.SUCCEEDED and plan.approval_requirement["held"]
+    assert plan.status == RunStatus.SUCCEEDED and plan.hold == PlanHold.HELD
     assert resource.status == ResourceStatus.PLANNING  # nothing else may start meanwhile
     assert holds.held_plan(resource).pk == plan.pk
     assert not resource.runs.filter(kind=RunKind.APPLY, plan_run=plan).exists()
@@ -129,7 +129,7 @@ def test_a_plan_held_past_its_approval_window_is_planned_again(
     )
     again = holds.release_held_plan(resource, actor=bob)
     assert again.kind == RunKind.PLAN and again.pk > plan.pk
-    assert not (again.approval_requirement or {}).get("held")
+    assert again.hold == PlanHold.NONE
     run_queued(resource)
     assert resource.status == ResourceStatus.AWAITING_APPROVAL
     assert again.template_version_id == v2.pk

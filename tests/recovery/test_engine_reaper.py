@@ -5,10 +5,12 @@ apply again, and a retry provisions the resource."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
 
+import psutil
 import pytest
 from django.db import transaction
 
@@ -47,7 +49,13 @@ def test_killed_worker_is_reaped_in_bounded_time_and_retry_applies(stack: Stack)
     apply = wait_for(sleeping_apply, "the apply to sleep", timeout=120)
     child = int(apply.worker.split(":")[1])
     assert child in worker.pool_children()
+    # The worker dies with its Terraform (a lost node): nothing reaches the state, so the
+    # reaper finds it unchanged (a Terraform left running would be found "outcome unknown").
+    terraform = psutil.Process(child).children(recursive=True)
     os.kill(child, signal.SIGKILL)
+    for proc in terraform:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
     killed_at = time.monotonic()
     assert ResourceLock.objects.filter(resource=resource, run=apply).exists()
 

@@ -262,7 +262,7 @@ def test_secret_of_an_apply_with_an_expired_approval_is_never_applied_later(
 ) -> None:
     """An approval that expired before the apply ran fails the apply and drops the change
     (nothing was applied, so the resource stays provisioned as it was)."""
-    approval = actions.approve(evil_staged, actor=dave)
+    approval = actions.approve(evil_staged, actor=dave).approval
     approval.expires_at = timezone.now() - timedelta(seconds=1)
     approval.save(update_fields=["expires_at"])
     (apply,) = settle(evil_staged, drive, ResourceStatus.PROVISIONED)

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from idp.services import ServiceError
 
+from ...actions.results import Decision
 from ...models import Resource
 
 
@@ -64,8 +65,8 @@ class DecisionCommand(BaseCommand):
     # The action taking the decision (`actions.approve`, …) and what to print once it did.
     action: Callable[..., Any]
 
-    def done(self, resource: Resource) -> str:
-        return f"Decided on the plan of {resource}."
+    def done(self, resource: Resource, decision: Decision) -> str:
+        return decision.message
 
     def handle(self, *args: Any, **options: Any) -> None:
         if self.reason_required and not options["reason"].strip():
@@ -73,9 +74,9 @@ class DecisionCommand(BaseCommand):
         resource = get_resource(options["resource_id"])
         user = get_user(options["username"])
         try:
-            type(self).action(
+            decision = type(self).action(
                 resource, actor=user, reason=options["reason"], plan_run=options["plan"]
             )
         except ServiceError as error:
             raise service_error(error) from None
-        self.stdout.write(self.style.SUCCESS(self.done(resource)))
+        self.stdout.write(self.style.SUCCESS(self.done(resource, decision)))

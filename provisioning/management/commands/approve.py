@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from provisioning import actions
-from provisioning.choices import ResourceStatus
+from provisioning.actions.results import Decision
 from provisioning.models import Resource
 
 from ._common import DecisionCommand
@@ -14,8 +14,7 @@ class Command(DecisionCommand):
     )
     action = actions.approve
 
-    def done(self, resource: Resource) -> str:
-        resource.refresh_from_db(fields=["status"])
-        if resource.status == ResourceStatus.AWAITING_APPROVAL:
+    def done(self, resource: Resource, decision: Decision) -> str:
+        if not decision.queued:
             return f"Approval of {resource} recorded; it needs more approvals."
         return f"Approved the plan of {resource}; apply queued."

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from provisioning import actions
+from provisioning.actions.results import Decision
 from provisioning.models import Resource
 
 from ._common import DecisionCommand
@@ -15,5 +16,5 @@ class Command(DecisionCommand):
     reason_help = "Why this cannot wait"
     action = actions.break_glass
 
-    def done(self, resource: Resource) -> str:
+    def done(self, resource: Resource, decision: Decision) -> str:
         return f"Break-glass approval of {resource} recorded; apply queued."

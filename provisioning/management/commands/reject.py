@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from provisioning import actions
+from provisioning.actions.results import Decision
 from provisioning.models import Resource
 
 from ._common import DecisionCommand
@@ -12,5 +13,5 @@ class Command(DecisionCommand):
     reason_help = "Why (shown to the requester)"
     action = actions.reject
 
-    def done(self, resource: Resource) -> str:
+    def done(self, resource: Resource, decision: Decision) -> str:
         return f"Rejected the plan of {resource}."

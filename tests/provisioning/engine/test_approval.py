@@ -48,7 +48,7 @@ def test_four_eyes_then_apply_of_the_approved_plan(
     assert actions.allowed_actions(resource, alice) & {"approve", "reject"} == set()
     assert {"approve", "reject"} <= actions.allowed_actions(resource, bob)
 
-    approval = actions.approve(resource, actor=bob, reason="looks fine")
+    approval = actions.approve(resource, actor=bob, reason="looks fine").approval
     assert approval.decision == ApprovalDecision.APPROVED
     assert approval.plan_hash == plan.plan_hash and approval.expires_at > timezone.now()
     with pytest.raises(Conflict):
@@ -77,7 +77,7 @@ def test_reject_needs_a_reason_and_ends_the_request(awaiting, bob, carol) -> Non
     assert err.value.field == "reason" and err.value.status == 400
     with pytest.raises(Forbidden):
         actions.reject(awaiting, actor=carol, reason="not my team")
-    approval = actions.reject(awaiting, actor=bob, reason="too big")
+    approval = actions.reject(awaiting, actor=bob, reason="too big").approval
     assert approval.decision == ApprovalDecision.REJECTED and approval.reason == "too big"
     awaiting.refresh_from_db()
     assert awaiting.status == ResourceStatus.REJECTED
@@ -114,7 +114,7 @@ def test_expired_approval_and_expired_plan(awaiting, bob, drive) -> None:
         actions.approve(awaiting, actor=bob)
     Run.objects.filter(pk=plan.pk).update(finished_at=timezone.now())
 
-    approval = actions.approve(awaiting, actor=bob)
+    approval = actions.approve(awaiting, actor=bob).approval
     approval.expires_at = timezone.now() - timedelta(seconds=1)
     approval.save(update_fields=["expires_at"])
     # An expired approval discards the proposal (it is not planned again on its own).
@@ -144,3 +144,27 @@ def test_over_budget_request_needs_a_platform_admin(
     actions.approve(resource, actor=platform_admin)
     resource.refresh_from_db()
     assert resource.status == ResourceStatus.APPLYING
+
+
+@pytest.mark.django_db
+def test_a_decision_says_what_it_did_without_a_second_look(awaiting, bob, drive) -> None:
+    """Surfaces render the action's outcome as is: the apply it queued, the status after it."""
+    decision = actions.approve(awaiting, actor=bob, reason="fine")
+    apply = Run.objects.get(resource=awaiting, kind=RunKind.APPLY)
+    assert decision.queued and decision.apply_run == apply and decision.still_needed == 0
+    assert (
+        decision.status
+        == ResourceStatus.APPLYING
+        == awaiting.__class__.objects.get(pk=awaiting.pk).status
+    )
+    assert decision.approval.decision == ApprovalDecision.APPROVED
+    assert decision.message == f"{awaiting.name} approved; the apply is queued."
+
+
+@pytest.mark.django_db
+def test_a_rejection_queues_nothing(awaiting, bob) -> None:
+    decision = actions.reject(awaiting, actor=bob, reason="no")
+    assert not decision.queued and decision.apply_run is None
+    assert decision.status == ResourceStatus.REJECTED
+    assert "rejected" in decision.message
+    assert not Run.objects.filter(resource=awaiting, kind=RunKind.APPLY).exists()

@@ -16,9 +16,9 @@ from django.db.models import Max
 
 from catalog.models import TemplateVersion
 
-from ..choices import ResourceStatus, RunKind, RunStatus
-from ..engine.crypto import decrypt_json
-from ..models import Resource, Run
+from .choices import ResourceStatus, RunKind, RunStatus
+from .engine.crypto import decrypt_json
+from .models import Resource, Run
 
 HEAVY = ("plan_file",)
 
@@ -80,9 +80,27 @@ def proposed(plan: Run) -> Config:
     )
 
 
+def unresolved_loss(resource: Resource) -> Run | None:
+    """The newest run of the pending proposal lost with its outcome unknown (the state moved
+    while it ran): until a plan finds out, what exists is more likely its proposal."""
+    return (
+        Run.objects.filter(
+            resource=resource,
+            outcome_unknown=True,
+            plan_run__pk__gt=resource.proposal_after_run,
+        )
+        .select_related("plan_run__template_version")
+        .order_by("-pk")
+        .first()
+    )
+
+
 def base(resource: Resource) -> Config:
-    """What a new change starts from: the proposal awaiting approval, else what is current."""
+    """What a new change starts from: the proposal awaiting approval, else the proposal of a
+    run whose outcome is unknown, else what is current."""
     plan = plan_awaiting_decision(resource)
+    if plan is None and (lost := unresolved_loss(resource)) is not None:
+        plan = lost.plan_run
     return proposed(plan) if plan is not None else current(resource)
 
 
