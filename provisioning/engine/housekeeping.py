@@ -54,8 +54,7 @@ def reap_lost_runs() -> int:
         with transaction.atomic():
             # Row locks in the engine's order: the resource, then the run.
             resource = Resource.objects.select_for_update().get(pk=resource_id)
-            run = Run.objects.select_for_update().select_related("plan_run").filter(pk=run_id)
-            lost = run.first()
+            lost = Run.objects.select_for_update().filter(pk=run_id).first()
             if (
                 lost is None
                 or lost.status != RunStatus.RUNNING
