@@ -3,6 +3,7 @@ Also the sweeper, which re-sends runs whose message never reached a worker."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import boto3
+import psutil
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
@@ -107,7 +109,14 @@ def test_worker_killed_mid_apply_then_retry(alice, teams, envs, state, settings,
         apply = wait_for_sleeping_apply(resource, 6, tmp_path / "worker.log")
         assert apply.worker and str(worker.pid) not in ("", None)
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool child, no goodbye
+        # The worker, its pool child and the Terraform it started (in a group of its own) die
+        # together, no goodbye: a lost node. Nothing reaches the state, so the reaper finds
+        # it unchanged (a Terraform left running would make the outcome unknown).
+        tree = psutil.Process(worker.pid).children(recursive=True)
+        os.killpg(worker.pid, signal.SIGKILL)
+        for proc in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
         worker.wait(timeout=30)
 
     settings.IDP_RUN_HEARTBEAT_TIMEOUT = 2
