@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "idp.context_processors.platform",
+                "provisioning.context_processors.approvals",
             ],
         },
     }

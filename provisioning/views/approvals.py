@@ -18,6 +18,7 @@ from idp.services import ServiceError
 from .. import actions
 from ..actions import inbox
 from ..choices import RunKind
+from ..context_processors import BADGE_KEY
 from ..forms import ApproveForm
 from ..models import Run
 
@@ -30,8 +31,8 @@ def approvals(request: HttpRequest) -> HttpResponse:
     page = Paginator(inbox.awaiting(request.user), INBOX_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    # The navigation's badge is this count: not counted twice (idp.context_processors).
-    request.__dict__["_idp_approvals_awaiting"] = page.paginator.count
+    # The navigation's badge is this count: not counted twice.
+    request.__dict__[BADGE_KEY] = page.paginator.count
     items = inbox.describe(inbox.pending(page))
     return render(request, "provisioning/approvals.html", {"items": items, "page_obj": page})
 
