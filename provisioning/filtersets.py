@@ -7,6 +7,8 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .choices import ResourceStatus, RunKind, RunStatus
 from .models import Resource, Run
@@ -67,6 +69,7 @@ class ResourceFilterSet(django_filters.FilterSet):
             queryset = queryset.filter(archived_at__isnull=True)
         return queryset
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def filter_archived(
         self, queryset: QuerySet[Resource], name: str, value: bool | None
     ) -> QuerySet[Resource]:
@@ -84,6 +87,7 @@ class ResourceFilterSet(django_filters.FilterSet):
         )
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
 class IdFilter(django_filters.Filter):
     """A database id: a whole number from 1 within bigint range."""
 

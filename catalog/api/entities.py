@@ -9,13 +9,14 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from idp.api.fields import StrictSerializer
 from idp.api.views import error_responses
 
 from ..services import entities
@@ -23,7 +24,7 @@ from ..services.entities.refs import KINDS
 from ..services.entities.validation import MAX_CONTENT
 
 
-class ImportRequestSerializer(serializers.Serializer):
+class ImportRequestSerializer(StrictSerializer):
     content = serializers.CharField(
         max_length=MAX_CONTENT,
         trim_whitespace=False,
@@ -76,6 +77,8 @@ class RelationSerializer(serializers.Serializer):
     targetRef = serializers.CharField()  # noqa: N815 - Backstage's field name
 
 
+# Named apart from a service's links (catalog.api.serializers): one component each.
+@extend_schema_serializer(component_name="EntityLink")
 class LinkSerializer(serializers.Serializer):
     url = serializers.CharField()
     title = serializers.CharField(required=False)

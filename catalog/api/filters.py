@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import django_filters
 
-from ..choices import Lifecycle
+from ..choices import Lifecycle, Tier
 from ..models import Service, Template
 
 
@@ -20,7 +20,7 @@ class ServiceFilter(django_filters.FilterSet):
     team = django_filters.CharFilter(field_name="team__slug")
     lifecycle = django_filters.ChoiceFilter(choices=Lifecycle.choices)
     archived = django_filters.BooleanFilter(field_name="archived")
-    tier = django_filters.NumberFilter(field_name="tier")
+    tier = django_filters.TypedChoiceFilter(choices=Tier.choices, coerce=int)
 
     class Meta:
         model = Service

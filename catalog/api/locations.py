@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from idp.api.fields import StrictSerializer
 from idp.api.views import error_responses
 from idp.models import Team
 from idp.services import Forbidden
@@ -51,9 +52,26 @@ class LocationSerializer(serializers.ModelSerializer):
         return redact(obj.target)
 
 
-class LocationCreateSerializer(serializers.Serializer):
+# What catalog.services.discovery.validate_target accepts, as the schema's pattern: a Git URL
+# (https://host/path, ssh://host/path, user@host:path), file:// or an absolute path, or a
+# GitHub login. ASCII names and no control characters, so Python and the schema's regex
+# agree (Python's \s also holds \x1c-\x1f; \A and \Z, as `$` passes a trailing newline).
+_NON_SPACE = r"[^\s\x1c-\x1f]"
+GIT_URL_OR_PATH = (
+    rf"(https|ssh)://[^/\s\x1c-\x1f]+/{_NON_SPACE}+"
+    rf"|[A-Za-z0-9_.][A-Za-z0-9_.-]*@[A-Za-z0-9_.-]+:{_NON_SPACE}+"
+    r"|file://[^\n\x00]*|/[^\n\x00]*"
+)
+GITHUB_LOGIN = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}"
+TARGET_FORMS = "A GitHub login, a Git URL (https://, ssh://, user@host:path), file:// or /path."
+
+
+class LocationCreateSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=LocationType.choices)
-    target = serializers.CharField(
+    target = serializers.RegexField(
+        rf"\A({GIT_URL_OR_PATH}|{GITHUB_LOGIN})\Z",
+        trim_whitespace=False,
+        error_messages={"invalid": TARGET_FORMS},
         max_length=1000,
         help_text="GitHub organisation login, a Git URL (https://, ssh://, git@host:path), or"
         " for platform admins a local path / file:// URL",

@@ -5,7 +5,12 @@ from typing import Any, cast
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from idp.api.fields import JSONObjectField
+from idp.api.fields import (
+    JSONObjectField,
+    SlugRuleField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 from idp.models import Team
 
 from ..choices import Lifecycle, Tier
@@ -143,23 +148,24 @@ class TemplateDetailSerializer(TemplateSerializer):
         ).data  # type: ignore[return-value]
 
 
-class ParametersCheckSerializer(serializers.Serializer):
+class ParametersCheckSerializer(StrictSerializer):
     version = serializers.IntegerField(required=False, allow_null=True)
     parameters = JSONObjectField(required=False, default=dict)
 
 
-class LinkSerializer(serializers.Serializer):
+class LinkSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     url = serializers.URLField()
 
 
-class ServiceSerializer(serializers.ModelSerializer):
+class ServiceSerializer(StrictModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:service-detail", lookup_field="slug")
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
     links = LinkSerializer(many=True, required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
     lifecycle = serializers.ChoiceField(choices=Lifecycle.choices, required=False)
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
+    slug = SlugRuleField(required=False, help_text="Default: made from the name")
 
     class Meta:
         model = Service
@@ -180,7 +186,6 @@ class ServiceSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "archived", "created_at", "updated_at"]
-        extra_kwargs = {"slug": {"required": False, "validators": []}}
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -192,5 +197,7 @@ class ServiceSerializer(serializers.ModelSerializer):
 
 
 class ServiceUpdateSerializer(ServiceSerializer):
+    slug = SlugRuleField(read_only=True)  # names the service for good
+
     class Meta(ServiceSerializer.Meta):
         read_only_fields = ["id", "slug", "archived", "created_at", "updated_at"]

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from idp.api.fields import StrictSerializer
 from idp.api.permissions import IsPlatformAdmin
 from idp.api.views import error_responses
 
@@ -26,6 +27,7 @@ from ..choices import SourceRefType, VersionStatus
 from ..models import TemplateSource, TemplateVersion
 from ..services import sources
 from ..services.gitrepo import redact
+from .locations import GIT_URL_OR_PATH
 
 log = logging.getLogger(__name__)
 # The defaults (signed in, token scopes) and platform admins only.
@@ -109,9 +111,13 @@ class TemplateSourceDetailSerializer(TemplateSourceSerializer):
         return list(SourceVersionSerializer(versions, many=True).data)
 
 
-class TemplateSourceCreateSerializer(serializers.Serializer):
-    url = serializers.CharField(
-        max_length=1000, help_text="A Git URL (https://, ssh://, git@host:path), file:// or path"
+class TemplateSourceCreateSerializer(StrictSerializer):
+    url = serializers.RegexField(
+        rf"\A({GIT_URL_OR_PATH})\Z",
+        trim_whitespace=False,
+        error_messages={"invalid": "A Git URL (https://, ssh://, user@host:path) or a path."},
+        max_length=1000,
+        help_text="A Git URL (https://, ssh://, git@host:path), file:// or path",
     )
     ref_pattern = serializers.CharField(
         max_length=200, required=False, default="v*", allow_blank=True
@@ -120,7 +126,15 @@ class TemplateSourceCreateSerializer(serializers.Serializer):
         choices=SourceRefType.choices, required=False, default=SourceRefType.TAGS
     )
     paths = serializers.ListField(
-        child=serializers.CharField(max_length=500, allow_blank=True),
+        # catalog.services.sources.PATH_RE between optional slashes; "." and ".." parts are
+        # refused by the service (no lookaround in the schema's pattern).
+        child=serializers.RegexField(
+            r"\A/*([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?/*\Z",
+            max_length=500,
+            allow_blank=True,
+            trim_whitespace=False,
+            error_messages={"invalid": "A relative sub-path, e.g. templates/s3-bucket."},
+        ),
         required=False,
         default=list,
         help_text="Sub-paths, one template each (empty: the repository's root)",
@@ -205,7 +219,7 @@ class TemplateSourceSyncView(APIView):
         )
 
 
-class VersionStatusSerializer(serializers.Serializer):
+class VersionStatusSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=VersionStatus.choices)
     reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
 

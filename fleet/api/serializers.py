@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from ..actions.start import SELECTION_KINDS
+from idp.api.fields import StrictSerializer, VersionField
+
+from ..actions.start import MAX_PARALLELISM, SELECTION_KINDS
 from ..choices import FleetStatus, ItemStatus, PlanGroup
 
 
-class SelectionSerializer(serializers.Serializer):
+class SelectionSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=SELECTION_KINDS, default="all")
     teams = serializers.ListField(child=serializers.CharField(), required=False)
     environments = serializers.ListField(child=serializers.CharField(), required=False)
     resources = serializers.ListField(child=serializers.IntegerField(), required=False)
 
 
-class FleetStartSerializer(serializers.Serializer):
+class FleetStartSerializer(StrictSerializer):
     template = serializers.CharField(help_text="The template's slug")
-    version = serializers.CharField(
+    version = VersionField(
         required=False,
         allow_blank=True,
         help_text="Target version: number or tag (v1.1.0); empty: current",
@@ -30,20 +33,27 @@ class FleetStartSerializer(serializers.Serializer):
         "default: one wave per environment in their order",
     )
     percentages = serializers.ListField(
-        child=serializers.IntegerField(),
+        child=serializers.IntegerField(min_value=1, max_value=100),
         required=False,
         help_text="Waves as cumulative percentages instead, e.g. [10, 50, 100]",
     )
-    parallelism = serializers.IntegerField(required=False, help_text="Plans/applies at once")
+    parallelism = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PARALLELISM, help_text="Plans/applies at once"
+    )
     failure_threshold = serializers.IntegerField(
-        required=False, help_text="Pause when more than this % of a wave's applies failed"
+        required=False,
+        min_value=0,
+        max_value=100,
+        help_text="Pause when more than this % of a wave's applies failed",
     )
     auto_apply = serializers.BooleanField(
         default=True, help_text="Start the waves once every plan finished (else: resume)"
     )
 
 
-class ReasonSerializer(serializers.Serializer):
+# Named apart from provisioning's ReasonSerializer (plan_run and reason): one component each.
+@extend_schema_serializer(component_name="FleetReason")
+class ReasonSerializer(StrictSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 

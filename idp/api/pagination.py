@@ -5,6 +5,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
 from ..paginator import CountCachingPaginator
+from .fields import query_value
 
 PAGE_SIZE_ERROR = "Give a whole number from 1 (larger sizes are cut to {max})."
 
@@ -18,7 +19,7 @@ class StandardPagination(PageNumberPagination):
     def get_page_size(self, request: Request) -> int | None:
         """A page_size that is not a positive whole number is bad input (400), not the default:
         DRF's quiet fallback answered `page_size=null` as if it were valid."""
-        raw = request.query_params.get(self.page_size_query_param)
+        raw = query_value(request, self.page_size_query_param)
         if raw is None:
             return self.page_size
         try:
@@ -28,6 +29,11 @@ class StandardPagination(PageNumberPagination):
         if size < 1:
             raise ValidationError({"page_size": [PAGE_SIZE_ERROR.format(max=self.max_page_size)]})
         return min(size, self.max_page_size)
+
+    def get_page_number(self, request: Request, paginator: Any) -> Any:
+        """The page asked for: given twice or empty is a 400 (the schema types one number); a
+        page that is no number or past the end stays DRF's 404."""
+        return query_value(request, self.page_query_param) or 1
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

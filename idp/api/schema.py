@@ -55,8 +55,38 @@ def _json_bodies_only(operation: dict[str, Any]) -> None:
             del content[media_type]
 
 
+# A text that holds something besides spaces (Python's \s also holds \x1c-\x1f; the schema's
+# regex does not).
+HOLDS_TEXT = r"[^\s\u001c-\u001f]"
+
+
+def _holds_text(schema: Any) -> None:
+    """Required text of a request body is trimmed by DRF before it is checked, so spaces alone
+    are "blank" (400): say so with a pattern wherever the schema says minLength >= 1 and
+    nothing more precise (a pattern, a format, an enum)."""
+    if isinstance(schema, list):
+        for item in schema:
+            _holds_text(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    if (
+        schema.get("type") == "string"
+        and schema.get("minLength", 0) >= 1
+        and not {"pattern", "format", "enum"} & schema.keys()
+    ):
+        schema["pattern"] = HOLDS_TEXT
+    for key in ("properties", "items", "oneOf", "anyOf", "allOf", "additionalProperties"):
+        value = schema.get(key)
+        _holds_text(list(value.values()) if key == "properties" and value else value)
+
+
 def document_default_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Add the shared error answers to every operation that lacks them."""
+    """Add the shared error answers to every operation that lacks them, and say that required
+    text of a request body holds more than spaces."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _holds_text(component)
     default_security = result.get("security", [])
     for item in result.get("paths", {}).values():
         for method, operation in item.items():

@@ -7,6 +7,13 @@ from rest_framework import serializers
 
 from ..choices import Role, TokenScope
 from ..models import APIToken, AuditEvent, Environment, Membership, Team
+from .fields import (
+    LifetimeField,
+    SlugRuleField,
+    StrictModelSerializer,
+    StrictSerializer,
+    WholeBody,
+)
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
@@ -49,7 +56,7 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["username", "role", "created_at"]
 
 
-class MembershipWriteSerializer(serializers.Serializer):
+class MembershipWriteSerializer(StrictSerializer):
     """An existing user by name and a role; the user's own fields are not input here."""
 
     username = serializers.CharField(max_length=150)
@@ -70,7 +77,9 @@ class MembershipWriteSerializer(serializers.Serializer):
         return attrs
 
 
-class MembershipRoleSerializer(serializers.Serializer):
+class MembershipRoleSerializer(WholeBody, StrictSerializer):
+    """The body of PATCH: the role is required there too."""
+
     role = serializers.ChoiceField(choices=Role.choices)
 
 
@@ -99,13 +108,15 @@ class TeamDetailSerializer(TeamSerializer):
         return None
 
 
-class TeamUpdateSerializer(serializers.ModelSerializer):
+class TeamUpdateSerializer(StrictModelSerializer):
     class Meta:
         model = Team
         fields = ["name", "description"]
 
 
-class TeamCreateSerializer(serializers.ModelSerializer):
+class TeamCreateSerializer(StrictModelSerializer):
+    slug = SlugRuleField()
+
     class Meta:
         model = Team
         fields = ["slug", "name", "description"]
@@ -179,17 +190,17 @@ class APITokenSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class APITokenCreateSerializer(serializers.Serializer):
+class APITokenCreateSerializer(StrictSerializer):
     """Parses; what a token may get (scopes, team, lifetime) is the service's rule."""
 
     name = serializers.CharField(max_length=100, default="default")
     scopes = serializers.ListField(
-        child=serializers.CharField(max_length=20),
+        child=serializers.ChoiceField(choices=TokenScope.choices),
         required=False,
+        min_length=1,
         help_text="read, write, approve, admin (scim for SCIM clients); default: all but scim",
     )
-    expires_in = serializers.CharField(
-        max_length=10,
+    expires_in = LifetimeField(
         required=False,
         help_text="Lifetime: 30d, 12h, 2w or a number of days (default IDP_TOKEN_DEFAULT_DAYS)",
     )

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from .. import service_accounts as actions
 from .. import services, workload_identity
-from ..choices import Role, TokenScope
+from ..choices import SERVICE_ACCOUNT_SCOPES, Role, TokenScope
 from ..models import (
     SERVICE_ACCOUNT_ROLES,
     APIToken,
@@ -29,6 +29,7 @@ from ..models import (
     WorkloadIdentityBinding,
 )
 from . import serializers as s
+from .fields import LifetimeField, SlugRuleField, StrictSerializer
 from .views import error_responses
 
 # --- serializers (parse and present; the actions decide) -------------------------------
@@ -53,8 +54,14 @@ class WorkloadBindingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WorkloadBindingWriteSerializer(serializers.Serializer):
-    repository = serializers.CharField(max_length=200, help_text='GitHub "owner/name"')
+class WorkloadBindingWriteSerializer(StrictSerializer):
+    repository = serializers.RegexField(
+        r"\A[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z",  # actions.REPOSITORY_PATTERN, exactly
+        max_length=200,
+        trim_whitespace=False,
+        error_messages={"invalid": 'Name the repository as "owner/name"'},
+        help_text='GitHub "owner/name"',
+    )
     repository_id = serializers.IntegerField(
         min_value=1,
         max_value=2**63 - 1,
@@ -80,7 +87,12 @@ class WorkloadBindingWriteSerializer(serializers.Serializer):
     service = serializers.CharField(
         max_length=63, required=False, allow_blank=True, help_text="Catalog service slug"
     )
-    scopes = serializers.ListField(child=serializers.CharField(max_length=20), required=False)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=SERVICE_ACCOUNT_SCOPES),
+        required=False,
+        min_length=1,
+        help_text="read and/or write (default both)",
+    )
 
 
 class ServiceAccountSerializer(serializers.ModelSerializer):
@@ -113,15 +125,15 @@ class ServiceAccountSerializer(serializers.ModelSerializer):
         return obj.disabled_at is None
 
 
-class ServiceAccountCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=63, help_text="A slug, e.g. ci")
+class ServiceAccountCreateSerializer(StrictSerializer):
+    name = SlugRuleField(max_length=actions.NAME_MAX, help_text="A slug, e.g. ci")
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     role = serializers.ChoiceField(
         choices=[(r.value, r.label) for r in SERVICE_ACCOUNT_ROLES], default=Role.MEMBER
     )
 
 
-class ServiceAccountUpdateSerializer(serializers.Serializer):
+class ServiceAccountUpdateSerializer(StrictSerializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     role = serializers.ChoiceField(
         choices=[(r.value, r.label) for r in SERVICE_ACCOUNT_ROLES], required=False
@@ -129,19 +141,18 @@ class ServiceAccountUpdateSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(required=False)
 
 
-class ServiceAccountTokenCreateSerializer(serializers.Serializer):
+class ServiceAccountTokenCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100, default="default")
     scopes = serializers.ListField(
-        child=serializers.CharField(max_length=20),
+        child=serializers.ChoiceField(choices=SERVICE_ACCOUNT_SCOPES),
         required=False,
+        min_length=1,
         help_text="read and/or write (default both); never approve",
     )
-    expires_in = serializers.CharField(
-        max_length=10, required=False, help_text="30d, 12h, 2w or a number of days"
-    )
+    expires_in = LifetimeField(required=False, help_text="30d, 12h, 2w or a number of days")
 
 
-class GitHubOIDCExchangeSerializer(serializers.Serializer):
+class GitHubOIDCExchangeSerializer(StrictSerializer):
     token = serializers.CharField(help_text="The job's OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL)")
 
 

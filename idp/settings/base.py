@@ -324,7 +324,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "idp.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter's, held to the documented parameter types (a bad value is a 400).
+        "idp.api.fields.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from idp.api.fields import bool_query, choice_query, query_value
 from idp.api.schema import MAX_ID, int_param
 from idp.api.views import error_responses
 from idp.services import ServiceError
@@ -52,12 +53,10 @@ class AlarmEventList(generics.ListAPIView):
         team = team_param(self.request)
         if team is not None:
             qs = qs.filter(team=team)
-        state = self.request.query_params.get("state")
+        state = choice_query(self.request, "state", STATES)
         if state:
-            if state not in STATES:
-                raise ServiceError(f"Choose one of {', '.join(STATES)}.", field="state")
             qs = qs.filter(new_state=state)
-        if self.request.query_params.get("open") in ("1", "true", "yes"):
+        if bool_query(self.request, "open"):
             qs = qs.filter(acknowledged_at=None)
         return qs
 
@@ -110,8 +109,8 @@ class ResourceCloudWatchLogs(APIView):
 
 
 def _int(request: Request, name: str, default: int | None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    raw = query_value(request, name)
+    if raw is None:
         return default
     try:
         return int(raw)

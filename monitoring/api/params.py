@@ -1,4 +1,5 @@
-"""Query parameters of the monitoring API, parsed to typed values or a 400 naming the field."""
+"""Query parameters of the monitoring API, parsed to typed values or a 400 naming the field
+(empty or repeated included: the schema types one value)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.request import Request
 
+from idp.api.fields import query_value
 from idp.models import Team
 from idp.services import ServiceError
 
@@ -18,6 +20,7 @@ from idp.services import ServiceError
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2999, 12, 31)
 SPAN = f"between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MONTH = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})")
 MAX_ID = 2**63 - 1
 
@@ -43,13 +46,16 @@ def team_param(request: Request, *, required: bool = False) -> Team | None:
 
 def date_param(request: Request, field: str) -> date | None:
     """A YYYY-MM-DD date within the span the platform keeps."""
-    value = request.query_params.get(field)
-    if not value:
+    value = query_value(request, field)
+    if value is None:
         return None
     try:
-        day = date.fromisoformat(value)
+        # Python reads 20240131 and 2024-W05-3 too; the schema's `date` is YYYY-MM-DD only.
+        day = date.fromisoformat(value) if ISO_DAY.fullmatch(value) else None
     except ValueError:
-        raise ServiceError("Use a date YYYY-MM-DD.", field=field) from None
+        day = None
+    if day is None:
+        raise ServiceError("Use a date YYYY-MM-DD.", field=field)
     if not EARLIEST <= day <= LATEST:
         raise ServiceError(f"Use a date {SPAN}.", field=field)
     return day
@@ -57,8 +63,8 @@ def date_param(request: Request, field: str) -> date | None:
 
 def month_param(request: Request, field: str = "month") -> date | None:
     """A YYYY-MM month (its first day) within the span the platform keeps."""
-    value = request.query_params.get(field)
-    if not value:
+    value = query_value(request, field)
+    if value is None:
         return None
     match = MONTH.fullmatch(value)
     try:
@@ -74,8 +80,8 @@ def month_param(request: Request, field: str = "month") -> date | None:
 
 def datetime_param(request: Request, field: str) -> datetime | None:
     """An ISO date-time within the span the platform keeps; without an offset it is UTC."""
-    value = request.query_params.get(field)
-    if not value:
+    value = query_value(request, field)
+    if value is None:
         return None
     try:
         when = parse_datetime(value)
@@ -93,8 +99,8 @@ def datetime_param(request: Request, field: str) -> datetime | None:
 
 def id_param(request: Request, field: str) -> int | None:
     """A positive database id."""
-    value = request.query_params.get(field)
-    if not value:
+    value = query_value(request, field)
+    if value is None:
         return None
     digits = value.isascii() and value.isdigit() and len(value) <= len(str(MAX_ID))
     if not digits or not 0 < int(value) <= MAX_ID:

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from idp.api.fields import StrictModelSerializer, StrictSerializer
 from idp.models import Team
 
+from ..choices import ThresholdKind
 from ..models import AlarmEvent, Alert, AlertChannel, Budget, CostRecord, MetricSample
 
 
@@ -65,16 +70,87 @@ class BudgetSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BudgetWriteSerializer(serializers.Serializer):
-    """Input of create/update; numbers are checked by the service so portal and API agree."""
+# A budget's amount as text: whole dollars and at most two decimals, below 10^10.
+AMOUNT_TEXT = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+MAX_AMOUNT = Decimal("9999999999.99")
+THRESHOLD_KINDS = list(ThresholdKind.values)
 
-    team = serializers.CharField(required=False, help_text="Team slug (create only)")
-    monthly_amount = serializers.JSONField(
-        help_text='Non-negative USD amount, e.g. 500 or "500.00"'
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT)},
+            {"type": "string", "pattern": AMOUNT_TEXT},
+        ]
+    }
+)
+class AmountField(serializers.JSONField):
+    """A non-negative USD amount, a JSON number or its text (e.g. 500 or "500.00"); the
+    service checks it again, so portal and API agree."""
+
+    default_error_messages = {"invalid": "Enter a non-negative number below 10000000000."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            if not re.fullmatch(AMOUNT_TEXT[1:-1], data):
+                self.fail("invalid")
+            return data
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        if not 0 <= data <= MAX_AMOUNT:
+            self.fail("invalid")
+        return data
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "nullable": True,
+        "items": {
+            "type": "object",
+            "required": ["percent"],
+            "properties": {
+                "percent": {"type": "integer", "minimum": 1, "maximum": 1000},
+                "kind": {"type": "string", "enum": THRESHOLD_KINDS, "default": "actual"},
+            },
+        },
+    }
+)
+class ThresholdsField(serializers.JSONField):
+    """Alert thresholds, [{"percent": 80, "kind": "actual"}] (null: unchanged, the defaults on
+    a new budget). A percent is a whole number here, as budgets show it (80.5 was stored as
+    80, 0.5 as 0); the service checks the rest again."""
+
+    default_error_messages = {
+        # Braces doubled: DRF formats its messages.
+        "invalid": 'Give at least one threshold, each {{"percent": 1 to 1000, "kind": …}}.'
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, list) or not data:
+            self.fail("invalid")
+        for item in data:
+            percent: Any = item.get("percent") if isinstance(item, dict) else None
+            whole = isinstance(percent, int) or (
+                isinstance(percent, float) and percent.is_integer()
+            )
+            if isinstance(percent, bool) or not whole or not 1 <= percent <= 1000:
+                self.fail("invalid")
+        return data
+
+
+class BudgetWriteSerializer(StrictSerializer):
+    """Input of update; numbers are checked by the service so portal and API agree."""
+
+    monthly_amount = AmountField(help_text='Non-negative USD amount, e.g. 500 or "500.00"')
+    thresholds = ThresholdsField(
+        required=False, allow_null=True, help_text='[{"percent": 80, "kind": "actual"}]'
     )
-    thresholds = serializers.JSONField(
-        required=False, help_text='[{"percent": 80, "kind": "actual"}]'
-    )
+
+
+class BudgetCreateSerializer(BudgetWriteSerializer):
+    team = serializers.CharField(help_text="Slug of one of your teams")
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -138,7 +214,7 @@ class CloudWatchLogEventSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class AlertChannelSerializer(serializers.ModelSerializer):
+class AlertChannelSerializer(StrictModelSerializer):
     """Parses a new channel; the action checks the endpoint and who may add it."""
 
     team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(

@@ -35,9 +35,10 @@ from .params import (
 
 GROUPS = ("day", "team", "service", "environment", "template")
 TEAM_PARAM = OpenApiParameter("team", str, description="Slug of one of your teams")
-MONTH_PARAM = OpenApiParameter(
-    "period", {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{1,2}$"}, description="YYYY-MM"
-)
+# The months and days the platform keeps costs for (monitoring.api.params: 2000 to 2999).
+MONTH_SCHEMA = {"type": "string", "pattern": r"^2[0-9]{3}-(0?[1-9]|1[0-2])$"}
+DAY_SCHEMA = {"type": "string", "format": "date", "pattern": r"^2[0-9]{3}-"}
+MONTH_PARAM = OpenApiParameter("period", MONTH_SCHEMA, description="YYYY-MM, 2000 to 2999")
 PERIOD_PARAM = OpenApiParameter("period", int, enum=[7, 30, 90], description="Days")
 
 
@@ -45,9 +46,16 @@ class CostView(APIView):
     @extend_schema(
         parameters=[
             TEAM_PARAM,
-            OpenApiParameter("start", OpenApiTypes.DATE),
-            OpenApiParameter("end", OpenApiTypes.DATE, description="Inclusive"),
-            OpenApiParameter("month", str, description="YYYY-MM (instead of start/end)"),
+            OpenApiParameter(
+                "start", DAY_SCHEMA, description="Default: the first of the end's month"
+            ),
+            OpenApiParameter(
+                "end",
+                DAY_SCHEMA,
+                description="Inclusive; default today. At most 366 days after start, and "
+                "not before it",
+            ),
+            OpenApiParameter("month", MONTH_SCHEMA, description="YYYY-MM (instead of start/end)"),
             OpenApiParameter("group_by", str, enum=list(GROUPS)),
         ],
         responses={200: s.CostSummarySerializer, **error_responses(400, 401)},
@@ -60,12 +68,14 @@ class CostView(APIView):
             raise ServiceError(f"Group by one of {', '.join(GROUPS)}.", field="group_by")
         today = timezone.now().date()
         month = month_param(request)
+        # Read even when the month decides: a bad value is a 400 either way.
+        given_start, given_end = date_param(request, "start"), date_param(request, "end")
         if month:
             start, next_first = costs.month_bounds(month)
             end = next_first - timedelta(days=1)
         else:
-            end = date_param(request, "end") or today
-            start = date_param(request, "start") or end.replace(day=1)
+            end = given_end or today
+            start = given_start or end.replace(day=1)
         if start > end or (end - start).days > 366:
             raise ServiceError("Give a start before the end, at most a year apart.", field="start")
         qs = CostRecord.objects.for_user(request.user).filter(date__gte=start, date__lte=end)
@@ -104,7 +114,7 @@ class CostView(APIView):
     ),
     retrieve=extend_schema(responses={200: s.BudgetSerializer, **error_responses(401, 404)}),
     create=extend_schema(
-        request=s.BudgetWriteSerializer,
+        request=s.BudgetCreateSerializer,
         responses={201: s.BudgetSerializer, **error_responses(400, 401, 403, 409)},
     ),
     update=extend_schema(
@@ -134,21 +144,19 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return qs
 
     def create(self, request: Request) -> Response:
-        slug = request.data.get("team") if isinstance(request.data, dict) else None
-        if not slug:
-            raise ServiceError("Give a team.", field="team")
-        team = visible_team(request.user, slug)
+        body = s.BudgetCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        team = visible_team(request.user, data["team"])
         require_team_perm(request.user, team, "manage_team")
         if Budget.objects.filter(team=team).exists():
             raise Conflict(
                 f"Team {team.slug} already has a budget; change it instead.", field="team"
             )
-        if "monthly_amount" not in request.data:
-            raise ServiceError("This field is required.", field="monthly_amount")
         budget = budgets.save_budget(
             team,
-            monthly_amount=request.data.get("monthly_amount"),
-            thresholds=request.data.get("thresholds"),
+            monthly_amount=data["monthly_amount"],
+            thresholds=data.get("thresholds"),
             actor=request.user,
         )
         return Response(s.BudgetSerializer(budget).data, status=status.HTTP_201_CREATED)
@@ -156,9 +164,9 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def update(self, request: Request, pk: Any = None, partial: bool = False) -> Response:
         budget = self.get_object()
         require_team_perm(request.user, budget.team, "manage_team")
-        data = request.data if isinstance(request.data, dict) else {}
-        if not partial and "monthly_amount" not in data:
-            raise ServiceError("This field is required.", field="monthly_amount")
+        body = s.BudgetWriteSerializer(data=request.data, partial=partial)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
         budget = budgets.save_budget(
             budget.team,
             monthly_amount=data.get("monthly_amount", budget.monthly_amount),
@@ -205,7 +213,7 @@ class AlertList(generics.ListAPIView):
         TEAM_PARAM,
         int_param("resource"),
         OpenApiParameter("metric", str),
-        OpenApiParameter("since", OpenApiTypes.DATETIME),
+        OpenApiParameter("since", {**DAY_SCHEMA, "format": "date-time"}),
     ],
     responses={200: s.MetricSampleSerializer(many=True), **error_responses(400, 401, 404)},
 )

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from catalog.models import Service
-from idp.api.fields import JSONObjectField
+from idp.api.fields import JSONObjectField, StrictSerializer
 
 from ..choices import PipelineTemplate
 from ..models import Pipeline, PipelineRun
@@ -93,7 +93,7 @@ class PipelineDetailSerializer(PipelineSerializer):
         read_only_fields = fields
 
 
-class PreviewInputSerializer(serializers.Serializer):
+class PreviewInputSerializer(StrictSerializer):
     service = serializers.SlugField(help_text="Service slug")
     template = serializers.ChoiceField(choices=PipelineTemplate.choices)
     environments = serializers.ListField(
@@ -114,7 +114,7 @@ class PipelineCreateSerializer(PreviewInputSerializer):
     )
 
 
-class PipelineUpdateSerializer(serializers.Serializer):
+class PipelineUpdateSerializer(StrictSerializer):
     environments = serializers.ListField(child=serializers.SlugField(), required=False)
     options = JSONObjectField(required=False)
 

@@ -11,7 +11,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Service, Template
-from idp.api.fields import JSONObjectField
+from idp.api.fields import (
+    JSONObjectField,
+    SlugRuleField,
+    StrictSerializer,
+    VersionField,
+    WholeBody,
+)
 from idp.models import Environment, Team
 
 from ..models import Approval, Resource, Run
@@ -410,16 +416,15 @@ class ResourceDetailSerializer(ResourceSerializer):
         return list(ApprovalSerializer(approvals, many=True).data)
 
 
-class ResourceCreateSerializer(serializers.Serializer):
+class ResourceCreateSerializer(StrictSerializer):
     """A request for a new resource, parsed only: the action resolves the slugs (your teams'
     objects only) and checks the name, version, environment, service and parameters."""
 
     template = serializers.CharField(max_length=200, help_text="Template slug")
-    version = serializers.CharField(
+    version = VersionField(
         required=False,
         allow_null=True,
         allow_blank=True,
-        max_length=100,
         help_text="Version number or label (a source's tag, e.g. v1.1.0); empty = current",
     )
     team = serializers.CharField(max_length=200, help_text="Team slug")
@@ -427,9 +432,7 @@ class ResourceCreateSerializer(serializers.Serializer):
         max_length=200, required=False, allow_null=True, allow_blank=True
     )
     environment = serializers.CharField(max_length=200, help_text="Environment slug")
-    name = serializers.CharField(
-        max_length=200,
-        trim_whitespace=False,
+    name = SlugRuleField(
         help_text="1-63 lowercase letters, digits and hyphens; starts and ends with a letter "
         "or digit",
     )
@@ -437,11 +440,13 @@ class ResourceCreateSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class ParametersSerializer(serializers.Serializer):
+class ParametersSerializer(WholeBody, StrictSerializer):
+    """The body of PATCH: the parameters are required there too."""
+
     parameters = JSONObjectField(help_text="The new parameters (a full set)")
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(StrictSerializer):
     """A decision on the pending plan names, optionally, the plan run its author reviewed."""
 
     plan_run = serializers.IntegerField(
@@ -473,11 +478,10 @@ class OverridePolicySerializer(DecisionSerializer):
     )
 
 
-class UpgradeSerializer(serializers.Serializer):
-    version = serializers.CharField(
+class UpgradeSerializer(StrictSerializer):
+    version = VersionField(
         required=False,
         allow_null=True,
         allow_blank=True,
-        max_length=100,
         help_text="Version number or label (a source's tag, e.g. v1.1.0); empty = current",
     )

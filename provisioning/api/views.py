@@ -18,11 +18,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.models import Template, TemplateVersion
+from idp.api.fields import int_query
 from idp.api.schema import int_param
 from idp.api.views import error_responses
 from idp.models import Environment
 from idp.rbac import signed_in_user
-from idp.services import ServiceError
 
 from .. import actions
 from ..actions.requests import replayed, request_or_replay
@@ -377,17 +377,7 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
     def log(self, request: Request, pk: str | None = None) -> Response:
         """The run's log from `offset`; poll with `next_offset` until `complete`."""
         run = self.get_object()
-        offset = _non_negative(request.query_params.get("offset", "0"), "offset")
-        limit = _non_negative(request.query_params.get("limit") or "0", "limit")  # 0: default
+        offset = int_query(request, "offset", default=0, minimum=0)
+        limit = int_query(request, "limit", default=0, minimum=0)  # 0: the default
         text, next_offset, complete = actions.read_run_log(run, offset=offset, limit=limit)
         return Response({"text": text, "next_offset": next_offset, "complete": complete})
-
-
-def _non_negative(value: str, field: str) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ServiceError("Must be a whole number.", field=field) from None
-    if number < 0:
-        raise ServiceError("Must be zero or more.", field=field)
-    return number

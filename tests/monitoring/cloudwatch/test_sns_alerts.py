@@ -248,7 +248,7 @@ def test_a_breaching_alarm_shows_in_the_portal_within_seconds_and_emails_the_tea
     assert [(e["alarm_name"], e["acknowledged_by"]) for e in listed] == [
         (state.alarm_name, "alice")
     ]
-    assert api_as(bob).get("/api/v1/alarm-events/", {"open": "1"}).json()["results"] == []
+    assert api_as(bob).get("/api/v1/alarm-events/", {"open": "true"}).json()["results"] == []
     bad = api_as(bob).get("/api/v1/alarm-events/", {"state": "ON_FIRE"})
     assert bad.status_code == 400 and "state" in bad.json()["detail"]
 
