@@ -1,5 +1,6 @@
 """The test suite: PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are set."""
 
+import sys
 from pathlib import Path
 
 from .base import *  # noqa: F403
@@ -23,9 +24,14 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "100000/
 # databases itself (test_idp_gw0, …).
 XDIST_WORKER = env("PYTEST_XDIST_WORKER", "")
 _work_dir = env("IDP_WORK_DIR", "/tmp/idp-test-runs")  # noqa: S108
-IDP_WORK_DIR = Path(f"{_work_dir}-{XDIST_WORKER}" if XDIST_WORKER else _work_dir)
-if XDIST_WORKER and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):  # noqa: F405
-    # kombu prefixes every key and channel (queues, unacked, control) with it.
+# Only in the pytest process itself: the worker processes a test starts (same settings,
+# same environment) are handed their folder by that test.
+_own_folder = XDIST_WORKER and "pytest" in sys.modules
+IDP_WORK_DIR = Path(f"{_work_dir}-{XDIST_WORKER}" if _own_folder else _work_dir)
+if XDIST_WORKER:
+    # kombu's Redis transport prefixes every key and channel (queues, unacked, control) with
+    # it; the other transports ignore it. Set whatever the broker, so a test that switches to
+    # a Redis of its own and the worker processes it starts still agree.
     CELERY_BROKER_TRANSPORT_OPTIONS = {  # noqa: F405
         **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
         "global_keyprefix": f"{XDIST_WORKER}:",

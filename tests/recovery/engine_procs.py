@@ -260,7 +260,11 @@ def producer_on(broker: Broker) -> Iterator[None]:
         app.amqp._producer_pool = None
         settings.CELERY_BROKER_URL = url
 
-    options: dict[str, Any] = {}
+    # Under pytest-xdist the test settings prefix every broker key with the worker's name;
+    # the worker processes started here read the same settings, so the producer keeps it.
+    options: dict[str, Any] = {
+        k: v for k, v in before[1].items() if k == "global_keyprefix" and broker.folder is None
+    }
     if broker.folder is not None:
         options = {
             "data_folder_in": str(broker.folder / "out"),
