@@ -60,7 +60,7 @@ def test_dockerfile_builds_from_slim_python_and_collects_static():
     assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.M)
     assert "pip install ." in dockerfile
     assert "collectstatic --no-input" in dockerfile
-    assert "USER 1000:1000" in dockerfile  # not root at runtime (numeric: runAsNonRoot can check it)
+    assert "USER 1000:1000" in dockerfile  # not root; numeric so runAsNonRoot can check it
     for path in ("idp", "templates", "static", "terraform_modules", "manage.py"):
         assert path in dockerfile
     # Every app of the project is in the image (an app left out stops it at start).
