@@ -69,7 +69,7 @@ class CostView(APIView):
         today = timezone.now().date()
         month = month_param(request)
         # Read even when the month decides: a bad value is a 400 either way.
-        given_start, given_end = date_param(request, "start"), date_param(request, "end")
+        given_end, given_start = date_param(request, "end"), date_param(request, "start")
         if month:
             start, next_first = costs.month_bounds(month)
             end = next_first - timedelta(days=1)
