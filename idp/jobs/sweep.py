@@ -90,7 +90,9 @@ def sweep_workdirs(min_age: float | None = None) -> int:
     died on this host and the reaper ran on another, or the row was deleted)."""
     root = dispatch.work_root()
     if min_age is None:
-        min_age = setting("IDP_JOB_SWEEP_GRACE_SECONDS")
+        # A folder is made by a claim just before its row names it: younger than a heartbeat
+        # timeout, it may belong to a job this pass did not see running.
+        min_age = max(setting("IDP_JOB_SWEEP_GRACE_SECONDS"), setting("IDP_JOB_HEARTBEAT_TIMEOUT"))
     held: set[str] = set()
     for kind in kinds():
         if kind.model is not None:
