@@ -110,7 +110,7 @@ def press_build(
         response = client.post(base + "docs-build/", HTTP_X_CSRFTOKEN=token)
         assert response.status_code == 302, response.status_code
         queued = DocsBuild.objects.get(entity=entity, status=DocsStatus.QUEUED)
-        assert tasks.build_docs(entity.pk) in (DocsStatus.SUCCEEDED, DocsStatus.FAILED)
+        assert tasks.build_docs(queued.pk) in (DocsStatus.SUCCEEDED, DocsStatus.FAILED)
         return DocsBuild.objects.get(pk=queued.pk)
 
     return press
