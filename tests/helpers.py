@@ -7,8 +7,11 @@ Fixtures live in the conftests; these are plain functions (import them, no fixtu
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,3 +122,18 @@ def assert_queries(
         assert count == exactly, _report(captured, str(exactly))
     elif at_most is not None:
         assert count <= at_most, _report(captured, f"at most {at_most}")
+
+
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run real `git` in a test's repository with a fixed author; returns its output."""
+    full = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        **(env or {}),
+    }
+    return subprocess.run(  # noqa: S603 - an argument list, never a shell
+        ["git", *args], cwd=repo, env=full, check=True, capture_output=True, text=True
+    ).stdout.strip()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +19,7 @@ from catalog.choices import EntityOrigin, LocationType
 from catalog.models import Entity, Location, Service
 from catalog.services import discovery
 from tests.fakes.github import FakeGitHub
+from tests.helpers import git
 from tests.utils import free_port
 
 WEBHOOK_SECRET = "discovery-webhook-secret"
@@ -56,19 +55,6 @@ spec:
   lifecycle: experimental
   owner: payments
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 class Origin:

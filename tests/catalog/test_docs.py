@@ -3,8 +3,6 @@ mkdocs-techdocs-core, served under the entity, searchable, errors for the owner 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from django.core.management.base import CommandError
 from catalog.choices import DocsStatus, EntityKind, EntityOrigin, LocationType
 from catalog.models import DocsBuild, Entity, Location
 from catalog.services import docs
-from tests.helpers import wait_for
+from tests.helpers import git, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -24,19 +22,6 @@ MKDOCS_YML = "site_name: Payments API\nnav:\n  - Home: index.md\n  - Guide: guid
 INDEX_MD = "# Payments API\n\nHow the payments API settles a **unicorn** invoice.\n"
 GUIDE_MD = "# Guide\n\nRotate the ledger keys every quarter.\n\n![diagram](diagram.svg)\n"
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4"/></svg>'
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def commit_files(repo: Path, files: dict[str, str], message: str = "docs") -> str:

@@ -20,6 +20,7 @@ from catalog.models import Template, TemplateSource, TemplateVersion
 from catalog.services import sources
 from idp.models import AuditEvent
 from pipelines.webhooks import signature_ok
+from tests.helpers import git
 
 VARIABLES = """variable "message" {
   description = "A message."
@@ -49,20 +50,6 @@ CHANGELOG = """# Changelog
 ## v1.0.0
 - First release.
 """
-
-
-def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    base = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-        **(env or {}),
-    }
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=base, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 class Origin:

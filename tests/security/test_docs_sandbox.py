@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
-import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,24 +23,12 @@ from catalog import tasks
 from catalog.choices import DocsStatus, EntityKind, EntityOrigin, LocationType
 from catalog.models import DocsBuild, Entity, Location
 from catalog.services import docs
+from tests.helpers import git
 from tests.utils import STRICT, need
 
 MKDOCS_YML = "site_name: Payments API\nnav:\n  - Home: index.md\n"
 INDEX_MD = "# Payments API\n\nHow the payments API settles an invoice.\n"
 SECRET = "t0p-s3cret-of-the-worker"
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def commit(repo: Path, files: dict[str, str], links: dict[str, str] | None = None) -> None:
