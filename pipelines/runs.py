@@ -18,10 +18,10 @@ from django.utils.dateparse import parse_datetime
 
 from idp import audit
 from idp.conf import setting
+from idp.github_client import GitHubError, list_runs
 from idp.services import ServiceError
 
 from .choices import DeliveryState, RunSource, RunStatus
-from .github_client import GitHubError, list_runs
 from .models import Pipeline, PipelineRun, WebhookDelivery
 
 DEPLOY_JOB = re.compile(r"^Deploy to (?P<env>[A-Za-z0-9][A-Za-z0-9_-]*)$")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from catalog.models import Service
 from idp import audit
 from idp.conf import setting
+from idp.github_client import EnvironmentSpec, GitHubDelivery, GitHubError, parse_repository
 from idp.jobs import dispatch as jobs
 from idp.jobs.dispatch import Done
 from idp.jobs.models import JobStatus
@@ -29,7 +30,6 @@ from provisioning.choices import ResourceStatus
 from . import generation
 from .checks import Finding, check_workflow
 from .choices import DELIVERY_ACTIVE, AuditAction, DeliveryState, PipelineTemplate
-from .github_client import EnvironmentSpec, GitHubDelivery, GitHubError, parse_repository
 from .models import Pipeline
 
 OIDC_ROLE_TEMPLATE = "github-oidc-role"

@@ -8,10 +8,10 @@ from typing import Any
 
 from celery import shared_task
 
+from idp.github_client import GitHubError
 from idp.jobs.models import JobStatus
 
 from . import runs, services
-from .github_client import GitHubError
 
 log = logging.getLogger(__name__)
 

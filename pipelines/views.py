@@ -12,12 +12,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from catalog.models import Service
+from idp import github_client
 from idp.form_errors import add_service_error
 from idp.paginator import CountCachingPaginator
 from idp.rbac import has_team_perm
 from idp.services import ServiceError
 
-from . import github_client, services
+from . import services
 from .choices import DELIVERY_ACTIVE, RUN_ACTIVE
 from .forms import OPTION_PREFIX, PipelineForm
 from .models import Pipeline

@@ -320,7 +320,7 @@ def _github_files(location: Location, result: ScanResult) -> list[_File]:
     from github import GithubException
     from requests.exceptions import RequestException
 
-    from pipelines.github_client import GitHubError, client, translate
+    from idp.github_client import GitHubError, client, translate
 
     org = location.target
     try:

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Service
+from idp.github_client import parse_repository
 from pipelines import services as pipeline_services
-from pipelines.github_client import parse_repository
 from pipelines.models import Pipeline
 
 SERVICE = "payments-api"

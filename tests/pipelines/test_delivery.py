@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from catalog.models import Template, TemplateVersion
+from idp.github_client import GitHubError, parse_repository
 from idp.jobs import dispatch as jobs
 from idp.models import AuditEvent
 from pipelines import services
 from pipelines.choices import DeliveryState
-from pipelines.github_client import GitHubError, parse_repository
 from pipelines.models import Pipeline
 from pipelines.tasks import deliver_pipeline
 from provisioning.models import Resource

@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.template.defaultfilters import pluralize
 
+from idp.github_client import GitHubError
 from idp.services import ServiceError
 from pipelines import runs
-from pipelines.github_client import GitHubError
 from pipelines.models import Pipeline
 
 
