@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from idp import audit
+from idp.actors import Person, signed_in
 from idp.db import lock
 from idp.services import Conflict, Forbidden, ServiceError
 
@@ -29,7 +30,6 @@ from . import proposals, rules
 from .changes import locked
 from .policy import hold_reason
 from .results import Decision
-from .types import Person, signed_in
 
 
 def _plan_to_decide(resource: Resource, seen: int | None = None) -> Run:

@@ -11,13 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from idp import audit
+from idp.actors import Person
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
 
 from ..choices import AuditAction, ResourceStatus
 from ..models import Resource
 from .changes import is_busy, locked, was_applied
-from .types import Person
 
 # Requests that came to nothing: a failed one that never applied, a rejected or withdrawn one.
 ARCHIVABLE = {ResourceStatus.FAILED, ResourceStatus.REJECTED}

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from catalog.services.sources import version_refusal
+from idp.actors import Person
 from idp.db import lock
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
@@ -23,7 +24,7 @@ from ..causes import Cause
 from ..choices import AuditAction, ResourceEvent, ResourceStatus, RunKind
 from ..models import Resource, Run
 from . import dependencies, proposals, rules
-from .types import Person, Starter
+from .types import Starter
 
 # States from which a new plan (re-plan, change, upgrade, destroy) may start.
 PLANNABLE = {

@@ -28,6 +28,7 @@ from django.db import transaction
 
 from catalog.models import TemplateVersion
 from catalog.services.schema import is_reference, resource_ref
+from idp.actors import Person
 from idp.models import Environment, Team
 from idp.services import ServiceError
 
@@ -53,7 +54,6 @@ from ..references import (
     waiting_for,
 )
 from ..sensitivity import is_sensitive_output
-from .types import Person
 
 log = logging.getLogger(__name__)
 

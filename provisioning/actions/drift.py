@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from idp.actors import Person
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
 
@@ -26,7 +27,7 @@ from ..drift_found import CHANGE_LIMIT, EXISTS, GONE, Found, found_drift
 from ..models import Resource, Run
 from . import proposals
 from .changes import locked, start_plan
-from .types import Person, Starter
+from .types import Starter
 
 DRIFT_ACTIONS = frozenset({"reconcile", "accept_drift"})
 

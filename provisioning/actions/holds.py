@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from idp import audit
+from idp.actors import Person
 from idp.services import Conflict
 
 from .. import workflow
@@ -21,7 +22,6 @@ from ..choices import AuditAction, PlanHold, ResourceEvent, ResourceStatus, RunS
 from ..models import Resource, Run
 from . import proposals, rules
 from .changes import locked, start_plan
-from .types import Person
 
 # Listeners of held plans (an app's `ready()`): the workflow tells them.
 on_plan_held = workflow.on_plan_held

@@ -17,12 +17,13 @@ from typing import Any
 
 from django.db.models import F, JSONField, OuterRef, QuerySet, Subquery
 
+from idp.actors import Person
+
 from ..approval_policy import ApprovalPolicy, Requirement, decidable_plans, plan_expiry
 from ..choices import ApprovalDecision, RunKind, RunStatus
 from ..engine.terraform import plan_counts
 from ..models import Approval, Resource, Run
 from . import proposals
-from .types import Person
 
 # Columns of a plan never needed to describe it (bytes, and the rendered plan text).
 _PLAN_DEFERRED = ("plan_file", "pending_state", "plan_text")

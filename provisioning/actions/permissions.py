@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from idp.actors import Person
 from idp.rbac import has_team_perm
 
 from ..approval_policy import ApprovalPolicy, break_glass_refusal
@@ -12,7 +13,6 @@ from .archive import archive_refusal, unarchive_refusal
 from .changes import PLANNABLE, destroy_refusal, is_busy
 from .drift import drift_actions
 from .policy import override_refusal
-from .types import Person
 
 ACTIONS = (
     "approve",

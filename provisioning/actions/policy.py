@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from idp import audit
+from idp.actors import Person
 from idp.rbac import is_platform_admin
 from idp.services import Conflict, Forbidden, ServiceError
 
@@ -21,7 +22,6 @@ from ..models import Resource, Run
 from ..workflow import policy_counts
 from . import proposals
 from .changes import locked
-from .types import Person
 
 log = logging.getLogger(__name__)
 

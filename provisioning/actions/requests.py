@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from catalog.services.sources import version_refusal
 from idp import audit
+from idp.actors import Person, signed_in
 from idp.db import retry_on_deadlock
 from idp.models import Team
 from idp.services import Conflict, ServiceError
@@ -19,7 +20,6 @@ from ..engine import dispatch
 from ..engine.crypto import encrypt_json
 from ..models import Resource
 from . import dependencies, rules
-from .types import Person, signed_in
 
 
 def request_resource(**request: Any) -> Resource:

@@ -17,11 +17,10 @@ from django.utils import timezone
 from catalog import sensitivity
 from catalog.models import Service, Template, TemplateVersion
 from catalog.services import validate_parameters
+from idp.actors import Person
 from idp.models import SLUG_PATTERN, SLUG_RULE, Environment, Team
 from idp.rbac import has_team_perm
 from idp.services import Forbidden, ServiceError
-
-from .types import Person
 
 # A resource name follows the platform's naming rule: it names AWS resources, state keys
 # and parameter paths.

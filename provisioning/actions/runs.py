@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from idp import audit
+from idp.actors import Person
 from idp.db import lock
 from idp.services import Conflict
 
@@ -15,7 +16,6 @@ from ..engine import dispatch
 from ..models import Resource, ResourceLock, Run, RunLogChunk
 from . import rules
 from .changes import locked
-from .types import Person
 
 LOG_PAGE = 64 * 1024
 
