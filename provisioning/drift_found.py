@@ -10,9 +10,9 @@ from typing import Any
 
 from django.utils.crypto import salted_hmac
 
-from .engine.crypto import decrypt_json
-from .engine.plan_diff import Redact, output_change, resource_change
+from .crypto import decrypt_json
 from .models import Resource, Run
+from .plan_diff import Redact, output_change, resource_change
 from .sensitivity import is_sensitive_output
 
 # At most this many expected → actual rows are kept on the resource (the count stays exact).

@@ -2,7 +2,7 @@
 
 Every change of `Resource.status` or `Run.status` goes through `transition` or `end_run`
 / `start_run` here, called by `provisioning.workflow` (which decides the move) and by the
-engine's dispatcher (`start_run`): they check the move is in the table, write it with
+engine when it takes a run (`start_run`): they check the move is in the table, write it with
 compare-and-set (a stale caller is refused, never overwrites), record the audit event and
 tell the listeners other apps registered (on commit). `tests/provisioning/test_lifecycle_table.py`
 enumerates the table, and `docs/lifecycle.md` is drawn from it (`manage.py lifecycle_diagram`).

@@ -30,8 +30,9 @@ from idp.models import Membership, NotificationPreference
 from . import lifecycle
 from .approval_policy import ApprovalPolicy, Requirement, plan_expiry
 from .choices import RUN_TERMINAL, ResourceEvent, ResourceStatus, RunKind, RunStatus
-from .engine.terraform import plan_counts
 from .models import Resource, Run
+from .plan_summary import plan_counts
+from .proposals import pending_plan, plan_awaiting_decision
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def _outcome(resource: Resource, moved: lifecycle.Moved) -> tuple[str, str] | No
         return "Destroyed", f"{resource.name} was destroyed as requested."
     if event == ResourceEvent.PLAN_POLICY_FAILED:
         # Policy messages name addresses and rules, never values: safe to quote.
-        plan = proposals_plan(resource)
+        plan = pending_plan(resource)
         results = (plan.policy_summary or {}).get("results", []) if plan else []
         failures = [
             f"- {r.get('policy')}: {r.get('message')}"
@@ -240,15 +241,7 @@ def _outcome(resource: Resource, moved: lifecycle.Moved) -> tuple[str, str] | No
     return None
 
 
-def proposals_plan(resource: Resource) -> Run | None:
-    from .actions.proposals import pending_plan
-
-    return pending_plan(resource)
-
-
 def _plan_awaits(resource: Resource) -> Notice | None:
-    from .actions.proposals import plan_awaiting_decision
-
     plan = plan_awaiting_decision(resource)
     if plan is None:
         return None

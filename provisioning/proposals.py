@@ -17,7 +17,7 @@ from django.db.models import Max
 from catalog.models import TemplateVersion
 
 from .choices import ResourceStatus, RunKind, RunStatus
-from .engine.crypto import decrypt_json
+from .crypto import decrypt_json
 from .models import Resource, Run
 
 HEAVY = ("plan_file",)

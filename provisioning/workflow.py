@@ -28,7 +28,7 @@ from django.utils import timezone
 from idp import audit
 from idp.db import lock
 
-from . import lifecycle, plan_checks
+from . import dispatch, lifecycle, plan_checks
 from .approval_policy import ApprovalPolicy, Requirement
 from .causes import Cause, chain_of
 from .choices import (
@@ -43,10 +43,10 @@ from .choices import (
     RunKind,
     RunStatus,
 )
+from .crypto import decrypt_bytes, encrypt_json
 from .drift_found import Found
-from .engine import dispatch
-from .engine.crypto import decrypt_bytes, encrypt_json
 from .models import Resource, Run
+from .plan_summary import plan_text
 from .proposals import (
     Config,
     adopt_fields,
@@ -811,6 +811,19 @@ def run_stopped(
     return True
 
 
+def run_cancelled(run: Run, resource: Resource, *, actor: Any = None) -> None:
+    """End a queued run as cancelled and settle its resource (caller holds the row locks):
+    a person cancelled it, or a worker took it with a cancel requested."""
+    run_stopped(
+        run,
+        resource,
+        RunStatus.CANCELLED,
+        run.error or "Cancelled",
+        expect=RunStatus.QUEUED,
+        actor=actor,
+    )
+
+
 def run_lost(run: Run, resource: Resource, now: StateVersion | None, *, error: str) -> Loss:
     """A run's worker died (the reaper found its heartbeat stale). Compare the backend
     state with what the run started from (`after_loss`): unchanged, it failed and may be
@@ -970,17 +983,13 @@ def drift_checked(run: Run, summary: dict[str, Any], found: Found) -> None:
         resource = _lock(run.resource_id)
         summary = {**summary, "drifted": found.drifted}
         if not lifecycle.end_run(
-            run, RunStatus.SUCCEEDED, fields={"plan_summary": summary, "plan_text": _text(summary)}
+            run,
+            RunStatus.SUCCEEDED,
+            fields={"plan_summary": summary, "plan_text": plan_text(summary)},
         ):
             return
         dispatch.release(resource.pk, run.pk)
         _record_drift(resource, run, found)
-
-
-def _text(summary: dict[str, Any]) -> str:
-    from .engine.terraform import plan_text
-
-    return plan_text(summary)
 
 
 def _record_drift(resource: Resource, run: Run, found: Found) -> None:

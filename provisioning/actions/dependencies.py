@@ -350,7 +350,7 @@ def _resync(resource_id: int) -> None:
 
 
 def _nudge_waiting(upstream_id: int) -> None:
-    from ..engine import dispatch
+    from .. import dispatch
 
     waiting = Run.objects.filter(
         status=RunStatus.QUEUED,

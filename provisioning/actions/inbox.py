@@ -21,8 +21,8 @@ from idp.actors import Person
 
 from ..approval_policy import ApprovalPolicy, Requirement, decidable_plans, plan_expiry
 from ..choices import ApprovalDecision, RunKind, RunStatus
-from ..engine.terraform import plan_counts
 from ..models import Approval, Resource, Run
+from ..plan_summary import plan_counts
 from . import proposals
 
 # Columns of a plan never needed to describe it (bytes, and the rendered plan text).

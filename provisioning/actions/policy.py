@@ -17,7 +17,7 @@ from idp.services import Conflict, Forbidden, ServiceError
 from .. import plan_checks, workflow
 from ..approval_policy import Requirement
 from ..choices import AuditAction, ResourceEvent, ResourceStatus
-from ..engine.crypto import decrypt_json
+from ..crypto import decrypt_json
 from ..models import Resource, Run
 from ..workflow import policy_counts
 from . import proposals

@@ -14,10 +14,9 @@ from idp.db import retry_on_deadlock
 from idp.models import Team
 from idp.services import Conflict, ServiceError
 
-from .. import lifecycle
+from .. import dispatch, lifecycle
 from ..choices import RESOURCE_GONE, AuditAction, RunKind
-from ..engine import dispatch
-from ..engine.crypto import encrypt_json
+from ..crypto import encrypt_json
 from ..models import Resource
 from . import dependencies, rules
 

@@ -11,8 +11,8 @@ from idp.actors import Person
 from idp.db import lock
 from idp.services import Conflict
 
+from .. import dispatch, workflow
 from ..choices import RUN_ACTIVE, AuditAction, RunStatus
-from ..engine import dispatch
 from ..models import Resource, ResourceLock, Run, RunLogChunk
 from . import rules
 from .changes import locked
@@ -37,7 +37,7 @@ def cancel_run(run: Run, *, actor: Person) -> Run:
         details={"kind": run.kind, "status": run.status},
     )
     if run.status == RunStatus.QUEUED:
-        dispatch.finish_cancelled(run, resource, actor=actor)
+        workflow.run_cancelled(run, resource, actor=actor)
     elif not run.cancel_requested:
         Run.objects.filter(pk=run.pk).update(cancel_requested=True)
         run.cancel_requested = True
@@ -66,7 +66,7 @@ def unlock(resource: Resource, *, actor: Person | None) -> dict[str, Any]:
         raise Conflict(f"Run {run.pk} is still running; cancel it instead")
     ended = False
     if run is not None and run.status == RunStatus.RUNNING:
-        ended = dispatch.stop_run(
+        ended = workflow.run_stopped(
             run, resource, RunStatus.FAILED, "Unlocked by an operator", actor=actor
         )
     if lock is not None:

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from idp import audit
 
+from .. import dispatch
 from ..causes import Cause
 from ..choices import RUN_ACTIVE, AuditAction, ResourceEvent, ResourceStatus, RunKind
-from ..engine import dispatch
 from ..models import Resource, Run
 from . import proposals
 from .changes import locked, start_plan

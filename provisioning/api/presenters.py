@@ -12,9 +12,9 @@ from catalog.models import TemplateVersion
 from ..actions import proposals
 from ..approval_policy import ApprovalPolicy
 from ..choices import RUN_ACTIVE, RunKind, RunStatus
-from ..engine.plan_diff import api_changes
-from ..engine.terraform import plan_counts as plan_counts
 from ..models import Resource, Run
+from ..plan_diff import api_changes
+from ..plan_summary import plan_counts as plan_counts
 
 MASK = sensitivity.MASK
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from idp.conf import setting
 
+from .. import dispatch
 from ..choices import RunKind, RunStatus
 from ..models import Resource, Run
-from . import dispatch
 
 log = logging.getLogger(__name__)
 

@@ -12,17 +12,17 @@ import logging
 from typing import Any
 
 from .. import workflow
+from ..crypto import decrypt_json, encrypt_bytes, encrypt_json
 from ..drift_found import found_drift
 from ..models import Resource, Run
+from ..plan_diff import Redact, plan_changes
+from ..plan_summary import plan_text, summarize_plan
 from ..sensitivity import split_outputs
 from ..workflow import APPROVAL_EXPIRED, SUPERSEDED
 from ..workflow import apply_refusal as plan_refusal
 from .backend import publish_outputs, remove_outputs
-from .crypto import decrypt_json, encrypt_bytes, encrypt_json
 from .dbretry import retry_locked
-from .plan_diff import Redact, plan_changes
 from .redact import Redactor
-from .terraform import plan_text, summarize_plan
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from idp.models import Environment
 
+from ..crypto import decrypt_bytes, encrypt_bytes
 from .backend import (
     backup_bucket,
     backup_generations,
@@ -25,7 +26,6 @@ from .backend import (
     platform_client,
     resource_client,
 )
-from .crypto import decrypt_bytes, encrypt_bytes
 
 log = logging.getLogger(__name__)
 

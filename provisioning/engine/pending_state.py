@@ -24,9 +24,9 @@ from django.utils import timezone
 from idp.conf import setting
 
 from ..choices import ResourceStatus
+from ..crypto import decrypt_bytes
 from ..models import Resource, Run
 from .backend import StateConflict, credentials_env, write_state
-from .crypto import decrypt_bytes
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,11 @@ from idp.context import bound
 
 from .. import references, workflow
 from ..choices import RunKind, RunStatus
+from ..crypto import decrypt_bytes, decrypt_json, encrypt_bytes
 from ..models import Resource, Run
 from ..sensitivity import split_outputs
-from . import dispatch, workdirs
+from . import claim, workdirs
 from .backend import backend_tf, credentials_env, read_state
-from .crypto import decrypt_bytes, decrypt_json, encrypt_bytes
 from .dbretry import retry_locked
 from .logwriter import LogWriter
 from .outcomes import finish_apply, finish_drift, finish_plan, plan_refusal
@@ -79,7 +79,7 @@ class RunTask:
     # --- the fixed steps -----------------------------------------------------------------
 
     def run(self) -> str:
-        run = dispatch.acquire(self.run_id, worker_name())
+        run = claim.acquire(self.run_id, worker_name())
         if run is None:
             return "skipped"
         with bound(run_id=str(run.pk)):

@@ -18,7 +18,7 @@ from tests.provisioning.surfaces.conftest import (  # noqa: F401 - fixtures
 
 from .conftest import one_error_line
 
-# As the engine stores a plan's changes (provisioning/engine/plan_diff.py).
+# As the engine stores a plan's changes (provisioning/plan_diff.py).
 CHANGES = {
     "resources": [
         {

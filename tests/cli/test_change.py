@@ -39,7 +39,7 @@ def test_change_merges_onto_the_current_parameters(
 
 @pytest.mark.django_db(transaction=True)
 def test_change_keeps_what_it_was_not_told(cli, token_for, alice, teams, make_resource):  # noqa: F811
-    from provisioning.engine.crypto import decrypt_json
+    from provisioning.crypto import decrypt_json
 
     resource = make_resource(teams["payments"], "keep", parameters={"message": "stay"})
     result = cli(

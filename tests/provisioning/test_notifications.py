@@ -18,7 +18,7 @@ from idp.choices import Role
 from idp.models import NotificationPreference
 from provisioning import actions, lifecycle
 from provisioning.choices import ResourceEvent, ResourceStatus, RunKind, RunStatus
-from provisioning.engine.crypto import encrypt_json
+from provisioning.crypto import encrypt_json
 from provisioning.models import Resource, Run
 from tests.provisioning.surfaces.conftest import (  # noqa: F401 - fixtures
     envs,

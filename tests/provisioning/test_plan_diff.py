@@ -12,14 +12,14 @@ from django.template.loader import render_to_string
 
 from catalog.sensitivity import MASK
 from idp.cli.resources import diff_text
-from provisioning.engine.plan_diff import (
+from provisioning.engine.redact import Redactor
+from provisioning.plan_diff import (
     STRING_LIMIT,
     UNKNOWN,
     api_changes,
     path_text,
     plan_changes,
 )
-from provisioning.engine.redact import Redactor
 
 PLANS = Path(__file__).resolve().parent / "plans"
 

@@ -15,8 +15,8 @@ from django.db import transaction
 
 from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.crypto import decrypt_bytes
 from provisioning.engine.backend import state_bucket, state_key
-from provisioning.engine.crypto import decrypt_bytes
 from provisioning.models import Resource, ResourceLock, Run
 
 from .engine_procs import Stack, log_of, wait_for

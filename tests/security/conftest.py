@@ -52,7 +52,7 @@ def make_staff(user: Any) -> Any:
 def frozen(resource: Any) -> dict[str, Any]:
     """Everything an approval attack could have changed: status, decisions, the current
     configuration (sensitive values decrypted), the proposal pointer and the runs."""
-    from provisioning.engine.crypto import decrypt_json
+    from provisioning.crypto import decrypt_json
 
     resource.refresh_from_db()
     return {

@@ -15,7 +15,7 @@ import pytest
 
 from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind
-from provisioning.engine.crypto import decrypt_json
+from provisioning.crypto import decrypt_json
 from provisioning.models import Approval, Run
 from tests.provisioning.engine.conftest import register_module, request_module
 from tests.utils import assert_error, assert_ok

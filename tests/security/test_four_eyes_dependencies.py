@@ -27,11 +27,10 @@ from catalog.models import TemplateVersion
 from catalog.services import load_template, parse_template, store_template
 from catalog.services.loader import read_files
 from idp.models import AuditEvent
-from provisioning import actions
+from provisioning import actions, dispatch
 from provisioning.actions.scheduled import expire_resources
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
-from provisioning.engine import dispatch
-from provisioning.engine.crypto import decrypt_bytes, encrypt_bytes
+from provisioning.crypto import decrypt_bytes, encrypt_bytes
 from provisioning.models import Resource, Run
 from tests.provisioning.dependencies.conftest import MODULES, ask
 from tests.provisioning.engine.conftest import request_module, settle

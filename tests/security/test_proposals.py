@@ -21,8 +21,8 @@ from django.utils import timezone
 from catalog.sensitivity import MASK
 from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.crypto import decrypt_json
 from provisioning.engine.backend import state_bucket, state_key
-from provisioning.engine.crypto import decrypt_json
 from provisioning.models import Run
 from tests.provisioning.engine.conftest import log_of, request_module
 from tests.utils import assert_error

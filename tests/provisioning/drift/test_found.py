@@ -10,10 +10,10 @@ import pytest
 
 from catalog.sensitivity import MASK
 from provisioning.actions.drift import GONE, found_drift
-from provisioning.engine.crypto import encrypt_json
+from provisioning.crypto import encrypt_json
 from provisioning.engine.redact import Redactor
-from provisioning.engine.terraform import summarize_plan
 from provisioning.models import Resource
+from provisioning.plan_summary import summarize_plan
 
 
 def refreshed(tags_after: dict[str, str], password_after: str) -> dict[str, Any]:

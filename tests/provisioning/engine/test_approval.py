@@ -12,7 +12,7 @@ from idp.choices import Role
 from idp.services import Conflict, Forbidden, ServiceError
 from provisioning import actions
 from provisioning.choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
-from provisioning.engine.crypto import decrypt_bytes, encrypt_bytes
+from provisioning.crypto import decrypt_bytes, encrypt_bytes
 from provisioning.models import Run
 
 from .conftest import request_module

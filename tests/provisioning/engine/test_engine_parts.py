@@ -11,8 +11,8 @@ from idp.models import AuditEvent, Environment
 from idp.services import Conflict, Forbidden
 from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.crypto import decrypt_json, encrypt_json
 from provisioning.engine.backend import backend_tf, credentials_env, state_key
-from provisioning.engine.crypto import decrypt_json, encrypt_json
 from provisioning.engine.redact import MASK, Redactor
 from provisioning.models import ResourceLock, Run, RunLogChunk
 

@@ -11,8 +11,8 @@ from idp import services as idp_services
 from idp.models import AuditEvent
 from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.crypto import decrypt_json
 from provisioning.engine.backend import state_key
-from provisioning.engine.crypto import decrypt_json
 
 from .conftest import log_of
 from .conftest import request_module as request

@@ -8,9 +8,8 @@ import boto3
 import pytest
 
 from idp import services as idp_services
-from provisioning import actions
+from provisioning import actions, dispatch
 from provisioning.choices import RUN_ACTIVE, ResourceStatus, RunKind, RunStatus
-from provisioning.engine import dispatch
 from provisioning.engine.backend import ensure_state_bucket
 from provisioning.engine.dbretry import retry_locked
 from provisioning.models import Resource, ResourceLock, Run

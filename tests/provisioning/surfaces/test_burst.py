@@ -24,7 +24,7 @@ from idp import services
 from idp.api.exceptions import database_unavailable
 from idp.db import ATTEMPTS, Contention, is_contention, retry_on_deadlock
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
-from provisioning.engine import dispatch, outcomes
+from provisioning.engine import claim, outcomes
 from provisioning.models import Resource, Run
 from tests.utils import need
 
@@ -105,7 +105,7 @@ class PlanFinisher(threading.Thread):
                     time.sleep(0.01)
                 for run_id in queued:
                     try:
-                        run = dispatch.acquire(run_id, "burst-worker")
+                        run = claim.acquire(run_id, "burst-worker")
                         if run is not None:
                             outcomes.finish_plan(run, PLAN, f"plan-{run_id}".encode())
                             self.finished += 1
@@ -230,7 +230,7 @@ def test_requests_plans_approvals_and_cancels_lock_no_parent_row(
 
     def finish(resource: Resource) -> None:
         run = Run.objects.get(resource=resource, kind=RunKind.PLAN, status=RunStatus.QUEUED)
-        run = dispatch.acquire(run.pk, "test-worker")
+        run = claim.acquire(run.pk, "test-worker")
         assert run is not None
         outcomes.finish_plan(run, PLAN, f"plan-{run.pk}".encode())
 

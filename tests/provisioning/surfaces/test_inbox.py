@@ -15,7 +15,7 @@ from provisioning import actions
 from provisioning.actions import proposals
 from provisioning.approval_policy import approval_ttl
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
-from provisioning.engine.crypto import encrypt_json
+from provisioning.crypto import encrypt_json
 from provisioning.models import Approval, Run
 from tests.utils import assert_error, assert_ok
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from provisioning.api.presenters import MASK
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
-from provisioning.engine.crypto import encrypt_json
+from provisioning.crypto import encrypt_json
 from provisioning.models import Approval, Run
 
 
