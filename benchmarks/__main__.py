@@ -8,6 +8,8 @@ import os
 import signal
 import sys
 import time
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 from . import environment
@@ -83,36 +85,37 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import load, queries, seed
     from .pages import api_token, pages, session_cookie
-    from .report import Results, print_summary, summarise_queries
+    from .report import Results, summarise_queries
 
     sections = set(args.only or SECTIONS)
     scale = seed.QUICK if args.quick else seed.FULL
     results = Results(args.name or ("quick" if args.quick else "full"))
+    results.machine["postgresql"] = environment.postgresql_version()
     log: Any = print
 
     log(f"database {environment.database_url()} (scale {seed.scale_dict(scale)})")
-    seeded = ensure_seeded(scale, reseed=args.reseed, results=results, log=log)
+    try:
+        seeded = ensure_seeded(scale, reseed=args.reseed, results=results, log=log)
+    except Exception as error:  # nothing else can be measured: say so and fail the run
+        log(traceback.format_exc())
+        results.unavailable("seed", _problem(error))
+        for name in sorted(sections - {"seed"}, key=SECTIONS.index):
+            results.unavailable(name, "the seed failed")
+        return finish(results, log)
     from idp.rbac import permissions_changed
 
     permissions_changed()  # the seed writes memberships in bulk, past the signals
 
     query_rows: list[Any] = []
-    if "queries" in sections:
+
+    def run_queries() -> None:
         log("queries per request at two data sizes…")
-        query_rows = queries.measure(grow_by=300)
+        query_rows.extend(queries.measure(grow_by=300))
         summary = summarise_queries(query_rows)
         results.sections["queries"] = {"pages": summary}
-        for row in summary:
-            available = row["verdict"] != "" and not row["verdict"].startswith("not available")
-            results.target(
-                "queries", f"{row['page']} queries independent of rows",
-                row["queries_large"], f"≤ {row['queries_small']}",
-                (row["queries_large"] <= row["queries_small"]) if available else None,
-                "" if available else row["verdict"],
-            )  # fmt: skip
+        add_query_targets(results, summary)
 
-    results.write()
-    if "load" in sections:
+    def run_load() -> None:
         from django.contrib.auth import get_user_model
 
         User = get_user_model()
@@ -134,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             add_load_section(results, key, section, query_rows)
 
-    results.write()
-    if "provision" in sections:
+    def run_provision() -> None:
         from . import provision
 
         provision.run_section(
@@ -146,41 +148,74 @@ def main(argv: list[str] | None = None) -> int:
             log=log,
         )
 
-    results.write()
-    if "recovery" in sections:
+    def run_recovery() -> None:
         from . import recovery
 
         log("recovery: a worker killed mid-apply, reaped by the beat schedule…")
         recovery.run_section(results, log=log)
 
-    results.write()
-    if "policies" in sections:
+    def run_policies() -> None:
         from . import policies
 
         policies.run_section(results, log=log)
 
-    results.write()
-    if "catalog" in sections:
+    def run_catalog() -> None:
         from . import catalog
 
         catalog.run_section(results, quick=args.quick, log=log)
 
-    results.write()
-    if "sources" in sections:
+    def run_sources() -> None:
         from . import sources
 
         sources.run_section(results, log=log)
 
-    results.write()
-    if "fleet" in sections:
+    def run_fleet() -> None:
         from . import fleet
 
         fleet.run_section(results, quick=args.quick, size=args.fleet_size, log=log)
 
+    runners = {
+        "queries": run_queries,
+        "load": run_load,
+        "provision": run_provision,
+        "recovery": run_recovery,
+        "policies": run_policies,
+        "catalog": run_catalog,
+        "sources": run_sources,
+        "fleet": run_fleet,
+    }
+    for name, body in runners.items():
+        if name in sections:
+            run_section(results, name, body, log)
+    return finish(results, log)
+
+
+def _problem(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".strip()[:300]
+
+
+def run_section(results: Any, name: str, body: Callable[[], None], log: Any) -> None:
+    """Run one section; one that raises is recorded as not available (failing the run) and
+    the sections after it still run. The results file is rewritten after each."""
+    try:
+        body()
+    except Exception as error:
+        log(traceback.format_exc())
+        log(f"  {name}: not available ({_problem(error)})")
+        results.unavailable(name, _problem(error))
+    results.write()
+
+
+def finish(results: Any, log: Any) -> int:
+    """Write and print the results; the exit code: non-zero when any line FAILed or has no
+    figures, so `make bench` fails loudly."""
+    from .report import print_summary
+
     path = results.write()
     print_summary(results)
-    log(f"results written to {path.relative_to(environment.REPO)}")
-    return 0
+    shown = path.relative_to(environment.REPO) if path.is_relative_to(environment.REPO) else path
+    log(f"results written to {shown}")
+    return int(results.exit_code())
 
 
 def load_levels(users: int | None, workers: int) -> list[tuple[str, int]]:
@@ -192,6 +227,12 @@ def load_levels(users: int | None, workers: int) -> list[tuple[str, int]]:
     return [("load", cores)] + ([("load_queued", workers)] if workers > cores else [])
 
 
+# p95 limits of the issue: 50 ms with one user per core (2 here), 100 ms with one per worker.
+P95_LIMIT_MS = {"load": 50, "load_queued": 100}
+# Throughput as a share of the minimal Django view's, measured in the same run.
+THROUGHPUT_LIMIT_PCT = {True: 25, False: 20}  # list pages, detail pages
+
+
 def add_load_section(results: Any, key: str, section: dict[str, Any], query_rows: Any) -> None:
     by_key = {r.key: r for r in query_rows}
     for row in section["pages"]:
@@ -199,18 +240,46 @@ def add_load_section(results: Any, key: str, section: dict[str, Any], query_rows
         row["queries"] = q.queries_large if q else None
     results.sections[key] = section
     users = f"{section['users']} users"
+    limit = P95_LIMIT_MS.get(key, 100)
     for row in section["pages"]:
-        if row["key"] == "ceiling":
-            continue
         ok = row["available"] and row["requests"] > 0
-        note = "" if ok else f"not available (HTTP {row['status']})"
-        if row["is_list"]:
-            results.target(key, f"{row['key']} p95, {users}", row["p95_ms"], "≤ 50 ms",
-                           (row["p95_ms"] or 1e9) <= 50 if ok else None, note)  # fmt: skip
+        note = "" if ok else f"not available (HTTP {row['status']}, {row['requests']} requests)"
+        if row["key"] == "ceiling":
+            if not ok:
+                results.target(key, f"ceiling, {users}", None, "HTTP 200", None, note)
+            continue
+        results.target(key, f"{row['key']} p95, {users}", row["p95_ms"], f"≤ {limit} ms",
+                       (row["p95_ms"] or 1e9) <= limit if ok else None, note)  # fmt: skip
+        if ok and row["failures"]:  # errors under load (a 5xx, a redirect) are never silent
+            results.target(key, f"{row['key']} failed requests, {users}", row["failures"],
+                           "0", False)  # fmt: skip
         if key == "load":  # throughput is the same whether requests queue or not
-            results.target(key, f"{row['key']} throughput", row["pct_of_ceiling"],
-                           "≥ 40 % of ceiling",
-                           (row["pct_of_ceiling"] or 0) >= 40 if ok else None, note)  # fmt: skip
+            floor = THROUGHPUT_LIMIT_PCT[bool(row["is_list"])]
+            pct = row["pct_of_ceiling"]
+            results.target(key, f"{row['key']} throughput", pct, f"≥ {floor} % of ceiling",
+                           pct is not None and pct >= floor if ok else None, note)  # fmt: skip
+
+
+def add_query_targets(results: Any, summary: list[dict[str, Any]]) -> None:
+    """Per page: the queries at each data size within the page's pinned count, and not
+    growing with rows."""
+    for row in summary:
+        if row["page"] == "ceiling":
+            continue
+        available = not row["verdict"].startswith("not available")
+        note = "" if available else row["verdict"]
+        limit = row["max_queries"]
+        for size in ("small", "large"):
+            count = row[f"queries_{size}"]
+            results.target(
+                "queries", f"{row['page']} queries, {row[f'rows_{size}']} rows ({size})",
+                count, f"≤ {limit}", count <= limit if available else None, note,
+            )  # fmt: skip
+        results.target(
+            "queries", f"{row['page']} queries independent of rows",
+            row["queries_large"], f"≤ {row['queries_small']}",
+            (row["queries_large"] <= row["queries_small"]) if available else None, note,
+        )  # fmt: skip
 
 
 def ensure_seeded(scale: Any, *, reseed: bool, results: Any, log: Any) -> Any:
@@ -227,6 +296,7 @@ def ensure_seeded(scale: Any, *, reseed: bool, results: Any, log: Any) -> Any:
             seeded_already = False
     if seeded_already:
         log("idp_bench already seeded at this scale: reusing it (--reseed to start over)")
+        seed.reopen_waiting()
         seeded = seed.describe()
         results.sections["seed"] = {"reused": True, "counts": seeded.counts}
         return seeded

@@ -58,6 +58,18 @@ def database_exists() -> bool:
     return row is not None
 
 
+def postgresql_version() -> str | None:
+    """The server's version (the benchmark's numbers depend on it), or None when it is down."""
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+    except psycopg.Error:
+        return None
+    return str(row[0]) if row else None
+
+
 def recreate_database() -> None:
     """Drop and create the benchmark's own database (never anyone else's)."""
     if not DB_NAME.startswith("idp_bench"):

@@ -1,8 +1,9 @@
 """SQL queries per request, in process, at two data sizes: the count must not grow with rows.
 
-Inside one transaction that is rolled back at the end: a probe user in 3 fresh teams (made by
-the real `create_team` / `set_membership`) sees a few rows; the same pages are measured again
-after hundreds more rows land in those teams (and on the probed service and resource).
+Inside one transaction that is rolled back at the end: a probe user maintaining 3 fresh teams
+(made by the real `create_team` / `set_membership`) sees a few rows; the same pages are measured
+again after hundreds more rows land in those teams (on the probed service and resource, and
+plans awaiting approval in the inbox). The platform admin sees the whole seeded database.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class PageQueries:
     key: str
     title: str
     path: str
+    max_queries: int = 0
     status_small: int = 0
     status_large: int = 0
     queries_small: int = 0
@@ -73,14 +75,18 @@ def _measure(client: Client, path: str) -> tuple[int, int, list[dict[str, str]]]
 def _rows(page: Page, user: Any, service: Any, resource: Any) -> int:
     """The rows the page is about: what should not change its query count."""
     from catalog.models import Template
+    from provisioning.approval_policy import decidable_plans
     from provisioning.models import Resource, Run
 
-    if page.key == "catalog":
+    kind = page.key.rsplit("_", 1)[0]
+    if kind == "catalog":
         return Template.objects.count()
-    if page.key == "service":
+    if kind == "service":
         return Resource.objects.filter(service=service).count()
-    if page.key == "resource":
+    if kind == "resource":
         return Run.objects.filter(resource=resource).count()
+    if kind == "inbox":
+        return decidable_plans(user).count()
     return Resource.objects.for_user(user).count()
 
 
@@ -101,8 +107,11 @@ def _measure_all(admin_username: str, grow_by: int) -> list[PageQueries]:
     admin = User.objects.get(username=admin_username)
     teams = [idp_services.create_team(slug) for slug in PROBE_TEAMS]
     probe, _ = idp_services.ensure_user("qprobe-user")
+    requester, _ = idp_services.ensure_user("qprobe-requester")
     for team in teams:
-        idp_services.set_membership(team, probe, Role.MEMBER)
+        # A maintainer, as the bench member: the approvals inbox lists the plans for them.
+        idp_services.set_membership(team, probe, Role.MAINTAINER)
+        idp_services.set_membership(team, requester, Role.MEMBER)
     environments = list(Environment.objects.order_by("order"))
     versions = list(TemplateVersion.objects.filter(template__slug=seed.TEMPLATE_SLUG))
     services = seed.create_services(teams, len(teams), prefix="qprobe-svc")
@@ -110,18 +119,26 @@ def _measure_all(admin_username: str, grow_by: int) -> list[PageQueries]:
     resources = seed.create_resources(
         teams, services, versions, environments, requesters, 2 * len(teams), prefix="qprobe-res"
     )
+    prod = next(e for e in environments if e.requires_approval)
+    waiting_by = {t.pk: requester for t in teams}
+    seed.create_waiting(
+        teams, services, versions, prod, waiting_by, len(teams), prefix="qprobe-wait"
+    )
     service, resource = services[0], resources[0]
     users = {"member": probe, "admin": admin}
     tokens = {"member": api_token(probe), "admin": api_token(admin)}
     measured = pages(service_slug=service.slug, resource_id=resource.pk)
     clients = {p.key: _client(p, users.get(p.user), tokens.get(p.user, "")) for p in measured}
-    results = {p.key: PageQueries(p.key, p.title, p.path) for p in measured}
+    results = {p.key: PageQueries(p.key, p.title, p.path, p.max_queries) for p in measured}
     for page in measured:
         status, count, _ = _measure(clients[page.key], page.path)
         r = results[page.key]
         r.status_small, r.queries_small = status, count
         r.rows_small = _rows(page, users.get(page.user, probe), service, resource)
     _grow(teams, service, resource, versions, environments, requesters, grow_by)
+    seed.create_waiting(
+        teams, services, versions, prod, waiting_by, grow_by // 3, prefix="qgrow-wait"
+    )
     for page in measured:
         status, count, sql = _measure(clients[page.key], page.path)
         r = results[page.key]

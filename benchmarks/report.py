@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import re
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,8 @@ class Target:
 class Results:
     name: str
     started_at: str = field(default_factory=lambda: datetime.now(UTC).strftime(STAMP))
+    # What the numbers were measured on, and how busy it was when the run started.
+    machine: dict[str, Any] = field(default_factory=lambda: machine(load_average=True))
     sections: dict[str, Any] = field(default_factory=dict)
     targets: list[Target] = field(default_factory=list)
 
@@ -45,7 +48,7 @@ class Results:
         return {
             "name": self.name,
             "started_at": self.started_at,
-            "machine": machine(),
+            "machine": self.machine,
             "sections": self.sections,
             "targets": [t.__dict__ for t in self.targets],
         }
@@ -58,9 +61,31 @@ class Results:
         path.write_text(json.dumps(self.as_dict(), indent=2, default=str) + "\n")
         return path
 
+    def unavailable(self, section: str, problem: str) -> None:
+        """A section that could not produce its figures: a line that fails the run."""
+        self.target(section, "section ran", None, "figures", None, f"not available: {problem}")
 
-def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
+    def failed(self) -> list[Target]:
+        return [t for t in self.targets if t.passed is False]
+
+    def not_available(self) -> list[Target]:
+        return [t for t in self.targets if t.passed is None]
+
+    def verdict(self) -> str:
+        """The run in one line: every FAIL and every line without figures, by name."""
+        failed, missing = self.failed(), self.not_available()
+        if not failed and not missing:
+            return f"bench: all {len(self.targets)} targets PASS"
+        names = ", ".join(f"{t.section}: {t.name}" for t in failed + missing)
+        return f"bench: {len(failed)} FAIL, {len(missing)} not available: {names}"
+
+    def exit_code(self) -> int:
+        """Non-zero when any target failed or could not be measured."""
+        return 1 if self.failed() or self.not_available() else 0
+
+
+def machine(*, load_average: bool = False) -> dict[str, Any]:
+    """What the numbers were measured on (and, when asked, the load average right now)."""
     cpu = platform.processor() or platform.machine()
     try:
         text = Path("/proc/cpuinfo").read_text()
@@ -74,13 +99,21 @@ def machine() -> dict[str, Any]:
         memory_gb = round(pages * size / 2**30, 1)
     except (ValueError, OSError):
         pass
-    return {
+    described: dict[str, Any] = {
+        "hostname": socket.gethostname(),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory_gb": memory_gb,
         "python": platform.python_version(),
+        "postgresql": None,  # filled in once the database answers
         "system": f"{platform.system()} {platform.release()}",
     }
+    if load_average:
+        try:
+            described["load_average_at_start"] = [round(v, 2) for v in os.getloadavg()]
+        except OSError:
+            described["load_average_at_start"] = None
+    return described
 
 
 def summarise_queries(results: list[Any]) -> list[dict[str, Any]]:
@@ -99,6 +132,7 @@ def summarise_queries(results: list[Any]) -> list[dict[str, Any]]:
                 "rows_large": r.rows_large,
                 "queries_small": r.queries_small,
                 "queries_large": r.queries_large,
+                "max_queries": r.max_queries,
                 "status": [r.status_small, r.status_large],
                 "verdict": verdict,
                 "slowest_query_ms": round(r.slowest_ms, 1),
@@ -122,10 +156,12 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 def print_summary(results: Results, console: Console | None = None) -> None:
     console = console or Console(width=max(Console().width, 130))
-    m = machine()
+    m = results.machine
     console.print(
-        f"[bold]IDP benchmark[/bold] {results.name} at {results.started_at} on {m['cpu']}, "
-        f"{m['cores']} cores, {m['memory_gb']} GB"
+        f"[bold]IDP benchmark[/bold] {results.name} at {results.started_at} on "
+        f"{m['hostname']} ({m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, "
+        f"PostgreSQL {m.get('postgresql') or '?'}), load average at start "
+        f"{m.get('load_average_at_start')}"
     )
     for key in LOAD_SECTIONS:
         section = results.sections.get(key, {})
@@ -194,14 +230,26 @@ def print_summary(results: Results, console: Console | None = None) -> None:
         table.add_row(t.section, t.name, _fmt(t.value, 2), t.goal, verdict + (
             f" {t.note}" if t.note else ""))  # fmt: skip
     console.print(table)
+    # Plain lines, so a FAIL or a missing figure is never lost in a wide table or a log.
+    for t in results.failed():
+        console.print(f"FAIL {t.section}: {t.name} = {_fmt(t.value, 2)} (goal {t.goal})",
+                      markup=False, highlight=False, soft_wrap=True)  # fmt: skip
+    for t in results.not_available():
+        console.print(f"NOT AVAILABLE {t.section}: {t.name} {t.note}".rstrip(),
+                      markup=False, highlight=False, soft_wrap=True)  # fmt: skip
+    console.print(results.verdict(), markup=False, highlight=False, soft_wrap=True)
 
 
 def markdown(data: dict[str, Any]) -> str:
     """A results file as Markdown tables, for the README."""
     m = data["machine"]
+    load = m.get("load_average_at_start")
     lines = [
         f"Measured {data['started_at']} on {m['cpu']}, {m['cores']} cores, "
-        f"{m['memory_gb']} GB, Python {m['python']}.",
+        f"{m['memory_gb']} GB, Python {m['python']}"
+        + (f", PostgreSQL {m['postgresql']}" if m.get("postgresql") else "")
+        + (f"; load average at start {', '.join(str(v) for v in load)}" if load else "")
+        + ".",
         "",
     ]
     for key in LOAD_SECTIONS:
@@ -230,4 +278,11 @@ def markdown(data: dict[str, Any]) -> str:
             f"| {t['section']} | {t['name']} | {_fmt(t['value'], 2)} | {t['goal']} | "
             f"{verdict}{note} |"
         )
+    failed = [t for t in data["targets"] if t["passed"] is False]
+    missing = [t for t in data["targets"] if t["passed"] is None]
+    names = ", ".join(f"{t['section']}: {t['name']}" for t in failed + missing)
+    lines += [
+        "",
+        f"{len(failed)} FAIL, {len(missing)} not available" + (f": {names}." if names else "."),
+    ]
     return "\n".join(lines) + "\n"

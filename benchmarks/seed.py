@@ -20,6 +20,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 from guardian.models import GroupObjectPermission
 
 from catalog.models import Service, Template, TemplateVersion
@@ -92,11 +93,14 @@ class Scale:
     templates: int = 5
     versions: int = 2
     runs_per_resource: int = 1
+    # Resources whose plan awaits approval, in the bench member's teams (the inbox's rows).
+    waiting: int = 0
 
 
-FULL = Scale(teams=500, users=5000, services=20000, resources=100000)
-QUICK = Scale(teams=50, users=500, services=2000, resources=10000)
-TINY = Scale(teams=2, users=6, services=4, resources=20, templates=2)
+FULL = Scale(teams=500, users=5000, services=20000, resources=100000, waiting=5000)
+QUICK = Scale(teams=50, users=500, services=2000, resources=10000, waiting=500)
+TINY = Scale(teams=2, users=6, services=4, resources=20, templates=2, waiting=6)
+WAITING_PREFIX = "wait"
 
 
 @dataclass
@@ -240,6 +244,7 @@ def create_resources(
     *,
     prefix: str = "res",
     runs_per_resource: int = 1,
+    statuses: Sequence[str] = STATUS_CYCLE,
 ) -> Sequence[Resource]:
     """Resources spread over teams, environments, templates and statuses, each with its runs.
 
@@ -255,7 +260,7 @@ def create_resources(
             template_ids=[v.template_id for v in versions],
             environment_ids=[e.pk for e in environments],
             requester_ids=[getattr(requesters.get(t.pk), "pk", None) for t in teams],
-            statuses=[str(s) for s in STATUS_CYCLE],
+            statuses=[str(s) for s in statuses],
             count=count,
             prefix=prefix,
         )
@@ -271,7 +276,7 @@ def create_resources(
             team = teams[i % len(teams)]
             own = services_by_team.get(team.pk) or [None]
             version = versions[(i // len(teams)) % len(versions)]
-            status = STATUS_CYCLE[i % len(STATUS_CYCLE)]
+            status = statuses[i % len(statuses)]
             rows.append(
                 Resource(
                     team=team,
@@ -290,6 +295,52 @@ def create_resources(
         created.extend(resources)
         create_runs(resources, runs_per_resource)
     return created
+
+
+def create_waiting(
+    teams: Sequence[Team],
+    services: Sequence[Service],
+    versions: Sequence[TemplateVersion],
+    environment: Environment,
+    requesters: dict[int, Any],
+    count: int,
+    *,
+    prefix: str = WAITING_PREFIX,
+) -> Sequence[Resource]:
+    """`count` resources awaiting approval in `environment`, each with one succeeded plan
+    whose approval window is open: what the approvals inbox and its badge list. The
+    requesters must not be the approvers measured (no one approves their own request)."""
+    resources = create_resources(
+        teams, services, versions, [environment], requesters, count, prefix=prefix,
+        runs_per_resource=0, statuses=[ResourceStatus.AWAITING_APPROVAL],
+    )  # fmt: skip
+    now = timezone.now()
+    plans = [
+        Run(
+            resource=resource,
+            kind=RunKind.PLAN,
+            status=RunStatus.SUCCEEDED,
+            template_version_id=resource.template_version_id,
+            parameters=resource.parameters,
+            plan_hash=hashlib.sha256(f"{resource.name}:plan".encode()).hexdigest(),
+            plan_summary={"add": 1, "change": 0, "destroy": 0},
+            approval_requirement={"approvals": 1, "platform_admin": False},
+            started_at=now,
+            finished_at=now,
+        )
+        for resource in resources
+    ]
+    _bulk(Run, plans)
+    return resources
+
+
+def reopen_waiting(prefix: str = WAITING_PREFIX) -> int:
+    """Move the waiting plans' approval window to now: a reused database may be older than
+    the window, and a closed window would empty the inbox being measured."""
+    now = timezone.now()
+    return Run.objects.filter(resource__name__startswith=f"{prefix}-", kind=RunKind.PLAN).update(
+        started_at=now, finished_at=now
+    )
 
 
 def create_runs(resources: Sequence[Resource], per_resource: int) -> None:
@@ -315,8 +366,10 @@ def is_seeded(scale: Scale) -> bool:
     return (
         Team.objects.filter(slug__startswith="team-").count() == scale.teams
         # Resources the provisioning benchmark requested (prov-…) do not count.
-        and Resource.objects.filter(name__startswith="res-").count() == scale.resources
+        and Resource.objects.filter(name__startswith="res-").count()
+        == scale.resources - scale.waiting
         and User.objects.filter(username__in=[MEMBER_USERNAME, ADMIN_USERNAME]).count() == 2
+        and Resource.objects.filter(name__startswith=f"{WAITING_PREFIX}-").count() == scale.waiting
     )
 
 
@@ -337,6 +390,9 @@ def describe(member_username: str = MEMBER_USERNAME) -> Seeded:
         "services": Service.objects.count(),
         "resources": Resource.objects.count(),
         "runs": Run.objects.count(),
+        "waiting_plans": Run.objects.filter(
+            kind=RunKind.PLAN, resource__name__startswith=f"{WAITING_PREFIX}-"
+        ).count(),
         "templates": Template.objects.count(),
         "template_versions": TemplateVersion.objects.count(),
     }
@@ -376,7 +432,8 @@ def _skip_fk_triggers() -> None:
 
 @transaction.atomic
 def seed(scale: Scale) -> Seeded:
-    """Write the whole data set; the bench member belongs to 3 teams, the bench admin to all."""
+    """Write the whole data set; the bench member maintains 3 teams (where `scale.waiting`
+    plans await approval), the bench admin is a platform admin."""
     started = time.perf_counter()
     stages = _Stages()
     if connection.vendor == "postgresql":
@@ -394,7 +451,8 @@ def seed(scale: Scale) -> Seeded:
         if i % 3 == 0 and second.pk != teams[i % len(teams)].pk:
             pairs.append((second, user, Role.MEMBER))
     member, admin = create_users([MEMBER_USERNAME, ADMIN_USERNAME])
-    pairs.extend((team, member, Role.MEMBER) for team in teams[:3])
+    # A maintainer: the role that approves plans, so the inbox lists the waiting plans for them.
+    pairs.extend((team, member, Role.MAINTAINER) for team in teams[:3])
     add_memberships(pairs)
     admin.groups.add(Group.objects.get_or_create(name=PLATFORM_ADMIN_GROUP)[0])
     stages.done("users and memberships")
@@ -407,10 +465,21 @@ def seed(scale: Scale) -> Seeded:
         versions,
         environments,
         requesters,
-        scale.resources,
+        scale.resources - scale.waiting,  # the waiting ones are part of the total
         runs_per_resource=scale.runs_per_resource,
     )
-    stages.done("resources and runs")  # SET LOCAL ends with this transaction
+    stages.done("resources and runs")
+    # Requested by someone else in the team: the member may approve them.
+    others: dict[int, Any] = {}
+    for team, user, _ in pairs:
+        if user.pk != member.pk:
+            others.setdefault(team.pk, user)
+    prod = next(e for e in environments if e.requires_approval)
+    member_teams = {team.pk for team in teams[:3]}
+    # In team order (as create_services spreads them), which create_resources relies on.
+    own_services = [service for service in services if service.team_id in member_teams]
+    create_waiting(teams[:3], own_services, versions, prod, others, scale.waiting)
+    stages.done("plans awaiting approval")  # SET LOCAL ends with this transaction
     result = describe()
     result.seconds = time.perf_counter() - started
     result.stages = stages.times

@@ -33,12 +33,37 @@ def test_seed_makes_teams_as_create_team_does_and_the_member_sees_only_their_tea
     for team in Team.objects.all():
         is_member = Membership.objects.filter(team=team, user=member).exists()
         assert has_team_perm(member, team, "use_team") is is_member
-        assert member.groups.filter(name=team.group_name("member")).exists() is is_member
+        # A maintainer: the role that approves the waiting plans.
+        assert has_team_perm(member, team, "maintain_team") is is_member
+        assert member.groups.filter(name=team.group_name("maintainer")).exists() is is_member
     visible = Resource.objects.for_user(member)
     assert visible.count() == Resource.objects.filter(team_id__in=seeded.member_team_ids).count()
     admin = User.objects.get(pk=seeded.admin_id)
     assert Resource.objects.for_user(admin).count() == seed.TINY.resources
     assert seed.is_seeded(seed.TINY)
+
+
+def test_the_seeded_plans_await_both_the_member_and_the_platform_admin() -> None:
+    from provisioning.actions import inbox
+
+    seeded = seed.seed(seed.TINY)
+    User = get_user_model()
+    member, admin = User.objects.get(pk=seeded.member_id), User.objects.get(pk=seeded.admin_id)
+
+    assert seeded.counts["waiting_plans"] == seed.TINY.waiting
+    assert inbox.inbox_count(member) == seed.TINY.waiting
+    assert inbox.inbox_count(admin) == seed.TINY.waiting
+    # A reused database is older than the approval window: reopening keeps the inbox full.
+    from django.utils import timezone
+
+    from provisioning.models import Run
+
+    Run.objects.filter(resource__name__startswith="wait-").update(
+        finished_at=timezone.now() - timezone.timedelta(days=30)
+    )
+    assert inbox.inbox_count(admin) == 0
+    assert seed.reopen_waiting() == seed.TINY.waiting
+    assert inbox.inbox_count(member) == seed.TINY.waiting
 
 
 def test_queries_per_request_come_out_at_two_sizes_and_the_probe_data_is_rolled_back(
@@ -61,6 +86,11 @@ def test_queries_per_request_come_out_at_two_sizes_and_the_probe_data_is_rolled_
             assert result.queries_small > 0, result
     member_list = by_key["api_resources_member"]
     assert member_list.rows_large > member_list.rows_small
+    # Every page answers for both roles, and the inbox grows with the waiting plans.
+    assert [r.key for r in results if not r.available] == []
+    for role in ("member", "admin"):
+        assert by_key[f"inbox_{role}"].rows_large > by_key[f"inbox_{role}"].rows_small > 0
+    assert by_key["resource_member"].max_queries == 12
     rows = summarise_queries(results)
     assert len(rows) == len(results) and all("verdict" in row for row in rows)
 
