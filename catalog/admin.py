@@ -12,7 +12,7 @@ from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 
 from . import services
 from .choices import VersionStatus
-from .models import Location, ScorecardRule, Service, Template, TemplateSource, TemplateVersion
+from .models import Service, Template, TemplateSource, TemplateVersion
 from .services import sources
 from .services.gitrepo import redact
 
@@ -153,80 +153,6 @@ class ServiceAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
         for service in queryset:
             services.archive_service(service, actor=request.user)
         messages.success(request, f"Archived {_count(queryset, 'service')}.")
-
-
-# --- Scorecard rules: rules are data; an admin row adds one without code -----------------
-
-
-def _evaluator_choices() -> list[tuple[str, str]]:
-    from .services.scorecards import evaluators
-
-    return [(name, f"{name}: {c.description}") for name, c in sorted(evaluators().items())]
-
-
-from .services.scorecards import RULE_FIELDS  # noqa: E402 - the rule fields, listed once
-
-
-class ScorecardRuleForm(forms.ModelForm):
-    evaluator = forms.ChoiceField(choices=_evaluator_choices)
-
-    class Meta:
-        model = ScorecardRule
-        fields = RULE_FIELDS
-
-
-@admin.register(ScorecardRule)
-class ScorecardRuleAdmin(admin.ModelAdmin):
-    form = ScorecardRuleForm
-    list_display = ("slug", "title", "level", "evaluator", "enabled")
-    list_filter = ("level", "enabled", "evaluator")
-    list_editable = ("enabled",)
-    search_fields = ("slug", "title")
-
-
-class LocationForm(forms.ModelForm):
-    class Meta:
-        model = Location
-        fields = ("type", "target", "ref", "team", "enabled")
-
-    def clean(self) -> dict[str, Any]:
-        from .services.discovery import validate_target
-
-        data = super().clean() or {}
-        if data.get("type") and data.get("target"):
-            # Django admin is for platform admins: local paths are allowed, URLs still checked.
-            data["target"], error = validate_target(data["type"], data["target"], admin=True)
-            if error:
-                self.add_error("target", error)
-        return data
-
-
-@admin.register(Location)
-class LocationAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
-    form = LocationForm
-    list_display = ("id", "type", "_target", "ref", "team", "enabled", "last_scan_at", "_errors")
-    list_filter = ("type", "enabled", ("team", TeamListFilter))
-    search_fields = ("target",)
-    readonly_fields = ("last_scan_at", "last_result", "created_at")
-    actions = ["scan_now"]
-
-    @admin.display(description="target", ordering="target")
-    def _target(self, obj: Location) -> str:
-        from .services.gitrepo import redact
-
-        return redact(obj.target)
-
-    @admin.display(description="errors")
-    def _errors(self, obj: Location) -> int:
-        return int((obj.last_result or {}).get("counts", {}).get("errors", 0))
-
-    @admin.action(description="Scan the selected locations now (queued)")
-    def scan_now(self, request: HttpRequest, queryset: QuerySet) -> None:
-        from .services.discovery import request_scan
-
-        for location in queryset:
-            request_scan(location)
-        self.message_user(request, f"Queued {_count(queryset, 'scan')}.", messages.SUCCESS)
 
 
 class TemplateSourceForm(forms.ModelForm):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from django import forms
@@ -105,14 +106,17 @@ def parameter_field(prop: dict[str, Any], required: bool) -> forms.Field:
 RESOURCE_SUFFIX = "__resource"
 
 
+# The resources a user may pick for a parameter taking an output of a template's resources
+# (given the template's slug): provisioning's, bound to the user by the view that builds the form.
+Candidates = Callable[[str], Iterable[Any]]
+
+
 def resource_field(
-    ref: dict[str, Any], prop: dict[str, Any], required: bool, user: Any
+    ref: dict[str, Any], prop: dict[str, Any], required: bool, candidates: Candidates | None
 ) -> forms.ChoiceField:
     """A select of the user's teams' resources of the template the parameter names (the
     action checks the team, template and output, like any other input)."""
-    from provisioning.actions.dependencies import candidates
-
-    resources = candidates(user, ref["template"]) if user is not None else []
+    resources = list(candidates(ref["template"])) if candidates is not None else []
     literal = ref.get("literal", True)
     empty = "— or type a value below —" if literal else "—"
     return forms.ChoiceField(
@@ -127,9 +131,16 @@ def resource_field(
 
 
 class ParametersForm(forms.Form):
-    """The parameters of a template version, built from its JSON Schema on the server."""
+    """The parameters of a template version, built from its JSON Schema on the server.
+    `candidates` offers the resources a parameter may take an output from (none without)."""
 
-    def __init__(self, schema: dict[str, Any], *args: Any, user: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        schema: dict[str, Any],
+        *args: Any,
+        candidates: Candidates | None = None,
+        **kwargs: Any,
+    ):
         kwargs.setdefault("prefix", "p")
         super().__init__(*args, **kwargs)
         self.schema = schema
@@ -139,19 +150,24 @@ class ParametersForm(forms.Form):
         for name, prop in (schema.get("properties") or {}).items():
             ref = resource_ref(prop)
             if ref is not None:
-                self._add_resource_field(name, ref, prop, name in required, user)
+                self._add_resource_field(name, ref, prop, name in required, candidates)
                 if not ref.get("literal", True):
                     continue
             self.fields[name] = parameter_field(prop, name in required and ref is None)
             self.fields[name].sensitive = sensitivity.is_sensitive(prop)  # type: ignore[attr-defined]
 
     def _add_resource_field(
-        self, name: str, ref: dict[str, Any], prop: dict[str, Any], required: bool, user: Any
+        self,
+        name: str,
+        ref: dict[str, Any],
+        prop: dict[str, Any],
+        required: bool,
+        candidates: Candidates | None,
     ) -> None:
         # Only a resource allowed: the select is the parameter's field (its errors go there).
         select = name + RESOURCE_SUFFIX if ref.get("literal", True) else name
         self.selects[name] = select
-        self.fields[select] = resource_field(ref, prop, required, user)
+        self.fields[select] = resource_field(ref, prop, required, candidates)
         current = self.initial.pop(name, None)
         if isinstance(current, dict) and is_reference(current):  # a change form's choice
             self.initial[select] = str(current.get("resource", ""))

@@ -1,4 +1,4 @@
-"""Sync the catalog when a Celery worker starts, so workers plan from the files they hold."""
+"""Sync the templates when a Celery worker starts, so workers plan from the files they hold."""
 
 from __future__ import annotations
 
@@ -23,20 +23,4 @@ def sync_templates_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
         "template sync at worker start: %d loaded, %d failed",
         len(report.loaded),
         len(report.failed),
-    )
-
-
-@worker_ready.connect
-def sync_scorecard_rules_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
-    from .services.scorecards import sync_rules
-
-    try:
-        result = sync_rules()
-    except Exception:  # a broken rules file must not stop the worker either
-        logger.exception("scorecard rule sync at worker start failed")
-        return
-    logger.info(
-        "scorecard rule sync at worker start: %d created, %d updated",
-        len(result.created),
-        len(result.updated),
     )

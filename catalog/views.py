@@ -1,4 +1,5 @@
-"""Portal pages: the catalog, template pages and request form, and services."""
+"""Portal pages: the catalog, template pages and services (the request form of a template is
+provisioning's: provisioning/views/template_request.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,7 +28,7 @@ from idp.templatetags.values import format_money, to_json_text
 
 from . import sensitivity, services
 from .choices import Lifecycle
-from .forms import ParametersForm, RequestForm, ServiceForm
+from .forms import ServiceForm
 from .models import Service, Template, TemplateVersion
 from .rendering import render_markdown
 from .services.messages import describe_pattern
@@ -40,7 +41,6 @@ LIST_DEFERRED = (
     "current_version__parameters_schema",
     "current_version__outputs",
 )
-REQUEST_FIELDS = ("team", "service", "environment", "name", "expires_at")
 
 
 # --- Templates ---------------------------------------------------------------------------
@@ -184,131 +184,6 @@ def template_detail(request: HttpRequest, slug: str) -> HttpResponse:
             and Team.objects.for_user(request.user).filter(pk=template.owner_team_id).exists(),
         },
     )
-
-
-def _estimate(version: TemplateVersion, params: dict[str, Any]) -> Decimal | None:
-    try:
-        from monitoring.budget import estimate_monthly_cost
-
-        return estimate_monthly_cost(version, params)
-    except Exception:  # the estimate is a hint; the form works without it
-        logger.warning("cost estimate failed for %s", version, exc_info=True)
-        return None
-
-
-@login_required
-def template_request(request: HttpRequest, slug: str) -> HttpResponse:
-    """The request form of a template, rendered from its JSON Schema and checked on the server."""
-    template = _template(slug)
-    try:
-        version = services.resolve_version(template.slug, request.GET.get("version") or None)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-        return redirect(template)
-    data = request.POST if request.method == "POST" else None
-    request_form = RequestForm(request.user, version, data)
-    params_form = ParametersForm(version.parameters_schema, data, user=request.user)
-    if request.method == "POST" and _submit(request, template, version, request_form, params_form):
-        return redirect(request_form.resource.get_absolute_url())  # type: ignore[attr-defined]
-    return render(
-        request,
-        "catalog/template_request.html",
-        {
-            "template": template,
-            "version": version,
-            "form": request_form,
-            "params_form": params_form,
-            "estimate": _estimate(version, _estimate_parameters(params_form)),
-            "ttl_environments": request_form.ttl_environments,
-            "sensitive_fields": _sensitive_fields(params_form),
-        },
-        status=400 if request.method == "POST" else 200,
-    )
-
-
-def _estimate_parameters(params_form: ParametersForm) -> dict[str, Any]:
-    """The values the estimate prices: those the user typed that parse, defaults for the rest."""
-    if not params_form.is_bound:
-        return {}
-    params_form.is_valid()  # cleaned_data keeps every field that parsed
-    return params_form.parameters()
-
-
-def _sensitive_fields(params_form: ParametersForm) -> str:
-    """htmx `hx-params` excluding secrets: the estimate never needs them."""
-    names = [
-        params_form[name].html_name
-        for name, field in params_form.fields.items()
-        if getattr(field, "sensitive", False)
-    ]
-    return "not " + ",".join(["csrfmiddlewaretoken", *names])
-
-
-@login_required
-@require_POST
-def template_estimate(request: HttpRequest, slug: str) -> HttpResponse:
-    """The request form's cost estimate for the parameters as they are typed (htmx partial).
-
-    Priced by the same function the platform's budget gate uses."""
-    template = _template(slug)
-    try:
-        version = services.resolve_version(template.slug, request.GET.get("version") or None)
-    except ServiceError:
-        return HttpResponse(status=404)
-    params_form = ParametersForm(version.parameters_schema, request.POST)
-    return render(
-        request,
-        "catalog/_estimate.html",
-        {"estimate": _estimate(version, _estimate_parameters(params_form))},
-    )
-
-
-class _FormRefused(Exception):
-    """The parameters form refused a value: nothing the action did is kept."""
-
-
-def _submit(
-    request: HttpRequest,
-    template: Template,
-    version: TemplateVersion,
-    request_form: RequestForm,
-    params_form: ParametersForm,
-) -> bool:
-    if not request_form.is_valid():
-        params_form.is_valid()  # its own errors show beside the request form's
-        return False
-    from provisioning.actions import request_resource
-
-    params_ok = params_form.is_valid()
-    data = request_form.cleaned_data
-    try:
-        # Every rule (name, service, environment, expiry, parameters) is the action's; it
-        # reports all its refusals at once, shown by their fields. When the form already
-        # refused a parameter, the action still runs for its other refusals, and whatever
-        # it would have recorded is rolled back.
-        with transaction.atomic():
-            resource = request_resource(
-                actor=request.user,
-                template=template,
-                version=version,
-                team=data["team"],
-                environment=data["environment"],
-                name=data["name"],
-                parameters=params_form.parameters(),
-                service=data.get("service"),
-                expires_at=data.get("expires_at"),
-            )
-            if not params_ok:
-                raise _FormRefused
-    except _FormRefused:
-        return False
-    except ServiceError as exc:
-        # A parameter the form already refused keeps the form's message only.
-        add_service_error(exc, request_form, params_form, skip=params_form.errors)
-        return False
-    request_form.resource = resource  # type: ignore[attr-defined]
-    messages.success(request, f"Requested {data['name']} from {template.title}.")
-    return True
 
 
 # --- Services ------------------------------------------------------------------------------

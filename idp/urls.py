@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from catalog import urls as catalog_urls
 from catalog.api.template_sources import template_source_webhook
+from catalog.software import urls as software_urls
 from monitoring import hooks as monitoring_hooks
+from provisioning import urls as provisioning_urls
 
 from . import views, views_service_accounts
 from .api.schema_access import SchemaDocsView, SchemaView
@@ -45,7 +48,19 @@ urlpatterns = [
         views_service_accounts.service_account_enable,
         name="service_account_enable",
     ),
-    path("catalog/", include("catalog.urls")),
+    # One `catalog` namespace at /catalog/: the registry's pages, the request form
+    # (provisioning's) and the software catalog's.
+    path(
+        "catalog/",
+        include(
+            (
+                catalog_urls.urlpatterns
+                + provisioning_urls.catalog_urlpatterns
+                + software_urls.urlpatterns,
+                "catalog",
+            )
+        ),
+    ),
     path("resources/", include("provisioning.urls")),
     path("fleet-upgrades/", include("fleet.urls")),
     # The approvals inbox lives with resources; /approvals/ is the address people type.

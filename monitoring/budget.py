@@ -14,7 +14,7 @@ from typing import Any
 
 def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal | None:
     """Estimated monthly USD cost of a resource from the template's cost hints."""
-    from .services.costs import estimate_monthly_cost as estimate
+    from catalog.services.costs import estimate_monthly_cost as estimate
 
     return estimate(version, parameters)
 

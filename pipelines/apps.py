@@ -7,4 +7,10 @@ class PipelinesConfig(AppConfig):
 
     def ready(self) -> None:
         # The delivery's job kind registers with idp.jobs (housekeeping sweeps and reaps it).
+        # Pushed tags (and branch channels) sync the template sources of that repository.
+        from catalog.services import sources
+
         from . import services  # noqa: F401
+        from .webhooks import on_push
+
+        on_push(sources.push_received)

@@ -14,3 +14,10 @@ class ProvisioningConfig(AppConfig):
         from .actions import dependencies
 
         dependencies.register()
+        # The template registry (below) flags live resources pinned to a withdrawn version.
+        from catalog.services import sources
+
+        from .choices import RESOURCE_GONE
+        from .models import Resource
+
+        sources.on_live_resources(lambda: Resource.objects.exclude(status__in=RESOURCE_GONE))

@@ -3,6 +3,7 @@ from django.urls import path
 from . import views
 from .views import approvals as approval_views
 from .views import drift as drift_views
+from .views import template_request as request_views
 
 app_name = "provisioning"
 urlpatterns = [
@@ -37,4 +38,19 @@ urlpatterns = [
     path("runs/<int:pk>/log/", views.run_log, name="run_log"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("services/<slug:slug>/", views.service_resources, name="service_resources"),
+]
+
+# A template's request form: a catalog page (/catalog/templates/<slug>/request/, names in the
+# `catalog` namespace) served by provisioning; idp/urls.py mounts it with the catalog's pages.
+catalog_urlpatterns = [
+    path(
+        "templates/<slug:slug>/request/",
+        request_views.template_request,
+        name="template_request",
+    ),
+    path(
+        "templates/<slug:slug>/estimate/",
+        request_views.template_estimate,
+        name="template_estimate",
+    ),
 ]

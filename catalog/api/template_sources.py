@@ -27,12 +27,22 @@ from ..choices import SourceRefType, VersionStatus
 from ..models import TemplateSource, TemplateVersion
 from ..services import sources
 from ..services.gitrepo import redact
-from .locations import GIT_URL_OR_PATH
 
 log = logging.getLogger(__name__)
 # The defaults (signed in, token scopes) and platform admins only.
 ADMIN_ONLY: list[Any] = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsPlatformAdmin]
 MAX_WEBHOOK_BODY = 1024 * 1024
+
+# What catalog.services.gitrepo.validate_target accepts, as the schema's pattern: a Git URL
+# (https://host/path, ssh://host/path, user@host:path), file:// or an absolute path, or a
+# GitHub login. ASCII names and no control characters, so Python and the schema's regex
+# agree (Python's \s also holds \x1c-\x1f; \A and \Z, as `$` passes a trailing newline).
+_NON_SPACE = r"[^\s\x1c-\x1f]"
+GIT_URL_OR_PATH = (
+    rf"(https|ssh)://[^/\s\x1c-\x1f]+/{_NON_SPACE}+"
+    rf"|[A-Za-z0-9_.][A-Za-z0-9_.-]*@[A-Za-z0-9_.-]+:{_NON_SPACE}+"
+    r"|file://[^\n\x00]*|/[^\n\x00]*"
+)
 
 
 class SourceVersionSerializer(serializers.ModelSerializer):

@@ -1,7 +1,8 @@
 """Running the real `git` CLI on repositories the platform does not trust (docs builds and
 discovery share it): argument lists, never a shell; a scrubbed environment; `ext::` never
 allowed and the local disk (`file://`, paths) only where the caller chose; a time limit; and
-credentials in URLs redacted from every message."""
+credentials in URLs redacted from every message. Also what a Git target may be (a location's
+or a template source's) and one key per repository however its URL is spelt."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from idp.services import Forbidden
+
+from ..choices import LocationType
 
 GIT_TIMEOUT = 120  # seconds per git command (a clone included)
 # A remote Git URL: https://, ssh://, git://, or scp-like git@host:path.
 GIT_URL = re.compile(r"^(https?|ssh|git)://|^[\w.-]+@[\w.-]+:")
 FILE_URL = "file://"
+GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+REMOTE_SCHEMES = re.compile(r"^(https|ssh)://[^/\s]+/\S+$|^[\w.-]+@[\w.-]+:\S+$")
 
 
 class GitError(Exception):
@@ -113,7 +121,50 @@ __all__ = [
     "clean_env",
     "is_local",
     "redact",
+    "repo_key",
     "run_git",
     "run_tool",
     "shallow_clone",
+    "validate_target",
 ]
+
+
+def validate_target(type_: str, target: str, *, admin: bool) -> tuple[str, str]:
+    """(normalised target, error) of a location's or a template source's target; error ''
+    when fine."""
+    target = target.strip()
+    if not target:
+        return target, "A target is required."
+    if target.startswith("-"):
+        return target, "A target may not start with '-'."
+    if type_ == LocationType.GITHUB_ORG:
+        if not GITHUB_LOGIN.match(target):
+            return target, "A GitHub organisation's login (letters, digits and '-')."
+        return target, ""
+    if REMOTE_SCHEMES.match(target):
+        return target, ""
+    if re.match(r"^[a-z][a-z0-9+.-]*://", target) and not target.startswith(FILE_URL):
+        return target, "Only https://, ssh:// or git@host:path Git URLs are allowed."
+    if "\n" in target or "\0" in target:
+        return target, "Not a Git URL or path."
+    # file:// and paths read the platform's own disk.
+    if not admin:
+        raise Forbidden("Only platform admins register local paths or file:// URLs.")
+    if target.startswith(FILE_URL):
+        return target, ""
+    if not os.path.isabs(target):
+        return target, "A local path must be absolute."
+    return target, ""
+
+
+def repo_key(url: str) -> str:
+    """host/owner/name of a Git URL in any spelling (https, ssh, git@host:path, .git)."""
+    url = url.strip().lower()
+    match = re.match(r"^[\w.-]+@([\w.-]+):(.+)$", url)
+    if match:
+        host, path = match[1], match[2]
+    else:
+        parts = urlsplit(url)
+        host, path = (parts.hostname or ""), parts.path
+    path = path.strip("/").removesuffix(".git")
+    return f"{host}/{path}" if host else path

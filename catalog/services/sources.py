@@ -32,6 +32,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -54,7 +55,6 @@ from idp.services import Conflict, Forbidden, ServiceError
 from ..choices import AuditAction, SourceRefType, VersionStatus
 from ..models import Template, TemplateSource, TemplateVersion
 from . import gitrepo
-from .discovery import _repo_key, validate_target
 from .loader import ParsedTemplate, TemplateError, parse_template, read_files, valid_slug
 from .sync import describe_changes
 
@@ -140,7 +140,7 @@ def validate_source(
     url: str, ref_type: str, ref_pattern: str, paths: Any, *, admin: bool
 ) -> tuple[str, str, list[str]]:
     """(url, ref_pattern, paths) normalised; raises ServiceError naming the field."""
-    url, error = validate_target("git", url or "", admin=admin)
+    url, error = gitrepo.validate_target("git", url or "", admin=admin)
     if error:
         raise ServiceError(error, field="url")
     if ref_type not in SourceRefType.values:
@@ -294,14 +294,14 @@ def push_received(payload: dict[str, Any]) -> int:
     if not isinstance(repo, dict):
         return 0
     urls = {
-        _repo_key(str(repo[key]))
+        gitrepo.repo_key(str(repo[key]))
         for key in ("clone_url", "ssh_url", "git_url", "html_url", "url", "svn_url")
         if isinstance(repo.get(key), str) and repo.get(key)
     }
     ref = str(payload.get("ref", ""))
     queued = 0
     for source in TemplateSource.objects.filter(enabled=True):
-        if _repo_key(source.url) not in urls:
+        if gitrepo.repo_key(source.url) not in urls:
             continue
         if source.ref_type == SourceRefType.BRANCH:
             wanted = ref == f"refs/heads/{source.ref_pattern}"
@@ -344,7 +344,7 @@ def generic_push(sources: list[TemplateSource], payload: dict[str, Any]) -> list
     url = payload.get("url") or payload.get("repository") or ""
     queued = []
     for source in sources:
-        if isinstance(url, str) and url and _repo_key(url) != _repo_key(source.url):
+        if isinstance(url, str) and url and gitrepo.repo_key(url) != gitrepo.repo_key(source.url):
             continue
         request_sync(source)
         queued.append(source.pk)
@@ -494,7 +494,7 @@ def _slug_for(source: TemplateSource, path: str, files: dict[str, str]) -> str:
     slug = meta.get("slug") if isinstance(meta, dict) else None
     if isinstance(slug, str) and slug:
         return slug
-    return _repo_key(source.url).rsplit("/", 1)[-1]
+    return gitrepo.repo_key(source.url).rsplit("/", 1)[-1]
 
 
 def _sync_ref(
@@ -801,12 +801,21 @@ def version_warning(version: TemplateVersion) -> str:
     return ""
 
 
+# Resources are provisioning's, a layer above the registry: it registers the query of the
+# live ones (not gone) when it starts, so the registry can tell which pin a withdrawn version.
+_live_resources: list[Callable[[], QuerySet[Any]]] = []
+
+
+def on_live_resources(query: Callable[[], QuerySet[Any]]) -> None:
+    """Register the query of live resources (provisioning's `ready()`); the last one counts."""
+    _live_resources[:] = [query]
+
+
 def withdrawn_resources(version: TemplateVersion | None = None) -> QuerySet[Any]:
     """Live resources pinned to a withdrawn version (of `version`, or of any): the flag."""
-    from provisioning.choices import RESOURCE_GONE
-    from provisioning.models import Resource
-
-    resources = Resource.objects.exclude(status__in=RESOURCE_GONE)
+    if not _live_resources:
+        raise RuntimeError("no query of live resources registered (provisioning's ready())")
+    resources = _live_resources[0]()
     if version is not None:
         return resources.filter(template_version=version)
     return resources.filter(template_version__status=VersionStatus.WITHDRAWN)
@@ -895,5 +904,6 @@ __all__ = [
     "validate_source",
     "version_refusal",
     "version_warning",
+    "on_live_resources",
     "withdrawn_resources",
 ]

@@ -48,6 +48,7 @@ urlpatterns = [
         name="sa-binding",
     ),
     path("", include("catalog.api.urls")),
+    path("", include("catalog.software.api.urls")),
     path("", include("provisioning.api.urls")),
     path("", include("fleet.api.urls")),
     path("", include("pipelines.api.urls")),

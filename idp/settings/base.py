@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "idp",
     "catalog",
+    "catalog.software",
     "provisioning",
     "policies",
     "pipelines",

@@ -1,4 +1,5 @@
-"""Costs: estimates from template cost hints, actual costs from Cost Explorer, and their sums."""
+"""Costs: actual costs from Cost Explorer and their sums (estimates from template cost hints
+are the registry's: catalog/services/costs.py)."""
 
 from __future__ import annotations
 
@@ -37,31 +38,6 @@ def _decimal(value: Any) -> Decimal | None:
     except (InvalidOperation, ValueError, TypeError):
         return None
     return number if number.is_finite() else None
-
-
-def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal | None:
-    """Estimated monthly USD of a resource: fixed part plus per-unit parts of the parameters.
-
-    A parameter that is missing falls back to its schema default; unknown keys are ignored.
-    None when the template gives no cost hints.
-    """
-    hints = getattr(version, "cost_hints", None) or {}
-    if not isinstance(hints, dict) or not hints:
-        return None
-    total = _decimal(hints.get("fixed_monthly_usd", 0)) or Decimal("0")
-    schema_props = ((getattr(version, "parameters_schema", None) or {}).get("properties")) or {}
-    for part in hints.get("per_unit") or []:
-        if not isinstance(part, dict):
-            continue
-        name = str(part.get("parameter") or "")
-        rate = _decimal(part.get("usd_per_unit"))
-        raw = (parameters or {}).get(name)
-        if raw is None:
-            raw = (schema_props.get(name) or {}).get("default")
-        units = _decimal(raw)
-        if rate is not None and units is not None:
-            total += rate * units
-    return total.quantize(CENT)
 
 
 def month_bounds(day: date) -> tuple[date, date]:

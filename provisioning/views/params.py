@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from catalog import sensitivity
-from catalog.forms import ParametersForm
+from catalog.forms import Candidates, ParametersForm
 
 from ..actions import proposals
+from ..actions.dependencies import candidates
 from ..forms import JSONParametersForm
 from ..models import Resource
 
@@ -37,5 +38,16 @@ def parameters_form(resource: Resource, data: Any = None, *, user: Any = None) -
     initial = {k: v for k, v in start.plain.items() if k not in secret}
     schema = start.version.parameters_schema or {}
     if schema.get("properties"):
-        return SchemaParametersForm(ParametersForm(schema, data=data, initial=initial, user=user))
+        form = ParametersForm(
+            schema, data=data, initial=initial, candidates=resource_candidates(user)
+        )
+        return SchemaParametersForm(form)
     return JSONParametersForm(data, initial={"parameters": initial}, resource=resource)
+
+
+def resource_candidates(user: Any) -> Candidates | None:
+    """What the catalog's ParametersForm offers for a parameter taking another resource's
+    output: the user's teams' live resources of that template (none without a user)."""
+    if user is None:
+        return None
+    return lambda template_slug: candidates(user, template_slug)

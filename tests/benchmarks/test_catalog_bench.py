@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from benchmarks import catalog
 from catalog.choices import INVERSE, EntityKind
 from catalog.models import Entity, EntityRelation
-from catalog.services import entity_queries
+from catalog.software.services import entity_queries
 
 pytestmark = pytest.mark.django_db
 

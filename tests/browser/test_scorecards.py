@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Service, Template, TemplateVersion
-from catalog.services import scorecards
+from catalog.software.services import scorecards
 from idp import services as idp_services
 from idp.models import Team
 from provisioning.models import Resource

@@ -17,7 +17,7 @@ from django.core.management import call_command
 
 from catalog.choices import EntityOrigin, LocationType
 from catalog.models import Entity, Location, Service
-from catalog.services import discovery
+from catalog.software.services import discovery
 from tests.fakes.github import FakeGitHub
 from tests.helpers import git
 from tests.utils import free_port

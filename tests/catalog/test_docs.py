@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from catalog.choices import DocsStatus, EntityKind, EntityOrigin, LocationType
 from catalog.models import DocsBuild, Entity, Location
-from catalog.services import docs
+from catalog.software.services import docs
 from tests.helpers import git, wait_for
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 from catalog.choices import EntityOrigin
 from catalog.models import Entity, EntityRelation
 from catalog.services import create_service
-from catalog.services.entities import (
+from catalog.software.services.entities import (
     entity_document,
     get_entity,
     import_entities,

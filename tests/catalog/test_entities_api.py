@@ -9,7 +9,7 @@ import pytest
 
 from catalog.models import Entity
 from catalog.services import create_service
-from catalog.services.entities import import_entities, sync_platform_entities
+from catalog.software.services.entities import import_entities, sync_platform_entities
 
 from .entity_docs import SHOP
 

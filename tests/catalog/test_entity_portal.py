@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from catalog.choices import EntityKind, RelationType
 from catalog.models import Entity
-from catalog.services import entity_queries as queries
+from catalog.software.services import entity_queries as queries
 from idp.models import Team
 from pipelines.models import Pipeline
 

@@ -24,7 +24,7 @@ from catalog.models import (
     Template,
     TemplateVersion,
 )
-from catalog.services import scorecards
+from catalog.software.services import scorecards
 from idp import services as idp_services
 from idp.choices import Role
 from idp.models import Environment, Team
@@ -638,7 +638,7 @@ def test_an_admin_row_adds_a_rule_and_members_cannot(
 def test_the_daily_task_is_scheduled_and_scores(
     rules: None, make_service: Callable, settings: Any
 ) -> None:
-    from catalog.tasks import score_services
+    from catalog.software.tasks import score_services
     from idp.celery import app
 
     make_service("orders")

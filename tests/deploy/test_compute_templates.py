@@ -74,7 +74,7 @@ def applies(policy: ParsedPolicy, slug: str, environment: str) -> bool:
 
 
 def load_estimate(slug: str, document: dict[str, Any]) -> Decimal:
-    from monitoring.services.costs import estimate_monthly_cost
+    from catalog.services.costs import estimate_monthly_cost
 
     inputs = {name: v["value"] for name, v in document["variables"].items()}
     estimate = estimate_monthly_cost(load_template(MODULES / slug), inputs)

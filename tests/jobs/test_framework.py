@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from catalog.choices import DocsStatus, EntityKind, EntityOrigin
 from catalog.models import DocsBuild, Entity, Template, TemplateSource
-from catalog.services import docs, sources
+from catalog.services import sources
+from catalog.software.services import docs
 from idp.celery import app
 from idp.jobs import dispatch
 from idp.jobs.models import JobStatus

@@ -20,7 +20,8 @@ import pytest
 
 from catalog.choices import DocsStatus, EntityKind, EntityOrigin, LocationType
 from catalog.models import DocsBuild, Entity, Location, Template, TemplateSource
-from catalog.services import docs, sources
+from catalog.services import sources
+from catalog.software.services import docs
 from idp.jobs import dispatch
 from idp.jobs.models import JobStatus
 from tests.catalog.test_docs import GUIDE_MD, INDEX_MD, MKDOCS_YML, SVG, commit_files, git

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from catalog import tasks
 from catalog.choices import DocsStatus, EntityKind, EntityOrigin, LocationType
 from catalog.models import DocsBuild, Entity, Location
-from catalog.services import docs
+from catalog.software import tasks
+from catalog.software.services import docs
 from tests.helpers import git
 from tests.utils import STRICT, need
 
@@ -377,14 +377,14 @@ def test_a_service_repository_on_a_private_address_is_refused(
 
 
 def isolation() -> Any:
-    from catalog.services import docs_sandbox
+    from catalog.software.services import docs_sandbox
 
     return docs_sandbox.isolation()
 
 
 def run_python(tmp_path: Path, code: str, **limits: Any) -> tuple[Any, Path]:
     """Run a small Python program in the docs sandbox with a copy and an output folder."""
-    from catalog.services import docs_sandbox
+    from catalog.software.services import docs_sandbox
 
     work = tmp_path / "box"
     copy = work / "copy"
@@ -514,7 +514,8 @@ def test_the_clone_follows_no_redirect(tmp_path: Path) -> None:
     follow it (plain http stands in for https here; only the redirect rule is under test)."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from catalog.services import docs_remote, gitrepo
+    from catalog.services import gitrepo
+    from catalog.software.services import docs_remote
 
     hits: list[str] = []
 

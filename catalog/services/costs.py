@@ -1,0 +1,44 @@
+"""A template's cost estimate: what a resource of a version would cost a month, from the
+template's cost hints alone (the request form shows it; monitoring's budget gate uses it)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+CENT = Decimal("0.01")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return number if number.is_finite() else None
+
+
+def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal | None:
+    """Estimated monthly USD of a resource: fixed part plus per-unit parts of the parameters.
+
+    A parameter that is missing falls back to its schema default; unknown keys are ignored.
+    None when the template gives no cost hints.
+    """
+    hints = getattr(version, "cost_hints", None) or {}
+    if not isinstance(hints, dict) or not hints:
+        return None
+    total = _decimal(hints.get("fixed_monthly_usd", 0)) or Decimal("0")
+    schema_props = ((getattr(version, "parameters_schema", None) or {}).get("properties")) or {}
+    for part in hints.get("per_unit") or []:
+        if not isinstance(part, dict):
+            continue
+        name = str(part.get("parameter") or "")
+        rate = _decimal(part.get("usd_per_unit"))
+        raw = (parameters or {}).get(name)
+        if raw is None:
+            raw = (schema_props.get(name) or {}).get("default")
+        units = _decimal(raw)
+        if rate is not None and units is not None:
+            total += rate * units
+    return total.quantize(CENT)
