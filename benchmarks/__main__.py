@@ -212,9 +212,9 @@ def finish(results: Any, log: Any) -> int:
     from .report import print_summary
 
     path = results.write()
-    print_summary(results)
     shown = path.relative_to(environment.REPO) if path.is_relative_to(environment.REPO) else path
     log(f"results written to {shown}")
+    print_summary(results)  # ends with the one-line verdict
     return int(results.exit_code())
 
 

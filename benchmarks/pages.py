@@ -29,12 +29,14 @@ class Page:
 
 
 # (key, title, path template, auth, is a list, queries allowed): each measured for both roles.
+# The counts are pinned at what the pages make today (the resource page at the 12):
+# a page that needs one more query fails the run until its count is raised here on purpose.
 PAGE_KINDS = (
-    ("api_resources", "API resource list", "/api/v1/resources/", "token", True, 8),
-    ("portal_resources", "portal resource list", "/resources/", "session", True, 12),
-    ("catalog", "catalog page", "/catalog/", "session", True, 12),
-    ("inbox", "approvals inbox", "/resources/approvals/", "session", True, 12),
-    ("service", "service page", "/catalog/services/{service_slug}/", "session", False, 16),
+    ("api_resources", "API resource list", "/api/v1/resources/", "token", True, 3),
+    ("portal_resources", "portal resource list", "/resources/", "session", True, 8),
+    ("catalog", "catalog page", "/catalog/", "session", True, 6),
+    ("inbox", "approvals inbox", "/resources/approvals/", "session", True, 6),
+    ("service", "service page", "/catalog/services/{service_slug}/", "session", False, 8),
     ("resource", "resource page", "/resources/{resource_id}/", "session", False, 12),
 )
 
