@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 
+from .actors import Person, signed_in
 from .context import client_ip_var, request_id_var, run_id_var
 from .models import AuditEvent, ServiceAccount, Team
 
@@ -28,15 +29,15 @@ def team_of(obj: models.Model) -> Team | None:
 def record(
     action: str,
     *,
-    actor: Any = None,
+    actor: Person | None = None,
     target: models.Model | None = None,
     team: Team | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one AuditEvent; request id and client IP come from the current context."""
-    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    user = signed_in(actor)
     details = dict(details or {})
-    account = ServiceAccount.of(actor) if is_user else None
+    account = ServiceAccount.of(user) if user is not None else None
     if account is not None:
         # Automation acts as itself; the person answerable for it is named beside it.
         creator = account.created_by
@@ -50,8 +51,8 @@ def record(
         team = team_of(target)
     request_id = request_id_var.get()
     return AuditEvent.objects.create(
-        actor=actor if is_user else None,
-        actor_name=actor.get_username() if is_user else SYSTEM_ACTOR,
+        actor=user,
+        actor_name=user.get_username() if user is not None else SYSTEM_ACTOR,
         action=action,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",

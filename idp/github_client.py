@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from github import Auth, Github, GithubException, RateLimitExceededException
 from github.EnvironmentProtectionRuleReviewer import ReviewerParams
+from github.WorkflowJob import WorkflowJob
+from github.WorkflowRun import WorkflowRun
 from requests.exceptions import RequestException
 
 from idp.conf import setting
@@ -281,11 +283,11 @@ class GitHubDelivery:
                 current[name].edit(value)
 
 
-def _iso(value: Any) -> str | None:
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _run_dict(run: Any) -> dict[str, Any]:
+def _run_dict(run: WorkflowRun) -> dict[str, Any]:
     # Attributes of the listed object: raw_data would fetch every run again.
     return {
         "id": run.id,
@@ -305,7 +307,7 @@ def _run_dict(run: Any) -> dict[str, Any]:
     }
 
 
-def _job_dict(job: Any) -> dict[str, Any]:
+def _job_dict(job: WorkflowJob) -> dict[str, Any]:
     return {
         "id": job.id,
         "run_id": job.run_id,

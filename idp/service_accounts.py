@@ -18,16 +18,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from . import audit
 from . import scopes as token_scopes
+from .actors import Person, signed_in
 from .choices import ROLE_ORDER, AuditAction, Role
 from .models import (
     SERVICE_ACCOUNT_ROLES,
@@ -44,14 +44,14 @@ NAME_MAX = 40
 REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
-def require_maintainer(actor: Any, team: Team, what: str) -> None:
+def require_maintainer(actor: Person | None, team: Team, what: str) -> None:
     """Service accounts are managed by the team's maintainers and admins (and platform
     admins); `actor=None` is ops at the command line."""
     if actor is not None and not has_team_perm(actor, team, "maintain_team"):
         raise Forbidden(f"Only maintainers of {team.slug} {what}.")
 
 
-def require_person_maintainer(actor: Any, team: Team, what: str) -> None:
+def require_person_maintainer(actor: Person | None, team: Team, what: str) -> None:
     """`require_maintainer`, and never a service account: people manage service accounts,
     so a stolen CI token cannot make itself others, bindings or rights that outlive it."""
     require_maintainer(actor, team, what)
@@ -59,7 +59,7 @@ def require_person_maintainer(actor: Any, team: Team, what: str) -> None:
         raise Forbidden(f"A service account cannot {what}; people manage service accounts.")
 
 
-def _require_self_or_person(actor: Any, account: ServiceAccount, what: str) -> None:
+def _require_self_or_person(actor: Person | None, account: ServiceAccount, what: str) -> None:
     """A maintainer person, or the service account itself acting on its own tokens."""
     require_maintainer(actor, account.team, what)
     acting = ServiceAccount.of(actor)
@@ -91,8 +91,8 @@ def create_service_account(
     *,
     description: str = "",
     role: str = Role.MEMBER,
-    actor: Any = None,
-    created_by: Any = None,
+    actor: Person | None = None,
+    created_by: User | None = None,
 ) -> ServiceAccount:
     """Create the service account `sa:<team>:<name>` for `team` (maintainers only). The
     person answerable for it is the actor, or `created_by` when ops create it."""
@@ -120,7 +120,7 @@ def create_service_account(
         name=name,
         description=(description or "").strip(),
         role=role,
-        created_by=actor if getattr(actor, "is_authenticated", False) else created_by,
+        created_by=signed_in(actor) or created_by,
     )
     _place_in_role_group(account, role)
     audit.record(
@@ -142,7 +142,7 @@ def update_service_account(
     *,
     description: str | None = None,
     role: str | None = None,
-    actor: Any = None,
+    actor: Person | None = None,
 ) -> ServiceAccount:
     """Change a service account's description or role (maintainers only)."""
     require_person_maintainer(actor, account.team, "change service accounts")
@@ -168,7 +168,7 @@ def update_service_account(
 
 @transaction.atomic
 def set_service_account_enabled(
-    account: ServiceAccount, enabled: bool, *, actor: Any = None
+    account: ServiceAccount, enabled: bool, *, actor: Person | None = None
 ) -> ServiceAccount:
     """Disable a service account (its tokens stop working at once, its CI can no longer
     trade OIDC tokens) or enable it again."""
@@ -193,7 +193,7 @@ def create_service_account_token(
     name: str = "default",
     scopes: Iterable[str] | None = None,
     lifetime: timedelta | None = None,
-    actor: Any = None,
+    actor: Person | None = None,
 ) -> tuple[APIToken, str]:
     """A token of the service account (maintainers only; a service account only its own):
     limited to its team, read/write. Made through a token, it gets no more than that token
@@ -203,7 +203,7 @@ def create_service_account_token(
 
 
 def revoke_service_account_token(
-    account: ServiceAccount, token: APIToken, *, actor: Any = None
+    account: ServiceAccount, token: APIToken, *, actor: Person | None = None
 ) -> APIToken:
     """Revoke one of the service account's tokens (maintainers only)."""
     _require_self_or_person(actor, account, "revoke tokens")
@@ -280,7 +280,7 @@ def bind_github_repository(
     scopes: Iterable[str] | None = None,
     repository_id: int | str | None = None,
     repository_owner_id: int | str | None = None,
-    actor: Any = None,
+    actor: Person | None = None,
 ) -> WorkloadIdentityBinding:
     """Trust GitHub Actions OIDC tokens of `repository` ("owner/name"; optionally only refs
     and environments matching the glob patterns) as `account` (maintainers, never a service
@@ -320,7 +320,7 @@ def bind_github_repository(
         repository=repository,
         service_slug=service_slug,
         scopes=granted,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=signed_in(actor),
         **pins,
         **fields,
     )
@@ -341,7 +341,7 @@ def bind_github_repository(
 
 
 @transaction.atomic
-def unbind(binding: WorkloadIdentityBinding, *, actor: Any = None) -> None:
+def unbind(binding: WorkloadIdentityBinding, *, actor: Person | None = None) -> None:
     """Stop trusting a repository; the tokens already issued through it are revoked."""
     account = binding.service_account
     require_person_maintainer(actor, account.team, "remove repository bindings")

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -21,6 +21,7 @@ from guardian.shortcuts import assign_perm
 
 from . import audit
 from . import scopes as token_scopes
+from .actors import Person
 from .choices import (
     PLATFORM_ADMIN_GROUP,
     ROLE_ORDER,
@@ -86,7 +87,9 @@ def _grant_role_groups(team: Team) -> None:
 
 
 @transaction.atomic
-def create_team(slug: str, *, name: str = "", description: str = "", actor: Any = None) -> Team:
+def create_team(
+    slug: str, *, name: str = "", description: str = "", actor: Person | None = None
+) -> Team:
     """Create a team with one group per role holding that role's object permissions."""
     if Team.objects.filter(slug=slug).exists():
         raise Conflict(f"Team {slug!r} already exists", field="slug")
@@ -102,7 +105,7 @@ UPDATABLE_TEAM_FIELDS = ("name", "description")
 
 
 @transaction.atomic
-def update_team(team: Team, *, actor: Any = None, **fields: Any) -> Team:
+def update_team(team: Team, *, actor: Person | None = None, **fields: Any) -> Team:
     """Change a team's name or description; the slug names its groups and never changes."""
     unknown = sorted(set(fields) - set(UPDATABLE_TEAM_FIELDS))
     if unknown:
@@ -122,10 +125,10 @@ def update_team(team: Team, *, actor: Any = None, **fields: Any) -> Team:
 @transaction.atomic
 def set_membership(
     team: Team,
-    user: Any,
+    user: User,
     role: str,
     *,
-    actor: Any = None,
+    actor: Person | None = None,
     source: str | None = None,
     sso_group: str = "",
 ) -> Membership:
@@ -178,7 +181,7 @@ def set_membership(
     return membership
 
 
-def _refuse_orphaning(team: Team, user: Any, actor: Any) -> None:
+def _refuse_orphaning(team: Team, user: User, actor: Person | None) -> None:
     """A team admin may not drop their own admin role when nobody else holds it."""
     is_self = actor is not None and getattr(actor, "pk", None) == user.pk
     if is_self and team.memberships.filter(role=Role.ADMIN).count() == 1:
@@ -193,7 +196,7 @@ NO_SUCH_USER_HINT = (
 
 
 @transaction.atomic
-def add_member(team: Team, username: str, role: str, *, actor: Any = None) -> Membership:
+def add_member(team: Team, username: str, role: str, *, actor: Person | None = None) -> Membership:
     """Add the existing user `username` to `team` with `role`, or change their role.
 
     The user is never changed (nor created): adding a member is a team admin's power,
@@ -207,7 +210,7 @@ def add_member(team: Team, username: str, role: str, *, actor: Any = None) -> Me
 
 @transaction.atomic
 def provision_member(
-    team: Team, username: str, role: str, *, email: str = "", actor: Any = None
+    team: Team, username: str, role: str, *, email: str = "", actor: Person | None = None
 ) -> tuple[Membership, bool]:
     """Ops: add `username` to `team`, creating the user (no password) when missing.
 
@@ -227,7 +230,7 @@ def provision_member(
 
 @transaction.atomic
 def remove_membership(
-    team: Team, user: Any, *, actor: Any = None, details: dict[str, Any] | None = None
+    team: Team, user: User, *, actor: Person | None = None, details: dict[str, Any] | None = None
 ) -> None:
     """Take `user` out of `team` and out of its role groups; `details` adds to the audit
     event (e.g. the SSO group whose loss removed the membership)."""
@@ -247,7 +250,7 @@ def remove_membership(
     )
 
 
-def ensure_user(username: str, *, email: str = "") -> tuple[Any, bool]:
+def ensure_user(username: str, *, email: str = "") -> tuple[User, bool]:
     """The user named `username`, created with `email` and an unusable password (SSO or
     reset) if missing; an existing user is returned unchanged."""
     User = get_user_model()
@@ -268,7 +271,7 @@ def ensure_user(username: str, *, email: str = "") -> tuple[Any, bool]:
 
 
 @transaction.atomic
-def set_platform_admin(user: Any, enabled: bool = True, *, actor: Any = None) -> None:
+def set_platform_admin(user: User, enabled: bool = True, *, actor: Person | None = None) -> None:
     """Grant or take away the platform-admin role (sees and manages every team)."""
     group, _ = Group.objects.get_or_create(name=PLATFORM_ADMIN_GROUP)
     if user.groups.filter(pk=group.pk).exists() == enabled:
@@ -286,12 +289,12 @@ def set_platform_admin(user: Any, enabled: bool = True, *, actor: Any = None) ->
 
 @transaction.atomic
 def set_notification_preferences(
-    user: Any,
+    user: User,
     *,
     plans_to_decide: bool,
     my_requests: bool,
     drift_found: bool = True,
-    actor: Any = None,
+    actor: Person | None = None,
 ) -> NotificationPreference:
     """Which e-mails `user` gets: plans awaiting their decision, news of their own requests,
     drift of their teams' resources. Audited when something changed (a user without a row
@@ -334,7 +337,7 @@ def parse_token_lifetime(text: str | int) -> timedelta:
 _ACTING_TOKEN = "_idp_acting_token"
 
 
-def acting_token(actor: Any) -> APIToken | None:
+def acting_token(actor: Person | None) -> APIToken | None:
     """The API token `actor` (a request's user) acts through, or None (session, password
     JWT, ops, workers)."""
     found = getattr(actor, "__dict__", {}).get(_ACTING_TOKEN) if actor is not None else None
@@ -343,13 +346,13 @@ def acting_token(actor: Any) -> APIToken | None:
 
 @transaction.atomic
 def create_api_token(
-    user: Any,
+    user: User,
     *,
     name: str = "default",
     scopes: Iterable[str] | None = None,
     lifetime: timedelta | None = None,
     team: Team | None = None,
-    actor: Any = None,
+    actor: Person | None = None,
     via: APIToken | None = None,
     workload_binding: WorkloadIdentityBinding | None = None,
 ) -> tuple[APIToken, str]:
@@ -434,7 +437,7 @@ def create_api_token(
 
 
 @transaction.atomic
-def revoke_api_token(token: APIToken, *, actor: Any = None) -> APIToken:
+def revoke_api_token(token: APIToken, *, actor: Person | None = None) -> APIToken:
     """Revoke a token for good; it stays listed so its owner sees when it was revoked."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
@@ -482,7 +485,7 @@ def environment_refusal(env: Environment) -> ServiceError | None:
     return None
 
 
-def upsert_environment(slug: str, *, actor: Any = None, **fields: Any) -> Environment:
+def upsert_environment(slug: str, *, actor: Person | None = None, **fields: Any) -> Environment:
     """Create the environment `slug`, or bring its fields up to date (idempotent)."""
     current = Environment.objects.filter(slug=slug).first()
     proposed = current or Environment(slug=slug, name=slug)

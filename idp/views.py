@@ -127,7 +127,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     try:
         token, raw = services.create_api_token(
-            request.user,
+            signed_in_user(request.user),
             name=data["name"],
             scopes=data["scopes"] or None,
             lifetime=services.parse_token_lifetime(data["expires_in"] or "90d"),

@@ -257,7 +257,7 @@ class APITokenViewSet(
                 raise services.ServiceError(f"No team {data['team']!r} of yours", field="team")
         lifetime = data.get("expires_in")
         token, raw = services.create_api_token(
-            request.user,
+            signed_in_user(request.user),
             name=data["name"],
             scopes=data.get("scopes"),
             lifetime=services.parse_token_lifetime(lifetime) if lifetime else None,

@@ -23,9 +23,11 @@ from typing import Any
 from confusable_homoglyphs.confusables import (  # type: ignore[import-untyped]
     confusables_data,
 )
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from idp import audit, services
+from idp.actors import Person
 from idp.choices import ROLE_ORDER, AuditAction, MembershipSource, Role, SSOMappingMode
 from idp.conf import setting
 from idp.models import Membership, SSOGroupMapping, Team
@@ -169,7 +171,7 @@ def _kept_by_add_only(membership: Membership, mappings: list[Mapping]) -> bool:
 
 @transaction.atomic
 def apply_idp_groups(
-    user: Any, groups: list[str], *, source: str = MembershipSource.SSO
+    user: User, groups: list[str], *, source: str = MembershipSource.SSO
 ) -> SyncResult:
     """Bring `user`'s `source`-managed memberships in line with their IdP `groups`.
 
@@ -250,7 +252,7 @@ def groups_of_sociallogin(sociallogin: Any) -> list[str] | None:
 
 @transaction.atomic
 def save_mapping(
-    group_pattern: str, team: Team, role: str, mode: str, *, actor: Any = None
+    group_pattern: str, team: Team, role: str, mode: str, *, actor: Person | None = None
 ) -> SSOGroupMapping:
     """Create or update the mapping of `group_pattern` to `team` (audited). A pattern that
     only looks like an existing one (confusable characters) is refused."""
@@ -284,7 +286,7 @@ def confusable_refusal(group_pattern: str) -> str | None:
 
 
 @transaction.atomic
-def delete_mapping(mapping: SSOGroupMapping, *, actor: Any = None) -> None:
+def delete_mapping(mapping: SSOGroupMapping, *, actor: Person | None = None) -> None:
     """Delete a mapping (audited); memberships it granted go at their user's next sign-in."""
     audit.record(
         AuditAction.SSO_MAPPING_DELETED,

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +30,7 @@ from django_scim.adapters import SCIMGroup, SCIMUser
 from django_scim.middleware import SCIMAuthCheckMiddleware
 
 from idp import audit, services
+from idp.actors import Person, signed_in
 from idp.choices import AuditAction, MembershipSource
 from idp.conf import setting
 from idp.models import APIToken, SCIMIdentity
@@ -47,12 +48,19 @@ class NotPlatformAdmin(Exception):
 # --- Actions --------------------------------------------------------------------------
 
 
+def _require_platform_admin(actor: Person) -> User:
+    """The signed-in platform admin acting; anyone else is refused."""
+    admin = signed_in(actor)
+    if admin is None or not is_platform_admin(admin):
+        raise NotPlatformAdmin(f"{actor.get_username()} is not a platform admin")
+    return admin
+
+
 @transaction.atomic
-def create_scim_token(*, name: str, actor: Any) -> tuple[APIToken, str]:
+def create_scim_token(*, name: str, actor: Person) -> tuple[APIToken, str]:
     """A bearer token with only the `scim` scope, owned by the SCIM service user; only a
     platform admin may create one. Returns the record and the raw token (shown once)."""
-    if not is_platform_admin(actor):
-        raise NotPlatformAdmin(f"{actor.get_username()} is not a platform admin")
+    _require_platform_admin(actor)
     user, _ = services.ensure_user(SCIM_SERVICE_USER)
     return services.create_api_token(
         user,
@@ -63,18 +71,17 @@ def create_scim_token(*, name: str, actor: Any) -> tuple[APIToken, str]:
     )
 
 
-def is_scim_managed(user: Any) -> bool:
+def is_scim_managed(user: User) -> bool:
     """Whether SCIM may see and change `user` (one rule: `scim_managed_users`)."""
     return user.pk is not None and scim_managed_users().filter(pk=user.pk).exists()
 
 
 @transaction.atomic
-def hand_user_to_scim(user: Any, *, actor: Any, external_id: str = "") -> SCIMIdentity:
+def hand_user_to_scim(user: User, *, actor: Person, external_id: str = "") -> SCIMIdentity:
     """Let SCIM manage an existing user from now on (the IdP may then rename, re-address
     and deactivate them). Platform admins only; never a superuser, staff, platform admin or
     service account. Audited."""
-    if not is_platform_admin(actor):
-        raise NotPlatformAdmin(f"{actor.get_username()} is not a platform admin")
+    admin = _require_platform_admin(actor)
     user = get_user_model().objects.select_for_update().get(pk=user.pk)
     name = user.get_username()
     reason = never_scim_reason(user)
@@ -83,7 +90,7 @@ def hand_user_to_scim(user: Any, *, actor: Any, external_id: str = "") -> SCIMId
     if SCIMIdentity.objects.filter(user=user).exists():
         raise services.ServiceError(f"{name} is already managed by SCIM", field="user")
     identity = SCIMIdentity.objects.create(
-        user=user, external_id=external_id, claimed_by=actor, claimed_at=timezone.now()
+        user=user, external_id=external_id, claimed_by=admin, claimed_at=timezone.now()
     )
     audit.record(
         AuditAction.USER_HANDED_TO_SCIM,
@@ -94,7 +101,7 @@ def hand_user_to_scim(user: Any, *, actor: Any, external_id: str = "") -> SCIMId
     return identity
 
 
-def _taken(user: Any, *, username_changed: bool, email_changed: bool) -> str | None:
+def _taken(user: User, *, username_changed: bool, email_changed: bool) -> str | None:
     """What of `user`'s new userName or e-mail another account holds (case-insensitive:
     sign-in and e-mail linking ignore case), or None."""
     others = get_user_model().objects.exclude(pk=user.pk) if user.pk else get_user_model().objects
@@ -115,7 +122,7 @@ def _uniqueness(detail: str) -> scim_exceptions.IntegrityError:
     return scim_exceptions.IntegrityError(detail, scim_type="uniqueness")
 
 
-def scim_token_user(request: HttpRequest) -> Any | None:
+def scim_token_user(request: HttpRequest) -> User | None:
     """The SCIM service user behind the request's bearer token, if it has the scim scope."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     kind, _, raw = header.partition(" ")
@@ -128,7 +135,7 @@ def scim_token_user(request: HttpRequest) -> Any | None:
     return token.user
 
 
-def _end_sessions(user: Any) -> int:
+def _end_sessions(user: User) -> int:
     """Delete every stored session of `user` (signed-in browsers are out at their next click)."""
     ended = 0
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
@@ -139,7 +146,9 @@ def _end_sessions(user: Any) -> int:
 
 
 @transaction.atomic
-def deactivate_user(user: Any, *, actor: Any = None, via: str = "scim") -> dict[str, int]:
+def deactivate_user(
+    user: User, *, actor: Person | None = None, via: str = "scim"
+) -> dict[str, int]:
     """Deactivate `user` at once: no sign-in, every API token revoked, every session ended.
     One audit event says how many tokens and sessions went."""
     now = timezone.now()
@@ -162,7 +171,7 @@ def deactivate_user(user: Any, *, actor: Any = None, via: str = "scim") -> dict[
 
 
 @transaction.atomic
-def reactivate_user(user: Any, *, actor: Any = None, via: str = "scim") -> None:
+def reactivate_user(user: User, *, actor: Person | None = None, via: str = "scim") -> None:
     """Let a deactivated user sign in again (their revoked tokens stay revoked)."""
     if not user.is_active:
         user.is_active = True
@@ -175,7 +184,7 @@ def reactivate_user(user: Any, *, actor: Any = None, via: str = "scim") -> None:
         )
 
 
-def scim_groups_of(user: Any) -> list[str]:
+def scim_groups_of(user: User) -> list[str]:
     """The SCIM groups of `user`; none for a user SCIM does not manage (whatever group a
     row says they are in, SCIM grants them nothing)."""
     if not is_scim_managed(user):
@@ -188,7 +197,7 @@ def scim_groups_of(user: Any) -> list[str]:
     ]
 
 
-def sync_scim_memberships(user: Any) -> None:
+def sync_scim_memberships(user: User) -> None:
     """Apply the group mappings to `user`'s SCIM groups (SCIM-sourced memberships)."""
     group_mapping.apply_idp_groups(user, scim_groups_of(user), source=MembershipSource.SCIM)
 
