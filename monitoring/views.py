@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -25,6 +25,9 @@ from .services.analytics import parse_period
 from .services.cloudwatch_logs import console_url
 from .services.metrics import METRIC_SETS, resource_type
 from .services.rightsizing import hints_for, hints_for_many
+
+if TYPE_CHECKING:
+    from provisioning.models import Resource
 
 
 def _period(request: HttpRequest) -> int:
@@ -267,7 +270,7 @@ def resource_panel(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _log_shipments(resource: Any) -> list[LogShipment]:
+def _log_shipments(resource: Resource) -> list[LogShipment]:
     """The resource's newest runs shipped to CloudWatch Logs, each with its console link."""
     region = resource.environment.aws_region
     shipments = list(LogShipment.objects.filter(run__resource=resource).select_related("run")[:5])
@@ -276,7 +279,7 @@ def _log_shipments(resource: Any) -> list[LogShipment]:
     return shipments
 
 
-def _known_metrics(resource: Any) -> list[str]:
+def _known_metrics(resource: Resource) -> list[str]:
     """The metrics a resource can have: its type's, and any stored for it."""
     names = {spec.metric for spec in METRIC_SETS.get(resource_type(resource) or "", [])}
     names.update(

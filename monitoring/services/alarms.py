@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -13,6 +13,9 @@ from ..choices import AuditAction, CollectionKind, CollectionStatus
 from ..models import AlarmState, Collection
 from . import aws
 from .metrics import METRIC_SETS, MetricSpec, dimensions, resource_type
+
+if TYPE_CHECKING:
+    from provisioning.models import Resource
 
 logger = logging.getLogger(__name__)
 
@@ -24,11 +27,11 @@ COMPARISONS = {
 }
 
 
-def alarm_name(resource: Any, metric: str) -> str:
+def alarm_name(resource: Resource, metric: str) -> str:
     return f"idp-{resource.team.slug}-{resource.environment.slug}-{resource.name}-{metric}"[:255]
 
 
-def alarm_definitions(resource: Any, rtype: str) -> list[dict[str, Any]]:
+def alarm_definitions(resource: Resource, rtype: str) -> list[dict[str, Any]]:
     """The template's alarms with defaults filled in; bad entries are skipped."""
     known = {s.metric: s for s in METRIC_SETS[rtype]}
     found = []
@@ -58,7 +61,7 @@ def alarm_definitions(resource: Any, rtype: str) -> list[dict[str, Any]]:
     return [d for d in found if d["namespace"]]
 
 
-def on_resource_provisioned(resource: Any) -> list[AlarmState]:
+def on_resource_provisioned(resource: Resource) -> list[AlarmState]:
     """Create the template's CloudWatch alarms for a newly provisioned resource."""
     rtype = resource_type(resource)
     if rtype is None:
@@ -125,7 +128,7 @@ def on_resource_provisioned(resource: Any) -> list[AlarmState]:
     return created
 
 
-def on_resource_destroyed(resource: Any) -> int:
+def on_resource_destroyed(resource: Resource) -> int:
     """Delete the CloudWatch alarms of a destroyed resource; returns how many were removed."""
     states = list(AlarmState.objects.filter(resource=resource, deleted=False))
     if not states:

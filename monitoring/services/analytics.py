@@ -10,6 +10,8 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
+from idp.actors import Person
+from idp.models import Team
 from idp.services import ServiceError
 from provisioning.choices import ResourceStatus, RunStatus
 
@@ -39,7 +41,7 @@ def percentile(values: list[float], pct: float) -> float | None:
     return round(ordered[rank - 1], 1)
 
 
-def _scoped(model: Any, user: Any, teams: Any) -> Any:
+def _scoped(model: Any, user: Person | None, teams: list[Team] | None) -> Any:
     qs = model.objects.for_user(user) if user is not None else model.objects.all()
     if teams is not None:
         field = getattr(model, "team_field", "team")
@@ -47,7 +49,13 @@ def _scoped(model: Any, user: Any, teams: Any) -> Any:
     return qs
 
 
-def usage(user: Any, *, teams: Any = None, days: int = 30, now: datetime | None = None) -> dict:
+def usage(
+    user: Person | None,
+    *,
+    teams: list[Team] | None = None,
+    days: int = 30,
+    now: datetime | None = None,
+) -> dict:
     """Provisioning analytics for the teams the user sees (optionally narrowed to `teams`)."""
     from provisioning.models import Approval, Resource, Run
 
@@ -112,7 +120,9 @@ def usage(user: Any, *, teams: Any = None, days: int = 30, now: datetime | None 
     }
 
 
-def pipeline_stats(user: Any, *, teams: Any, since: datetime, days: int) -> list[dict[str, Any]]:
+def pipeline_stats(
+    user: Person | None, *, teams: list[Team] | None, since: datetime, days: int
+) -> list[dict[str, Any]]:
     """Success rate and deployments per day per service, from the pipelines' runs."""
     from pipelines.choices import RunStatus as PipelineRunStatus
     from pipelines.models import PipelineRun

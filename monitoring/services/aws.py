@@ -21,6 +21,7 @@ from tenacity import (
 )
 
 from idp.conf import setting
+from idp.models import Environment
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def client(service: str, environment: Any = None, region: str | None = None) -> Any:
+def client(service: str, environment: Environment | None = None, region: str | None = None) -> Any:
     """A boto3 client for `service` in the environment's account (or the platform default)."""
     endpoint = getattr(environment, "aws_endpoint_url", "") or settings.AWS_ENDPOINT_URL
     region = region or getattr(environment, "aws_region", "") or settings.AWS_REGION
@@ -125,7 +126,7 @@ def client(service: str, environment: Any = None, region: str | None = None) -> 
     )
 
 
-def account_id(environment: Any = None) -> str:
+def account_id(environment: Environment | None = None) -> str:
     """The AWS account of the environment, asked from STS when not configured."""
     configured = getattr(environment, "aws_account_id", "")
     if configured:

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from idp import audit
+from idp.actors import Person
 from idp.choices import Role
 from idp.conf import setting
 from idp.models import Membership, Team
@@ -76,7 +77,7 @@ def save_budget(
     *,
     monthly_amount: Any,
     thresholds: Any = None,
-    actor: Any = None,
+    actor: Person | None = None,
 ) -> Budget:
     """Create or change a team's monthly budget; mirrored to AWS Budgets after commit."""
     amount = clean_amount(monthly_amount)
@@ -106,7 +107,7 @@ def save_budget(
 
 
 @transaction.atomic
-def delete_budget(budget: Budget, *, actor: Any = None) -> None:
+def delete_budget(budget: Budget, *, actor: Person | None = None) -> None:
     """Remove a team's budget here and in AWS Budgets."""
     name, team = budget.aws_budget_name, budget.team
     audit.record(AuditAction.BUDGET_DELETED, actor=actor, target=budget, team=team)

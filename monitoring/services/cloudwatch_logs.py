@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -26,6 +26,9 @@ from ..log_handler import retention_days
 from ..models import LogShipment
 from . import aws
 
+if TYPE_CHECKING:
+    from provisioning.models import Resource, Run
+
 logger = logging.getLogger(__name__)
 
 # PutLogEvents limits: 10,000 events and 1 MiB per batch (each event counts 26 bytes more),
@@ -37,13 +40,13 @@ MAX_EVENT_BYTES = 256 * 1024 - EVENT_OVERHEAD
 SWEEP_BATCH = 50
 
 
-def log_group_name(resource: Any) -> str:
+def log_group_name(resource: Resource) -> str:
     """The run log group of the resource's environment and team."""
     prefix = setting("IDP_CLOUDWATCH_RUN_LOG_PREFIX").rstrip("/")
     return f"{prefix}/{resource.environment.slug}/{resource.team.slug}"
 
 
-def log_stream_name(run: Any) -> str:
+def log_stream_name(run: Run) -> str:
     """One stream per run, named after its resource so a console search by name finds it."""
     return f"{run.resource.name}/run-{run.pk}-{run.kind}"
 
@@ -176,7 +179,7 @@ def ship_pending_logs(limit: int = SWEEP_BATCH) -> dict[str, int]:
 
 
 def resource_log_events(
-    resource: Any, *, run_id: int | None = None, limit: int = 1000
+    resource: Resource, *, run_id: int | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
     """The CloudWatch events of the resource's shipped runs (newest run first, lines in
     order): what `idp resources logs ID --source cloudwatch` prints."""

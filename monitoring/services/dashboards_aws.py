@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -22,17 +22,22 @@ from . import aws
 from .alarms import alarm_definitions
 from .metrics import METRIC_SETS, dimensions, resource_type
 
+if TYPE_CHECKING:
+    from catalog.models import Service
+    from idp.models import Environment
+    from provisioning.models import Resource
+
 logger = logging.getLogger(__name__)
 
 WIDTH, HEIGHT = 8, 6  # three widgets a row on CloudWatch's 24-column grid
 UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
-def dashboard_name(service: Any, environment: Any) -> str:
+def dashboard_name(service: Service, environment: Environment) -> str:
     return UNSAFE.sub("-", f"idp-{service.team.slug}-{service.slug}-{environment.slug}")[:255]
 
 
-def _metric_widgets(resource: Any, region: str) -> list[dict[str, Any]]:
+def _metric_widgets(resource: Resource, region: str) -> list[dict[str, Any]]:
     rtype = resource_type(resource)
     if rtype is None:
         return []
@@ -64,7 +69,9 @@ def _metric_widgets(resource: Any, region: str) -> list[dict[str, Any]]:
     return widgets
 
 
-def dashboard_body(service: Any, environment: Any, resources: list[Any]) -> dict[str, Any]:
+def dashboard_body(
+    service: Service, environment: Environment, resources: list[Resource]
+) -> dict[str, Any]:
     """The dashboard JSON: a title, then each resource's metric widgets on the grid."""
     region = getattr(environment, "aws_region", "") or settings.AWS_REGION
     widgets: list[dict[str, Any]] = [
@@ -92,7 +99,7 @@ def dashboard_body(service: Any, environment: Any, resources: list[Any]) -> dict
     return {"widgets": widgets}
 
 
-def sync_service_dashboard(service: Any, environment: Any) -> ServiceDashboard | None:
+def sync_service_dashboard(service: Service, environment: Environment) -> ServiceDashboard | None:
     """Put (or delete) the service's dashboard in the environment from its live resources."""
     from provisioning.models import Resource
 

@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +18,9 @@ from ..choices import CollectionKind, ResourceType
 from ..models import Collection, MetricSample
 from . import aws
 from .cache import bump
+
+if TYPE_CHECKING:
+    from provisioning.models import Resource
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +91,7 @@ _TYPE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def resource_type(resource: Any) -> str | None:
+def resource_type(resource: Resource) -> str | None:
     """The resource type: template.yaml `monitoring.resource_type`, else the template's name."""
     version = resource.template_version
     meta = (getattr(version, "metadata", None) or {}).get("monitoring") or {}
@@ -102,7 +105,7 @@ def resource_type(resource: Any) -> str | None:
     return None
 
 
-def dimension_value(resource: Any, rtype: str) -> str:
+def dimension_value(resource: Resource, rtype: str) -> str:
     """The CloudWatch dimension value of the resource, from its outputs (else its name)."""
     _, keys = DIMENSIONS[rtype]
     outputs = resource.outputs or {}
@@ -121,7 +124,9 @@ def dimension_value(resource: Any, rtype: str) -> str:
     return str(resource.name)
 
 
-def dimensions(resource: Any, rtype: str, spec: MetricSpec | None = None) -> list[dict[str, str]]:
+def dimensions(
+    resource: Resource, rtype: str, spec: MetricSpec | None = None
+) -> list[dict[str, str]]:
     name, _ = DIMENSIONS[rtype]
     value = dimension_value(resource, rtype)
     if spec is not None and spec.namespace == "LambdaInsights":
@@ -260,7 +265,7 @@ def _store(batch: list[tuple[dict, Any, str, MetricSpec]], data: dict) -> int:
     return len(rows)
 
 
-def series(resource: Any, metric: str, since: datetime | None = None) -> list[MetricSample]:
+def series(resource: Resource, metric: str, since: datetime | None = None) -> list[MetricSample]:
     qs = MetricSample.objects.filter(resource=resource, metric=metric)
     if since:
         qs = qs.filter(timestamp__gte=since)

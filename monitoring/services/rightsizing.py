@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Max, Min
 from django.utils import timezone
@@ -16,6 +16,11 @@ from provisioning.choices import ResourceStatus
 from ..models import MetricSample
 from .metrics import resource_type
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from provisioning.models import Resource
+
 IDLE_DAYS = 14
 IDLE_CPU_PERCENT = 5.0
 MEMORY_USE_RATIO = 0.4
@@ -24,17 +29,17 @@ EMPTY_DAYS = 14
 
 @dataclass
 class Hint:
-    resource: Any
+    resource: Resource
     kind: str
     message: str
     saving: Decimal
 
 
-def _cost(resource: Any) -> Decimal:
+def _cost(resource: Resource) -> Decimal:
     return resource.estimated_monthly_cost or Decimal("0")
 
 
-def _window(resource: Any, metric: str, since: datetime) -> dict[str, Any]:
+def _window(resource: Resource, metric: str, since: datetime) -> dict[str, Any]:
     return MetricSample.objects.filter(
         resource=resource, metric=metric, timestamp__gte=since
     ).aggregate(lo=Min("value"), hi=Max("value"), first=Min("timestamp"))
@@ -45,7 +50,7 @@ def _covers(stats: dict[str, Any], since: datetime) -> bool:
     return stats["first"] is not None and stats["first"] <= since + timedelta(days=1)
 
 
-def hints_for(resource: Any, now: datetime | None = None) -> list[Hint]:
+def hints_for(resource: Resource, now: datetime | None = None) -> list[Hint]:
     """The right-sizing hints of one provisioned resource."""
     if resource.status != ResourceStatus.PROVISIONED:
         return []
@@ -104,7 +109,7 @@ def hints_for(resource: Any, now: datetime | None = None) -> list[Hint]:
     return hints
 
 
-def _memory(resource: Any) -> int | None:
+def _memory(resource: Resource) -> int | None:
     for key in ("memory_size", "memory_mb", "memory"):
         value = (resource.parameters or {}).get(key)
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
@@ -112,7 +117,7 @@ def _memory(resource: Any) -> int | None:
     return None
 
 
-def hints_for_many(resources: Any, now: datetime | None = None) -> list[Hint]:
+def hints_for_many(resources: QuerySet[Resource], now: datetime | None = None) -> list[Hint]:
     hints: list[Hint] = []
     for resource in resources.filter(status=ResourceStatus.PROVISIONED).select_related(
         "template", "template_version", "team", "environment"

@@ -32,8 +32,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from idp import audit
+from idp.actors import Person, signed_in
 from idp.conf import setting
-from idp.models import Membership
+from idp.models import Environment, Membership, Team
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
 
@@ -74,7 +75,7 @@ class SignatureError(Exception):
 # --- topics --------------------------------------------------------------------------------
 
 
-def topic_name(team: Any, environment: Any) -> str:
+def topic_name(team: Team, environment: Environment) -> str:
     return f"idp-{team.slug}-{environment.slug}-alarms"[:256]
 
 
@@ -97,7 +98,9 @@ def _subscribe(client: Any, topic_arn: str, protocol: str, endpoint: str) -> str
     return str(answer.get("SubscriptionArn") or "pending")
 
 
-def ensure_team_topic(team: Any, environment: Any, *, actor: Any = None) -> TeamTopic:
+def ensure_team_topic(
+    team: Team, environment: Environment, *, actor: Person | None = None
+) -> TeamTopic:
     """The team's alarm topic in the environment's account, created (idempotently, as
     CreateTopic is) with the platform endpoint and the team's channels subscribed."""
     client = aws.client("sns", environment)
@@ -153,7 +156,9 @@ def subscribe_channels(topic: TeamTopic, *, client: Any = None) -> TeamTopic:
     return topic
 
 
-def add_channel(team: Any, kind: str, endpoint: str, *, actor: Any = None) -> AlertChannel:
+def add_channel(
+    team: Team, kind: str, endpoint: str, *, actor: Person | None = None
+) -> AlertChannel:
     """Add an alert channel to the team (team admins) and subscribe it to the team's
     topics; adding one the team has is a no-op."""
     endpoint = str(endpoint or "").strip()
@@ -186,7 +191,7 @@ def add_channel(team: Any, kind: str, endpoint: str, *, actor: Any = None) -> Al
     return channel
 
 
-def remove_channel(channel: AlertChannel, *, actor: Any = None) -> None:
+def remove_channel(channel: AlertChannel, *, actor: Person | None = None) -> None:
     """Remove a team's alert channel and unsubscribe it from the team's topics."""
     team = channel.team
     if actor is not None and not has_team_perm(actor, team, "manage_team"):
@@ -203,7 +208,7 @@ def remove_channel(channel: AlertChannel, *, actor: Any = None) -> None:
     _resubscribe(team)
 
 
-def _resubscribe(team: Any) -> None:
+def _resubscribe(team: Team) -> None:
     """Bring every topic of the team in line with its channels (after the change committed:
     a failure here leaves the channel saved, and the next change or alarm retries)."""
     for topic in TeamTopic.objects.filter(team=team).select_related("environment"):
@@ -395,17 +400,18 @@ def notify_team(event_pk: int) -> int:
     return sent
 
 
-def acknowledge(event: AlarmEvent, *, actor: Any) -> AlarmEvent:
+def acknowledge(event: AlarmEvent, *, actor: Person) -> AlarmEvent:
     """Mark an alarm event seen by a team member; once only."""
-    if not has_team_perm(actor, event.team, "use_team"):
+    user = signed_in(actor)
+    if user is None or not has_team_perm(user, event.team, "use_team"):
         raise Forbidden("Only the team's members acknowledge its alarms.")
     with transaction.atomic():
         now = timezone.now()
         if not AlarmEvent.objects.filter(pk=event.pk, acknowledged_at=None).update(
-            acknowledged_at=now, acknowledged_by=actor
+            acknowledged_at=now, acknowledged_by=user
         ):
             raise Conflict("This alarm was already acknowledged.")
-        event.acknowledged_at, event.acknowledged_by = now, actor
+        event.acknowledged_at, event.acknowledged_by = now, user
         audit.record(
             AuditAction.MONITORING_ALARM_ACKNOWLEDGED,
             actor=actor,
