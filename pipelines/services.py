@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from catalog.models import Service
 from idp import audit
+from idp.actors import Person, signed_in
 from idp.conf import setting
 from idp.github_client import EnvironmentSpec, GitHubDelivery, GitHubError, parse_repository
 from idp.jobs import dispatch as jobs
@@ -140,7 +141,7 @@ def preview(
     return Preview(yaml=text, findings=check_workflow(text), warnings=warnings, role_arns=arns)
 
 
-def _require(user: Any, service: Service, perm: str, what: str) -> None:
+def _require(user: Person | None, service: Service, perm: str, what: str) -> None:
     if not has_team_perm(user, service.team, perm):
         raise Forbidden(f"Your role in team {service.team.slug} does not allow {what}.")
 
@@ -159,7 +160,7 @@ def create_pipeline(
     environments: Any,
     options: Any = None,
     slug: str = "",
-    actor: Any = None,
+    actor: Person | None = None,
     deliver: bool = False,
 ) -> Pipeline:
     """Create a pipeline for a service (maintainers); optionally queue its delivery."""
@@ -186,7 +187,7 @@ def create_pipeline(
         workflow_path=f".github/workflows/{slug}.yml",
         repository=repository,
         branch=f"idp/pipeline-{slug}",
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=signed_in(actor),
     )
     _apply_preview(pipeline, result)
     pipeline.save()
@@ -208,7 +209,11 @@ def create_pipeline(
 
 @transaction.atomic
 def regenerate_pipeline(
-    pipeline: Pipeline, *, environments: Any = None, options: Any = None, actor: Any = None
+    pipeline: Pipeline,
+    *,
+    environments: Any = None,
+    options: Any = None,
+    actor: Person | None = None,
 ) -> Pipeline:
     """Change environments or options and generate again; the next delivery updates the PR."""
     _require(actor, pipeline.service, "maintain_team", "changing pipelines")
@@ -235,7 +240,7 @@ def regenerate_pipeline(
 
 
 @transaction.atomic
-def request_delivery(pipeline: Pipeline, *, actor: Any = None) -> Pipeline:
+def request_delivery(pipeline: Pipeline, *, actor: Person | None = None) -> Pipeline:
     """Queue delivery to GitHub (maintainers); refused while checks report findings. The
     delivery is the pipeline's job (idp/jobs): a worker is nudged on commit."""
     _require(actor, pipeline.service, "maintain_team", "delivering pipelines")

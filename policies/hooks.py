@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from provisioning.models import Resource, Run
 
 
 def check_plan(
-    run: Any, resource: Any, plan: dict[str, Any], estimate: Decimal | None
+    run: Run, resource: Resource, plan: dict[str, Any], estimate: Decimal | None
 ) -> dict[str, Any]:
     """Every applicable policy on the plan plus its platform context; the findings are kept
     with the run (for its page and the policies' trends) and summarised for provisioning."""

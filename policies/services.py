@@ -10,6 +10,8 @@ from typing import Any
 from django.db import transaction
 
 from idp import audit
+from idp.actors import Person
+from provisioning.models import Resource, Run
 from provisioning.plan_checks import summary_digest
 
 from .choices import BLOCKING, AuditAction, Enforcement, Level
@@ -38,7 +40,7 @@ class SyncReport:
         return bool(self.created or self.removed or self.failed)
 
 
-def _store(parsed: ParsedPolicy, *, actor: Any) -> bool:
+def _store(parsed: ParsedPolicy, *, actor: Person | None) -> bool:
     """Create or update the policy; a new version only for new content. True when new."""
     policy, _ = Policy.objects.select_for_update().get_or_create(
         slug=parsed.slug, defaults={"package": parsed.package, "title": parsed.title[:200]}
@@ -82,7 +84,7 @@ def _store(parsed: ParsedPolicy, *, actor: Any) -> bool:
     return is_new
 
 
-def _record_failure(slug: str, path: str, origin: str, error: str, *, actor: Any) -> None:
+def _record_failure(slug: str, path: str, origin: str, error: str, *, actor: Person | None) -> None:
     """A policy that does not load stays listed with its error, and fails the plans in its
     scope (last known scope and enforcement): never silently skipped."""
     policy, created = Policy.objects.get_or_create(
@@ -101,7 +103,7 @@ def _record_failure(slug: str, path: str, origin: str, error: str, *, actor: Any
         audit.record(AuditAction.POLICY_BROKEN, actor=actor, target=policy, details=details)
 
 
-def sync_policies(*, actor: Any = None) -> SyncReport:
+def sync_policies(*, actor: Person | None = None) -> SyncReport:
     """Load every policy file; each loads or fails on its own. Files that are gone are
     marked removed (their history stays)."""
     report = SyncReport()
@@ -222,7 +224,7 @@ def evaluate_document(
     return PolicyReport(findings)
 
 
-def record_results(run: Any, report: PolicyReport) -> None:
+def record_results(run: Run, report: PolicyReport) -> None:
     """Keep the findings of a plan run (replacing earlier ones, for a re-evaluation)."""
     PolicyResult.objects.filter(run=run).delete()
     PolicyResult.objects.bulk_create(
@@ -241,7 +243,7 @@ def record_results(run: Any, report: PolicyReport) -> None:
     )
 
 
-def platform_context(resource: Any, run: Any, estimate: Decimal | None) -> dict[str, Any]:
+def platform_context(resource: Resource, run: Run, estimate: Decimal | None) -> dict[str, Any]:
     """`input.idp`: who asks for what, where, and what it costs against the budget."""
     from monitoring.budget import budget_context
 

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from idp import audit
+from idp.actors import Person
 from idp.rbac import has_team_perm, is_platform_admin
 from idp.services import Conflict, Forbidden, ServiceError
 
@@ -19,14 +20,14 @@ from . import nudge
 from .drive import move, wave_counts
 
 
-def visible(user: Any) -> QuerySet[FleetUpgrade]:
+def visible(user: Person) -> QuerySet[FleetUpgrade]:
     """The fleet upgrades `user` may see: their teams' (platform-wide ones: platform admins)."""
     return FleetUpgrade.objects.for_user(user).select_related(
         "template", "target_version", "team", "created_by"
     )
 
 
-def get_fleet(user: Any, pk: Any) -> FleetUpgrade:
+def get_fleet(user: Person, pk: Any) -> FleetUpgrade:
     """A fleet upgrade the user may see; another team's (or none) raises Http404."""
     try:
         return visible(user).get(pk=int(pk))
@@ -34,14 +35,14 @@ def get_fleet(user: Any, pk: Any) -> FleetUpgrade:
         raise Http404("No such fleet upgrade") from None
 
 
-def may_manage(user: Any, fleet: FleetUpgrade) -> bool:
+def may_manage(user: Person, fleet: FleetUpgrade) -> bool:
     """Platform admins manage every fleet upgrade; maintainers those of their team."""
     if is_platform_admin(user):
         return True
     return fleet.team is not None and has_team_perm(user, fleet.team, "maintain_team")
 
 
-def _require(user: Any, fleet: FleetUpgrade, what: str) -> None:
+def _require(user: Person, fleet: FleetUpgrade, what: str) -> None:
     if not may_manage(user, fleet):
         raise Forbidden(f"Only platform admins and the team's maintainers may {what} it")
 
@@ -54,7 +55,7 @@ def _locked(fleet: FleetUpgrade) -> FleetUpgrade:
 
 
 @transaction.atomic
-def pause(fleet: FleetUpgrade, *, actor: Any, reason: str = "") -> FleetUpgrade:
+def pause(fleet: FleetUpgrade, *, actor: Person, reason: str = "") -> FleetUpgrade:
     """Stop starting plans and applies; what is running finishes and is recorded."""
     fleet = _locked(fleet)
     _require(actor, fleet, "pause")
@@ -70,7 +71,7 @@ def pause(fleet: FleetUpgrade, *, actor: Any, reason: str = "") -> FleetUpgrade:
 
 
 @transaction.atomic
-def resume(fleet: FleetUpgrade, *, actor: Any) -> FleetUpgrade:
+def resume(fleet: FleetUpgrade, *, actor: Person) -> FleetUpgrade:
     """Go on: planning if it was not finished, else the waves (a `planned` fleet starts its
     first wave). Failures of the current wave known now pause it no more."""
     fleet = _locked(fleet)
@@ -93,7 +94,7 @@ def resume(fleet: FleetUpgrade, *, actor: Any) -> FleetUpgrade:
 
 
 @transaction.atomic
-def cancel(fleet: FleetUpgrade, *, actor: Any, reason: str = "") -> FleetUpgrade:
+def cancel(fleet: FleetUpgrade, *, actor: Person, reason: str = "") -> FleetUpgrade:
     """Stop for good: nothing more is planned or released; held plans are discarded (by
     the driver, on commit). Plans already released follow their normal approval."""
     fleet = _locked(fleet)

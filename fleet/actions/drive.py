@@ -16,11 +16,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from idp import audit
+from idp.actors import Person
 from idp.services import ServiceError
 from provisioning import actions as provisioning
 from provisioning import workflow
@@ -208,7 +210,7 @@ def record_outcomes(fleet: FleetUpgrade) -> int:
 # --- starting work --------------------------------------------------------------------------
 
 
-def _start_plans(fleet: FleetUpgrade, actor: Any) -> int:
+def _start_plans(fleet: FleetUpgrade, actor: Person) -> int:
     in_flight = fleet.items.filter(status=ItemStatus.PLANNING).count()
     slots = max(fleet.parallelism - in_flight, 0)
     started = 0
@@ -234,7 +236,7 @@ def _start_plans(fleet: FleetUpgrade, actor: Any) -> int:
     return started
 
 
-def _release(fleet: FleetUpgrade, actor: Any) -> int:
+def _release(fleet: FleetUpgrade, actor: Person) -> int:
     """Release held plans of the current wave, keeping at most `parallelism` applies busy."""
     in_flight = fleet.items.filter(status=ItemStatus.APPLYING).count()
     slots = max(fleet.parallelism - in_flight, 0)
@@ -272,7 +274,7 @@ def failure_rate(counts: dict[str, int]) -> tuple[int, int]:
     return counts[ItemStatus.FAILED], total
 
 
-def _run_waves(fleet: FleetUpgrade, actor: Any) -> None:
+def _run_waves(fleet: FleetUpgrade, actor: Person) -> None:
     while fleet.status == FleetStatus.APPLYING:
         if fleet.current_wave >= len(fleet.waves):
             if move(fleet, FleetStatus.COMPLETED, finished_at=timezone.now()):
@@ -346,7 +348,7 @@ def _finish_planning(fleet: FleetUpgrade) -> None:
         )
 
 
-def _wind_down(fleet: FleetUpgrade, actor: Any) -> None:
+def _wind_down(fleet: FleetUpgrade, actor: Person) -> None:
     """A cancelled fleet: items not yet planned are cancelled, held plans discarded."""
     fleet.items.filter(status=ItemStatus.PENDING).update(
         status=ItemStatus.CANCELLED, updated_at=timezone.now()
@@ -374,7 +376,8 @@ def advance(fleet_id: int) -> str:
     if fleet is None:
         return "gone"
     record_outcomes(fleet)
-    actor = fleet.created_by
+    # A fleet whose creator is gone acts as nobody: every action refuses it.
+    actor: Person = fleet.created_by or AnonymousUser()
     if fleet.status == FleetStatus.PLANNING:
         _start_plans(fleet, actor)
         record_outcomes(fleet)  # plans refused at once (busy, …) end planning sooner

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from catalog.models import Template, TemplateVersion
 from catalog.services.sources import version_refusal
 from idp import audit
+from idp.actors import Person, signed_in
 from idp.models import Environment, Team
 from idp.rbac import is_platform_admin, team_ids
 from idp.services import Conflict, Forbidden, ServiceError
@@ -59,7 +60,7 @@ def _ids(value: Any) -> list[int]:
 
 
 def select_resources(
-    actor: Any, template: Template, selection: dict[str, Any]
+    actor: Person, template: Template, selection: dict[str, Any]
 ) -> tuple[list[Resource], dict[str, Any]]:
     """The live resources of `template` the selection names, within what `actor` maintains
     (platform admins: every team). Another team's resource, team or an unknown one reads as
@@ -200,9 +201,9 @@ def _int(value: Any, field: str, low: int, high: int, default: int) -> int:
 @transaction.atomic
 def start_fleet_upgrade(
     *,
-    actor: Any,
-    template: Any,
-    version: Any,
+    actor: Person,
+    template: Template | str,
+    version: TemplateVersion | int | str | None,
     selection: dict[str, Any] | None = None,
     waves: Any = None,
     percentages: Any = None,
@@ -243,7 +244,7 @@ def start_fleet_upgrade(
         parallelism=_int(parallelism, "parallelism", 1, MAX_PARALLELISM, 10),
         failure_threshold=_int(failure_threshold, "failure_threshold", 0, 100, 0),
         auto_apply=bool(auto_apply),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=signed_in(actor),
     )
     FleetItem.objects.bulk_create(
         FleetItem(
