@@ -161,7 +161,8 @@ def print_summary(results: Results, console: Console | None = None) -> None:
         f"[bold]IDP benchmark[/bold] {results.name} at {results.started_at} on "
         f"{m['hostname']} ({m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, "
         f"PostgreSQL {m.get('postgresql') or '?'}), load average at start "
-        f"{m.get('load_average_at_start')}"
+        f"{m.get('load_average_at_start')}",
+        soft_wrap=True,
     )
     for key in LOAD_SECTIONS:
         section = results.sections.get(key, {})
