@@ -54,12 +54,14 @@ def test_the_seeded_plans_await_both_the_member_and_the_platform_admin() -> None
     assert inbox.inbox_count(member) == seed.TINY.waiting
     assert inbox.inbox_count(admin) == seed.TINY.waiting
     # A reused database is older than the approval window: reopening keeps the inbox full.
+    from datetime import timedelta
+
     from django.utils import timezone
 
     from provisioning.models import Run
 
     Run.objects.filter(resource__name__startswith="wait-").update(
-        finished_at=timezone.now() - timezone.timedelta(days=30)
+        finished_at=timezone.now() - timedelta(days=30)
     )
     assert inbox.inbox_count(admin) == 0
     assert seed.reopen_waiting() == seed.TINY.waiting
