@@ -28,18 +28,18 @@ from idp.admin_filters import TeamListFilter
 from idp.services import ServiceError
 
 from . import actions
+from .access import RUN_HEAVY_FIELDS
 from .actions import inbox, proposals
-from .api.presenters import (
-    RUN_HEAVY_FIELDS,
-    latest_plan,
-    masked_outputs,
-    masked_parameters,
-    plan_counts,
-    proposed_change,
-)
 from .approval_policy import ApprovalPolicy, Requirement, break_glass_refusal
 from .choices import ResourceStatus, RunKind, RunStatus
 from .models import Approval, Resource, ResourceLock, Run
+from .plan_summary import plan_counts
+from .presenters import (
+    latest_plan,
+    masked_outputs,
+    masked_parameters,
+    proposed_change,
+)
 
 ADMIN_LOG_LIMIT = 512 * 1024
 

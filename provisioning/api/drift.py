@@ -14,10 +14,10 @@ from rest_framework.views import APIView
 
 from idp.api.views import error_responses
 
+from ..access import resource_queryset
 from ..actions import drift
 from ..models import Resource
 from . import serializers as s
-from .views import resource_queryset
 
 PLAN_QUEUED = OpenApiResponse(s.RunSerializer, description="The plan queued for it")
 

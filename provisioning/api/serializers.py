@@ -20,8 +20,9 @@ from idp.api.fields import (
 )
 from idp.models import Environment, Team
 
+from .. import presenters
 from ..models import Approval, Resource, Run
-from . import presenters
+from ..plan_summary import plan_counts
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
@@ -86,7 +87,7 @@ class RunSerializer(serializers.ModelSerializer):
         }
     )
     def get_plan_counts(self, run: Run) -> dict[str, int]:
-        return presenters.plan_counts(run.plan_summary)
+        return plan_counts(run.plan_summary)
 
 
 class NestedChangeSerializer(serializers.Serializer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -17,19 +17,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.models import Template, TemplateVersion
 from idp.api.fields import int_query
 from idp.api.schema import int_param
 from idp.api.views import error_responses
-from idp.models import Environment
 from idp.rbac import signed_in_user
 
 from .. import actions
+from ..access import resource_list_queryset, resource_queryset, run_queryset
 from ..actions.requests import replayed, request_or_replay
 from ..filtersets import ResourceFilterSet, RunFilterSet
 from ..models import Resource, Run
 from . import serializers as s
-from .presenters import RUN_HEAVY_FIELDS, with_activity
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -42,67 +40,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     "never a 409 for the key itself).",
 )
 RUN_ACCEPTED = OpenApiResponse(s.RunSerializer, description="The run queued for this change")
-
-
-def resource_queryset(user: Any) -> QuerySet[Resource]:
-    """Resources visible to `user`, with everything a list row shows in one query."""
-    return with_activity(
-        Resource.objects.for_user(user).select_related(
-            "team", "service", "environment", "template", "template_version", "requested_by"
-        )
-    )
-
-
-# What a list row shows (API and portal). The big columns of related rows (a template
-# version's module files, a resource's parameters and outputs) stay in the database, and the
-# small lookup tables are read by subqueries: a seven-table join costs PostgreSQL ~9 ms to
-# plan, more than running it.
-LIST_COLUMNS = (
-    *(
-        name
-        for name in s.ResourceSerializer.Meta.fields
-        if name in {f.name for f in Resource._meta.concrete_fields if not f.is_relation}
-    ),
-    "environment",
-    "template",
-    "template_version",
-    "team__slug",
-    "service__slug",
-    "requested_by__username",
-)
-
-
-def _lookup(model: Any, column: str, fk: str) -> Subquery:
-    return Subquery(model.objects.filter(pk=OuterRef(fk)).order_by().values(column)[:1])
-
-
-def resource_list_queryset(user: Any) -> QuerySet[Resource]:
-    """Resources visible to `user` with only what a list row shows, in one query.
-
-    Rows carry `environment_slug`, `template_slug`, `version_number` and `version_tag` in
-    place of the environment, template and version objects.
-    """
-    return with_activity(
-        Resource.objects.for_user(user)
-        .select_related("team", "service", "requested_by")
-        .only(*LIST_COLUMNS)
-        .annotate(
-            environment_slug=_lookup(Environment, "slug", "environment_id"),
-            template_slug=_lookup(Template, "slug", "template_id"),
-            version_number=_lookup(TemplateVersion, "number", "template_version_id"),
-            version_tag=_lookup(TemplateVersion, "label", "template_version_id"),
-            version_state=_lookup(TemplateVersion, "status", "template_version_id"),
-        )
-    )
-
-
-def run_queryset(user: Any) -> QuerySet[Run]:
-    """Runs visible to `user`, without plan file bytes."""
-    return (
-        Run.objects.for_user(user)
-        .select_related("template_version", "created_by")
-        .defer(*RUN_HEAVY_FIELDS)
-    )
 
 
 @extend_schema_view(

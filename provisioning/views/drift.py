@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 
 from idp.services import ServiceError
 
+from ..access import resource_queryset
 from ..actions import drift
-from ..api.views import resource_queryset
 from ..models import Resource, Run
 
 

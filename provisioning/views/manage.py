@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from idp.services import ServiceError
 
 from .. import actions
-from ..api.views import resource_queryset
+from ..access import resource_queryset
 from ..models import Resource
 
 

@@ -25,25 +25,25 @@ from idp.paginator import CountCachingPaginator
 from idp.services import ServiceError
 
 from .. import actions
+from ..access import resource_list_queryset, resource_queryset
 from ..actions import proposals
 from ..actions.holds import held_plan
-from ..api.presenters import (
-    current_run,
-    latest_plan,
-    masked_outputs,
-    masked_parameters,
-    plan_addresses,
-    plan_counts,
-    proposed_change,
-    runs_of,
-)
-from ..api.views import resource_list_queryset, resource_queryset
 from ..approval_policy import ApprovalPolicy, Requirement
 from ..choices import RUN_ACTIVE, ResourceStatus
 from ..filtersets import ResourceFilterSet
 from ..forms import ApproveForm, BreakGlassForm, OverridePolicyForm, RejectForm, UpgradeForm
 from ..models import Resource, Run
 from ..notifications import who_may_approve
+from ..plan_summary import plan_counts
+from ..presenters import (
+    current_run,
+    latest_plan,
+    masked_outputs,
+    masked_parameters,
+    plan_addresses,
+    proposed_change,
+    runs_of,
+)
 from .params import parameters_form
 
 PAGE_SIZE = 50

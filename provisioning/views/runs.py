@@ -15,10 +15,11 @@ from django.views.decorators.http import require_POST
 from idp.services import ServiceError
 
 from .. import actions
-from ..api.presenters import plan_addresses, plan_counts
-from ..api.views import run_queryset
+from ..access import run_queryset
 from ..choices import RUN_TERMINAL, RunKind, RunStatus
 from ..models import Run
+from ..plan_summary import plan_counts
+from ..presenters import plan_addresses
 
 
 def _run(request: HttpRequest, pk: int) -> Run:

@@ -12,8 +12,8 @@ import pytest
 from django.utils import timezone
 
 from monitoring.models import Budget, CostRecord
-from provisioning.api.presenters import MASK
 from provisioning.models import Resource
+from provisioning.presenters import MASK
 from tests.browser_support import ARTIFACTS, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -13,9 +13,9 @@ import pytest
 from django.core import mail
 
 from provisioning import actions, lifecycle
-from provisioning.api.presenters import MASK
 from provisioning.choices import ResourceStatus, RunStatus
 from provisioning.models import Resource
+from provisioning.presenters import MASK
 from tests.browser_support import ARTIFACTS, sign_in
 from tests.provisioning.surfaces.conftest import (  # noqa: F401 - fixtures
     envs,

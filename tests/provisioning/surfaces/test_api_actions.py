@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from provisioning.api.presenters import MASK
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.crypto import encrypt_json
 from provisioning.models import Approval, Resource, Run
+from provisioning.presenters import MASK
 from tests.utils import assert_error, assert_ok
 
 from .conftest import make_version

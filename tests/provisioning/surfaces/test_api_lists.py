@@ -220,3 +220,15 @@ def test_long_lists_are_counted_in_full_when_the_cache_is_down(
         make_resource(teams["payments"], name)
     # The rate limit and the count both fall back; the answer is whole.
     assert assert_ok(api_as(platform_admin).get("/api/v1/resources/"))["count"] == 3
+
+
+def test_list_rows_load_every_column_the_list_serializer_shows():
+    # The access function's column list is written out (it sits below the API): a column
+    # the serializer gains must be added there, or each row would load it on its own.
+    from provisioning.access import LIST_COLUMNS
+    from provisioning.api.serializers import ResourceListSerializer
+    from provisioning.models import Resource
+
+    plain = {f.name for f in Resource._meta.concrete_fields if not f.is_relation}
+    shown = [name for name in ResourceListSerializer.Meta.fields if name in plain]
+    assert shown == list(LIST_COLUMNS[: len(shown)])

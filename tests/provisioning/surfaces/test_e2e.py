@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from provisioning.api.presenters import MASK
 from provisioning.choices import RUN_ACTIVE
 from provisioning.engine.backend import ensure_state_bucket
 from provisioning.engine.dbretry import retry_locked
 from provisioning.models import Resource, ResourceLock, Run
+from provisioning.presenters import MASK
 from tests import helpers
 from tests.utils import assert_ok
 

@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from provisioning.api.presenters import MASK
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.crypto import encrypt_json
 from provisioning.models import Approval, Run
+from provisioning.presenters import MASK
 
 
 @pytest.fixture

@@ -4,43 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
-
 from catalog import sensitivity
 from catalog.models import TemplateVersion
 
-from ..actions import proposals
-from ..approval_policy import ApprovalPolicy
-from ..choices import RUN_ACTIVE, RunKind, RunStatus
-from ..models import Resource, Run
-from ..plan_diff import api_changes
-from ..plan_summary import plan_counts as plan_counts
+from .access import RUN_HEAVY_FIELDS
+from .actions import proposals
+from .approval_policy import ApprovalPolicy
+from .choices import RUN_ACTIVE, RunKind, RunStatus
+from .models import Resource, Run
+from .plan_diff import api_changes
 
 MASK = sensitivity.MASK
 
-# Run fields never worth loading for pages and API answers: plan files and states are bytes.
-RUN_HEAVY_FIELDS = ("plan_file", "pending_state", "plan_document")
-
-
-def _activity_subquery() -> Subquery:
-    # "running" sorts after "queued": a running run wins over the ones waiting behind it.
-    return Subquery(
-        Run.objects.filter(resource=OuterRef("pk"), status__in=RUN_ACTIVE)
-        .exclude(kind=RunKind.DRIFT)
-        .order_by("-status")
-        .values("status")[:1]
-    )
-
-
-def with_activity(queryset: QuerySet[Resource]) -> QuerySet[Resource]:
-    """Resources annotated with `activity`: whether the run carrying their status is
-    `queued` (waiting for a worker) or `running`, else None; one subquery, no query per row.
-    Drift checks do not count: they never change a resource's status."""
-    return queryset.annotate(activity=_activity_subquery())
-
 
 def activity(resource: Resource) -> str | None:
-    """The resource's activity (see `with_activity`), from the annotation when present."""
+    """The resource's activity (see `access.with_activity`), from the annotation when present."""
     if hasattr(resource, "activity"):
         return resource.activity
     return (
