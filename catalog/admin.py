@@ -8,11 +8,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 
-from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
+from idp.admin_filters import TeamListFilter
 
 from . import services
 from .choices import VersionStatus
-from .models import Service, Template, TemplateSource, TemplateVersion
+from .models import Template, TemplateSource, TemplateVersion
 from .services import sources
 from .services.gitrepo import redact
 
@@ -137,22 +137,6 @@ class TemplateVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(Service)
-class ServiceAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["slug", "name", "team", "lifecycle", "tier", "archived", "updated_at"]
-    list_filter = ["lifecycle", "tier", "archived", ("team", TeamListFilter)]
-    search_fields = ["slug", "name", "description", "repository_url"]
-    list_select_related = ["team"]
-    readonly_fields = ["created_at", "updated_at"]
-    actions = ["archive"]
-
-    @admin.action(description="Archive")
-    def archive(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
-        for service in queryset:
-            services.archive_service(service, actor=request.user)
-        messages.success(request, f"Archived {_count(queryset, 'service')}.")
 
 
 class TemplateSourceForm(forms.ModelForm):

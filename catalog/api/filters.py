@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import django_filters
 
-from ..choices import Lifecycle, Tier
-from ..models import Service, Template
+from ..models import Template
 
 
 class TemplateFilter(django_filters.FilterSet):
@@ -14,14 +13,3 @@ class TemplateFilter(django_filters.FilterSet):
     class Meta:
         model = Template
         fields = ["category", "owner", "deprecated"]
-
-
-class ServiceFilter(django_filters.FilterSet):
-    team = django_filters.CharFilter(field_name="team__slug")
-    lifecycle = django_filters.ChoiceFilter(choices=Lifecycle.choices)
-    archived = django_filters.BooleanFilter(field_name="archived")
-    tier = django_filters.TypedChoiceFilter(choices=Tier.choices, coerce=int)
-
-    class Meta:
-        model = Service
-        fields = ["team", "lifecycle", "archived", "tier"]

@@ -1,20 +1,17 @@
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from idp.api.fields import (
     JSONObjectField,
-    SlugRuleField,
-    StrictModelSerializer,
     StrictSerializer,
 )
 from idp.models import Team
 
-from ..choices import Lifecycle, Tier
-from ..models import Service, Template, TemplateVersion
+from ..models import Template, TemplateVersion
 
 
 class VersionSummarySerializer(serializers.ModelSerializer):
@@ -151,53 +148,3 @@ class TemplateDetailSerializer(TemplateSerializer):
 class ParametersCheckSerializer(StrictSerializer):
     version = serializers.IntegerField(required=False, allow_null=True)
     parameters = JSONObjectField(required=False, default=dict)
-
-
-class LinkSerializer(StrictSerializer):
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    url = serializers.URLField()
-
-
-class ServiceSerializer(StrictModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:service-detail", lookup_field="slug")
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
-    links = LinkSerializer(many=True, required=False)
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
-    lifecycle = serializers.ChoiceField(choices=Lifecycle.choices, required=False)
-    tier = serializers.ChoiceField(choices=Tier.choices, required=False)
-    slug = SlugRuleField(required=False, help_text="Default: made from the name")
-
-    class Meta:
-        model = Service
-        fields = [
-            "id",
-            "url",
-            "slug",
-            "name",
-            "team",
-            "description",
-            "repository_url",
-            "lifecycle",
-            "tier",
-            "links",
-            "tags",
-            "archived",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = ["id", "archived", "created_at", "updated_at"]
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            # A team you cannot see reads as unknown, never as forbidden.
-            team_field = cast("serializers.SlugRelatedField[Team]", self.fields["team"])
-            team_field.queryset = Team.objects.for_user(request.user)
-
-
-class ServiceUpdateSerializer(ServiceSerializer):
-    slug = SlugRuleField(read_only=True)  # names the service for good
-
-    class Meta(ServiceSerializer.Meta):
-        read_only_fields = ["id", "slug", "archived", "created_at", "updated_at"]

@@ -5,7 +5,6 @@ from . import template_sources, views
 
 router = SimpleRouter()
 router.register("templates", views.TemplateViewSet, basename="template")
-router.register("services", views.ServiceViewSet, basename="service")
 
 urlpatterns = [
     path(

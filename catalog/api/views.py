@@ -1,4 +1,5 @@
-"""Catalog API: templates (read-only) and services (CRUD with team RBAC)."""
+"""Template registry API: templates and their versions (read-only); services are the software
+catalog's (catalog/software/api/services.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import RetrieveAPIView
 from rest_framework.request import Request
@@ -15,9 +16,9 @@ from rest_framework.response import Response
 from idp.api.views import error_responses
 
 from .. import sensitivity, services
-from ..models import Service, Template, TemplateVersion
+from ..models import Template, TemplateVersion
 from . import serializers as s
-from .filters import ServiceFilter, TemplateFilter
+from .filters import TemplateFilter
 
 # List pages never load module files or READMEs.
 HEAVY_VERSION_FIELDS = (
@@ -97,86 +98,3 @@ class TemplateVersionView(RetrieveAPIView):
             template__slug=self.kwargs["slug"],
             number=self.kwargs["number"],
         )
-
-
-@extend_schema_view(
-    list=extend_schema(
-        responses={200: s.ServiceSerializer(many=True), **error_responses(400, 401)}
-    ),
-    retrieve=extend_schema(responses={200: s.ServiceSerializer, **error_responses(401, 404)}),
-    create=extend_schema(
-        request=s.ServiceSerializer,
-        responses={201: s.ServiceSerializer, **error_responses(400, 401, 403, 409)},
-    ),
-    update=extend_schema(
-        request=s.ServiceUpdateSerializer,
-        responses={200: s.ServiceSerializer, **error_responses(400, 401, 403, 404)},
-    ),
-    partial_update=extend_schema(
-        request=s.ServiceUpdateSerializer,
-        responses={200: s.ServiceSerializer, **error_responses(400, 401, 403, 404)},
-    ),
-    destroy=extend_schema(
-        description="Archive the service (it is kept, hidden from lists and new requests).",
-        responses={204: None, **error_responses(401, 403, 404)},
-    ),
-)
-class ServiceViewSet(viewsets.ModelViewSet):
-    """Services of your teams. Maintainers of the owning team (or platform admins) change them.
-
-    Archived services are listed only with `?archived=true`.
-    """
-
-    lookup_field = "slug"
-    lookup_value_regex = "[a-z0-9-]+"
-    filterset_class = ServiceFilter
-    search_fields = ["slug", "name", "description"]
-    ordering_fields = ["slug", "name", "tier", "lifecycle", "created_at", "updated_at"]
-    ordering = ["slug"]
-
-    def get_queryset(self) -> Any:
-        qs = Service.objects.for_user(self.request.user).select_related("team")
-        if self.action == "list" and "archived" not in self.request.query_params:
-            qs = qs.filter(archived=False)
-        return qs
-
-    def get_serializer_class(self) -> Any:
-        if self.action in ("update", "partial_update"):
-            return s.ServiceUpdateSerializer
-        return s.ServiceSerializer
-
-    def _respond(self, service: Service, code: int = status.HTTP_200_OK) -> Response:
-        service = self.get_queryset().get(pk=service.pk)
-        return Response(
-            s.ServiceSerializer(service, context={"request": self.request}).data, status=code
-        )
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = s.ServiceSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        service = services.create_service(actor=request.user, **serializer.validated_data)
-        return self._respond(service, status.HTTP_201_CREATED)
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        service = self.get_object()
-        serializer = s.ServiceUpdateSerializer(
-            service,
-            data=request.data,
-            partial=kwargs.get("partial", False),
-            context={"request": request},
-        )
-        serializer.is_valid(raise_exception=True)
-        service = services.update_service(service, actor=request.user, **serializer.validated_data)
-        return self._respond(service)
-
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.archive_service(self.get_object(), actor=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-    @extend_schema(
-        request=None, responses={200: s.ServiceSerializer, **error_responses(401, 403, 404)}
-    )
-    @action(detail=True, methods=["post"])
-    def archive(self, request: Request, slug: str | None = None) -> Response:
-        """Archive the service."""
-        return self._respond(services.archive_service(self.get_object(), actor=request.user))

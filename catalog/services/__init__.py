@@ -1,10 +1,10 @@
-"""Catalog operations: template sync, version resolution, parameter validation, services.
+"""Template registry operations: template sync, version resolution, parameter validation.
 
-Other apps call `resolve_version`, `validate_parameters`, `create_service`,
-`update_service` and `archive_service`; the names and signatures are a contract.
+Other apps call `resolve_version` and `validate_parameters`; the names and signatures are a
+contract. Services (create, update, archive) are the software catalog's
+(catalog/software/services/components.py).
 """
 
-from .components import archive_service, create_service, update_service
 from .loader import (
     ParsedTemplate,
     TemplateError,
@@ -22,8 +22,6 @@ __all__ = [
     "ParsedTemplate",
     "SyncReport",
     "TemplateError",
-    "archive_service",
-    "create_service",
     "deprecate_template",
     "find_template_dir",
     "load_template",
@@ -32,7 +30,6 @@ __all__ = [
     "store_template",
     "sync_templates",
     "type_to_schema",
-    "update_service",
     "valid_slug",
     "validate_parameters",
     "validation_keywords",

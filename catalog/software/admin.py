@@ -1,5 +1,5 @@
-"""Django admin of the software catalog's models: scorecard rules and locations (the models
-themselves are `catalog.models`)."""
+"""Django admin of the software catalog's models: services, scorecard rules and locations (the
+models themselves are `catalog.models`)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,34 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 
-from catalog.models import Location, ScorecardRule
+from catalog.models import Location, ScorecardRule, Service
 from catalog.services.gitrepo import redact, validate_target
 from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 
-from .services import discovery
+from .services import components, discovery
 from .services.scorecards import RULE_FIELDS, evaluators
 
 
 def _count(queryset: QuerySet, noun: str) -> str:
-    """`1 scan`, `3 scans`."""
+    """`1 service`, `3 scans`."""
     count = queryset.count()
     return f"{count} {noun}{pluralize(count)}"
+
+
+@admin.register(Service)
+class ServiceAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["slug", "name", "team", "lifecycle", "tier", "archived", "updated_at"]
+    list_filter = ["lifecycle", "tier", "archived", ("team", TeamListFilter)]
+    search_fields = ["slug", "name", "description", "repository_url"]
+    list_select_related = ["team"]
+    readonly_fields = ["created_at", "updated_at"]
+    actions = ["archive"]
+
+    @admin.action(description="Archive")
+    def archive(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        for service in queryset:
+            components.archive_service(service, actor=request.user)
+        messages.success(request, f"Archived {_count(queryset, 'service')}.")
 
 
 # --- Scorecard rules: rules are data; an admin row adds one without code -----------------

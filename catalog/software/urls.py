@@ -1,12 +1,17 @@
 """The software catalog's pages, mounted at /catalog/ in the `catalog` namespace beside the
-registry's (idp/urls.py joins them): entities, import, docs and scorecards."""
+registry's (idp/urls.py joins them): services, entities, import, docs and scorecards."""
 
 from django.urls import path
 
-from .views import docs, entities, entity_import, scorecards
+from .views import docs, entities, entity_import, scorecards, services
 
 app_name = "catalog"
 urlpatterns = [
+    path("services/", services.service_list, name="service_list"),
+    path("services/new/", services.service_create, name="service_create"),
+    path("services/<slug:slug>/", services.service_detail, name="service_detail"),
+    path("services/<slug:slug>/edit/", services.service_edit, name="service_edit"),
+    path("services/<slug:slug>/archive/", services.service_archive, name="service_archive"),
     path("import/", entity_import.entity_import, name="entity_import"),
     path("entities/", entities.entity_list, name="entity_list"),
     path("entities/search/", entities.entity_search, name="entity_search"),

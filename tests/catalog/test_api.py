@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from catalog.models import Service, Template
-from catalog.services import create_service
+from catalog.software.services.components import create_service
 from idp.models import AuditEvent
 
 from ..utils import assert_error, assert_ok

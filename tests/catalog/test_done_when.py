@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from catalog.services import create_service
+from catalog.software.services.components import create_service
 from tests.utils import assert_ok
 
 from .entity_docs import SHOP

@@ -9,7 +9,7 @@ import pytest
 
 from catalog.choices import EntityOrigin
 from catalog.models import Entity, EntityRelation
-from catalog.services import create_service
+from catalog.software.services.components import create_service
 from catalog.software.services.entities import (
     entity_document,
     get_entity,
@@ -466,7 +466,7 @@ def test_hooks_keep_teams_members_and_services_current(
     assert ("memberOf", "group:default/ledger") in rels("user:default/lena")
     assert ("ownedBy", "group:default/ledger") in rels("component:default/books")
 
-    from catalog.services import archive_service
+    from catalog.software.services.components import archive_service
 
     with django_capture_on_commit_callbacks(execute=True):
         archive_service(Entity.objects.get(name="books").service, actor=None)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from catalog.models import Entity
-from catalog.services import create_service
+from catalog.software.services.components import create_service
 from catalog.software.services.entities import import_entities, sync_platform_entities
 
 from .entity_docs import SHOP

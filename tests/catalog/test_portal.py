@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from catalog.models import Service, Template
-from catalog.services import create_service, sync_templates
+from catalog.services import sync_templates
+from catalog.software.services.components import create_service
 from idp.models import AuditEvent
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.models import Service
-from catalog.services import create_service
+from catalog.software.services.components import create_service
 from idp.models import Team
 from tests.utils import assert_error
 

@@ -1,9 +1,13 @@
-"""The software catalog's API (scorecards, entities, locations), under /api/v1/ beside the
+"""The software catalog's API (services, scorecards, entities, locations), under /api/v1/ beside the
 registry's (idp/api/urls.py includes both)."""
 
-from django.urls import path
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
 
-from . import entities, locations, scorecards
+from . import entities, locations, scorecards, services
+
+router = SimpleRouter()
+router.register("services", services.ServiceViewSet, basename="service")
 
 urlpatterns = [
     path("scorecards/", scorecards.ScorecardList.as_view(), name="scorecard-list"),
@@ -26,4 +30,5 @@ urlpatterns = [
         entities.EntityDetailView.as_view(),
         name="catalog-entity",
     ),
+    path("", include(router.urls)),
 ]

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from catalog.models import Service
-from catalog.services import create_service
+from catalog.software.services.components import create_service
 from idp import services
 from idp.choices import Role
 from idp.conf import setting

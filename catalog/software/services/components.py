@@ -9,13 +9,12 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from catalog.choices import AuditAction, Lifecycle, Tier
+from catalog.models import Service
 from idp import audit
 from idp.models import Team
 from idp.rbac import has_team_perm
 from idp.services import Conflict, Forbidden, ServiceError
-
-from ..choices import AuditAction, Lifecycle, Tier
-from ..models import Service
 
 RESERVED_SLUGS = {"new"}  # portal paths under /catalog/services/
 EDITABLE = ("name", "description", "repository_url", "lifecycle", "tier", "links", "tags", "team")
