@@ -1,6 +1,6 @@
 """The catalog's hooks: the platform's own facts kept as entities as they change.
 
-Registered in `CatalogConfig.ready()`: a listener of provisioning's lifecycle (resources),
+Registered in `SoftwareCatalogConfig.ready()`: a listener of provisioning's lifecycle (resources),
 and post-save/delete receivers of teams, memberships and services. Each runs after the
 change commits and never fails it: a sync that breaks is logged, and
 `manage.py sync_catalog_entities` repairs the catalog from the records.

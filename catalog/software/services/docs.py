@@ -51,7 +51,7 @@ GIT_TIMEOUT = gitrepo.GIT_TIMEOUT  # seconds for the clone
 MAX_SITE_BYTES = 8 * 1024 * 1024  # the stored files of one build, after the filter below
 MAX_LOG_CHARS = 20_000
 # What is stored and served. Scripts are never served (the pages run without them, see
-# catalog/views_docs.py), so JavaScript, source maps and the client-side search index are
+# catalog/software/views/docs.py), so JavaScript, source maps and the client-side search index are
 # left out; our own search reads `search_text`.
 TEXT_SUFFIXES = {".html", ".css", ".svg", ".txt"}
 BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf"}

@@ -6,7 +6,7 @@ multicast, however it is spelled: `2130706433`, `0177.0.0.1`, `[::ffff:127.0.0.1
 `localhost.`), unless a platform admin allows the host in `IDP_DOCS_ALLOWED_HOSTS`. The clone
 then connects to the address that was checked (no second lookup to rebind), follows no
 redirect and speaks no other protocol. Local paths and `file://` stay for Git locations a
-platform admin registered (`catalog/services/discovery.py`), never for a URL a descriptor
+platform admin registered (`catalog/software/services/discovery.py`), never for a URL a descriptor
 names.
 """
 

@@ -1,6 +1,6 @@
 """The child side of the docs sandbox: set up isolation, then exec the build.
 
-Started by `catalog/services/docs_sandbox.py` as `python -I -S docs_runner.py SPEC` with an
+Started by `catalog/software/services/docs_sandbox.py` as `python -I -S docs_runner.py SPEC` with an
 empty environment. It imports only the standard library (never the platform, never Django),
 so nothing of the worker's configuration is loaded. SPEC is JSON: argv, env, cwd, the folders
 to show read-only and read-write, the jail folder, the user to become and the limits.

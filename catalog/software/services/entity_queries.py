@@ -64,7 +64,7 @@ def resolve_kind(text: str | None) -> str | None:
     return _KINDS.get((text or "").strip().lower())
 
 
-# The one visibility rule lives with the entities (`catalog/services/entities/access.py`).
+# The one visibility rule lives with the entities (`catalog/software/services/entities/access.py`).
 visible_entities = access.visible_entities
 can_view = access.can_view
 
