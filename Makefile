@@ -47,6 +47,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy idp catalog provisioning pipelines monitoring policies fleet
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py check_policies
 
 bench: install

@@ -13,8 +13,8 @@ from idp.admin_filters import TeamListFilter
 from . import services
 from .choices import VersionStatus
 from .models import Template, TemplateSource, TemplateVersion
+from .sensitivity import redact_credentials
 from .services import sources
-from .services.gitrepo import redact
 
 
 def _count(queryset: QuerySet, noun: str) -> str:
@@ -181,7 +181,7 @@ class TemplateSourceAdmin(admin.ModelAdmin):
 
     @admin.display(description="URL")
     def shown_url(self, obj: TemplateSource) -> str:
-        return redact(obj.url)
+        return redact_credentials(obj.url)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:

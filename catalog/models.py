@@ -206,9 +206,9 @@ class TemplateSource(JobRow):
         ]
 
     def __str__(self) -> str:
-        from .services.gitrepo import redact
+        from .sensitivity import redact_credentials
 
-        return f"{redact(self.url)} ({self.ref_pattern})"
+        return f"{redact_credentials(self.url)} ({self.ref_pattern})"
 
     @property
     def sync_state(self) -> str:

@@ -7,6 +7,7 @@ The catalog decides: the loader marks a parameter whose Terraform variable says
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MASK = "********"
@@ -38,3 +39,8 @@ def masked(version: Any, values: dict[str, Any]) -> dict[str, Any]:
     """The values with every sensitive one (that is set) replaced by the mask."""
     secret = set(sensitive_names(version))
     return {k: (MASK if k in secret and v is not None else v) for k, v in values.items()}
+
+
+def redact_credentials(text: str) -> str:
+    """Text with the credentials of any URL in it removed (`https://user:token@host`)."""
+    return re.sub(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)

@@ -25,8 +25,8 @@ from idp.api.views import error_responses
 
 from ..choices import SourceRefType, VersionStatus
 from ..models import TemplateSource, TemplateVersion
+from ..sensitivity import redact_credentials
 from ..services import sources
-from ..services.gitrepo import redact
 
 log = logging.getLogger(__name__)
 # The defaults (signed in, token scopes) and platform admins only.
@@ -94,7 +94,7 @@ class TemplateSourceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_url(self, obj: TemplateSource) -> str:
-        return redact(obj.url)
+        return redact_credentials(obj.url)
 
     def get_signed(self, obj: TemplateSource) -> bool:
         return bool(obj.signing_key)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from idp.services import Forbidden
 
 from ..choices import LocationType
+from ..sensitivity import redact_credentials
 
 GIT_TIMEOUT = 120  # seconds per git command (a clone included)
 # A remote Git URL: https://, ssh://, git://, or scp-like git@host:path.
@@ -26,11 +27,6 @@ REMOTE_SCHEMES = re.compile(r"^(https|ssh)://[^/\s]+/\S+$|^[\w.-]+@[\w.-]+:\S+$"
 
 class GitError(Exception):
     """git failed or took too long; the message is redacted and fit to show."""
-
-
-def redact(text: str) -> str:
-    """Text with the credentials of any URL in it removed (`https://user:token@host`)."""
-    return re.sub(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
 
 
 def is_local(url: str) -> bool:
@@ -77,7 +73,7 @@ def run_git(
     except subprocess.TimeoutExpired as exc:
         raise GitError(f"git {args[0]} took longer than {timeout}s.") from exc
     if done.returncode != 0:
-        raise GitError(redact(f"git {args[0]} failed: {done.stderr.strip()[-2000:]}"))
+        raise GitError(redact_credentials(f"git {args[0]} failed: {done.stderr.strip()[-2000:]}"))
     return done.stdout.strip()
 
 
@@ -91,7 +87,7 @@ def run_tool(command: list[str], *, env: dict[str, str], timeout: int = GIT_TIME
     except (subprocess.TimeoutExpired, OSError) as exc:
         raise GitError(f"{command[0]} could not run: {exc.__class__.__name__}") from exc
     if done.returncode != 0:
-        raise GitError(redact(f"{command[0]} failed: {done.stderr.strip()[-2000:]}"))
+        raise GitError(redact_credentials(f"{command[0]} failed: {done.stderr.strip()[-2000:]}"))
     return done.stdout.strip()
 
 
@@ -120,7 +116,6 @@ __all__ = [
     "GitError",
     "clean_env",
     "is_local",
-    "redact",
     "repo_key",
     "run_git",
     "run_tool",

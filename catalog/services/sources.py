@@ -54,6 +54,7 @@ from idp.services import Conflict, Forbidden, ServiceError
 
 from ..choices import AuditAction, SourceRefType, VersionStatus
 from ..models import Template, TemplateSource, TemplateVersion
+from ..sensitivity import redact_credentials
 from . import gitrepo
 from .loader import ParsedTemplate, TemplateError, parse_template, read_files, valid_slug
 from .sync import describe_changes
@@ -217,7 +218,7 @@ def register_source(
         # Not `target=source`: its text carries the URL, whose credentials stay out of the log.
         details={
             "source": source.pk,
-            "url": gitrepo.redact(url),
+            "url": redact_credentials(url),
             "ref_type": ref_type,
             "ref_pattern": ref_pattern,
             "paths": clean_paths,
@@ -379,7 +380,7 @@ def sync_source(source: TemplateSource, *, workdir: Path | None = None) -> SyncR
             refresh_template(template)
     except SourceError as exc:
         result.ok = False
-        result.error = gitrepo.redact(str(exc))
+        result.error = redact_credentials(str(exc))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result.seconds = time.perf_counter() - started

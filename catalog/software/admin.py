@@ -12,7 +12,8 @@ from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 
 from catalog.models import Location, ScorecardRule, Service
-from catalog.services.gitrepo import redact, validate_target
+from catalog.sensitivity import redact_credentials
+from catalog.services.gitrepo import validate_target
 from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 
 from .services import components, discovery
@@ -91,7 +92,7 @@ class LocationAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="target", ordering="target")
     def _target(self, obj: Location) -> str:
-        return redact(obj.target)
+        return redact_credentials(obj.target)
 
     @admin.display(description="errors")
     def _errors(self, obj: Location) -> int:

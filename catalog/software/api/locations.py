@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from catalog.api.template_sources import GIT_URL_OR_PATH
 from catalog.choices import LocationType
 from catalog.models import Location
-from catalog.services.gitrepo import redact
+from catalog.sensitivity import redact_credentials
 from idp.api.fields import StrictSerializer
 from idp.api.views import error_responses
 from idp.models import Team
@@ -50,7 +50,7 @@ class LocationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_target(self, obj: Location) -> str:
-        return redact(obj.target)
+        return redact_credentials(obj.target)
 
 
 GITHUB_LOGIN = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}"

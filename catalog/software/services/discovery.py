@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from catalog.choices import EntityOrigin, LocationType
 from catalog.models import Entity, Location
+from catalog.sensitivity import redact_credentials
 from catalog.services import gitrepo
 from idp import audit
 from idp.jobs import dispatch as jobs
@@ -179,7 +180,7 @@ def register_location(
         details={
             "location": location.pk,
             "type": type,
-            "target": gitrepo.redact(target),
+            "target": redact_credentials(target),
             "ref": ref,
         },
     )
@@ -201,7 +202,7 @@ def scan_location(location: Location, *, workdir: Path | None = None) -> ScanRes
         _import_files(location, files, result)
     except ScanError as exc:
         result.ok = False
-        result.error = gitrepo.redact(str(exc))
+        result.error = redact_credentials(str(exc))
     Location.objects.filter(pk=location.pk).update(
         last_scan_at=timezone.now(), last_result=result.as_json()
     )
@@ -249,7 +250,7 @@ def _git_files(location: Location, result: ScanResult, workdir: Path | None) -> 
             )
         except gitrepo.GitError as exc:
             raise ScanError(str(exc)) from exc
-        shown = gitrepo.redact(location.target)
+        shown = redact_credentials(location.target)
         files = []
         for path in _find_catalog_files(checkout):
             rel = path.relative_to(checkout).as_posix()

@@ -32,6 +32,7 @@ from django.db.models import OuterRef, Subquery
 
 from catalog.choices import DocsStatus, EntityKind, LocationType
 from catalog.models import DocsBuild, Entity
+from catalog.sensitivity import redact_credentials
 from catalog.services import gitrepo
 from idp.jobs import dispatch as jobs
 from idp.jobs.registry import JobKind, register
@@ -55,7 +56,6 @@ MAX_LOG_CHARS = 20_000
 # left out; our own search reads `search_text`.
 TEXT_SUFFIXES = {".html", ".css", ".svg", ".txt"}
 BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf"}
-redact = gitrepo.redact
 
 
 class DocsError(Exception):
@@ -399,7 +399,9 @@ def search_text_of(files: dict[str, Any]) -> str:
 def _finish(build: DocsBuild, status: str, *, log_text: str, **fields: Any) -> None:
     """What a build found (its log, commit and files); its status is the job's to write."""
     build.status = status
-    DocsBuild.objects.filter(pk=build.pk).update(log=redact(log_text)[-MAX_LOG_CHARS:], **fields)
+    DocsBuild.objects.filter(pk=build.pk).update(
+        log=redact_credentials(log_text)[-MAX_LOG_CHARS:], **fields
+    )
 
 
 def build_docs(entity: Entity, *, checkout_dir: Path | str | None = None) -> DocsBuild:
@@ -442,7 +444,9 @@ def _build(
             commit = _commit_of(root, env)
         else:
             source = docs_source(entity)
-            steps.append(f"clone {redact(source.url)} {source.ref or '(default branch)'}")
+            steps.append(
+                f"clone {redact_credentials(source.url)} {source.ref or '(default branch)'}"
+            )
             root = work / "checkout"
             docs_root, commit = checkout(source, root, env)
             os.chmod(root, 0o700)
@@ -553,7 +557,6 @@ __all__ = [
     "docs_source",
     "last_attempt",
     "latest_build",
-    "redact",
     "request_build",
     "run_queued",
     "search_docs",
