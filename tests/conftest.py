@@ -4,6 +4,7 @@ a real Celery worker."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,10 +40,18 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Each test starts with an empty cache: list counts, grants and rate limits (DRF's and
-    allauth's) are its own."""
+    allauth's) are its own. So does Django's content-type cache: it is process-wide, keyed
+    by connection alias, not by database, and its ids are not stable. A transactional
+    test's flush recreates the content types under new ids, and the recovery tests point
+    "default" at a database of their own with ids of its own; an entry kept from either
+    made guardian's assign_perm look for permissions under a content type id that this
+    database does not have (Permission.DoesNotExist) once pytest-xdist mixed those tests
+    with the others in one worker."""
+    from django.contrib.contenttypes.models import ContentType
     from django.core.cache import cache
 
     cache.clear()
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture
@@ -187,7 +196,29 @@ def celery_worker_session() -> Iterator[Any]:
         yield worker
 
 
+def wait_until_worker_idle(timeout: float = 30, quiet: float = 0.3) -> None:
+    """Until the in-process worker has held no task for `quiet` seconds (a task may queue the
+    next one as it ends). A task still running when the test database is flushed either
+    deadlocks with the flush's TRUNCATE, leaving the rows for the next test, or writes into
+    the next test."""
+    from celery.worker import state
+
+    deadline = time.monotonic() + timeout
+    idle_since: float | None = None
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        if state.active_requests or state.reserved_requests:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = now
+        elif now - idle_since >= quiet:
+            return
+        time.sleep(0.05)
+
+
 @pytest.fixture
-def celery_worker(celery_worker_session: Any, transactional_db: None) -> Any:
-    """Use with tests whose work is done by the worker: data is committed, not rolled back."""
-    return celery_worker_session
+def celery_worker(celery_worker_session: Any, transactional_db: None) -> Iterator[Any]:
+    """Use with tests whose work is done by the worker: data is committed, not rolled back.
+    The test's tasks are done before its data is flushed."""
+    yield celery_worker_session
+    wait_until_worker_idle()

@@ -157,19 +157,23 @@ def recovery_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecoveryDa
 @contextlib.contextmanager
 def using_database(db: RecoveryDatabase, blocker: Any) -> Iterator[None]:
     """This thread's default connection on the recovery database (autocommit: work done here
-    is visible to the workers at once), the test database's connection back afterwards."""
+    is visible to the workers at once), the test database's connection back afterwards.
+    Django's content-type cache is keyed by alias, not database: emptied at each switch."""
+    from django.contrib.contenttypes.models import ContentType
     from django.db import connections
     from django.db.utils import load_backend
 
     previous = connections["default"]
     wrapper = load_backend(db.config["ENGINE"]).DatabaseWrapper(copy.deepcopy(db.config), "default")
     connections["default"] = wrapper
+    ContentType.objects.clear_cache()
     try:
         with blocker.unblock():
             yield
             wrapper.close()
     finally:
         connections["default"] = previous
+        ContentType.objects.clear_cache()
 
 
 # --- the broker -----------------------------------------------------------------------------
