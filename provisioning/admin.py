@@ -272,13 +272,7 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
         except ServiceError as error:
             self.message_user(request, f"{resource}: {error.message}", messages.ERROR)
             return HttpResponseRedirect(page)
-        if data["decision"] == "reject":
-            done = f"Plan run {data['plan_run']} of {resource} rejected."
-        elif not decision.queued:
-            done = f"Approval of plan run {data['plan_run']} recorded; it needs more approvals."
-        else:
-            done = f"Plan run {data['plan_run']} of {resource} approved; the apply is queued."
-        self.message_user(request, done, messages.SUCCESS)
+        self.message_user(request, decision.message, messages.SUCCESS)
         return HttpResponseRedirect(page)
 
     def has_break_glass_permission(self, request: HttpRequest) -> bool:
@@ -507,8 +501,8 @@ class ResourceLockAdmin(StaffVisibleMixin, admin.ModelAdmin):
     def unlock_selected(self, request: HttpRequest, queryset: QuerySet[ResourceLock]) -> None:
         for lock in queryset.select_related("resource"):
             try:
-                actions.unlock(lock.resource, actor=request.user)
+                unlocked = actions.unlock(lock.resource, actor=request.user)
             except ServiceError as error:
                 self.message_user(request, f"{lock.resource}: {error.message}", messages.ERROR)
             else:
-                self.message_user(request, f"{lock.resource} unlocked.", messages.SUCCESS)
+                self.message_user(request, unlocked.message, messages.SUCCESS)

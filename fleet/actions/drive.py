@@ -213,13 +213,13 @@ def record_outcomes(fleet: FleetUpgrade) -> int:
 def _start_plans(fleet: FleetUpgrade, actor: Person) -> int:
     in_flight = fleet.items.filter(status=ItemStatus.PLANNING).count()
     slots = max(fleet.parallelism - in_flight, 0)
-    started = 0
+    count = 0
     for item in fleet.items.filter(status=ItemStatus.PENDING).select_related("resource")[:slots]:
         with transaction.atomic():
             if not _set(item, ItemStatus.PENDING, status=ItemStatus.PLANNING):
                 continue  # another driver took it
             try:
-                run = provisioning.upgrade(
+                started = provisioning.upgrade(
                     item.resource, fleet.target_version, actor=actor, hold=True
                 )
             except ServiceError as exc:
@@ -231,9 +231,9 @@ def _start_plans(fleet: FleetUpgrade, actor: Person) -> int:
                     error=exc.message[:2000],
                 )
                 continue
-            _set(item, ItemStatus.PLANNING, plan_run=run)
-            started += 1
-    return started
+            _set(item, ItemStatus.PLANNING, plan_run=started.run)
+            count += 1
+    return count
 
 
 def _release(fleet: FleetUpgrade, actor: Person) -> int:
@@ -247,15 +247,20 @@ def _release(fleet: FleetUpgrade, actor: Person) -> int:
             if not _set(item, ItemStatus.PLANNED, status=ItemStatus.APPLYING):
                 continue
             try:
-                run = holds.release_held_plan(item.resource, actor=actor)
+                outcome = holds.release_held_plan(item.resource, actor=actor)
             except ServiceError as exc:
                 _set(item, ItemStatus.APPLYING, status=ItemStatus.SKIPPED, error=exc.message)
                 continue
-            if run.kind == RunKind.PLAN:
+            if outcome.apply_run is None:
                 # Waits for approval (or was planned again): not an apply slot.
-                _set(item, ItemStatus.APPLYING, status=ItemStatus.AWAITING_APPROVAL, plan_run=run)
+                _set(
+                    item,
+                    ItemStatus.APPLYING,
+                    status=ItemStatus.AWAITING_APPROVAL,
+                    plan_run=outcome.run,
+                )
             else:
-                _set(item, ItemStatus.APPLYING, apply_run=run)
+                _set(item, ItemStatus.APPLYING, apply_run=outcome.apply_run)
             released += 1
     return released
 

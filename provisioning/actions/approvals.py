@@ -29,7 +29,7 @@ from ..models import Approval, Resource, Run
 from . import proposals, rules
 from .changes import locked
 from .policy import hold_reason
-from .results import Decision
+from .results import Decision, Withdrawn
 
 
 def _plan_to_decide(resource: Resource, seen: int | None = None) -> Run:
@@ -175,14 +175,15 @@ def reject(
 
 
 @transaction.atomic
-def withdraw(resource: Resource, *, actor: Person) -> Resource:
+def withdraw(resource: Resource, *, actor: Person) -> Withdrawn:
     """The team withdraws its proposed change before it is decided: the proposal is
     discarded (a first request ends as rejected)."""
     resource = locked(resource)
     rules.require(actor, resource.team, "use_team", "withdraw changes")
     if resource.status not in (ResourceStatus.AWAITING_APPROVAL, ResourceStatus.POLICY_FAILED):
         raise Conflict(f"The resource is not awaiting approval (it is {resource.status})")
-    return workflow.proposal_ended(resource, ResourceEvent.CANCELLED, actor=actor)
+    workflow.proposal_ended(resource, ResourceEvent.CANCELLED, actor=actor)
+    return Withdrawn(resource, ResourceStatus(resource.status))
 
 
 def expire_pending_plans(now: datetime | None = None) -> int:

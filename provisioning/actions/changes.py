@@ -24,6 +24,7 @@ from ..causes import Cause
 from ..choices import AuditAction, ResourceEvent, ResourceStatus, RunKind
 from ..models import Resource, Run
 from . import dependencies, proposals, rules
+from .results import PlanPurpose, PlanStarted
 from .types import Starter
 
 # States from which a new plan (re-plan, change, upgrade, destroy) may start.
@@ -88,6 +89,11 @@ def start_plan(
     )
 
 
+def started(resource: Resource, run: Run, purpose: PlanPurpose) -> PlanStarted:
+    """The outcome of an action that queued a plan of the resource."""
+    return PlanStarted(resource, run, ResourceStatus(resource.status), purpose)
+
+
 def authors_named(ids: Iterable[int]) -> list[str]:
     """The usernames of a chain's authors, for audit details."""
     users = get_user_model().objects.filter(pk__in=list(ids))
@@ -95,7 +101,7 @@ def authors_named(ids: Iterable[int]) -> list[str]:
 
 
 @transaction.atomic
-def change_parameters(resource: Resource, parameters: Any, *, actor: Person) -> Run:
+def change_parameters(resource: Resource, parameters: Any, *, actor: Person) -> PlanStarted:
     """Plan the resource with new parameters (the approval policy judges the plan).
 
     The given parameters replace the ones of the change's base (the proposal awaiting
@@ -119,17 +125,18 @@ def change_parameters(resource: Resource, parameters: Any, *, actor: Person) -> 
     plain = dependencies.canonical(plain, bound)
     dependencies.record_bindings(resource, bound)
     config = proposals.Config(start.version, plain, secret)
-    return start_plan(
+    run = start_plan(
         resource,
         config,
         actor=actor,
         action=AuditAction.PARAMETERS_CHANGED,
         details={"changed": proposals.changed_names(start, config)},
     )
+    return started(resource, run, PlanPurpose.CHANGE)
 
 
 @transaction.atomic
-def replan(resource: Resource, *, actor: Person) -> Run:
+def replan(resource: Resource, *, actor: Person) -> PlanStarted:
     """Plan again: the proposal awaiting approval if there is one, else what is applied.
     Whoever re-plans becomes an author of the change."""
     resource = locked(resource)
@@ -137,7 +144,7 @@ def replan(resource: Resource, *, actor: Person) -> Run:
     ensure_idle(resource)
     pending = proposals.plan_awaiting_decision(resource)
     lost = proposals.unresolved_loss(resource) if pending is None else None
-    return start_plan(
+    run = start_plan(
         resource,
         proposals.base(resource),
         actor=actor,
@@ -145,10 +152,13 @@ def replan(resource: Resource, *, actor: Person) -> Run:
         is_destroy=bool(pending and pending.is_destroy) or bool(lost and lost.is_destroy),
         recovers=lost,
     )
+    return started(resource, run, PlanPurpose.REPLAN)
 
 
 @transaction.atomic
-def upgrade(resource: Resource, version: Any = None, *, actor: Person, hold: bool = False) -> Run:
+def upgrade(
+    resource: Resource, version: Any = None, *, actor: Person, hold: bool = False
+) -> PlanStarted:
     """Plan the resource on another template version (the current one by default).
 
     With `hold`, the plan does not go on to approval or apply when it succeeds: it waits,
@@ -171,7 +181,7 @@ def upgrade(resource: Resource, version: Any = None, *, actor: Person, hold: boo
     # Parameters the new version dropped are left behind; new ones take their defaults.
     values = {k: v for k, v in start.values.items() if not known or k in known}
     plain, secret = rules.clean_parameters(target, values)
-    return start_plan(
+    run = start_plan(
         resource,
         proposals.Config(target, plain, secret),
         actor=actor,
@@ -179,6 +189,7 @@ def upgrade(resource: Resource, version: Any = None, *, actor: Person, hold: boo
         details={"from": str(start.version), "to": str(target), "held": hold},
         hold=hold,
     )
+    return started(resource, run, PlanPurpose.UPGRADE)
 
 
 def was_applied(resource: Resource) -> bool:
@@ -231,24 +242,25 @@ def destroy_refusal(resource: Resource, user: Person) -> ServiceError | None:
 
 
 @transaction.atomic
-def request_destroy(resource: Resource, *, actor: Person) -> Run:
+def request_destroy(resource: Resource, *, actor: Person) -> PlanStarted:
     """Plan the destruction of the resource (`plan -destroy`, then approval rules, apply);
     `destroy_refusal` says who may, and when."""
     resource = locked(resource)
     refusal = destroy_refusal(resource, actor)
     if refusal is not None:
         raise refusal
-    return start_plan(
+    run = start_plan(
         resource,
         proposals.current(resource),
         actor=actor,
         action=ResourceEvent.DESTROY_REQUESTED,
         is_destroy=True,
     )
+    return started(resource, run, PlanPurpose.DESTROY)
 
 
 @transaction.atomic
-def retry(resource: Resource, *, actor: Person) -> Run:
+def retry(resource: Resource, *, actor: Person) -> PlanStarted:
     """Start over after a failed run: a new plan of what the resource holds (a failed run's
     proposal was discarded; a failed destroy is planned as a destroy again). After a run
     whose outcome is unknown, its kept proposal is planned again, never the configuration
@@ -260,7 +272,7 @@ def retry(resource: Resource, *, actor: Person) -> Run:
     ensure_idle(resource)
     lost = proposals.unresolved_loss(resource)
     if lost is not None and lost.plan_run is not None:
-        return start_plan(
+        run = start_plan(
             resource,
             proposals.proposed(lost.plan_run),
             actor=actor,
@@ -269,9 +281,10 @@ def retry(resource: Resource, *, actor: Person) -> Run:
             details={"failed_run": lost.pk, "outcome_unknown": True},
             recovers=lost,
         )
+        return started(resource, run, PlanPurpose.RETRY)
     last = resource.runs.exclude(kind=RunKind.DRIFT).order_by("-pk").first()
     is_destroy = bool(last and last.is_destroy)
-    return start_plan(
+    run = start_plan(
         resource,
         proposals.current(resource),
         actor=actor,
@@ -279,3 +292,4 @@ def retry(resource: Resource, *, actor: Person) -> Run:
         is_destroy=is_destroy,
         details={"failed_run": last.pk if last else None},
     )
+    return started(resource, run, PlanPurpose.RETRY)

@@ -26,7 +26,8 @@ from ..choices import AuditAction
 from ..drift_found import CHANGE_LIMIT, EXISTS, GONE, Found, found_drift
 from ..models import Resource, Run
 from . import proposals
-from .changes import locked, start_plan
+from .changes import locked, start_plan, started
+from .results import PlanPurpose, PlanStarted
 from .types import Starter
 
 DRIFT_ACTIONS = frozenset({"reconcile", "accept_drift"})
@@ -66,18 +67,18 @@ def reconcile_locked(resource: Resource, *, actor: Starter, automatic: bool = Fa
 
 
 @transaction.atomic
-def reconcile(resource: Resource, *, actor: Person) -> Run:
+def reconcile(resource: Resource, *, actor: Person) -> PlanStarted:
     """Bring a drifted resource back to its declared configuration: a normal plan of what
     was last applied, then its apply (after approval where the environment needs it)."""
     resource = locked(resource)
     refusal = drift_refusal(resource, actor)
     if refusal is not None:
         raise refusal
-    return reconcile_locked(resource, actor=actor)
+    return started(resource, reconcile_locked(resource, actor=actor), PlanPurpose.RECONCILE)
 
 
 @transaction.atomic
-def accept_drift(resource: Resource, *, actor: Person) -> Run:
+def accept_drift(resource: Resource, *, actor: Person) -> PlanStarted:
     """Record the real values as intended: a `-refresh-only` plan, applied (after approval
     where the environment needs it). The configuration stays what it is; the state and the
     outputs take the real values."""
@@ -85,7 +86,7 @@ def accept_drift(resource: Resource, *, actor: Person) -> Run:
     refusal = drift_refusal(resource, actor)
     if refusal is not None:
         raise refusal
-    return start_plan(
+    run = start_plan(
         resource,
         proposals.current(resource),
         actor=actor,
@@ -93,3 +94,4 @@ def accept_drift(resource: Resource, *, actor: Person) -> Run:
         details=workflow.drift_summary(resource),
         refresh_only=True,
     )
+    return started(resource, run, PlanPurpose.ACCEPT_DRIFT)

@@ -22,6 +22,7 @@ from ..choices import AuditAction, PlanHold, ResourceEvent, ResourceStatus, RunS
 from ..models import Resource, Run
 from . import proposals, rules
 from .changes import locked, start_plan
+from .results import HeldPlanDiscarded, HeldPlanReleased
 
 # Listeners of held plans (an app's `ready()`): the workflow tells them.
 on_plan_held = workflow.on_plan_held
@@ -42,11 +43,10 @@ def _drop(resource: Resource, plan: Run, *, actor: Person, reason: str) -> None:
 
 
 @transaction.atomic
-def release_held_plan(resource: Resource, *, actor: Person) -> Run:
+def release_held_plan(resource: Resource, *, actor: Person) -> HeldPlanReleased:
     """Let the held plan go on: to the approvals inbox where its requirement needs approval,
     else its apply is queued. A plan whose approval window closed while it was held is
-    planned again (not held), so approvers never see a plan they can no longer decide on.
-    Returns the run that carries the change on (the apply, or the plan awaiting approval)."""
+    planned again (not held), so approvers never see a plan they can no longer decide on."""
     resource = locked(resource)
     rules.require(actor, resource.team, "use_team", "release held plans")
     plan = held_plan(resource)
@@ -65,12 +65,15 @@ def release_held_plan(resource: Resource, *, actor: Person) -> Run:
     if requirement.needed and expiry is not None and expiry <= timezone.now():
         config = proposals.proposed(plan)
         _drop(resource, plan, actor=actor, reason="its approval window closed while held")
-        return start_plan(
+        replanned = start_plan(
             resource,
             config,
             actor=actor,
             action=AuditAction.REPLANNED,
             details={"expired_held_plan": plan.pk},
+        )
+        return HeldPlanReleased(
+            resource, plan, ResourceStatus(resource.status), replanned=replanned
         )
     apply = workflow.advance(
         resource,
@@ -80,11 +83,11 @@ def release_held_plan(resource: Resource, *, actor: Person) -> Run:
         applies=ResourceEvent.APPLY_QUEUED,
         actor=actor,
     )
-    return apply or plan
+    return HeldPlanReleased(resource, plan, ResourceStatus(resource.status), apply_run=apply)
 
 
 @transaction.atomic
-def discard_held_plan(resource: Resource, *, actor: Person, reason: str = "") -> Run:
+def discard_held_plan(resource: Resource, *, actor: Person, reason: str = "") -> HeldPlanDiscarded:
     """Drop the held plan: the resource goes back to what it was, nothing applied."""
     resource = locked(resource)
     rules.require(actor, resource.team, "use_team", "discard held plans")
@@ -92,4 +95,4 @@ def discard_held_plan(resource: Resource, *, actor: Person, reason: str = "") ->
     if plan is None:
         raise Conflict(f"The resource has no held plan (it is {resource.status})")
     _drop(resource, plan, actor=actor, reason=reason or "discarded")
-    return plan
+    return HeldPlanDiscarded(resource, plan, ResourceStatus(resource.status))

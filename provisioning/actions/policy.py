@@ -22,6 +22,7 @@ from ..models import Resource, Run
 from ..workflow import policy_counts
 from . import proposals
 from .changes import locked
+from .results import PolicyOverridden
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def override_refusal(
 @transaction.atomic
 def override_policy(
     resource: Resource, *, actor: Person, reason: str, plan_run: int | None = None
-) -> Resource:
+) -> PolicyOverridden:
     """A platform admin lets a plan past the policies it fails, when every blocking failure
     is `mandatory-overridable`; a reason is required, and it is audited and shown. The plan
     then needs its approvals as usual."""
@@ -108,7 +109,7 @@ def override_policy(
     }
     Run.objects.filter(pk=plan.pk).update(policy_summary=summary)
     plan.policy_summary = summary
-    workflow.advance(
+    apply_run = workflow.advance(
         resource,
         plan,
         details={"run": plan.pk, "reason": reason, "policy": policy_counts(summary)},
@@ -116,7 +117,7 @@ def override_policy(
         applies=ResourceEvent.POLICY_OVERRIDDEN,
         actor=actor,
     )
-    return resource
+    return PolicyOverridden(resource, plan, ResourceStatus(resource.status), apply_run)
 
 
 def _estimate(plan: Run) -> Decimal | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 
 from idp import audit
@@ -16,12 +14,13 @@ from ..choices import RUN_ACTIVE, AuditAction, RunStatus
 from ..models import Resource, ResourceLock, Run, RunLogChunk
 from . import rules
 from .changes import locked
+from .results import RunStopped, Unlocked
 
 LOG_PAGE = 64 * 1024
 
 
 @transaction.atomic
-def cancel_run(run: Run, *, actor: Person) -> Run:
+def cancel_run(run: Run, *, actor: Person) -> RunStopped:
     """Cancel a queued run at once (its proposal is discarded); ask a running one to stop
     (Terraform is interrupted, and the run ends as cancelled)."""
     resource = locked(run.resource)  # the resource row first, then the run (lock order)
@@ -41,15 +40,14 @@ def cancel_run(run: Run, *, actor: Person) -> Run:
     elif not run.cancel_requested:
         Run.objects.filter(pk=run.pk).update(cancel_requested=True)
         run.cancel_requested = True
-    return run
+    return RunStopped(resource, run, RunStatus(run.status))
 
 
 @transaction.atomic
-def unlock(resource: Resource, *, actor: Person | None) -> dict[str, Any]:
-    """Clear a stale lock (the platform's and Terraform's) so the next run can start.
-
-    Returns what was removed: the platform lock (and the run it ended), and whether a
-    Terraform state lock file was there."""
+def unlock(resource: Resource, *, actor: Person | None) -> Unlocked:
+    """Clear a stale lock (the platform's and Terraform's) so the next run can start; says
+    what was removed: the platform lock (and the run it ended), and whether a Terraform
+    state lock file was there."""
     from ..engine.backend import delete_state_lock
 
     resource = locked(resource)
@@ -73,13 +71,9 @@ def unlock(resource: Resource, *, actor: Person | None) -> dict[str, Any]:
         ResourceLock.objects.filter(pk=lock.pk).delete()
     state_lock = bool(delete_state_lock(resource))
     dispatch.release(resource.pk, run.pk if run else 0)
-    removed = {
-        "platform_lock": lock is not None,
-        "ended_run": run.pk if ended and run is not None else None,
-        "state_lock": state_lock,
-    }
-    audit.record(AuditAction.UNLOCKED, actor=actor, target=resource, details=removed)
-    return removed
+    unlocked = Unlocked(resource, lock is not None, run if ended else None, state_lock)
+    audit.record(AuditAction.UNLOCKED, actor=actor, target=resource, details=unlocked.removed)
+    return unlocked
 
 
 def read_run_log(run: Run, offset: int = 0, limit: int = LOG_PAGE) -> tuple[str, int, bool]:

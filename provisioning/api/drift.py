@@ -37,8 +37,8 @@ class ReconcileView(APIView):
         """Reconcile a drifted resource: a plan back to its declared configuration, applied
         after approval where the environment needs it (whoever asks counts as an author of
         the change, so another person approves). 409 when it has no drift or is busy."""
-        run = drift.reconcile(_resource(request, pk), actor=request.user)
-        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        started = drift.reconcile(_resource(request, pk), actor=request.user)
+        return Response(s.RunSerializer(started.run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class AcceptDriftView(APIView):
@@ -51,8 +51,8 @@ class AcceptDriftView(APIView):
         """Accept a drifted resource's real values as intended: a `-refresh-only` plan,
         applied after approval where the environment needs it; audited as
         `resource.drift_accept_requested` and `resource.drift_accepted`."""
-        run = drift.accept_drift(_resource(request, pk), actor=request.user)
-        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        started = drift.accept_drift(_resource(request, pk), actor=request.user)
+        return Response(s.RunSerializer(started.run).data, status=status.HTTP_202_ACCEPTED)
 
 
 urlpatterns: list[Any] = [

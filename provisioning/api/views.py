@@ -25,6 +25,7 @@ from idp.rbac import signed_in_user
 from .. import actions
 from ..access import resource_list_queryset, resource_queryset, run_queryset
 from ..actions.requests import replayed, request_or_replay
+from ..actions.results import PlanStarted
 from ..filtersets import ResourceFilterSet, RunFilterSet
 from ..models import Resource, Run
 from . import serializers as s
@@ -86,6 +87,10 @@ class ResourceViewSet(
         }
         return Response(s.ResourceDetailSerializer(resource, context=context).data, status=code)
 
+    def _queued(self, started: PlanStarted) -> Response:
+        """202 with the plan the action queued."""
+        return Response(s.RunSerializer(started.run).data, status=status.HTTP_202_ACCEPTED)
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._detail(self.get_object())
 
@@ -138,10 +143,10 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.ParametersSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run = actions.change_parameters(
+        started = actions.change_parameters(
             resource, serializer.validated_data["parameters"], actor=request.user
         )
-        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        return self._queued(started)
 
     @extend_schema(
         request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}
@@ -149,8 +154,7 @@ class ResourceViewSet(
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Request the destruction: a destroy plan under the same approval rules. Maintainers
         may, members too where the environment allows it; only a resource that was applied."""
-        run = actions.request_destroy(self.get_object(), actor=request.user)
-        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        return self._queued(actions.request_destroy(self.get_object(), actor=request.user))
 
     @extend_schema(
         request=s.ReasonSerializer,
@@ -205,10 +209,10 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.OverridePolicySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        resource = actions.override_policy(
+        overridden = actions.override_policy(
             resource, actor=request.user, **serializer.validated_data
         )
-        return self._detail(resource)
+        return self._detail(overridden.resource)
 
     @extend_schema(
         request=None,
@@ -217,8 +221,8 @@ class ResourceViewSet(
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         """Withdraw the proposed change awaiting approval (it is discarded)."""
-        resource = actions.withdraw(self.get_object(), actor=request.user)
-        return self._detail(resource)
+        withdrawn = actions.withdraw(self.get_object(), actor=request.user)
+        return self._detail(withdrawn.resource)
 
     @extend_schema(
         request=None,
@@ -247,8 +251,7 @@ class ResourceViewSet(
     @action(detail=True, methods=["post"])
     def plan(self, request: Request, pk: str | None = None) -> Response:
         """Plan again with the current parameters and version."""
-        run = actions.replan(self.get_object(), actor=request.user)
-        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        return self._queued(actions.replan(self.get_object(), actor=request.user))
 
     @extend_schema(
         request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}
@@ -256,8 +259,7 @@ class ResourceViewSet(
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Retry the failed run."""
-        run = actions.retry(self.get_object(), actor=request.user)
-        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        return self._queued(actions.retry(self.get_object(), actor=request.user))
 
     @extend_schema(
         request=s.UpgradeSerializer,
@@ -269,10 +271,10 @@ class ResourceViewSet(
         resource = self.get_object()
         serializer = s.UpgradeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run = actions.upgrade(
+        started = actions.upgrade(
             resource, serializer.validated_data.get("version"), actor=request.user
         )
-        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        return self._queued(started)
 
 
 @extend_schema_view(
@@ -300,8 +302,8 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Cancel a queued or running run (Terraform stops at its next safe point)."""
-        run = actions.cancel_run(self.get_object(), actor=request.user)
-        return Response(s.RunSerializer(run).data)
+        stopped = actions.cancel_run(self.get_object(), actor=request.user)
+        return Response(s.RunSerializer(stopped.run).data)
 
     @extend_schema(
         parameters=[

@@ -15,11 +15,13 @@ from idp.services import ServiceError
 
 from ..access import resource_queryset
 from ..actions import drift
-from ..models import Resource, Run
+from ..actions.results import PlanStarted
+from ..models import Resource
 
 
-def _drift_action(act: Callable[..., Run], done: str) -> Callable[..., HttpResponse]:
-    """A POST-only view calling a drift action; the plan's run page follows."""
+def _drift_action(act: Callable[..., PlanStarted]) -> Callable[..., HttpResponse]:
+    """A POST-only view calling a drift action; the plan's run page follows, with what the
+    action says it did."""
 
     @login_required
     @require_POST
@@ -27,24 +29,18 @@ def _drift_action(act: Callable[..., Run], done: str) -> Callable[..., HttpRespo
         # Another team's resource answers 404.
         resource: Resource = get_object_or_404(resource_queryset(request.user), pk=pk)
         try:
-            run = act(resource, actor=request.user)
+            started = act(resource, actor=request.user)
         except ServiceError as error:
             if error.status == 403:
                 raise PermissionDenied(error.message) from error
             messages.error(request, error.message)
             return redirect(resource)
-        messages.success(request, done)
-        return redirect(run)
+        messages.success(request, started.message)
+        return redirect(started.run)
 
     view.__name__ = f"resource_{act.__name__}"
     return view
 
 
-resource_reconcile = _drift_action(
-    drift.reconcile,
-    "A plan back to the declared configuration is queued; it is applied like any change.",
-)
-resource_accept_drift = _drift_action(
-    drift.accept_drift,
-    "A refresh-only plan is queued: once applied, the real values are the record.",
-)
+resource_reconcile = _drift_action(drift.reconcile)
+resource_accept_drift = _drift_action(drift.accept_drift)

@@ -12,7 +12,6 @@ from idp.form_errors import add_service_error
 from idp.services import ServiceError
 
 from .. import actions
-from ..choices import ResourceStatus
 from ..forms import OverridePolicyForm
 from .resources import OVERRIDE_ID, _detail_context, _resource
 
@@ -26,19 +25,14 @@ def resource_override_policy(request: HttpRequest, pk: int) -> HttpResponse:
     form = OverridePolicyForm(request.POST, auto_id=OVERRIDE_ID)
     if form.is_valid():
         try:
-            resource = actions.override_policy(resource, actor=request.user, **form.cleaned_data)
+            overridden = actions.override_policy(resource, actor=request.user, **form.cleaned_data)
         except ServiceError as error:
             if error.field != "reason":
                 messages.error(request, error.message)
                 return redirect(resource)
             add_service_error(error, form)
         else:
-            waits = resource.status == ResourceStatus.AWAITING_APPROVAL
-            messages.success(
-                request,
-                "Policy failure overridden; "
-                + ("the plan now awaits its approvals." if waits else "the apply is queued."),
-            )
+            messages.success(request, overridden.message)
             return redirect(resource)
     context = _detail_context(request, resource, override_form=form)
     return render(request, "provisioning/resource_detail.html", context, status=400)

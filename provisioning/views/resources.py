@@ -28,6 +28,7 @@ from .. import actions
 from ..access import resource_list_queryset, resource_queryset
 from ..actions import proposals
 from ..actions.holds import held_plan
+from ..actions.results import PlanStarted
 from ..approval_policy import ApprovalPolicy, Requirement
 from ..choices import RUN_ACTIVE, ResourceStatus
 from ..filtersets import ResourceFilterSet
@@ -295,9 +296,7 @@ def resource_approve(request: HttpRequest, pk: int) -> HttpResponse:
         decision = actions.approve(resource, actor=request.user, reason=reason, plan_run=plan_run)
     except ServiceError as error:
         return _refused(request, resource, error)
-    if not decision.queued:
-        return _done(request, "Approval recorded; the plan needs more approvals.", resource)
-    return _done(request, "Plan approved; the apply is queued.", resource)
+    return _done(request, decision.message, resource)
 
 
 @login_required
@@ -307,13 +306,13 @@ def resource_break_glass(request: HttpRequest, pk: int) -> HttpResponse:
     form = BreakGlassForm(request.POST, auto_id=BREAK_GLASS_ID)
     if form.is_valid():
         try:
-            actions.break_glass(resource, actor=request.user, **form.cleaned_data)
+            decision = actions.break_glass(resource, actor=request.user, **form.cleaned_data)
         except ServiceError as error:
             if error.field != "reason":
                 return _refused(request, resource, error)
             add_service_error(error, form)
         else:
-            return _done(request, "Break-glass approval recorded; the apply is queued.", resource)
+            return _done(request, decision.message, resource)
     context = _detail_context(request, resource, break_glass_form=form)
     return render(request, "provisioning/resource_detail.html", context, status=400)
 
@@ -323,10 +322,10 @@ def resource_break_glass(request: HttpRequest, pk: int) -> HttpResponse:
 def resource_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     resource = _resource(request, pk)
     try:
-        actions.withdraw(resource, actor=request.user)
+        withdrawn = actions.withdraw(resource, actor=request.user)
     except ServiceError as error:
         return _refused(request, resource, error)
-    return _done(request, "The proposed change was withdrawn.", resource)
+    return _done(request, withdrawn.message, resource)
 
 
 @login_required
@@ -336,37 +335,38 @@ def resource_reject(request: HttpRequest, pk: int) -> HttpResponse:
     form = RejectForm(request.POST, auto_id=REJECT_ID)
     if form.is_valid():
         try:
-            actions.reject(resource, actor=request.user, **form.cleaned_data)
+            decision = actions.reject(resource, actor=request.user, **form.cleaned_data)
         except ServiceError as error:
             if error.field != "reason":
                 return _refused(request, resource, error)
             add_service_error(error, form)
         else:
-            return _done(request, "Plan rejected.", resource)
+            return _done(request, decision.message, resource)
     context = _detail_context(request, resource, reject_form=form)
     return render(request, "provisioning/resource_detail.html", context, status=400)
 
 
-def _run_action(name: str, label: str) -> Callable[..., HttpResponse]:
-    """A POST-only view calling `actions.<name>(resource, actor=…)`; the run page follows."""
+def _run_action(name: str) -> Callable[..., HttpResponse]:
+    """A POST-only view calling `actions.<name>(resource, actor=…)`, which queues a plan;
+    the plan's page follows, with what the action says it did."""
 
     @login_required
     @require_POST
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         resource = _resource(request, pk)
         try:
-            run = getattr(actions, name)(resource, actor=request.user)
+            started: PlanStarted = getattr(actions, name)(resource, actor=request.user)
         except ServiceError as error:
             return _refused(request, resource, error)
-        return _done(request, label, run)
+        return _done(request, started.message, started.run)
 
     view.__name__ = f"resource_{name}"
     return view
 
 
-resource_plan = _run_action("replan", "A new plan is queued.")
-resource_retry = _run_action("retry", "The run is queued again.")
-resource_destroy = _run_action("request_destroy", "A destroy plan is queued.")
+resource_plan = _run_action("replan")
+resource_retry = _run_action("retry")
+resource_destroy = _run_action("request_destroy")
 
 
 @login_required
@@ -379,10 +379,10 @@ def resource_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(resource)
     version = resource.template.versions.get(number=form.cleaned_data["version"])
     try:
-        run = actions.upgrade(resource, version, actor=request.user)
+        started = actions.upgrade(resource, version, actor=request.user)
     except ServiceError as error:
         return _refused(request, resource, error)
-    return _done(request, f"Planning the upgrade to v{version.number}.", run)
+    return _done(request, started.message, started.run)
 
 
 @login_required
@@ -396,13 +396,15 @@ def resource_change(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                run = actions.change_parameters(resource, form.new_parameters(), actor=request.user)
+                started = actions.change_parameters(
+                    resource, form.new_parameters(), actor=request.user
+                )
             except ServiceError as error:
                 if error.status != 400:
                     return _refused(request, resource, error)
                 add_service_error(error, form)
             else:
-                return _done(request, "Parameters changed; a new plan is queued.", run)
+                return _done(request, started.message, started.run)
         status = 400
     context = {"resource": resource, "form": form}
     return render(request, "provisioning/resource_change.html", context, status=status)

@@ -101,9 +101,9 @@ def run_log(request: HttpRequest, pk: int) -> HttpResponse:
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
     try:
-        actions.cancel_run(run, actor=request.user)
+        stopped = actions.cancel_run(run, actor=request.user)
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Cancellation requested.")
+        messages.success(request, stopped.message)
     return redirect(run)

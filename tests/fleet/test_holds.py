@@ -16,6 +16,7 @@ from idp.models import Role
 from idp.services import Conflict
 from provisioning import actions
 from provisioning.actions import holds, inbox
+from provisioning.actions.results import PlanPurpose
 from provisioning.choices import PlanHold, ResourceStatus, RunKind, RunStatus
 from provisioning.models import Run
 from tests.provisioning.engine.conftest import envs, run_queued, state  # noqa: F401
@@ -44,7 +45,7 @@ def test_a_held_plan_waits_then_applies_when_released(alice, bob, teams, envs, s
     resource = provisioned(alice, teams["payments"], "dev")
     assert resource.status == ResourceStatus.PROVISIONED
     v2 = register("v2")
-    plan = actions.upgrade(resource, v2.number, actor=bob, hold=True)
+    plan = actions.upgrade(resource, v2.number, actor=bob, hold=True).run
     run_queued(resource)
     plan.refresh_from_db()
     assert plan.status == RunStatus.SUCCEEDED and plan.hold == PlanHold.HELD
@@ -56,8 +57,14 @@ def test_a_held_plan_waits_then_applies_when_released(alice, bob, teams, envs, s
     # The resource page says why it stays `planning`.
     page = client_as(alice).get(resource.get_absolute_url()).content.decode()
     assert 'id="held-plan"' in page and "held by a fleet upgrade" in page
-    apply = holds.release_held_plan(resource, actor=bob)
+    released = holds.release_held_plan(resource, actor=bob)
+    apply = released.apply_run
+    assert apply is not None and released.run == apply and not released.awaits_approval
     assert apply.kind == RunKind.APPLY and apply.plan_run_id == plan.pk
+    assert released.plan.pk == plan.pk and released.status == ResourceStatus.APPLYING
+    assert released.message == (
+        f"The held plan of {resource.name} was released; the apply is queued."
+    )
     run_queued(resource)
     assert resource.status == ResourceStatus.PROVISIONED
     assert resource.template_version_id == v2.pk != v1.pk
@@ -81,12 +88,15 @@ def test_released_where_approval_is_needed_it_waits_in_the_inbox(
     actions.approve(resource, actor=bob)
     run_queued(resource)
     v2 = register("v2")
-    plan = actions.upgrade(resource, v2.number, actor=bob, hold=True)
+    plan = actions.upgrade(resource, v2.number, actor=bob, hold=True).run
     run_queued(resource)
     erin = make_user("erin", team=teams["payments"], role=Role.MAINTAINER)
     assert resource.status == ResourceStatus.PLANNING
     assert not inbox.inbox_items(erin)  # held: not for approvers yet
-    assert holds.release_held_plan(resource, actor=bob).pk == plan.pk
+    released = holds.release_held_plan(resource, actor=bob)
+    assert released.run.pk == plan.pk and released.apply_run is None and released.awaits_approval
+    assert released.status == ResourceStatus.AWAITING_APPROVAL
+    assert released.message == f"The held plan of {resource.name} was released; it awaits approval."
     resource.refresh_from_db()
     assert resource.status == ResourceStatus.AWAITING_APPROVAL
     assert [i.plan_run for i in inbox.inbox_items(erin)] == [plan.pk]
@@ -99,15 +109,22 @@ def test_a_discarded_held_plan_leaves_the_resource_as_it_was(alice, bob, teams, 
     v1 = register("v1")
     resource = provisioned(alice, teams["payments"], "dev")
     v2 = register("v2")
-    actions.upgrade(resource, v2.number, actor=bob, hold=True)
+    plan = actions.upgrade(resource, v2.number, actor=bob, hold=True).run
     run_queued(resource)
-    holds.discard_held_plan(resource, actor=bob, reason="changed my mind")
+    discarded = holds.discard_held_plan(resource, actor=bob, reason="changed my mind")
+    assert discarded.plan.pk == plan.pk and discarded.status == ResourceStatus.PROVISIONED
+    assert discarded.message == (
+        f"The held plan of {resource.name} was discarded; nothing was applied."
+    )
     resource.refresh_from_db()
     assert resource.status == ResourceStatus.PROVISIONED
     assert resource.template_version_id == v1.pk
     assert holds.held_plan(resource) is None
     # The proposal is gone: a new upgrade starts from what is applied.
-    assert actions.upgrade(resource, v2.number, actor=bob).kind == RunKind.PLAN
+    started = actions.upgrade(resource, v2.number, actor=bob)
+    assert started.run.kind == RunKind.PLAN and started.purpose == PlanPurpose.UPGRADE
+    assert started.status == ResourceStatus.PLANNING
+    assert started.message == f"Planning the upgrade of {resource.name} to v{v2.number}."
 
 
 def test_a_plan_held_past_its_approval_window_is_planned_again(
@@ -122,12 +139,18 @@ def test_a_plan_held_past_its_approval_window_is_planned_again(
     actions.approve(resource, actor=bob)
     run_queued(resource)
     v2 = register("v2")
-    plan = actions.upgrade(resource, v2.number, actor=bob, hold=True)
+    plan = actions.upgrade(resource, v2.number, actor=bob, hold=True).run
     run_queued(resource)
     Run.objects.filter(pk=plan.pk).update(
         finished_at=timezone.now() - timedelta(hours=setting("IDP_APPROVAL_TTL_HOURS") + 1)
     )
-    again = holds.release_held_plan(resource, actor=bob)
+    released = holds.release_held_plan(resource, actor=bob)
+    again = released.replanned
+    assert again is not None and released.run == again and released.apply_run is None
+    assert released.status == ResourceStatus.PLANNING
+    assert released.message == (
+        f"The held plan of {resource.name} expired while held; {resource.name} is planned again."
+    )
     assert again.kind == RunKind.PLAN and again.pk > plan.pk
     assert again.hold == PlanHold.NONE
     run_queued(resource)

@@ -88,7 +88,7 @@ def test_state_kept_when_the_backend_is_down_then_pushed(stack: Stack) -> None:
     assert state_key(resource) + ".tflock" not in keys  # the apply's lock was released
 
     with transaction.atomic():
-        plan = actions.replan(resource, actor=user)
+        plan = actions.replan(resource, actor=user).run
     wait_for(
         lambda: Run.objects.get(pk=plan.pk).status == RunStatus.SUCCEEDED,
         "the plan after the push",

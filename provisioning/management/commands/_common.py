@@ -62,11 +62,8 @@ class DecisionCommand(BaseCommand):
             "--plan", type=int, default=None, help="The plan run reviewed (refused if stale)"
         )
 
-    # The action taking the decision (`actions.approve`, …) and what to print once it did.
-    action: Callable[..., Any]
-
-    def done(self, resource: Resource, decision: Decision) -> str:
-        return decision.message
+    # The action taking the decision (`actions.approve`, …); its outcome says what it did.
+    action: Callable[..., Decision]
 
     def handle(self, *args: Any, **options: Any) -> None:
         if self.reason_required and not options["reason"].strip():
@@ -79,4 +76,4 @@ class DecisionCommand(BaseCommand):
             )
         except ServiceError as error:
             raise service_error(error) from None
-        self.stdout.write(self.style.SUCCESS(self.done(resource, decision)))
+        self.stdout.write(self.style.SUCCESS(decision.message))

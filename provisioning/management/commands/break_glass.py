@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 from provisioning import actions
-from provisioning.actions.results import Decision
-from provisioning.models import Resource
 
 from ._common import DecisionCommand
 
@@ -15,6 +13,3 @@ class Command(DecisionCommand):
     reason_required = True
     reason_help = "Why this cannot wait"
     action = actions.break_glass
-
-    def done(self, resource: Resource, decision: Decision) -> str:
-        return f"Break-glass approval of {resource} recorded; apply queued."

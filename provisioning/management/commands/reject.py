@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 from provisioning import actions
-from provisioning.actions.results import Decision
-from provisioning.models import Resource
 
 from ._common import DecisionCommand
 
@@ -12,6 +10,3 @@ class Command(DecisionCommand):
     reason_required = True
     reason_help = "Why (shown to the requester)"
     action = actions.reject
-
-    def done(self, resource: Resource, decision: Decision) -> str:
-        return f"Rejected the plan of {resource}."

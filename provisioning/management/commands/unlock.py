@@ -19,19 +19,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         resource = get_resource(options["resource_id"])
         try:
-            removed = actions.unlock(resource, actor=None)
+            unlocked = actions.unlock(resource, actor=None)
         except ServiceError as error:
             raise service_error(error) from None
-        parts = []
-        if removed["platform_lock"]:
-            parts.append("the platform's run lock")
-        if removed["ended_run"]:
-            parts.append(f"run {removed['ended_run']} (ended as failed)")
-        if removed["state_lock"]:
-            parts.append("Terraform's state lock file")
-        if parts:
-            self.stdout.write(
-                self.style.SUCCESS(f"Unlocked {resource}: removed {', '.join(parts)}.")
-            )
+        if unlocked.removed_any:
+            self.stdout.write(self.style.SUCCESS(unlocked.message))
         else:
-            self.stdout.write(f"{resource} was not locked; nothing was removed.")
+            self.stdout.write(unlocked.message)

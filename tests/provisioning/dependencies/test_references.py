@@ -232,7 +232,7 @@ def test_a_change_rebinds_and_refuses_itself_and_cycles(alice, teams, envs, app)
     assert not ResourceDependency.objects.filter(dependant=first).exists()
 
     # A change to a literal value drops the row; the proposal's plan carries the value.
-    run = actions.change_parameters(second, {"subnet_ids": ["x", "y"]}, actor=alice)
+    run = actions.change_parameters(second, {"subnet_ids": ["x", "y"]}, actor=alice).run
     assert run.parameters["subnet_ids"] == ["x", "y"]
     assert not ResourceDependency.objects.filter(dependant=second).exists()
 

@@ -59,14 +59,14 @@ def test_an_environment_locks_state_in_its_dynamodb_table(
         TableName=TABLE,
         Item={"LockID": {"S": lock_id(resource)}, "Info": {"S": '{"ID": "lost-run"}'}},
     )
-    run = actions.replan(resource, actor=alice)
+    run = actions.replan(resource, actor=alice).run
     drive(resource)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "state lock" in log_of(run).lower()
 
-    removed = actions.unlock(resource, actor=platform_admin)
-    assert removed["state_lock"] is True
+    unlocked = actions.unlock(resource, actor=platform_admin)
+    assert unlocked.state_lock is True
     held = items(state)
     assert lock_id(resource) not in held and f"{lock_id(resource)}-md5" in held
     actions.replan(resource, actor=alice)

@@ -150,7 +150,7 @@ def test_upgrade_to_a_newer_version(alice, teams, envs, echo, state, drive) -> N
     drive(resource)
     newer = register_module("tf_echo", changelog="v2")
     assert "upgrade" in actions.allowed_actions(resource, alice)
-    run = actions.upgrade(resource, actor=alice)
+    run = actions.upgrade(resource, actor=alice).run
     assert run.template_version == newer
     drive(resource)
     assert resource.status == ResourceStatus.PROVISIONED

@@ -10,6 +10,7 @@ import pytest
 from idp import services as idp_services
 from idp.models import AuditEvent
 from provisioning import actions
+from provisioning.actions.results import PlanPurpose
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.crypto import decrypt_json
 from provisioning.engine.backend import state_key
@@ -88,8 +89,11 @@ def test_destroy_removes_state_resources_and_parameters(
 
     with pytest.raises(idp_services.Forbidden):
         actions.request_destroy(resource, actor=alice)  # members may not destroy
-    run = actions.request_destroy(resource, actor=bob)
+    started = actions.request_destroy(resource, actor=bob)
+    run = started.run
     assert run.is_destroy and run.kind == RunKind.PLAN
+    assert started.status == ResourceStatus.DESTROYING and started.purpose == PlanPurpose.DESTROY
+    assert started.message == f"A destroy plan of {resource.name} is queued."
     resource.refresh_from_db()
     assert resource.status == ResourceStatus.DESTROYING
 

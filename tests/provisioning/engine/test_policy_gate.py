@@ -109,8 +109,13 @@ def test_an_overridable_failure_needs_a_platform_admin_and_still_its_approvals(
     with pytest.raises(Exception, match="reason"):
         actions.override_policy(resource, actor=platform_admin, reason="  ")
 
-    actions.override_policy(
+    overridden = actions.override_policy(
         resource, actor=platform_admin, reason="demo of the override", plan_run=plan.pk
+    )
+    assert overridden.plan.pk == plan.pk and overridden.apply_run is None
+    assert overridden.status == ResourceStatus.AWAITING_APPROVAL
+    assert overridden.message == (
+        f"Policy failure of {resource.name} overridden; the plan now awaits its approvals."
     )
     resource.refresh_from_db()
     plan.refresh_from_db()

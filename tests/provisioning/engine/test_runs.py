@@ -9,6 +9,7 @@ import pytest
 
 from idp import services as idp_services
 from provisioning import actions, dispatch
+from provisioning.actions.results import PlanPurpose
 from provisioning.choices import RUN_ACTIVE, ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import ensure_state_bucket
 from provisioning.engine.dbretry import retry_locked
@@ -53,8 +54,11 @@ def test_retry_of_a_failed_run(alice, teams, envs, echo, state, settings, drive)
     assert not ResourceLock.objects.exists()
     ensure_state_bucket()
 
-    run = actions.retry(resource, actor=alice)
+    started = actions.retry(resource, actor=alice)
+    run = started.run
     assert run.kind == RunKind.PLAN and run.status == RunStatus.QUEUED
+    assert started.purpose == PlanPurpose.RETRY and started.status == ResourceStatus.PLANNING
+    assert started.message == f"{resource.name} is planned again after its failed run."
     plan, apply = drive(resource)
     assert apply.status == RunStatus.SUCCEEDED, apply.error
     assert resource.status == ResourceStatus.PROVISIONED

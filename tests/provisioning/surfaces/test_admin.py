@@ -126,5 +126,6 @@ def test_unlock_action_clears_the_lock(
         {"action": "unlock_selected", "_selected_action": [lock.pk]},
         follow=True,
     )
-    assert "stuck unlocked" in response.content.decode()
+    # The action's outcome, as is (the apostrophe after it is escaped in HTML).
+    assert f"Unlocked {resource}: removed the platform" in response.content.decode()
     assert not ResourceLock.objects.exists()

@@ -103,7 +103,8 @@ def test_change_page_shows_the_plan_and_approves_exactly_it(client_as, plan, bob
         {"plan_run": plan.pk, "decision": "approve", "reason": "ok"},
         follow=True,
     )
-    assert f"Plan run {plan.pk} of payments/prod/app-config approved" in response.content.decode()
+    # The decision's message as is (the admin capitalises its first letter).
+    assert "App-config approved; the apply is queued." in response.content.decode()
     approval = Approval.objects.get()
     assert (approval.run_id, approval.decided_by, approval.reason) == (plan.pk, bob, "ok")
     assert Run.objects.filter(resource=plan.resource, kind=RunKind.APPLY).exists()
@@ -124,7 +125,8 @@ def test_reject_needs_a_reason_and_lands_on_the_plan_shown(client_as, plan, make
     page = client.post(
         url, {"plan_run": newer.pk, "decision": "reject", "reason": "no"}, follow=True
     )
-    assert f"Plan run {newer.pk} of payments/prod/app-config rejected." in page.content.decode()
+    rejected = "The plan of app-config was rejected; its change was discarded."
+    assert rejected in page.content.decode()
     plan.resource.refresh_from_db()
     assert plan.resource.status == ResourceStatus.REJECTED
     assert Approval.objects.get().run_id == newer.pk

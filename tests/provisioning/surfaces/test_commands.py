@@ -67,7 +67,7 @@ def test_runs_table_and_status_filter(teams, make_resource, make_run, alice):
 
 def test_approve_as_user(awaiting, bob):
     out = run_cmd("approve", str(awaiting.pk), "--as", "bob", "--reason", "ok by ops")
-    assert "Approved" in out
+    assert f"{awaiting.name} approved; the apply is queued." in out
     awaiting.refresh_from_db()
     assert awaiting.status == ResourceStatus.APPLYING
     assert Approval.objects.get().reason == "ok by ops"
@@ -92,7 +92,8 @@ def test_reject_needs_reason(awaiting, bob):
         call_command("reject", str(awaiting.pk), "--as", "bob")
     with pytest.raises(CommandError, match="reason"):
         call_command("reject", str(awaiting.pk), "--as", "bob", "--reason", " ")
-    assert "Rejected" in run_cmd("reject", str(awaiting.pk), "--as", "bob", "--reason", "no")
+    out = run_cmd("reject", str(awaiting.pk), "--as", "bob", "--reason", "no")
+    assert f"The plan of {awaiting.name} was rejected; its change was discarded." in out
     awaiting.refresh_from_db()
     assert awaiting.status == ResourceStatus.REJECTED
 

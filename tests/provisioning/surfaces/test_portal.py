@@ -138,7 +138,7 @@ def test_approve_in_portal_and_refusals_shown(client_as, alice, bob, awaiting):
     page = client_as(bob).get(f"/resources/{awaiting.pk}/").content.decode()
     assert "Approve plan" in page and "Reject plan" in page
     done = client_as(bob).post(f"/resources/{awaiting.pk}/approve/", follow=True)
-    assert "Plan approved" in done.content.decode()
+    assert f"{awaiting.name} approved; the apply is queued." in done.content.decode()
     awaiting.refresh_from_db()
     assert awaiting.status == ResourceStatus.APPLYING
     twice = client_as(bob).post(f"/resources/{awaiting.pk}/approve/", follow=True)
@@ -271,7 +271,7 @@ def test_upgrade_retry_and_cancel_buttons(client_as, alice, teams, template, mak
     run_page = client.get(f"/resources/runs/{run.pk}/").content.decode()
     assert "Cancel run" in run_page
     cancelled = client.post(f"/resources/runs/{run.pk}/cancel/", follow=True)
-    assert "Cancellation requested" in cancelled.content.decode()
+    assert f"The queued plan run {run.pk} of cfg was cancelled." in cancelled.content.decode()
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
     Run.objects.update(status=RunStatus.FAILED)
