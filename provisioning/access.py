@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from catalog.models import Template, TemplateVersion
 from idp.models import Environment
 
 from .choices import RUN_ACTIVE, RunKind
-from .models import Resource, Run
+from .models import Approval, Resource, Run
 
 # Run fields never worth loading for pages and API answers: plan files and states are bytes.
 RUN_HEAVY_FIELDS = ("plan_file", "pending_state", "plan_document")
@@ -41,6 +42,25 @@ def resource_queryset(user: Any) -> QuerySet[Resource]:
         Resource.objects.for_user(user).select_related(
             "team", "service", "environment", "template", "template_version", "requested_by"
         )
+    )
+
+
+def _of_resource(model: Any, value: Any) -> Subquery:
+    """One aggregate over the resource's rows of `model`, as a subquery: the outer query
+    stays one row per resource, without a GROUP BY of its own."""
+    rows = model.objects.filter(resource=OuterRef("pk")).order_by().values("resource")
+    return Subquery(rows.annotate(value=value).values("value")[:1])
+
+
+def resource_page_queryset(user: Any) -> QuerySet[Resource]:
+    """`resource_queryset` with what the resource page reads of its approvals and runs in
+    the same query: `approval_count`, `last_approval` (pk), `break_glass_used` and
+    `run_active` (a queued or running run of any kind)."""
+    return resource_queryset(user).annotate(
+        approval_count=Coalesce(_of_resource(Approval, Count("pk")), 0),
+        last_approval=_of_resource(Approval, Max("pk")),
+        break_glass_used=Exists(Approval.objects.filter(resource=OuterRef("pk"), break_glass=True)),
+        run_active=Exists(Run.objects.filter(resource=OuterRef("pk"), status__in=RUN_ACTIVE)),
     )
 
 

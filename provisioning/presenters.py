@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, Subquery
 
 from catalog import sensitivity
 from catalog.models import TemplateVersion
@@ -10,8 +14,8 @@ from catalog.models import TemplateVersion
 from .access import RUN_HEAVY_FIELDS
 from .actions import proposals
 from .approval_policy import ApprovalPolicy
-from .choices import RUN_ACTIVE, RunKind, RunStatus
-from .models import Resource, Run
+from .choices import RUN_ACTIVE, ApprovalDecision, ResourceStatus, RunKind, RunStatus
+from .models import Approval, Resource, ResourceDependency, Run
 from .plan_diff import api_changes
 
 MASK = sensitivity.MASK
@@ -75,14 +79,17 @@ def latest_plan(resource: Resource) -> Run | None:
     return proposals.pending_plan(resource) or proposals.latest_plan(resource)
 
 
-def proposed_change(resource: Resource) -> dict[str, Any] | None:
+def proposed_change(resource: Resource, page: ResourcePage | None = None) -> dict[str, Any] | None:
     """The pending proposed change beside what is current: version, parameters (sensitive
-    masked), which ones change, and what its plan needs and has (None: nothing proposed)."""
-    plan = proposals.pending_plan(resource)
+    masked), which ones change, and what its plan needs and has (None: nothing proposed).
+    `page`: what the resource page loaded already (its pending plan, approvals, touchers)."""
+    plan = page.pending_plan if page is not None else proposals.pending_plan(resource)
     if plan is None:
         return None
+    policy = page.policy if page is not None else ApprovalPolicy.of(resource)
     before = proposals.current(resource)
     after = proposals.proposed(plan)
+    authors = page.touchers() if page is not None else _authors(resource, policy)
     return {
         "plan_run": plan.pk,
         "plan_status": plan.status,
@@ -90,18 +97,162 @@ def proposed_change(resource: Resource) -> dict[str, Any] | None:
         "version": plan.template_version.number,
         "parameters": _masked(plan.template_version, plan.parameters, bool(after.secret)),
         "changed": proposals.changed_names(before, after),
-        "proposed_by": sorted({u.get_username() for u in _authors(resource)}),
-        "approval": ApprovalPolicy.of(resource).progress(plan)
-        if plan.status == RunStatus.SUCCEEDED
-        else {},
+        "proposed_by": sorted({u.get_username() for u in authors}),
+        "approval": policy.progress(plan) if plan.status == RunStatus.SUCCEEDED else {},
     }
 
 
-def _authors(resource: Resource) -> list[Any]:
-    from django.contrib.auth import get_user_model
+def _authors(resource: Resource, policy: ApprovalPolicy) -> list[Any]:
+    return list(get_user_model().objects.filter(pk__in=policy.touchers(resource)))
 
-    ids = ApprovalPolicy.of(resource).touchers(resource)
-    return list(get_user_model().objects.filter(pk__in=ids))
+
+class _PagePolicy(ApprovalPolicy):
+    """The resource's approval policy, asked several times by one page: who touched the change
+    is read once, and the approvals of the pending plan come from the page's approvals query.
+    The rules are the policy's own; only the reads are shared."""
+
+    def __init__(self, resource: Resource, approved: dict[int, list[Approval]]) -> None:
+        super().__init__(resource.environment)
+        self._approved = approved
+        self._touchers: dict[int, set[int]] = {}
+
+    def touchers(self, resource: Resource) -> set[int]:
+        if resource.pk not in self._touchers:
+            self._touchers[resource.pk] = super().touchers(resource)
+        return self._touchers[resource.pk]
+
+    def valid_approvals(self, plan: Run, approved: list[Approval] | None = None) -> list[Approval]:
+        if approved is None:
+            approved = self._approved.get(plan.pk)
+        return super().valid_approvals(plan, approved)
+
+
+RUN_LIST_SIZE = 20
+APPROVAL_LIST_SIZE = 20
+
+
+@dataclass
+class ResourcePage:
+    """What the resource page shows of its runs, approvals and dependencies, each read in one
+    query of bounded size however many rows the resource has (`load`)."""
+
+    resource: Resource
+    runs: list[Run]  # the newest RUN_LIST_SIZE, newest first
+    newest_plan: Run | None
+    active: list[Run]  # queued or running, a running one first
+    approvals: list[Approval]  # the newest APPROVAL_LIST_SIZE, newest first
+    depends_on: list[ResourceDependency]
+    used_by: list[ResourceDependency]
+    policy: ApprovalPolicy
+    _people: list[Any] | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, resource: Resource) -> ResourcePage:
+        runs = _page_runs(resource)
+        plans = [r for r in runs if r.kind == RunKind.PLAN]
+        newest_plan = max(plans, key=lambda r: r.pk) if plans else None
+        pending = newest_plan if _is_pending(resource, newest_plan) else None
+        # The newest runs overall are the newest of these: the query holds them all.
+        listed = sorted(runs, key=lambda r: (r.created_at, r.pk), reverse=True)[:RUN_LIST_SIZE]
+        active = sorted(
+            (r for r in runs if r.status in RUN_ACTIVE),
+            key=lambda r: (r.status, r.created_at, r.pk),
+            reverse=True,
+        )
+        approvals = _page_approvals(resource, pending)
+        approved: dict[int, list[Approval]] = {}
+        if pending is not None:
+            approved[pending.pk] = [
+                a
+                for a in approvals
+                if a.run_id == pending.pk and a.decision == ApprovalDecision.APPROVED
+            ]
+        links = list(
+            ResourceDependency.objects.filter(Q(dependant=resource) | Q(upstream=resource))
+            .select_related("upstream__environment", "dependant__environment")
+            .order_by("pk")
+        )
+        return cls(
+            resource=resource,
+            runs=listed,
+            newest_plan=newest_plan,
+            active=active,
+            approvals=sorted(approvals, key=lambda a: a.created_at, reverse=True)[
+                :APPROVAL_LIST_SIZE
+            ],
+            depends_on=[link for link in links if link.dependant_id == resource.pk],
+            used_by=[link for link in links if link.upstream_id == resource.pk],
+            policy=_PagePolicy(resource, approved),
+        )
+
+    @property
+    def pending_plan(self) -> Run | None:
+        """`proposals.pending_plan`: the newest plan, when it is newer than the last apply."""
+        return self.newest_plan if _is_pending(self.resource, self.newest_plan) else None
+
+    @property
+    def latest_plan(self) -> Run | None:
+        """`latest_plan`: the pending plan, else the newest plan (the same run)."""
+        return self.newest_plan
+
+    @property
+    def current_run(self) -> Run | None:
+        """`current_run`: the queued or running run, a running one first."""
+        return self.active[0] if self.active else None
+
+    @property
+    def plan_awaiting_decision(self) -> Run | None:
+        """`proposals.plan_awaiting_decision`, from the pending plan loaded here."""
+        plan = self.pending_plan
+        if self.resource.status != ResourceStatus.AWAITING_APPROVAL or plan is None:
+            return None
+        if plan.status != RunStatus.SUCCEEDED or not plan.plan_hash:
+            return None
+        return plan
+
+    def touchers(self) -> list[Any]:
+        """The people who touched the pending change (`ApprovalPolicy.touchers`), read once."""
+        if self._people is None:
+            ids = self.policy.touchers(self.resource)
+            self._people = list(get_user_model().objects.filter(pk__in=ids)) if ids else []
+        return self._people
+
+
+def _is_pending(resource: Resource, plan: Run | None) -> bool:
+    return plan is not None and plan.pk > resource.proposal_after_run
+
+
+def _page_runs(resource: Resource) -> list[Run]:
+    """In one query: the newest runs (the list), the newest plan and the active runs."""
+    newest = (Run.objects.filter(resource=resource).order_by("-created_at", "-id").values("pk"))[
+        :RUN_LIST_SIZE
+    ]
+    newest_plan = (
+        Run.objects.filter(resource=resource, kind=RunKind.PLAN).order_by("-pk").values("pk")
+    )[:1]
+    runs = list(
+        runs_of(resource)
+        .filter(Q(pk__in=Subquery(newest)) | Q(pk=Subquery(newest_plan)) | Q(status__in=RUN_ACTIVE))
+        .select_related("created_by", "template_version")
+        # A version's module files and readme are never shown here, and twenty runs share one.
+        .defer("template_version__files", "template_version__readme")
+    )
+    for run in runs:
+        run.resource = resource  # the policy asks a plan for its resource
+    return runs
+
+
+def _page_approvals(resource: Resource, pending: Run | None) -> list[Approval]:
+    """In one query: the newest approvals (the list) and the pending plan's approvals."""
+    newest = (Approval.objects.filter(resource=resource).order_by("-created_at").values("pk"))[
+        :APPROVAL_LIST_SIZE
+    ]
+    wanted = Q(pk__in=Subquery(newest))
+    if pending is not None:
+        wanted |= Q(run_id=pending.pk, decision=ApprovalDecision.APPROVED)
+    return list(
+        Approval.objects.filter(resource=resource).filter(wanted).select_related("decided_by")
+    )
 
 
 PLAN_MARKS = {"create": "+", "delete": "-", "update": "~", "replace": "-/+"}

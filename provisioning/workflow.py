@@ -936,11 +936,14 @@ def plan_refused(run: Run, reason: str, stop: Callable[..., bool]) -> None:
 
 
 def is_busy(resource: Resource) -> bool:
-    """A run works on the resource, or it is between the steps of one."""
-    return (
-        resource.status in RESOURCE_BUSY
-        or resource.runs.filter(status__in=RUN_ACTIVE).exclude(kind=RunKind.DRIFT).exists()
-    )
+    """A run works on the resource, or it is between the steps of one. A resource read with
+    its `activity` (`access.with_activity`, the same question in its query) is not asked again:
+    pages ask this of one resource several times."""
+    if resource.status in RESOURCE_BUSY:
+        return True
+    if "activity" in resource.__dict__:
+        return resource.activity is not None  # type: ignore[attr-defined]
+    return resource.runs.filter(status__in=RUN_ACTIVE).exclude(kind=RunKind.DRIFT).exists()
 
 
 def idle_refusal(resource: Resource) -> str | None:

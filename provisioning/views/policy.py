@@ -13,7 +13,7 @@ from idp.services import ServiceError
 
 from .. import actions
 from ..forms import OverridePolicyForm
-from .resources import OVERRIDE_ID, _detail_context, _resource
+from .resources import OVERRIDE_ID, _detail_context, _page_resource, _resource
 
 
 @login_required
@@ -34,5 +34,5 @@ def resource_override_policy(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, overridden.message)
             return redirect(resource)
-    context = _detail_context(request, resource, override_form=form)
+    context = _detail_context(request, _page_resource(request, pk), override_form=form)
     return render(request, "provisioning/resource_detail.html", context, status=400)

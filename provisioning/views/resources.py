@@ -7,9 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,25 +23,23 @@ from idp.paginator import CountCachingPaginator
 from idp.services import ServiceError
 
 from .. import actions
-from ..access import resource_list_queryset, resource_queryset
-from ..actions import proposals
+from ..access import resource_list_queryset, resource_page_queryset, resource_queryset
 from ..actions.holds import held_plan
 from ..actions.results import PlanStarted
-from ..approval_policy import ApprovalPolicy, Requirement
-from ..choices import RUN_ACTIVE, ResourceStatus
+from ..approval_policy import Requirement
+from ..choices import ResourceStatus
 from ..filtersets import ResourceFilterSet
 from ..forms import ApproveForm, BreakGlassForm, OverridePolicyForm, RejectForm, UpgradeForm
 from ..models import Resource, Run
 from ..notifications import who_may_approve
 from ..plan_summary import plan_counts
 from ..presenters import (
-    current_run,
-    latest_plan,
+    RUN_LIST_SIZE,
+    ResourcePage,
     masked_outputs,
     masked_parameters,
     plan_addresses,
     proposed_change,
-    runs_of,
 )
 from .params import parameters_form
 
@@ -52,6 +48,11 @@ PAGE_SIZE = 50
 
 def _resource(request: HttpRequest, pk: int) -> Resource:
     return get_object_or_404(resource_queryset(request.user), pk=pk)
+
+
+def _page_resource(request: HttpRequest, pk: int) -> Resource:
+    """The resource with what its page reads of approvals and runs (`_detail_context`)."""
+    return get_object_or_404(resource_page_queryset(request.user), pk=pk)
 
 
 STATUS_LABELS = dict(ResourceStatus.choices)
@@ -122,18 +123,17 @@ def run_phrase(run: Run) -> str:
     return f"{'An' if kind[:1] in 'aeiou' else 'A'} {kind} run"
 
 
-def awaiting_banner(resource: Resource, user: Any) -> dict[str, Any] | None:
+def awaiting_banner(page: ResourcePage, user: Any) -> dict[str, Any] | None:
     """For a resource awaiting approval: whom its plan waits for, since when, until when, and
     whether `user` is one of them (the approval policy's answers, in words)."""
-    if resource.status != ResourceStatus.AWAITING_APPROVAL:
-        return None
-    plan = proposals.plan_awaiting_decision(resource)
+    resource = page.resource
+    plan = page.plan_awaiting_decision
     if plan is None:
         return None
-    policy = ApprovalPolicy.of(resource)
+    policy = page.policy
     progress = policy.progress(plan)
     requirement = Requirement.from_json(plan.approval_requirement)
-    touchers = get_user_model().objects.filter(pk__in=policy.touchers(resource))
+    touchers = page.touchers()
     return {
         "plan": plan,
         "who": who_may_approve(resource, requirement),
@@ -164,14 +164,27 @@ QUIET = {
 }
 
 
-def live_state(resource: Resource, allowed: set[str]) -> tuple[str, bool]:
-    """A fingerprint of what the live part of the page shows, and whether it may still change
-    without anyone acting (a run active, or a status on its way)."""
-    runs = list(
-        Run.objects.filter(resource=resource).order_by("-pk").values_list("pk", "status")[:20]
+def listed_runs(resource: Resource) -> list[tuple[int, str]]:
+    """(pk, status) of the runs the page lists, newest first (`ResourcePage.runs`)."""
+    return list(
+        Run.objects.filter(resource=resource)
+        .order_by("-created_at", "-id")
+        .values_list("pk", "status")[:RUN_LIST_SIZE]
     )
-    active = Run.objects.filter(resource=resource, status__in=RUN_ACTIVE).exists()
-    decisions = resource.approvals.aggregate(n=Count("pk"), last=Max("pk"))
+
+
+def live_state(
+    resource: Resource, allowed: set[str], runs: list[tuple[int, str]]
+) -> tuple[str, bool]:
+    """A fingerprint of what the live part of the page shows, and whether it may still change
+    without anyone acting (a run active, or a status on its way). `resource` comes from
+    `resource_page_queryset`, which counts its approvals and active runs; `runs` are
+    `listed_runs`."""
+    active = resource.run_active  # type: ignore[attr-defined]
+    decisions = {
+        "n": resource.approval_count,  # type: ignore[attr-defined]
+        "last": resource.last_approval,  # type: ignore[attr-defined]
+    }
     seen = (
         resource.status,
         resource.updated_at.isoformat() if resource.updated_at else "",
@@ -200,13 +213,15 @@ def policy_block(resource: Resource, plan: Run | None) -> dict[str, Any] | None:
 
 
 def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> dict[str, Any]:
-    plan = latest_plan(resource)
+    """The resource page's context; `resource` from `_page_resource`. Runs, approvals and
+    dependencies are read once each (`ResourcePage`) and every panel takes them from there."""
+    page = ResourcePage.load(resource)
+    plan = page.latest_plan
     allowed = actions.allowed_actions(resource, request.user)
     # Decisions name the plan shown here, so they never land on a newer one.
     seen = {"plan_run": plan.pk if plan is not None else None}
-    runs = list(runs_of(resource).select_related("created_by").order_by("-created_at", "-id")[:20])
-    state, quiet = live_state(resource, allowed)
-    running = current_run(resource)
+    state, quiet = live_state(resource, allowed, [(r.pk, r.status) for r in page.runs])
+    running = page.current_run
     forms = {
         "reject_form": extra.pop("reject_form", None)
         or RejectForm(initial=seen, auto_id=REJECT_ID),
@@ -224,21 +239,21 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
         "parameters": masked_parameters(resource),
         "outputs": masked_outputs(resource),
         "allowed_actions": allowed,
-        "proposed": proposed_change(resource),
-        "break_glass_used": resource.approvals.filter(break_glass=True).exists(),
+        "proposed": proposed_change(resource, page),
+        "break_glass_used": resource.break_glass_used,  # type: ignore[attr-defined]
         "current_run": running,
         "current_run_phrase": run_phrase(running) if running else "",
         "held_plan": held_plan(resource),
         # Links are made within one team (the binding rule), so both sides are visible here.
-        "depends_on": resource.dependencies.select_related("upstream__environment"),
-        "used_by": resource.dependants.select_related("dependant__environment"),
-        "awaiting": awaiting_banner(resource, request.user),
+        "depends_on": page.depends_on,
+        "used_by": page.used_by,
+        "awaiting": awaiting_banner(page, request.user),
         "policy_block": policy_block(resource, plan),
         "plan": plan,
         "plan_counts": plan_counts(plan.plan_summary) if plan else None,
         "plan_addresses": plan_addresses(plan.plan_summary) if plan else None,
-        "runs": runs,
-        "approvals": resource.approvals.select_related("decided_by").order_by("-created_at")[:20],
+        "runs": page.runs,
+        "approvals": page.approvals,
         **forms,
         "upgrade_form": UpgradeForm(resource=resource) if "upgrade" in allowed else None,
         "live_state": state,
@@ -252,7 +267,7 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Status, masked parameters and outputs, the plan, runs, approvals and the allowed actions;
     the live part polls `resource_live` while something may change."""
-    resource = _resource(request, pk)
+    resource = _page_resource(request, pk)
     return render(request, "provisioning/resource_detail.html", _detail_context(request, resource))
 
 
@@ -262,9 +277,9 @@ def resource_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The live part of the resource page for htmx, polled every 2 s with the `state` it shows.
     Unchanged: 204 (nothing swapped), or 286 (htmx stops polling) once the resource is quiet.
     Changed: the part anew, without a poller when it has become quiet."""
-    resource = _resource(request, pk)
+    resource = _page_resource(request, pk)
     allowed = actions.allowed_actions(resource, request.user)
-    state, quiet = live_state(resource, allowed)
+    state, quiet = live_state(resource, allowed, listed_runs(resource))
     if request.GET.get("state") == state:
         return HttpResponse(status=STOP_POLLING if quiet else 204)
     context = _detail_context(request, resource)
@@ -313,7 +328,7 @@ def resource_break_glass(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_error(error, form)
         else:
             return _done(request, decision.message, resource)
-    context = _detail_context(request, resource, break_glass_form=form)
+    context = _detail_context(request, _page_resource(request, pk), break_glass_form=form)
     return render(request, "provisioning/resource_detail.html", context, status=400)
 
 
@@ -342,7 +357,7 @@ def resource_reject(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_error(error, form)
         else:
             return _done(request, decision.message, resource)
-    context = _detail_context(request, resource, reject_form=form)
+    context = _detail_context(request, _page_resource(request, pk), reject_form=form)
     return render(request, "provisioning/resource_detail.html", context, status=400)
 
 
