@@ -3,9 +3,11 @@
 The portal, the API, Django admin actions, the CLI (through the API), management commands
 and Celery tasks all call these. Each takes resolved objects or plain values, owns every
 rule, is atomic, moves statuses only through `provisioning.lifecycle` and asks
-`provisioning.approval_policy` who may decide. Split by topic:
-`requests`, `changes`, `approvals`, `archive`, `inbox`, `runs`, `scheduled`, `permissions`;
-`rules` and `proposals` hold what they share.
+`provisioning.approval_policy` who may decide. One that changes a resource's course returns
+a typed outcome (`results`: the status after it, the run it queued, its message), which
+every surface renders as is instead of re-reading the resource. Split by topic:
+`requests`, `changes`, `approvals`, `holds`, `policy`, `drift`, `archive`, `inbox`, `runs`,
+`scheduled`, `permissions`; `rules` and `proposals` hold what they share.
 """
 
 from .approvals import approve, break_glass, expire_pending_plans, reject, withdraw
