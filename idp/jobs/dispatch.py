@@ -74,13 +74,17 @@ def worker_name() -> str:
 
 
 def send(kind: JobKind, pk: int, *, countdown: float | None = None) -> bool:
-    """Send the job's Celery message now; a broker error is logged and the sweeper retries."""
+    """Send the job's Celery message now (to the kind's queue); a broker error is logged and
+    the sweeper retries."""
     task = import_string(kind.task)
+    options: dict[str, Any] = {}
+    if countdown:
+        options["countdown"] = countdown
     try:
-        if countdown:
-            task.apply_async((pk,), countdown=countdown)
-        else:
-            task.apply_async((pk,))
+        queue = kind.queue(pk) if kind.queue is not None else None
+        if queue:
+            options["queue"] = queue
+        task.apply_async((pk,), **options)
     except Exception:  # noqa: BLE001 - any broker error: the row stays queued in the database
         log.warning(
             "could not send %s %s to the broker; the sweeper will", kind.noun, pk, exc_info=True
@@ -153,14 +157,18 @@ def request_new(
 
 def claim(kind: JobKind, pk: int, worker: str | None = None) -> Any | None:
     """Take a queued job (compare-and-set: of two messages only one wins); None when it is
-    not queued (a duplicate message, or another worker has it)."""
+    not queued (a duplicate message, or another worker has it) or the kind's own claim
+    holds it back."""
+    worker = (worker or worker_name())[:200]
+    if kind.claim is not None:
+        return kind.claim(pk, worker)
     now = timezone.now()
     claimed = kind.model.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
         status=JobStatus.RUNNING,
         started_at=now,
         heartbeat_at=now,
         finished_at=None,
-        worker=(worker or worker_name())[:200],
+        worker=worker,
         attempts=F("attempts") + 1,
         workdir="",
     )

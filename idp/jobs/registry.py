@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from idp.conf import setting
@@ -22,25 +23,50 @@ class JobKind:
     request recorded while one ran; without it the same row is queued again.
     `on_lost(row_id, requeued, reason)`: tell the domain its worker was lost.
     `schedule()`: periodic work of the kind (queue what is due), run by housekeeping.
+
+    A kind whose statuses have a writer of their own (provisioning's lifecycle) gives it
+    through two hooks, and never calls `request`/`finish`, which write the status directly:
+    `claim(pk, worker)`: take the queued job (its own compare-and-set, and whatever else may
+    hold it back, such as a lock a job shares with others); the row, or None.
+    `reap(pk, cutoff)`: take back a running job whose heartbeat is older than `cutoff` (it
+    re-checks that under its own row locks, then decides: queued again or failed); True when
+    it took it back.
+    `queue(pk)`: the Celery queue its message goes to (None: the default queue).
+    `timeout` and `grace` may be callables, read when used (a setting changed at run time).
     """
 
     name: str
     task: str
     model: Any = None  # a JobRow model
     label: str = ""
-    timeout: int | None = None  # seconds without heartbeat; None = IDP_JOB_HEARTBEAT_TIMEOUT
+    timeout: int | Callable[[], int] | None = None  # no heartbeat this long: lost
+    grace: int | Callable[[], int] | None = None  # queued this long: re-sent
     max_attempts: int = 3  # claims before a job whose worker keeps dying is failed
     retry: RetryPolicy | None = None
     again: Callable[[Any], None] | None = None
     on_lost: Callable[[int, bool, str], None] | None = None
     schedule: Callable[[], int] | None = None
+    queue: Callable[[int], str | None] | None = None
+    claim: Callable[[int, str], Any] | None = None
+    reap: Callable[[int, datetime], bool] | None = None
 
     @property
     def noun(self) -> str:
         return self.label or self.name
 
     def heartbeat_timeout(self) -> int:
-        return self.timeout if self.timeout is not None else setting("IDP_JOB_HEARTBEAT_TIMEOUT")
+        """Seconds without a heartbeat before its worker counts as lost."""
+        return _seconds(self.timeout, "IDP_JOB_HEARTBEAT_TIMEOUT")
+
+    def sweep_grace(self) -> int:
+        """Seconds a job stays queued before the sweeper sends it again."""
+        return _seconds(self.grace, "IDP_JOB_SWEEP_GRACE_SECONDS")
+
+
+def _seconds(value: int | Callable[[], int] | None, default: str) -> int:
+    if value is None:
+        return int(setting(default))
+    return value() if callable(value) else value
 
 
 _KINDS: dict[str, JobKind] = {}

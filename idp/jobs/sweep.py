@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 
 
 def sweep_queued(kind: JobKind, grace: float | None = None) -> int:
-    """Re-send every job queued (or due, for a retry) longer than the grace period."""
+    """Re-send every job queued (or due, for a retry) longer than the kind's grace period."""
     if grace is None:
-        grace = setting("IDP_JOB_SWEEP_GRACE_SECONDS")
+        grace = kind.sweep_grace()
     cutoff = timezone.now() - timedelta(seconds=grace)
     ids = list(
         kind.model.objects.filter(status=JobStatus.QUEUED)
@@ -53,6 +53,8 @@ def reap_lost(kind: JobKind) -> int:
     cutoff = timezone.now() - timedelta(seconds=kind.heartbeat_timeout())
     # A claim always sets the heartbeat: a running row without one is not the jobs' to reap.
     stale = kind.model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
+    if kind.reap is not None:
+        return _reap_by_kind(kind, list(stale.order_by("pk").values_list("pk", flat=True)), cutoff)
     reaped = 0
     for pk in list(stale.values_list("pk", flat=True)):
         with transaction.atomic():
@@ -81,6 +83,23 @@ def reap_lost(kind: JobKind) -> int:
             if requeued:
                 dispatch.nudge(kind, pk)
         log.warning("%s %s: %s", kind.noun, pk, reason)
+        reaped += 1
+    return reaped
+
+
+def _reap_by_kind(kind: JobKind, ids: list[int], cutoff: datetime) -> int:
+    """The kind takes back each stale job itself (its own status writes and row locks)."""
+    assert kind.reap is not None
+    reaped = 0
+    for pk in ids:
+        if not kind.reap(pk, cutoff):
+            continue  # it beat, or ended, meanwhile
+        log.warning(
+            "%s %s: the worker was lost (no heartbeat for %ss); taken back",
+            kind.noun,
+            pk,
+            kind.heartbeat_timeout(),
+        )
         reaped += 1
     return reaped
 
