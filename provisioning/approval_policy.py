@@ -9,7 +9,7 @@ Every surface (portal, API, Django admin, CLI, `manage.py`) and `allowed_actions
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -212,16 +212,20 @@ class ApprovalPolicy:
 
     # --- who may decide --------------------------------------------------------------
 
-    def touchers(self, resource: Resource) -> set[int]:
+    def touchers(
+        self, resource: Resource, plans: Iterable[tuple[int | None, Any]] | None = None
+    ) -> set[int]:
         """Everyone who touched the pending change: the requester of a resource never applied,
         and the author of every plan since the change began (parameter changes, upgrades,
         destroy requests, re-plans and retries), with the author chain of the plans the
         platform started (whoever changed the upstream a re-plan follows, and everyone who
-        touched that change; `provisioning.causes`)."""
+        touched that change; `provisioning.causes`). `plans`: (created_by_id, authors) of
+        every plan since the change began, when the caller has read them already."""
         ids: set[int] = set()
-        plans = Run.objects.filter(
-            resource=resource, kind=RunKind.PLAN, pk__gt=resource.proposal_after_run
-        ).values_list("created_by_id", "authors")
+        if plans is None:
+            plans = Run.objects.filter(
+                resource=resource, kind=RunKind.PLAN, pk__gt=resource.proposal_after_run
+            ).values_list("created_by_id", "authors")
         for created_by, authors in plans:
             if created_by:
                 ids.add(created_by)

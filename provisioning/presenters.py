@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,14 +112,22 @@ class _PagePolicy(ApprovalPolicy):
     is read once, and the approvals of the pending plan come from the page's approvals query.
     The rules are the policy's own; only the reads are shared."""
 
-    def __init__(self, resource: Resource, approved: dict[int, list[Approval]]) -> None:
+    def __init__(
+        self, resource: Resource, plans: list[Run], approved: dict[int, list[Approval]]
+    ) -> None:
         super().__init__(resource.environment)
+        self._resource_pk = resource.pk
+        self._plans = [(plan.created_by_id, plan.authors) for plan in plans]
         self._approved = approved
         self._touchers: dict[int, set[int]] = {}
 
-    def touchers(self, resource: Resource) -> set[int]:
+    def touchers(
+        self, resource: Resource, plans: Iterable[tuple[int | None, Any]] | None = None
+    ) -> set[int]:
+        if plans is None and resource.pk == self._resource_pk:
+            plans = self._plans
         if resource.pk not in self._touchers:
-            self._touchers[resource.pk] = super().touchers(resource)
+            self._touchers[resource.pk] = super().touchers(resource, plans)
         return self._touchers[resource.pk]
 
     def valid_approvals(self, plan: Run, approved: list[Approval] | None = None) -> list[Approval]:
@@ -144,6 +153,7 @@ class ResourcePage:
     depends_on: list[ResourceDependency]
     used_by: list[ResourceDependency]
     policy: ApprovalPolicy
+    _known: dict[int, Any] = field(default_factory=dict, repr=False)  # users read already
     _people: list[Any] | None = field(default=None, repr=False)
 
     @classmethod
@@ -182,7 +192,8 @@ class ResourcePage:
             ],
             depends_on=[link for link in links if link.dependant_id == resource.pk],
             used_by=[link for link in links if link.upstream_id == resource.pk],
-            policy=_PagePolicy(resource, approved),
+            policy=_PagePolicy(resource, _since_the_change_began(resource, runs), approved),
+            _known=_people_read(resource, runs, approvals),
         )
 
     @property
@@ -214,8 +225,22 @@ class ResourcePage:
         """The people who touched the pending change (`ApprovalPolicy.touchers`), read once."""
         if self._people is None:
             ids = self.policy.touchers(self.resource)
-            self._people = list(get_user_model().objects.filter(pk__in=ids)) if ids else []
+            missing = ids - self._known.keys()  # authors of a chain, seen on no run here
+            read = get_user_model().objects.filter(pk__in=missing) if missing else []
+            self._people = [self._known[pk] for pk in ids if pk in self._known] + list(read)
         return self._people
+
+
+def _since_the_change_began(resource: Resource, runs: list[Run]) -> list[Run]:
+    """The plans of the pending change (`ApprovalPolicy.touchers` reads their authors)."""
+    return [r for r in runs if r.kind == RunKind.PLAN and r.pk > resource.proposal_after_run]
+
+
+def _people_read(resource: Resource, runs: list[Run], approvals: list[Approval]) -> dict[int, Any]:
+    """The users the page's queries joined already, by pk."""
+    people = [resource.requested_by, *(r.created_by for r in runs)]
+    people += [a.decided_by for a in approvals]
+    return {user.pk: user for user in people if user is not None}
 
 
 def _is_pending(resource: Resource, plan: Run | None) -> bool:
@@ -223,7 +248,8 @@ def _is_pending(resource: Resource, plan: Run | None) -> bool:
 
 
 def _page_runs(resource: Resource) -> list[Run]:
-    """In one query: the newest runs (the list), the newest plan and the active runs."""
+    """In one query: the newest runs (the list), the newest plan, the active runs and the
+    plans of the pending change (whoever made them touched it)."""
     newest = (Run.objects.filter(resource=resource).order_by("-created_at", "-id").values("pk"))[
         :RUN_LIST_SIZE
     ]
@@ -232,7 +258,12 @@ def _page_runs(resource: Resource) -> list[Run]:
     )[:1]
     runs = list(
         runs_of(resource)
-        .filter(Q(pk__in=Subquery(newest)) | Q(pk=Subquery(newest_plan)) | Q(status__in=RUN_ACTIVE))
+        .filter(
+            Q(pk__in=Subquery(newest))
+            | Q(pk=Subquery(newest_plan))
+            | Q(status__in=RUN_ACTIVE)
+            | Q(kind=RunKind.PLAN, pk__gt=resource.proposal_after_run)
+        )
         .select_related("created_by", "template_version")
         # A version's module files and readme are never shown here, and twenty runs share one.
         .defer("template_version__files", "template_version__readme")

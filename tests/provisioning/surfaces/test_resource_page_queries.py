@@ -18,9 +18,10 @@ from tests.helpers import assert_queries
 
 # The issue's limit for the resource page (benchmarks/pages.py pins the same).
 PAGE_LIMIT = 12
-# A plan awaiting approval costs more: `allowed_actions` (the actions layer) reads the pending
-# plan, who touched it and its approvals on its own, and the page's banner reads them once more.
-AWAITING_LIMIT = 16
+# A plan awaiting approval costs two more: `allowed_actions` (the actions layer) reads the
+# pending plan, who touched it and its approvals on its own (the page reads them once, with
+# its runs and approvals), and asks for an active run once more.
+AWAITING_LIMIT = 14
 NEEDS_ONE = {"approvals": 1, "platform_admin": False, "reasons": ["prod requires 1 approval"]}
 DRIFT = {
     "run": None,
@@ -170,3 +171,29 @@ def test_the_page_lists_the_newest_runs_and_the_running_one(
     assert f">#{drifts[0].pk}</a>" not in html and f">#{running.pk}</a>" not in html
     assert f'href="/resources/runs/{running.pk}/">watch its log</a>' in html
     assert f"run {plan.pk}</a></h2>" in html
+
+
+def test_who_touched_the_change_includes_the_author_chain(
+    make_resource, make_run, make_user, envs, teams, alice, bob, client_as
+) -> None:
+    """Touchers come from the page's runs, and an author of the chain who made no run here is
+    still named (read by pk): the banner and the proposed change say the same people."""
+    frank = make_user("frank", team=teams["payments"], role=Role.MAINTAINER)
+    resource = make_resource(
+        teams["payments"],
+        "chained",
+        environment=envs["prod"],
+        status=ResourceStatus.AWAITING_APPROVAL,
+        requested_by=alice,
+    )
+    make_run(
+        resource,
+        created_by=alice,
+        authors=[frank.pk],
+        plan_hash="c" * 64,
+        finished_at=timezone.now(),
+        approval_requirement=NEEDS_ONE,
+    )
+    html = client_as(bob).get(f"/resources/{resource.pk}/").content.decode()
+    assert "not alice, frank, who made this change" in html
+    assert "by alice, frank</span>" in html
