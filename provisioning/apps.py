@@ -21,3 +21,9 @@ class ProvisioningConfig(AppConfig):
         from .models import Resource
 
         sources.on_live_resources(lambda: Resource.objects.exclude(status__in=RESOURCE_GONE))
+        # Runs are a job kind of idp/jobs: sent, swept, beaten and reaped by the framework.
+        from idp.jobs.registry import register
+
+        from .engine.claim import RUN_JOB
+
+        register(RUN_JOB)

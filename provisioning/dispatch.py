@@ -1,55 +1,44 @@
-"""Dispatching runs: queue them on commit, one lock per resource, the next run when it frees.
+"""Dispatching runs: a run is a job of the job framework (idp/jobs, the `provisioning.run`
+kind): a row queued with a nudge on commit, re-sent by the sweeper, taken back by the reaper.
+What is the run's own: one lock per resource, and the next queued run of a resource nudged
+when the lock frees.
 
-The database is the source of truth: a run is a row in `queued`; the Celery message is
-only a nudge. A lost message is re-sent by the sweeper, a duplicate one finds the run no
-longer queued and does nothing. Queueing is not Terraform: the workflow and the actions
-queue runs here, and the engine takes them (`provisioning.engine.claim`).
+Queueing is not Terraform: the workflow and the actions queue runs here, and the engine
+takes them (`provisioning.engine.claim`, which defines the kind and its claim and reap).
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from idp.conf import setting
+from idp.jobs import dispatch as jobs
+from idp.jobs.registry import JobKind
+from idp.jobs.registry import get as job_kind
 
 from . import lifecycle
 from .causes import Cause
 from .choices import ResourceStatus, RunKind, RunStatus
 from .models import Resource, ResourceLock, Run
 
-log = logging.getLogger(__name__)
+RUN_KIND = "provisioning.run"
 
-EXECUTE_RUN = "provisioning.tasks.execute_run"
+
+def kind() -> JobKind:
+    """The runs' job kind (registered by the app when Django starts)."""
+    return job_kind(RUN_KIND)
 
 
 def send(run_id: int) -> None:
     """Send the Celery message for a run now; a broker outage is logged, the sweeper retries."""
-
-    # The task by its path, as the job framework sends its kinds: the surfaces sit above this.
-    execute_run = import_string(EXECUTE_RUN)
-    # IDP_RUN_QUEUE routes Terraform runs to dedicated workers (`celery worker -Q …`).
-    queue = setting("IDP_RUN_QUEUE") or None
-    try:
-        if queue:
-            execute_run.apply_async((run_id,), queue=queue)
-        else:
-            execute_run.apply_async((run_id,))
-    except Exception:  # noqa: BLE001 - any broker error: the run stays queued in the database
-        log.warning(
-            "could not send run %s to the broker; the sweeper will retry", run_id, exc_info=True
-        )
+    jobs.send(kind(), run_id)
 
 
 def enqueue(run: Run) -> None:
     """Send the run to a worker once the current transaction commits."""
-    run_id = run.pk
-    transaction.on_commit(lambda: send(run_id))
+    jobs.nudge(kind(), run.pk)
 
 
 def new_run(
@@ -107,7 +96,5 @@ def release(resource_id: int, run_id: int) -> None:
 
 
 def stale_before() -> Any:
-    """Runs whose heartbeat is older than this are considered lost."""
-
-    seconds = setting("IDP_RUN_HEARTBEAT_TIMEOUT")
-    return timezone.now() - timedelta(seconds=seconds)
+    """Runs whose heartbeat is older than this are considered lost (the kind's timeout)."""
+    return timezone.now() - timedelta(seconds=kind().heartbeat_timeout())

@@ -3,8 +3,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Service, Template, TemplateVersion
+from idp.jobs.models import JobRow
 from idp.models import Environment, Team
 from idp.rbac import TeamOwnedQuerySet
 
@@ -107,13 +109,18 @@ class Resource(models.Model):
         return reverse("provisioning:resource_detail", args=[self.pk])
 
 
-class Run(models.Model):
-    """One Terraform operation on a resource."""
+class Run(JobRow):
+    """One Terraform operation on a resource; a job of the job framework (idp/jobs, the
+    `provisioning.run` kind) whose statuses only the lifecycle writes."""
 
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=10, choices=RunKind.choices)
     status = models.CharField(
         max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    # A run is created queued: the sweeper's grace counts from then.
+    queued_at = models.DateTimeField(
+        default=timezone.now, null=True, blank=True, help_text="When it was queued"
     )
     template_version = models.ForeignKey(
         TemplateVersion, on_delete=models.PROTECT, related_name="runs"
@@ -182,7 +189,6 @@ class Run(models.Model):
         help_text="The plan as `show -json`, encrypted: policies are evaluated on it again "
         "when they change",
     )
-    error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -206,8 +212,6 @@ class Run(models.Model):
     cause = models.CharField(
         max_length=200, blank=True, help_text="Why the platform started this run, if it did"
     )
-    worker = models.CharField(max_length=200, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     log_size = models.PositiveIntegerField(default=0)
     pending_state = models.BinaryField(
         null=True,
@@ -223,8 +227,6 @@ class Run(models.Model):
         null=True, blank=True, db_index=True, help_text="When the pending state is pushed next"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = TeamOwnedQuerySet.as_manager()
     team_field = "resource__team"

@@ -1,4 +1,5 @@
-"""Celery tasks of the provisioning engine: run Terraform, and the beat housekeeping."""
+"""Celery tasks of the provisioning engine: run Terraform, and the beat housekeeping.
+(Runs are a job kind of idp/jobs: its one housekeeping task re-sends and reaps them.)"""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ RUN_TIME_LIMIT = setting("IDP_RUN_TIME_LIMIT")
     ignore_result=True,
 )
 def execute_run(run_id: int) -> str:
-    """Execute one queued run; a duplicate or late message for a run not `queued` does nothing."""
+    """Execute one queued run (the `provisioning.run` job kind's task); a duplicate or late
+    message for a run not `queued` does nothing."""
     from .engine.runner import RunTask
 
     try:
@@ -34,26 +36,6 @@ def execute_run(run_id: int) -> str:
         # sweeper, a `running` one is ended by the reaper. (A drop mid-run is the runner's.)
         log.warning("run %s: database unavailable: %s", run_id, exc)
         return "failed"
-
-
-@shared_task(
-    name="provisioning.sweep_queued_runs", ignore_result=True, time_limit=120, soft_time_limit=110
-)
-def sweep_queued_runs() -> int:
-    """Re-send runs stuck in `queued` (a lost message, a broker outage): the database decides."""
-    from .engine.housekeeping import sweep_queued_runs as sweep
-
-    return sweep()
-
-
-@shared_task(
-    name="provisioning.reap_lost_runs", ignore_result=True, time_limit=120, soft_time_limit=110
-)
-def reap_lost_runs() -> int:
-    """Mark `running` runs whose heartbeat stopped `failed` ("worker lost") and free their lock."""
-    from .engine.housekeeping import reap_lost_runs as reap
-
-    return reap()
 
 
 @shared_task(

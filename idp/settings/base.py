@@ -420,8 +420,9 @@ CELERY_BEAT_SCHEDULE["monitoring-ship-run-logs"] = {
     "schedule": _every(60),
 }
 CELERY_BEAT_SCHEDULE["idp-jobs-housekeeping"] = {
-    # Every background job kind (idp/jobs): jobs of dead workers reaped, lost nudges re-sent,
-    # due syncs queued, fleets driven (a held plan that finished moves no status to nudge on).
+    # Every background job kind (idp/jobs), runs included: jobs of dead workers reaped (a lost
+    # run: the workflow decides), lost nudges re-sent, due syncs queued, fleets driven (a held
+    # plan that finished moves no status to nudge on).
     "task": "idp.jobs_housekeeping",
     "schedule": _every(10),
 }
@@ -439,14 +440,6 @@ CELERY_BEAT_SCHEDULE["idp-purge-workload-tokens"] = {
     # Platform tokens traded for CI OIDC tokens: one per pipeline run, gone a week after expiry.
     "task": "idp.purge_workload_tokens",
     "schedule": _every(86400),
-}
-CELERY_BEAT_SCHEDULE["provisioning-sweep-queued-runs"] = {
-    "task": "provisioning.sweep_queued_runs",
-    "schedule": _every(30),
-}
-CELERY_BEAT_SCHEDULE["provisioning-reap-lost-runs"] = {
-    "task": "provisioning.reap_lost_runs",
-    "schedule": _every(60),
 }
 CELERY_BEAT_SCHEDULE["provisioning-detect-drift"] = {
     "task": "provisioning.detect_drift",

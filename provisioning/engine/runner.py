@@ -26,14 +26,16 @@ from django.utils import timezone
 
 from idp.conf import setting
 from idp.context import bound
+from idp.jobs.dispatch import Heartbeat, claim
 
 from .. import references, workflow
 from ..choices import RunKind, RunStatus
 from ..crypto import decrypt_bytes, decrypt_json, encrypt_bytes
 from ..models import Resource, Run
 from ..sensitivity import split_outputs
-from . import claim, workdirs
+from . import workdirs
 from .backend import backend_tf, credentials_env, read_state
+from .claim import RUN_JOB
 from .dbretry import retry_locked
 from .logwriter import LogWriter
 from .outcomes import finish_apply, finish_drift, finish_plan, plan_refusal
@@ -79,10 +81,12 @@ class RunTask:
     # --- the fixed steps -----------------------------------------------------------------
 
     def run(self) -> str:
-        run = claim.acquire(self.run_id, worker_name())
+        run = claim(RUN_JOB, self.run_id, worker_name())
         if run is None:
             return "skipped"
-        with bound(run_id=str(run.pk)):
+        # The framework's heartbeat beats while the run works (the log writer too, with
+        # each batch of lines): a blocking step before Terraform still shows a live worker.
+        with bound(run_id=str(run.pk)), Heartbeat(RUN_JOB, run):
             self.log = LogWriter(run.pk, self.redactor)
             try:
                 self.workdir = self.make_workdir(run)

@@ -9,8 +9,9 @@ import uuid
 import pytest
 from django.db import connection
 
+from idp.jobs.sweep import sweep_queued
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
-from provisioning.engine.housekeeping import sweep_queued_runs
+from provisioning.engine.claim import RUN_JOB
 from provisioning.models import Resource, ResourceLock, Run
 from tests.provisioning.engine.test_worker_loss import start_worker
 from tests.utils import assert_ok
@@ -76,7 +77,7 @@ def test_redis_restart_while_requests_arrive(
         while time.monotonic() < deadline:
             if Resource.objects.filter(pk__in=ids, status=ResourceStatus.PROVISIONED).count() == 5:
                 break
-            sweep_queued_runs(older_than_seconds=2)  # what the beat schedule does
+            sweep_queued(RUN_JOB, grace=2)  # what the beat schedule does
             time.sleep(2)
         else:
             states = list(Run.objects.values_list("resource__name", "kind", "status", "error"))

@@ -247,6 +247,7 @@ def test_one_housekeeping_task_covers_every_job_kind(db: None) -> None:
         "fleet.drive",
         "pipelines.delivery",
         "monitoring.collection",
+        "provisioning.run",
     } <= names
     schedule = django_settings.CELERY_BEAT_SCHEDULE
     tasks = [entry["task"] for entry in schedule.values()]
@@ -255,6 +256,8 @@ def test_one_housekeeping_task_covers_every_job_kind(db: None) -> None:
         "catalog.sweep_docs_builds",
         "catalog.sweep_template_sources",
         "fleet.sweep_fleets",
+        "provisioning.sweep_queued_runs",
+        "provisioning.reap_lost_runs",
     ):
         assert gone not in tasks
     report = housekeeping()

@@ -138,7 +138,7 @@ def test_worker_killed_after_the_apply_wrote_state_is_found_applied(
 ) -> None:
     team, user = stack.member()
     stack.start_worker(IDP_RUN_HEARTBEAT_TIMEOUT=HEARTBEAT_TIMEOUT)
-    stack.start_beat(IDP_BEAT_SCALE="0.02")  # reap_lost_runs every 1.2 s
+    stack.start_beat(IDP_BEAT_SCALE="0.02")  # idp.jobs_housekeeping (reaps runs) every 0.2 s
     resource = stack.request(user, team, "tf_slow", {"delay": 1, "label": "before"})
     wait_status(resource, ResourceStatus.PROVISIONED, "the first apply")
     resource.refresh_from_db()

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
-from provisioning.engine.housekeeping import WORKER_LOST
+from provisioning.engine.claim import WORKER_LOST
 from provisioning.models import Resource, ResourceLock, Run
 
 from .engine_procs import Stack, log_of, wait_for
@@ -39,7 +39,7 @@ def test_killed_worker_is_reaped_in_bounded_time_and_retry_applies(stack: Stack)
     team, user = stack.member()
     # The reaper runs in a worker: the heartbeat timeout is the worker's setting.
     worker = stack.start_worker(IDP_RUN_HEARTBEAT_TIMEOUT=HEARTBEAT_TIMEOUT)
-    stack.start_beat(IDP_BEAT_SCALE="0.02")  # reap_lost_runs every 1.2 s
+    stack.start_beat(IDP_BEAT_SCALE="0.02")  # idp.jobs_housekeeping (reaps runs) every 0.2 s
     resource = stack.request(user, team, "tf_slow", {"delay": 12, "label": "after"})
 
     def sleeping_apply() -> Run | None:

@@ -79,7 +79,7 @@ def test_beat_sends_the_schedule_and_expired_resources_are_destroyed(stack: Stac
     )
     # Its time is up; from here on only the schedule acts.
     Resource.objects.filter(pk=resource.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    # Every interval × 0.01: expire_resources every 3 s, sweep and reap about every second.
+    # Every interval × 0.01: expire_resources every 3 s, the jobs' housekeeping every 0.1 s.
     beat = stack.start_beat(IDP_BEAT_SCALE="0.01")
     wait_for(
         lambda: Resource.objects.get(pk=resource.pk).status == ResourceStatus.DESTROYED,
@@ -98,8 +98,7 @@ def test_beat_sends_the_schedule_and_expired_resources_are_destroyed(stack: Stac
     beat_log, worker_log = beat.log(), worker.log()
     for entry_name in (
         "provisioning-expire-resources",
-        "provisioning-sweep-queued-runs",
-        "provisioning-reap-lost-runs",
+        "idp-jobs-housekeeping",
         "provisioning-push-pending-states",
     ):
         task = settings.CELERY_BEAT_SCHEDULE[entry_name]["task"]

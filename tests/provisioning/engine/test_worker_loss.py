@@ -20,10 +20,11 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
+from idp.jobs.sweep import reap_lost, sweep_queued
 from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import state_key
-from provisioning.engine.housekeeping import WORKER_LOST, reap_lost_runs, sweep_queued_runs
+from provisioning.engine.claim import RUN_JOB, WORKER_LOST
 from provisioning.models import Resource, ResourceLock, Run
 from tests.utils import need
 
@@ -120,7 +121,7 @@ def test_worker_killed_mid_apply_then_retry(alice, teams, envs, state, settings,
         worker.wait(timeout=30)
 
     settings.IDP_RUN_HEARTBEAT_TIMEOUT = 2
-    wait_for(lambda: reap_lost_runs() == 1, "the reaper to notice the lost worker", timeout=60)
+    wait_for(lambda: reap_lost(RUN_JOB) == 1, "the reaper to notice the lost worker", timeout=60)
     apply.refresh_from_db()
     resource.refresh_from_db()
     assert apply.status == RunStatus.FAILED and apply.error == WORKER_LOST
@@ -170,7 +171,7 @@ def test_reaper_frees_the_lock_and_wakes_the_next_run(alice, teams, envs, echo, 
         template_version=run.template_version,
         heartbeat_at=timezone.now(),
     )
-    assert reap_lost_runs() == 1
+    assert reap_lost(RUN_JOB) == 1
     run.refresh_from_db()
     fresh.refresh_from_db()
     assert run.status == RunStatus.FAILED and run.error == WORKER_LOST
@@ -196,8 +197,8 @@ def test_sweeper_sends_runs_whose_message_was_lost(alice, teams, envs, echo, sta
     Run.objects.create(
         resource=resource, kind=RunKind.PLAN, template_version=echo, parameters=resource.parameters
     )
-    assert sweep_queued_runs(older_than_seconds=3600) == 0  # too young to be stuck
-    assert sweep_queued_runs(older_than_seconds=0) == 1
+    assert sweep_queued(RUN_JOB, grace=3600) == 0  # too young to be stuck
+    assert sweep_queued(RUN_JOB, grace=0) == 1
     wait_for(
         lambda: Resource.objects.get(pk=resource.pk).status == ResourceStatus.PROVISIONED,
         "the swept run and its apply",
