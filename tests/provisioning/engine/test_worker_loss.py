@@ -92,6 +92,7 @@ def wait_for_sleeping_apply(resource: Resource, delay: int, worker_log: Path) ->
         pytest.fail(f"{runs}\n{worker_log.read_text()[-3000:]}")
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_apply_then_retry(alice, teams, envs, state, settings, tmp_path):
     need(connection.vendor == "postgresql", "a worker process needs a shared database")
