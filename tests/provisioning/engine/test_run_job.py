@@ -1,9 +1,11 @@
 """Runs are a job kind of the job framework (idp/jobs, `provisioning.run`): their messages go
-to IDP_RUN_QUEUE, their timeout and grace are the runs' settings, and the one housekeeping
-task takes a lost run back through the workflow (never run again blindly)."""
+to IDP_RUN_QUEUE, their timeout and grace are the runs' settings, the framework's heartbeat
+beats a running run, and the one housekeeping task takes a lost run back through the
+workflow (never run again blindly)."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from idp.jobs import registry
+from idp.jobs.dispatch import Heartbeat
 from idp.jobs.sweep import housekeeping
 from provisioning import actions, dispatch
 from provisioning.choices import ResourceStatus, RunStatus
@@ -19,6 +22,7 @@ from provisioning.models import Resource, ResourceLock, Run
 from provisioning.tasks import execute_run
 
 from .conftest import request_module
+from .test_runs import wait_for
 
 
 def test_runs_are_a_registered_job_kind_that_reads_its_settings(settings: Any) -> None:
@@ -71,3 +75,21 @@ def test_housekeeping_takes_a_lost_run_back_through_the_workflow(
     assert not ResourceLock.objects.exists()
     assert "retry" in actions.allowed_actions(resource, alice)
     assert housekeeping()["provisioning.run"] == {"reaped": 0, "resent": 0}
+
+
+def test_the_framework_heartbeat_beats_a_running_run(
+    transactional_db: None, alice: Any, teams: Any, envs: Any, echo: Any, settings: Any
+) -> None:
+    settings.IDP_RUN_HEARTBEAT_TIMEOUT = 1  # a beat every 0.25 s
+    resource = request_module(alice, teams["payments"], name="beating")
+    run = resource.runs.get()
+    long_ago = timezone.now() - timedelta(hours=1)
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, heartbeat_at=long_ago)
+    run.refresh_from_db()
+    with Heartbeat(RUN_JOB, run):
+        wait_for(lambda: Run.objects.get(pk=run.pk).heartbeat_at > long_ago, "a beat", timeout=10)
+    # An ended run is not beaten for: the beat stops with its status.
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED, heartbeat_at=None)
+    with Heartbeat(RUN_JOB, run):
+        time.sleep(0.6)
+    assert Run.objects.get(pk=run.pk).heartbeat_at is None
