@@ -7,8 +7,8 @@ from celery import shared_task
 
 @shared_task(name="idp.jobs_housekeeping", ignore_result=True, time_limit=600, soft_time_limit=570)
 def jobs_housekeeping() -> dict[str, dict[str, int]]:
-    """Reap, re-send and schedule every registered job kind (docs builds, syncs, scans,
-    fleets, deliveries, collections)."""
+    """Reap, re-send and schedule every registered job kind (provisioning runs, docs builds,
+    syncs, scans, fleets, deliveries, collections)."""
     from .sweep import housekeeping
 
     return housekeeping()
