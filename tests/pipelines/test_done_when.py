@@ -20,6 +20,7 @@ from tests.helpers import wait_for as _wait_for
 from .conftest import REPOSITORY, workflow_run_payload
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_alice_creates_delivers_and_sees_her_dev_run_succeed(
     celery_worker: Any,
