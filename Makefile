@@ -52,6 +52,7 @@ lint: install
 	$(BIN)/mypy idp catalog provisioning pipelines monitoring policies fleet
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py check_policies
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: install
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

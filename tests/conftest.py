@@ -17,7 +17,12 @@ from idp import services
 from idp.choices import Role
 from idp.models import Team
 
-from .browser_support import browser, page, pytest_runtest_makereport  # noqa: F401 - fixtures
+from .browser_support import (  # noqa: F401 - fixtures and hooks
+    browser,
+    page,
+    pytest_collection_modifyitems,
+    pytest_runtest_makereport,
+)
 from .utils import free_port, need
 
 
