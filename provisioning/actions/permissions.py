@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from idp.actors import Person
 from idp.rbac import has_team_perm
 
 from ..approval_policy import ApprovalPolicy, break_glass_refusal
 from ..choices import RUN_ACTIVE, ResourceStatus
-from ..models import Resource
+from ..models import Resource, Run
 from . import proposals
 from .archive import archive_refusal, unarchive_refusal
 from .changes import PLANNABLE, destroy_refusal, is_busy
@@ -33,7 +35,17 @@ ACTIONS = (
 )
 
 
-def allowed_actions(resource: Resource, user: Person) -> set[str]:
+@dataclass(frozen=True)
+class Known:
+    """What a page has read of the resource already (the resource page's `ResourcePage`),
+    so the rules below do not read it again."""
+
+    policy: ApprovalPolicy  # the resource's approval policy, its reads cached
+    awaiting: Run | None  # the plan awaiting a decision (`proposals.plan_awaiting_decision`)
+    run_active: bool  # a queued or running run of any kind
+
+
+def allowed_actions(resource: Resource, user: Person, known: Known | None = None) -> set[str]:
     """Which actions `user` may take on the resource now (asks the same rules the actions
     enforce: the approval policy for decisions, `destroy_refusal` and the archive rules,
     roles for the rest)."""
@@ -45,12 +57,13 @@ def allowed_actions(resource: Resource, user: Person) -> set[str]:
         # Put away: nothing runs on it until it is taken back.
         return {"unarchive"} if unarchive_refusal(resource, user) is None else actions
     busy = is_busy(resource)
-    if resource.runs.filter(status__in=RUN_ACTIVE).exists():
+    if known.run_active if known else resource.runs.filter(status__in=RUN_ACTIVE).exists():
         actions.add("cancel")
     if resource.status == ResourceStatus.AWAITING_APPROVAL:
-        plan = proposals.plan_awaiting_decision(resource)
+        plan = known.awaiting if known else proposals.plan_awaiting_decision(resource)
         if plan is not None:
-            if ApprovalPolicy.of(resource).refusal(resource, plan, user) is None:
+            policy = known.policy if known else ApprovalPolicy.of(resource)
+            if policy.refusal(resource, plan, user) is None:
                 actions |= {"approve", "reject"}
             if break_glass_refusal(user) is None:
                 actions.add("break_glass")

@@ -25,6 +25,7 @@ from idp.services import ServiceError
 from .. import actions
 from ..access import resource_list_queryset, resource_page_queryset, resource_queryset
 from ..actions.holds import held_plan
+from ..actions.permissions import Known
 from ..actions.results import PlanStarted
 from ..approval_policy import Requirement
 from ..choices import ResourceStatus
@@ -217,7 +218,8 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
     dependencies are read once each (`ResourcePage`) and every panel takes them from there."""
     page = ResourcePage.load(resource)
     plan = page.latest_plan
-    allowed = actions.allowed_actions(resource, request.user)
+    known = Known(page.policy, page.plan_awaiting_decision, run_active=bool(page.active))
+    allowed = actions.allowed_actions(resource, request.user, known)
     # Decisions name the plan shown here, so they never land on a newer one.
     seen = {"plan_run": plan.pk if plan is not None else None}
     state, quiet = live_state(resource, allowed, [(r.pk, r.status) for r in page.runs])
