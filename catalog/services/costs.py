@@ -9,7 +9,8 @@ from typing import Any
 CENT = Decimal("0.01")
 
 
-def _decimal(value: Any) -> Decimal | None:
+def decimal_or_none(value: Any) -> Decimal | None:
+    """A finite Decimal of a number or numeric string; None for anything else."""
     if isinstance(value, bool):
         return None
     try:
@@ -28,17 +29,17 @@ def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal |
     hints = getattr(version, "cost_hints", None) or {}
     if not isinstance(hints, dict) or not hints:
         return None
-    total = _decimal(hints.get("fixed_monthly_usd", 0)) or Decimal("0")
+    total = decimal_or_none(hints.get("fixed_monthly_usd", 0)) or Decimal("0")
     schema_props = ((getattr(version, "parameters_schema", None) or {}).get("properties")) or {}
     for part in hints.get("per_unit") or []:
         if not isinstance(part, dict):
             continue
         name = str(part.get("parameter") or "")
-        rate = _decimal(part.get("usd_per_unit"))
+        rate = decimal_or_none(part.get("usd_per_unit"))
         raw = (parameters or {}).get(name)
         if raw is None:
             raw = (schema_props.get(name) or {}).get("default")
-        units = _decimal(raw)
+        units = decimal_or_none(raw)
         if rate is not None and units is not None:
             total += rate * units
     return total.quantize(CENT)

@@ -7,13 +7,14 @@ import calendar
 import logging
 from collections import defaultdict
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from catalog.services.costs import decimal_or_none
 from idp import audit
 from idp.models import Environment, Team
 from provisioning.choices import ResourceStatus
@@ -28,16 +29,6 @@ logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 TAG_TEAM, TAG_SERVICE, TAG_ENVIRONMENT = "idp:team", "idp:service", "idp:environment"
 COST_METRIC = "UnblendedCost"
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-    return number if number.is_finite() else None
 
 
 def month_bounds(day: date) -> tuple[date, date]:
@@ -77,7 +68,7 @@ def _query(client: Any, start: date, end: date, env_slug: str) -> list[dict[str,
 def _amount(metrics: dict[str, Any]) -> Decimal:
     for name in (COST_METRIC, "BlendedCost", "AmortizedCost", "NetUnblendedCost"):
         if name in metrics:
-            return _decimal(metrics[name].get("Amount")) or Decimal("0")
+            return decimal_or_none(metrics[name].get("Amount")) or Decimal("0")
     return Decimal("0")
 
 

@@ -12,11 +12,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, JSONField, OuterRef, QuerySet, Subquery
 
+from catalog.services.costs import decimal_or_none
 from idp.actors import Person
 
 from ..approval_policy import ApprovalPolicy, Requirement, decidable_plans, plan_expiry
@@ -183,15 +184,6 @@ def _current_cost_subquery() -> Subquery:
     )
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
 def describe(pending: list[Pending]) -> list[InboxItem]:
     """Describe the plans for approvers: counts, changed parameter names, cost and budget
     effect, approvals so far, plan age and when the approval window closes."""
@@ -222,9 +214,13 @@ def describe(pending: list[Pending]) -> list[InboxItem]:
             changed = proposals.changed_names(proposals.current(resource), proposals.proposed(plan))
             upgrade = plan.template_version_id != resource.template_version_id
             change = "upgrade" if upgrade else "change"
-        estimate = Decimal(0) if plan.is_destroy else _decimal(requirement.estimated_monthly_cost)
+        estimate = (
+            Decimal(0) if plan.is_destroy else decimal_or_none(requirement.estimated_monthly_cost)
+        )
         current = (
-            _decimal(Requirement.from_json(current_costs.get(resource.pk)).estimated_monthly_cost)
+            decimal_or_none(
+                Requirement.from_json(current_costs.get(resource.pk)).estimated_monthly_cost
+            )
             if provisioned
             else Decimal(0)
         )
