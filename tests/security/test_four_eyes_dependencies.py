@@ -29,11 +29,12 @@ from catalog.services.loader import read_files
 from idp.models import AuditEvent
 from provisioning import actions, dispatch
 from provisioning.actions.scheduled import expire_resources
-from provisioning.choices import ResourceStatus, RunKind, RunStatus
+from provisioning.choices import RUN_ACTIVE, ResourceStatus, RunKind, RunStatus
 from provisioning.crypto import decrypt_bytes, encrypt_bytes
 from provisioning.models import Resource, Run
+from tests.helpers import wait_for
 from tests.provisioning.dependencies.conftest import MODULES, ask
-from tests.provisioning.engine.conftest import request_module, settle
+from tests.provisioning.engine.conftest import request_module, run_queued, settle
 from tests.utils import assert_error, assert_ok
 
 from .conftest import frozen, portal_messages
@@ -244,9 +245,23 @@ def test_the_chain_holds_through_a_dependant_of_a_dependant(
     actions.approve(top, actor=dave)
     settle(top, ResourceStatus.PROVISIONED)
 
+    mid_before = newest_plan(mid).pk
     actions.change_parameters(net, {"prefix": "two"}, actor=bob)
     settle(net, ResourceStatus.PROVISIONED)
-    settle(mid, ResourceStatus.PROVISIONED)
+    # A session's Celery worker may have run net's apply: its listener re-plans mid just
+    # after net reads provisioned, so wait for that plan and for mid to settle after it.
+    wait_for(
+        lambda: Run.objects.filter(resource=mid, kind=RunKind.PLAN, pk__gt=mid_before).exists(),
+        "mid's re-plan",
+    )
+    wait_for(
+        lambda: (
+            not run_queued(mid)
+            and mid.status == ResourceStatus.PROVISIONED
+            and not mid.runs.filter(status__in=RUN_ACTIVE).exists()
+        ),
+        "mid's re-plan and apply to end",
+    )
     mid_plan = newest_plan(mid)
     assert mid_plan.created_by is None and mid_plan.authors == [bob.pk]
     assert mid.outputs["subnets"] == ["subnet-two-a", "subnet-two-b"]
