@@ -25,6 +25,9 @@ from .browser_support import (  # noqa: F401 - fixtures and hooks
 )
 from .utils import free_port, need
 
+# The order test files are handed to pytest-xdist's workers.
+pytest_plugins = ["tests.scheduling"]
+
 
 def _sqlite_memory_reads_unblocked(sender: Any, connection: Any, **kwargs: Any) -> None:
     """SQLite's shared in-memory test database locks whole tables, so a live server or test
