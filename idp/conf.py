@@ -128,6 +128,13 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_ACTIONLINT_BIN", str, "", "An actionlint binary; empty = the bundled one"),
     # Catalog
     Setting(
+        "IDP_DB_RANDOM_PAGE_COST",
+        float,
+        1.1,
+        "PostgreSQL's random_page_cost for the platform's connections (1.1 suits SSD storage: "
+        "catalog search uses its trigram index for common words); 0 = the server's own",
+    ),
+    Setting(
         "IDP_CATALOG_SCAN_MINUTES",
         int,
         60,

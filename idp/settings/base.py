@@ -117,6 +117,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         **DATABASES["default"].get("OPTIONS", {}),
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
+    page_cost := conf.read("IDP_DB_RANDOM_PAGE_COST")
+):
+    # With the default of 4 (spinning disks) the planner reads the whole entity table for a
+    # common search word instead of the trigram index: 45-70 ms against 16-24 ms at 50,000
+    # entities. Set per connection so a managed database needs no parameter group change.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c random_page_cost={page_cost}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

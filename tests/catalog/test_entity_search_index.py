@@ -69,3 +69,14 @@ def test_search_uses_the_trigram_index_and_the_partial_index(alice: Any) -> None
         *(f"component:default/orders-{i}" for i in (0, 1000, 1500, 2000, 2500, 500)),
         "system:default/bare",
     ]
+
+
+def test_connections_price_random_reads_for_ssd_storage() -> None:
+    """The planner's random_page_cost comes from IDP_DB_RANDOM_PAGE_COST (1.1, for SSD
+    storage) on every connection the platform opens: with PostgreSQL's default of 4 a common
+    search word reads the whole entity table instead of the trigram index."""
+    need(connection.vendor == "postgresql", "a PostgreSQL setting (DATABASE_URL)")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        (value,) = cursor.fetchone()
+    assert float(value) == 1.1
