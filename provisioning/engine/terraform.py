@@ -3,12 +3,21 @@
 A run's command sequence runs in one child process (with a binary: one per command) whose
 stdout is read line by line while it works, so the log streams, a cancel is a signal to that
 process, and parallel runs never share one Terraform.
+
+Loading the embedded Terraform costs a child about half a second, more than Terraform needs
+for a small plan or apply, so each worker thread keeps its child warm between runs
+(`tfexec --serve`): the next run whose environment is exactly the same (credentials,
+region, endpoint, plugin cache) is sent to it; any other environment gets a new child (the
+embedded Terraform reads its environment once, when it loads). A child that was stopped
+(cancel, time limit, the worker's death), crashed or served MAX_BATCHES sequences is never
+reused, and no process a sequence started outlives that sequence.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import hashlib
 import json
 import os
 import queue
@@ -27,7 +36,7 @@ from django.conf import settings
 
 from idp.conf import setting
 
-from .tfexec import STEP_END, end_group
+from .tfexec import BATCH_END, STEP_END, end_group
 
 # Variables a run's Terraform inherits from the worker; nothing else (no database URL,
 # no platform secrets) reaches the module's provisioners.
@@ -67,6 +76,8 @@ MAX_ERRORS = 100
 # Terraform wait on its stdout (back-pressure) instead of growing the worker's memory.
 MAX_PENDING_LINES = 2000
 MAX_LINE_BYTES = 1 << 16
+# Sequences one warm child serves before a fresh one takes over (bounds what it may leak).
+MAX_BATCHES = 200
 
 
 class _LogLines:
@@ -218,7 +229,8 @@ class Terraform:
 
     def sequence(self, steps: list[Step]) -> list[Outcome]:
         """Run commands one after another, stopping at the first failure or a cancel; one
-        outcome per command that ran. The embedded Terraform runs them all in one process."""
+        outcome per command that ran. The embedded Terraform runs them all in one process,
+        this thread's warm one when its environment is the same."""
         if setting("IDP_TERRAFORM_BIN"):
             outcomes: list[Outcome] = []
             for step in steps:
@@ -230,12 +242,16 @@ class Terraform:
         spec = [{"args": st.args, "capture": files.get(i)} for i, st in enumerate(steps)]
         outcomes = []
         lines = _LogLines(self.on_line)
+        ended: list[int] = []
 
         def begin(index: int) -> None:
             if index < len(steps) and not steps[index].capture:
                 self._header(steps[index].args)
 
-        def handle(line: str) -> None:
+        def handle(line: str) -> bool:
+            if line.startswith(BATCH_END):
+                ended.append(int(json.loads(line[len(BATCH_END) :])["returncode"]))
+                return True
             if line.startswith(STEP_END):
                 code = int(json.loads(line[len(STEP_END) :])["returncode"])
                 index = len(outcomes)
@@ -243,18 +259,29 @@ class Terraform:
                 outcomes.append(self._captured(code, files[index]) if index in files else logged)
                 if code == 0:
                     begin(index + 1)
-                return
+                return False
             lines.add(line)
+            return False
 
         begin(0)
-        argv = [*tfexec(self.grace_seconds), "--steps", json.dumps(spec)]
-        code = self._watch(self._popen(argv, merge=True), handle)
-        if code != 0 and len(outcomes) < len(steps) and all(o.ok for o in outcomes):
-            # The process ended inside a step (killed, crashed): that step failed.
-            outcomes.append(lines.outcome(code or 1))
-        for name in files.values():
-            for path in (self.workdir / name, self.workdir / f"{name}.err"):
-                path.unlink(missing_ok=True)  # data may hold secrets; never left on disk
+        child = _checkout(self.env, self.grace_seconds, self.workdir)
+        try:
+            child.send({"cwd": str(self.workdir.resolve()), "steps": spec})
+            self._supervise(child.proc, child.lines, handle)
+        except BaseException:
+            child.discard(self.grace_seconds)
+            raise
+        finally:
+            for name in files.values():
+                for path in (self.workdir / name, self.workdir / f"{name}.err"):
+                    path.unlink(missing_ok=True)  # data may hold secrets; never left on disk
+        if ended and not self.cancel_reason and child.batches < MAX_BATCHES:
+            _checkin(child)
+            return outcomes
+        # Stopped, or the process ended inside the sequence (killed, crashed): not reused.
+        code = child.discard(self.grace_seconds)
+        if not ended and len(outcomes) < len(steps) and all(o.ok for o in outcomes):
+            outcomes.append(lines.outcome(code or 1))  # that step failed
         return outcomes
 
     def _captured(self, code: int, name: str) -> Outcome:
@@ -307,8 +334,9 @@ class Terraform:
         self,
         proc: subprocess.Popen[bytes],
         lines: queue.Queue[bytes | None],
-        handle: Callable[[str], None],
+        handle: Callable[[str], bool | None],
     ) -> None:
+        """Hand each line to `handle` until the output ends or `handle` says it is done."""
         stop_sent = 0.0
         next_tick = 0.0
         while True:
@@ -318,8 +346,8 @@ class Terraform:
                 raw = b""
             if raw is None:
                 break
-            if raw:
-                handle(raw.decode("utf-8", "replace").rstrip("\n"))
+            if raw and handle(raw.decode("utf-8", "replace").rstrip("\n")):
+                break
             now = time.monotonic()
             if now < next_tick:
                 continue
@@ -350,6 +378,103 @@ class Terraform:
             out.decode("utf-8", "replace"),
             [{"summary": err.decode("utf-8", "replace")[-2000:]}] if err else [],
         )
+
+
+class _Warm:
+    """An embedded Terraform child serving sequences (`tfexec --serve`), its output read by a
+    thread of its own into a bounded queue (back-pressure, as for a one-off command)."""
+
+    def __init__(self, key: str, env: dict[str, str], grace_seconds: float, cwd: Path) -> None:
+        self.key = key
+        read_end, self.control = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [*tfexec(grace_seconds), "--serve", str(read_end)],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(read_end,),
+                start_new_session=True,  # its own process group: a hard stop takes all
+                preexec_fn=_stop_with_parent,
+            )
+        except BaseException:
+            os.close(self.control)
+            raise
+        finally:
+            os.close(read_end)
+        os.set_inheritable(self.control, False)
+        self.batches = 0
+        self.lines: queue.Queue[bytes | None] = queue.Queue(maxsize=MAX_PENDING_LINES)
+        self.abandoned = threading.Event()
+        threading.Thread(target=self._pump, name="terraform-log", daemon=True).start()
+
+    def _pump(self) -> None:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        # At most 64 KiB at a time: one enormous line never sits in memory whole.
+        for raw in iter(lambda: stdout.readline(MAX_LINE_BYTES), b""):
+            if not self._put(raw):
+                return
+        self._put(None)
+
+    def _put(self, item: bytes | None) -> bool:
+        while not self.abandoned.is_set():
+            try:
+                self.lines.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def alive(self) -> bool:
+        return not _exited(self.proc)
+
+    def send(self, batch: dict[str, Any]) -> None:
+        self.batches += 1
+        os.write(self.control, json.dumps(batch).encode() + b"\n")
+
+    def discard(self, grace_seconds: float) -> int:
+        """Stop the child (if it still works) and whatever it started; its exit code."""
+        self.abandoned.set()  # nobody reads the queue any more: the reader may drop lines
+        with contextlib.suppress(OSError):
+            os.close(self.control)  # an idle child exits on this
+        if not _wait_exited(self.proc, 0.5):
+            _signal(self.proc, signal.SIGINT)  # cooperative: Terraform stops cleanly
+            if not _wait_exited(self.proc, grace_seconds):
+                _kill_group(self.proc)
+        _end_group(self.proc)
+        return self.proc.wait()
+
+
+_warm = threading.local()
+
+
+def _checkout(env: dict[str, str], grace_seconds: float, cwd: Path) -> _Warm:
+    """This thread's warm child when it has the same environment, else a new one (the old
+    one is ended: one idle Terraform per worker thread at most)."""
+    material = json.dumps([sys.executable, grace_seconds, sorted(env.items())])
+    key = hashlib.sha256(material.encode()).hexdigest()
+    child: _Warm | None = getattr(_warm, "child", None)
+    _warm.child = None
+    if child is not None:
+        if child.key == key and child.alive():
+            return child
+        child.discard(grace_seconds)
+    return _Warm(key, env, grace_seconds, cwd)
+
+
+def _checkin(child: _Warm) -> None:
+    _warm.child = child
+
+
+def release_warm() -> None:
+    """End this thread's idle Terraform child, if any (worker shutdown, tests)."""
+    child: _Warm | None = getattr(_warm, "child", None)
+    _warm.child = None
+    if child is not None:
+        child.discard(1.0)
 
 
 def _stop_with_parent() -> None:

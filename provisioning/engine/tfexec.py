@@ -1,7 +1,11 @@
 """Run Terraform commands in this process: `python -m provisioning.engine.tfexec ARGS…` runs
 one command; `python -m provisioning.engine.tfexec --steps JSON` runs a run's whole command
 sequence (init, plan, show / apply, output) in this one process;
-`python -m provisioning.engine.tfexec --bin TERRAFORM ARGS…` runs a terraform/tofu binary.
+`python -m provisioning.engine.tfexec --bin TERRAFORM ARGS…` runs a terraform/tofu binary;
+`python -m provisioning.engine.tfexec --serve FD` stays up and runs one sequence after
+another, each read as a JSON line `{"cwd": DIR, "steps": [...]}` from descriptor FD, so a
+worker keeps one warm embedded Terraform (loading it costs about half a second) for the
+runs it does with the same environment.
 
 The runner starts this as a child process per run, in a process group of its own, so
 parallel runs never share one embedded Terraform, and reads its stdout line by line while it
@@ -27,6 +31,10 @@ from pathlib import Path
 
 # Ends each step's output on stdout: the record separator cannot start a Terraform JSON line.
 STEP_END = "\x1eidp-step-end "
+# Ends a served sequence's output: the process is idle and may be given the next one.
+BATCH_END = "\x1eidp-batch-end "
+# A served process with nothing to do for this long exits (its memory goes back).
+IDLE_SECONDS = 300.0
 
 
 def end_group(pgid: int) -> None:
@@ -58,9 +66,10 @@ def end_own_group() -> None:
         return  # started by hand inside someone else's group: not ours to end
     if not Path("/proc/self/stat").exists():
         # No /proc: the group but this process gets SIGTERM.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
         with contextlib.suppress(OSError):
             os.killpg(pgid, signal.SIGTERM)
+        signal.signal(signal.SIGTERM, previous)  # a served process still stops on SIGTERM
         return
     for _ in range(3):  # a child may fork while we look
         others = [pid for pid in _group_members(pgid) if pid != me]
@@ -79,6 +88,7 @@ class _Child:
         self.binary: subprocess.Popen[bytes] | None = None
         # Seconds Terraform gets to stop after a stop signal before the group is killed.
         self.grace = 30.0
+        self.idle = 0.0
 
     def stop(self, signum: int, frame: object) -> None:
         # Terraform finishes the current step, writes its state, then returns.
@@ -158,6 +168,41 @@ def run_steps(child: _Child, steps: list[dict[str, object]]) -> int:
     return 130 if child.stopped else code
 
 
+def serve(child: _Child, control: int) -> int:
+    """Run the sequences read from `control` one after another, in this process, until the
+    worker closes it (or dies), a stop signal came, or nothing came for IDLE_SECONDS. After
+    each sequence no process it started is left (provisioners' orphans are killed)."""
+    import select
+
+    os.set_inheritable(control, False)  # never passed on to Terraform or a provisioner
+    pending = b""
+    while not child.stopped:
+        while b"\n" not in pending:
+            ready, _, _ = select.select([control], [], [], 0.5)
+            if child.stopped:
+                return 130
+            if not ready:
+                child.idle += 0.5
+                if child.idle >= IDLE_SECONDS:
+                    return 0
+                continue
+            chunk = os.read(control, 1 << 16)
+            if not chunk:
+                return 0  # the worker closed it, or died
+            pending += chunk
+        line, pending = pending.split(b"\n", 1)
+        child.idle = 0.0
+        batch = json.loads(line)
+        os.chdir(batch["cwd"])
+        try:
+            code = run_steps(child, batch["steps"])
+        finally:
+            os.chdir("/")  # never keep a removed run directory open
+            end_own_group()
+        os.write(1, f"{BATCH_END}{json.dumps({'returncode': code})}\n".encode())
+    return 130
+
+
 def main(argv: list[str]) -> int:
     child = _Child()
     # `--grace SECONDS` first: how long Terraform gets to stop (the runner passes its setting).
@@ -167,7 +212,9 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, child.stop)
     signal.signal(signal.SIGTERM, child.stop)
     try:
-        if argv[:1] == ["--steps"]:
+        if argv[:1] == ["--serve"]:
+            code = serve(child, int(argv[1]))
+        elif argv[:1] == ["--steps"]:
             code = run_steps(child, json.loads(argv[1]))
         elif argv[:1] == ["--bin"]:
             code = child.run_binary(argv[1:])

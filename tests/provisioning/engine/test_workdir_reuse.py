@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,70 @@ def test_sequence_stops_at_the_first_failure_and_captures_data(tmp_path, setting
         "$ terraform apply -input=false -json p.tfplan",
     ]
     assert not list(tmp_path.glob(".idp-capture*"))
+
+
+PID_MODULE = """
+resource "terraform_data" "who" {
+  input = "x"
+  provisioner "local-exec" {
+    command = "echo terraform-pid=$PPID; sleep ${var.pause}"
+  }
+}
+variable "pause" {
+  type    = number
+  default = 0
+}
+"""
+
+
+def terraform_pid(
+    root: Path, name: str, env: dict[str, str], *, pause: int = 0, cancel: bool = False
+) -> tuple[int | None, list[Any]]:
+    """Plan and apply the module above in a new directory; the pid of the Terraform that
+    ran the provisioner (the provisioner's shell's parent), and the outcomes. `cancel`:
+    the run is cancelled once the provisioner runs."""
+    workdir = root / name
+    workdir.mkdir()
+    (workdir / "main.tf").write_text(PID_MODULE)
+    (workdir / "terraform.tfvars.json").write_text(json.dumps({"pause": pause}))
+    lines: list[str] = []
+
+    def pids() -> list[int]:
+        return [int(m) for line in lines for m in re.findall(r"terraform-pid=(\d+)", line)]
+
+    tf = Terraform(workdir, env, on_line=lines.append, tick=lambda: cancel and bool(pids()))
+    outcomes = tf.sequence(
+        [
+            Step(["init", "-input=false", "-json", "-backend=false"]),
+            Step(["plan", "-input=false", "-json", "-out=p.tfplan"]),
+            Step(["apply", "-input=false", "-json", "p.tfplan"]),
+        ]
+    )
+    return (pids() or [None])[0], outcomes
+
+
+def test_runs_with_the_same_environment_share_one_warm_terraform(tmp_path, settings) -> None:
+    settings.IDP_PLUGIN_CACHE_DIR = tmp_path / "cache"
+    first, outcomes = terraform_pid(tmp_path, "a", {"AWS_REGION": "eu-west-1"})
+    assert [o.ok for o in outcomes] == [True, True, True] and first is not None
+    second, _ = terraform_pid(tmp_path, "b", {"AWS_REGION": "eu-west-1"})
+    assert second == first  # loaded once, used by both
+    # Another environment (credentials, region…): Terraform reads it once, so a new child.
+    other, _ = terraform_pid(tmp_path, "c", {"AWS_REGION": "us-east-1"})
+    assert other not in (None, first)
+    assert not any(p.name.startswith(".idp-capture") for p in (tmp_path / "c").iterdir())
+
+
+def tf_cancelled(outcomes: list[Any]) -> bool:
+    return len(outcomes) < 3 or not outcomes[-1].ok
+
+
+def test_a_stopped_terraform_is_never_reused(tmp_path, settings) -> None:
+    settings.IDP_PLUGIN_CACHE_DIR = tmp_path / "cache"
+    settings.IDP_CANCEL_GRACE_SECONDS = 5
+    env = {"AWS_REGION": "eu-west-1"}
+    stopped, outcomes = terraform_pid(tmp_path, "a", env, pause=30, cancel=True)
+    assert stopped is not None and tf_cancelled(outcomes)
+    after, outcomes = terraform_pid(tmp_path, "b", env)
+    assert [o.ok for o in outcomes] == [True, True, True]
+    assert after is not None and after != stopped
