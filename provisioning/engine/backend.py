@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 from typing import Any
 
 import boto3
@@ -48,14 +49,36 @@ def _default_session() -> boto3.Session:
     return boto3.Session()
 
 
-def platform_client(service: str, region: str | None = None) -> Any:
-    """A boto3 client for the platform's own account (state bucket, backups)."""
+@functools.lru_cache(maxsize=32)
+def _client(
+    service: str,
+    region: str,
+    endpoint: str | None,
+    key: str | None = None,
+    secret: str | None = None,
+    token: str | None = None,
+) -> Any:
+    """One boto3 client per service, region, endpoint and credentials in this process:
+    making one costs tens of milliseconds, more than the call a run makes with it (clients
+    are thread-safe; a run's assumed-role credentials make their own)."""
     # boto3-stubs type client() per literal service name; ours is chosen at run time.
     return _default_session().client(  # type: ignore[call-overload]
         service,
-        region_name=region or settings.AWS_REGION,
-        endpoint_url=settings.AWS_ENDPOINT_URL,
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
     )
+
+
+# A forked worker child opens its own connections (never its parent's sockets).
+os.register_at_fork(after_in_child=_client.cache_clear)
+
+
+def platform_client(service: str, region: str | None = None) -> Any:
+    """A boto3 client for the platform's own account (state bucket, backups)."""
+    return _client(service, region or settings.AWS_REGION, settings.AWS_ENDPOINT_URL)
 
 
 def _hcl(value: str) -> str:
@@ -136,15 +159,14 @@ def credentials_env(environment: Any, session_name: str) -> dict[str, str]:
 
 def resource_client(service: str, environment: Any, creds: dict[str, str]) -> Any:
     """A boto3 client acting in the resource's account with the run's credentials."""
-    # boto3-stubs type client() per literal service name; ours is chosen at run time.
-    return _default_session().client(  # type: ignore[call-overload]
+    return _client(
         service,
-        region_name=region_for(environment),
-        endpoint_url=endpoint_for(environment),
+        region_for(environment),
+        endpoint_for(environment),
         # Without the run's own keys, the session's default chain (environment first).
-        aws_access_key_id=creds.get("AWS_ACCESS_KEY_ID") or None,
-        aws_secret_access_key=creds.get("AWS_SECRET_ACCESS_KEY") or None,
-        aws_session_token=creds.get("AWS_SESSION_TOKEN") or None,
+        creds.get("AWS_ACCESS_KEY_ID") or None,
+        creds.get("AWS_SECRET_ACCESS_KEY") or None,
+        creds.get("AWS_SESSION_TOKEN") or None,
     )
 
 
@@ -254,33 +276,45 @@ def _as_text(value: Any) -> str:
 def publish_outputs(
     resource: Any, plain: dict[str, Any], secret: dict[str, Any], creds: dict[str, str]
 ) -> list[str]:
-    """Write outputs to SSM (sensitive ones as SecureString), drop ones no longer output."""
+    """Write outputs to SSM (sensitive ones as SecureString), drop ones no longer output.
+    A plain output already stored with the same value is not written again (an upgrade
+    that changes no output costs one read)."""
     ssm = resource_client("ssm", resource.environment, creds)
     prefix = parameter_prefix(resource)
+    existing = _existing_values(ssm, prefix)
     written: list[str] = []
     for values, kind in ((plain, "String"), (secret, "SecureString")):
         for name, value in values.items():
             text = _as_text(value)
             if not text:
                 continue  # SSM refuses empty values
+            full = f"{prefix}/{name}"
+            written.append(full)
+            if kind == "String" and existing.get(full) == ("String", text[:8192]):
+                continue
             ssm.put_parameter(
-                Name=f"{prefix}/{name}",
+                Name=full,
                 Value=text[:8192],
                 Type=kind,
                 Overwrite=True,
                 Tier="Advanced" if len(text) > 4096 else "Standard",
             )
-            written.append(f"{prefix}/{name}")
-    for stale in set(_existing(ssm, prefix)) - set(written):
+    for stale in set(existing) - set(written):
         ssm.delete_parameter(Name=stale)
     return written
 
 
-def _existing(ssm: Any, prefix: str) -> list[str]:
-    names: list[str] = []
+def _existing_values(ssm: Any, prefix: str) -> dict[str, tuple[str, str]]:
+    """The parameters under `prefix`: name → (type, value; a SecureString's encrypted)."""
+    found: dict[str, tuple[str, str]] = {}
     for page in ssm.get_paginator("get_parameters_by_path").paginate(Path=prefix, Recursive=True):
-        names += [p["Name"] for p in page.get("Parameters", [])]
-    return names
+        for param in page.get("Parameters", []):
+            found[param["Name"]] = (param.get("Type", ""), param.get("Value", ""))
+    return found
+
+
+def _existing(ssm: Any, prefix: str) -> list[str]:
+    return list(_existing_values(ssm, prefix))
 
 
 def remove_outputs(resource: Any, creds: dict[str, str]) -> int:
