@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit
+from . import audit, token_cache
 from . import scopes as token_scopes
 from .actors import Person, signed_in
 from .choices import ROLE_ORDER, AuditAction, Role
@@ -346,7 +346,9 @@ def unbind(binding: WorkloadIdentityBinding, *, actor: Person | None = None) -> 
     account = binding.service_account
     require_person_maintainer(actor, account.team, "remove repository bindings")
     now = timezone.now()
-    binding.issued_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
+    issued = binding.issued_tokens.filter(revoked_at__isnull=True)
+    token_cache.forget_tokens(issued)  # a bulk update: no signal drops them
+    issued.update(revoked_at=now)
     audit.record(
         AuditAction.WORKLOAD_IDENTITY_UNBOUND,
         actor=actor,

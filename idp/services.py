@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from . import audit
+from . import audit, token_cache
 from . import scopes as token_scopes
 from .actors import Person
 from .choices import (
@@ -455,15 +455,17 @@ def revoke_api_token(token: APIToken, *, actor: Person | None = None) -> APIToke
 def authenticate_api_token(raw: str, *, ip: str | None = None) -> APIToken | None:
     """The active token whose hash matches `raw`, or None; notes when and from where it
     was last used."""
-    token = (
-        APIToken.objects.select_related("user", "team", "user__service_account__created_by")
-        .filter(key_hash=hash_token(raw), revoked_at__isnull=True)
-        .first()
-    )
+    key_hash = hash_token(raw)
+    # The shared cache first (dropped whenever the token or its user changes); else the row.
+    token = cached = token_cache.get(key_hash)
+    if token is None:
+        token = (
+            APIToken.objects.select_related("user", "team", "user__service_account__created_by")
+            .filter(key_hash=key_hash, revoked_at__isnull=True)
+            .first()
+        )
     if token is None or not token.is_active or not token.user.is_active:
         return None
-    # Tokens this user makes in this request are bounded by this one (create_api_token).
-    token.user.__dict__[_ACTING_TOKEN] = token
     now = timezone.now()
     # Touch at most once a minute (or on a new address) so busy clients don't write on
     # every call.
@@ -471,6 +473,11 @@ def authenticate_api_token(raw: str, *, ip: str | None = None) -> APIToken | Non
     if stale or (ip and ip != token.last_used_ip):
         APIToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
         token.last_used_at, token.last_used_ip = now, ip
+    if cached is None:
+        # Cached as touched, for at most a minute: its hits need not touch it again.
+        token_cache.add(token)
+    # Tokens this user makes in this request are bounded by this one (create_api_token).
+    token.user.__dict__[_ACTING_TOKEN] = token
     return token
 
 

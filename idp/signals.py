@@ -6,7 +6,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 from django.dispatch import receiver
 from guardian.models import GroupObjectPermission
 
+from . import token_cache
 from .choices import PLATFORM_ADMIN_GROUP
+from .models import APIToken, ServiceAccount
 from .rbac import permissions_changed
 
 
@@ -29,3 +31,18 @@ def _object_permissions_changed(sender: Any, **kwargs: Any) -> None:
 def _group_members_changed(sender: Any, action: str, **kwargs: Any) -> None:
     if action in ("post_add", "post_remove", "post_clear"):
         permissions_changed()
+
+
+# Whatever path changes a token, its user or its service account (services, SCIM, the Django
+# admin, a cascade), the cached token is dropped at once (idp/token_cache.py).
+post_save.connect(token_cache.token_changed, sender=APIToken, dispatch_uid="token-cache-save")
+post_delete.connect(token_cache.token_changed, sender=APIToken, dispatch_uid="token-cache-del")
+post_save.connect(
+    token_cache.user_changed, sender=get_user_model(), dispatch_uid="token-cache-user"
+)
+for _signal in (post_save, post_delete):
+    _signal.connect(
+        token_cache.service_account_changed,
+        sender=ServiceAccount,
+        dispatch_uid=f"token-cache-account-{_signal is post_save}",
+    )
