@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import auth_views, views
+from . import auth_views, deprecation, views
 from . import service_accounts as sa
 
 app_name = "api"
@@ -15,6 +15,7 @@ router.register("tokens", views.APITokenViewSet, basename="token")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
+    path("changelog/", deprecation.ChangelogView.as_view(), name="changelog"),
     path("audit/", views.AuditEventList.as_view(), name="audit"),
     path("auth/token/", auth_views.TokenObtainView.as_view(), name="token_obtain"),
     path("auth/token/refresh/", auth_views.TokenRefreshAccessView.as_view(), name="token_refresh"),

@@ -80,6 +80,7 @@ class Client:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.http = httpx.Client(base_url=self.base, headers=headers, timeout=TIMEOUT)
+        self.warned: set[tuple[str, str]] = set()
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the API; on any error print one line and exit with the matching code."""
@@ -87,6 +88,7 @@ class Client:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             fail(f"cannot reach {self.base}: {exc.__class__.__name__}: {exc}", SERVER)
+        self.warn_if_deprecated(method, path, response)
         if response.status_code >= 400:
             message = error_message(response)
             if response.status_code == 401:
@@ -104,6 +106,21 @@ class Client:
             return response.json()
         except ValueError:
             fail(f"{method} {path}: the server answered something that is not JSON", SERVER)
+
+    def warn_if_deprecated(self, method: str, path: str, response: httpx.Response) -> None:
+        """One line on stderr per deprecated operation the command used (docs/api.md)."""
+        if "Deprecation" not in response.headers or (method, path) in self.warned:
+            return
+        self.warned.add((method, path))
+        sunset = response.headers.get("Sunset")
+        links = httpx.Headers(response.headers).get_list("Link", split_commas=True)
+        successor = next((link for link in links if 'rel="successor-version"' in link), "")
+        line = f"warning: {method} {path} is deprecated by the server"
+        if sunset:
+            line += f" and may be removed after {sunset}"
+        if successor:
+            line += f"; use {successor.split(';')[0].strip(' <>')}"
+        typer.echo(line + " (see the server's /api/v1/changelog/; upgrade the CLI)", err=True)
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "idp.middleware.RequestContextMiddleware",
     "idp.ops.metrics.RequestMetricsMiddleware",
+    "idp.api.deprecation.DeprecationHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -371,6 +372,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "idp.api.schema.document_default_errors",
+    "idp.api.deprecation.mark_deprecated",
 ]
 
 # --- Celery ---------------------------------------------------------------------
