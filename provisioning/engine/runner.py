@@ -210,8 +210,6 @@ class RunTask:
             data = decrypt_bytes(run.plan_run.plan_file) or b""
             workdirs.write_private_bytes(self.workdir / workdirs.PLAN_FILE, data)
             steps = [Step(["apply", "-input=false", "-json", "plan.tfplan"])]
-            if not run.is_destroy:
-                steps.append(Step(["output", "-json"], capture=True))
             # A plan's kept directory, taken over, is initialised already (workdirs.keep).
             initialised = (self.workdir / ".terraform").is_dir()
             try:
@@ -220,8 +218,9 @@ class RunTask:
                 workdirs.remove_secrets(self.workdir)
                 # Applied but not stored: that outranks a failure or a cancel of the apply.
                 self.raise_if_state_not_stored()
-            self.check(tf, self.at(tf, outcomes, 0), "apply")
-            outputs = {} if run.is_destroy else self._outputs(self.at(tf, outcomes, 1))
+            applied = self.at(tf, outcomes, 0)
+            self.check(tf, applied, "apply")
+            outputs = {} if run.is_destroy else self._outputs(tf, applied)
             finish_apply(run, outputs, creds, self.log)
             return
         args = ["plan", "-input=false", "-json", "-out=plan.tfplan"]
@@ -292,10 +291,16 @@ class RunTask:
             raise RunFailed(f"terraform show failed:\n{outcome.error_text()}")
         return json.loads(outcome.output)
 
-    def _outputs(self, outcome: Outcome) -> dict[str, Any]:
-        if not outcome.ok:
-            raise RunFailed(f"terraform output failed:\n{outcome.error_text()}")
-        data = json.loads(outcome.output or "{}")
+    def _outputs(self, tf: Terraform, applied: Outcome) -> dict[str, Any]:
+        """The outputs the apply reported; `terraform output` (which reads the state again)
+        only where the apply's stream could not tell them all: a sensitive one is
+        reported without its value."""
+        data = applied.outputs
+        if data is None or any(o.get("sensitive") for o in data.values()):
+            outcome = self.at(tf, tf.sequence([Step(["output", "-json"], capture=True)]), 0)
+            if not outcome.ok:
+                raise RunFailed(f"terraform output failed:\n{outcome.error_text()}")
+            data = json.loads(outcome.output or "{}")
         _, secret = split_outputs(data, self.resource)
         self.redactor.add(*secret.values())
         return data

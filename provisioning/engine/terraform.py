@@ -93,14 +93,36 @@ class _LogLines:
         text, diag = render(line)
         if diag and len(self.errors) < MAX_ERRORS:
             self.errors.append(diag)
+        elif '"outputs"' in line:
+            self.outputs = final_outputs(line) or self.outputs
         self.tail.append(text[:4000])
         self.on_line(text)
 
+    outputs: dict[str, Any] | None = None
+
     def outcome(self, code: int) -> Outcome:
         """The command's Outcome; the lines kept so far are handed over and forgotten."""
-        outcome = Outcome(code, "\n".join(self.tail), self.errors)
+        outcome = Outcome(code, "\n".join(self.tail), self.errors, self.outputs)
         self.errors, self.tail = [], collections.deque(maxlen=TAIL_LINES)
+        self.outputs = None
         return outcome
+
+
+def final_outputs(line: str) -> dict[str, Any] | None:
+    """The outputs an apply's JSON stream reports once it is done (`terraform output -json`'s
+    shape: name → sensitive, type, value), or None for any other line. A sensitive output
+    comes without its value there, and a null one not at all."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    outputs = event.get("outputs") if isinstance(event, dict) else None
+    if event.get("type") != "outputs" or not isinstance(outputs, dict):
+        return None
+    # The planned outputs come first, with an action and no type: not the values.
+    if not all(isinstance(o, dict) and "type" in o for o in outputs.values()):
+        return None
+    return outputs
 
 
 class Cancelled(Exception):
@@ -114,6 +136,8 @@ class Outcome:
     returncode: int
     output: str = ""
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # An apply's outputs as its JSON stream reported them (see `final_outputs`).
+    outputs: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

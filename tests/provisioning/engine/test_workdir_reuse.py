@@ -182,3 +182,30 @@ def test_a_stopped_terraform_is_never_reused(tmp_path, settings) -> None:
     after, outcomes = terraform_pid(tmp_path, "b", env)
     assert [o.ok for o in outcomes] == [True, True, True]
     assert after is not None and after != stopped
+
+
+def test_an_apply_reports_its_outputs_but_not_the_sensitive_values(tmp_path, settings) -> None:
+    """The runner takes the outputs from the apply's own stream (no `terraform output`,
+    which reads the state again) unless one is sensitive: its value is not there."""
+    settings.IDP_PLUGIN_CACHE_DIR = tmp_path / "cache"
+    (tmp_path / "main.tf").write_text(
+        'resource "terraform_data" "x" { input = "v" }\n'
+        'output "plain" { value = terraform_data.x.output }\n'
+        'output "shape" { value = { k = [1, 2] } }\n'
+        'output "hidden" {\n  value     = "sekret-5"\n  sensitive = true\n}\n'
+    )
+    lines: list[str] = []
+    tf = Terraform(tmp_path, {}, on_line=lines.append, tick=lambda: False)
+    init, plan, apply = tf.sequence(
+        [
+            Step(["init", "-input=false", "-json", "-backend=false"]),
+            Step(["plan", "-input=false", "-json", "-out=p.tfplan"]),
+            Step(["apply", "-input=false", "-json", "p.tfplan"]),
+        ]
+    )
+    assert apply.ok and plan.outputs is None
+    assert apply.outputs is not None
+    assert apply.outputs["plain"] == {"sensitive": False, "type": "string", "value": "v"}
+    assert apply.outputs["shape"]["value"] == {"k": [1, 2]}
+    assert apply.outputs["hidden"]["sensitive"] is True and "value" not in apply.outputs["hidden"]
+    assert not any("sekret-5" in line for line in lines)
