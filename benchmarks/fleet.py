@@ -196,8 +196,8 @@ def run_section(results: Any, *, quick: bool, size: int | None, log: Any) -> Non
     """Fill `results` with the fleet upgrade figures, or say plainly why they are missing."""
     count = size or (40 if quick else 500)
     goals = [
-        (f"{count} resources: plan summary (s)", "reported"),
-        (f"{count} resources: applies per minute, 2 workers", "reported"),
+        (f"{count} resources: plan summary (s)", "≤ 60"),
+        (f"{count} resources: applies per minute, 2 workers", "≥ 300"),
         (f"{count} resources: lost or duplicated runs", "0"),
     ]
     problem = engine_available()
@@ -216,10 +216,13 @@ def run_section(results: Any, *, quick: bool, size: int | None, log: Any) -> Non
     results.sections["fleet"] = section
     done = section["status"] == "completed"
     note = "" if done else f"ended {section['status']}"
-    results.target("fleet", goals[0][0], section["plan_summary_seconds"], goals[0][1],
-                   section["plan_summary_seconds"] is not None, note)  # fmt: skip
-    results.target("fleet", goals[1][0], section["applies_per_minute"], goals[1][1],
-                   section["applies_per_minute"] is not None, note)  # fmt: skip
+    summary, rate = section["plan_summary_seconds"], section["applies_per_minute"]
+    # The issue's goals are for 500 through 2 workers; a smaller fleet is only reported.
+    full = count >= 500
+    results.target("fleet", goals[0][0], summary, goals[0][1] if full else "reported",
+                   summary is not None and (not full or summary <= 60), note)  # fmt: skip
+    results.target("fleet", goals[1][0], rate, goals[1][1] if full else "reported",
+                   rate is not None and (not full or rate >= 300), note)  # fmt: skip
     bad = section["lost"] + section["duplicated"]
     results.target("fleet", goals[2][0], bad, goals[2][1], bad == 0 and done,
                    f"lost {section['lost']}, duplicated {section['duplicated']}")  # fmt: skip
