@@ -78,7 +78,7 @@ def test_backup_then_restore_puts_lost_and_changed_outputs_back(store: Any, aws:
 
 def test_the_scheduled_backup_saves_parameters_in_its_generation(store: Any) -> None:
     done = back_up_states()
-    assert done["parameters"] == {"exported": {"dev": 2, "prod": 1}, "errors": {}}
+    assert done["parameters"] == {"exported": {"dev": 2, "prod": 1}, "errors": {}, "config": None}
 
 
 def test_a_backup_made_with_another_key_says_so(store: Any, settings: Any) -> None:

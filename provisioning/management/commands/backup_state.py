@@ -59,6 +59,14 @@ class Command(BaseCommand):
             self.stdout.write(f"Saved {count} Parameter Store {noun} of {environment}")
         for environment, reason in parameters["errors"].items():
             self.stderr.write(f"Parameter Store outputs of {environment} not saved: {reason}")
+        config = parameters["config"]
+        if config and "error" in config:
+            self.stderr.write(
+                f"The configuration under {config['path']} not saved: {config['error']}"
+            )
+        elif config:
+            noun = "parameter" if config["saved"] == 1 else "parameters"
+            self.stdout.write(f"Saved {config['saved']} configuration {noun} of {config['path']}")
         for old in removed:
             self.stdout.write(f"Removed the old generation {old}")
         if parameters["errors"]:
@@ -67,3 +75,5 @@ class Command(BaseCommand):
                 + ", ".join(sorted(parameters["errors"]))
                 + " were not saved"
             )
+        if config and "error" in config:
+            raise CommandError("Backup incomplete: the platform's configuration was not saved")

@@ -1,5 +1,6 @@
-"""`manage.py restore_parameters [--generation N]`: put the resource outputs published to
-Parameter Store back from a backup generation (`backup_state` and the schedule make them)."""
+"""`manage.py restore_parameters [--generation N] [--config]`: put the resource outputs
+published to Parameter Store, or with `--config` the platform's own configuration, back from a
+backup generation (`backup_state` and the schedule make them)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--bucket", default="", help="Backup bucket (default: the setting)")
         parser.add_argument(
+            "--config",
+            action="store_true",
+            help="Restore the platform's configuration (IDP_CONFIG_SSM_PREFIX) instead of outputs",
+        )
+        parser.add_argument(
             "--dry-run", action="store_true", help="Say what would be restored; write nothing"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["config"] and options["environment"]:
+            raise CommandError("--environment applies to outputs, not to --config")
         try:
             done = restore_parameters(
                 options["generation"],
@@ -39,18 +47,22 @@ class Command(BaseCommand):
                 path=options["path"],
                 bucket=options["bucket"] or None,
                 dry_run=options["dry_run"],
+                config=options["config"],
             )
         except LookupError as exc:
             raise CommandError(str(exc)) from exc
         except (BotoCoreError, ClientError) as exc:
             raise CommandError(f"Restore failed: {exc}") from exc
         verb = "Would restore" if done["dry_run"] else "Restored"
+        what = "configuration parameter" if options["config"] else "parameter"
         self.stdout.write(
-            f"{verb} {_count(done['restored'], 'parameter')} from {done['prefix']} "
+            f"{verb} {_count(done['restored'], what)} from {done['prefix']} "
             f"({len(done['unchanged'])} already as backed up)"
         )
         for name in done["restored"]:
-            self.stdout.write(f"  {name}")
+            # Names only: values (secrets among them) are never printed.
+            state = "gone" if name in done["missing"] else "differs"
+            self.stdout.write(f"  {name} ({state})")
         for name, reason in done["skipped"].items():
             self.stderr.write(f"Skipped {name}: {reason}")
         if done["skipped"]:
