@@ -461,6 +461,8 @@ def authenticate_api_token(raw: str, *, ip: str | None = None) -> APIToken | Non
     if token is None:
         token = (
             APIToken.objects.select_related("user", "team", "user__service_account__created_by")
+            # Kept in the shared cache: no password hash goes there (read when asked for).
+            .defer("user__password", "user__service_account__created_by__password")
             .filter(key_hash=key_hash, revoked_at__isnull=True)
             .first()
         )

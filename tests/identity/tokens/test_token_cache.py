@@ -203,3 +203,14 @@ def test_a_busy_token_notes_its_use_once_a_minute_not_per_request(
         for _ in range(5):
             assert_ok(client.get(ME))
     assert not [q for q in ctx.captured_queries if q["sql"].startswith("UPDATE")]
+
+
+def test_no_password_hash_goes_into_the_cache(shared_cache: None, alice: Any) -> None:
+    alice.set_password("correct horse battery staple")
+    alice.save()
+    token, raw = services.create_api_token(alice, name="no-secrets")
+    assert_ok(bearer(raw).get(ME))
+    cached = token_cache.get(token.key_hash)
+    assert cached is not None
+    assert "password" not in cached.user.__dict__
+    assert cached.user.check_password("correct horse battery staple")  # read when asked
