@@ -15,7 +15,7 @@ after they resolved objects and checked permission. One module per event:
 | (claim)                                   |             |                                   |
 | plan finished (engine)                    | `planned`   | `plan_finished`; decider          |
 |                                           |             | `after_plan`                      |
-| plan past its checks: released from a     | `gate`      | `advance`, `queue_apply`; decider |
+| plan past its checks: released from a     | `gated`     | `advance`, `queue_apply`; decider |
 | hold, policy overridden or passing again  |             | `gate`                            |
 | (actions, fleet)                          |             |                                   |
 | approved / break-glass; rejected,         | `decided`   | `approved`, `proposal_ended`,     |
@@ -42,7 +42,7 @@ this package (`from provisioning import workflow`), not from its modules.
 from .applied import apply_finished, state_kept, state_pushed
 from .decided import approved, held_plan_dropped, policy_failed_again, proposal_ended
 from .drift import drift_checked, drift_summary
-from .gate import advance, gate, queue_apply
+from .gated import advance, gate, queue_apply
 from .guards import drift_refusal, idle_refusal, is_busy
 from .lost import Loss, StateVersion, after_loss, carried_on_by, refresh_and_plan, run_lost
 from .planned import (

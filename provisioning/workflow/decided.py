@@ -12,7 +12,7 @@ from .. import lifecycle
 from ..choices import AuditAction, ResourceEvent
 from ..models import Resource, Run
 from ..proposals import discard_fields
-from .gate import queue_apply
+from .gated import queue_apply
 from .steps import E, S
 
 

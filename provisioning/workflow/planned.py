@@ -19,7 +19,7 @@ from ..approval_policy import ApprovalPolicy, Requirement
 from ..choices import AuditAction, PlanHold, ResourceStatus, RunStatus
 from ..models import Resource, Run
 from ..proposals import adopt_fields, changed_names, current, proposed
-from .gate import carry_out_gate, gate
+from .gated import carry_out_gate, gate
 from .steps import E, Next, S, Step, counts, lock_resource, move
 
 
