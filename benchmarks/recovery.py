@@ -148,7 +148,7 @@ def _run(log: Any) -> dict[str, Any]:
                 environment="dev",
                 name=f"recovery-{uuid.uuid4().hex[:6]}",
                 parameters={"delay": SLOW_SECONDS, "label": "bench"},
-            )
+            ).resource
             log("  recovery: applying tf_slow, then killing the worker's pool child")
 
             def sleeping_apply() -> Run | None:

@@ -44,6 +44,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from idp import audit
+from idp.actors import Person, signed_in
 from idp.conf import setting
 from idp.jobs import dispatch as jobs
 from idp.jobs.models import JOB_ACTIVE, JobStatus
@@ -187,7 +188,7 @@ def check_registration(
 
 @transaction.atomic
 def register_source(
-    actor: Any,
+    actor: Person | None,
     url: str,
     *,
     ref_pattern: str = "v*",
@@ -210,7 +211,7 @@ def register_source(
         paths=clean_paths,
         signing_key=signing_key,
         webhook_secret=webhook_secret or "",
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=signed_in(actor),
     )
     audit.record(
         AuditAction.SOURCE_REGISTERED,
@@ -750,7 +751,7 @@ def refresh_template(template: Template) -> Template:
 
 @transaction.atomic
 def set_version_status(
-    version: TemplateVersion, status: str, *, actor: Any = None, reason: str = ""
+    version: TemplateVersion, status: str, *, actor: Person | None = None, reason: str = ""
 ) -> TemplateVersion:
     """Deprecate (new requests warned), withdraw (new requests refused, existing resources
     flagged) or reactivate a version; audited. The template's current version follows."""

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from idp import audit
+from idp.actors import Person
 from idp.models import Team
 
 from ..choices import AuditAction
@@ -69,7 +70,7 @@ def describe_changes(old: TemplateVersion | None, new: ParsedTemplate) -> str:
 
 @transaction.atomic
 def store_template(
-    parsed: ParsedTemplate, *, source_path: str = "", actor: Any = None
+    parsed: ParsedTemplate, *, source_path: str = "", actor: Person | None = None
 ) -> tuple[Template, TemplateVersion, bool]:
     """Create or update the Template; a new TemplateVersion only when the content hash is new."""
     meta = parsed.metadata
@@ -138,7 +139,7 @@ def _folders() -> list[tuple[str, Path]]:
     return found
 
 
-def sync_templates(*, actor: Any = None, only: list[str] | None = None) -> SyncReport:
+def sync_templates(*, actor: Person | None = None, only: list[str] | None = None) -> SyncReport:
     """Load every template folder; each one loads or fails on its own."""
     report = SyncReport()
     taken: set[str] = set()
@@ -187,7 +188,7 @@ def _display(folder: Path) -> str:
 
 @transaction.atomic
 def deprecate_template(
-    template: Template, *, actor: Any = None, deprecated: bool = True
+    template: Template, *, actor: Person | None = None, deprecated: bool = True
 ) -> Template:
     """Hide a template from new requests (existing resources keep their version)."""
     if template.deprecated != deprecated:

@@ -206,7 +206,7 @@ class Activity:
                     name=spec.name,
                     parameters=spec.parameters,
                     service=spec.service,
-                )
+                ).resource
                 self.say(f"demo: alice requested {spec.label} ({spec.template})")
             elif resource.status == ResourceStatus.FAILED and not resource.provisioned_at:
                 # A plan that failed or waited past the approval window: plan it again.

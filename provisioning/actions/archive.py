@@ -18,6 +18,7 @@ from idp.services import Conflict, Forbidden, ServiceError
 from ..choices import AuditAction, ResourceStatus
 from ..models import Resource
 from .changes import is_busy, locked, was_applied
+from .results import Archived, Unarchived
 
 # Requests that came to nothing: a failed one that never applied, a rejected or withdrawn one.
 ARCHIVABLE = {ResourceStatus.FAILED, ResourceStatus.REJECTED}
@@ -57,7 +58,7 @@ def unarchive_refusal(resource: Resource, user: Person) -> ServiceError | None:
 
 
 @transaction.atomic
-def archive(resource: Resource, *, actor: Person) -> Resource:
+def archive(resource: Resource, *, actor: Person) -> Archived:
     """Archive a failed or rejected request: hidden from the lists, kept in audit."""
     resource = locked(resource)
     refusal = archive_refusal(resource, actor)
@@ -68,11 +69,11 @@ def archive(resource: Resource, *, actor: Person) -> Resource:
     audit.record(
         AuditAction.ARCHIVED, actor=actor, target=resource, details={"status": resource.status}
     )
-    return resource
+    return Archived(resource)
 
 
 @transaction.atomic
-def unarchive(resource: Resource, *, actor: Person) -> Resource:
+def unarchive(resource: Resource, *, actor: Person) -> Unarchived:
     """Bring an archived resource back into the lists (it keeps its status)."""
     resource = locked(resource)
     refusal = unarchive_refusal(resource, actor)
@@ -90,4 +91,4 @@ def unarchive(resource: Resource, *, actor: Person) -> Resource:
             "archived_at": archived_at.isoformat() if archived_at else None,
         },
     )
-    return resource
+    return Unarchived(resource)

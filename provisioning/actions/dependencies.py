@@ -41,6 +41,7 @@ from ..choices import (
     RunKind,
     RunStatus,
 )
+from ..lifecycle import Moved
 from ..models import Resource, ResourceDependency, Run
 from ..references import (
     ON_ITS_WAY,
@@ -361,7 +362,7 @@ def _nudge_waiting(upstream_id: int) -> None:
         dispatch.send(run_id)
 
 
-def on_resource_moved(moved: Any) -> None:
+def on_resource_moved(moved: Moved) -> None:
     """The lifecycle listener (registered in `ProvisioningConfig.ready`, called on commit):
     wake dependants' plans that waited for this resource, keep the rows with what is
     applied, and re-plan dependants whose upstream's output changed. A failure here is

@@ -7,11 +7,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from catalog.models import Service, Template, TemplateVersion
 from catalog.services.sources import version_refusal
 from idp import audit
 from idp.actors import Person, signed_in
 from idp.db import retry_on_deadlock
-from idp.models import Team
+from idp.models import Environment, Team
 from idp.services import Conflict, ServiceError
 
 from .. import dispatch, lifecycle
@@ -19,36 +20,28 @@ from ..choices import RESOURCE_GONE, AuditAction, RunKind
 from ..crypto import encrypt_json
 from ..models import Resource
 from . import dependencies, rules
-
-
-def request_resource(**request: Any) -> Resource:
-    """Request a new resource: check every rule, record it `pending` and queue its first plan.
-
-    Takes the keyword arguments of `request_or_replay` (slugs or resolved objects alike; the
-    rules are the same). The same idempotency key from the same user returns the resource
-    made the first time.
-    """
-    return request_or_replay(**request)[0]
+from .results import Requested
 
 
 @retry_on_deadlock  # a lost race (deadlock) runs the whole request again, a few times
-def request_or_replay(
+def request_resource(
     *,
     actor: Person,
-    template: Any,
-    version: Any,
+    template: Template | str,
+    version: TemplateVersion | str | int | None,
     team: Team | str,
-    environment: Any,
+    environment: Environment | str,
     name: Any,
     parameters: Any,
-    service: Any = None,
+    service: Service | str | None = None,
     expires_at: datetime | None = None,
     idempotency_key: str | None = None,
-) -> tuple[Resource, bool]:
-    """`request_resource`, and whether this call made the resource (False: a replay).
+) -> Requested:
+    """Request a new resource: check every rule, record it `pending` and queue its first plan.
 
-    With an idempotency key, requests racing each other get one answer: one of them makes
-    the resource, every other one (before, during or after it) gets that resource back,
+    Takes slugs or resolved objects alike (the rules are the same). With an idempotency key,
+    requests racing each other get one answer: one of them makes the resource, every other
+    one (before, during or after it) gets that resource back (`Requested.created` False),
     never a second row and never a name conflict with itself. The key is checked again
     inside the transaction (SQLite serialises writers there); on PostgreSQL the loser of a
     race waits on the unique index until the winner commits, then finds its resource.
@@ -58,14 +51,14 @@ def request_or_replay(
     if keyed:
         existing = replayed(actor, key)
         if existing is not None:
-            return existing, False
+            return Requested(existing, None)
     try:
         with transaction.atomic():
             if keyed:
                 existing = replayed(actor, key)
                 if existing is not None:
-                    return existing, False
-            resource = _request_resource(
+                    return Requested(existing, None)
+            return _request_resource(
                 actor=actor,
                 template=template,
                 version=version,
@@ -77,12 +70,11 @@ def request_or_replay(
                 expires_at=expires_at,
                 key=key,
             )
-            return resource, True
     except (IntegrityError, Conflict) as exc:
         if keyed:  # a concurrent request with the same key won the race: its answer is ours
             existing = replayed(actor, key)
             if existing is not None:
-                return existing, False
+                return Requested(existing, None)
         if isinstance(exc, Conflict):
             raise
         raise Conflict(
@@ -107,16 +99,16 @@ def replayed(actor: Person, idempotency_key: str | None) -> Resource | None:
 def _request_resource(
     *,
     actor: Person,
-    template: Any,
-    version: Any,
+    template: Template | str,
+    version: TemplateVersion | str | int | None,
     team: Team | str,
-    environment: Any,
+    environment: Environment | str,
     name: Any,
     parameters: Any,
-    service: Any,
+    service: Service | str | None,
     expires_at: datetime | None,
     key: str,
-) -> Resource:
+) -> Requested:
     tmpl = rules.resolve_template(template)
     ver = rules.resolve_version(tmpl, version)
     if refusal := version_refusal(ver):  # a withdrawn version takes no new requests
@@ -171,4 +163,4 @@ def _request_resource(
         target=resource,
         details={"template": str(ver), "environment": env.slug, "run": run.pk},
     )
-    return resource
+    return Requested(resource, run)

@@ -220,3 +220,50 @@ class Unlocked:
         if not parts:
             return f"{self.resource} was not locked; nothing was removed."
         return f"Unlocked {self.resource}: removed {', '.join(parts)}."
+
+
+@dataclass(frozen=True)
+class Requested:
+    """A new resource requested: recorded `pending` with its first plan queued; or, a repeat
+    of an idempotency key, the resource the first request made (nothing queued again). Whether
+    the plan needs approval is the plan's to say (its requirement), once it is made."""
+
+    resource: Resource
+    run: Run | None  # the first plan this request queued (None: a replay)
+
+    @property
+    def created(self) -> bool:
+        """Whether this call made the resource (False: it repeated an idempotency key)."""
+        return self.run is not None
+
+    @property
+    def message(self) -> str:
+        name = self.resource.name
+        if not self.created:
+            return f"{name} was requested already with this idempotency key; nothing was queued."
+        return f"Requested {name} from {self.resource.template.title}; its first plan is queued."
+
+
+@dataclass(frozen=True)
+class Archived:
+    """A failed or rejected request put away: out of the lists, kept in audit, reachable."""
+
+    resource: Resource
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.resource.name} is archived: it is hidden from the lists "
+            "(Show archived finds it)."
+        )
+
+
+@dataclass(frozen=True)
+class Unarchived:
+    """An archived resource taken back into the lists (its status as it was)."""
+
+    resource: Resource
+
+    @property
+    def message(self) -> str:
+        return f"{self.resource.name} is back in the lists."

@@ -65,7 +65,7 @@ def validate_name(value: Any) -> str:
     return name
 
 
-def resolve_template(value: Any) -> Template:
+def resolve_template(value: Template | str | None) -> Template:
     template: Template | None = (
         value
         if isinstance(value, Template)
@@ -78,7 +78,9 @@ def resolve_template(value: Any) -> Template:
     return template
 
 
-def resolve_version(template: Template, value: Any) -> TemplateVersion:
+def resolve_version(
+    template: Template, value: TemplateVersion | str | int | None
+) -> TemplateVersion:
     """A version of the template by number, by label (a source's tag such as `v1.1.0`, the
     `v` optional) or the object; empty = the current version."""
     if isinstance(value, TemplateVersion):
@@ -87,8 +89,10 @@ def resolve_version(template: Template, value: Any) -> TemplateVersion:
         return value
     if value in (None, ""):
         version = template.current_version or template.versions.order_by("-number").first()
-    elif isinstance(value, int) or str(value).strip().isdigit():
-        version = template.versions.filter(number=int(value)).first()
+    elif isinstance(value, int):
+        version = template.versions.filter(number=value).first()
+    elif str(value).strip().isdigit():
+        version = template.versions.filter(number=int(str(value))).first()
     else:
         label = str(value).strip()
         version = (
@@ -100,7 +104,7 @@ def resolve_version(template: Template, value: Any) -> TemplateVersion:
     return version
 
 
-def resolve_team(value: Any, actor: Person) -> Team:
+def resolve_team(value: Team | str | None, actor: Person) -> Team:
     """A team the actor can see; an unknown team and another team's read the same."""
     team = value if isinstance(value, Team) else Team.objects.filter(slug=str(value or "")).first()
     if team is None or not has_team_perm(actor, team, "view_team"):
@@ -108,7 +112,7 @@ def resolve_team(value: Any, actor: Person) -> Team:
     return team
 
 
-def resolve_environment(value: Any) -> Environment:
+def resolve_environment(value: Environment | str | None) -> Environment:
     if isinstance(value, Environment):
         return value
     env = Environment.objects.filter(slug=str(value or "")).first()
@@ -117,7 +121,7 @@ def resolve_environment(value: Any) -> Environment:
     return env
 
 
-def resolve_service(value: Any, team: Team) -> Service | None:
+def resolve_service(value: Service | str | None, team: Team) -> Service | None:
     """A service of the team, or none; another team's service reads as unknown."""
     if value in (None, ""):
         return None

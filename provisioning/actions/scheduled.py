@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 DRIFT_CHECK = "scheduled drift check"
 
 
-def detect_drift(resources: Any = None) -> list[Run]:
+def detect_drift(resources: Iterable[Resource] | None = None) -> list[Run]:
     """Queue a refresh-only plan for each provisioned resource without an active run."""
     qs = (
         Resource.objects.filter(status=ResourceStatus.PROVISIONED)

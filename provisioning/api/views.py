@@ -24,7 +24,7 @@ from idp.rbac import signed_in_user
 
 from .. import actions
 from ..access import resource_list_queryset, resource_queryset, run_queryset
-from ..actions.requests import replayed, request_or_replay
+from ..actions.requests import replayed
 from ..actions.results import PlanStarted
 from ..filtersets import ResourceFilterSet, RunFilterSet
 from ..models import Resource, Run
@@ -120,7 +120,7 @@ class ResourceViewSet(
         serializer = s.ResourceCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        resource, created = request_or_replay(
+        requested = actions.request_resource(
             actor=request.user,
             template=data["template"],
             version=data.get("version"),
@@ -132,7 +132,8 @@ class ResourceViewSet(
             expires_at=data.get("expires_at"),
             idempotency_key=key,
         )
-        return self._detail(resource, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        code = status.HTTP_201_CREATED if requested.created else status.HTTP_200_OK
+        return self._detail(requested.resource, code)
 
     @extend_schema(
         request=s.ParametersSerializer,
@@ -232,8 +233,8 @@ class ResourceViewSet(
     def archive(self, request: Request, pk: str | None = None) -> Response:
         """Archive a failed or rejected request: it leaves the lists (`?archived=true` shows
         it), stays reachable by id and in the audit log. 409 for any other resource."""
-        resource = actions.archive(self.get_object(), actor=request.user)
-        return self._detail(resource)
+        archived = actions.archive(self.get_object(), actor=request.user)
+        return self._detail(archived.resource)
 
     @extend_schema(
         request=None,
@@ -242,8 +243,8 @@ class ResourceViewSet(
     @action(detail=True, methods=["post"])
     def unarchive(self, request: Request, pk: str | None = None) -> Response:
         """Bring an archived resource back into the lists."""
-        resource = actions.unarchive(self.get_object(), actor=request.user)
-        return self._detail(resource)
+        unarchived = actions.unarchive(self.get_object(), actor=request.user)
+        return self._detail(unarchived.resource)
 
     @extend_schema(
         request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}

@@ -27,14 +27,11 @@ def resource_archive(request: HttpRequest, pk: int) -> HttpResponse:
     """Archive a failed or rejected request; the list follows, where it no longer shows."""
     resource = _resource(request, pk)
     try:
-        actions.archive(resource, actor=request.user)
+        archived = actions.archive(resource, actor=request.user)
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect(resource)
-    messages.success(
-        request,
-        f"{resource.name} is archived: it is hidden from the lists (Show archived finds it).",
-    )
+    messages.success(request, archived.message)
     return redirect(reverse("provisioning:resource_list"))
 
 
@@ -44,9 +41,9 @@ def resource_unarchive(request: HttpRequest, pk: int) -> HttpResponse:
     """Bring an archived resource back into the lists."""
     resource = _resource(request, pk)
     try:
-        actions.unarchive(resource, actor=request.user)
+        unarchived = actions.unarchive(resource, actor=request.user)
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect(resource)
-    messages.success(request, f"{resource.name} is back in the lists.")
-    return redirect(resource)
+    messages.success(request, unarchived.message)
+    return redirect(unarchived.resource)

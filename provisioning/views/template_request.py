@@ -135,7 +135,7 @@ def _submit(
         # refused a parameter, the action still runs for its other refusals, and whatever
         # it would have recorded is rolled back.
         with transaction.atomic():
-            resource = request_resource(
+            requested = request_resource(
                 actor=request.user,
                 template=template,
                 version=version,
@@ -154,6 +154,6 @@ def _submit(
         # A parameter the form already refused keeps the form's message only.
         add_service_error(exc, request_form, params_form, skip=params_form.errors)
         return False
-    request_form.resource = resource  # type: ignore[attr-defined]
-    messages.success(request, f"Requested {data['name']} from {template.title}.")
+    request_form.resource = requested.resource  # type: ignore[attr-defined]
+    messages.success(request, requested.message)
     return True

@@ -54,7 +54,7 @@ def test_bob_approves_alices_request_from_the_inbox(
         environment="prod",
         name="inbox-config",
         parameters={"message": "hello"},
-    )
+    ).resource
     wait_for_status(resource, {ResourceStatus.AWAITING_APPROVAL})
 
     # alice, the requester, has nothing to decide.

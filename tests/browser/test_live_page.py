@@ -74,7 +74,7 @@ def test_the_resource_page_follows_plan_approval_and_apply_without_reload(
         environment=environments["prod"],
         name="live-config",
         parameters={"message": "hello live", "replicas": 2, "secret_token": SECRET},
-    )
+    ).resource
     sign_in(page, "alice", "pw-alice")
     page.goto(f"/resources/{resource.pk}/")
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads

@@ -32,7 +32,7 @@ def test_a_plan_over_the_replica_limit_is_held_and_its_fix_passes(
         environment=environments["prod"],
         name="too-big",
         parameters={"message": "hello", "replicas": 7},
-    )
+    ).resource
     sign_in(page, "alice", "pw-alice")
     page.goto(f"/resources/{resource.pk}/")
     page.evaluate("window.__sameDocument = true")

@@ -31,7 +31,7 @@ def test_bob_reviews_hello_to_changed_and_watches_it_apply(
         environment="prod",
         name="greeting",
         parameters={"message": "hello", "replicas": 2},
-    )
+    ).resource
     wait_for_status(resource, {ResourceStatus.AWAITING_APPROVAL})
     actions.approve(resource, actor=bob)
     wait_for_status(resource, {ResourceStatus.PROVISIONED})

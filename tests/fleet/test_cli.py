@@ -59,7 +59,7 @@ def test_start_follow_and_cancel_from_the_cli(
             environment=env,
             name=f"{env}-cli",
             parameters={"message": message},
-        )
+        ).resource
         for env, message in (("sandbox", "hello"), ("dev", "replace-me"))
     ]
 

@@ -76,7 +76,7 @@ def test_thirty_resources_upgrade_in_waves(
                 environment=env,
                 name=f"{env}-r{i}",
                 parameters={"message": message},
-            )
+            ).resource
             for i, message in enumerate(messages_for(env))
         ]
     wait_all(resources["sandbox"] + resources["dev"], ResourceStatus.PROVISIONED)

@@ -35,7 +35,7 @@ def provisioned(actor, team, env, name="held"):
         environment=env,
         name=name,
         parameters={"message": "hello"},
-    )
+    ).resource
     run_queued(resource)
     return resource
 

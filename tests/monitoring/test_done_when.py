@@ -75,7 +75,7 @@ def test_done_when(
         environment=env,
         name="big-db",
         parameters={"allocated_storage": 500},
-    )
+    ).resource
     requirement = ApprovalPolicy.of(resource).requirement(
         resource, version, {"allocated_storage": 500}
     )

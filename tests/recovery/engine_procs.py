@@ -498,7 +498,7 @@ class Stack:
             name=kw.pop("name", f"r-{uuid.uuid4().hex[:6]}"),
             parameters=parameters,
             **kw,
-        )
+        ).resource
 
 
 def register_module(folder: str) -> Any:

@@ -36,7 +36,7 @@ def requested(alice: Any, teams: dict[str, Any]) -> Any:
             environment="dev",
             name=name,
             parameters={"message": "hi"},
-        )
+        ).resource
 
     return make
 

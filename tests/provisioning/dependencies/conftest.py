@@ -45,4 +45,4 @@ def ask(actor: Any, template: str, name: str, parameters: dict[str, Any], **kw: 
         name=name,
         parameters=parameters,
         **kw,
-    )
+    ).resource

@@ -111,7 +111,7 @@ def request_module(
         name=name,
         parameters=kw.pop("parameters", {"message": message}),
         **kw,
-    )
+    ).resource
 
 
 def run_queued(resource: Resource, *, limit: int = 10) -> list[Run]:

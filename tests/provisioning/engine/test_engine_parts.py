@@ -29,7 +29,7 @@ def new_resource(actor: Any, team: Any, name: str = "cfg", **kw: Any) -> Any:
         name=name,
         parameters=kw.pop("parameters", {"message": "m"}),
         **kw,
-    )
+    ).resource
 
 
 @pytest.mark.django_db

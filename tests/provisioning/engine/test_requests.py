@@ -27,7 +27,7 @@ def req(actor: Any, **overrides: Any) -> Any:
         "parameters": {"message": "hi"},
     }
     kw.update(overrides)
-    return actions.request_resource(**kw)
+    return actions.request_resource(**kw).resource
 
 
 @pytest.mark.django_db
@@ -99,6 +99,40 @@ def test_idempotency_key_returns_the_same_resource(alice, bob, teams, envs, echo
     other_user = req(bob, idempotency_key="key-1", name="cfg-bob")
     assert other_user.pk != first.pk
     assert Resource.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_request_says_what_it_queued_and_a_replay_that_it_queued_nothing(
+    alice, teams, envs, echo
+) -> None:
+    requested = actions.request_resource(
+        actor=alice,
+        template="tf-echo",
+        version=None,
+        team="payments",
+        environment="dev",
+        name="cfg",
+        parameters={"message": "hi"},
+        idempotency_key="key-2",
+    )
+    assert requested.created and requested.resource.status == ResourceStatus.PENDING
+    plan = Run.objects.get(resource=requested.resource)
+    assert requested.run == plan and plan.kind == RunKind.PLAN
+    title = requested.resource.template.title
+    assert requested.message == f"Requested cfg from {title}; its first plan is queued."
+    again = actions.request_resource(
+        actor=alice,
+        template="tf-echo",
+        version=None,
+        team="payments",
+        environment="dev",
+        name="ignored",
+        parameters={},
+        idempotency_key="key-2",
+    )
+    assert not again.created and again.run is None
+    assert again.resource.pk == requested.resource.pk
+    assert "requested already with this idempotency key" in again.message
 
 
 @pytest.mark.django_db

@@ -34,7 +34,7 @@ def test_failed_apply_then_retry_after_the_cause_is_fixed(alice, teams, envs, st
         environment="dev",
         name="broken",
         parameters={},
-    )
+    ).resource
     plan, apply = drive(resource)
     assert plan.status == RunStatus.SUCCEEDED
     assert apply.status == RunStatus.FAILED
@@ -76,7 +76,7 @@ def slow_request(actor: Any, team: Any, name: str, delay: float, label: str = "s
         environment="dev",
         name=name,
         parameters={"delay": delay, "label": label},
-    )
+    ).resource
 
 
 @pytest.mark.usefixtures("celery_worker")

@@ -155,7 +155,7 @@ def test_reaper_frees_the_lock_and_wakes_the_next_run(alice, teams, envs, echo, 
         environment="dev",
         name="lost",
         parameters={"message": "x"},
-    )
+    ).resource
     run = resource.runs.get()
     Run.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING,

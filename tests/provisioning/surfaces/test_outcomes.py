@@ -213,3 +213,16 @@ def test_an_unlock_says_what_it_removed(aws, platform_admin, teams, make_resourc
     out = StringIO()
     call_command("unlock", str(resource.pk), stdout=out)
     assert out.getvalue().strip() == f"{resource} was not locked; nothing was removed."
+
+
+def test_archive_and_unarchive_say_what_they_did(alice, teams, make_resource):
+    failed = make_resource(teams["payments"], "broken", status=ResourceStatus.FAILED)
+    archived = actions.archive(failed, actor=alice)
+    assert archived.resource.pk == failed.pk and archived.resource.archived_at is not None
+    assert archived.message == (
+        "broken is archived: it is hidden from the lists (Show archived finds it)."
+    )
+    unarchived = actions.unarchive(failed, actor=alice)
+    assert unarchived.resource.archived_at is None
+    assert unarchived.resource.status == ResourceStatus.FAILED  # it keeps its status
+    assert unarchived.message == "broken is back in the lists."
