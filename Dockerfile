@@ -7,7 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONPATH=/app \
-    DJANGO_SETTINGS_MODULE=idp.settings.production
+    DJANGO_SETTINGS_MODULE=config.settings.production
 
 WORKDIR /app
 
@@ -18,6 +18,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends git gnupg opens
 
 # Dependencies first, so code changes do not reinstall them.
 COPY pyproject.toml README.md manage.py ./
+COPY config ./config
 COPY idp ./idp
 COPY catalog ./catalog
 COPY provisioning ./provisioning
@@ -47,4 +48,4 @@ RUN IDP_SECRET_KEY="collectstatic-only-not-a-runtime-key-0123456789abcdefghijklm
 # Numeric, so that runtimes can check it is not root (Kubernetes' runAsNonRoot).
 USER 1000:1000
 EXPOSE 8000
-CMD ["gunicorn", "idp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -49,7 +49,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy idp catalog provisioning pipelines monitoring policies fleet
+	$(BIN)/mypy config idp catalog provisioning pipelines monitoring policies fleet
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py check_policies
 	$(BIN)/python manage.py makemigrations --check --dry-run

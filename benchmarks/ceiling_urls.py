@@ -11,7 +11,7 @@ def ceiling(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("bench/ceiling", ceiling, name="bench_ceiling"),
-    path("", include("idp.urls")),
+    path("", include("config.urls")),
 ]
 
 handler404 = "idp.views.not_found"

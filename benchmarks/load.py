@@ -31,7 +31,7 @@ def default_workers() -> int:
 
 
 class Gunicorn:
-    """`idp.wsgi` under gunicorn on a free loopback port, with the benchmark's settings."""
+    """`config.wsgi` under gunicorn on a free loopback port, with the benchmark's settings."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -42,7 +42,7 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "gunicorn", "idp.wsgi:application",
+                sys.executable, "-m", "gunicorn", "config.wsgi:application",
                 "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(self.workers),
                 "--log-level", "warning",

@@ -75,7 +75,7 @@ def _register_slow_template() -> Any:
 def _celery(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     with open(log_path, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "idp", *args],
+            [sys.executable, "-m", "celery", "-A", "config", *args],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 

@@ -63,11 +63,11 @@ class CeleryWorker:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> CeleryWorker:
-        from idp.celery import app
+        from config.celery import app
 
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "idp", "worker",
+                sys.executable, "-m", "celery", "-A", "config", "worker",
                 "-P", "prefork", "-c", str(self.concurrency), "-n", self.name,
                 "-l", "WARNING", "--without-gossip", "--without-mingle",
             ],

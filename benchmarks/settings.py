@@ -2,8 +2,8 @@
 
 import warnings
 
-from idp.settings.production import *  # noqa: F403
-from idp.settings.production import ALLOWED_HOSTS
+from config.settings.production import *  # noqa: F403
+from config.settings.production import ALLOWED_HOSTS
 
 ROOT_URLCONF = "benchmarks.ceiling_urls"
 # The Django test client (queries-per-request measurement) calls itself "testserver".

@@ -11,7 +11,7 @@ holder) while another beat has it:
 - on other databases (SQLite: `make run`, one machine), an exclusive `flock` on
   `<schedule file>.lock`, released by the kernel when the process dies.
 
-It is the settings' `CELERY_BEAT_SCHEDULER`, so every `celery -A idp beat` uses it (compose,
+It is the settings' `CELERY_BEAT_SCHEDULER`, so every `celery -A config beat` uses it (compose,
 Kubernetes, `make run`, by hand) without a `--scheduler` option. A beat whose PostgreSQL
 connection is lost while running takes the lock again, or stops if another beat got it
 meanwhile.

@@ -1,6 +1,6 @@
 """The platform's own settings, declared once: name, type, default, meaning.
 
-`idp/settings/base.py` loads every declared setting from the environment (a variable of the
+`config/settings/base.py` loads every declared setting from the environment (a variable of the
 same name, or the one named in `env`), so code reads `settings.IDP_…` directly and never
 guesses a default at the call site. `manage.py idp_settings` lists them with their values
 (secrets hidden). This module imports nothing from Django: settings load it.

@@ -22,7 +22,7 @@ from typing import Any
 from idp import conf
 
 FILENAME = "run-env.json"
-DEV_SETTINGS = "idp.settings.dev"
+DEV_SETTINGS = "config.settings.dev"
 
 
 def var_dir(environ: Mapping[str, str] = os.environ) -> Path:

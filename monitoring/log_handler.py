@@ -1,5 +1,5 @@
 """The CloudWatch Logs handler of the platform's own logs (web, worker, beat), built by
-`LOGGING` in `idp/settings/base.py` only when IDP_CLOUDWATCH_LOG_GROUP is set.
+`LOGGING` in `config/settings/base.py` only when IDP_CLOUDWATCH_LOG_GROUP is set.
 
 Logging is configured before Django's apps load, so this module imports no models (nor
 `monitoring.services`, whose package imports them).

@@ -1,4 +1,4 @@
-"""Included at /webhooks/ by idp/urls.py."""
+"""Included at /webhooks/ by config/urls.py."""
 
 from django.urls import path
 

@@ -41,7 +41,7 @@ urlpatterns = [
 ]
 
 # A template's request form: a catalog page (/catalog/templates/<slug>/request/, names in the
-# `catalog` namespace) served by provisioning; idp/urls.py mounts it with the catalog's pages.
+# `catalog` namespace) served by provisioning; config/urls.py mounts it with the catalog's pages.
 catalog_urlpatterns = [
     path(
         "templates/<slug:slug>/request/",

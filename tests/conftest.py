@@ -186,7 +186,7 @@ def celery_worker_session() -> Iterator[Any]:
     """A real Celery worker consuming from the configured broker (Redis in CI)."""
     from celery.contrib.testing.worker import start_worker
 
-    from idp.celery import app
+    from config.celery import app
 
     url = broker_url()
     if url.startswith("redis://"):

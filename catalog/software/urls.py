@@ -1,5 +1,5 @@
 """The software catalog's pages, mounted at /catalog/ in the `catalog` namespace beside the
-registry's (idp/urls.py joins them): services, entities, import, docs and scorecards."""
+registry's (config/urls.py joins them): services, entities, import, docs and scorecards."""
 
 from django.urls import path
 

@@ -40,9 +40,10 @@ class Check:
 
 
 def _celery_app() -> Any:
-    from idp.celery import app
+    # The project's Celery app (made by the wiring, which no app imports), as Celery's current.
+    from celery import current_app
 
-    return app
+    return current_app
 
 
 def check_database() -> str:

@@ -36,7 +36,7 @@ def test_production_logs_are_json_with_request_and_run_ids(tmp_path):
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "idp.settings.production",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "IDP_SECRET_KEY": "k" * 64,
         "IDP_ALLOWED_HOSTS": "testserver",
         "IDP_SSL_REDIRECT": "0",

@@ -31,7 +31,7 @@ def settings_command(url: str, **variables: str) -> subprocess.CompletedProcess[
         if not key.startswith("IDP_") or key == "IDP_WORK_DIR"
     }
     env.update(
-        DJANGO_SETTINGS_MODULE="idp.settings.test",
+        DJANGO_SETTINGS_MODULE="config.settings.test",
         AWS_ENDPOINT_URL=url,
         AWS_DEFAULT_REGION="eu-west-1",
         AWS_ACCESS_KEY_ID="testing",

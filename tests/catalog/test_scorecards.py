@@ -639,7 +639,7 @@ def test_the_daily_task_is_scheduled_and_scores(
     rules: None, make_service: Callable, settings: Any
 ) -> None:
     from catalog.software.tasks import score_services
-    from idp.celery import app
+    from config.celery import app
 
     make_service("orders")
     schedule = [e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()]

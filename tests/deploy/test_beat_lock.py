@@ -17,8 +17,8 @@ import yaml
 from django.conf import settings
 from django.db import connection
 
+from config.celery import app
 from idp.beat_lock import BeatLockHeld, SingleBeatScheduler
-from idp.celery import app
 
 
 def scheduler(schedule: Path) -> SingleBeatScheduler:
@@ -71,7 +71,7 @@ def _beat(
 ) -> subprocess.Popen[str]:
     """A `celery beat` process: by default as the Kubernetes manifest starts it."""
     args = command or [
-        *("celery", "--app=idp", "beat", "--loglevel=INFO"),
+        *("celery", "--app=config", "beat", "--loglevel=INFO"),
         f"--schedule={schedule}",
     ]
     assert args[0] == "celery"
@@ -117,7 +117,7 @@ def _second_beat_refused(
 def _test_env() -> dict[str, str]:
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "idp.settings.test",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "CELERY_BROKER_URL": "memory://",
     }
 
@@ -175,13 +175,13 @@ def test_make_runs_beat_takes_the_file_lock_on_sqlite_and_the_filesystem_broker(
         (broker / folder).mkdir(parents=True)
     env = {
         **_test_env(),
-        "DJANGO_SETTINGS_MODULE": "idp.settings.dev",
+        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'idp.sqlite3'}",
         "CELERY_BROKER_URL": "filesystem://",
         "IDP_BROKER_DIR": str(broker),
         "IDP_VAR_DIR": str(tmp_path),
     }
     schedule = tmp_path / "celerybeat-schedule"
-    command = ["celery", "-A", "idp", "beat", "-l", "INFO", "-s", str(schedule)]
+    command = ["celery", "-A", "config", "beat", "-l", "INFO", "-s", str(schedule)]
     output = _second_beat_refused(tmp_path, env, command)
     assert f"lock file {schedule}.lock" in output

@@ -78,7 +78,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def producer_on(settings: Any) -> Iterator[Callable[[str], None]]:
     """Point this process's Celery producer at another broker; the old one comes back after."""
-    from idp.celery import app
+    from config.celery import app
 
     previous = app.conf.broker_url
 

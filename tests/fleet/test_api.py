@@ -211,7 +211,7 @@ def test_portal_and_admin_pages(client_as, bob, carol, platform_admin, fleet_res
 def test_the_beat_sweeper_is_a_registered_task_that_drives_fleets(
     api_as, bob, fleet_resources, settings
 ):
-    from idp.celery import app
+    from config.celery import app
     from idp.jobs.tasks import jobs_housekeeping
 
     # The jobs' one housekeeping task drives fleets (the kind's schedule).

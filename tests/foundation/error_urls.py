@@ -3,8 +3,8 @@
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from idp.urls import handler404, handler500
-from idp.urls import urlpatterns as platform_urlpatterns
+from config.urls import handler404, handler500
+from config.urls import urlpatterns as platform_urlpatterns
 
 
 def boom(request: HttpRequest) -> HttpResponse:

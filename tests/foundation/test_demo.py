@@ -16,9 +16,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from catalog.services import sync_templates
+from config.demo import aws_data
+from config.demo.activity import AWAITING, DRIFTING, QUEUE, Activity, find
 from idp.choices import Role
-from idp.demo import aws_data
-from idp.demo.activity import AWAITING, DRIFTING, QUEUE, Activity, find
 from idp.models import AuditEvent, Environment, Membership
 from monitoring.models import Alert, Budget, CostRecord, MetricSample
 from monitoring.services import costs

@@ -29,9 +29,9 @@ def test_compose_has_every_service():
     assert services["postgres"]["image"] == "postgres:15"
     assert services["redis"]["image"] == "redis:7"
     assert services["moto"]["image"].startswith("motoserver/moto")
-    assert "gunicorn idp.wsgi" in services["web"]["command"]
-    assert services["worker"]["command"].startswith("celery -A idp worker")
-    assert services["beat"]["command"].startswith("celery -A idp beat")
+    assert "gunicorn config.wsgi" in services["web"]["command"]
+    assert services["worker"]["command"].startswith("celery -A config worker")
+    assert services["beat"]["command"].startswith("celery -A config beat")
     assert "8000:8000" in services["web"]["ports"]
 
 
@@ -42,7 +42,7 @@ def test_compose_wires_the_environment():
         env = {k: default(str(v)) for k, v in service["environment"].items()}
         assert service["env_file"] == ".env"  # IDP_SECRET_KEY lives there
         assert "IDP_SECRET_KEY" not in env
-        assert env["DJANGO_SETTINGS_MODULE"] == "idp.settings.production"
+        assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
         database = dj_database_url.parse(env["DATABASE_URL"])
         assert (database["ENGINE"], database["HOST"]) == (
             "django.db.backends.postgresql",
@@ -61,7 +61,7 @@ def test_dockerfile_builds_from_slim_python_and_collects_static():
     assert "pip install ." in dockerfile
     assert "collectstatic --no-input" in dockerfile
     assert "USER 1000:1000" in dockerfile  # not root; numeric so runAsNonRoot can check it
-    for path in ("idp", "templates", "static", "terraform_modules", "manage.py"):
+    for path in ("config", "idp", "templates", "static", "terraform_modules", "manage.py"):
         assert path in dockerfile
     # Every app of the project is in the image (an app left out stops it at start).
     from django.conf import settings

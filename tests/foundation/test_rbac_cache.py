@@ -116,7 +116,7 @@ def test_a_cache_outage_falls_back_to_the_database(
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"IGNORE_EXCEPTIONS": True},  # as idp/settings/base.py configures it
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True},  # as config/settings/base.py configures it
         }
     }
     assert rbac._shared_cache() is not None

@@ -14,7 +14,7 @@ from idp.models import APIToken
 from idp.scopes import ADMIN, APPROVE, READ, SCIM, WRITE, ScopeRefused, TokenScope
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("idp", "catalog", "provisioning", "pipelines", "monitoring", "policies", "fleet")
+APPS = ("config", "idp", "catalog", "provisioning", "pipelines", "monitoring", "policies", "fleet")
 
 
 def _token(username: str, held: list[str]) -> APIToken:

@@ -61,7 +61,7 @@ def test_session_api_writes_need_csrf_too(by_role, teams, db):
 
 
 def test_debug_is_off_unless_asked():
-    code = "import idp.settings.base as b; print(b.DEBUG)"
+    code = "import config.settings.base as b; print(b.DEBUG)"
     assert run_django(code).stdout.strip() == "False"
     assert run_django(code, IDP_DEBUG="1").stdout.strip() == "True"
 
@@ -69,7 +69,7 @@ def test_debug_is_off_unless_asked():
 @pytest.mark.parametrize("key", [None, "too-short"])
 def test_production_settings_refuse_a_missing_or_short_secret_key(key):
     env = {"IDP_SECRET_KEY": key} if key else {}
-    result = run_django("import idp.settings.production", **env)
+    result = run_django("import config.settings.production", **env)
     assert result.returncode != 0
     assert "IDP_SECRET_KEY must be set" in result.stderr
 
@@ -91,7 +91,7 @@ def test_production_settings_pass_check_deploy():
         cwd=ROOT,
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith("IDP_")},
-            "DJANGO_SETTINGS_MODULE": "idp.settings.production",
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "IDP_SECRET_KEY": secrets.token_urlsafe(60),
             # Without it /metrics is off and the deploy check says so (tests/security).
             "IDP_METRICS_TOKEN": secrets.token_urlsafe(30),
@@ -103,7 +103,7 @@ def test_production_settings_pass_check_deploy():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
     code = (
-        "import os, django; os.environ['DJANGO_SETTINGS_MODULE']='idp.settings.production';"
+        "import os, django; os.environ['DJANGO_SETTINGS_MODULE']='config.settings.production';"
         "django.setup(); from django.conf import settings as s;"
         "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0)"
     )

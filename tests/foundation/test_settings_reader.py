@@ -24,10 +24,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("provisioning/engine/terraform.py", "base_env"): (
         "builds Terraform's environment from its pass-through list (no platform secrets)"
     ),
-    ("idp/management/commands/run_platform.py", "handle"): (
+    ("config/management/commands/run_platform.py", "handle"): (
         "builds the environment of the portal, worker, beat and local AWS API `make run` starts"
     ),
-    ("idp/management/commands/run_platform.py", "serve_aws"): (
+    ("config/management/commands/run_platform.py", "serve_aws"): (
         "configures the local AWS API in its own child process (moto reads its recorder "
         "settings from the environment)"
     ),
@@ -43,8 +43,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ),
     # --- choosing the settings module (nothing is configured yet) -------------------------
     ("manage.py", "main"): "names the default settings module (DJANGO_SETTINGS_MODULE)",
-    ("idp/celery.py", "<module>"): "names the default settings module (DJANGO_SETTINGS_MODULE)",
-    ("idp/wsgi.py", "<module>"): "names the default settings module (DJANGO_SETTINGS_MODULE)",
+    ("config/celery.py", "<module>"): "names the default settings module (DJANGO_SETTINGS_MODULE)",
+    ("config/wsgi.py", "<module>"): "names the default settings module (DJANGO_SETTINGS_MODULE)",
     # --- the developer CLI: a separate program on the user's machine, no platform settings -
     ("idp/cli/config.py", "config_path"): "the CLI's own configuration folder (XDG_CONFIG_HOME)",
     ("idp/cli/config.py", "load"): "the CLI's own address and token (IDP_URL, IDP_TOKEN)",

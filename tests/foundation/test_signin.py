@@ -148,7 +148,7 @@ def test_configured_provider_appears_on_login_page(providers, label, client, db,
 
 
 def test_sso_settings_come_from_the_environment(monkeypatch):
-    from idp.settings import base
+    from config.settings import base
 
     monkeypatch.setenv("IDP_GITHUB_CLIENT_ID", "abc")
     monkeypatch.setenv("IDP_OIDC_CLIENT_ID", "def")

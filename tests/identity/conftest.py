@@ -66,7 +66,7 @@ class OIDCProvider:
         requests.post(f"{self.url}/_test/faults", json=faults, timeout=5).raise_for_status()
 
     def provider_settings(self) -> dict[str, Any]:
-        """SOCIALACCOUNT_PROVIDERS as idp/settings/base.py builds it from IDP_OIDC_*."""
+        """SOCIALACCOUNT_PROVIDERS as config/settings/base.py builds it from IDP_OIDC_*."""
         return {
             "openid_connect": {
                 "APPS": [
@@ -105,7 +105,7 @@ def oidc_server() -> Iterator[OIDCProvider]:
 @pytest.fixture
 def oidc(oidc_server: OIDCProvider, settings: Any, monkeypatch: Any) -> Iterator[OIDCProvider]:
     """The OIDC provider, configured as the portal's SSO from IDP_OIDC_* as in production."""
-    from idp.settings.base import _socialaccount_providers
+    from config.settings.base import _socialaccount_providers
 
     oidc_server.faults()
     monkeypatch.setenv("IDP_OIDC_CLIENT_ID", oidc_server.client_id)
@@ -210,7 +210,7 @@ def saml(
 ) -> Iterator[SAMLProvider]:
     """The pysaml2 IdP as the portal's SAML provider (IDP_SAML_* as in production); the IdP
     reads the portal's SP metadata from its stable URL."""
-    from idp.settings.base import _socialaccount_providers
+    from config.settings.base import _socialaccount_providers
 
     saml_server.faults()
     monkeypatch.setenv("IDP_SAML_IDP_ENTITY_ID", saml_server.entity_id)
@@ -277,7 +277,7 @@ def github_oauth(github_oauth_server: GitHubOAuth, settings: Any, monkeypatch: A
     set here the way that import sets them)."""
     from allauth.socialaccount.providers.github.views import GitHubOAuth2Adapter
 
-    from idp.settings.base import _socialaccount_providers
+    from config.settings.base import _socialaccount_providers
 
     monkeypatch.setenv("IDP_GITHUB_CLIENT_ID", "Iv1.portal")
     monkeypatch.setenv("IDP_GITHUB_CLIENT_SECRET", "gh-secret")

@@ -20,7 +20,7 @@ from catalog.choices import DocsStatus, EntityKind, EntityOrigin
 from catalog.models import DocsBuild, Entity, Template, TemplateSource
 from catalog.services import sources
 from catalog.software.services import docs
-from idp.celery import app
+from config.celery import app
 from idp.jobs import dispatch
 from idp.jobs.models import JobStatus
 from idp.jobs.registry import kinds

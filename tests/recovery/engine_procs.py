@@ -1,5 +1,5 @@
 """Real processes for the engine's recovery tests: a database, a broker and a local AWS API
-of their own, and `celery -A idp worker` / `celery -A idp beat` processes as shipped.
+of their own, and `celery -A config worker` / `celery -A config beat` processes as shipped.
 
 - `recovery_db` (session): a fresh database, migrated by `manage.py migrate` in a child
   process: a new PostgreSQL database (dropped at the end) when the suite runs on
@@ -103,7 +103,7 @@ def _admin_connect(cfg: dict[str, Any]) -> Any:
 
 
 def _migrate(url: str) -> None:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "idp.settings.test", "DATABASE_URL": url}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": url}
     done = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
         cwd=REPO,
@@ -250,7 +250,7 @@ def producer_on(broker: Broker) -> Iterator[None]:
     """This process's Celery producer sends to `broker`; the configured one comes back."""
     from django.conf import settings
 
-    from idp.celery import app
+    from config.celery import app
 
     before = (app.conf.broker_url, dict(app.conf.broker_transport_options or {}))
     variable = os.environ.get("CELERY_BROKER_URL")
@@ -398,7 +398,7 @@ class Stack:
 
         values = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "idp.settings.test",
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": self.db.url,
             **self.broker.env(),
             "AWS_ENDPOINT_URL": self.moto.url,
@@ -419,7 +419,7 @@ class Stack:
         log_path = self.tmp / f"{name}.log"
         with open(log_path, "ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "idp", *args],
+                [sys.executable, "-m", "celery", "-A", "config", *args],
                 cwd=REPO,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -432,7 +432,7 @@ class Stack:
         return started
 
     def start_worker(self, name: str = "worker", *, concurrency: int = 1, **env: Any) -> Proc:
-        """`celery -A idp worker` as shipped (prefork), logging each task's end; returns once
+        """`celery -A config worker` as shipped (prefork), logging each task's end; returns once
         it consumes."""
         worker = self._spawn(
             name,
@@ -445,7 +445,7 @@ class Stack:
         return worker
 
     def start_beat(self, name: str = "beat", **env: Any) -> Proc:
-        """`celery -A idp beat` with its schedule file and pid file in the test's folder."""
+        """`celery -A config beat` with its schedule file and pid file in the test's folder."""
         return self._spawn(
             name,
             ["beat", "-s", str(self.tmp / f"{name}-schedule"), "--pidfile",

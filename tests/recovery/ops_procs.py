@@ -51,7 +51,9 @@ INHERITED_NOT = (
 
 def base_env(mark: str, **values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in INHERITED_NOT}
-    env.update({MARK: mark, "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "idp.settings.dev"})
+    env.update(
+        {MARK: mark, "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    )
     env.update(values)
     return env
 

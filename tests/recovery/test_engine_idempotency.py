@@ -35,7 +35,7 @@ def start_server(stack: Stack) -> str:
     log_path = stack.tmp / "gunicorn.log"
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "idp.wsgi", "--bind", f"127.0.0.1:{port}",
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
              "--workers", "3", "--threads", "2", "--timeout", "60"],
             cwd=REPO, env=stack.env(), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from idp.celery import app
+from config.celery import app
 from provisioning import actions, lifecycle
 from provisioning.choices import RunStatus
 from provisioning.engine import runner, workdirs

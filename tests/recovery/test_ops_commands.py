@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from config.management.commands.run_platform import MAX_QUICK_DEATHS, QUICK_SECONDS, Restarts
 from idp import runenv, services
-from idp.management.commands.run_platform import MAX_QUICK_DEATHS, QUICK_SECONDS, Restarts
 
 CLOSED = "http://127.0.0.1:9"  # nothing listens on loopback's port 9: refused at once
 
@@ -58,7 +58,10 @@ def test_run_env_fills_in_only_what_the_terminal_left_unset(tmp_path: Path) -> N
     assert runenv.load(environ) == {"CELERY_BROKER_URL": "filesystem://"}
     assert environ["AWS_ENDPOINT_URL"] == "http://elsewhere"
     # Tests and production never read it.
-    settings_module = {"IDP_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "idp.settings.test"}
+    settings_module = {
+        "IDP_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
     assert runenv.load(settings_module) == {}
     # Another process's file is not ours to remove; ours goes.
     runenv.remove(tmp_path, os.getpid() + 1)

@@ -58,7 +58,7 @@ def test_requests_after_the_database_drops_connections_are_answered(
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
             AWS_DEFAULT_REGION="eu-west-1",
-            DJANGO_SETTINGS_MODULE="idp.settings.production",
+            DJANGO_SETTINGS_MODULE="config.settings.production",
             IDP_SECRET_KEY="recovery-test-" + "k" * 60,
             IDP_SSL_REDIRECT="0",
             IDP_API_RATE="100000/minute",
@@ -70,7 +70,7 @@ def test_requests_after_the_database_drops_connections_are_answered(
         # Sync workers keep one connection each for CONN_MAX_AGE: the ones the drop kills.
         web = procs.start(
             [
-                *(sys.executable, "-m", "gunicorn", "idp.wsgi", "-b", f"127.0.0.1:{port}"),
+                *(sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}"),
                 *("-w", "2", "--access-logfile", "-"),
             ],
             env,

@@ -239,7 +239,7 @@ def test_the_next_make_run_finds_the_local_aws_api_data(platform: Platform) -> N
     log = platform.root / "aws-again.log"
     platform.procs.start(
         [
-            *(sys.executable, "-m", "idp.management.commands.run_platform"),
+            *(sys.executable, "-m", "config.management.commands.run_platform"),
             *("serve-aws", str(port), str(platform.var / "aws-state.jsonl")),
         ],
         platform.procs.env(),

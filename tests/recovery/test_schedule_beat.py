@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from idp.celery import app
+from config.celery import app
 from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.models import Resource
 

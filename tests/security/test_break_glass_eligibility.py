@@ -111,7 +111,7 @@ def _decides_break_glass_alone(path: Path) -> list[str]:
 def test_break_glass_eligibility_has_one_home() -> None:
     offenders = [
         found
-        for app in ("provisioning", "idp", "catalog", "fleet", "policies", "pipelines")
+        for app in ("provisioning", "config", "idp", "catalog", "fleet", "policies", "pipelines")
         for path in sorted((ROOT / app).rglob("*.py"))
         if "migrations" not in path.parts
         for found in _decides_break_glass_alone(path)

@@ -407,7 +407,7 @@ def test_the_sandbox_has_an_empty_environment(
 ) -> None:
     monkeypatch.setenv("IDP_CANARY_SECRET", SECRET)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "idp.settings.dev")
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
     result, _ = run_python(
         tmp_path, "import os, sys; print(sorted(os.environ.items())); print(sorted(sys.modules))"

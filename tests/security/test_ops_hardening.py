@@ -1,7 +1,7 @@
 """Operations hardening (issue 24, findings 10 and 11): what `make run` and production show a
 stranger when something breaks, and who may read the API's schema.
 
-`make run` runs with DEBUG on (idp/settings/dev.py). Under DEBUG, Django answers an uncaught
+`make run` runs with DEBUG on (config/settings/dev.py). Under DEBUG, Django answers an uncaught
 exception with its technical 500 page: the traceback, every setting and the request's
 environment (DATABASE_URL unmasked). These tests raise through the same middleware and
 handlers as `make run` (settings.DEBUG = True) and read the page a client gets.
@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-import idp.urls
+import config.urls
 from idp import conf
 
 MARKER = "boom-6f1d-do-not-show"
@@ -66,14 +66,14 @@ class _RaisingAPI(APIView):
 # The platform's own URLs plus a few that raise: this module is the ROOT_URLCONF of the
 # tests below (handler500 as the platform sets it).
 urlpatterns = [
-    *idp.urls.urlpatterns,
+    *config.urls.urlpatterns,
     path("boom/", _raise),
     path("boom-template/", _raise_in_template),
     path("api/v1/boom/", _RaisingAPI.as_view()),
     path("api/v1/boom-plain/", _raise),
 ]
-handler404 = idp.urls.handler404
-handler500 = idp.urls.handler500
+handler404 = config.urls.handler404
+handler500 = config.urls.handler500
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_make_run_is_debug_so_the_technical_page_is_what_these_tests_guard() -> 
         ],
         env={
             **{k: v for k, v in os.environ.items() if k != "IDP_DEBUG"},
-            "DJANGO_SETTINGS_MODULE": "idp.settings.dev",
+            "DJANGO_SETTINGS_MODULE": "config.settings.dev",
         },
         capture_output=True,
         text=True,
@@ -201,14 +201,14 @@ def _setting_in(module: str, name: str, extra_env: dict[str, str] | None = None)
 
 @pytest.mark.slow
 def test_production_keeps_the_schema_private_unless_told() -> None:
-    assert _setting_in("idp.settings.production", "IDP_API_SCHEMA_PUBLIC") is False
+    assert _setting_in("config.settings.production", "IDP_API_SCHEMA_PUBLIC") is False
     assert (
         _setting_in(
-            "idp.settings.production", "IDP_API_SCHEMA_PUBLIC", {"IDP_API_SCHEMA_PUBLIC": "true"}
+            "config.settings.production", "IDP_API_SCHEMA_PUBLIC", {"IDP_API_SCHEMA_PUBLIC": "true"}
         )
         is True
     )
-    assert _setting_in("idp.settings.dev", "IDP_API_SCHEMA_PUBLIC") is True
+    assert _setting_in("config.settings.dev", "IDP_API_SCHEMA_PUBLIC") is True
 
 
 @pytest.mark.django_db

@@ -69,7 +69,7 @@ def manage_check_deploy(**env: str) -> subprocess.CompletedProcess[str]:
         cwd=ROOT,
         env={
             **clean,
-            "DJANGO_SETTINGS_MODULE": "idp.settings.production",
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "IDP_SECRET_KEY": secrets.token_urlsafe(60),
             **env,
         },

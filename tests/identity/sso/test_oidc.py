@@ -130,8 +130,8 @@ def test_scim_user_signs_in_by_sso_and_scim_deactivation_kills_the_token(
     in through the IdP as that same user and works with a token; deactivation ends it."""
     import requests
 
+    from config.settings.base import _socialaccount_providers
     from idp.auth import scim
-    from idp.settings.base import _socialaccount_providers
 
     monkeypatch.setenv("IDP_SSO_LINK_BY_EMAIL", "true")
     settings.SOCIALACCOUNT_PROVIDERS = _socialaccount_providers()

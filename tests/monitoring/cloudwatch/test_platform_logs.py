@@ -34,7 +34,7 @@ def test_no_cloudwatch_handler_unless_a_log_group_is_set() -> None:
 def test_platform_logs_reach_the_log_group_as_json(aws: str) -> None:
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "idp.settings.test",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "AWS_ENDPOINT_URL": aws,
         "AWS_DEFAULT_REGION": "eu-west-1",
         "IDP_CLOUDWATCH_LOG_GROUP": "/idp/platform/test",

@@ -39,10 +39,10 @@ def database_url() -> str:
 
 
 def start_worker(queue: str, moto: str, tmp: Path) -> subprocess.Popen[bytes]:
-    """A real `celery -A idp worker` process on the test database, consuming only `queue`."""
+    """A real `celery -A config worker` process on the test database, consuming only `queue`."""
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "idp.settings.test",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": os.environ["CELERY_BROKER_URL"],
         "AWS_ENDPOINT_URL": moto,

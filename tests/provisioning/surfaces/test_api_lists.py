@@ -213,7 +213,7 @@ def test_long_lists_are_counted_in_full_when_the_cache_is_down(
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"IGNORE_EXCEPTIONS": True},  # as idp/settings/base.py configures it
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True},  # as config/settings/base.py configures it
         }
     }
     for name in ("one", "two", "three"):

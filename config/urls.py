@@ -1,3 +1,5 @@
+"""The portal's, the API's and the hooks' addresses: every app's urls joined in one place."""
+
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -5,12 +7,11 @@ from django.views.generic import RedirectView
 from catalog import urls as catalog_urls
 from catalog.api.template_sources import template_source_webhook
 from catalog.software import urls as software_urls
+from idp import views, views_service_accounts
+from idp.api.schema_access import SchemaDocsView, SchemaView
+from idp.ops import views as ops_views
 from monitoring import hooks as monitoring_hooks
 from provisioning import urls as provisioning_urls
-
-from . import views, views_service_accounts
-from .api.schema_access import SchemaDocsView, SchemaView
-from .ops import views as ops_views
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -33,7 +33,7 @@ from . import aws_data, pipelines
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Stored as the template's source, relative to the project (no machine paths).
-TEMPLATE_SOURCE = "idp/demo/templates"
+TEMPLATE_SOURCE = "config/demo/templates"
 REQUESTER = "alice"
 CHANGED_MESSAGE = "changed outside the platform"
 

@@ -5,10 +5,10 @@ import os
 from celery import Celery
 from celery.signals import worker_ready
 
-from . import runenv
+from idp import runenv
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "idp.settings.dev")
-# `celery -A idp …` started by hand talks to a running `make run` (see idp/runenv.py).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+# `celery -A config …` started by hand talks to a running `make run` (see idp/runenv.py).
 runenv.load()
 
 app = Celery("idp")

@@ -7,10 +7,10 @@ and after MAX_QUICK_DEATHS such deaths in a row the platform stops. The local AW
 data survives restarts (its requests are recorded in `var/aws-state.jsonl` and replayed
 when it starts). The settings the children get are written to `var/run-env.json` for
 commands started from another terminal (see idp/runenv.py). Once the worker and the portal
-are up, the demo's activity is added beside them (`seed_demo --activity`, see idp/demo;
+are up, the demo's activity is added beside them (`seed_demo --activity`, see config/demo;
 `--no-demo-activity` skips it). Ctrl-C stops everything.
 
-`python -m idp.management.commands.run_platform serve-aws PORT FILE` is the local AWS
+`python -m config.management.commands.run_platform serve-aws PORT FILE` is the local AWS
 API child itself.
 """
 
@@ -211,7 +211,9 @@ class Command(BaseCommand):
             **os.environ,
             **shared,
             "IDP_VAR_DIR": str(var),
-            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "idp.settings.dev"),
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "DJANGO_SETTINGS_MODULE", "config.settings.dev"
+            ),
             "PYTHONUNBUFFERED": "1",
         }
         python = sys.executable
@@ -227,12 +229,23 @@ class Command(BaseCommand):
         others = [
             child(
                 "worker",
-                [python, "-m", "celery", "-A", "idp", "worker", "-l", "INFO", "--concurrency", "2"],
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-l",
+                    "INFO",
+                    "--concurrency",
+                    "2",
+                ],
             ),
             child(
                 "beat",
                 [
-                    *(python, "-m", "celery", "-A", "idp", "beat", "-l", "INFO"),
+                    *(python, "-m", "celery", "-A", "config", "beat", "-l", "INFO"),
                     *("-s", str(var / "celerybeat-schedule")),
                 ],
             ),

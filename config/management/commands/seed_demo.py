@@ -2,7 +2,7 @@
 
 With `--activity` it adds what happens in them (costs, budgets, metrics, a pipeline's runs,
 resources planned and applied by the worker, a drifted one, one awaiting approval): see
-`idp.demo`. That part needs the local AWS API, a worker and the portal running; `make run`
+`config.demo`. That part needs the local AWS API, a worker and the portal running; `make run`
 starts it once they are up.
 """
 
@@ -149,7 +149,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<6} {password}")
 
     def _activity(self, portal_url: str, timeout: float) -> None:
-        from idp.demo.activity import Activity
+        from config.demo.activity import Activity
 
         # Progress lines go to `make run`'s console: keep the libraries' chatter out of it.
         for name in ("botocore", "kombu"):

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "pipelines",
     "monitoring",
     "fleet",
+    "config",
 ]
 
 MIDDLEWARE = [
@@ -78,8 +79,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "idp.urls"
-WSGI_APPLICATION = "idp.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
