@@ -85,7 +85,7 @@ def test_a_cache_outage_limits_nothing(
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"IGNORE_EXCEPTIONS": True},  # as idp/settings/base.py configures it
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True},  # as config/settings/base.py configures it
         }
     }
     client = api_as(alice)
