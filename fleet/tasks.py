@@ -15,7 +15,9 @@ log = logging.getLogger(__name__)
 def advance_fleet(fleet_id: int) -> str:
     """Advance one fleet upgrade one step (idempotent: a duplicate message changes nothing)."""
     from .actions import advance
+    from .hooks import drive_started
 
+    drive_started(fleet_id)
     try:
         return advance(fleet_id)
     except DatabaseError as exc:  # housekeeping drives it again
