@@ -55,7 +55,7 @@ def start_worker(queue: str, moto: str, tmp: Path) -> subprocess.Popen[bytes]:
         "-m",
         "celery",
         "-A",
-        "idp",
+        "config",
         "worker",
         "-Q",
         queue,
