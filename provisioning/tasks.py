@@ -30,7 +30,7 @@ def execute_run(run_id: int) -> str:
     from .engine.runner import RunTask
 
     try:
-        return RunTask(run_id).run()
+        return RunTask(run_id, follow=True).run()
     except DatabaseError as exc:
         # Before the run was taken, or after it ended: a `queued` run is re-sent by the
         # sweeper, a `running` one is ended by the reaper. (A drop mid-run is the runner's.)

@@ -68,19 +68,37 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
 
 
-class RunTask:
-    """Executes one queued run from start to end; safe to call twice for the same run."""
+# A plan that took longer than this leaves its apply to the queue: the task's time limit
+# counts from the plan's start, and the apply needs its own full IDP_RUN_TIME_LIMIT.
+FOLLOW_WITHIN_SECONDS = 60.0
 
-    def __init__(self, run_id: int) -> None:
+
+class RunTask:
+    """Executes one queued run from start to end; safe to call twice for the same run.
+
+    With `follow`, a plan whose apply the workflow queued at once (no approval needed)
+    goes on to that apply here, in the same task and with the same warm Terraform, instead
+    of a round trip through the broker; the apply's own message then finds it taken."""
+
+    def __init__(self, run_id: int, *, follow: bool = False) -> None:
         self.run_id = run_id
+        self.follow = follow
+        self.then: int | None = None
         self.workdir: Path | None = None
         self.redactor = Redactor()
         self.log: LogWriter | None = None
         self.resource: Resource | None = None
 
+    def run(self) -> str:
+        started = time.monotonic()
+        result = self.run_once()
+        if self.then is not None and time.monotonic() - started < FOLLOW_WITHIN_SECONDS:
+            RunTask(self.then).run_once()
+        return result
+
     # --- the fixed steps -----------------------------------------------------------------
 
-    def run(self) -> str:
+    def run_once(self) -> str:
         run = claim(RUN_JOB, self.run_id, worker_name())
         if run is None:
             return "skipped"
@@ -251,6 +269,16 @@ class RunTask:
             if kept is not None:
                 shutil.rmtree(kept, ignore_errors=True)
             raise
+        if self.follow and run.kind == RunKind.PLAN:
+            self.then = (
+                Run.objects.filter(
+                    plan_run_id=run.pk,
+                    kind__in=(RunKind.APPLY, RunKind.DESTROY),
+                    status=RunStatus.QUEUED,
+                )
+                .values_list("pk", flat=True)
+                .first()
+            )
 
     def init_then(self, tf: Terraform, steps: list[Step], *, needed: bool = True) -> list[Outcome]:
         """Run `init` (when needed) and the steps in one sequence; the steps' outcomes."""

@@ -209,3 +209,24 @@ def test_an_apply_reports_its_outputs_but_not_the_sensitive_values(tmp_path, set
     assert apply.outputs["shape"]["value"] == {"k": [1, 2]}
     assert apply.outputs["hidden"]["sensitive"] is True and "value" not in apply.outputs["hidden"]
     assert not any("sekret-5" in line for line in lines)
+
+
+@pytest.mark.django_db
+def test_a_plan_that_needs_no_approval_goes_on_to_its_apply_in_the_same_task(
+    alice, teams, envs, echo, state
+):
+    resource = request(alice, teams["payments"], name="follow")
+    plan = resource.runs.get()
+    assert RunTask(plan.pk, follow=True).run() == "succeeded"
+    resource.refresh_from_db()
+    apply = resource.runs.get(kind=RunKind.APPLY)
+    assert apply.status == RunStatus.SUCCEEDED and apply.plan_run_id == plan.pk
+    assert resource.status == ResourceStatus.PROVISIONED and resource.outputs["echo"] == "hello"
+    # Its message, when it comes, finds the apply taken.
+    assert RunTask(apply.pk, follow=True).run() == "skipped"
+    # Where an approval is needed the plan stops there, as without `follow`.
+    waiting = request(alice, teams["payments"], env="prod", name="follow-prod")
+    RunTask(waiting.runs.get().pk, follow=True).run()
+    waiting.refresh_from_db()
+    assert waiting.status == ResourceStatus.AWAITING_APPROVAL
+    assert not waiting.runs.filter(kind=RunKind.APPLY).exists()
