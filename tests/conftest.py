@@ -201,7 +201,31 @@ def celery_worker_session() -> Iterator[Any]:
     with start_worker(
         app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30
     ) as worker:
+        WORKER_STARTED.append(worker)
         yield worker
+    WORKER_STARTED.clear()
+
+
+# The session's worker, once a test started it: it keeps consuming for the later tests of
+# this process, including those that queue work without asking for it (`settle` runs runs
+# here, but the worker may take one first).
+WORKER_STARTED: list[Any] = []
+
+
+def _commits(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return "transactional_db" in getattr(item, "fixturenames", ()) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Before a test that committed its data is flushed, the session's worker (when one was
+    started) finishes what the test queued, whether or not the test asked for the worker:
+    a task still running deadlocks with the flush's TRUNCATE."""
+    if WORKER_STARTED and _commits(item):
+        wait_until_worker_idle(quiet=0.1)
 
 
 def wait_until_worker_idle(timeout: float = 30, quiet: float = 0.3) -> None:
