@@ -105,18 +105,8 @@ def export_parameters(prefix: str, bucket: str | None = None) -> dict[str, Any]:
             errors[environment.slug] = str(exc)
             log.warning("parameter backup of %s failed: %s", environment.slug, exc)
             continue
-        document = {
-            "environment": environment.slug,
-            "exported_at": timezone.now().isoformat(),
-            "parameters": entries,
-        }
-        s3.put_object(
-            Bucket=bucket or backup_bucket(),
-            Key=f"{prefix}{FOLDER}{environment.slug}.json",
-            Body=json.dumps(document, indent=2).encode(),
-            ContentType="application/json",
-            ServerSideEncryption="AES256",
-        )
+        key = f"{prefix}{FOLDER}{environment.slug}.json"
+        _save(s3, bucket, key, {"environment": environment.slug}, entries)
         exported[environment.slug] = len(entries)
     return {"exported": exported, "errors": errors, "config": _export_config(s3, prefix, bucket)}
 
@@ -132,19 +122,22 @@ def _export_config(s3: Any, prefix: str, bucket: str | None) -> dict[str, Any] |
     except (BotoCoreError, ClientError) as exc:
         log.warning("configuration backup of %s failed: %s", path, exc)
         return {"path": path, "error": str(exc)}
-    document = {
-        "config_path": path,
-        "exported_at": timezone.now().isoformat(),
-        "parameters": entries,
-    }
+    _save(s3, bucket, f"{prefix}{CONFIG_KEY}", {"config_path": path}, entries)
+    return {"path": path, "saved": len(entries)}
+
+
+def _save(
+    s3: Any, bucket: str | None, key: str, about: dict[str, str], entries: list[dict[str, Any]]
+) -> None:
+    """One backup document: what it is about, when, and the (encrypted) parameters."""
+    document = {**about, "exported_at": timezone.now().isoformat(), "parameters": entries}
     s3.put_object(
         Bucket=bucket or backup_bucket(),
-        Key=f"{prefix}{CONFIG_KEY}",
+        Key=key,
         Body=json.dumps(document, indent=2).encode(),
         ContentType="application/json",
         ServerSideEncryption="AES256",
     )
-    return {"path": path, "saved": len(entries)}
 
 
 def _generation(generation: int, source: str) -> str:
