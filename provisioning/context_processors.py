@@ -8,21 +8,28 @@ from .actions import inbox_count
 
 # Set by the inbox page, which has counted already: the badge is not counted twice.
 BADGE_KEY = "_idp_approvals_awaiting"
+# The badge counts up to this many and shows "99+" beyond: every page pays for a few rows,
+# not for every waiting plan.
+BADGE_MAX = 99
 
 
 def approvals(request: HttpRequest) -> dict[str, Any]:
     # A callable: counted only when a page shows the navigation, once per request.
-    return {"approvals_awaiting": lambda: approvals_awaiting(request)}
+    return {
+        "approvals_awaiting": lambda: approvals_awaiting(request),
+        "approvals_badge_max": BADGE_MAX,
+    }
 
 
 def approvals_awaiting(request: HttpRequest) -> int:
-    """How many plans await the signed-in user's decision (the navigation's badge)."""
+    """How many plans await the signed-in user's decision (the navigation's badge), counted
+    up to BADGE_MAX + 1."""
     cached = request.__dict__.get(BADGE_KEY)
     if cached is not None:
         return int(cached)
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return 0
-    count = inbox_count(user)
+    count = inbox_count(user, at_most=BADGE_MAX)
     request.__dict__[BADGE_KEY] = count
     return count

@@ -150,11 +150,16 @@ def pending(plans: Iterable[Run]) -> list[Pending]:
     return [Pending(plan.resource, plan) for plan in plans]
 
 
-def inbox_count(user: Person) -> int:
-    """How many plans await `user`'s decision (the navigation badge): one COUNT query."""
+def inbox_count(user: Person, *, at_most: int | None = None) -> int:
+    """How many plans await `user`'s decision: one COUNT query. With `at_most`, counting
+    stops past that many (the navigation badge shows "99+"): the database then reads a few
+    rows, not every waiting plan (30-45 ms at 5,000 of them)."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    return decidable_plans(user).count()
+    plans = decidable_plans(user)
+    if at_most is not None:
+        return plans.order_by()[: at_most + 1].count()
+    return plans.count()
 
 
 def find(user: Person, plan_run: int) -> Pending | None:

@@ -222,6 +222,27 @@ def test_badge_is_counted_once_per_page(awaiting_plan, alice, bob, client_as):
     assert b'class="badge warn inbox-count"' not in page.content
 
 
+def test_badge_stops_counting_past_its_most(
+    awaiting_plan, alice, bob, client_as, monkeypatch
+) -> None:
+    """Past BADGE_MAX plans the badge says "N+", and its count reads at most N + 1 rows: a
+    page costs the same with 5,000 plans waiting as with 100."""
+    from provisioning import context_processors
+
+    monkeypatch.setattr(context_processors, "BADGE_MAX", 2)
+    for name in ("a-config", "b-config", "c-config"):
+        awaiting_plan(name, alice)
+    assert actions.inbox_count(bob) == 3
+    assert actions.inbox_count(bob, at_most=2) == 3  # stops at the first past the most
+    assert actions.inbox_count(bob, at_most=1) == 2
+
+    with CaptureQueriesContext(connection) as ctx:
+        page = client_as(bob).get("/resources/")
+    assert b'aria-label="more than 2 plans await your decision">2+</span>' in page.content
+    (count,) = [q["sql"] for q in ctx.captured_queries if "awaiting_approval" in q["sql"]]
+    assert "LIMIT 3" in count, count
+
+
 # --- API -------------------------------------------------------------------------------
 
 
