@@ -16,6 +16,7 @@ import signal
 import stat
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,16 +42,22 @@ class KillOnStateWrite:
 
     def __init__(self) -> None:
         self.key = ""
+        self.find: Any = None
         self.pid = 0
         self.plan_file_mode: int | None = None
         self.plan_file: str = ""
         self.fired = threading.Event()
 
-    def arm(self, key: str, pid: int, plan_file: str) -> None:
-        self.key, self.pid, self.plan_file = key, pid, plan_file
+    def arm(self, key: str, find: Any) -> None:
+        """Kill on the next write of `key`; `find()` names then the (worker pid, plan file)
+        of the apply writing it, or (0, "") when no apply of that resource runs."""
+        self.key, self.find = key, find
 
     def after_put(self, key: str) -> None:
-        if not self.pid or key != self.key or self.fired.is_set():
+        if not self.key or key != self.key or self.fired.is_set():
+            return
+        self.pid, self.plan_file = self.find()
+        if not self.pid:
             return
         try:
             self.plan_file_mode = stat.S_IMODE(os.stat(self.plan_file).st_mode)
@@ -94,12 +101,22 @@ def arm_on_apply(stack: Stack, killer: KillOnStateWrite, resource: Resource, aft
             .first()
         )
 
-    apply = wait_for(running_apply, "the apply to start", timeout=150, every=0.05)
-    child = int(apply.worker.split(":")[1])
-    folders = list(stack.work_dir.glob(f"run-{apply.pk}-*"))
-    plan_file = str(folders[0] / "plan.tfplan") if folders else ""
-    killer.arm(state_key(resource), child, plan_file)
-    return apply
+    def find() -> tuple[int, str]:
+        # Read from the moto thread: no database there, so the worker's pool child and the
+        # newest plan file stand for the apply (one worker, concurrency 1).
+        workers = [p.proc.pid for p in stack.procs if p.name.startswith("worker")]
+        children = [
+            int(c)
+            for pid in workers
+            for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+        plans = sorted(stack.work_dir.glob("run-*/plan.tfplan"), key=lambda f: f.stat().st_mtime)
+        return (children[0], str(plans[-1]) if plans else "") if children else (0, "")
+
+    # Armed before the apply starts: a warm Terraform writes the state within a tenth of a
+    # second of the apply's start, sooner than a poll for the running apply could arm it.
+    killer.arm(state_key(resource), find)
+    return wait_for(running_apply, "the apply to start", timeout=150, every=0.05)
 
 
 def wait_status(resource: Resource, status: str, what: str, timeout: float = 200) -> None:
