@@ -214,7 +214,9 @@ WORKER_STARTED: list[Any] = []
 
 def _commits(item: pytest.Item) -> bool:
     marker = item.get_closest_marker("django_db")
-    return "transactional_db" in getattr(item, "fixturenames", ()) or bool(
+    names = getattr(item, "fixturenames", ())
+    # live_server asks for transactional_db dynamically, so it is not among the names.
+    return bool({"transactional_db", "live_server"} & set(names)) or bool(
         marker and marker.kwargs.get("transaction")
     )
 
