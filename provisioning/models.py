@@ -236,6 +236,15 @@ class Run(JobRow):
         indexes = [
             models.Index(fields=["resource", "-created_at"]),
             models.Index(fields=["status", "created_at"]),
+            # The plans that could await a decision, in the inbox's order (the window closing
+            # soonest first): the approvals badge and a page of the inbox read a few entries
+            # of it instead of scanning every run.
+            models.Index(
+                fields=["finished_at", "id"],
+                name="run_decidable_plans_idx",
+                condition=models.Q(kind=RunKind.PLAN, status=RunStatus.SUCCEEDED)
+                & ~models.Q(plan_hash=""),
+            ),
         ]
 
     def __str__(self) -> str:
