@@ -5,12 +5,10 @@ from typing import Any
 from django.http import HttpRequest
 
 from .actions import inbox_count
+from .actions.inbox import BADGE_MAX
 
 # Set by the inbox page, which has counted already: the badge is not counted twice.
 BADGE_KEY = "_idp_approvals_awaiting"
-# The badge counts up to this many and shows "99+" beyond: every page pays for a few rows,
-# not for every waiting plan.
-BADGE_MAX = 99
 
 
 def approvals(request: HttpRequest) -> dict[str, Any]:

@@ -15,16 +15,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.paginator import Page
 from django.db.models import F, JSONField, OuterRef, QuerySet, Subquery
 
 from catalog.services.costs import decimal_or_none
 from idp.actors import Person
+from idp.paginator import CountCachingPaginator
 
 from ..approval_policy import ApprovalPolicy, Requirement, decidable_plans, plan_expiry
 from ..choices import ApprovalDecision, RunKind, RunStatus
 from ..models import Approval, Resource, Run
 from ..plan_summary import plan_counts
 from . import proposals
+
+# The navigation's badge counts up to this many and shows "99+" beyond: every page pays for a
+# few rows, not for every waiting plan.
+BADGE_MAX = 99
 
 # Columns of a plan never needed to describe it (bytes, and the rendered plan text).
 _PLAN_DEFERRED = ("plan_file", "pending_state", "plan_text")
@@ -117,31 +123,63 @@ class InboxItem:
         }
 
 
+# The inbox's order: the window closes `approval_ttl` after the plan finished, soonest first
+# (the order of the partial index `run_decidable_plans_idx`).
+_INBOX_ORDER = (F("finished_at").asc(nulls_last=True), "pk")
+
+
 def awaiting(user: Person) -> QuerySet[Run]:
     """The plans awaiting `user`'s decision (the approval policy's `decidable_plans`, one
     query however many plans wait), each with its resource, the window closing soonest
     first. Lazy: a page of it reads only that page."""
-    return (
-        decidable_plans(user)
-        .select_related(
-            "template_version",
-            "created_by",
-            "resource__team",
-            "resource__environment",
-            "resource__template",
-            "resource__template_version",
-            "resource__requested_by",
-        )
-        .defer(
-            *_PLAN_DEFERRED,
-            "template_version__files",
-            "resource__template_version__files",
-            "resource__outputs",
-            "resource__sensitive_outputs",
-            "resource__drift_details",
-        )
-        # The window closes `approval_ttl` after the plan finished: soonest first.
-        .order_by(F("finished_at").asc(nulls_last=True), "pk")
+    return _described(decidable_plans(user)).order_by(*_INBOX_ORDER)
+
+
+def awaiting_ids(user: Person) -> QuerySet[Run, int]:
+    """The ids of the plans awaiting `user`'s decision, in the inbox's order: the policy's
+    query without the columns to show, which PostgreSQL plans in a tenth of the time. Page
+    it, then read the page's plans with `pending_of`."""
+    return decidable_plans(user).order_by(*_INBOX_ORDER).values_list("pk", flat=True)
+
+
+def pending_of(ids: Iterable[int]) -> list[Pending]:
+    """The plans `ids` (found by `awaiting_ids`) as inbox entries, in that order."""
+    ids = list(ids)
+    by_id = {plan.pk: plan for plan in _described(Run.objects.filter(pk__in=ids))}
+    return pending(by_id[pk] for pk in ids if pk in by_id)
+
+
+def page(user: Person, number: Any, size: int) -> tuple[Page[int], list[Pending]]:
+    """One page of the plans awaiting `user`'s decision, and those plans: the first page
+    walks the inbox's index in order; the total is exact up to the badge's limit and, past
+    it, counted at most once a minute per user."""
+    found = CountCachingPaginator(
+        awaiting_ids(user),
+        size,
+        exact_limit=BADGE_MAX,
+        count_key=f"inbox:{user.pk}",
+        first_page_in_order=True,
+    ).get_page(number)
+    return found, pending_of(found)
+
+
+def _described(plans: QuerySet[Run]) -> QuerySet[Run]:
+    """`plans` with the resource and what describing them reads, without the bytes."""
+    return plans.select_related(
+        "template_version",
+        "created_by",
+        "resource__team",
+        "resource__environment",
+        "resource__template",
+        "resource__template_version",
+        "resource__requested_by",
+    ).defer(
+        *_PLAN_DEFERRED,
+        "template_version__files",
+        "resource__template_version__files",
+        "resource__outputs",
+        "resource__sensitive_outputs",
+        "resource__drift_details",
     )
 
 

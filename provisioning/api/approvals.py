@@ -127,10 +127,10 @@ class ApprovalViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         """Plans awaiting your decision (paginated)."""
-        plans = inbox.awaiting(request.user)
-        # The paginator counts and slices the policy's query: one page read, not all.
-        page = self.paginate_queryset(plans)
-        items = inbox.describe(inbox.pending(page if page is not None else plans))
+        ids = inbox.awaiting_ids(request.user)
+        # The paginator counts and slices the policy's query: one page of ids, then its plans.
+        page = self.paginate_queryset(ids)
+        items = inbox.describe(inbox.pending_of(page if page is not None else ids))
         data = ApprovalItemSerializer([i.as_json() for i in items], many=True).data
         return self.get_paginated_response(data)
 

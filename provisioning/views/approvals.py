@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -28,12 +27,10 @@ INBOX_PAGE_SIZE = 50
 @login_required
 def approvals(request: HttpRequest) -> HttpResponse:
     """Plans awaiting my decision, the approval window closing soonest first."""
-    page = Paginator(inbox.awaiting(request.user), INBOX_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    # The navigation's badge is this count: not counted twice.
+    page, plans = inbox.page(request.user, request.GET.get("page"), INBOX_PAGE_SIZE)
+    # The navigation's badge is this count (past its limit it shows "99+"): not counted twice.
     request.__dict__[BADGE_KEY] = page.paginator.count
-    items = inbox.describe(inbox.pending(page))
+    items = inbox.describe(plans)
     return render(request, "provisioning/approvals.html", {"items": items, "page_obj": page})
 
 
