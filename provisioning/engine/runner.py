@@ -33,8 +33,8 @@ from ..choices import RunKind, RunStatus
 from ..crypto import decrypt_bytes, decrypt_json, encrypt_bytes
 from ..models import Resource, Run
 from ..sensitivity import split_outputs
-from . import workdirs
-from .backend import backend_tf, credentials_env, read_state
+from . import state_cache, workdirs
+from .backend import backend_tf, credentials_env
 from .claim import RUN_JOB
 from .dbretry import retry_locked
 from .logwriter import LogWriter
@@ -168,7 +168,8 @@ class RunTask:
         if run.kind == RunKind.DRIFT:
             return
         try:
-            version = workflow.StateVersion.of_document(read_state(resource))
+            # One HeadObject while the state is the one last summarised (state_cache).
+            version = state_cache.version(resource)
         except Exception as exc:  # noqa: BLE001 - not recorded: a loss is then "unknown"
             log.warning("run %s: could not read the state's serial: %s", run.pk, exc)
             return
@@ -176,6 +177,15 @@ class RunTask:
             state_serial=version.serial, state_lineage=version.lineage[:64]
         )
         run.state_serial, run.state_lineage = version.serial, version.lineage[:64]
+
+    def refresh_state_summary(self, resource: Resource) -> None:
+        """The apply wrote a new state: its summary is cached now, for the next plan's
+        start, drift check or dependant (dropped when it cannot be read)."""
+        try:
+            state_cache.refresh(resource)
+        except Exception as exc:  # noqa: BLE001 - the apply is done; the next read downloads
+            log.warning("resource %s: state summary not refreshed: %s", resource.pk, exc)
+            state_cache.forget(resource)
 
     def write_files(self, run: Run, resource: Resource) -> None:
         assert self.workdir is not None
@@ -240,6 +250,7 @@ class RunTask:
             self.check(tf, applied, "apply")
             outputs = {} if run.is_destroy else self._outputs(tf, applied)
             finish_apply(run, outputs, creds, self.log)
+            self.refresh_state_summary(resource)
             return
         args = ["plan", "-input=false", "-json", "-out=plan.tfplan"]
         # A drift check, and the plan that accepts drift, only refresh: no change is planned.
