@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from django.db import DatabaseError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .. import workflow
@@ -191,30 +192,50 @@ def uncached(resource: Resource) -> Summary | None:
     return _download(resource, store=False)
 
 
-def read(resource: Resource) -> Summary | None:
-    """The resource's state summary, None when it has no state. One HeadObject; the
-    download only when the state is not the one the cached summary was read from."""
+def _head(resource: Resource) -> tuple[str, dict[str, Any] | None]:
+    """The state object's key and metadata (one HeadObject), None when there is none."""
     key = state_key(resource)
     try:
-        head = platform_client("s3").head_object(Bucket=state_bucket(), Key=key)
+        return key, platform_client("s3").head_object(Bucket=state_bucket(), Key=key)
     except ClientError as exc:
         if _missing(exc):
             forget(resource)
-            return None
+            return key, None
         raise
-    row = StateSummary.objects.filter(
+
+
+def _entry(resource: Resource, key: str, head: dict[str, Any]) -> QuerySet[StateSummary]:
+    """The cached summary when it was read from exactly this object, else nothing."""
+    return StateSummary.objects.filter(
         resource_id=resource.pk,
         key=key,
-        etag=str(head.get("ETag") or ""),
+        etag=str(head.get("ETag") or "-"),
         version_id=str(head.get("VersionId") or ""),
         size=int(head.get("ContentLength") or 0),
-    ).first()
-    if row is not None and row.etag:
+    )
+
+
+def read(resource: Resource) -> Summary | None:
+    """The resource's state summary, None when it has no state. One HeadObject; the
+    download only when the state is not the one the cached summary was read from."""
+    key, head = _head(resource)
+    if head is None:
+        return None
+    row = _entry(resource, key, head).first()
+    if row is not None:
         return _from_row(row)
     return _download(resource, store=True)
 
 
 def version(resource: Resource) -> workflow.StateVersion:
-    """The state's serial and lineage (serial 0, no lineage: no state, or an empty one)."""
-    summary = read(resource)
+    """The state's serial and lineage (serial 0, no lineage: no state, or an empty one),
+    as `read` finds them (the cached row's three columns only)."""
+    key, head = _head(resource)
+    if head is None:
+        return workflow.StateVersion(0, "")
+    row = _entry(resource, key, head).values_list("serial", "lineage", "resource_count").first()
+    if row is not None:
+        serial, lineage, count = row
+        return workflow.StateVersion(serial, lineage) if count else workflow.StateVersion(0, "")
+    summary = _download(resource, store=True)
     return summary.version if summary is not None else workflow.StateVersion(0, "")
