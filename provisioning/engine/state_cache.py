@@ -222,7 +222,8 @@ def read(resource: Resource) -> Summary | None:
     if head is None:
         return None
     row = _entry(resource, key, head).first()
-    if row is not None:
+    # Sensitive values that no longer decrypt (the key was changed): read them again.
+    if row is not None and (not row.sensitive_output_names or decrypt_json(row.sensitive_outputs)):
         return _from_row(row)
     return _download(resource, store=True)
 

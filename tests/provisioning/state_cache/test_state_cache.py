@@ -216,3 +216,33 @@ def test_a_summary_that_cannot_be_stored_costs_only_a_download(
     assert summary_of(resource).serial == 3
     assert summary_of(resource).serial == 3
     assert s3_calls.sent == ["HeadObject", "GetObject"] * 2
+
+
+def test_an_unversioned_bucket_is_checked_by_etag_and_size(
+    resource, put_state, behind_the_back, s3_calls
+) -> None:
+    # An organisation's own bucket without versioning: no version id to compare.
+    behind_the_back.put_bucket_versioning(
+        Bucket=state_bucket(), VersioningConfiguration={"Status": "Suspended"}
+    )
+    put_state(resource, 8, echo="aaaa")
+    assert summary_of(resource).outputs["echo"] == "aaaa"
+    assert summary_of(resource).cached
+
+    put_state(resource, 8, echo="bbbb")  # same serial, same size, other content
+    s3_calls.clear()
+    assert summary_of(resource).outputs["echo"] == "bbbb"
+    assert s3_calls.sent == ["HeadObject", "GetObject"]
+
+
+def test_sensitive_values_that_no_longer_decrypt_are_read_again(
+    resource, put_state, settings, s3_calls
+) -> None:
+    put_state(resource, 3, token="tok-1")
+    state_cache.read(resource)
+    settings.IDP_ENCRYPTION_KEY = "another-key-" + "x" * 40  # the key was rotated
+
+    s3_calls.clear()
+    assert summary_of(resource).output("token") == "tok-1"
+    assert s3_calls.sent == ["HeadObject", "GetObject"]
+    assert summary_of(resource).cached  # stored again under the new key
