@@ -64,6 +64,16 @@ class Summary:
         """The sensitive outputs' values, decrypted (only for who needs them)."""
         return decrypt_json(self.encrypted_outputs)
 
+    def terraform_outputs(self) -> dict[str, dict[str, Any]]:
+        """The outputs as `terraform output -json` gives them (value and sensitivity)."""
+        return {
+            **{name: {"value": value, "sensitive": False} for name, value in self.outputs.items()},
+            **{
+                name: {"value": value, "sensitive": True}
+                for name, value in self.sensitive_outputs().items()
+            },
+        }
+
     def output(self, name: str) -> Any:
         if name in self.outputs:
             return self.outputs[name]

@@ -1,14 +1,19 @@
 """The engine keeps the cache current: an apply (real Terraform, S3 state on moto) caches its
 state's summary, the next plan's start reads it with one HeadObject, and a changed apply
-refreshes it."""
+refreshes it. The apply takes its sensitive outputs from that summary, not from another
+Terraform process (`terraform output`), unless the state cannot be read."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from django.db import transaction
 
 from provisioning import actions
 from provisioning.choices import ResourceStatus, RunKind
+from provisioning.crypto import decrypt_json
+from provisioning.engine import state_cache
 from provisioning.models import StateSummary
 from tests.provisioning.engine.conftest import echo, envs, request_module, run_queued, state
 from tests.provisioning.state_cache.conftest import summary_of
@@ -49,3 +54,52 @@ def test_apply_caches_the_summary_and_the_next_plan_reads_it(
     row.refresh_from_db()
     assert row.outputs["echo"] == "two" and row.serial > first_serial
     assert summary_of(resource).cached
+
+
+@pytest.fixture
+def commands(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The Terraform commands the runs start (their first arguments)."""
+    from provisioning.engine.terraform import Terraform
+
+    seen: list[list[str]] = []
+    original = Terraform.sequence
+
+    def sequence(self: Terraform, steps: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.extend(list(step.args[:2]) for step in steps)
+        return original(self, steps, *args, **kwargs)
+
+    monkeypatch.setattr(Terraform, "sequence", sequence)
+    return seen
+
+
+def test_an_apply_takes_sensitive_outputs_from_the_state_it_stored(
+    alice, teams, envs, echo, state, commands
+) -> None:
+    resource = request_module(
+        alice, teams["payments"], parameters={"message": "hi", "secret": "s3cret-2"}
+    )
+    run_queued(resource)
+
+    assert resource.status == ResourceStatus.PROVISIONED, resource.last_error
+    assert decrypt_json(resource.sensitive_outputs) == {"token": "tok-s3cret-2"}
+    assert resource.outputs["echo"] == "hi" and resource.sensitive_output_names == ["token"]
+    assert ["apply", "-input=false"] in commands
+    assert ["output", "-json"] not in commands  # no Terraform process to read them again
+
+
+def test_an_apply_whose_state_cannot_be_read_asks_terraform_for_its_outputs(
+    alice, teams, envs, echo, state, commands, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(resource: Any) -> None:
+        raise OSError("the state bucket is unreachable")
+
+    monkeypatch.setattr(state_cache, "refresh", unreadable)
+    resource = request_module(
+        alice, teams["payments"], parameters={"message": "hi", "secret": "s3cret-3"}
+    )
+    run_queued(resource)
+
+    assert resource.status == ResourceStatus.PROVISIONED, resource.last_error
+    assert decrypt_json(resource.sensitive_outputs) == {"token": "tok-s3cret-3"}
+    assert ["output", "-json"] in commands
+    assert not StateSummary.objects.filter(resource=resource).exists()
