@@ -1,5 +1,5 @@
 """`python -m benchmarks [--quick] [--only seed|queries|load|provision|recovery|policies|catalog
-|sources|fleet ...]`: run and report."""
+|sources|fleet|statecache ...]`: run and report."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ SECTIONS = (
     "catalog",
     "sources",
     "fleet",
+    "statecache",
 )
 
 
@@ -60,6 +61,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         default=None,
         help="resources of the fleet upgrade through 2 workers (default 500; --quick 40)",
+    )
+    parser.add_argument(
+        "--state-count",
+        type=int,
+        default=None,
+        help="resources whose state is read with and without the cache (default 1000)",
     )
     parser.add_argument("--markdown", metavar="RESULTS_JSON",
                         help="print a results file as Markdown and exit")  # fmt: skip
@@ -174,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
 
         fleet.run_section(results, quick=args.quick, size=args.fleet_size, log=log)
 
+    def run_statecache() -> None:
+        from . import statecache
+
+        log("state cache: state reads with and without the cache…")
+        statecache.run_section(results, count=args.state_count, log=log)
+
     runners = {
         "queries": run_queries,
         "load": run_load,
@@ -183,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         "catalog": run_catalog,
         "sources": run_sources,
         "fleet": run_fleet,
+        "statecache": run_statecache,
     }
     for name, body in runners.items():
         if name in sections:

@@ -324,6 +324,39 @@ class ResourceLock(models.Model):
         return f"lock on resource {self.resource_id} by run {self.run_id}"
 
 
+class StateSummary(models.Model):
+    """What a resource's Terraform state says, cached (`engine.state_cache`): its identity
+    (serial, lineage), resource addresses and outputs, valid while the S3 object is the one
+    read (its ETag and version id, checked with one HeadObject before each use). Never the
+    state itself; sensitive output values only encrypted."""
+
+    resource = models.OneToOneField(
+        Resource, on_delete=models.CASCADE, primary_key=True, related_name="state_summary"
+    )
+    key = models.CharField(max_length=400, help_text="The state object's S3 key")
+    etag = models.CharField(max_length=200, help_text="The state object's ETag when read")
+    version_id = models.CharField(
+        max_length=1024, blank=True, help_text="The state object's version id when read"
+    )
+    serial = models.BigIntegerField(default=0)
+    lineage = models.CharField(max_length=64, blank=True)
+    resource_count = models.PositiveIntegerField(
+        default=0, help_text="Resource blocks in the state (none: counts as no state)"
+    )
+    addresses = models.JSONField(default=list, blank=True, help_text="Resource instance addresses")
+    outputs = models.JSONField(default=dict, blank=True, help_text="Non-sensitive output values")
+    sensitive_outputs = models.TextField(blank=True, help_text="Sensitive output values, encrypted")
+    sensitive_output_names = models.JSONField(default=list, blank=True)
+    size = models.PositiveBigIntegerField(default=0, help_text="The state object's bytes")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "state summaries"
+
+    def __str__(self) -> str:
+        return f"state of resource {self.resource_id}: serial {self.serial}"
+
+
 class ResourceDependency(models.Model):
     """A parameter of one resource that takes its value from another resource's output."""
 

@@ -375,6 +375,10 @@ def _put_state(resource: Any, data: bytes) -> None:
         ContentType="application/json",
         ServerSideEncryption="AES256",  # as the backend's `encrypt = true` does
     )
+    # The cached summary described the state this one replaces (a push refreshes it).
+    from .state_cache import forget
+
+    forget(resource)
 
 
 def write_state(resource: Any, data: bytes) -> str:

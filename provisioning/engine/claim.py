@@ -87,8 +87,8 @@ def take_back(run_id: int, cutoff: datetime) -> bool:
     and decides (failed and retryable, or outcome unknown and planned again). Frees its
     lock, the Terraform state lock its process left behind, and its working directories on
     this host. False when it beat, or ended, meanwhile."""
-    from . import workdirs
-    from .backend import delete_state_lock, read_state
+    from . import state_cache, workdirs
+    from .backend import delete_state_lock
 
     resource_id = Run.objects.filter(pk=run_id).values_list("resource_id", flat=True).first()
     if resource_id is None:
@@ -106,7 +106,7 @@ def take_back(run_id: int, cutoff: datetime) -> bool:
         now: workflow.StateVersion | None = None
         if lost.kind in (RunKind.APPLY, RunKind.DESTROY):
             try:
-                now = workflow.StateVersion.of_document(read_state(resource))
+                now = state_cache.version(resource)
             except Exception:  # noqa: BLE001 - unreadable: the outcome is unknown
                 log.warning("could not read the state of resource %s", resource.pk)
             # The dead process's lock goes before a new plan may be sent (on commit).

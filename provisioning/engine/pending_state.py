@@ -26,6 +26,7 @@ from idp.conf import setting
 from ..choices import ResourceStatus
 from ..crypto import decrypt_bytes
 from ..models import Resource, Run
+from . import state_cache
 from .backend import StateConflict, credentials_env, write_state
 
 log = logging.getLogger(__name__)
@@ -94,11 +95,21 @@ def push(run_id: int) -> Resource:
         _later(run, exc)
         raise StatePushFailed(f"Run {run_id}: the state was not pushed: {exc}") from exc
     log.info("run %s: pending state %s (resource %s)", run_id, done, resource.pk)
+    _refresh_summary(resource)
     outputs = json.loads(data).get("outputs") or {}
     creds = credentials_env(resource.environment, f"idp-push-{run.pk}")
     record_pushed_state(run, outputs, creds)
     resource.refresh_from_db()
     return resource
+
+
+def _refresh_summary(resource: Resource) -> None:
+    """The pushed state's summary, cached for its next reader (dropped when unreadable)."""
+    try:
+        state_cache.refresh(resource)
+    except (BotoCoreError, ClientError, OSError, ValueError) as exc:
+        log.warning("resource %s: state summary not refreshed: %s", resource.pk, exc)
+        state_cache.forget(resource)
 
 
 def _later(run: Run, exc: BaseException) -> None:

@@ -33,8 +33,8 @@ from ..choices import RunKind, RunStatus
 from ..crypto import decrypt_bytes, decrypt_json, encrypt_bytes
 from ..models import Resource, Run
 from ..sensitivity import split_outputs
-from . import workdirs
-from .backend import backend_tf, credentials_env, read_state
+from . import state_cache, workdirs
+from .backend import backend_tf, credentials_env
 from .claim import RUN_JOB
 from .dbretry import retry_locked
 from .logwriter import LogWriter
@@ -168,7 +168,8 @@ class RunTask:
         if run.kind == RunKind.DRIFT:
             return
         try:
-            version = workflow.StateVersion.of_document(read_state(resource))
+            # One HeadObject while the state is the one last summarised (state_cache).
+            version = state_cache.version(resource)
         except Exception as exc:  # noqa: BLE001 - not recorded: a loss is then "unknown"
             log.warning("run %s: could not read the state's serial: %s", run.pk, exc)
             return
@@ -176,6 +177,16 @@ class RunTask:
             state_serial=version.serial, state_lineage=version.lineage[:64]
         )
         run.state_serial, run.state_lineage = version.serial, version.lineage[:64]
+
+    def refresh_state_summary(self, resource: Resource) -> state_cache.Summary | None:
+        """The apply wrote a new state: its summary is cached now, for the next plan's
+        start and the apply's own outputs (dropped, None, when it cannot be read)."""
+        try:
+            return state_cache.refresh(resource)
+        except Exception as exc:  # noqa: BLE001 - the apply is done; the next read downloads
+            log.warning("resource %s: state summary not refreshed: %s", resource.pk, exc)
+            state_cache.forget(resource)
+            return None
 
     def write_files(self, run: Run, resource: Resource) -> None:
         assert self.workdir is not None
@@ -238,7 +249,8 @@ class RunTask:
                 self.raise_if_state_not_stored()
             applied = self.at(tf, outcomes, 0)
             self.check(tf, applied, "apply")
-            outputs = {} if run.is_destroy else self._outputs(tf, applied)
+            stored = self.refresh_state_summary(resource)
+            outputs = {} if run.is_destroy else self._outputs(tf, applied, stored)
             finish_apply(run, outputs, creds, self.log)
             return
         args = ["plan", "-input=false", "-json", "-out=plan.tfplan"]
@@ -319,16 +331,22 @@ class RunTask:
             raise RunFailed(f"terraform show failed:\n{outcome.error_text()}")
         return json.loads(outcome.output)
 
-    def _outputs(self, tf: Terraform, applied: Outcome) -> dict[str, Any]:
-        """The outputs the apply reported; `terraform output` (which reads the state again)
-        only where the apply's stream could not tell them all: a sensitive one is
-        reported without its value."""
+    def _outputs(
+        self, tf: Terraform, applied: Outcome, stored: state_cache.Summary | None
+    ) -> dict[str, Any]:
+        """The outputs the apply reported. Where its stream could not tell them all (a
+        sensitive one is reported without its value): those of the state it stored, just
+        summarised; `terraform output` (which reads that state again) only when that
+        state could not be read."""
         data = applied.outputs
         if data is None or any(o.get("sensitive") for o in data.values()):
-            outcome = self.at(tf, tf.sequence([Step(["output", "-json"], capture=True)]), 0)
-            if not outcome.ok:
-                raise RunFailed(f"terraform output failed:\n{outcome.error_text()}")
-            data = json.loads(outcome.output or "{}")
+            if stored is not None:
+                data = stored.terraform_outputs()
+            else:
+                outcome = self.at(tf, tf.sequence([Step(["output", "-json"], capture=True)]), 0)
+                if not outcome.ok:
+                    raise RunFailed(f"terraform output failed:\n{outcome.error_text()}")
+                data = json.loads(outcome.output or "{}")
         _, secret = split_outputs(data, self.resource)
         self.redactor.add(*secret.values())
         return data

@@ -215,3 +215,24 @@ def test_the_provisioning_and_fleet_sections_find_the_engine() -> None:
 
     assert provision.engine_available() is None
     assert fleet.engine_available() is None
+
+
+def test_the_state_cache_section_reads_states_of_both_sizes(teams: Any) -> None:
+    """Its states are ones the platform summarises (serial, lineage, sensitive outputs) at
+    the sizes it reports."""
+    from benchmarks import statecache
+    from provisioning.engine.state_cache import summarise
+    from tests.helpers import make_resource
+
+    resource = make_resource(teams["payments"], "bench-state")
+    sizes = {}
+    for label, instances, goal, _ in statecache.SIZES:
+        data = statecache.state_document(resource.pk, 5, instances)
+        summary = summarise(data, resource)
+        assert (summary.serial, summary.resource_count) == (5, 1) and summary.lineage
+        assert len(summary.addresses) == instances and summary.sensitive_output_names == (
+            "password",
+        )
+        sizes[label] = len(data)
+        assert goal > 0
+    assert 40_000 < sizes["typical"] < 100_000 and 800_000 < sizes["large"] < 1_300_000
