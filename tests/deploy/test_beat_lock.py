@@ -115,14 +115,25 @@ def _second_beat_refused(
 
 
 def _test_env() -> dict[str, str]:
-    return {
+    """The beats' environment: the test settings, on this test's database (the lock is an
+    advisory lock there on PostgreSQL; DATABASE_URL's own database may not even exist)."""
+    env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "CELERY_BROKER_URL": "memory://",
     }
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        user = db["USER"] or "postgres"
+        auth = f"{user}:{db['PASSWORD']}" if db["PASSWORD"] else user
+        env["DATABASE_URL"] = (
+            f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    return env
 
 
 @pytest.mark.slow
+@pytest.mark.django_db
 def test_two_real_beats_one_runs_the_other_exits(tmp_path: Path) -> None:
     """Two `celery beat` processes as the manifests start them: the second exits non-zero
     with the reason while the first goes on."""
@@ -156,6 +167,7 @@ def compose_beat_command(schedule: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.django_db
 def test_a_second_beat_started_as_compose_starts_it_exits(tmp_path: Path) -> None:
     """The compose file (and README's "Operating it") start beat without --scheduler: a
     second one used to send every periodic task a second time."""
