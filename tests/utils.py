@@ -76,7 +76,9 @@ def webhook_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """A Slack-compatible webhook receiver on loopback: (its URL, the JSON bodies it got)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _WebhookHandler)
     server.received = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/hook", server.received  # type: ignore[attr-defined]

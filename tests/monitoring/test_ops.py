@@ -61,7 +61,9 @@ class _Throttler(BaseHTTPRequestHandler):
 def throttling_proxy(aws: str) -> Iterator[Any]:
     server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Throttler)
     server.calls, server.throttle, server.target = 0, 2, aws
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         yield server

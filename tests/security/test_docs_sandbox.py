@@ -538,7 +538,9 @@ def test_the_clone_follows_no_redirect(tmp_path: Path) -> None:
 
     public = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
     for server in (internal, public):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
     url = f"http://127.0.0.1:{public.server_port}/acme/docs.git"
     env = gitrepo.clean_env(tmp_path)
     try:

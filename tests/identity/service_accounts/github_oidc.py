@@ -3,6 +3,7 @@ real HTTP on loopback, tokens signed with PyJWT; and the exchange endpoint's cli
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -64,10 +65,17 @@ def _jwk(key: Any, kid: str) -> dict[str, Any]:
     return {**data, "kid": kid, "use": "sig", "alg": "RS256"}
 
 
+@functools.cache
+def _issuer_key() -> Any:
+    """The issuers' signing key, made once per process (a 2048-bit key takes a tenth of a
+    second); each issuer still names it with a fresh key id on its own port."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 @contextmanager
 def serve_issuer() -> Iterator[Issuer]:
-    """Serve a fresh key set on a free loopback port until the block ends."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    """Serve a key set on a free loopback port until the block ends."""
+    key = _issuer_key()
     kid = uuid.uuid4().hex[:12]
     body = json.dumps({"keys": [_jwk(key, kid)]}).encode()
     served: list[str] = []
@@ -88,7 +96,9 @@ def serve_issuer() -> Iterator[Issuer]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/_services/token"
     try:

@@ -63,7 +63,9 @@ def server_url(transactional_db: None) -> Iterator[str]:
     connection per request, as under gunicorn's threads."""
     httpd = _BurstServer(("127.0.0.1", 0), _QuietHandler)
     httpd.set_app(WSGIHandler())
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
