@@ -18,6 +18,7 @@ from catalog.choices import LocationType
 from catalog.models import Location
 from catalog.sensitivity import redact_credentials
 from idp.api.fields import StrictSerializer
+from idp.api.idempotency import idempotent
 from idp.api.views import error_responses
 from idp.models import Team
 from idp.services import Forbidden
@@ -94,6 +95,7 @@ class LocationListView(ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
+    @idempotent
     @extend_schema(
         request=LocationCreateSerializer,
         responses={201: LocationSerializer, **error_responses(400, 401, 403, 409)},
@@ -131,6 +133,7 @@ class LocationDetailView(APIView):
 
 
 class LocationScanView(APIView):
+    @idempotent
     @extend_schema(
         request=None,
         responses={202: ScanQueuedSerializer, **error_responses(401, 403, 404)},
