@@ -198,11 +198,12 @@ def _finish(held: IdempotencyKey, response: Any) -> None:
         _release(held)
         return
     headers = {name: value for name, value in response.items() if name.lower() in KEPT_HEADERS}
-    body = json.loads(json.dumps(response.data, cls=JSONEncoder))
+    # The body as text: replayed with its fields in the order they were first sent.
+    body = json.dumps(response.data, cls=JSONEncoder)
     IdempotencyKey.objects.filter(pk=held.pk).update(
         finished_at=timezone.now(),
         status_code=response.status_code,
-        answer=encrypt_json({"data": body, "headers": headers}),
+        answer=encrypt_json({"body": body, "headers": headers}),
     )
 
 
@@ -213,7 +214,8 @@ def _release(held: IdempotencyKey) -> None:
 def _replay(found: IdempotencyKey) -> Response:
     stored = decrypt_json(found.answer)
     headers = {**stored.get("headers", {}), REPLAYED_HEADER: "true"}
-    return Response(stored.get("data"), status=found.status_code, headers=headers)
+    data = json.loads(stored.get("body") or "null")
+    return Response(data, status=found.status_code, headers=headers)
 
 
 def purge_expired(now: datetime | None = None) -> int:
