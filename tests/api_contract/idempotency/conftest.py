@@ -3,8 +3,6 @@ provider-free template, resources and runs made in the database, no Terraform)."
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.utils import timezone
 
@@ -19,7 +17,7 @@ from tests.provisioning.surfaces.conftest import (  # noqa: F401 - fixtures
 
 
 @pytest.fixture
-def awaiting(make_resource: Any, make_run: Any, envs: Any, teams: Any, alice: Any) -> Resource:
+def awaiting(make_resource, make_run, envs, teams, alice) -> Resource:  # noqa: F811
     """alice's prod request with a finished plan, waiting for a second pair of eyes."""
     resource = make_resource(
         teams["payments"],
@@ -40,6 +38,6 @@ def awaiting(make_resource: Any, make_run: Any, envs: Any, teams: Any, alice: An
 
 
 @pytest.fixture
-def provisioned(make_resource: Any, teams: Any, alice: Any) -> Resource:
+def provisioned(make_resource, teams, alice) -> Resource:  # noqa: F811
     """A dev resource alice requested, applied, with nothing running."""
     return make_resource(teams["payments"], "dev-config", requested_by=alice)
