@@ -1,8 +1,8 @@
 """`Idempotency-Key` on every write of the API: the one rule, in one place.
 
 A client that may send a write twice (a retry after a timeout, a CI job run again) sends
-`Idempotency-Key: <any text, 1-200 printable characters>`. For one principal (the signed-in
-user or service account) and one key:
+`Idempotency-Key: <1-200 printable ASCII characters, no spaces>` (another value is a 400).
+For one principal (the signed-in user or service account) and one key:
 - the first request runs and its answer (status, body) is stored, encrypted, for
   `IDP_IDEMPOTENCY_TTL_HOURS`;
 - the same request again (method, path and body alike) is answered with that stored answer
@@ -115,13 +115,13 @@ def idempotent(handler: Handler) -> Handler:
 
 
 def _key(request: Request) -> str | None:
-    raw = request.headers.get(HEADER)
-    if raw is None or not raw.strip():
+    """The key the request sends (None: no header); one the schema does not allow is a 400."""
+    key = request.headers.get(HEADER)
+    if key is None:
         return None
-    key = raw.strip()
-    if len(key) > MAX_LENGTH or not all("!" <= char <= "~" for char in key):
+    if not 0 < len(key) <= MAX_LENGTH or not all("!" <= char <= "~" for char in key):
         raise ValidationError(
-            {HEADER: [f"At most {MAX_LENGTH} printable ASCII characters, without spaces."]}
+            {HEADER: [f"1 to {MAX_LENGTH} printable ASCII characters, without spaces."]}
         )
     return key
 

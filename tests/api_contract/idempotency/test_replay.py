@@ -11,12 +11,15 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from catalog.models import Service
 from idp import services
 from idp.api.idempotency import purge_expired
 from idp.jobs.sweep import housekeeping
 from idp.models import APIToken, AuditEvent, IdempotencyKey
+from idp.service_accounts import create_service_account
 from provisioning.choices import RunKind, RunStatus
 from provisioning.models import Approval, Run
+from tests.provisioning.surfaces.conftest import make_version
 from tests.utils import assert_error
 
 from ..test_openapi import schema
@@ -99,6 +102,88 @@ def _validate(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, 
     return request.getfixturevalue("alice"), "post", url, {"parameters": {"message": "hi"}}
 
 
+def _team_update(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    request.getfixturevalue("teams")
+    url, body = "/api/v1/teams/payments/", {"name": "Payments team"}
+    return request.getfixturevalue("platform_admin"), "patch", url, body
+
+
+def _member_role(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    request.getfixturevalue("alice")
+    url, body = "/api/v1/teams/payments/members/alice/", {"role": "maintainer"}
+    return request.getfixturevalue("platform_admin"), "patch", url, body
+
+
+def _member_remove(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    request.getfixturevalue("alice")
+    url = "/api/v1/teams/payments/members/alice/"
+    return request.getfixturevalue("platform_admin"), "delete", url, {}
+
+
+def _account(request: pytest.FixtureRequest) -> tuple[Any, str]:
+    bob, teams = request.getfixturevalue("bob"), request.getfixturevalue("teams")
+    create_service_account(teams["payments"], "deployer", actor=bob)
+    return bob, "/api/v1/teams/payments/service-accounts/deployer/"
+
+
+def _account_token(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    bob, url = _account(request)
+    return bob, "post", url + "tokens/", {"name": "ci"}
+
+
+def _account_update(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    bob, url = _account(request)
+    return bob, "patch", url, {"description": "Deploys checkout"}
+
+
+def _account_delete(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    bob, url = _account(request)
+    return bob, "delete", url, {}
+
+
+def _service(request: pytest.FixtureRequest) -> Any:
+    teams = request.getfixturevalue("teams")
+    Service.objects.create(team=teams["payments"], slug="checkout", name="Checkout")
+    return request.getfixturevalue("bob")
+
+
+def _service_update(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    return _service(request), "patch", "/api/v1/services/checkout/", {"description": "Pays"}
+
+
+def _service_archive(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    return _service(request), "post", "/api/v1/services/checkout/archive/", {}
+
+
+def _budget_create(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    request.getfixturevalue("teams")
+    body = {"team": "payments", "monthly_amount": "500"}
+    return request.getfixturevalue("platform_admin"), "post", "/api/v1/budgets/", body
+
+
+def _withdraw(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    resource = request.getfixturevalue("awaiting")
+    url = f"/api/v1/resources/{resource.pk}/withdraw/"
+    return request.getfixturevalue("alice"), "post", url, {}
+
+
+def _break_glass(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    resource = request.getfixturevalue("awaiting")
+    url = f"/api/v1/resources/{resource.pk}/break-glass/"
+    return request.getfixturevalue("platform_admin"), "post", url, {"reason": "outage"}
+
+
+def _fleet_start(request: pytest.FixtureRequest) -> tuple[Any, str, str, dict[str, Any]]:
+    request.getfixturevalue("provisioned")
+    make_version(request.getfixturevalue("template"), 2, extra="# version 2\n")
+    body = {
+        "template": "example-config",
+        "version": "2",
+        "selection": {"kind": "team", "teams": ["payments"]},
+    }
+    return request.getfixturevalue("bob"), "post", "/api/v1/fleet-upgrades/", body
+
+
 CASES: dict[str, Case] = {
     "token create": _token_create,
     "token revoke": _token_revoke,
@@ -113,6 +198,18 @@ CASES: dict[str, Case] = {
     "destroy": _destroy,
     "run cancel": _cancel,
     "template validate": _validate,
+    "team update": _team_update,
+    "member role": _member_role,
+    "member remove": _member_remove,
+    "service account token": _account_token,
+    "service account update": _account_update,
+    "service account delete": _account_delete,
+    "service update": _service_update,
+    "service archive": _service_archive,
+    "budget create": _budget_create,
+    "withdraw": _withdraw,
+    "break-glass": _break_glass,
+    "fleet start": _fleet_start,
 }
 
 
@@ -180,6 +277,7 @@ def test_without_the_header_nothing_is_kept_and_a_bad_key_is_a_400(api_as, alice
     assert not IdempotencyKey.objects.exists()
     assert_error(send(api, "post", "/api/v1/tokens/", {"name": "b"}, "x" * 201), 400)
     assert_error(send(api, "post", "/api/v1/tokens/", {"name": "b"}, "with space"), 400)
+    assert_error(send(api, "post", "/api/v1/tokens/", {"name": "b"}, ""), 400)
     assert not APIToken.objects.filter(name="b").exists()
 
 
@@ -256,3 +354,20 @@ def test_every_write_documents_the_header_and_its_422() -> None:
             elif name != "POST /api/v1/resources/":
                 assert "422" in operation["responses"], name
     assert not missing
+
+
+def test_a_server_error_frees_the_key(api_as, alice, monkeypatch) -> None:
+    """A 500 is not an answer to repeat: the same request with the key may run again."""
+    from idp.api import views
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the database went away")
+
+    api = api_as(alice)
+    with monkeypatch.context() as patch:
+        patch.setattr(views.services, "create_api_token", broken)
+        with pytest.raises(RuntimeError):
+            send(api, "post", "/api/v1/tokens/", {"name": "ci"}, "retry-me")
+    assert not IdempotencyKey.objects.filter(key="retry-me").exists()
+    again = send(api, "post", "/api/v1/tokens/", {"name": "ci"}, "retry-me")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
