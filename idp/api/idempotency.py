@@ -101,13 +101,13 @@ def idempotent(handler: Handler) -> Handler:
             return held
         setattr(request, HELD, True)
         try:
-            response = handler(view, request, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - rendered (or re-raised) as DRF would
             try:
+                response = handler(view, request, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - rendered (or re-raised) as DRF would
                 response = view.handle_exception(exc)
-            except BaseException:
-                _release(held)
-                raise
+        except BaseException:  # a server error: nothing to repeat, the key is free again
+            _release(held)
+            raise
         _finish(held, response)
         return response
 

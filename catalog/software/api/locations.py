@@ -68,7 +68,17 @@ class LocationCreateSerializer(StrictSerializer):
         help_text="GitHub organisation login, a Git URL (https://, ssh://, git@host:path), or"
         " for platform admins a local path / file:// URL",
     )
-    ref = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    # The service's rule, stated in the schema (a schema-valid ref is never a 400).
+    ref = serializers.RegexField(
+        r"\A((?!-)[\w./-]{1,200})?\Z",
+        trim_whitespace=False,
+        max_length=200,
+        required=False,
+        default="",
+        allow_blank=True,
+        error_messages={"invalid": "A branch or tag name."},
+        help_text="A branch or tag (empty: the default branch)",
+    )
     team = serializers.SlugField(
         required=False,
         allow_null=True,
