@@ -157,7 +157,7 @@ def housekeeping() -> dict[str, dict[str, int]]:
         report["workdirs"] = {"removed": sweep_workdirs()}
     except OSError:
         log.warning("sweeping job folders failed", exc_info=True)
-    from idp.api.idempotency import purge_expired
+    from idp.api.idempotency import purge_expired  # the API's rule loads DRF: only here
 
     try:
         report["idempotency_keys"] = {"purged": purge_expired()}
