@@ -232,6 +232,12 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_TOKEN_DEFAULT_DAYS", int, 90, "Days a new API token lasts unless told"),
     Setting("IDP_TOKEN_MAX_DAYS", int, 365, "Longest lifetime a new API token may be given"),
     Setting(
+        "IDP_IDEMPOTENCY_TTL_HOURS",
+        float,
+        24.0,
+        "Hours an API write's Idempotency-Key and its stored answer are kept (then purged)",
+    ),
+    Setting(
         "IDP_GITHUB_OIDC_ISSUER",
         str,
         "https://token.actions.githubusercontent.com",

@@ -464,3 +464,34 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionDenied("Audit events are append-only")
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` one principal sent with an API write, and the first answer to it.
+
+    The row is written before the handler runs (`finished_at` empty: in progress), so a
+    parallel request with the same key finds it through the unique (user, key) constraint
+    and never acts a second time; the answer (status, encrypted body: a new token's raw
+    value may be in it) is stored when the handler returns. `idp.api.idempotency` holds the
+    rule; the jobs' housekeeping deletes rows past `expires_at`."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    key = models.CharField(max_length=200)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body")
+    started_at = models.DateTimeField(help_text="When the request holding the key started")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    answer = models.TextField(blank=True, help_text="Body and headers, encrypted (Fernet)")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="unique_idempotency_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.method} {self.path})"

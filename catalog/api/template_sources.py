@@ -20,6 +20,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from idp.api.fields import StrictSerializer
+from idp.api.idempotency import idempotent
 from idp.api.permissions import IsPlatformAdmin
 from idp.api.views import error_responses
 
@@ -174,6 +175,7 @@ class TemplateSourceListView(ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
+    @idempotent
     @extend_schema(
         request=TemplateSourceCreateSerializer,
         responses={201: TemplateSourceSerializer, **error_responses(400, 401, 403, 409)},
@@ -216,6 +218,7 @@ class TemplateSourceDetailView(APIView):
 class TemplateSourceSyncView(APIView):
     permission_classes = ADMIN_ONLY
 
+    @idempotent
     @extend_schema(
         request=None, responses={202: SyncQueuedSerializer, **error_responses(401, 403, 404)}
     )
@@ -237,6 +240,7 @@ class VersionStatusSerializer(StrictSerializer):
 class VersionStatusView(APIView):
     permission_classes = ADMIN_ONLY
 
+    @idempotent
     @extend_schema(
         request=VersionStatusSerializer,
         responses={200: SourceVersionSerializer, **error_responses(400, 401, 403, 404)},

@@ -13,6 +13,7 @@ from rest_framework.generics import RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from idp.api.idempotency import idempotent
 from idp.api.views import error_responses
 
 from .. import sensitivity, services
@@ -60,6 +61,7 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self) -> Any:
         return s.TemplateDetailSerializer if self.action == "retrieve" else s.TemplateSerializer
 
+    @idempotent
     @extend_schema(
         request=s.ParametersCheckSerializer,
         responses={200: s.ParametersCheckSerializer, **error_responses(400, 401, 404)},

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from idp.api.idempotency import idempotent
 from idp.api.views import error_responses
 
 from .. import actions
@@ -50,6 +51,7 @@ class FleetUpgradeViewSet(viewsets.GenericViewSet):
         """Progress, waves, the plan results grouped with their diffs, and every resource."""
         return self._detail(self.get_object())
 
+    @idempotent
     @extend_schema(
         request=s.FleetStartSerializer,
         responses={201: DETAIL, **error_responses(400, 401, 403, 409)},
@@ -73,6 +75,7 @@ class FleetUpgradeViewSet(viewsets.GenericViewSet):
         )
         return self._detail(fleet, status.HTTP_201_CREATED)
 
+    @idempotent
     @extend_schema(
         request=s.ReasonSerializer,
         responses={200: DETAIL, **error_responses(400, 401, 403, 404, 409)},
@@ -85,12 +88,14 @@ class FleetUpgradeViewSet(viewsets.GenericViewSet):
         fleet = actions.pause(self.get_object(), actor=request.user, **serializer.validated_data)
         return self._detail(fleet)
 
+    @idempotent
     @extend_schema(request=None, responses={200: DETAIL, **error_responses(401, 403, 404, 409)})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
         """Go on (a planned fleet upgrade starts its first wave)."""
         return self._detail(actions.resume(self.get_object(), actor=request.user))
 
+    @idempotent
     @extend_schema(
         request=s.ReasonSerializer,
         responses={200: DETAIL, **error_responses(400, 401, 403, 404, 409)},

@@ -7,7 +7,9 @@ forget them, all with the `{"detail": ...}` body of `idp.api.exceptions`:
   past the end), 409 on writes (the state changed under the request);
 - 401 and 403 on every operation that needs a token (authentication and token scopes run
   before any view code), and 429 when a token's rate is spent;
-- 503 when the database (or a cloud service behind the answer) does not answer.
+- 503 when the database (or a cloud service behind the answer) does not answer;
+- 422 on writes that take an `Idempotency-Key` (`idp.api.idempotency`): the key was used
+  for another request.
 Request bodies are documented as JSON only: the form parsers stay for clients that post forms
 (the JWT endpoints), but JSON is the contract.
 """
@@ -25,6 +27,7 @@ DESCRIPTIONS = {
     "403": "Not allowed (your role, or the token's scopes or team)",
     "404": "Not found, or not yours (also a page past the end of a list)",
     "409": "Conflict with the current state",
+    "422": "This Idempotency-Key was already used for another request",
     "429": "Too many requests for this token; retry after Retry-After seconds",
     "503": "A dependency (the database, a cloud API) did not answer; retry later",
 }
@@ -98,6 +101,11 @@ def document_default_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, 
                 codes += ["401", "403", "429"]
             if method in WRITES:
                 codes.append("409")
+            if any(
+                p.get("in") == "header" and p.get("name") == "Idempotency-Key"
+                for p in operation.get("parameters", [])
+            ):
+                codes.append("422")
             responses = operation["responses"]
             for code in codes:
                 responses.setdefault(code, _error(code))

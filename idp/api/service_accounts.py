@@ -30,6 +30,7 @@ from ..models import (
 )
 from . import serializers as s
 from .fields import LifetimeField, SlugRuleField, StrictSerializer
+from .idempotency import idempotent
 from .views import error_responses
 
 # --- serializers (parse and present; the actions decide) -------------------------------
@@ -204,6 +205,7 @@ class ServiceAccountListView(APIView):
         )
         return Response(ServiceAccountSerializer(accounts, many=True).data)
 
+    @idempotent
     @extend_schema(
         request=ServiceAccountCreateSerializer,
         responses={201: ServiceAccountSerializer, **error_responses(400, 401, 403, 404, 409)},
@@ -230,6 +232,7 @@ class ServiceAccountDetailView(APIView):
         """One service account with its repository bindings."""
         return Response(_present(_account(request, slug, name)))
 
+    @idempotent
     @extend_schema(
         request=ServiceAccountUpdateSerializer,
         responses={200: ServiceAccountSerializer, **error_responses(400, 401, 403, 404)},
@@ -247,6 +250,7 @@ class ServiceAccountDetailView(APIView):
             actions.set_service_account_enabled(account, data["enabled"], actor=request.user)
         return Response(_present(_account(request, slug, name)))
 
+    @idempotent
     @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request: Request, slug: str, name: str) -> Response:
         """Disable the service account (kept, with its audit trail; its tokens stop)."""
@@ -264,6 +268,7 @@ class ServiceAccountTokenListView(APIView):
         tokens = APIToken.objects.filter(user=account.user).select_related("team")
         return Response(s.APITokenSerializer(tokens, many=True).data)
 
+    @idempotent
     @extend_schema(
         request=ServiceAccountTokenCreateSerializer,
         responses={201: s.APITokenCreatedSerializer, **error_responses(400, 401, 403, 404, 409)},
@@ -289,6 +294,7 @@ class ServiceAccountTokenListView(APIView):
 
 
 class ServiceAccountTokenDetailView(APIView):
+    @idempotent
     @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request: Request, slug: str, name: str, pk: int) -> Response:
         """Revoke one of the service account's tokens (maintainers)."""
@@ -299,6 +305,7 @@ class ServiceAccountTokenDetailView(APIView):
 
 
 class WorkloadBindingListView(APIView):
+    @idempotent
     @extend_schema(
         request=WorkloadBindingWriteSerializer,
         responses={201: WorkloadBindingSerializer, **error_responses(400, 401, 403, 404, 409)},
@@ -327,6 +334,7 @@ class WorkloadBindingListView(APIView):
 
 
 class WorkloadBindingDetailView(APIView):
+    @idempotent
     @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request: Request, slug: str, name: str, pk: int) -> Response:
         """Stop trusting the repository; tokens issued through it are revoked."""

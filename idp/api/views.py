@@ -18,6 +18,7 @@ from ..models import APIToken, AuditEvent, Environment, Membership, ServiceAccou
 from ..rbac import has_team_perm, is_platform_admin, signed_in_user
 from . import serializers as s
 from .fields import UTCDateTimeFilter
+from .idempotency import idempotent
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="Bad input"),
@@ -117,6 +118,7 @@ class TeamViewSet(
             s.TeamDetailSerializer(team, context={"request": self.request}).data, status=code
         )
 
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not is_platform_admin(request.user):
             raise PermissionDenied("Only platform admins create teams.")
@@ -125,6 +127,7 @@ class TeamViewSet(
         team = services.create_team(actor=request.user, **serializer.validated_data)
         return self._detail(team.slug, status.HTTP_201_CREATED)
 
+    @idempotent
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         team = self.get_object()
         require_team_perm(request.user, team, "manage_team")
@@ -133,6 +136,7 @@ class TeamViewSet(
         services.update_team(team, actor=request.user, **serializer.validated_data)
         return self._detail(team.slug, status.HTTP_200_OK)
 
+    @idempotent
     @extend_schema(
         request=s.MembershipWriteSerializer,
         responses={201: s.MembershipSerializer, **error_responses(400, 401, 403, 404)},
@@ -152,6 +156,7 @@ class TeamViewSet(
         membership = services.add_member(team, data["username"], data["role"], actor=request.user)
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
+    @idempotent
     @extend_schema(
         methods=["patch"],
         request=s.MembershipRoleSerializer,
@@ -246,6 +251,7 @@ class APITokenViewSet(
     def get_queryset(self) -> Any:
         return APIToken.objects.filter(user=signed_in_user(self.request.user))
 
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = s.APITokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -268,6 +274,7 @@ class APITokenViewSet(
         data = s.APITokenCreatedSerializer(token, context={"raw_token": raw}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
+    @idempotent
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.revoke_api_token(self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import uuid
 from typing import Any, NoReturn
 
 import httpx
@@ -19,6 +21,7 @@ NOT_FOUND = 4
 SERVER = 5
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -79,8 +82,25 @@ class Client:
         headers = {"Accept": "application/json", "User-Agent": "idp-cli"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.http = httpx.Client(base_url=self.base, headers=headers, timeout=TIMEOUT)
+        # One fresh key per command run: every write it sends carries an Idempotency-Key made
+        # from it and the request, so the same request sent again in this run (a retry)
+        # never acts twice, and two different writes of one run never share a key.
+        self.invocation = uuid.uuid4().hex
+        self.http = httpx.Client(
+            base_url=self.base,
+            headers=headers,
+            timeout=TIMEOUT,
+            event_hooks={"request": [self._idempotency_key]},
+        )
         self.warned: set[tuple[str, str]] = set()
+
+    def _idempotency_key(self, request: httpx.Request) -> None:
+        if request.method not in WRITES or "Idempotency-Key" in request.headers:
+            return  # a read, or a key the user chose (`--idempotency-key`)
+        digest = hashlib.sha256(
+            b"%s %s\n%s" % (request.method.encode(), str(request.url).encode(), request.content)
+        ).hexdigest()
+        request.headers["Idempotency-Key"] = f"cli-{self.invocation}-{digest[:16]}"
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the API; on any error print one line and exit with the matching code."""

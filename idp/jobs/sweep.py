@@ -1,5 +1,6 @@
 """Housekeeping of every registered job kind: reap jobs whose worker died, re-send queued
-jobs whose message was lost, run each kind's schedule, and remove orphaned folders."""
+jobs whose message was lost, run each kind's schedule, and remove orphaned folders and
+expired idempotency keys."""
 
 from __future__ import annotations
 
@@ -137,7 +138,8 @@ def sweep_workdirs(min_age: float | None = None) -> int:
 
 def housekeeping() -> dict[str, dict[str, int]]:
     """One pass over every registered kind (the beat's `idp.jobs_housekeeping`): reap, then
-    re-send, then the kind's schedule. One kind's failure never stops the others."""
+    re-send, then the kind's schedule. One kind's failure never stops the others. Then the
+    folders no job holds, and the API's expired idempotency keys."""
     report: dict[str, dict[str, int]] = {}
     for kind in kinds():
         counts: dict[str, int] = {}
@@ -155,4 +157,10 @@ def housekeeping() -> dict[str, dict[str, int]]:
         report["workdirs"] = {"removed": sweep_workdirs()}
     except OSError:
         log.warning("sweeping job folders failed", exc_info=True)
+    from idp.api.idempotency import purge_expired  # the API's rule loads DRF: only here
+
+    try:
+        report["idempotency_keys"] = {"purged": purge_expired()}
+    except Exception:  # noqa: BLE001 - the jobs' housekeeping goes on
+        log.exception("purging expired idempotency keys failed")
     return report

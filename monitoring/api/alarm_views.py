@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from idp.api.fields import bool_query, choice_query, query_value
+from idp.api.idempotency import idempotent
 from idp.api.schema import MAX_ID, int_param
 from idp.api.views import error_responses
 from idp.services import ServiceError
@@ -62,6 +63,7 @@ class AlarmEventList(generics.ListAPIView):
 
 
 class AlarmEventAcknowledge(APIView):
+    @idempotent
     @extend_schema(
         request=None,
         responses={200: s.AlarmEventSerializer, **error_responses(401, 403, 404, 409)},
@@ -144,6 +146,7 @@ class AlertChannelViewSet(
     def get_queryset(self) -> Any:
         return AlertChannel.objects.for_user(self.request.user).select_related("team")
 
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -154,6 +157,10 @@ class AlertChannelViewSet(
             actor=request.user,
         )
         return Response(s.AlertChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
+
+    @idempotent
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().destroy(request, *args, **kwargs)
 
     def perform_destroy(self, instance: AlertChannel) -> None:
         sns.remove_channel(instance, actor=self.request.user)

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from idp.api.idempotency import idempotent
 from idp.api.schema import int_param
 from idp.api.views import error_responses, require_team_perm
 from idp.services import Conflict, ServiceError
@@ -143,6 +144,7 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 qs = qs.filter(team=team)
         return qs
 
+    @idempotent
     def create(self, request: Request) -> Response:
         body = s.BudgetCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -161,6 +163,7 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return Response(s.BudgetSerializer(budget).data, status=status.HTTP_201_CREATED)
 
+    @idempotent
     def update(self, request: Request, pk: Any = None, partial: bool = False) -> Response:
         budget = self.get_object()
         require_team_perm(request.user, budget.team, "manage_team")
@@ -175,9 +178,11 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return Response(s.BudgetSerializer(budget).data)
 
+    @idempotent
     def partial_update(self, request: Request, pk: Any = None) -> Response:
         return self.update(request, pk, partial=True)
 
+    @idempotent
     def destroy(self, request: Request, pk: Any = None) -> Response:
         budget = self.get_object()
         require_team_perm(request.user, budget.team, "manage_team")

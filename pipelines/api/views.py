@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Service
+from idp.api.idempotency import idempotent
 from idp.api.views import error_responses
 
 from .. import services
@@ -71,6 +72,7 @@ class PipelineViewSet(
             return s.PipelineSerializer
         return s.PipelineDetailSerializer
 
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.PipelineCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -87,6 +89,7 @@ class PipelineViewSet(
         pipeline.refresh_from_db()
         return Response(s.PipelineDetailSerializer(pipeline).data, status=status.HTTP_201_CREATED)
 
+    @idempotent
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         pipeline = self.get_object()
         data = s.PipelineUpdateSerializer(data=request.data)
@@ -99,9 +102,11 @@ class PipelineViewSet(
         )
         return Response(s.PipelineDetailSerializer(pipeline).data)
 
+    @idempotent
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.partial_update(request, *args, **kwargs)
 
+    @idempotent
     @extend_schema(
         request=s.PreviewInputSerializer,
         responses={200: s.PreviewSerializer, **error_responses(400, 401)},
@@ -122,6 +127,7 @@ class PipelineViewSet(
             {"yaml": result.yaml, "findings": result.findings, "warnings": result.warnings}
         )
 
+    @idempotent
     @extend_schema(
         request=None,
         responses={202: s.PipelineSerializer, **error_responses(401, 403, 404, 409)},

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from idp.api.idempotency import idempotent
 from idp.api.views import error_responses
 
 from ..access import resource_queryset
@@ -28,6 +29,7 @@ def _resource(request: Request, pk: int) -> Resource:
 
 
 class ReconcileView(APIView):
+    @idempotent
     @extend_schema(
         operation_id="resources_reconcile",
         request=None,
@@ -42,6 +44,7 @@ class ReconcileView(APIView):
 
 
 class AcceptDriftView(APIView):
+    @idempotent
     @extend_schema(
         operation_id="resources_accept_drift",
         request=None,

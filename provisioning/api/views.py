@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from idp.api.fields import int_query
+from idp.api.idempotency import idempotent
 from idp.api.schema import int_param
 from idp.api.views import error_responses
 from idp.rbac import signed_in_user
@@ -135,6 +136,7 @@ class ResourceViewSet(
         code = status.HTTP_201_CREATED if requested.created else status.HTTP_200_OK
         return self._detail(requested.resource, code)
 
+    @idempotent
     @extend_schema(
         request=s.ParametersSerializer,
         responses={202: RUN_ACCEPTED, **error_responses(400, 401, 403, 404, 409)},
@@ -149,6 +151,7 @@ class ResourceViewSet(
         )
         return self._queued(started)
 
+    @idempotent
     @extend_schema(
         request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}
     )
@@ -157,6 +160,7 @@ class ResourceViewSet(
         may, members too where the environment allows it; only a resource that was applied."""
         return self._queued(actions.request_destroy(self.get_object(), actor=request.user))
 
+    @idempotent
     @extend_schema(
         request=s.ReasonSerializer,
         responses={200: s.ApprovalSerializer, **error_responses(400, 401, 403, 404, 409)},
@@ -171,6 +175,7 @@ class ResourceViewSet(
         decision = actions.approve(resource, actor=request.user, **serializer.validated_data)
         return Response(s.ApprovalSerializer(decision.approval).data)
 
+    @idempotent
     @extend_schema(
         request=s.RejectSerializer,
         responses={200: s.ApprovalSerializer, **error_responses(400, 401, 403, 404, 409)},
@@ -184,6 +189,7 @@ class ResourceViewSet(
         decision = actions.reject(resource, actor=request.user, **serializer.validated_data)
         return Response(s.ApprovalSerializer(decision.approval).data)
 
+    @idempotent
     @extend_schema(
         request=s.BreakGlassSerializer,
         responses={200: s.ApprovalSerializer, **error_responses(400, 401, 403, 404, 409)},
@@ -198,6 +204,7 @@ class ResourceViewSet(
         decision = actions.break_glass(resource, actor=request.user, **serializer.validated_data)
         return Response(s.ApprovalSerializer(decision.approval).data)
 
+    @idempotent
     @extend_schema(
         request=s.OverridePolicySerializer,
         responses={200: s.ResourceDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
@@ -215,6 +222,7 @@ class ResourceViewSet(
         )
         return self._detail(overridden.resource)
 
+    @idempotent
     @extend_schema(
         request=None,
         responses={200: s.ResourceDetailSerializer, **error_responses(401, 403, 404, 409)},
@@ -225,6 +233,7 @@ class ResourceViewSet(
         withdrawn = actions.withdraw(self.get_object(), actor=request.user)
         return self._detail(withdrawn.resource)
 
+    @idempotent
     @extend_schema(
         request=None,
         responses={200: s.ResourceDetailSerializer, **error_responses(401, 403, 404, 409)},
@@ -236,6 +245,7 @@ class ResourceViewSet(
         archived = actions.archive(self.get_object(), actor=request.user)
         return self._detail(archived.resource)
 
+    @idempotent
     @extend_schema(
         request=None,
         responses={200: s.ResourceDetailSerializer, **error_responses(401, 403, 404, 409)},
@@ -246,6 +256,7 @@ class ResourceViewSet(
         unarchived = actions.unarchive(self.get_object(), actor=request.user)
         return self._detail(unarchived.resource)
 
+    @idempotent
     @extend_schema(
         request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}
     )
@@ -254,6 +265,7 @@ class ResourceViewSet(
         """Plan again with the current parameters and version."""
         return self._queued(actions.replan(self.get_object(), actor=request.user))
 
+    @idempotent
     @extend_schema(
         request=None, responses={202: RUN_ACCEPTED, **error_responses(401, 403, 404, 409)}
     )
@@ -262,6 +274,7 @@ class ResourceViewSet(
         """Retry the failed run."""
         return self._queued(actions.retry(self.get_object(), actor=request.user))
 
+    @idempotent
     @extend_schema(
         request=s.UpgradeSerializer,
         responses={202: RUN_ACCEPTED, **error_responses(400, 401, 403, 404, 409)},
@@ -297,6 +310,7 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self) -> Any:
         return s.RunSerializer if self.action == "list" else s.RunDetailSerializer
 
+    @idempotent
     @extend_schema(
         request=None, responses={200: s.RunSerializer, **error_responses(401, 403, 404, 409)}
     )

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from idp.api.fields import StrictSerializer
+from idp.api.idempotency import idempotent
 from idp.api.views import error_responses
 
 from ..services import entities
@@ -110,6 +111,7 @@ class BackstageEntitySerializer(serializers.Serializer):
 
 
 class EntityImportView(APIView):
+    @idempotent
     @extend_schema(
         request=ImportRequestSerializer,
         responses={

@@ -18,6 +18,7 @@ from catalog.choices import LocationType
 from catalog.models import Location
 from catalog.sensitivity import redact_credentials
 from idp.api.fields import StrictSerializer
+from idp.api.idempotency import idempotent
 from idp.api.views import error_responses
 from idp.models import Team
 from idp.services import Forbidden
@@ -67,7 +68,17 @@ class LocationCreateSerializer(StrictSerializer):
         help_text="GitHub organisation login, a Git URL (https://, ssh://, git@host:path), or"
         " for platform admins a local path / file:// URL",
     )
-    ref = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    # The service's rule, stated in the schema (a schema-valid ref is never a 400).
+    ref = serializers.RegexField(
+        r"\A((?!-)[\w./-]{1,200})?\Z",
+        trim_whitespace=False,
+        max_length=200,
+        required=False,
+        default="",
+        allow_blank=True,
+        error_messages={"invalid": "A branch or tag name."},
+        help_text="A branch or tag (empty: the default branch)",
+    )
     team = serializers.SlugField(
         required=False,
         allow_null=True,
@@ -94,6 +105,7 @@ class LocationListView(ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
+    @idempotent
     @extend_schema(
         request=LocationCreateSerializer,
         responses={201: LocationSerializer, **error_responses(400, 401, 403, 409)},
@@ -131,6 +143,7 @@ class LocationDetailView(APIView):
 
 
 class LocationScanView(APIView):
+    @idempotent
     @extend_schema(
         request=None,
         responses={202: ScanQueuedSerializer, **error_responses(401, 403, 404)},

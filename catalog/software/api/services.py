@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from catalog.choices import Lifecycle, Tier
 from catalog.models import Service
 from idp.api.fields import SlugRuleField, StrictModelSerializer, StrictSerializer
+from idp.api.idempotency import idempotent
 from idp.api.views import error_responses
 from idp.models import Team
 
@@ -131,12 +132,14 @@ class ServiceViewSet(viewsets.ModelViewSet):
             ServiceSerializer(service, context={"request": self.request}).data, status=code
         )
 
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ServiceSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         service = components.create_service(actor=request.user, **serializer.validated_data)
         return self._respond(service, status.HTTP_201_CREATED)
 
+    @idempotent
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         service = self.get_object()
         serializer = ServiceUpdateSerializer(
@@ -151,10 +154,16 @@ class ServiceViewSet(viewsets.ModelViewSet):
         )
         return self._respond(service)
 
+    @idempotent
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().partial_update(request, *args, **kwargs)
+
+    @idempotent
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         components.archive_service(self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @idempotent
     @extend_schema(
         request=None, responses={200: ServiceSerializer, **error_responses(401, 403, 404)}
     )
