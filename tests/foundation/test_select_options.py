@@ -18,3 +18,20 @@ def test_marks_the_selected_value_and_escapes_labels():
 def test_many_selected_values_and_none():
     assert render([("x", "X"), ("y", "Y")], ["x", "y"]).count(" selected") == 2
     assert " selected" not in render([("x", "X")], "")
+
+
+def test_the_same_as_format_html_join_for_unsafe_safe_and_odd_values():
+    from django.utils.html import format_html_join
+    from django.utils.safestring import mark_safe
+
+    choices = [
+        ('"quoted"', "O'Brien & <co>"),
+        (3, mark_safe("<b>kept</b>")),  # already safe: not escaped twice
+        (mark_safe("a&amp;b"), None),
+    ]
+    expected = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((v, mark_safe(" selected") if str(v) == "3" else "", label) for v, label in choices),
+    )
+    assert render(choices, 3) == str(expected)
