@@ -33,10 +33,10 @@ TEAM_PERMS = ("view_team", "use_team", "maintain_team", "manage_team")
 # the cache is shared between processes (Redis), kept across requests under a version token
 # that every membership or permission change replaces after its transaction commits.
 GRANTS_TTL = 60
-_VERSION_KEY = "idp:rbac:version"
+GRANTS_VERSION_KEY = "idp:rbac:version"
 
 
-def _shared_cache() -> Any:
+def shared_cache() -> Any:
     """The default cache when every web and worker process sees it, else None."""
     from django.core.cache import caches
     from django.core.cache.backends.dummy import DummyCache
@@ -69,17 +69,17 @@ def _grants(user: Any) -> dict[str, Any]:
     grants: dict[str, Any] | None = user.__dict__.get("_idp_grants")
     if grants is not None:
         return grants
-    cache = _shared_cache()
+    cache = shared_cache()
     key = f"idp:rbac:user:{user.pk}"
     version = None
     if cache is not None:
         # With Redis down these read as misses (django-redis IGNORE_EXCEPTIONS): no version,
         # so the grants come from the database and are not kept.
-        found = cache.get_many([_VERSION_KEY, key])
-        version = found.get(_VERSION_KEY)
+        found = cache.get_many([GRANTS_VERSION_KEY, key])
+        version = found.get(GRANTS_VERSION_KEY)
         if version is None:
-            cache.add(_VERSION_KEY, secrets.token_hex(8), None)
-            version = cache.get(_VERSION_KEY)
+            cache.add(GRANTS_VERSION_KEY, secrets.token_hex(8), None)
+            version = cache.get(GRANTS_VERSION_KEY)
         entry = found.get(key)
         if entry is not None and entry.get("version") == version:
             grants = entry
@@ -127,9 +127,9 @@ def narrow_to_token(user: Any, *, team_id: int | None, platform_admin: bool) -> 
 def permissions_changed() -> None:
     """Invalidate every cached grant once the current transaction commits (a write lost to
     a Redis outage leaves them to expire within GRANTS_TTL)."""
-    cache = _shared_cache()
+    cache = shared_cache()
     if cache is not None:
-        transaction.on_commit(lambda: cache.set(_VERSION_KEY, secrets.token_hex(8), None))
+        transaction.on_commit(lambda: cache.set(GRANTS_VERSION_KEY, secrets.token_hex(8), None))
 
 
 def is_platform_admin(user: Any) -> bool:

@@ -30,9 +30,9 @@ _DROPPED = "dropped"
 
 
 def _cache() -> Any:
-    from .rbac import _shared_cache
+    from .rbac import shared_cache
 
-    return _shared_cache()
+    return shared_cache()
 
 
 def _key(key_hash: str) -> str:

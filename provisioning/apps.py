@@ -14,6 +14,10 @@ class ProvisioningConfig(AppConfig):
         from .actions import dependencies
 
         dependencies.register()
+        # The approvals badge, cached, is recounted when what awaits a decision changes.
+        from .actions import inbox
+
+        inbox.register()
         # The template registry (below) flags live resources pinned to a withdrawn version.
         from catalog.services import sources
 

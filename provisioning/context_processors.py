@@ -4,8 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .actions import inbox_count
-from .actions.inbox import BADGE_MAX
+from .actions.inbox import BADGE_MAX, badge_count
 
 # Set by the inbox page, which has counted already: the badge is not counted twice.
 BADGE_KEY = "_idp_approvals_awaiting"
@@ -28,6 +27,6 @@ def approvals_awaiting(request: HttpRequest) -> int:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return 0
-    count = inbox_count(user, at_most=BADGE_MAX)
+    count = badge_count(user)
     request.__dict__[BADGE_KEY] = count
     return count

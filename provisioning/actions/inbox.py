@@ -8,6 +8,7 @@ portal, the API, the CLI and Django admin.
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,14 +17,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page
+from django.db import transaction
 from django.db.models import F, JSONField, OuterRef, QuerySet, Subquery
 
 from catalog.services.costs import decimal_or_none
 from idp.actors import Person
 from idp.paginator import CountCachingPaginator
+from idp.rbac import GRANTS_VERSION_KEY, shared_cache
 
+from .. import lifecycle
 from ..approval_policy import ApprovalPolicy, Requirement, decidable_plans, plan_expiry
-from ..choices import ApprovalDecision, RunKind, RunStatus
+from ..choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
 from ..models import Approval, Resource, Run
 from ..plan_summary import plan_counts
 from . import proposals
@@ -198,6 +202,63 @@ def inbox_count(user: Person, *, at_most: int | None = None) -> int:
     if at_most is not None:
         return plans.order_by()[: at_most + 1].count()
     return plans.count()
+
+
+# The badge is kept in the shared cache (when there is one) for up to BADGE_TTL seconds, under
+# the versions of what awaits a decision and of everyone's grants: a resource moving into or
+# out of approval, an approval given or withdrawn, and any membership or permission change
+# replace them when they commit. Only a plan's approval window closing goes unseen, for at
+# most BADGE_TTL seconds.
+BADGE_TTL = 30
+_BADGE_VERSION_KEY = "idp:inbox:version"
+
+
+def badge_count(user: Person) -> int:
+    """`inbox_count(user, at_most=BADGE_MAX)` for the navigation's badge on every page: from
+    the shared cache while nothing it depends on changed, else counted (one query)."""
+    cache = shared_cache()
+    if cache is None or not getattr(user, "is_authenticated", False):
+        return inbox_count(user, at_most=BADGE_MAX)
+    key = f"idp:inbox:badge:{user.pk}"
+    # With Redis down these read as misses: counted every time, nothing kept.
+    found = cache.get_many([_BADGE_VERSION_KEY, GRANTS_VERSION_KEY, key])
+    for name in (_BADGE_VERSION_KEY, GRANTS_VERSION_KEY):
+        if found.get(name) is None:
+            cache.add(name, secrets.token_hex(8), None)
+            found[name] = cache.get(name)
+    version = (found[_BADGE_VERSION_KEY], found[GRANTS_VERSION_KEY])
+    entry = found.get(key)
+    if entry is not None and tuple(entry[0]) == version:
+        return int(entry[1])
+    count = inbox_count(user, at_most=BADGE_MAX)
+    if None not in version:
+        cache.set(key, (version, count), BADGE_TTL)
+    return count
+
+
+def inbox_changed() -> None:
+    """Every cached badge is recounted once the current transaction commits."""
+    cache = shared_cache()
+    if cache is not None:
+        transaction.on_commit(lambda: cache.set(_BADGE_VERSION_KEY, secrets.token_hex(8), None))
+
+
+def _resource_moved(moved: lifecycle.Moved) -> None:
+    if ResourceStatus.AWAITING_APPROVAL in (moved.before, moved.after):
+        inbox_changed()
+
+
+def _approval_written(**kwargs: Any) -> None:
+    inbox_changed()
+
+
+def register() -> None:
+    """Follow what changes the badge (the app's `ready()`)."""
+    from django.db.models.signals import post_delete, post_save
+
+    lifecycle.on_resource_moved(_resource_moved)
+    for signal in (post_save, post_delete):
+        signal.connect(_approval_written, sender=Approval, dispatch_uid=f"inbox-{signal}")
 
 
 def find(user: Person, plan_run: int) -> Pending | None:

@@ -24,7 +24,7 @@ def shared_cache(settings: Any, tmp_path: Any) -> None:
             "LOCATION": str(tmp_path / "cache"),
         }
     }
-    assert rbac._shared_cache() is not None
+    assert rbac.shared_cache() is not None
 
 
 def fresh(user: Any) -> Any:
@@ -34,7 +34,7 @@ def fresh(user: Any) -> Any:
 
 def test_local_memory_cache_is_never_shared(settings: Any) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    assert rbac._shared_cache() is None
+    assert rbac.shared_cache() is None
 
 
 def test_grants_come_from_the_cache_on_the_next_request(
@@ -119,7 +119,7 @@ def test_a_cache_outage_falls_back_to_the_database(
             "OPTIONS": {"IGNORE_EXCEPTIONS": True},  # as config/settings/base.py configures it
         }
     }
-    assert rbac._shared_cache() is not None
+    assert rbac.shared_cache() is not None
     assert rbac.team_ids(fresh(alice)) == [teams["payments"].pk]
     assert "Exception ignored" in caplog.text  # django-redis logs each outage it absorbs
     assert client_as(alice).get("/teams/payments/").status_code == 200
