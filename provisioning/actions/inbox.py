@@ -149,7 +149,7 @@ def awaiting_ids(user: Person) -> QuerySet[Run, int]:
 def pending_of(ids: Iterable[int]) -> list[Pending]:
     """The plans `ids` (found by `awaiting_ids`) as inbox entries, in that order."""
     ids = list(ids)
-    by_id = {plan.pk: plan for plan in _described(Run.objects.filter(pk__in=ids))}
+    by_id = {plan.pk: plan for plan in _described(Run.objects.filter(pk__in=ids).order_by())}
     return pending(by_id[pk] for pk in ids if pk in by_id)
 
 
