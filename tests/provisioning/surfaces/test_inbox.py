@@ -227,9 +227,9 @@ def test_badge_stops_counting_past_its_most(
 ) -> None:
     """Past BADGE_MAX plans the badge says "N+", and its count reads at most N + 1 rows: a
     page costs the same with 5,000 plans waiting as with 100."""
-    from provisioning import context_processors
+    from provisioning.actions import inbox
 
-    monkeypatch.setattr(context_processors, "BADGE_MAX", 2)
+    monkeypatch.setattr(inbox, "BADGE_MAX", 2)
     for name in ("a-config", "b-config", "c-config"):
         awaiting_plan(name, alice)
     assert actions.inbox_count(bob) == 3

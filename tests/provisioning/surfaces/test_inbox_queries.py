@@ -22,9 +22,9 @@ from idp.models import Environment
 from idp.service_accounts import create_service_account
 from provisioning import proposals
 from provisioning.actions import inbox
+from provisioning.actions.inbox import BADGE_MAX
 from provisioning.approval_policy import ApprovalPolicy, approval_ttl, decidable_plans
 from provisioning.choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
-from provisioning.context_processors import BADGE_MAX
 from provisioning.models import Approval, Resource, Run
 
 NEEDS_ONE = {"approvals": 1, "platform_admin": False, "reasons": ["prod requires 1 approval"]}
