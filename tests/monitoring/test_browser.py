@@ -7,12 +7,14 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from django.utils import timezone
 
 from monitoring.models import Budget, CostRecord
 from tests.browser_support import sign_in
 
 
+@pytest.mark.slow
 def test_alice_sees_drawn_cost_and_burn_charts(page: Any, alice: Any, teams: dict) -> None:  # noqa: F811
     payments = teams["payments"]
     today = timezone.now().date()

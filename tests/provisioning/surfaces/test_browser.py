@@ -9,7 +9,7 @@ from provisioning.choices import RunKind, RunStatus
 from provisioning.models import Run
 from tests.browser_support import sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_live_log_appends_and_stops(page, alice, teams, make_resource, make_run):  # noqa: F811
