@@ -129,7 +129,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         token, raw = services.create_api_token(
             signed_in_user(request.user),
             name=data["name"],
-            scopes=data["scopes"] or None,
+            scopes=data["scopes"],
             lifetime=services.parse_token_lifetime(data["expires_in"] or "90d"),
             actor=request.user,
         )
