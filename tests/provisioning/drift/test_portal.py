@@ -45,7 +45,8 @@ def test_drift_panel_and_one_click_reconcile(
     assert answer.status_code == 302
     plan = resource.runs.order_by("-pk").first()
     # The resource's page follows: it shows the plan, then the apply.
-    assert answer["Location"] == page_url and plan.created_by == alice
+    assert answer["Location"] == page_url
+    assert plan is not None and plan.created_by == alice
     drive(resource)
     assert resource.status == ResourceStatus.PROVISIONED and not resource.drifted
     assert resource.outputs["echo"] == "as requested"
