@@ -86,5 +86,6 @@ urlpatterns = [
     path("api/docs/", SchemaDocsView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
+handler403 = "idp.views.permission_denied"
 handler404 = "idp.views.not_found"
 handler500 = "idp.api.exceptions.server_error"

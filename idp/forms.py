@@ -1,16 +1,22 @@
 from django import forms
 
-from .choices import PERSONAL_TOKEN_SCOPES, Role
+from . import scopes as token_scopes
+from .choices import Role
 
 
 class TokenCreateForm(forms.Form):
+    """A personal token: read only unless more is ticked; none ticked is refused."""
+
+    # The scopes the template marks as powerful next to their box.
+    powerful_scopes = token_scopes.POWERFUL_SCOPES
+
     name = forms.CharField(max_length=100, initial="cli", help_text="What the token is for")
     scopes = forms.MultipleChoiceField(
-        choices=[(s.value, s.label) for s in PERSONAL_TOKEN_SCOPES],
-        initial=[s.value for s in PERSONAL_TOKEN_SCOPES],
-        required=False,
+        choices=[(s.value, s.label) for s in token_scopes.PERSONAL_TOKEN_SCOPES],
+        initial=[str(s) for s in token_scopes.PERSONAL_DEFAULT_SCOPES],
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: all of them",
+        error_messages={"required": "Choose at least one scope (read lets the token only look)."},
+        help_text="Read only unless you tick more; approve and admin only when ticked",
     )
     expires_in = forms.ChoiceField(
         choices=[("7d", "7 days"), ("30d", "30 days"), ("90d", "90 days"), ("365d", "1 year")],

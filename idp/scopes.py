@@ -37,14 +37,18 @@ READ, WRITE, APPROVE, ADMIN, SCIM = (s.value for s in TokenScope)
 # admin's power (admin) are never a side effect of being able to change things (write).
 IMPLIES: Mapping[str, frozenset[str]] = {scope: frozenset({scope}) for scope in TokenScope.values}
 
-# Tokens made without a choice of scopes can do what their owner can (as tokens did before
-# scopes existed); SCIM is only ever given on purpose.
+# The scopes a person's token may carry; SCIM is only ever given on purpose.
 PERSONAL_TOKEN_SCOPES: tuple[TokenScope, ...] = (
     TokenScope.READ,
     TokenScope.WRITE,
     TokenScope.APPROVE,
     TokenScope.ADMIN,
 )
+# Least privilege: a person's new token only reads unless more is chosen (portal form, API,
+# `manage.py create_api_token`, CLI); write, approve and admin are given only when asked for.
+PERSONAL_DEFAULT_SCOPES: tuple[TokenScope, ...] = (TokenScope.READ,)
+# Scopes that decide plans or act as a platform admin: chosen on purpose, marked as powerful.
+POWERFUL_SCOPES: frozenset[str] = frozenset({APPROVE, ADMIN})
 # A service account never approves nor administers the platform.
 SERVICE_ACCOUNT_SCOPES: tuple[TokenScope, ...] = (TokenScope.READ, TokenScope.WRITE)
 # The one user whose tokens carry the scim scope (given by a platform admin only): the scope
@@ -132,6 +136,18 @@ def grantable(
     return tuple(PERSONAL_TOKEN_SCOPES)
 
 
+def asked_or_default(requested: Iterable[str] | None, *, service_account: bool) -> list[str] | None:
+    """The scopes a token made on a surface (portal form, API, `manage.py create_api_token`)
+    asks for: what was chosen, else a person's least-privilege default (read only). A service
+    account's token unasked keeps everything the account may have (None: read and write, as
+    narrowed by `for_new_token`), since its tokens serve CI and it never holds more."""
+    if requested is not None:
+        return [str(scope) for scope in requested]
+    if service_account:
+        return None
+    return [str(scope) for scope in PERSONAL_DEFAULT_SCOPES]
+
+
 def _chosen(requested: Iterable[str], allowed: Sequence[str]) -> list[str]:
     """The scopes asked for: known, allowed for the token's owner, at least one, in order."""
     wanted = {str(scope).strip() for scope in requested}
@@ -157,8 +173,9 @@ def for_new_token(
     allowed: Sequence[str],
     via: Sequence[str] | None = None,
 ) -> list[str]:
-    """The scopes a new token gets. Unasked: everything its owner may have (`allowed`), or
-    of that what the token it is made through (`via`: that token's scopes) has. Asked: known,
+    """The scopes a new token gets. Unasked (the platform's own callers; a surface asks
+    through `asked_or_default`): everything its owner may have (`allowed`), or of that what
+    the token it is made through (`via`: that token's scopes) has. Asked: known,
     allowed, at least one, and none `via` lacks (a token never mints a stronger one)."""
     if requested is None:
         granted = [str(s) for s in allowed if via is None or s in via]

@@ -365,13 +365,16 @@ def create_api_token(
     """Create an API token for `user` (a person or a service account); returns the record
     and the raw token (shown once).
 
-    Scopes default to everything a person's token could do before scopes existed (a
-    service account's: read and write; it can never approve). The lifetime defaults to
-    IDP_TOKEN_DEFAULT_DAYS and may not pass IDP_TOKEN_MAX_DAYS. `team` limits the token to
-    that team's objects (a service account's tokens always are). A token made through
-    another token (`via`, by default the token the actor acts through, whoever the new
-    token is for) gets no more than that token has: its scopes (wider ones are refused,
-    unasked ones narrowed), its team and at most its expiry (a longer lifetime is capped).
+    Unasked (`scopes` None: the platform's own callers), a token gets everything its owner
+    may have (a service account's: read and write; it can never approve); the surfaces a
+    person uses (portal, API, `manage.py create_api_token`) ask through
+    `idp.scopes.asked_or_default`, so a person's token there only reads unless more is
+    chosen. The lifetime defaults to IDP_TOKEN_DEFAULT_DAYS and may not pass
+    IDP_TOKEN_MAX_DAYS. `team` limits the token to that team's objects (a service account's
+    tokens always are). A token made through another token (`via`, by default the token the
+    actor acts through, whoever the new token is for) gets no more than that token has: its
+    scopes (wider ones are refused, unasked ones narrowed), its team and at most its expiry
+    (a longer lifetime is capped).
     """
     name = (name or "default").strip()[:100]
     if via is None:

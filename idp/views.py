@@ -49,8 +49,17 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    """A 403 page inside the portal layout, saying what the role does not allow."""
-    return render(request, "idp/forbidden.html", {"message": message}, status=403)
+    """A 403 page inside the portal layout, saying what the role does not allow and who may."""
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """`handler403`: a refusal (PermissionDenied) renders the portal's page with its reason;
+    the API answers JSON as everywhere else."""
+    message = str(exception or "") or "You are not allowed to do this."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=403)
+    return forbidden(request, message)
 
 
 @login_required
@@ -106,9 +115,11 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def notification_preferences(request: HttpRequest) -> HttpResponse:
-    """Your own e-mail preferences (a form of checkboxes: an unticked box is off)."""
+    """Your own e-mail preferences (a form of checkboxes: an unticked box is off); opened
+    directly, the profile page shows them."""
+    if request.method != "POST":
+        return redirect(reverse("profile") + "#notifications")
     form = NotificationPreferencesForm(request.POST)
     form.is_valid()  # optional checkboxes: always valid
     services.set_notification_preferences(
@@ -129,7 +140,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         token, raw = services.create_api_token(
             signed_in_user(request.user),
             name=data["name"],
-            scopes=data["scopes"] or None,
+            scopes=data["scopes"],
             lifetime=services.parse_token_lifetime(data["expires_in"] or "90d"),
             actor=request.user,
         )

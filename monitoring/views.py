@@ -160,7 +160,7 @@ def budget_edit(request: HttpRequest, slug: str) -> HttpResponse:
     """Create or change the team's budget (team admins)."""
     team = _team(request, slug)
     if not has_team_perm(request.user, team, "manage_team"):
-        raise PermissionDenied("Only team admins manage budgets.")
+        raise PermissionDenied(f"Only team admins manage budgets: ask an admin of {team.name}.")
     budget = Budget.objects.filter(team=team).first()
     if request.method == "POST":
         form = BudgetForm(request.POST)

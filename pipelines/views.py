@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -194,7 +195,8 @@ def pipeline_runs(request: HttpRequest, pk: int) -> HttpResponse:
 def pipeline_deliver(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = _pipeline(request, pk)
     if not has_team_perm(request.user, pipeline.service.team, "maintain_team"):
-        return render(request, "idp/forbidden.html", status=403)
+        team = pipeline.service.team
+        raise PermissionDenied(f"Only maintainers and admins of {team.name} deliver its pipelines.")
     try:
         services.request_delivery(pipeline, actor=request.user)
         messages.success(request, "Delivery queued: the pull request appears here when it is open.")
@@ -220,7 +222,9 @@ def pipeline_edit(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = _pipeline(request, pk)
     service = pipeline.service
     if not has_team_perm(request.user, service.team, "maintain_team"):
-        return render(request, "idp/forbidden.html", status=403)
+        raise PermissionDenied(
+            f"Only maintainers and admins of {service.team.name} change its pipelines."
+        )
     data = request.POST.copy() if request.method == "POST" else None
     if data is not None:
         data["template"] = pipeline.template  # the template of a pipeline does not change

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, Subquery
+from django.utils.dateparse import parse_datetime
 
 from catalog import sensitivity
 from catalog.models import TemplateVersion
@@ -20,6 +21,16 @@ from .models import Approval, Resource, ResourceDependency, Run
 from .plan_diff import api_changes
 
 MASK = sensitivity.MASK
+
+
+def drift_resolution(resource: Resource) -> dict[str, Any] | None:
+    """After an apply cleared a drift and before the next check: the check that found it
+    (run, time) and the run that reconciled or accepted it; else None."""
+    resolved = (resource.drift_details or {}).get("resolved") if not resource.drifted else None
+    if not isinstance(resolved, dict):
+        return None
+    found_at = resolved.get("found_at")
+    return {**resolved, "found_at": parse_datetime(found_at) if found_at else None}
 
 
 def activity(resource: Resource) -> str | None:

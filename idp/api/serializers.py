@@ -198,7 +198,8 @@ class APITokenCreateSerializer(StrictSerializer):
         child=serializers.ChoiceField(choices=TokenScope.choices),
         required=False,
         min_length=1,
-        help_text="read, write, approve, admin (scim for SCIM clients); default: all but scim",
+        help_text="read, write, approve, admin (scim for SCIM clients); default: read only "
+        "(a service account's: read, write)",
     )
     expires_in = LifetimeField(
         required=False,

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import scopes as token_scopes
 from .. import services
 from ..models import APIToken, AuditEvent, Environment, Membership, ServiceAccount, Team
 from ..rbac import has_team_perm, is_platform_admin, signed_in_user
@@ -262,10 +263,14 @@ class APITokenViewSet(
             if team is None:
                 raise services.ServiceError(f"No team {data['team']!r} of yours", field="team")
         lifetime = data.get("expires_in")
+        owner = signed_in_user(request.user)
         token, raw = services.create_api_token(
-            signed_in_user(request.user),
+            owner,
             name=data["name"],
-            scopes=data.get("scopes"),
+            # Unasked: read only (a service account's: what it may have).
+            scopes=token_scopes.asked_or_default(
+                data.get("scopes"), service_account=ServiceAccount.of(owner) is not None
+            ),
             lifetime=services.parse_token_lifetime(lifetime) if lifetime else None,
             team=team,
             # Made through a token, it gets no more than that token (create_api_token).

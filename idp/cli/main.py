@@ -37,7 +37,9 @@ def _token_from_password(url: str, username: str, password: str) -> str:
     pair = anonymous.post("/api/v1/auth/token/", {"username": username, "password": password})
     signed_in = Client(url, pair["access"])
     name = f"idp-cli@{socket.gethostname()}"[:100]
-    return str(signed_in.post("/api/v1/tokens/", {"name": name})["token"])
+    # The CLI reads and makes changes; approve and admin come only from a token made for them.
+    body = {"name": name, "scopes": ["read", "write"]}
+    return str(signed_in.post("/api/v1/tokens/", body)["token"])
 
 
 @app.command()

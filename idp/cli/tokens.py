@@ -34,7 +34,7 @@ def create(
     name: Annotated[str, typer.Argument(help="What the token is for")] = "cli",
     scope: Annotated[
         list[str] | None,
-        typer.Option("--scope", help="read, write, approve, admin (repeat); default: all four"),
+        typer.Option("--scope", help="read, write, approve, admin (repeat); default: read only"),
     ] = None,
     expires: Annotated[
         str | None, typer.Option("--expires", help="30d, 12h, 2w or a number of days")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from catalog.models import Service, Template, TemplateVersion
+from catalog.services.costs import estimate_monthly_cost
 from catalog.services.sources import version_refusal
 from idp import audit
 from idp.actors import Person, signed_in
@@ -21,6 +24,8 @@ from ..crypto import encrypt_json
 from ..models import Resource
 from . import dependencies, rules
 from .results import Requested
+
+logger = logging.getLogger(__name__)
 
 
 @retry_on_deadlock  # a lost race (deadlock) runs the whole request again, a few times
@@ -82,6 +87,15 @@ def request_resource(
         ) from None
 
 
+def _estimate(version: TemplateVersion, parameters: dict[str, Any]) -> Decimal | None:
+    """The monthly estimate of the request (the form's price); a hint, so never a refusal."""
+    try:
+        return estimate_monthly_cost(version, parameters)
+    except Exception:  # malformed cost hints: no price, as on the request form
+        logger.warning("cost estimate failed for %s", version, exc_info=True)
+        return None
+
+
 def _key(idempotency_key: str | None) -> str:
     return (idempotency_key or "").strip()[:200]
 
@@ -140,7 +154,8 @@ def _request_resource(
     ):
         raise Conflict(f"A live resource named {name!r} already exists in {env.slug}", field="name")
     # Until its first apply, what the resource holds is what was requested; the approval
-    # policy and the budget gate judge the plan made from it.
+    # policy and the budget gate judge the plan made from it. The estimate the request form
+    # showed is kept until its plan prices it (or when the plan fails).
     resource = Resource.objects.create(
         team=team_obj,
         service=svc,
@@ -154,6 +169,7 @@ def _request_resource(
         requested_by=actor if actor and actor.is_authenticated else None,
         expires_at=expires_at,
         idempotency_key=key,
+        estimated_monthly_cost=_estimate(ver, plain),
     )
     dependencies.record_bindings(resource, bound)
     run = dispatch.new_run(resource, RunKind.PLAN, actor=actor, version=ver, parameters=plain)

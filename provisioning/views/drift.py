@@ -20,8 +20,8 @@ from ..models import Resource
 
 
 def _drift_action(act: Callable[..., PlanStarted]) -> Callable[..., HttpResponse]:
-    """A POST-only view calling a drift action; the plan's run page follows, with what the
-    action says it did."""
+    """A POST-only view calling a drift action; the resource's page follows (it shows the
+    plan, then the apply), with what the action says it did."""
 
     @login_required
     @require_POST
@@ -36,7 +36,7 @@ def _drift_action(act: Callable[..., PlanStarted]) -> Callable[..., HttpResponse
             messages.error(request, error.message)
             return redirect(resource)
         messages.success(request, started.message)
-        return redirect(started.run)
+        return redirect(started.resource)
 
     view.__name__ = f"resource_{act.__name__}"
     return view

@@ -37,6 +37,7 @@ from ..plan_summary import plan_counts
 from ..presenters import (
     RUN_LIST_SIZE,
     ResourcePage,
+    drift_resolution,
     masked_outputs,
     masked_parameters,
     plan_addresses,
@@ -251,6 +252,7 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
         "used_by": page.used_by,
         "awaiting": awaiting_banner(page, request.user),
         "policy_block": policy_block(resource, plan),
+        "drift_resolution": drift_resolution(resource),
         "plan": plan,
         "plan_counts": plan_counts(plan.plan_summary) if plan else None,
         "plan_addresses": plan_addresses(plan.plan_summary) if plan else None,
@@ -365,7 +367,8 @@ def resource_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _run_action(name: str) -> Callable[..., HttpResponse]:
     """A POST-only view calling `actions.<name>(resource, actor=…)`, which queues a plan;
-    the plan's page follows, with what the action says it did."""
+    the resource's page follows (it shows the plan, then the apply), with what the action
+    says it did."""
 
     @login_required
     @require_POST
@@ -375,7 +378,7 @@ def _run_action(name: str) -> Callable[..., HttpResponse]:
             started: PlanStarted = getattr(actions, name)(resource, actor=request.user)
         except ServiceError as error:
             return _refused(request, resource, error)
-        return _done(request, started.message, started.run)
+        return _done(request, started.message, started.resource)
 
     view.__name__ = f"resource_{name}"
     return view
@@ -399,7 +402,7 @@ def resource_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
         started = actions.upgrade(resource, version, actor=request.user)
     except ServiceError as error:
         return _refused(request, resource, error)
-    return _done(request, started.message, started.run)
+    return _done(request, started.message, started.resource)
 
 
 @login_required
@@ -421,7 +424,7 @@ def resource_change(request: HttpRequest, pk: int) -> HttpResponse:
                     return _refused(request, resource, error)
                 add_service_error(error, form)
             else:
-                return _done(request, started.message, started.run)
+                return _done(request, started.message, started.resource)
         status = 400
     context = {"resource": resource, "form": form}
     return render(request, "provisioning/resource_change.html", context, status=status)

@@ -61,6 +61,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next_offset": next_offset,
         "complete": complete and run.status in RUN_TERMINAL,
         "plan": plan,  # its attribute-level changes (provisioning/_plan_diff.html)
+        # A plan's page links the apply (or destroy) that follows it.
+        "applies": list(run.applies.order_by("pk")) if run.kind == RunKind.PLAN else [],
         "plan_counts": plan_counts(plan.plan_summary) if plan and plan.plan_summary else None,
         "plan_addresses": plan_addresses(plan.plan_summary) if plan and plan.plan_summary else None,
         "can_cancel": "cancel" in actions.allowed_actions(run.resource, request.user)

@@ -29,11 +29,12 @@ def _applied_fields(
     now = timezone.now()
     plan = run.plan_run
     # Applied: whatever drift there was is gone (reconciled or accepted); a drift found
-    # later, even the same one, is new.
+    # later, even the same one, is new. Until the next check, the drift panel says which
+    # check found it and which run resolved it.
     fields: dict[str, Any] = {
         "last_error": "",
         "drifted": False,
-        "drift_details": {},
+        "drift_details": _drift_resolved(resource, run),
         "drift_digest": "",
     }
     if plan is not None:
@@ -51,6 +52,22 @@ def _applied_fields(
         sensitive_output_names=sorted(secret_names),
     )
     return fields, S.PROVISIONED
+
+
+def _drift_resolved(resource: Resource, run: Run) -> dict[str, Any]:
+    """The drift details an apply leaves: none when there was no drift, else which check
+    found it (run and time) and which run resolved it (`accepted`: a refresh-only apply)."""
+    if not resource.drifted:
+        return {}
+    checked = resource.drift_checked_at
+    return {
+        "resolved": {
+            "found_by": (resource.drift_details or {}).get("run"),
+            "found_at": checked.isoformat() if checked is not None else None,
+            "by": run.pk,
+            "accepted": bool(run.refresh_only),
+        }
+    }
 
 
 def apply_finished(run: Run, plain: dict[str, Any], secret: str, secret_names: list[str]) -> None:

@@ -73,8 +73,10 @@ def test_member_destroys_her_sandbox_resource(
         dialog.accept()
 
     page.once("dialog", confirm)
-    actions_box.get_by_role("button", name="Destroy").click()
-    page.wait_for_url("**/resources/runs/*/")
+    # The resource's page follows (it shows the destroy plan, then the destroy).
+    with page.expect_navigation():
+        actions_box.get_by_role("button", name="Destroy").click()
+    assert page.url.endswith(f"/resources/{resource.pk}/")
     assert dialogs == ["Plan the destruction of alice-scratch?"]
     shot(page, "2-destroy-run")
 

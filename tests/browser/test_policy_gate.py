@@ -51,7 +51,7 @@ def test_a_plan_over_the_replica_limit_is_held_and_its_fix_passes(
     page.click("#policy-banner >> text=change parameters")
     page.fill("[name=p-replicas]", "4")
     page.click("text=Plan with these parameters")
-    page.wait_for_url("**/runs/**")
+    page.wait_for_url(f"**/resources/{resource.pk}/")  # the resource's page follows a change
     page.goto(f"/resources/{resource.pk}/")
     status_is(page, "Awaiting approval")
     assert page.locator("#policy-banner").count() == 0

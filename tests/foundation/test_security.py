@@ -45,7 +45,9 @@ def test_csrf_is_enforced_on_portal_posts(alice, db):
     # With the token from the form it works.
     page = client.get("/profile/").content.decode()
     token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
-    response = client.post("/profile/tokens/", {"name": "x", "csrfmiddlewaretoken": token})
+    response = client.post(
+        "/profile/tokens/", {"name": "x", "scopes": ["read"], "csrfmiddlewaretoken": token}
+    )
     assert response.status_code == 302
     assert APIToken.objects.filter(user=alice, name="x").exists()
 

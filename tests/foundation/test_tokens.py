@@ -43,7 +43,7 @@ def test_unknown_or_malformed_bearer_is_401(alice):
 
 def test_profile_page_creates_token_shown_once_and_revokes(alice, client_as):
     client = client_as(alice)
-    response = client.post("/profile/tokens/", {"name": "ci"})
+    response = client.post("/profile/tokens/", {"name": "ci", "scopes": ["read"]})
     assert response.status_code == 302
     page = client.get("/profile/").content.decode()
     token = APIToken.objects.get(user=alice, name="ci")

@@ -3,8 +3,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from idp import scopes as token_scopes
 from idp import services
-from idp.models import Team
+from idp.models import ServiceAccount, Team
 
 
 def scopes_option(values: list[str] | None) -> list[str] | None:
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             action="append",
             dest="scopes",
             help="read, write, approve, admin or scim; repeat or comma-separate "
-            "(default: read, write, approve, admin; a service account's: read, write)",
+            "(default: read only; a service account's: read, write)",
         )
         parser.add_argument(
             "--expires", help="Lifetime: 30d, 12h, 2w or days (default IDP_TOKEN_DEFAULT_DAYS)"
@@ -51,7 +52,10 @@ class Command(BaseCommand):
             _, raw = services.create_api_token(
                 user,
                 name=options["name"],
-                scopes=scopes_option(options["scopes"]),
+                scopes=token_scopes.asked_or_default(
+                    scopes_option(options["scopes"]),
+                    service_account=ServiceAccount.of(user) is not None,
+                ),
                 lifetime=lifetime,
                 team=team,
             )

@@ -44,12 +44,17 @@ def test_drift_panel_and_one_click_reconcile(
     answer = client.post(reconcile_url)
     assert answer.status_code == 302
     plan = resource.runs.order_by("-pk").first()
-    assert answer["Location"] == plan.get_absolute_url() and plan.created_by == alice
+    # The resource's page follows: it shows the plan, then the apply.
+    assert answer["Location"] == page_url
+    assert plan is not None and plan.created_by == alice
     drive(resource)
     assert resource.status == ResourceStatus.PROVISIONED and not resource.drifted
     assert resource.outputs["echo"] == "as requested"
     page = client.get(page_url).content.decode()
     assert 'id="drift-changes"' not in page and reconcile_url not in page
+    # It says which check found the drift and which run reconciled it.
+    resolved = page[page.index('id="drift-resolved"') :].split("</p>")[0]
+    assert "reconciled by" in resolved and "No drift at the last check" not in page
 
     # Nothing left to fix: the button's refusal is a message on the page, not an error.
     answer = client.post(reconcile_url, follow=True)
@@ -68,3 +73,6 @@ def test_accept_drift_button(alice, teams, envs, echo, state, drive, client_as) 
     assert plan.refresh_only and apply.refresh_only
     assert resource.status == ResourceStatus.PROVISIONED and not resource.drifted
     assert resource.outputs["echo"] == "meant to be"
+    page = client_as(alice).get(f"/resources/{resource.pk}/").content.decode()
+    resolved = page[page.index('id="drift-resolved"') :].split("</p>")[0]
+    assert f'accepted by <a href="/resources/runs/{apply.pk}/">' in resolved

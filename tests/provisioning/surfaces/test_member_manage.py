@@ -84,7 +84,8 @@ def test_member_destroys_in_dev_once_its_policy_allows_it(
     assert f"/resources/{resource.pk}/destroy/" in page
     response = client.post(f"/resources/{resource.pk}/destroy/")
     run = Run.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/resources/runs/{run.pk}/"
+    # The resource's page follows: it shows the destroy plan, then the destroy.
+    assert response.status_code == 302 and response["Location"] == f"/resources/{resource.pk}/"
     assert run.is_destroy and run.created_by == alice
 
 

@@ -86,13 +86,15 @@ def test_each_plan_an_action_queues_is_its_outcome(alice, bob, teams, make_resou
         ),
     ],
 )
-def test_the_portal_shows_the_plan_and_message_of_the_outcome(
+def test_the_portal_shows_the_resource_and_message_of_the_outcome(
     client_as, bob, teams, make_resource, path, purpose, message
 ):
     resource = make_resource(teams["payments"], "cfg", provisioned_at=timezone.now(), drifted=True)
     response = client_as(bob).post(f"/resources/{resource.pk}/{path}/", follow=True)
     run = Run.objects.get(resource=resource)
-    assert response.redirect_chain[-1][0] == run.get_absolute_url()
+    # The resource's page, which shows the plan and then the apply that follows it.
+    assert response.redirect_chain[-1][0] == resource.get_absolute_url()
+    assert run.get_absolute_url() in response.content.decode()
     assert flashed(response) == [message]
     assert run.refresh_only == (purpose == PlanPurpose.ACCEPT_DRIFT)
 

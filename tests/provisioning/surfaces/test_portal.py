@@ -174,7 +174,7 @@ def test_change_parameters_form(client_as, alice, teams, make_resource):
     assert not Run.objects.exists()
     ok = client.post(url, {"p-message": "new"})
     run = Run.objects.get()
-    assert ok.status_code == 302 and ok["Location"] == f"/resources/runs/{run.pk}/"
+    assert ok.status_code == 302 and ok["Location"] == f"/resources/{resource.pk}/"
     assert run.parameters == {"message": "new"} and run.status == RunStatus.QUEUED
 
 
