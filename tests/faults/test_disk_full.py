@@ -13,7 +13,12 @@ from provisioning.models import ResourceLock
 from tests.provisioning.engine.conftest import request_module, run_queued
 
 # serial: it mounts a tmpfs, which is no business of a parallel neighbour.
-pytestmark = [pytest.mark.integration, pytest.mark.serial, pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.serial,
+    pytest.mark.slow,
+    pytest.mark.timeout(180),
+]
 
 
 def fill(disk, leave: int) -> None:
