@@ -255,7 +255,8 @@ def test_the_profile_turns_them_off_and_on(client_as, alice, carol) -> None:
     # Only one's own: the form has no user field, and carol's preferences are untouched.
     client.post("/profile/notifications/", {"plans_to_decide": "on", "user": carol.pk})
     assert not NotificationPreference.objects.filter(user=carol).exists()
-    assert client.get("/profile/notifications/").status_code == 405
+    opened = client.get("/profile/notifications/")  # opened directly: the profile's section
+    assert opened.status_code == 302 and opened["Location"] == "/profile/#notifications"
     client.logout()
     anonymous = client.post("/profile/notifications/", {})
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
