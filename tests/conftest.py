@@ -25,8 +25,8 @@ from .browser_support import (  # noqa: F401 - fixtures and hooks
 )
 from .utils import free_port, need
 
-# The order test files are handed to pytest-xdist's workers.
-pytest_plugins = ["tests.scheduling"]
+# The order test files are handed to pytest-xdist's workers; the flush between transactional tests.
+pytest_plugins = ["tests.scheduling", "tests.fast_flush"]
 
 
 def _sqlite_memory_reads_unblocked(sender: Any, connection: Any, **kwargs: Any) -> None:
