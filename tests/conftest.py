@@ -63,6 +63,21 @@ def _fresh_cache() -> None:
 
 
 @pytest.fixture
+def shared_cache(settings: Any, tmp_path: Any) -> None:
+    """A cache every process would see (files here, Redis in production): grants, tokens and
+    the approvals badge are kept in it only then."""
+    from idp.rbac import shared_cache
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    assert shared_cache() is not None
+
+
+@pytest.fixture
 def make_team(db: None) -> Callable[..., Team]:
     def make(slug: str, **kwargs: Any) -> Team:
         return Team.objects.filter(slug=slug).first() or services.create_team(slug, **kwargs)

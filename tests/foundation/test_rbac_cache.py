@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,18 +12,6 @@ from guardian.shortcuts import assign_perm, remove_perm
 from idp import rbac, services
 from idp.choices import Role
 from tests.utils import assert_error, assert_ok
-
-
-@pytest.fixture
-def shared_cache(settings: Any, tmp_path: Any) -> None:
-    """A cache every process would see (files here, Redis in production)."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path / "cache"),
-        }
-    }
-    assert rbac.shared_cache() is not None
 
 
 def fresh(user: Any) -> Any:

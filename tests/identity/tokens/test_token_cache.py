@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -19,17 +18,6 @@ from idp.models import APIToken
 from tests.utils import assert_error, assert_ok
 
 ME = "/api/v1/me/"
-
-
-@pytest.fixture
-def shared_cache(settings: Any, tmp_path: Any) -> None:
-    """A cache every process would see (files here, Redis in production)."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path / "cache"),
-        }
-    }
 
 
 def bearer(raw: str) -> APIClient:

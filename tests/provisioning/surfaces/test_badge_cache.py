@@ -23,17 +23,6 @@ NEEDS_TWO = {"approvals": 2, "platform_admin": False, "reasons": ["prod requires
 
 
 @pytest.fixture
-def shared_cache(settings: Any, tmp_path: Any) -> None:
-    """A cache every process would see (files here, Redis in production)."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path / "cache"),
-        }
-    }
-
-
-@pytest.fixture
 def waiting(make_resource, make_run, envs, teams, alice) -> Any:
     """Makes a plan of alice's awaiting a decision in payments' prod; returns the resource."""
 
