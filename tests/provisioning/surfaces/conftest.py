@@ -9,11 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from catalog.models import Service, Template, TemplateVersion
 from idp.choices import Role
 from idp.models import Environment, Team
-from provisioning.choices import RunKind, RunStatus
+from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.models import Resource, Run, RunLogChunk
 from tests import helpers
 
@@ -151,3 +152,36 @@ def make_service() -> Callable[..., Service]:
         return Service.objects.create(team=team, slug=slug, name=slug.title())
 
     return make
+
+
+@pytest.fixture
+def awaiting(
+    make_resource: Callable[..., Resource],
+    make_run: Callable[..., Run],
+    envs: dict[str, Environment],
+    teams: dict[str, Team],
+    alice: Any,
+) -> Resource:
+    """alice's prod request with a finished plan (one thing to add), waiting for a second
+    pair of eyes."""
+    resource = make_resource(
+        teams["payments"],
+        "app-config",
+        environment=envs["prod"],
+        status=ResourceStatus.AWAITING_APPROVAL,
+        requested_by=alice,
+    )
+    make_run(
+        resource,
+        created_by=alice,
+        plan_hash="a" * 64,
+        finished_at=timezone.now(),
+        plan_summary={
+            "add": 1,
+            "change": 0,
+            "destroy": 0,
+            "resources": [{"address": "terraform_data.this", "action": "create"}],
+        },
+        plan_text="+ terraform_data.this (create)\nPlan: 1 to add, 0 to change, 0 to destroy.",
+    )
+    return resource

@@ -27,32 +27,6 @@ REQUEST = {
 }
 
 
-@pytest.fixture
-def awaiting(make_resource, make_run, envs, teams, alice):
-    """alice's prod request with a finished plan, waiting for a second pair of eyes."""
-    resource = make_resource(
-        teams["payments"],
-        "app-config",
-        environment=envs["prod"],
-        status=ResourceStatus.AWAITING_APPROVAL,
-        requested_by=alice,
-    )
-    make_run(
-        resource,
-        created_by=alice,
-        plan_hash="a" * 64,
-        finished_at=timezone.now(),
-        plan_summary={
-            "add": 1,
-            "change": 0,
-            "destroy": 0,
-            "resources": [{"address": "terraform_data.this", "action": "create"}],
-        },
-        plan_text="+ terraform_data.this (create)\nPlan: 1 to add, 0 to change, 0 to destroy.",
-    )
-    return resource
-
-
 def test_request_creates_pending_resource_with_queued_plan(api_as, alice, envs, template):
     body = assert_ok(api_as(alice).post("/api/v1/resources/", REQUEST), 201)
     assert body["status"] == "pending"

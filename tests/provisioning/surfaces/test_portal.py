@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -14,30 +13,6 @@ from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.crypto import encrypt_json
 from provisioning.models import Approval, Run
 from provisioning.presenters import MASK
-
-
-@pytest.fixture
-def awaiting(make_resource, make_run, envs, teams, alice):
-    resource = make_resource(
-        teams["payments"],
-        "app-config",
-        environment=envs["prod"],
-        status=ResourceStatus.AWAITING_APPROVAL,
-        requested_by=alice,
-    )
-    make_run(
-        resource,
-        created_by=alice,
-        plan_hash="a" * 64,
-        finished_at=timezone.now(),
-        plan_summary={
-            "add": 1,
-            "change": 0,
-            "destroy": 0,
-            "resources": [{"address": "terraform_data.this", "action": "create"}],
-        },
-    )
-    return resource
 
 
 def test_list_filters_search_and_badges(client_as, alice, teams, envs, make_resource, make_service):
