@@ -218,8 +218,17 @@ class RequestForm(forms.Form):
     expires_at = forms.DateTimeField(
         required=False,
         label="Expires at (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Destroyed automatically at this time; only in environments that allow it.",
+        # One text field (one Tab stop; a browser's date-time input is five), read in ISO
+        # form with a space or a "T", or as a date alone (midnight).
+        input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+        widget=forms.DateTimeInput(
+            attrs={"placeholder": "2030-01-31 18:00", "size": 16},
+            format="%Y-%m-%d %H:%M",
+        ),
+        help_text=(
+            "YYYY-MM-DD HH:MM. Destroyed automatically at this time; only in environments"
+            " that allow it."
+        ),
     )
 
     def __init__(self, user: Any, version: TemplateVersion, *args: Any, **kwargs: Any):

@@ -1,5 +1,5 @@
 """Finish, in a real browser: the portal's 404 page, phones (390 px wide: no sideways page
-scroll, a usable navigation), and the request form's live cost estimate."""
+scroll, a navigation behind a Menu button), and the request form's live cost estimate."""
 
 from __future__ import annotations
 
@@ -82,6 +82,12 @@ def test_phone_width_has_no_sideways_scroll_and_a_usable_nav(
         width = page_width(phone)
         shot(phone, f"390-{name}")
         assert width <= PHONE["width"], f"{url} is {width}px wide"
+        # Under 600 px the navigation folds behind its Menu button.
+        menu = phone.locator("header.top").get_by_role("button", name="Menu")
+        assert menu.get_attribute("aria-expanded") == "false"
+        assert not phone.locator("header.top nav").is_visible(), url
+        menu.click()
+        assert menu.get_attribute("aria-expanded") == "true"
         for label in NAV:
             link = phone.locator("header.top nav").get_by_role("link", name=label, exact=True)
             box = link.bounding_box()
@@ -91,6 +97,7 @@ def test_phone_width_has_no_sideways_scroll_and_a_usable_nav(
     phone.goto("/resources/")
     table = phone.locator("main table").first
     assert table.evaluate("t => t.scrollWidth >= t.clientWidth")
+    phone.locator("header.top").get_by_role("button", name="Menu").click()
     phone.locator("header.top nav").get_by_role("link", name="Catalog", exact=True).click()
     phone.wait_for_url("**/catalog/")
     assert page_width(phone) <= PHONE["width"]
