@@ -231,7 +231,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
 def source_add(request: HttpRequest) -> HttpResponse:
     """Register a source; the answer shows its webhook URL and secret, once."""
     _admin_only(request)
-    form = TemplateSourceForm(request.POST or None)
+    form = TemplateSourceForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         secret = sources.new_webhook_secret()
