@@ -333,3 +333,19 @@ def test_an_old_failed_tag_no_longer_makes_the_source_unhealthy(
     third = sources.sync_source(source)
     assert third.as_json()["ok"] is True
     assert "note@v1.1.0" in third.created and third.skipped == {}
+
+
+def test_the_api_says_the_same_in_words(
+    db: None, api_as: Any, platform_admin: Any, broken_origin: Origin
+) -> None:
+    source = sources.register_source(None, broken_origin.url)
+    api = api_as(platform_admin)
+    assert api.get(f"/api/v1/template-sources/{source.pk}/").json()["health"] == "never synced"
+    sources.sync_source(source)
+    body = api.get(f"/api/v1/template-sources/{source.pk}/").json()
+    assert body["health"] == "failed" and body["last_sync_skipped"] == []
+    assert body["last_sync_errors"][0].startswith("Tag v1.1.0 was not imported")
+    sources.sync_source(source)
+    listed = api.get("/api/v1/template-sources/").json()["results"][0]
+    assert listed["health"] == "healthy" and listed["last_sync_errors"] == []
+    assert listed["last_sync_skipped"][0].startswith("Tag v1.1.0 was skipped")
