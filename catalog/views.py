@@ -213,6 +213,26 @@ def _source_row(source: TemplateSource) -> dict[str, Any]:
     }
 
 
+def _secret_page(
+    request: HttpRequest, source: TemplateSource, secret: str, *, created: bool
+) -> HttpResponse:
+    """The one page that shows a webhook secret: never cached, never shown again."""
+    response = render(
+        request,
+        "catalog/source_secret.html",
+        {
+            "source": source,
+            "url": redact_credentials(source.url),
+            "secret": secret,
+            "webhook_url": webhook_url(),
+            "created": created,
+        },
+        status=201 if created else 200,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @login_required
 def source_list(request: HttpRequest) -> HttpResponse:
     """Every template source with the health of its last sync."""
@@ -251,18 +271,7 @@ def source_add(request: HttpRequest) -> HttpResponse:
             field = error.field if error.field in form.fields else None
             form.add_error(field, error.message)
         else:
-            return render(
-                request,
-                "catalog/source_secret.html",
-                {
-                    "source": source,
-                    "url": redact_credentials(source.url),
-                    "secret": secret,
-                    "webhook_url": webhook_url(),
-                    "created": True,
-                },
-                status=201,
-            )
+            return _secret_page(request, source, secret, created=True)
     status = 400 if request.method == "POST" else 200
     return render(request, "catalog/source_form.html", {"form": form}, status=status)
 
@@ -313,17 +322,7 @@ def source_rotate_secret(request: HttpRequest, pk: int) -> HttpResponse:
         secret = sources.rotate_webhook_secret(source, actor=request.user)
     except Forbidden as error:
         raise PermissionDenied(error.message) from error
-    return render(
-        request,
-        "catalog/source_secret.html",
-        {
-            "source": source,
-            "url": redact_credentials(source.url),
-            "secret": secret,
-            "webhook_url": webhook_url(),
-            "created": False,
-        },
-    )
+    return _secret_page(request, source, secret, created=False)
 
 
 @login_required

@@ -199,6 +199,7 @@ def test_add_shows_the_secret_once_then_never(
     assert len(source.webhook_secret) >= 32
     page = added.content.decode()
     assert source.webhook_secret in page
+    assert added["Cache-Control"] == "no-store"
     assert "/webhooks/template-sources/" in page and "shown only this once" in page
 
     again = client.get(f"{PAGE}{source.pk}/").content.decode()
