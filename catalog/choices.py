@@ -25,6 +25,10 @@ class AuditAction(models.TextChoices):
     ENTITIES_IMPORTED = "catalog.entities_imported", "Catalog entities imported"
     SOURCE_REGISTERED = "template_source.registered", "Template source registered"
     SOURCE_SYNCED = "template_source.synced", "Template source synced"
+    SOURCE_WEBHOOK_ROTATED = (
+        "template_source.webhook_secret_rotated",
+        "Template source webhook secret rotated",
+    )
     VERSION_DEPRECATED = "template.version_deprecated", "Template version deprecated"
     VERSION_WITHDRAWN = "template.version_withdrawn", "Template version withdrawn"
     VERSION_REACTIVATED = "template.version_reactivated", "Template version reactivated"

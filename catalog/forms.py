@@ -12,6 +12,7 @@ from idp.models import Environment, Team
 from idp.templatetags.values import to_json_text
 
 from . import sensitivity
+from .choices import SourceRefType, VersionStatus
 from .models import Service, TemplateVersion
 from .services.schema import is_reference, resource_ref
 
@@ -249,3 +250,54 @@ class RequestForm(forms.Form):
         self.ttl_environments = [e.slug for e in environments if e.allows_ttl]
         if not self.ttl_environments:
             del self.fields["expires_at"]
+
+
+# --- Template sources (platform admins) -----------------------------------------------------
+
+
+class TemplateSourceForm(forms.Form):
+    """A new template source. Parses only: `sources.register_source` owns every rule (its
+    refusals are shown beside the field they name)."""
+
+    url = forms.CharField(
+        label="Repository URL",
+        max_length=1000,
+        help_text="A Git URL (https://, ssh://, git@host:path), a file:// URL or a path.",
+    )
+    ref_type = forms.ChoiceField(
+        label="Versions from",
+        choices=SourceRefType.choices,
+        initial=SourceRefType.TAGS,
+        help_text="Tags matching a pattern, or each new commit of one branch.",
+    )
+    ref_pattern = forms.CharField(
+        label="Tag pattern or branch",
+        max_length=200,
+        required=False,
+        initial="v*",
+        help_text="For tags a pattern such as v*; for a branch its name (e.g. main).",
+    )
+    paths = forms.CharField(
+        label="Sub-paths",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="One folder per line, one template each; empty: the repository's root.",
+    )
+    signing_key = forms.CharField(
+        label="Signing key",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="Optional: an armored GPG public key or SSH allowed-signers lines; only "
+        "tags signed by it become versions.",
+    )
+
+    def clean_paths(self) -> list[str]:
+        text = self.cleaned_data.get("paths") or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class VersionStatusForm(forms.Form):
+    """Deprecate, withdraw or reactivate a version (the rules are `set_version_status`'s)."""
+
+    status = forms.ChoiceField(choices=VersionStatus.choices)
+    reason = forms.CharField(required=False, max_length=2000)

@@ -9,4 +9,14 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.template_list, name="template_list"),
     path("templates/<slug:slug>/", views.template_detail, name="template_detail"),
+    path("sources/", views.source_list, name="source_list"),
+    path("sources/add/", views.source_add, name="source_add"),
+    path("sources/<int:pk>/", views.source_detail, name="source_detail"),
+    path("sources/<int:pk>/sync/", views.source_sync, name="source_sync"),
+    path("sources/<int:pk>/webhook-secret/", views.source_rotate_secret, name="source_rotate"),
+    path(
+        "sources/<int:pk>/versions/<int:version_pk>/status/",
+        views.source_version_status,
+        name="source_version_status",
+    ),
 ]

@@ -1,24 +1,35 @@
-"""Portal pages of the template registry: the catalog's list and template pages (a template's
-request form is provisioning's: provisioning/views/template_request.py; services are the software
-catalog's: catalog/software/views/services.py)."""
+"""Portal pages of the template registry: the catalog's list and template pages, and the
+template sources page of platform admins (a template's request form is provisioning's:
+provisioning/views/template_request.py; services are the software catalog's:
+catalog/software/views/services.py)."""
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
+from idp.conf import setting
 from idp.models import Team
 from idp.paginator import CountCachingPaginator
+from idp.rbac import is_platform_admin
+from idp.services import Forbidden, ServiceError
 from idp.templatetags.values import format_money, to_json_text
 
 from . import sensitivity
-from .models import Template, TemplateVersion
+from .forms import TemplateSourceForm, VersionStatusForm
+from .models import Template, TemplateSource, TemplateVersion
 from .rendering import render_markdown
+from .sensitivity import redact_credentials
+from .services import source_health, sources
 from .services.messages import describe_pattern
 
 LIST_DEFERRED = (
@@ -170,3 +181,181 @@ def template_detail(request: HttpRequest, slug: str) -> HttpResponse:
             and Team.objects.for_user(request.user).filter(pk=template.owner_team_id).exists(),
         },
     )
+
+
+# --- Template sources (platform admins) -----------------------------------------------------
+
+SOURCES_REFUSAL = "Only platform admins manage template sources."
+
+
+def _admin_only(request: HttpRequest) -> None:
+    """The portal's refusal (403 with the reason) for everyone but platform admins."""
+    if not is_platform_admin(request.user):
+        raise PermissionDenied(SOURCES_REFUSAL)
+
+
+def _source(pk: int) -> TemplateSource:
+    return get_object_or_404(TemplateSource, pk=pk)
+
+
+def webhook_url() -> str:
+    """Where a repository (or its CI) posts to ask for a sync (signed with the secret)."""
+    return setting("IDP_SITE_URL").rstrip("/") + reverse("template_source_webhook")
+
+
+def _source_row(source: TemplateSource) -> dict[str, Any]:
+    return {
+        "source": source,
+        "url": redact_credentials(source.url),
+        "health": source_health.health(source),
+        "versions": getattr(source, "version_count", None),
+        "templates": getattr(source, "template_count", None),
+    }
+
+
+def _secret_page(
+    request: HttpRequest, source: TemplateSource, secret: str, *, created: bool
+) -> HttpResponse:
+    """The one page that shows a webhook secret: never cached, never shown again."""
+    response = render(
+        request,
+        "catalog/source_secret.html",
+        {
+            "source": source,
+            "url": redact_credentials(source.url),
+            "secret": secret,
+            "webhook_url": webhook_url(),
+            "created": created,
+        },
+        status=201 if created else 200,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def source_list(request: HttpRequest) -> HttpResponse:
+    """Every template source with the health of its last sync."""
+    _admin_only(request)
+    rows = [
+        _source_row(source)
+        for source in TemplateSource.objects.annotate(
+            version_count=Count("versions", distinct=True),
+            template_count=Count("versions__template", distinct=True),
+        ).order_by("pk")
+    ]
+    return render(request, "catalog/source_list.html", {"rows": rows})
+
+
+@login_required
+def source_add(request: HttpRequest) -> HttpResponse:
+    """Register a source; the answer shows its webhook URL and secret, once."""
+    _admin_only(request)
+    form = TemplateSourceForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        secret = sources.new_webhook_secret()
+        try:
+            source = sources.register_source(
+                request.user,
+                data["url"],
+                ref_type=data["ref_type"],
+                ref_pattern=data["ref_pattern"],
+                paths=data["paths"],
+                signing_key=data["signing_key"],
+                webhook_secret=secret,
+            )
+        except Forbidden as error:
+            raise PermissionDenied(error.message) from error
+        except ServiceError as error:
+            field = error.field if error.field in form.fields else None
+            form.add_error(field, error.message)
+        else:
+            return _secret_page(request, source, secret, created=True)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "catalog/source_form.html", {"form": form}, status=status)
+
+
+@login_required
+def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One source: its health, webhook, and versions with their status buttons."""
+    _admin_only(request)
+    source = _source(pk)
+    versions = (
+        TemplateVersion.objects.filter(source=source)
+        .select_related("template")
+        .defer("files", "metadata", "parameters_schema", "readme", "changelog", "outputs")
+        .order_by("template__slug", "-sort_key", "-number")
+    )
+    return render(
+        request,
+        "catalog/source_detail.html",
+        {
+            **_source_row(source),
+            "versions": versions,
+            "webhook_url": webhook_url(),
+            "has_secret": bool(source.webhook_secret),
+            "signed": bool(source.signing_key),
+        },
+    )
+
+
+@login_required
+@require_POST
+def source_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    """Sync now: the source's sync job is queued (once, however often it is asked)."""
+    source = _source(pk)
+    try:
+        said = sources.sync_now(source, actor=request.user)
+    except Forbidden as error:
+        raise PermissionDenied(error.message) from error
+    messages.success(request, said)
+    return redirect("catalog:source_detail", pk=source.pk)
+
+
+@login_required
+@require_POST
+def source_rotate_secret(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new webhook secret, shown once; the old one stops working."""
+    source = _source(pk)
+    try:
+        secret = sources.rotate_webhook_secret(source, actor=request.user)
+    except Forbidden as error:
+        raise PermissionDenied(error.message) from error
+    return _secret_page(request, source, secret, created=False)
+
+
+@login_required
+@require_POST
+def source_version_status(request: HttpRequest, pk: int, version_pk: int) -> HttpResponse:
+    """Deprecate, withdraw or reactivate one of the source's versions."""
+    source = _source(pk)
+    version = get_object_or_404(
+        TemplateVersion.objects.select_related("template").only(
+            "pk", "number", "label", "status", "template__slug", "source_id"
+        ),
+        pk=version_pk,
+        source=source,
+    )
+    form = VersionStatusForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{name}: {' '.join(map(str, e))}" for name, e in form.errors.items())
+        messages.error(request, f"Not changed: {errors}")
+        return redirect("catalog:source_detail", pk=source.pk)
+    try:
+        changed = sources.set_version_status(
+            version,
+            form.cleaned_data["status"],
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+    except Forbidden as error:
+        raise PermissionDenied(error.message) from error
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"{changed.template.slug} {changed.display} is now {changed.status}.",
+        )
+    return redirect("catalog:source_detail", pk=source.pk)

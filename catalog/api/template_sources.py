@@ -27,7 +27,7 @@ from idp.api.views import error_responses
 from ..choices import SourceRefType, VersionStatus
 from ..models import TemplateSource, TemplateVersion
 from ..sensitivity import redact_credentials
-from ..services import sources
+from ..services import source_health, sources
 
 log = logging.getLogger(__name__)
 # The defaults (signed in, token scopes) and platform admins only.
@@ -75,6 +75,15 @@ class TemplateSourceSerializer(serializers.ModelSerializer):
     last_sync_result = serializers.JSONField(
         read_only=True, help_text="refs read, versions created, refused and failed tags, error"
     )
+    health = serializers.SerializerMethodField(
+        help_text="What the last sync found: healthy, failed or never synced"
+    )
+    last_sync_errors = serializers.SerializerMethodField(
+        help_text="The errors of the last sync, one sentence each"
+    )
+    last_sync_skipped = serializers.SerializerMethodField(
+        help_text="Tags the last sync did not read, and why, one sentence each"
+    )
 
     class Meta:
         model = TemplateSource
@@ -90,9 +99,28 @@ class TemplateSourceSerializer(serializers.ModelSerializer):
             "sync_state",
             "last_sync_at",
             "last_sync_result",
+            "health",
+            "last_sync_errors",
+            "last_sync_skipped",
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=[source_health.HEALTHY, source_health.FAILED, source_health.NEVER]
+        )
+    )
+    def get_health(self, obj: TemplateSource) -> str:
+        return source_health.health(obj).state
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_last_sync_errors(self, obj: TemplateSource) -> list[str]:
+        return source_health.health(obj).errors
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_last_sync_skipped(self, obj: TemplateSource) -> list[str]:
+        return source_health.health(obj).skipped
 
     def get_url(self, obj: TemplateSource) -> str:
         return redact_credentials(obj.url)

@@ -29,6 +29,7 @@ import hmac
 import logging
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -83,9 +84,18 @@ class SyncResult:
     refused: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     moved: list[str] = field(default_factory=list)
+    # Tags that failed or were refused at the same commit in an earlier sync: not read again
+    # (the same files fail the same way), reported as skipped, and no longer make this sync
+    # unhealthy. A tag moved to another commit is read again.
+    skipped: dict[str, str] = field(default_factory=dict)
+    # ref name -> {"commit", "reason"}: what the next sync skips (read from the last result).
+    broken_refs: dict[str, dict[str, str]] = field(default_factory=dict)
+    known_broken: dict[str, dict[str, str]] = field(default_factory=dict)
     seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
+        """`ok`: this sync read every tag it tried (failures of tags skipped as known broken
+        belong to the sync that found them)."""
         return {
             "ok": self.ok and not self.failed and not self.refused,
             "error": self.error,
@@ -95,6 +105,8 @@ class SyncResult:
             "refused": self.refused,
             "failed": self.failed,
             "moved": self.moved,
+            "skipped": self.skipped,
+            "broken_refs": self.broken_refs,
             "seconds": round(self.seconds, 3),
             "finished_at": timezone.now().isoformat(),
         }
@@ -239,6 +251,43 @@ def request_sync(source: TemplateSource) -> str:
     return jobs.request(SOURCE_SYNC, source)
 
 
+SYNC_OUTCOMES = {
+    jobs.QUEUED: "A sync is queued.",
+    jobs.ALREADY_QUEUED: "A sync was already queued.",
+    jobs.REQUESTED_AGAIN: "A sync is running; another follows it.",
+}
+
+
+def sync_now(source: TemplateSource, *, actor: Person) -> str:
+    """A platform admin asks for a sync now (the portal's "Sync now"): the job is queued
+    once however often it is asked. Returns what happened in words."""
+    if not is_platform_admin(actor):
+        raise Forbidden("Only platform admins sync template sources.")
+    return SYNC_OUTCOMES.get(request_sync(source), "A sync is queued.")
+
+
+def new_webhook_secret() -> str:
+    """A fresh secret for a source's generic webhook (shown once, never again)."""
+    return secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def rotate_webhook_secret(source: TemplateSource, *, actor: Person) -> str:
+    """Replace the source's webhook secret with a new one and return it (shown once);
+    senders signing with the old secret are refused from now on. Audited."""
+    if not is_platform_admin(actor):
+        raise Forbidden("Only platform admins rotate webhook secrets.")
+    secret = new_webhook_secret()
+    TemplateSource.objects.filter(pk=source.pk).update(webhook_secret=secret)
+    source.webhook_secret = secret
+    audit.record(
+        AuditAction.SOURCE_WEBHOOK_ROTATED,
+        actor=actor,
+        details={"source": source.pk, "url": redact_credentials(source.url)},
+    )
+    return secret
+
+
 def run_queued(source_id: int, *, task: Any = None) -> SyncResult | None:
     """The worker's entry: claim the source's queued sync and run it; None when nothing was
     queued (a duplicate message, or another worker has it) or the source is disabled."""
@@ -253,10 +302,28 @@ def _sync_job(source: TemplateSource, workdir: Path) -> jobs.Done:
     return jobs.Done(JobStatus.SUCCEEDED if result.ok else JobStatus.FAILED, result.error, result)
 
 
+def _known_broken(last_result: Any) -> dict[str, dict[str, str]]:
+    """The tags the last sync found broken (or carried over), from its stored result."""
+    broken = last_result.get("broken_refs") if isinstance(last_result, dict) else None
+    if not isinstance(broken, dict):
+        return {}
+    return {
+        str(name): {"commit": str(entry.get("commit", "")), "reason": str(entry.get("reason", ""))}
+        for name, entry in broken.items()
+        if isinstance(entry, dict) and entry.get("commit")
+    }
+
+
 def _sync_lost(source_id: int, requeued: bool, reason: str) -> None:
     """A sync whose worker died and is not tried again: its reason is the last result."""
     if not requeued:
+        previous = (
+            TemplateSource.objects.filter(pk=source_id)
+            .values_list("last_sync_result", flat=True)
+            .first()
+        )
         result = SyncResult(ok=False, error=reason)
+        result.broken_refs = _known_broken(previous)  # nothing was read: kept for the next
         TemplateSource.objects.filter(pk=source_id).update(
             last_sync_at=timezone.now(), last_sync_result=result.as_json()
         )
@@ -361,7 +428,7 @@ def sync_source(source: TemplateSource, *, workdir: Path | None = None) -> SyncR
     Never raises for the source's own faults: they are stored in `last_sync_result`.
     `workdir`: the job's temporary folder (the reaper removes it if the worker dies)."""
     started = time.perf_counter()
-    result = SyncResult()
+    result = SyncResult(known_broken=_known_broken(source.last_sync_result))
     work = Path(tempfile.mkdtemp(prefix="idp-source-", dir=workdir))
     os.chmod(work, 0o700)
     try:
@@ -372,16 +439,29 @@ def sync_source(source: TemplateSource, *, workdir: Path | None = None) -> SyncR
         refs = _list_refs(source, repo, env)
         result.refs = len(refs)
         for ref in _in_version_order(refs):
+            before = {**result.failed, **result.refused}
             try:
                 _sync_ref(source, repo, env, work, ref, result)
             except Exception as exc:  # noqa: BLE001 - one tag must not stop the others
                 log.exception("template source %s: tag %s failed", source.pk, ref.name)
                 result.failed[ref.name] = f"unexpected {type(exc).__name__}"
+                continue  # an unexpected error may pass: the tag is tried again next time
+            found = {
+                label: reason
+                for label, reason in {**result.failed, **result.refused}.items()
+                if label not in before
+            }
+            if found:
+                result.broken_refs[ref.name] = {
+                    "commit": ref.commit,
+                    "reason": "; ".join(f"{label}: {why}" for label, why in found.items()),
+                }
         for template in Template.objects.filter(source=source):
             refresh_template(template)
     except SourceError as exc:
         result.ok = False
         result.error = redact_credentials(str(exc))
+        result.broken_refs = dict(result.known_broken)  # nothing was read: kept for the next
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result.seconds = time.perf_counter() - started
@@ -518,6 +598,12 @@ def _sync_ref(
         if any(known[p] != ref.commit for p in paths):
             # A version is immutable: a tag moved after it was read is reported, not re-read.
             result.moved.append(ref.name)
+        return
+    earlier = result.known_broken.get(ref.name)
+    if earlier is not None and earlier["commit"] == ref.commit:
+        # Failed at this very commit before: the same files fail the same way.
+        result.skipped[ref.name] = earlier["reason"]
+        result.broken_refs[ref.name] = earlier
         return
     verified = False
     if source.signing_key:
@@ -896,6 +982,9 @@ __all__ = [
     "refresh_template",
     "register_source",
     "request_sync",
+    "rotate_webhook_secret",
+    "new_webhook_secret",
+    "sync_now",
     "run_queued",
     "set_version_status",
     "sign_body",
