@@ -286,6 +286,19 @@ DECLARED: tuple[Setting, ...] = (
         1.5,
         "Seconds a process reuses its /readyz answer (0: check on every call)",
     ),
+    Setting(
+        "IDP_WORKER_HEARTBEAT_SECONDS",
+        float,
+        10.0,
+        "Seconds between a Celery worker's heartbeats (a row in the database /readyz reads)",
+    ),
+    Setting(
+        "IDP_WORKER_HEARTBEAT_STALE_SECONDS",
+        float,
+        30.0,
+        "Seconds after its last heartbeat a worker counts as gone: /readyz's workers check "
+        "fails when no worker beat within them",
+    ),
     Setting("IDP_METRICS_TOKEN", str, "", "Bearer token Prometheus sends to /metrics", secret=True),
     Setting(
         "IDP_METRICS_REQUIRE_TOKEN",
