@@ -259,6 +259,10 @@ class Command(BaseCommand):
         children: list[Child] = []
 
         def interrupt(*_: Any) -> None:
+            # The first signal stops the platform; a second Ctrl-C, SIGTERM or SIGHUP must
+            # not cut that shutdown short (nor print a traceback).
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_IGN)
             raise KeyboardInterrupt
 
         # Explicit handlers: a shell may start us with SIGINT ignored (e.g. in the background).
@@ -274,18 +278,7 @@ class Command(BaseCommand):
             if not wait_for_port(aws_port, timeout=60, proc=aws.proc):
                 raise CommandError(f"The local AWS API did not start; see {aws.log_path}")
             self.migrate(python, manage, env)
-            for step in (
-                ["seed_demo", "--credentials-file", str(var / "demo-credentials.json")],
-                ["sync_templates"],
-                ["ensure_state_backend"],
-            ):
-                # A template that fails to load, or a state bucket error, is reported above
-                # and the portal still starts; demo data that cannot be seeded stops here.
-                done = subprocess.run([python, manage, *step], env=env, check=False)
-                if done.returncode and step[0] == "seed_demo":
-                    raise CommandError(f"manage.py {step[0]} failed (exit {done.returncode})")
-                if done.returncode:
-                    self.stderr.write(f"manage.py {step[0]} failed (exit {done.returncode})")
+            self.prepare(python, manage, env, var)
             for one in others:
                 one.start()
                 children.append(one)
@@ -309,7 +302,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.say("\nStopping…")
         finally:
-            # A second Ctrl-C, SIGTERM or SIGHUP must not cut the shutdown short.
+            # Nor one during a shutdown for another reason (gave up, an error).
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(signum, signal.SIG_IGN)
             if demo is not None and demo.poll() is None:
@@ -343,6 +336,31 @@ class Command(BaseCommand):
             self.say(f"Database migrated: {applied} migrations applied ({took:.0f} s).")
         else:
             self.say("Database up to date.")
+
+    def prepare(self, python: str, manage: str, env: dict[str, str], var: Path) -> None:
+        """Demo data, the catalog and the state bucket, each in a line or less: the banner
+        shows the sign-ins; the catalog's and the bucket's summary lines and any failure
+        are printed, a template's "created"/"unchanged" lines are not."""
+        for step in (
+            ["seed_demo", "--credentials-file", str(var / "demo-credentials.json")],
+            ["sync_templates"],
+            ["ensure_state_backend"],
+        ):
+            done = subprocess.run(
+                [python, manage, *step], env=env, check=False, capture_output=True, text=True
+            )
+            if done.returncode:
+                self.stderr.write((done.stdout + done.stderr).rstrip())
+                # Demo data that cannot be seeded stops here; a template that fails to load,
+                # or a state bucket error, is reported and the portal still starts.
+                if step[0] == "seed_demo":
+                    raise CommandError(f"manage.py {step[0]} failed (exit {done.returncode})")
+                self.stderr.write(f"manage.py {step[0]} failed (exit {done.returncode})")
+            elif step[0] != "seed_demo":
+                per_item = ("created ", "changed ", "unchanged ")
+                for line in done.stdout.splitlines():
+                    if line.strip() and not line.startswith(per_item):
+                        self.say(line)
 
     def banner(
         self, var: Path, port: int, aws_url: str, children: list[Child], mail_dir: Path | None
