@@ -22,6 +22,7 @@ from idp.conf import setting
 from idp.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
+KEPT_FOR = timedelta(days=1)
 
 
 def beat(hostname: str, now: datetime | None = None) -> None:
@@ -37,6 +38,13 @@ def beat(hostname: str, now: datetime | None = None) -> None:
 def forget(hostname: str) -> None:
     """The worker stopped: it no longer counts, without waiting out the window."""
     WorkerHeartbeat.objects.filter(hostname=hostname).delete()
+
+
+def prune(now: datetime | None = None) -> int:
+    """Remove the rows of workers gone for a day (killed ones leave theirs: pods come and
+    go); a worker does it as it starts. Returns how many went."""
+    cutoff = (now or timezone.now()) - KEPT_FOR
+    return int(WorkerHeartbeat.objects.filter(beat_at__lt=cutoff).delete()[0])
 
 
 def stale_after() -> float:
@@ -67,6 +75,7 @@ class Beater:
         self.thread.join(timeout=5)
 
     def _run(self) -> None:
+        self._write(lambda _hostname: prune())
         while not self.stopped.is_set():
             self._write(beat)
             self.stopped.wait(float(setting("IDP_WORKER_HEARTBEAT_SECONDS")))

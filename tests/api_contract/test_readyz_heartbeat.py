@@ -77,3 +77,11 @@ def test_a_running_worker_writes_its_heartbeat(celery_worker, client, workers_re
     # The test's flush removed the row; the worker writes it again within its interval.
     wait_for(lambda: heartbeats.live_workers(), "the worker's heartbeat", timeout=15)
     assert workers_check(client)[0].status_code == 200
+
+
+def test_rows_of_workers_gone_for_a_day_are_pruned(db):
+    now = timezone.now()
+    heartbeats.beat("celery@gone", now - timedelta(days=1, minutes=1))
+    heartbeats.beat("celery@recent", now - timedelta(hours=23))
+    assert heartbeats.prune(now) == 1
+    assert list(WorkerHeartbeat.objects.values_list("hostname", flat=True)) == ["celery@recent"]

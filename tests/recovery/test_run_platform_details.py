@@ -134,8 +134,17 @@ def test_the_finished_demo_child_is_reaped(platform: Platform) -> None:
         "the demo's activity to end",
         300,
     )
-    # run_platform looks at its one-shot children every half second.
-    time.sleep(2)
+    # The child may still be exiting; run_platform looks at it every half second. A
+    # `<defunct>` that stays (it did, before) fails here.
+    wait_until(
+        lambda: (
+            "The demo is incomplete" in platform.console() or "demo: ready" in platform.console()
+        ),
+        "the demo's process to end",
+        60,
+    )
+    wait_until(lambda: not zombies_of(platform.proc.pid), "no <defunct> child of run_platform", 15)
+    time.sleep(1)
     assert zombies_of(platform.proc.pid) == [], platform.console()[-2000:]
     assert platform.proc.poll() is None
 
