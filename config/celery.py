@@ -14,6 +14,8 @@ runenv.load()
 app = Celery("idp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Every worker writes a heartbeat row that /readyz and the platform status read (no ping).
+app.steps["consumer"].add("idp.ops.heartbeats:HeartbeatStep")
 
 
 @worker_ready.connect

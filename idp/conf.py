@@ -48,6 +48,8 @@ class Setting:
     doc: str
     env: str = ""  # the environment variable, when it is not named like the setting
     secret: bool = False
+    # The value when the variable is unset, made from the others (instead of `default`).
+    derive: Callable[[Mapping[str, str]], Any] | None = None
 
     @property
     def variable(self) -> str:
@@ -55,6 +57,8 @@ class Setting:
 
     def parse(self, environ: Mapping[str, str]) -> Any:
         raw = environ.get(self.variable)
+        if not raw and self.derive is not None:
+            return self.derive(environ)
         if raw is None or (raw == "" and self.type is not str):
             return self.default
         try:
@@ -62,6 +66,9 @@ class Setting:
         except ValueError as exc:
             raise ValueError(f"{self.variable}={raw!r}: {exc}") from None
 
+
+# The portal's address follows the port `make run` serves it on, unless IDP_SITE_URL is set.
+PORT = Setting("IDP_PORT", int, 8000, "Port `make run` serves the portal on")
 
 DECLARED: tuple[Setting, ...] = (
     # Where configuration comes from
@@ -115,11 +122,14 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_ENCRYPTION_KEY", str, "", "Key for secrets at rest", secret=True),
     # Approvals
     Setting("IDP_APPROVAL_TTL_HOURS", int, 72, "Hours a plan may wait, and an approval lasts"),
+    PORT,
     Setting(
         "IDP_SITE_URL",
         str,
         "http://localhost:8000",
-        "The portal's address as users reach it (links in e-mails and webhook messages)",
+        "The portal's address as users reach it (links in e-mails and webhook messages); "
+        "unset = http://localhost:IDP_PORT",
+        derive=lambda environ: f"http://localhost:{PORT.parse(environ)}",
     ),
     # GitHub
     Setting("IDP_GITHUB_TIMEOUT", int, 15, "Seconds per GitHub API call"),
@@ -275,6 +285,19 @@ DECLARED: tuple[Setting, ...] = (
         float,
         1.5,
         "Seconds a process reuses its /readyz answer (0: check on every call)",
+    ),
+    Setting(
+        "IDP_WORKER_HEARTBEAT_SECONDS",
+        float,
+        10.0,
+        "Seconds between a Celery worker's heartbeats (a row in the database /readyz reads)",
+    ),
+    Setting(
+        "IDP_WORKER_HEARTBEAT_STALE_SECONDS",
+        float,
+        30.0,
+        "Seconds after its last heartbeat a worker counts as gone: /readyz's workers check "
+        "fails when no worker beat within them",
     ),
     Setting("IDP_METRICS_TOKEN", str, "", "Bearer token Prometheus sends to /metrics", secret=True),
     Setting(

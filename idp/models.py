@@ -495,3 +495,15 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.method} {self.path})"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last sign of life of one Celery worker: each worker writes its row every
+    IDP_WORKER_HEARTBEAT_SECONDS (`idp.ops.heartbeats`), so `/readyz` and the platform
+    status read the database instead of pinging workers over the broker."""
+
+    hostname = models.CharField(max_length=255, unique=True, help_text="The worker's name")
+    beat_at = models.DateTimeField(help_text="Its last heartbeat")
+
+    def __str__(self) -> str:
+        return f"{self.hostname} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -541,6 +541,13 @@ LOGGING: dict[str, Any] = {
         "django.db.backends": {"level": "WARNING"},
         # axes announces itself on every start; keep management commands quiet.
         "axes": {"level": "WARNING"},
+        # Libraries' progress lines (each HTTP request, "Found credentials in environment
+        # variables") are not news: commands print their result, the platform logs its own.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }
 # The platform's own logs (web, worker, beat) also go to CloudWatch Logs as JSON, through

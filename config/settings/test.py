@@ -36,3 +36,5 @@ if XDIST_WORKER:
         **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
         "global_keyprefix": f"{XDIST_WORKER}:",
     }
+# The test worker's heartbeat row comes back within a second after a test's flush.
+IDP_WORKER_HEARTBEAT_SECONDS = 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Annotated, Any
 
 import httpx
@@ -51,22 +52,101 @@ def templates_list(
     show_list(client().list("/api/v1/templates/", params, limit), TEMPLATE_COLUMNS, output)
 
 
-def _parameters(item: dict[str, Any]) -> str:
-    schema = item.get("parameters_schema") or {}
-    props = schema.get("properties") or {}
-    required = set(schema.get("required") or [])
-    return ", ".join(f"{k}{'*' if k in required else ''}" for k in props) or "-"
-
-
 def _outputs(item: dict[str, Any]) -> str:
     outputs = item.get("outputs") or []
     names = [o.get("name", "?") if isinstance(o, dict) else str(o) for o in outputs]
     return ", ".join(names) or "-"
 
 
+SENSITIVE_MASK = "********"
+
+
+def _type(prop: dict[str, Any]) -> str:
+    """`string`, `integer or null`, `list of string`, `map of string`."""
+    kinds = prop.get("type")
+    names = [str(k) for k in (kinds if isinstance(kinds, list) else [kinds]) if k]
+    words = []
+    for kind in names or ["any"]:
+        if kind == "array" and isinstance(prop.get("items"), dict):
+            words.append(f"list of {_type(prop['items'])}")
+        elif kind == "object" and isinstance(prop.get("additionalProperties"), dict):
+            words.append(f"map of {_type(prop['additionalProperties'])}")
+        else:
+            words.append({"array": "list"}.get(kind, kind))
+    return " or ".join(words)
+
+
+def _allowed(prop: dict[str, Any]) -> str:
+    """What values the schema accepts beyond the type: enum, range, length, pattern."""
+    rules = []
+    if isinstance(prop.get("enum"), list):
+        rules.append("one of " + ", ".join(json.dumps(v) for v in prop["enum"]))
+    low, high = prop.get("minimum"), prop.get("maximum")
+    if low is not None and high is not None:
+        rules.append(f"{low}..{high}")
+    elif low is not None:
+        rules.append(f">= {low}")
+    elif high is not None:
+        rules.append(f"<= {high}")
+    for key, word in (("minLength", "length >="), ("maxLength", "length <=")):
+        if prop.get(key) is not None:
+            rules.append(f"{word} {prop[key]}")
+    for key, word in (("minItems", "items >="), ("maxItems", "items <=")):
+        if prop.get(key) is not None:
+            rules.append(f"{word} {prop[key]}")
+    if prop.get("maxProperties") is not None:
+        rules.append(f"at most {prop['maxProperties']} keys")
+    if prop.get("pattern"):
+        rules.append(f"matches {prop['pattern']}")
+    ref = prop.get("x-idp-resource-ref")
+    if isinstance(ref, dict):
+        rules.append(f"or an output: {ref.get('template')}.{ref.get('output')}")
+    return "; ".join(rules)
+
+
+def parameter_rows(schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per parameter of a JSON Schema, in the template's order."""
+    props = (schema or {}).get("properties") or {}
+    required = set((schema or {}).get("required") or [])
+    ordered = sorted(
+        props.items(), key=lambda kv: (kv[1].get("x-order", 10_000), list(props).index(kv[0]))
+    )
+    rows = []
+    for name, prop in ordered:
+        sensitive = prop.get("x-sensitive") is True
+        if "default" not in prop:
+            default = "(required)" if name in required else "-"
+        elif sensitive and prop["default"] not in (None, ""):
+            default = SENSITIVE_MASK  # a secret's default is never printed
+        else:
+            default = json.dumps(prop["default"])
+        rows.append(
+            {
+                "name": name,
+                "type": _type(prop),
+                "default": default,
+                "allowed": _allowed(prop) or "-",
+                "sensitive": "yes" if sensitive else "",
+                "description": prop.get("description") or prop.get("title") or "",
+            }
+        )
+    return rows
+
+
+PARAMETER_COLUMNS: list[Column] = [
+    ("PARAMETER", "name"),
+    ("TYPE", "type"),
+    ("DEFAULT", "default"),
+    ("ALLOWED", "allowed"),
+    ("SENSITIVE", "sensitive"),
+    ("DESCRIPTION", "description"),
+]
+
+
 @templates.command("show")
 def templates_show(slug: str, output: OutputOption = Format.table) -> None:
-    """A template with its parameters (* = required), outputs and approval policy."""
+    """A template with its parameters (type, default, allowed values, which are sensitive),
+    outputs and approval policy. Parameters without a default are required."""
     item = client().get(f"/api/v1/templates/{slug}/")
     fields: list[Column] = [
         ("slug", "slug"),
@@ -75,12 +155,14 @@ def templates_show(slug: str, output: OutputOption = Format.table) -> None:
         ("category", "category"),
         ("owner", _owner),
         ("version", _version),
-        ("parameters", _parameters),
         ("outputs", _outputs),
         ("approval policy", "approval_policy"),
         ("cost hints", "cost_hints"),
     ]
     show_object(item, output, fields)
+    if output is Format.table:
+        typer.echo("")
+        show_list(parameter_rows(item.get("parameters_schema")), PARAMETER_COLUMNS, output)
 
 
 SERVICE_COLUMNS: list[Column] = [
@@ -166,7 +248,7 @@ def catalog_import(
     report = body.get("report") if isinstance(body, dict) and "report" in body else body
     if response.status_code not in (200, 201, 400, 403) or not isinstance(report, dict):
         fail(
-            f"POST /api/v1/catalog/import/: {response.status_code}: {error_message(response)}",
+            f"{error_message(response)} ({response.status_code} on POST /api/v1/catalog/import/)",
             exit_code_for(response.status_code),
         )
     if output is not Format.table:

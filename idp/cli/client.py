@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
 import json
+import re
+import ssl
 import uuid
 from typing import Any, NoReturn
 
@@ -56,7 +60,58 @@ def error_message(response: httpx.Response) -> str:
         body = None
     if isinstance(body, dict) and "detail" in body:
         return _flatten_detail(body["detail"])
-    return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+    return response.reason_phrase or f"HTTP {response.status_code}"
+
+
+# Names the API resolves by slug, and the list that holds the valid ones: an unknown one is
+# answered with the closest ("did you mean …?") and the names there are.
+NAMED_LISTS = {
+    "template": "/api/v1/templates/",
+    "environment": "/api/v1/environments/",
+    "team": "/api/v1/teams/",
+}
+PLURALS = {"template": "templates", "environment": "environments", "team": "teams"}
+UNKNOWN = re.compile(r"^Unknown (template|environment|team) '([^']*)'")
+DETAIL_PATH = re.compile(r"^/api/v1/(templates|environments|teams)/([^/]+)/$")
+MAX_LISTED = 20
+
+
+def suggestion(kind: str, given: str, valid: list[str]) -> str:
+    """`did you mean example-config? Valid templates: a, b` (only the list when none is close)."""
+    if not valid:
+        return f"there are no {PLURALS[kind]} you can use"
+    close = difflib.get_close_matches(given, valid, n=1, cutoff=0.6)
+    shown = ", ".join(sorted(valid)[:MAX_LISTED]) + (", …" if len(valid) > MAX_LISTED else "")
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"{hint}Valid {PLURALS[kind]}: {shown}"
+
+
+def unknown_names(method: str, path: str, response: httpx.Response) -> list[tuple[str, str]]:
+    """(kind, name) of every template, environment or team the API did not know."""
+    if response.status_code == 404 and method == "GET":
+        match = DETAIL_PATH.match(path)
+        return [(match.group(1).removesuffix("s"), match.group(2))] if match else []
+    if response.status_code != 400:
+        return []
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return []
+    found = []
+    for kind in NAMED_LISTS:
+        messages = detail.get(kind) if isinstance(detail, dict) else None
+        for message in messages if isinstance(messages, list) else [messages]:
+            match = UNKNOWN.match(str(message or ""))
+            if match and match.group(1) == kind:
+                found.append((kind, match.group(2)))
+    return found
+
+
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """The one TLS context of this process: loading the CA bundle costs ~25 ms, so every
+    client of a command (and every command of a test run) shares it."""
+    return httpx.create_ssl_context()
 
 
 def exit_code_for(status: int) -> int:
@@ -90,6 +145,7 @@ class Client:
             base_url=self.base,
             headers=headers,
             timeout=TIMEOUT,
+            verify=ssl_context(),
             event_hooks={"request": [self._idempotency_key]},
         )
         self.warned: set[tuple[str, str]] = set()
@@ -116,8 +172,13 @@ class Client:
             elif response.status_code == 429:
                 retry = response.headers.get("Retry-After")
                 message = f"rate limited ({message})" + (f"; retry after {retry}s" if retry else "")
+            hints = [
+                self.suggest(kind, name) for kind, name in unknown_names(method, path, response)
+            ]
+            message = "; ".join([message, *(hint for hint in hints if hint)])
+            # The message first; where it came from (status, operation) at the end.
             fail(
-                f"{method} {path}: {response.status_code}: {message}",
+                f"{message} ({response.status_code} on {method} {path})",
                 exit_code_for(response.status_code),
             )
         if response.status_code == 204 or not response.content:
@@ -125,7 +186,21 @@ class Client:
         try:
             return response.json()
         except ValueError:
-            fail(f"{method} {path}: the server answered something that is not JSON", SERVER)
+            fail(f"the server answered something that is not JSON ({method} {path})", SERVER)
+
+    def suggest(self, kind: str, given: str) -> str:
+        """The closest valid name and the valid ones, from the API's list (empty when the
+        list cannot be read: the refusal is said either way)."""
+        try:
+            response = self.http.get(NAMED_LISTS[kind], params={"page_size": 500})
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return ""
+        items = body.get("results", []) if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            return ""
+        names = [str(item["slug"]) for item in items if isinstance(item, dict) and "slug" in item]
+        return suggestion(kind, given, names)
 
     def warn_if_deprecated(self, method: str, path: str, response: httpx.Response) -> None:
         """One line on stderr per deprecated operation the command used (docs/api.md)."""

@@ -19,7 +19,8 @@ class LastRunSerializer(serializers.Serializer):
 
 class PlatformStatusSerializer(serializers.Serializer):
     workers = serializers.IntegerField(
-        allow_null=True, help_text="Workers answering a ping; null when the broker is down"
+        allow_null=True,
+        help_text="Workers with a heartbeat in the last IDP_WORKER_HEARTBEAT_STALE_SECONDS",
     )
     queue_depth = serializers.IntegerField(
         allow_null=True, help_text="Tasks waiting in the default queue (Redis brokers only)"

@@ -50,15 +50,11 @@ def queue_depth() -> int | None:
         return None
 
 
-def worker_count() -> int | None:
-    """Workers answering a ping, or None when the broker cannot be asked."""
-    from .checks import worker_names
+def worker_count() -> int:
+    """Workers with a heartbeat within IDP_WORKER_HEARTBEAT_STALE_SECONDS (no ping)."""
+    from .heartbeats import live_workers
 
-    try:
-        return len(worker_names())
-    except Exception as exc:  # noqa: BLE001 - the broker being down is an answer, not an error
-        logger.warning("worker ping failed: %s", exc.__class__.__name__)
-        return None
+    return len(live_workers())
 
 
 def run_numbers(user: Any, now: Any = None) -> dict[str, Any]:

@@ -290,7 +290,9 @@ def test_cli_says_the_same_sentence(
         token=token,
     )
     assert result.exit_code != 0
-    assert one_error_line(result).endswith(f": 400: parameters.message: {SENTENCE}")
+    # The message first, then where it came from.
+    line = one_error_line(result)
+    assert line == f"error: parameters.message: {SENTENCE} (400 on POST /api/v1/resources/)"
     assert not Resource.objects.exists()
 
 

@@ -72,23 +72,23 @@ def test_a_check_that_hangs_is_cut_off_and_never_started_twice(
     started: Counter[str] = Counter()
 
     def hangs() -> str:
-        started["workers"] += 1
+        started["state_bucket"] += 1
         release.wait(30)
         return "too late"
 
     settings.IDP_READINESS_TIMEOUT = 0.1
-    settings.IDP_READINESS_REQUIRED = ["database", "broker", "workers"]
+    settings.IDP_READINESS_REQUIRED = ["database", "broker", "state_bucket"]
     settings.IDP_READINESS_CACHE_SECONDS = 0  # every call is a new round
-    monkeypatch.setitem(checks.CHECKS, "workers", hangs)
+    monkeypatch.setitem(checks.CHECKS, "state_bucket", hangs)
     try:
         first = Client().get("/readyz")
         second = Client().get("/readyz")
     finally:
         release.set()
-    assert first.status_code == 503 and first.json()["failing"] == ["workers"]
-    assert first.json()["checks"]["workers"]["detail"] == "no answer within 0.1 s"
+    assert first.status_code == 503 and first.json()["failing"] == ["state_bucket"]
+    assert first.json()["checks"]["state_bucket"]["detail"] == "no answer within 0.1 s"
     # Still hanging at the next round: reported, not started again; the others ran again.
-    assert second.status_code == 503 and second.json()["failing"] == ["workers"]
-    detail = second.json()["checks"]["workers"]["detail"]
+    assert second.status_code == 503 and second.json()["failing"] == ["state_bucket"]
+    detail = second.json()["checks"]["state_bucket"]["detail"]
     assert detail.startswith("the previous check has not answered in"), detail
-    assert started["workers"] == 1 and calls["broker"] == 2
+    assert started["state_bucket"] == 1 and calls["broker"] == 2

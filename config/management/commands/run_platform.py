@@ -36,7 +36,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from idp import runenv
-from idp.conf import env_int
+from idp.conf import env_int, read
 
 # A child that dies within QUICK_SECONDS of starting counts as a quick death; the pause
 # before a restart doubles with each one in a row (2, 4, 8, … s, at most MAX_PAUSE), and
@@ -158,7 +158,7 @@ class Command(BaseCommand):
     help = "Run portal, worker, beat and a local AWS API together (what `make run` calls)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--port", type=int, default=env_int("IDP_PORT", 8000))
+        parser.add_argument("--port", type=int, default=read("IDP_PORT"))
         parser.add_argument("--aws-port", type=int, default=env_int("IDP_MOTO_PORT", 5055))
         parser.add_argument(
             "--var-dir",
@@ -206,6 +206,9 @@ class Command(BaseCommand):
             "GITHUB_WEBHOOK_SECRET": os.environ.get("GITHUB_WEBHOOK_SECRET") or webhook_secret(var),
             # Runs' logs go to the local AWS API's CloudWatch Logs, as they would to AWS's.
             "IDP_CLOUDWATCH_RUN_LOGS": os.environ.get("IDP_CLOUDWATCH_RUN_LOGS", "true"),
+            # The port the portal is served on: links in e-mails follow it (IDP_SITE_URL is
+            # made from it unless set), in the worker and in a second terminal's commands too.
+            "IDP_PORT": str(options["port"]),
         }
         env = {
             **os.environ,
@@ -256,6 +259,10 @@ class Command(BaseCommand):
         children: list[Child] = []
 
         def interrupt(*_: Any) -> None:
+            # The first signal stops the platform; a second Ctrl-C, SIGTERM or SIGHUP must
+            # not cut that shutdown short (nor print a traceback).
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_IGN)
             raise KeyboardInterrupt
 
         # Explicit handlers: a shell may start us with SIGINT ignored (e.g. in the background).
@@ -263,30 +270,22 @@ class Command(BaseCommand):
             signal.signal(signum, interrupt)
         gave_up = ""
         demo: subprocess.Popen[bytes] | None = None
+        self.once: list[subprocess.Popen[bytes]] = []  # one-shot children, reaped as they end
         try:
             runenv.write(var, shared, os.getpid())
             aws.start()
             children.append(aws)
             if not wait_for_port(aws_port, timeout=60, proc=aws.proc):
                 raise CommandError(f"The local AWS API did not start; see {aws.log_path}")
-            for step in (
-                ["migrate", "--no-input"],
-                ["seed_demo", "--credentials-file", str(var / "demo-credentials.json")],
-                ["sync_templates"],
-                ["ensure_state_backend"],
-            ):
-                # A template that fails to load, or a state bucket error, is reported above
-                # and the portal still starts; a database that cannot migrate stops here.
-                done = subprocess.run([python, manage, *step], env=env, check=False)
-                if done.returncode and step[0] in {"migrate", "seed_demo"}:
-                    raise CommandError(f"manage.py {step[0]} failed (exit {done.returncode})")
-                if done.returncode:
-                    self.stderr.write(f"manage.py {step[0]} failed (exit {done.returncode})")
+            self.migrate(python, manage, env)
+            self.prepare(python, manage, env, var)
             for one in others:
                 one.start()
                 children.append(one)
             wait_for_port(options["port"])
-            self.banner(var, options["port"], aws_url, children)
+            # The development settings write e-mails to files there unless told otherwise.
+            mail_dir = None if os.environ.get("IDP_EMAIL_BACKEND") else var / "mail"
+            self.banner(var, options["port"], aws_url, children, mail_dir)
             if not options["no_demo_activity"]:
                 # The demo's activity needs the worker and the portal: it runs beside them,
                 # once, printing its progress here; the portal is already serving.
@@ -298,11 +297,14 @@ class Command(BaseCommand):
                     env=env,
                     start_new_session=True,
                 )
+                self.once.append(demo)
             gave_up = self.supervise(children)
         except KeyboardInterrupt:
             self.say("\nStopping…")
         finally:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+            # Nor one during a shutdown for another reason (gave up, an error).
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_IGN)
             if demo is not None and demo.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(demo.pid, signal.SIGTERM)
@@ -314,7 +316,55 @@ class Command(BaseCommand):
         if gave_up:
             raise CommandError(gave_up)
 
-    def banner(self, var: Path, port: int, aws_url: str, children: list[Child]) -> None:
+    def migrate(self, python: str, manage: str, env: dict[str, str]) -> None:
+        """Migrate quietly: one line saying what was applied; the whole output only when it
+        fails (a database that cannot migrate stops here)."""
+        started = time.monotonic()
+        done = subprocess.run(
+            [python, manage, "migrate", "--no-input"],
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode:
+            self.stderr.write(done.stdout + done.stderr)
+            raise CommandError(f"manage.py migrate failed (exit {done.returncode})")
+        applied = sum(1 for line in done.stdout.splitlines() if line.strip().startswith("Apply"))
+        took = time.monotonic() - started
+        if applied:
+            self.say(f"Database migrated: {applied} migrations applied ({took:.0f} s).")
+        else:
+            self.say("Database up to date.")
+
+    def prepare(self, python: str, manage: str, env: dict[str, str], var: Path) -> None:
+        """Demo data, the catalog and the state bucket, each in a line or less: the banner
+        shows the sign-ins; the catalog's and the bucket's summary lines and any failure
+        are printed, a template's "created"/"unchanged" lines are not."""
+        for step in (
+            ["seed_demo", "--credentials-file", str(var / "demo-credentials.json")],
+            ["sync_templates"],
+            ["ensure_state_backend"],
+        ):
+            done = subprocess.run(
+                [python, manage, *step], env=env, check=False, capture_output=True, text=True
+            )
+            if done.returncode:
+                self.stderr.write((done.stdout + done.stderr).rstrip())
+                # Demo data that cannot be seeded stops here; a template that fails to load,
+                # or a state bucket error, is reported and the portal still starts.
+                if step[0] == "seed_demo":
+                    raise CommandError(f"manage.py {step[0]} failed (exit {done.returncode})")
+                self.stderr.write(f"manage.py {step[0]} failed (exit {done.returncode})")
+            elif step[0] != "seed_demo":
+                per_item = ("created ", "changed ", "unchanged ")
+                for line in done.stdout.splitlines():
+                    if line.strip() and not line.startswith(per_item):
+                        self.say(line)
+
+    def banner(
+        self, var: Path, port: int, aws_url: str, children: list[Child], mail_dir: Path | None
+    ) -> None:
         creds = json.loads((var / "demo-credentials.json").read_text())
         self.say(f"\nIDP is running at http://127.0.0.1:{port}/", self.style.SUCCESS)
         self.say(f"Local AWS API (moto) at {aws_url}; logs in {var}/*.log")
@@ -327,12 +377,16 @@ class Command(BaseCommand):
         self.say(
             f"Commands in another terminal (manage.py …) use this platform ({var}/run-env.json)."
         )
+        if mail_dir is not None:
+            self.say(f"E-mails are written to {mail_dir}/, not sent.")
         self.say("Ctrl-C stops everything.\n")
 
     def supervise(self, children: list[Child]) -> str:
         """Restart children that exit, with backoff; returns why it gave up (never, normally)."""
         while True:
             now = time.monotonic()
+            # A one-shot child that ended (the demo's activity) is reaped, not left <defunct>.
+            self.once = [proc for proc in self.once if proc.poll() is None]
             for one in children:
                 if one.restart_at is not None:
                     if now >= one.restart_at:
