@@ -227,11 +227,15 @@ def check_versions(queryset: Any = None) -> int:
     this worker cannot install, and when; returns how many versions were checked."""
     methods = installation_methods()
     now = timezone.now()
+    base = queryset if queryset is not None else TemplateVersion.objects.all()
+    # A version's files never change: what it needs is read once, what is missing every time.
     versions = list(
-        (queryset if queryset is not None else TemplateVersion.objects.all()).only("pk", "files")
+        base.filter(providers_checked_at__isnull=False).only("pk", "required_providers")
     )
-    for version in versions:
+    for version in base.filter(providers_checked_at__isnull=True).only("pk", "files").iterator():
         version.required_providers = required_providers(version.files or {})
+        versions.append(version)
+    for version in versions:
         version.missing_providers = missing(version.required_providers, methods)
         version.providers_checked_at = now
     with transaction.atomic():

@@ -108,6 +108,15 @@ def test_worker_start_marks_aws_templates_unavailable_and_provider_free_ones_ava
     unavailable = TemplateVersion.objects.exclude(missing_providers=[])
     assert unavailable.count() == Template.objects.count() - 1
 
+    # An operator installs the AWS provider in a local mirror; the next worker start sees it.
+    _mirror_with(offline_worker / ".terraform.d" / "plugins", "registry.terraform.io/hashicorp/aws")
+    worker_ready.send(sender=None)
+    assert _version("s3-bucket").providers_available is True
+    assert _version("s3-bucket").providers_checked_at > s3.providers_checked_at
+    eks = _version("eks-cluster")
+    assert "hashicorp/aws" in eks.required_providers
+    assert eks.missing_providers == ["hashicorp/tls"]  # still needs its other provider
+
 
 @pytest.mark.django_db
 def test_the_check_needs_no_network(
