@@ -124,6 +124,18 @@ class TemplateVersion(models.Model):
     )
     status_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Recorded by a worker (catalog.services.providers): a plan needs every provider installed.
+    required_providers = models.JSONField(
+        default=list, blank=True, help_text="Provider addresses the module needs (hashicorp/aws)"
+    )
+    missing_providers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Needed providers the workers cannot install offline (last check)",
+    )
+    providers_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker last checked the providers"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -159,6 +171,22 @@ class TemplateVersion(models.Model):
     @property
     def is_deprecated(self) -> bool:
         return self.status == VersionStatus.DEPRECATED
+
+    @property
+    def providers_available(self) -> bool | None:
+        """Whether the workers can install every provider this version needs (None: never
+        checked)."""
+        if self.providers_checked_at is None:
+            return None
+        return not self.missing_providers
+
+    @property
+    def provider_warning(self) -> str:
+        """The one sentence every surface shows when a needed provider is missing."""
+        if not self.providers_checked_at or not self.missing_providers:
+            return ""
+        noun = "provider" if len(self.missing_providers) == 1 else "providers"
+        return f"Needs {noun} {', '.join(self.missing_providers)}, not available to the workers"
 
     def allows_environment(self, environment_slug: str) -> bool:
         return not self.allowed_environments or environment_slug in self.allowed_environments

@@ -1,4 +1,5 @@
-"""Sync the templates when a Celery worker starts, so workers plan from the files they hold."""
+"""Sync the templates when a Celery worker starts, so workers plan from the files they hold,
+then record which versions need a provider this worker cannot install offline."""
 
 from __future__ import annotations
 
@@ -24,3 +25,16 @@ def sync_templates_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
         len(report.loaded),
         len(report.failed),
     )
+
+
+@worker_ready.connect
+def check_providers_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
+    """Connected after the sync, so the versions it loaded are checked too."""
+    from .services.providers import check_versions
+
+    try:
+        checked = check_versions()
+    except Exception:  # a failed check must not stop the worker from serving other tasks
+        logger.exception("provider check at worker start failed")
+        return
+    logger.info("provider check at worker start: %d template versions", checked)

@@ -25,4 +25,18 @@ def sync_template_source(self: Any, source_id: int) -> str:
     result = run_queued(source_id, task=self)
     if result is None:
         return "nothing queued"
+    _check_providers(source_id)
     return "ok" if result.as_json()["ok"] else "errors"
+
+
+def _check_providers(source_id: int) -> None:
+    """The source's versions, new ones included, checked against this worker's providers."""
+    import logging
+
+    from .models import TemplateVersion
+    from .services.providers import check_versions
+
+    try:
+        check_versions(TemplateVersion.objects.filter(source_id=source_id))
+    except Exception:  # noqa: BLE001 - the sync is done; a failed check only leaves it unknown
+        logging.getLogger(__name__).warning("provider check after sync failed", exc_info=True)

@@ -97,6 +97,13 @@ DECLARED: tuple[Setting, ...] = (
         "Terraform provider cache",
         env="TF_PLUGIN_CACHE_DIR",
     ),
+    Setting(
+        "IDP_PROVIDER_REGISTRY_REACHABLE",
+        bool,
+        False,
+        "Workers can download Terraform providers from their registries; unset = only "
+        "built-in providers and those a provider mirror holds count as available",
+    ),
     Setting("IDP_RUN_QUEUE", "optional", None, "Celery queue of Terraform runs; unset = default"),
     Setting("IDP_RUN_TIME_LIMIT", int, 3600, "One run's time limit in seconds (the only one)"),
     Setting("IDP_RUN_HEARTBEAT_TIMEOUT", int, 120, "Seconds without heartbeat: run is lost"),

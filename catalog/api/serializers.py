@@ -44,6 +44,16 @@ class TemplateSerializer(serializers.ModelSerializer):
     )
     current_version = serializers.IntegerField(source="current_version.number", default=None)
     version_label = serializers.SerializerMethodField()
+    # The current version's provider check (catalog.services.providers); null = never checked.
+    providers_available = serializers.BooleanField(
+        source="current_version.providers_available", default=None, allow_null=True
+    )
+    missing_providers = serializers.ListField(
+        source="current_version.missing_providers", child=serializers.CharField(), default=list
+    )
+    providers_checked_at = serializers.DateTimeField(
+        source="current_version.providers_checked_at", default=None, allow_null=True
+    )
 
     class Meta:
         model = Template
@@ -57,6 +67,9 @@ class TemplateSerializer(serializers.ModelSerializer):
             "current_version",
             "version_label",
             "deprecated",
+            "providers_available",
+            "missing_providers",
+            "providers_checked_at",
             "updated_at",
         ]
 
@@ -75,6 +88,7 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
     )
     files = serializers.SerializerMethodField()
     version_label = serializers.SerializerMethodField()
+    providers_available = serializers.BooleanField(read_only=True, allow_null=True)
 
     class Meta:
         model = TemplateVersion
@@ -96,6 +110,10 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
             "allowed_environments",
             "changelog",
             "files",
+            "required_providers",
+            "providers_available",
+            "missing_providers",
+            "providers_checked_at",
             "created_at",
         ]
 
