@@ -130,7 +130,7 @@ class GroupSerializer(serializers.Serializer):
     plan_errors = serializers.ListField(child=serializers.DictField())
 
 
-class LeafSerializer(serializers.Serializer):
+class FleetLeafSerializer(serializers.Serializer):
     path = serializers.CharField(help_text="A nested attribute path: `input.color`, `ports[1]`")
     before = serializers.JSONField(allow_null=True)
     after = serializers.JSONField(allow_null=True)
@@ -140,25 +140,25 @@ class LeafSerializer(serializers.Serializer):
     text = serializers.CharField(help_text='`input.color: null → "yellow"`')
 
 
-class ResourceChangeSerializer(serializers.Serializer):
+class FleetResourceChangeSerializer(serializers.Serializer):
     address = serializers.CharField(help_text='A Terraform address, or "outputs"')
     action = serializers.CharField()
-    leaves = LeafSerializer(many=True)
+    leaves = FleetLeafSerializer(many=True)
 
 
-class ChangeResourceSerializer(_RefSerializer):
+class FleetChangeMemberSerializer(_RefSerializer):
     environment = serializers.CharField()
 
 
-class ChangeGroupSerializer(serializers.Serializer):
+class FleetChangeGroupSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     title = serializers.CharField(help_text='"3 resources"')
     headline = serializers.CharField(help_text="The group's first leaf changes as text")
     replace = serializers.BooleanField()
     destroy = serializers.BooleanField()
     destructive = serializers.BooleanField(help_text="Replaces or destroys: listed first")
-    changes = ResourceChangeSerializer(many=True)
-    resources = ChangeResourceSerializer(many=True)
+    changes = FleetResourceChangeSerializer(many=True)
+    resources = FleetChangeMemberSerializer(many=True)
     environments = serializers.ListField(child=serializers.CharField())
 
 
@@ -176,7 +176,7 @@ class WaveSerializer(serializers.Serializer):
 class FleetDetailSerializer(FleetSerializer):
     waves = WaveSerializer(many=True)
     groups = GroupSerializer(many=True)
-    change_groups = ChangeGroupSerializer(
+    change_groups = FleetChangeGroupSerializer(
         many=True, help_text="Plans grouped by identical leaf changes, destructive first"
     )
     items = ItemSerializer(many=True)

@@ -49,16 +49,17 @@ def planned(name: str, env: str, *, replace: bool = False) -> dict[str, Any]:
     )
 
 
-@pytest.fixture
-def fleet(fleet_envs: dict[str, Any], teams: dict[str, Any], bob: Any) -> FleetUpgrade:
+def make_fleet(envs: dict[str, Any], team: Any, actor: Any) -> FleetUpgrade:
+    """A planned fleet upgrade of example-config: three resources (sandbox, dev, dev) whose
+    plans set `input.color` alike, and one in prod whose plan replaces it."""
     v1, v2 = register("v1", slug="example-config"), register("v2", slug="example-config")
     fleet = FleetUpgrade.objects.create(
         template=v2.template,
         target_version=v2,
-        team=teams["payments"],
+        team=team,
         status=FleetStatus.PLANNED,
         waves=[{"name": "sandbox", "environments": ["sandbox"]}],
-        created_by=bob,
+        created_by=actor,
     )
     members = [
         ("note-a", "sandbox", False),
@@ -67,9 +68,7 @@ def fleet(fleet_envs: dict[str, Any], teams: dict[str, Any], bob: Any) -> FleetU
         ("note-r", "prod", True),
     ]
     for name, env, replace in members:
-        resource = make_resource(
-            teams["payments"], name, template_version=v1, environment=fleet_envs[env]
-        )
+        resource = make_resource(team, name, template_version=v1, environment=envs[env])
         plan = Run.objects.create(
             resource=resource,
             kind=RunKind.PLAN,
@@ -86,6 +85,11 @@ def fleet(fleet_envs: dict[str, Any], teams: dict[str, Any], bob: Any) -> FleetU
             plan_run=plan,
         )
     return fleet
+
+
+@pytest.fixture
+def fleet(fleet_envs: dict[str, Any], teams: dict[str, Any], bob: Any) -> FleetUpgrade:
+    return make_fleet(fleet_envs, teams["payments"], bob)
 
 
 def test_three_identical_changes_read_as_one_group(fleet, client_as, bob):
