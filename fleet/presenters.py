@@ -77,10 +77,12 @@ def items_json(fleet: FleetUpgrade) -> list[dict[str, Any]]:
 
 
 def detail_json(fleet: FleetUpgrade, *, user: Any = None) -> dict[str, Any]:
-    """The whole fleet upgrade: progress, waves, grouped plan results, per-resource status."""
+    """The whole fleet upgrade: progress, waves, plan results grouped by kind and by
+    identical change, per-resource status."""
     return {
         **fleet_json(fleet, user=user),
         "waves": actions.waves(fleet),
         "groups": actions.groups(fleet),
+        "change_groups": actions.change_groups(fleet),
         "items": items_json(fleet),
     }

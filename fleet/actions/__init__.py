@@ -8,12 +8,13 @@ lookup of a fleet for a user; `summary` reads progress, grouped plan results and
 from .control import cancel, get_fleet, may_manage, pause, resume, visible
 from .drive import advance, needs_driving
 from .start import start_fleet_upgrade
-from .summary import groups, progress, status_counts, waves
+from .summary import change_groups, groups, progress, status_counts, waves
 
 __all__ = [
     "advance",
     "cancel",
     "get_fleet",
+    "change_groups",
     "groups",
     "may_manage",
     "needs_driving",

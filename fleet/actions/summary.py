@@ -3,7 +3,6 @@ diffs, and its waves. One reader for the portal, the API, the CLI and Django adm
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from django.db.models import Count
 
 from provisioning.models import Run
+from provisioning.plan_diff import UNKNOWN, group_by_change, leaf_sides, stored_leaves, value_text
 
 from ..choices import ITEM_FINAL, FleetStatus, ItemStatus, PlanGroup
 from ..models import FleetItem, FleetUpgrade
@@ -60,33 +60,46 @@ def progress(fleet: FleetUpgrade, counts: dict[str, int] | None = None) -> dict[
     }
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-
-
 def _diffs(changes: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    """(address, action, attribute, before, after) of each changed attribute of a plan."""
+    """(address, action, leaf path, before, after) of each changed leaf of a plan (the
+    nested diff: `input.color`, `null`, `"yellow"`), outputs as `output`."""
     found = []
     for res in changes.get("resources", []) or []:
-        for attr in res.get("attributes", []) or []:
-            if not attr.get("changed"):
-                continue
-            after = "(known after apply)" if attr.get("unknown") else _text(attr.get("after"))
-            found.append(
-                (
-                    res.get("address", ""),
-                    res.get("action", ""),
-                    attr.get("name", ""),
-                    _text(attr.get("before")),
-                    after,
-                )
-            )
+        for leaf in stored_leaves(res):
+            before, after = leaf_sides(leaf)
+            address, action = res.get("address", ""), res.get("action", "")
+            found.append((address, action, leaf["path"], before, after))
     for out in changes.get("outputs", []) or []:
-        after = "(known after apply)" if out.get("after_unknown") else _text(out.get("after"))
-        found.append(
-            ("output", out.get("action", ""), out.get("name", ""), _text(out.get("before")), after)
-        )
+        sensitive = bool(out.get("sensitive"))
+        after = UNKNOWN if out.get("after_unknown") else value_text(out.get("after"), sensitive)
+        before = value_text(out.get("before"), sensitive)
+        found.append(("output", out.get("action", ""), out.get("name", ""), before, after))
     return found
+
+
+# The plan results a reviewer compares by change (the others are errors, listed apart).
+CHANGE_GROUPS = (PlanGroup.NO_OP, PlanGroup.UPDATE, PlanGroup.REPLACE, PlanGroup.DESTROY)
+
+
+def change_groups(fleet: FleetUpgrade) -> list[dict[str, Any]]:
+    """The succeeded plans grouped by identical leaf changes ("3 resources:
+    `input.color: null → "yellow"`"), replacements and destroys first; each group with
+    its resources and their environments (see `plan_diff.group_by_change`)."""
+    items = list(
+        fleet.items.filter(group__in=CHANGE_GROUPS)
+        .order_by("resource__name", "pk")
+        .values("resource_id", "resource__name", "resource__environment__slug", "plan_run_id")
+    )
+    plan_ids = [i["plan_run_id"] for i in items if i["plan_run_id"]]
+    changes = dict(Run.objects.filter(pk__in=plan_ids).values_list("pk", "plan_changes"))
+    return group_by_change(
+        {
+            "resource": {"id": i["resource_id"], "name": i["resource__name"]},
+            "environment": i["resource__environment__slug"],
+            "changes": changes.get(i["plan_run_id"]) or {},
+        }
+        for i in items
+    )
 
 
 def groups(fleet: FleetUpgrade) -> list[dict[str, Any]]:

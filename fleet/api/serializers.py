@@ -130,6 +130,38 @@ class GroupSerializer(serializers.Serializer):
     plan_errors = serializers.ListField(child=serializers.DictField())
 
 
+class FleetLeafSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="A nested attribute path: `input.color`, `ports[1]`")
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    unknown = serializers.BooleanField(help_text="Known only after the apply")
+    sensitive = serializers.BooleanField(help_text="Both sides read `(sensitive)`")
+    forces_replacement = serializers.BooleanField()
+    text = serializers.CharField(help_text='`input.color: null → "yellow"`')
+
+
+class FleetResourceChangeSerializer(serializers.Serializer):
+    address = serializers.CharField(help_text='A Terraform address, or "outputs"')
+    action = serializers.CharField()
+    leaves = FleetLeafSerializer(many=True)
+
+
+class FleetChangeMemberSerializer(_RefSerializer):
+    environment = serializers.CharField()
+
+
+class FleetChangeGroupSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    title = serializers.CharField(help_text='"3 resources"')
+    headline = serializers.CharField(help_text="The group's first leaf changes as text")
+    replace = serializers.BooleanField()
+    destroy = serializers.BooleanField()
+    destructive = serializers.BooleanField(help_text="Replaces or destroys: listed first")
+    changes = FleetResourceChangeSerializer(many=True)
+    resources = FleetChangeMemberSerializer(many=True)
+    environments = serializers.ListField(child=serializers.CharField())
+
+
 class WaveSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     name = serializers.CharField()
@@ -144,4 +176,7 @@ class WaveSerializer(serializers.Serializer):
 class FleetDetailSerializer(FleetSerializer):
     waves = WaveSerializer(many=True)
     groups = GroupSerializer(many=True)
+    change_groups = FleetChangeGroupSerializer(
+        many=True, help_text="Plans grouped by identical leaf changes, destructive first"
+    )
     items = ItemSerializer(many=True)

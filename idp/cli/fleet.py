@@ -122,15 +122,27 @@ def _show(fleet: dict[str, Any], output: Format) -> None:
     if fleet.get("pause_reason"):
         typer.echo(f"Paused: {fleet['pause_reason']}")
     typer.echo(f"Planned {p['planned']}/{p['total']} · done {p['done']}/{p['total']}")
+    if fleet.get("groups"):
+        kinds = " · ".join(f"{g['title']}: {g['count']}" for g in fleet["groups"])
+        typer.echo(f"\n{kinds}")
+    # By change: resources whose leaf changes are identical are one group, destructive first.
+    for group in fleet.get("change_groups") or []:
+        flag = (
+            " [destroys]" if group.get("destroy") else " [replaces]" if group.get("replace") else ""
+        )
+        typer.echo(f"\n{group['title']}{flag}:")
+        for change in group.get("changes") or []:
+            if change.get("action") in ("delete", "replace") or not change.get("leaves"):
+                typer.echo(f"  {change['address']} ({change['action']})")
+            for leaf in change.get("leaves") or []:
+                forces = "  # forces replacement" if leaf.get("forces_replacement") else ""
+                typer.echo(f"  {leaf['text']}{forces}")
+        members = ", ".join(f"{r['name']} ({r['environment']})" for r in group["resources"][:20])
+        more = f" and {group['count'] - 20} more" if group["count"] > 20 else ""
+        typer.echo(f"  resources: {members}{more}")
     for group in fleet.get("groups") or []:
-        typer.echo(f"\n{group['title']}: {group['count']}")
-        for diff in group.get("diffs") or []:
-            typer.echo(
-                f"  {diff['address']} {diff['attribute']}: {diff['before']} → {diff['after']}"
-                f"  ({diff['resources']} resource{'s' if diff['resources'] != 1 else ''})"
-            )
         for error in group.get("plan_errors") or []:
-            typer.echo(f"  {error['resources']} × {error['error']}")
+            typer.echo(f"  {group['title']}: {error['resources']} × {error['error']}")
     if fleet.get("waves"):
         typer.echo("")
         for wave in fleet["waves"]:

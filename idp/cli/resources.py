@@ -299,6 +299,7 @@ def show(resource_id: str, output: OutputOption = Format.table) -> None:
 DIFF_MARKS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 DIFF_COLOURS = {"+": "green", "~": "yellow", "-": "red", "-/+": "red"}
 KNOWN_AFTER_APPLY = "(known after apply)"
+SENSITIVE = "(sensitive)"
 
 
 def _value(value: Any) -> str:
@@ -310,10 +311,30 @@ def _diff_line(mark: str, text: str, colour: bool, indent: str = "") -> str:
     return f"{indent}{shown} {text}"
 
 
+def _leaves_by_attribute(change: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for leaf in change.get("leaves") or []:
+        if isinstance(leaf, dict):
+            found.setdefault(str(leaf.get("attribute")), []).append(leaf)
+    return found
+
+
+def _leaf_text(leaf: dict[str, Any]) -> str:
+    """`input.color: null -> "yellow"`; a secret reads `(sensitive)`, never its mask."""
+
+    def side(value: Any) -> str:
+        if value is None:
+            return "null"
+        return SENSITIVE if leaf.get("sensitive") else _value(value)
+
+    new = KNOWN_AFTER_APPLY if leaf.get("unknown") else side(leaf.get("after"))
+    return f"{leaf.get('path')}: {side(leaf.get('before'))} -> {new}"
+
+
 def _attribute_lines(change: dict[str, Any], show_all: bool, colour: bool) -> list[str]:
     before, after = change.get("before") or {}, change.get("after") or {}
     unknown, action = set(change.get("after_unknown") or []), change.get("action")
-    changed, nested = set(change.get("changed") or []), change.get("nested_changes") or {}
+    changed, leaves = set(change.get("changed") or []), _leaves_by_attribute(change)
     forcing = {path.split(".")[0].split("[")[0] for path in change.get("replace_paths") or []}
     lines, hidden = [], 0
     for name in sorted(set(before) | set(after) | (unknown & changed)):
@@ -327,15 +348,11 @@ def _attribute_lines(change: dict[str, Any], show_all: bool, colour: bool) -> li
             lines.append(_diff_line("+", f"{name}: {new}{note}", colour, "    "))
         elif action == "delete":
             lines.append(_diff_line("-", f"{name}: {_value(before.get(name))}", colour, "    "))
-        elif nested.get(name):
-            # An object's change, key by key: `input.message: "hello" -> "changed"`.
-            for item in nested[name]:
-                old = _value(item.get("before"))
-                value = KNOWN_AFTER_APPLY if item.get("unknown") else _value(item.get("after"))
-                path = str(item.get("path"))
-                path = f"{name}{path}" if path.startswith("[") else f"{name}.{path}"
-                text = f"{path}: {old} -> {value}{note}"
-                lines.append(_diff_line("~", text, colour, "    "))
+        elif any(leaf.get("path") != name for leaf in leaves.get(name, [])):
+            # An object's or a list's change, leaf by leaf: `input.color: null -> "yellow"`.
+            for leaf in leaves[name]:
+                forces = "  # forces replacement" if leaf.get("forces_replacement") else ""
+                lines.append(_diff_line("~", f"{_leaf_text(leaf)}{forces}", colour, "    "))
         else:
             text = f"{name}: {_value(before.get(name))} -> {new}{note}"
             lines.append(_diff_line("~", text, colour, "    "))

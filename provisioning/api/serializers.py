@@ -91,11 +91,24 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class NestedChangeSerializer(serializers.Serializer):
-    path = serializers.CharField(help_text="The key's path inside the attribute")
+    path = serializers.CharField(
+        help_text="The leaf's path inside the attribute (`color`, `[1]`, `rules[0].id`)"
+    )
     before = serializers.JSONField(allow_null=True)
     after = serializers.JSONField(allow_null=True)
     unknown = serializers.BooleanField(help_text="The value is known only after apply")
     sensitive = serializers.BooleanField(help_text="The values are masked")
+    forces_replacement = serializers.BooleanField(required=False)
+
+
+class LeafChangeSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="The full path: `input.color`, `ports[1]`")
+    attribute = serializers.CharField(help_text="The top-level attribute it is part of")
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True, help_text="null when unknown")
+    unknown = serializers.BooleanField(help_text="The value is known only after apply")
+    sensitive = serializers.BooleanField(help_text="Read both sides as `(sensitive)`")
+    forces_replacement = serializers.BooleanField()
 
 
 class ResourceChangeSerializer(serializers.Serializer):
@@ -132,8 +145,13 @@ class ResourceChangeSerializer(serializers.Serializer):
     )
     nested_changes = serializers.DictField(
         child=serializers.ListField(child=NestedChangeSerializer()),
-        help_text="For an object attribute that changes: its changed keys "
+        help_text="For an object or list attribute that changes: its changed leaves "
         '(`{"input": [{"path": "message", "before": "hello", "after": "changed"}]}`)',
+    )
+    leaves = LeafChangeSerializer(
+        many=True,
+        help_text="Every changed leaf (the nested diff; unchanged objects folded); "
+        "none for a delete",
     )
 
 

@@ -46,16 +46,16 @@ def test_bob_reviews_hello_to_changed_and_watches_it_apply(
     assert row.count() == 1 and "greeting" in row.inner_text()
     assert "changes: message" in row.inner_text()
     page.get_by_text("The plan's changes").click()
-    change = page.locator("tr.inbox-plan .plan-nested[data-path='message']")
-    assert change.inner_text().replace("\n", " ").strip() == 'message: "hello" → "changed"'
+    change = page.locator("tr.inbox-plan .plan-nested[data-path='input.message']")
+    assert change.inner_text().replace("\n", " ").strip() == 'input.message: "hello" → "changed"'
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "review-1-inbox.png"), full_page=True)
 
     row.get_by_role("link", name="greeting").click()
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
     assert "This plan awaits your decision." in page.locator("#approval-banner").inner_text()
-    nested = page.locator("#plan .plan-nested[data-path='message']").inner_text()
-    assert nested.replace("\n", " ").strip() == 'message: "hello" → "changed"'
+    nested = page.locator("#plan .plan-nested[data-path='input.message']").inner_text()
+    assert nested.replace("\n", " ").strip() == 'input.message: "hello" → "changed"'
     page.click("text=Approve plan")
     page.wait_for_load_state()
     page.evaluate("window.__sameDocument = true")  # the approval itself is one page load

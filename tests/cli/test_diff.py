@@ -11,8 +11,11 @@ import pytest
 
 from idp.models import Environment
 from provisioning import actions
-from provisioning.choices import ResourceStatus
+from provisioning.choices import ResourceStatus, RunKind, RunStatus
 from provisioning.engine.backend import ensure_state_bucket
+from provisioning.models import Run
+from provisioning.plan_diff import plan_changes
+from tests.helpers import make_resource
 from tests.provisioning.engine.conftest import register_module, request_module, settle
 
 from .conftest import one_error_line
@@ -73,3 +76,45 @@ def test_diff_of_a_run_of_another_resource_is_refused(cli, changed, bob, token_f
     result = cli("resources", "diff", str(changed.pk), "--run", str(plan.pk), token=token_for(bob))
     assert result.exit_code == 1
     assert "is not a plan of resource" in one_error_line(result)
+
+
+def test_diff_reads_a_nested_change_leaf_by_leaf(cli, bob, teams, token_for):
+    """An object's and a list's change print as their changed leaves, never the whole
+    object on both sides; the unchanged keys fold, a secret leaf reads `(sensitive)`."""
+    tags = {"idp:environment": "dev", "idp:resource": "note-a"}
+    change = {
+        "actions": ["update"],
+        "before": {"input": {"tags": tags, "pw": SECRET}, "ports": [22, 80]},
+        "after": {
+            "input": {"tags": tags, "pw": SECRET + "!", "color": "yellow"},
+            "ports": [22, 8080],
+        },
+        "after_unknown": {},
+        "before_sensitive": {"input": {"pw": True}},
+        "after_sensitive": {"input": {"pw": True}},
+    }
+    resource = make_resource(teams["payments"], "note-a")
+    plan = Run.objects.create(
+        resource=resource,
+        kind=RunKind.PLAN,
+        status=RunStatus.SUCCEEDED,
+        template_version=resource.template_version,
+        plan_changes=plan_changes(
+            {"resource_changes": [{"address": "terraform_data.config", "change": change}]}
+        ),
+        plan_summary={"add": 0, "change": 1, "destroy": 0},
+    )
+    result = cli("resources", "diff", str(resource.pk), "--run", str(plan.pk), token=token_for(bob))
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    out = result.stdout
+    assert '    ~ input.color: null -> "yellow"\n' in out
+    assert "    ~ input.pw: (sensitive) -> (sensitive)\n" in out
+    assert "    ~ ports[1]: 80 -> 8080\n" in out
+    assert "ports[0]" not in out and "idp:resource" not in out and "input: {" not in out
+    assert SECRET not in out
+    as_json = cli(
+        "resources", "diff", str(resource.pk), "--run", str(plan.pk), "--json", token=token_for(bob)
+    )
+    (entry,) = json.loads(as_json.stdout)["changes"]
+    assert [leaf["path"] for leaf in entry["leaves"]] == ["input.color", "input.pw", "ports[1]"]
+    assert SECRET not in as_json.stdout

@@ -94,7 +94,10 @@ def test_start_follow_and_cancel_from_the_cli(
     assert followed.exit_code == 0, followed.output
     assert "planned" in followed.stdout
     assert "In-place changes: 1" in followed.stdout and "Replacements: 1" in followed.stdout
-    assert "input: hello → hello@v2" in followed.stdout
+    # By change, destructive first: the replacement's group, then the in-place one.
+    replaced, in_place = followed.stdout.split("1 resource [replaces]:")[1].split("1 resource:")
+    assert 'triggers_replace: null → "v2"  # forces replacement' in replaced
+    assert 'input: "hello" → "hello@v2"' in in_place
 
     listed = cli("fleet", "list", token=token)
     assert fleet_id in listed.stdout and "fleet-echo@2" in listed.stdout

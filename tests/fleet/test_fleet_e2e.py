@@ -115,7 +115,7 @@ def test_thirty_resources_upgrade_in_waves(
     assert {d["attribute"] for d in groups["update"]["diffs"]} >= {"input"}
     replaced = {d["attribute"] for d in groups["replace"]["diffs"]}
     assert "triggers_replace" in replaced
-    assert any(d["after"] == "sandbox-1@v2" for d in groups["update"]["diffs"])
+    assert any(d["after"] == '"sandbox-1@v2"' for d in groups["update"]["diffs"])
     page = client_as(bob).get(f"/fleet-upgrades/{fleet.pk}/").content.decode()
     assert "Replacements" in page and "triggers_replace" in page and "In-place changes" in page
 

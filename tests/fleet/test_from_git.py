@@ -126,7 +126,7 @@ def test_git_tags_become_versions_and_a_fleet_moves_resources_between_them(
     detail = api_retry(as_erin.get, f"/api/v1/fleet-upgrades/{fleet.pk}/").json()
     groups = {g["group"]: g for g in detail["groups"]}
     assert groups["update"]["count"] == 6, detail["groups"]
-    assert any(d["after"] == "sandbox-0 (1.1)" for d in groups["update"]["diffs"])
+    assert any(d["after"] == '"sandbox-0 (1.1)"' for d in groups["update"]["diffs"])
 
     drive_until(
         fleet,

@@ -147,7 +147,8 @@ def test_an_object_attribute_reads_as_its_changed_keys_a_changed_secret_included
     assert api[0]["nested_changes"]["input"][0]["path"] == "message"
     text = diff_text({"changes": api, "output_changes": [], "plan_counts": {}})
     assert '~ input.message: "hello" -> "changed"' in text
-    assert '~ input.password: "********" -> "********"' in text
+    assert "~ input.password: (sensitive) -> (sensitive)" in text
+    assert "input: {" not in text  # never the whole object on both sides
 
 
 def test_a_delete_shows_what_goes():
@@ -242,8 +243,12 @@ def test_the_cli_prints_it_like_terraform_plan():
     }
     text = diff_text(run)
     assert "-/+ terraform_data.box (replace)" in text
-    assert '~ triggers_replace: ["hello"] -> ["changed"]  # forces replacement' in text
+    # Lists by index, each leaf with its own mark; the object's other keys folded.
+    assert '~ triggers_replace[0]: "hello" -> "changed"  # forces replacement' in text
     assert '~ input.name: "hello" -> "changed"' in text
+    assert '~ input.tags[1]: "hello" -> "changed"\n' in text
+    assert "input.tags[0]" not in text and '"a"' not in text.split("~ output")[0]
+    assert "~ input.token: (sensitive) -> (sensitive)" in text
     assert "~ output: " in text and "-> (known after apply)" in text
     assert "+ terraform_data.fresh[0] (create)" in text and '+ input: "changed"' in text
     assert "- terraform_data.gone[0] (delete)" in text and '- input: "bye"' in text
@@ -264,6 +269,7 @@ def test_the_portal_partial_renders_from_the_stored_dict_alone():
     assert MASK in html and "an0ther-secret-val" not in html
     nested = plan_changes(recorded("secret_update"), Redactor(["first-secret-1"]))
     html = render_to_string("provisioning/_plan_diff.html", {"changes": nested})
-    assert 'data-path="message"' in html and "whole value" in html
+    assert 'data-path="input.message"' in html and "whole value" in html
+    assert '<span class="plan-path">input.password:</span>' in html and "(sensitive)" in html
     assert "first-secret-1" not in html and "second-secret-2" not in html
     assert render_to_string("provisioning/_plan_diff.html", {"changes": {}}).strip() == ""
