@@ -46,7 +46,11 @@ def test_concurrent_writes_on_sqlite_never_answer_5xx(tmp_path: Path, moto_serve
         )
         procs.manage("seed_demo", "--credentials-file", str(tmp_path / "creds.json"), env=env)
         procs.manage("sync_templates", "example-config", env=env)
-        token = procs.manage("create_api_token", "alice", env=env).stdout.strip().splitlines()[-1]
+        token = (
+            procs.manage("create_api_token", "alice", "--scope", "read,write", env=env)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         port = free_port()
         log = tmp_path / "web.log"
         web = procs.start(
