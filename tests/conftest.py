@@ -265,6 +265,41 @@ def wait_until_worker_idle(timeout: float = 30, quiet: float = 0.3) -> None:
         time.sleep(0.05)
 
 
+def _heartbeat_steps() -> list[tuple[Any, Any]]:
+    """The heartbeat bootsteps of the session's worker (idp.ops.heartbeats), with their
+    consumer."""
+    from idp.ops.heartbeats import HeartbeatStep
+
+    return [
+        (step, worker.consumer)
+        for worker in WORKER_STARTED
+        for step in worker.consumer.steps
+        if isinstance(step, HeartbeatStep)
+    ]
+
+
+@pytest.fixture
+def no_worker_heartbeat() -> Iterator[None]:
+    """No heartbeat from the session's worker during the test (an earlier test of this
+    process may have started it): its heartbeat stops, its row goes, and it starts again
+    after the test."""
+    stopped = [(step, consumer) for step, consumer in _heartbeat_steps() if step.beater]
+    for step, consumer in stopped:
+        step.shutdown(consumer)
+    yield
+    for step, consumer in stopped:
+        step.start(consumer)
+
+
+@pytest.fixture
+def worker_heartbeat_now(celery_worker: Any) -> None:
+    """The session's worker writes its heartbeat now (its heartbeat restarts: a worker
+    beats as it starts), instead of at its next interval (hourly on SQLite)."""
+    for step, consumer in _heartbeat_steps():
+        step.shutdown(consumer)
+        step.start(consumer)
+
+
 @pytest.fixture
 def celery_worker(celery_worker_session: Any, transactional_db: None) -> Iterator[Any]:
     """Use with tests whose work is done by the worker: data is committed, not rolled back.

@@ -33,31 +33,14 @@ def workers_required(settings, monkeypatch):
     checks.forget()
 
 
-@pytest.fixture
-def alone():
-    """No other worker beats during the test: the session's in-process worker, when an
-    earlier test of this process started it, writes its own heartbeat every second. Its
-    heartbeat stops (and its row goes) for the test, and starts again after."""
-    from tests.conftest import WORKER_STARTED
-
-    stopped = []
-    for worker in WORKER_STARTED:
-        consumer = worker.consumer
-        for step in consumer.steps:
-            if isinstance(step, heartbeats.HeartbeatStep) and step.beater is not None:
-                step.shutdown(consumer)
-                stopped.append((step, consumer))
-    yield
-    for step, consumer in stopped:
-        step.start(consumer)
-
-
 def workers_check(client):
     response = client.get("/readyz")
     return response, response.json()["checks"]["workers"]
 
 
-def test_ready_with_a_fresh_heartbeat_in_one_query(client, db, workers_required, alone):
+def test_ready_with_a_fresh_heartbeat_in_one_query(
+    client, db, workers_required, no_worker_heartbeat
+):
     heartbeats.beat("celery@host-a", timezone.now() - timedelta(seconds=5))
     with CaptureQueriesContext(connection) as queries:
         assert checks.check_workers().startswith("1 worker(s), last heartbeat 5 s ago")
@@ -67,7 +50,7 @@ def test_ready_with_a_fresh_heartbeat_in_one_query(client, db, workers_required,
     assert workers["status"] == "ok" and workers["required"] is True
 
 
-def test_503_when_the_last_heartbeat_is_stale(client, db, workers_required, alone):
+def test_503_when_the_last_heartbeat_is_stale(client, db, workers_required, no_worker_heartbeat):
     heartbeats.beat("celery@host-a", timezone.now() - timedelta(seconds=31))
     response, workers = workers_check(client)
     assert response.status_code == 503
@@ -79,26 +62,32 @@ def test_503_when_the_last_heartbeat_is_stale(client, db, workers_required, alon
     assert workers_check(client)[0].status_code == 200
 
 
-def test_503_without_any_worker_and_after_a_clean_stop(client, db, workers_required, alone):
+def test_503_without_any_worker_and_after_a_clean_stop(
+    client, db, workers_required, no_worker_heartbeat
+):
     assert workers_check(client)[0].status_code == 503
     heartbeats.beat("celery@host-a")
     heartbeats.forget("celery@host-a")
     assert workers_check(client)[0].status_code == 503
 
 
-def test_the_status_counts_workers_from_heartbeats(api_as, alice, workers_required, alone):
+def test_the_status_counts_workers_from_heartbeats(
+    api_as, alice, workers_required, no_worker_heartbeat
+):
     heartbeats.beat("celery@host-a")
     heartbeats.beat("celery@host-b", timezone.now() - timedelta(minutes=5))  # gone
     assert api_as(alice).get("/api/v1/status/").json()["workers"] == 1
 
 
-def test_a_running_worker_writes_its_heartbeat(celery_worker, client, workers_required):
-    # The test's flush removed the row; the worker writes it again within its interval.
+def test_a_running_worker_writes_its_heartbeat(
+    celery_worker, worker_heartbeat_now, client, workers_required
+):
+    # The test's flush removed the row; the worker writes it again as its heartbeat starts.
     wait_for(lambda: heartbeats.live_workers(), "the worker's heartbeat", timeout=15)
     assert workers_check(client)[0].status_code == 200
 
 
-def test_rows_of_workers_gone_for_a_day_are_pruned(db, alone):
+def test_rows_of_workers_gone_for_a_day_are_pruned(db, no_worker_heartbeat):
     now = timezone.now()
     heartbeats.beat("celery@gone", now - timedelta(days=1, minutes=1))
     heartbeats.beat("celery@recent", now - timedelta(hours=23))
