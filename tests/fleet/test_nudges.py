@@ -90,12 +90,15 @@ def sent() -> Any:
 def test_a_fleet_has_one_nudge_waiting_until_its_step_starts(settings) -> None:
     settings.CACHES = redis_cache()
     assert hooks.shared_cache()
-    # Five resources of fleet 7 move: one message; fleet 8's own.
-    assert [hooks.first_nudge(7) for _ in range(5)] == [True, False, False, False, False]
-    assert hooks.first_nudge(8)
+    # Fleet ids no fleet has: the session's worker (another test of this process may have
+    # left it stepping a fleet of its own) shares these settings and this cache.
+    seven, eight = 10**9 + 7, 10**9 + 8
+    # Five resources of fleet "seven" move: one message; fleet "eight"'s own.
+    assert [hooks.first_nudge(seven) for _ in range(5)] == [True, False, False, False, False]
+    assert hooks.first_nudge(eight)
     # The step begins: a move from now on may be one it does not see, so it nudges again.
-    hooks.drive_started(7)
-    assert [hooks.first_nudge(7) for _ in range(3)] == [True, False, False]
+    hooks.drive_started(seven)
+    assert [hooks.first_nudge(seven) for _ in range(3)] == [True, False, False]
 
 
 @pytest.mark.django_db
