@@ -297,7 +297,8 @@ def add_query_targets(results: Any, summary: list[dict[str, Any]]) -> None:
 
 
 def ensure_seeded(scale: Any, *, reseed: bool, results: Any, log: Any) -> Any:
-    """Reuse idp_bench when it already holds this scale; otherwise recreate, migrate, seed."""
+    """Reuse idp_bench when it already holds this scale (migrated to the code's models);
+    otherwise recreate, migrate, seed."""
     from django.db import DatabaseError, connections
 
     from . import seed
@@ -310,6 +311,9 @@ def ensure_seeded(scale: Any, *, reseed: bool, results: Any, log: Any) -> Any:
             seeded_already = False
     if seeded_already:
         log("idp_bench already seeded at this scale: reusing it (--reseed to start over)")
+        # Migrations added since it was seeded (new tables or columns the pages read).
+        connections.close_all()
+        environment.migrate()
         seed.reopen_waiting()
         seeded = seed.describe()
         results.sections["seed"] = {"reused": True, "counts": seeded.counts}
