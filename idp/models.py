@@ -50,6 +50,12 @@ class Team(models.Model):
     def group_name(self, role: str) -> str:
         return f"team:{self.slug}:{role}"
 
+    @staticmethod
+    def slug_of_group(name: str) -> str | None:
+        """The team slug of a role group's name (`group_name`), else None."""
+        parts = name.split(":")
+        return parts[1] if len(parts) == 3 and parts[0] == "team" else None
+
     def role_group(self, role: str) -> Group:
         return Group.objects.get(name=self.group_name(role))
 

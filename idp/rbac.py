@@ -5,6 +5,15 @@ team's role groups. Every team-owned model inherits them through its path to
 the team (`team_field`), so one query decides what a user may see or do:
 `Model.objects.for_user(user, perm)`. Views and API handlers never filter by
 team themselves.
+
+One object may narrow or widen its team's grants (resource-level permissions):
+- *restricted*: every permission above viewing needs, besides the team's grant, a role
+  at or above the object's floor (`restricted_role`) or a personal grant
+  `operate_<model>` naming the user (platform admins pass);
+- *shared*: a grant `view_<model>` or `use_<model>` to another team's role groups lets
+  that team see the object (and, with `use`, take it as a dependency), nothing more.
+Both are guardian object permissions on the object; `has_object_perm` and `for_user`
+decide with them, from the same cached grants as the team permissions.
 """
 
 from __future__ import annotations
@@ -13,9 +22,11 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.db.models import IntegerField, Q, Value
 
 from .choices import PLATFORM_ADMIN_GROUP
 
@@ -27,6 +38,11 @@ if TYPE_CHECKING:
 _M = TypeVar("_M", bound=models.Model)
 
 TEAM_PERMS = ("view_team", "use_team", "maintain_team", "manage_team")
+
+# The role a restricted object's floor names, as the team permission that role holds.
+RESTRICTION_FLOORS = {"maintainer": "maintain_team", "admin": "manage_team"}
+# How far an object is shared with another team: the codename prefix of the grant.
+SHARE_LEVELS = ("view", "use")
 
 
 # Grants (platform admin or not, team ids per permission) are read once per request and, when
@@ -47,21 +63,52 @@ def shared_cache() -> Any:
 
 
 def _load_grants(user: Any, *, teams_of_admin: bool = False) -> dict[str, Any]:
-    from guardian.models import GroupObjectPermission
+    """One query for every object permission the user holds, through their groups or in
+    person: team permissions by team, shared objects by (object, granting team), and the
+    objects naming them personally."""
+    from guardian.models import GroupObjectPermission, UserObjectPermission
 
     from .models import Team
 
     admin = user.groups.filter(name=PLATFORM_ADMIN_GROUP).exists()
     teams: dict[str, list[int]] = {perm: [] for perm in TEAM_PERMS}
+    shared: dict[str, list[list[int]]] = {}
+    named: dict[str, list[int]] = {}
     if not admin or teams_of_admin:
-        rows = GroupObjectPermission.objects.filter(
-            group__user=user,
-            permission__codename__in=TEAM_PERMS,
-            content_type=ContentType.objects.get_for_model(Team),
-        ).values_list("permission__codename", "object_pk")
-        for codename, pk in rows:
-            teams[codename].append(int(pk))
-    return {"admin": admin, "teams": {perm: sorted(set(ids)) for perm, ids in teams.items()}}
+        columns = ("content_type_id", "permission__codename", "object_pk")
+        rows = (
+            GroupObjectPermission.objects.filter(group__user=user)
+            .values_list(*columns, "group_id")
+            .union(
+                UserObjectPermission.objects.filter(user=user).values_list(
+                    *columns, Value(0, output_field=IntegerField())
+                ),
+                all=True,
+            )
+        )
+        team_type = ContentType.objects.get_for_model(Team).pk
+        team_of_group: dict[int, int] = {}
+        others = []
+        for type_id, codename, pk, group in rows:
+            if type_id == team_type and codename in TEAM_PERMS:
+                teams[codename].append(int(pk))
+                team_of_group[group] = int(pk)
+            else:
+                others.append((type_id, codename, pk, group))
+        for type_id, codename, pk, group in others:
+            key = f"{ContentType.objects.get_for_id(type_id).app_label}.{codename}"
+            if not str(pk).isdigit():
+                continue
+            if group == 0:
+                named.setdefault(key, []).append(int(pk))
+            elif group in team_of_group:
+                shared.setdefault(key, []).append([int(pk), team_of_group[group]])
+    return {
+        "admin": admin,
+        "teams": {perm: sorted(set(ids)) for perm, ids in teams.items()},
+        "shared": shared,
+        "named": named,
+    }
 
 
 def _grants(user: Any) -> dict[str, Any]:
@@ -111,10 +158,13 @@ class Narrowing:
         if grants["admin"] and not admin:
             # An admin's grants list no teams (they see all): load the teams they hold.
             grants = _load_grants(user, teams_of_admin=True)
-        teams = grants["teams"]
+        teams, shared = grants["teams"], grants.get("shared", {})
         if self.team_id is not None:
             teams = {perm: [i for i in ids if i == self.team_id] for perm, ids in teams.items()}
-        return {"admin": admin, "teams": teams}
+            shared = {
+                key: [row for row in rows if row[1] == self.team_id] for key, rows in shared.items()
+            }
+        return {**grants, "admin": admin, "teams": teams, "shared": shared}
 
 
 def narrow_to_token(user: Any, *, team_id: int | None, platform_admin: bool) -> None:
@@ -185,6 +235,75 @@ def has_team_perm(user: Any, team: Team | None, perm: str) -> bool:
     return team.pk in _grants(user)["teams"][perm]
 
 
+def shared_ids(user: Any, model: type[models.Model] | str, level: str = "view") -> list[int]:
+    """Ids of the `model` objects another team shared with one of `user`'s teams at `level`
+    or above (`use` includes `view`); empty for a platform admin (who sees everything)."""
+    if level not in SHARE_LEVELS:
+        raise ValueError(f"Unknown share level {level!r}; expected one of {SHARE_LEVELS}")
+    if not getattr(user, "is_authenticated", False) or is_platform_admin(user):
+        return []
+    meta = (apps.get_model(model) if isinstance(model, str) else model)._meta
+    levels = SHARE_LEVELS[SHARE_LEVELS.index(level) :]
+    shared = _grants(user).get("shared", {})
+    return sorted(
+        {
+            row[0]
+            for lv in levels
+            for row in shared.get(f"{meta.app_label}.{lv}_{meta.model_name}", [])
+        }
+    )
+
+
+def shared_with_team(team: Team, model: type[models.Model], level: str = "view") -> list[int]:
+    """Ids of the `model` objects shared with `team` at `level` or above (one query)."""
+    from guardian.models import GroupObjectPermission
+
+    from .choices import ROLE_ORDER
+
+    meta = model._meta
+    levels = SHARE_LEVELS[SHARE_LEVELS.index(level) :]
+    rows = GroupObjectPermission.objects.filter(
+        group__name__in=[team.group_name(role) for role in ROLE_ORDER],
+        content_type=ContentType.objects.get_for_model(model),
+        permission__codename__in=[f"{lv}_{meta.model_name}" for lv in levels],
+    ).values_list("object_pk", flat=True)
+    return sorted({int(pk) for pk in rows if str(pk).isdigit()})
+
+
+def named_on(user: Any, obj: models.Model) -> bool:
+    """Whether `obj` names `user` personally among those who may operate it when restricted."""
+    meta = obj._meta
+    key = f"{meta.app_label}.operate_{meta.model_name}"
+    return obj.pk in _grants(user).get("named", {}).get(key, [])
+
+
+def restriction_refusal(user: Any, obj: Any) -> str | None:
+    """Why `user` may not act on the restricted `obj` beyond viewing it (None: they may,
+    or it is not restricted). The team's own grant is checked apart (`has_object_perm`)."""
+    if not getattr(obj, "restricted", False) or is_platform_admin(user):
+        return None
+    floor = RESTRICTION_FLOORS.get(getattr(obj, "restricted_role", ""))
+    if floor is not None and has_team_perm(user, obj.team, floor):
+        return None
+    if named_on(user, obj):
+        return None
+    role = getattr(obj, "restricted_role", "")
+    who = f"{role}s of {obj.team.slug} and the people it names" if floor else "the people it names"
+    return f"{obj} is restricted: only {who} (or a platform admin) may act on it"
+
+
+def has_object_perm(user: Any, obj: Any, perm: str) -> bool:
+    """Whether `user` holds the team permission `perm` on `obj` (a team-owned object with a
+    `team`): its team's grant, narrowed by the object's restriction above viewing, and
+    widened to viewing where the object is shared with one of the user's teams."""
+    _check_perm(perm)
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if not has_team_perm(user, obj.team, perm):
+        return perm == "view_team" and obj.pk in shared_ids(user, type(obj))
+    return perm == "view_team" or restriction_refusal(user, obj) is None
+
+
 class TeamOwnedQuerySet(models.QuerySet[_M]):
     """The queryset of every team-owned model; `team_field` on the model names its team path."""
 
@@ -193,8 +312,37 @@ class TeamOwnedQuerySet(models.QuerySet[_M]):
         return "pk" if field == "id" else f"{field}_id" if "__" not in field else f"{field}__pk"
 
     def for_user(self, user: Any, perm: str = "view_team") -> TeamOwnedQuerySet[_M]:
-        """Only the objects whose team grants `user` the permission `perm`."""
+        """Only the objects whose team grants `user` the permission `perm`, and, for
+        viewing, those shared with one of the user's teams (`shared_through` on the model:
+        the shared model and the path to its id). Restrictions are not applied here: a
+        restricted object stays visible; `restricted_for` and `has_object_perm` narrow."""
         ids = team_ids(user, perm)
         if ids is None:
             return self.all()
-        return self.filter(**{f"{self._team_lookup()}__in": ids})
+        where = Q(**{f"{self._team_lookup()}__in": ids})
+        through = getattr(self.model, "shared_through", None)
+        if through is not None and perm == "view_team":
+            shared = shared_ids(user, through[0])
+            if shared:
+                where |= Q(**{f"{through[1]}__in": shared})
+        return self.filter(where)
+
+    def operable_by(self, user: Any, perm: str) -> TeamOwnedQuerySet[_M]:
+        """`for_user(user, perm)` without the restricted objects `user` may not operate
+        (the model's `restriction_path` leads to the object carrying the restriction)."""
+        visible = self.for_user(user, perm)
+        path = getattr(self.model, "restriction_path", None)
+        if path is None or is_platform_admin(user):
+            return visible
+        prefix = f"{path}__" if path else ""
+        target = self.model if not path else self.model._meta.get_field(path).related_model
+        meta = target._meta
+        named = (
+            _grants(user).get("named", {}).get(f"{meta.app_label}.operate_{meta.model_name}", [])
+        )
+        allowed = Q(**{f"{prefix}restricted": False}) | Q(**{f"{prefix}pk__in": named})
+        for role, floor in RESTRICTION_FLOORS.items():
+            ids = team_ids(user, floor) or []
+            if ids:
+                allowed |= Q(**{f"{prefix}restricted_role": role, f"{prefix}team_id__in": ids})
+        return visible.filter(allowed)

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.dispatch import receiver
-from guardian.models import GroupObjectPermission
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from . import token_cache
 from .choices import PLATFORM_ADMIN_GROUP
@@ -22,6 +22,8 @@ def ensure_platform_admin_group(sender: Any, **kwargs: Any) -> None:
 # cached grants are dropped when it commits.
 @receiver(post_save, sender=GroupObjectPermission)
 @receiver(post_delete, sender=GroupObjectPermission)
+@receiver(post_save, sender=UserObjectPermission)
+@receiver(post_delete, sender=UserObjectPermission)
 @receiver(post_delete, sender=Group)
 def _object_permissions_changed(sender: Any, **kwargs: Any) -> None:
     permissions_changed()

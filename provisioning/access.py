@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Count, Exists, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
+from guardian.models import GroupObjectPermission
 
 from catalog.models import Template, TemplateVersion
 from idp.models import Environment
@@ -54,13 +56,19 @@ def _of_resource(model: Any, value: Any) -> Subquery:
 
 def resource_page_queryset(user: Any) -> QuerySet[Resource]:
     """`resource_queryset` with what the resource page reads of its approvals and runs in
-    the same query: `approval_count`, `last_approval` (pk), `break_glass_used` and
-    `run_active` (a queued or running run of any kind)."""
+    the same query: `approval_count`, `last_approval` (pk), `break_glass_used`,
+    `run_active` (a queued or running run of any kind) and `is_shared` (with another team)."""
     return resource_queryset(user).annotate(
         approval_count=Coalesce(_of_resource(Approval, Count("pk")), 0),
         last_approval=_of_resource(Approval, Max("pk")),
         break_glass_used=Exists(Approval.objects.filter(resource=OuterRef("pk"), break_glass=True)),
         run_active=Exists(Run.objects.filter(resource=OuterRef("pk"), status__in=RUN_ACTIVE)),
+        is_shared=Exists(
+            GroupObjectPermission.objects.filter(
+                content_type=ContentType.objects.get_for_model(Resource),
+                object_pk=Cast(OuterRef("pk"), CharField()),
+            )
+        ),
     )
 
 

@@ -38,7 +38,7 @@ from idp.choices import PLATFORM_ADMIN_GROUP
 from idp.conf import setting
 from idp.db import JSONArrayHas
 from idp.models import Environment, ServiceAccount
-from idp.rbac import has_team_perm, is_platform_admin, team_ids
+from idp.rbac import has_team_perm, is_platform_admin, restriction_refusal, team_ids
 
 from .choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
 from .models import Approval, Resource, Run
@@ -278,6 +278,9 @@ class ApprovalPolicy:
                 f"Your role in {resource.team.slug} does not allow you to approve plans in "
                 f"{self.environment.slug} (approvers: {self.approvers(resource.team.slug)})"
             )
+        restricted = restriction_refusal(user, resource)
+        if restricted is not None:
+            return restricted
         if user.pk in self.touchers(resource):
             return (
                 "You changed this plan (requested, changed, upgraded, destroyed or re-planned "
@@ -380,7 +383,7 @@ def decidable_plans(user: Any) -> QuerySet[Run]:
     not the last approval it needs unless a platform admin already approved."""
     if not getattr(user, "is_authenticated", False) or ServiceAccount.of(user) is not None:
         return Run.objects.none()
-    plans = awaiting_decision(Run.objects.for_user(user))
+    plans = awaiting_decision(Run.objects.operable_by(user, "view_team"))
     admin = is_platform_admin(user)
     if not admin:
         roles = Q()

@@ -88,6 +88,7 @@ class AuditAction(models.TextChoices):
     RETRIED = "resource.retried", "Retried"
     ARCHIVED = "resource.archived", "Archived"
     UNARCHIVED = "resource.unarchived", "Unarchived"
+    ACCESS_CHANGED = "resource.access_changed", "Access changed (restriction or sharing)"
     APPROVAL_RECORDED = "resource.approval_recorded", "Approval recorded"
     PROPOSAL_DISCARDED = "resource.proposal_discarded", "Proposed change discarded"
     UNLOCKED = "resource.unlocked", "Unlocked"

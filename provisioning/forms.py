@@ -85,3 +85,63 @@ class JSONParametersForm(forms.Form):
 
     def new_parameters(self) -> dict[str, Any]:
         return dict(self.cleaned_data["parameters"])
+
+
+class AccessForm(forms.Form):
+    """Who may act on one resource and which teams see it: choices, never typed names; the
+    action (`set_access`) owns the rules."""
+
+    restricted = forms.BooleanField(
+        required=False,
+        label="Restrict this resource",
+        help_text="Changes, approvals and destroys need the role below or a person named",
+    )
+    restricted_role = forms.ChoiceField(
+        required=False,
+        label="Role floor",
+        choices=[
+            ("", "Only the people named"),
+            ("maintainer", "Maintainers and admins"),
+            ("admin", "Admins"),
+        ],
+    )
+    restricted_users = forms.MultipleChoiceField(
+        required=False, label="People named", widget=forms.CheckboxSelectMultiple
+    )
+    shared_read = forms.MultipleChoiceField(
+        required=False,
+        label="Share read-only with",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="They see the resource, its outputs and runs; nothing else of your team's",
+    )
+    shared_use = forms.MultipleChoiceField(
+        required=False,
+        label="Share for use as a dependency with",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="They also take its outputs as a parameter of their own resources",
+    )
+
+    def __init__(self, *args: Any, members: list[str], teams: list[str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["restricted_users"].choices = [(m, m) for m in members]
+        for name in ("shared_read", "shared_use"):
+            self.fields[name].choices = [(t, t) for t in teams]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        both = set(data.get("shared_read") or []) & set(data.get("shared_use") or [])
+        if both:
+            self.add_error("shared_use", f"Choose one level for {', '.join(sorted(both))}")
+        return data
+
+    def access(self) -> dict[str, Any]:
+        """The form's values as `set_access` takes them."""
+        data = self.cleaned_data
+        restricted_to = (
+            {"role": data.get("restricted_role") or None, "users": data["restricted_users"]}
+            if data.get("restricted")
+            else None
+        )
+        shares = [{"team": t, "level": "read"} for t in data.get("shared_read") or []]
+        shares += [{"team": t, "level": "use"} for t in data.get("shared_use") or []]
+        return {"restricted_to": restricted_to, "shared_with": shares}

@@ -76,8 +76,23 @@ class Resource(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     provisioned_at = models.DateTimeField(null=True, blank=True)
     destroyed_at = models.DateTimeField(null=True, blank=True)
+    # Resource-level permissions (idp/rbac.py): a restricted resource is changed, approved
+    # and destroyed only by its team's roles at or above `restricted_role` and the people
+    # granted `operate_resource` on it; `view_resource` / `use_resource` grants to another
+    # team's groups share it read-only or as a dependency.
+    restricted = models.BooleanField(
+        default=False, help_text="Only named people or the roles at or above the floor act on it"
+    )
+    restricted_role = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[("maintainer", "Maintainers and admins"), ("admin", "Admins")],
+        help_text="The role floor of a restricted resource; empty: named people only",
+    )
 
     objects = TeamOwnedQuerySet.as_manager()
+    shared_through = ("provisioning.Resource", "pk")
+    restriction_path = ""
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -100,7 +115,11 @@ class Resource(models.Model):
                 name="unique_resource_idempotency_key",
             ),
         ]
-        permissions = [("approve_resource", "Approve or reject plans")]
+        permissions = [
+            ("approve_resource", "Approve or reject plans"),
+            ("operate_resource", "Change, approve or destroy the resource where it is restricted"),
+            ("use_resource", "Take the resource's outputs as a dependency (a share)"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.team.slug}/{self.environment.slug}/{self.name}"
@@ -230,6 +249,8 @@ class Run(JobRow):
 
     objects = TeamOwnedQuerySet.as_manager()
     team_field = "resource__team"
+    shared_through = ("provisioning.Resource", "resource_id")
+    restriction_path = "resource"
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -302,6 +323,8 @@ class Approval(models.Model):
 
     objects = TeamOwnedQuerySet.as_manager()
     team_field = "resource__team"
+    shared_through = ("provisioning.Resource", "resource_id")
+    restriction_path = "resource"
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views import access as access_views
 from .views import approvals as approval_views
 from .views import drift as drift_views
 from .views import template_request as request_views
@@ -32,6 +33,7 @@ urlpatterns = [
     path("<int:pk>/unarchive/", views.resource_unarchive, name="resource_unarchive"),
     path("<int:pk>/upgrade/", views.resource_upgrade, name="resource_upgrade"),
     path("<int:pk>/parameters/", views.resource_change, name="resource_change"),
+    path("<int:pk>/access/", access_views.resource_access, name="resource_access"),
     path("<int:pk>/reconcile/", drift_views.resource_reconcile, name="resource_reconcile"),
     path("<int:pk>/accept-drift/", drift_views.resource_accept_drift, name="resource_accept_drift"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),

@@ -101,8 +101,25 @@ DETAIL: list[Column] = [
     ("drifted", "drifted"),
     ("drift", lambda r: drift_line(r.get("drift_details"))),
     ("break-glass used", "break_glass_used"),
+    ("access", lambda r: access_line(r.get("access"))),
     ("last error", "last_error"),
 ]
+
+
+def access_line(access: Any) -> str:
+    """Resource-level permissions in one line (who beyond the team's roles, which teams)."""
+    if not isinstance(access, dict):
+        return "-"
+    parts = []
+    restricted = access.get("restricted_to")
+    if isinstance(restricted, dict):
+        who = [f"{restricted['role']}s and above"] if restricted.get("role") else []
+        who += list(restricted.get("users") or [])
+        parts.append(f"restricted to {', '.join(who)}")
+    shares = access.get("shared_with") or []
+    if shares:
+        parts.append("shared with " + ", ".join(f"{s['team']} ({s['level']})" for s in shares))
+    return "; ".join(parts) or "the team's roles"
 
 
 def policy_line(policy: Any) -> str:
@@ -683,3 +700,61 @@ def logs(
         typer.echo("")
     if follow and api.get(f"/api/v1/runs/{run_id}/").get("status") == "failed":
         fail(f"run {run_id} failed", FAILED)
+
+
+@app.command("access")
+def access(
+    resource_id: str,
+    restrict_role: Annotated[
+        str | None,
+        typer.Option(
+            "--restrict-role",
+            help="Restrict: only this role of the team and above acts (maintainer, admin)",
+        ),
+    ] = None,
+    restrict_user: Annotated[
+        list[str] | None,
+        typer.Option("--restrict-user", help="Restrict: this member acts too (repeatable)"),
+    ] = None,
+    unrestrict: Annotated[
+        bool, typer.Option("--unrestrict", help="Lift the restriction: the team's roles decide")
+    ] = False,
+    share: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--share", help="Share with TEAM (read) or TEAM:use (also as a dependency); repeatable"
+        ),
+    ] = None,
+    unshare: Annotated[
+        list[str] | None, typer.Option("--unshare", help="Stop sharing with TEAM; repeatable")
+    ] = None,
+) -> None:
+    """Who may act on the resource and which teams see it; with options (team admins),
+    change that: the rest stays as it is."""
+    api = client()
+    path = f"{_path(resource_id)}access/"
+    current = api.get(path)
+    changing = restrict_role or restrict_user or unrestrict or share or unshare
+    if changing:
+        if unrestrict and (restrict_role or restrict_user):
+            fail("Choose --unrestrict or --restrict-role/--restrict-user, not both", USAGE)
+        restricted = current.get("restricted_to")
+        if unrestrict:
+            restricted = None
+        elif restrict_role or restrict_user:
+            restricted = {
+                "role": restrict_role or (restricted or {}).get("role"),
+                "users": sorted({*(restricted or {}).get("users", []), *(restrict_user or [])}),
+            }
+        shares = {s["team"]: s["level"] for s in current.get("shared_with") or []}
+        for entry in share or []:
+            team, _, level = entry.partition(":")
+            shares[team] = level or "read"
+        for team in unshare or []:
+            shares.pop(team, None)
+        body = {
+            "restricted_to": restricted,
+            "shared_with": [{"team": t, "level": lv} for t, lv in sorted(shares.items())],
+        }
+        current = api.put(path, body)
+    typer.echo(access_line(current))

@@ -7,7 +7,7 @@ rule, is atomic, moves statuses only through `provisioning.lifecycle` and asks
 a typed outcome (`results`: the status after it, the run it queued, its message), which
 every surface renders as is instead of re-reading the resource. Split by topic:
 `requests`, `changes`, `approvals`, `holds`, `policy`, `drift`, `archive`, `inbox`, `runs`,
-`scheduled`, `permissions`; `rules` and `proposals` hold what they share.
+`scheduled`, `permissions`, `resource_access`; `rules` and `proposals` hold what they share.
 """
 
 from .approvals import approve, break_glass, expire_pending_plans, reject, withdraw
@@ -18,11 +18,18 @@ from .inbox import InboxItem, inbox_count, inbox_item, inbox_items
 from .permissions import ACTIONS, allowed_actions
 from .policy import override_policy, reevaluate_pending_plans
 from .requests import request_resource
+from .resource_access import Access, access_of, access_refusal, restrict, set_access, share
 from .runs import LOG_PAGE, cancel_run, read_run_log, unlock
 from .scheduled import detect_drift, expire_resources
 
 __all__ = [
     "ACTIONS",
+    "Access",
+    "access_of",
+    "access_refusal",
+    "restrict",
+    "set_access",
+    "share",
     "accept_drift",
     "InboxItem",
     "LOG_PAGE",

@@ -179,7 +179,7 @@ def withdraw(resource: Resource, *, actor: Person) -> Withdrawn:
     """The team withdraws its proposed change before it is decided: the proposal is
     discarded (a first request ends as rejected)."""
     resource = locked(resource)
-    rules.require(actor, resource.team, "use_team", "withdraw changes")
+    rules.require_on(actor, resource, "use_team", "withdraw changes")
     if resource.status not in (ResourceStatus.AWAITING_APPROVAL, ResourceStatus.POLICY_FAILED):
         raise Conflict(f"The resource is not awaiting approval (it is {resource.status})")
     workflow.proposal_ended(resource, ResourceEvent.CANCELLED, actor=actor)

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from idp import audit
 from idp.actors import Person
-from idp.rbac import has_team_perm
-from idp.services import Conflict, Forbidden, ServiceError
+from idp.services import Conflict, ServiceError
 
 from ..choices import AuditAction, ResourceStatus
 from ..models import Resource
+from . import rules
 from .changes import is_busy, locked, was_applied
 from .results import Archived, Unarchived
 
@@ -26,9 +26,9 @@ ARCHIVABLE = {ResourceStatus.FAILED, ResourceStatus.REJECTED}
 
 def archive_refusal(resource: Resource, user: Person) -> ServiceError | None:
     """Why `user` may not archive the resource now; None when they may (members and up)."""
-    team = resource.team
-    if not has_team_perm(user, team, "use_team"):
-        return Forbidden(f"Your role in {team.slug} does not allow you to archive resources")
+    refusal = rules.refusal_on(user, resource, "use_team", "archive resources")
+    if refusal is not None:
+        return refusal
     if resource.archived_at is not None:
         return Conflict("The resource is already archived")
     if resource.status not in ARCHIVABLE:
@@ -49,9 +49,9 @@ def archive_refusal(resource: Resource, user: Person) -> ServiceError | None:
 
 def unarchive_refusal(resource: Resource, user: Person) -> ServiceError | None:
     """Why `user` may not take the resource back into the lists; None when they may."""
-    team = resource.team
-    if not has_team_perm(user, team, "use_team"):
-        return Forbidden(f"Your role in {team.slug} does not allow you to unarchive resources")
+    refusal = rules.refusal_on(user, resource, "use_team", "unarchive resources")
+    if refusal is not None:
+        return refusal
     if resource.archived_at is None:
         return Conflict("The resource is not archived")
     return None

@@ -109,7 +109,7 @@ def change_parameters(resource: Resource, parameters: Any, *, actor: Person) -> 
     (it is never shown, so a form cannot send it back).
     """
     resource = locked(resource)
-    rules.require(actor, resource.team, "use_team", "change resources")
+    rules.require_on(actor, resource, "use_team", "change resources")
     ensure_idle(resource)
     if not isinstance(parameters, dict):
         raise ServiceError("Parameters must be an object", field="parameters")
@@ -140,7 +140,7 @@ def replan(resource: Resource, *, actor: Person) -> PlanStarted:
     """Plan again: the proposal awaiting approval if there is one, else what is applied.
     Whoever re-plans becomes an author of the change."""
     resource = locked(resource)
-    rules.require(actor, resource.team, "use_team", "plan resources")
+    rules.require_on(actor, resource, "use_team", "plan resources")
     ensure_idle(resource)
     pending = proposals.plan_awaiting_decision(resource)
     lost = proposals.unresolved_loss(resource) if pending is None else None
@@ -165,7 +165,7 @@ def upgrade(
     the resource staying `planning`, until `holds.release_held_plan` lets it go on (a fleet
     upgrade plans every resource first and applies wave by wave)."""
     resource = locked(resource)
-    rules.require(actor, resource.team, "use_team", "upgrade resources")
+    rules.require_on(actor, resource, "use_team", "upgrade resources")
     ensure_idle(resource)
     target = rules.resolve_version(resource.template, version)
     if refusal := version_refusal(target):  # a withdrawn version is no upgrade target
@@ -212,8 +212,9 @@ def destroy_refusal(resource: Resource, user: Person) -> ServiceError | None:
     what was applied: a request that never was is withdrawn, rejected or archived instead.
     """
     team, env = resource.team, resource.environment
-    if not has_team_perm(user, team, "use_team"):
-        return Forbidden(f"Your role in {team.slug} does not allow you to destroy resources")
+    refusal = rules.refusal_on(user, resource, "use_team", "destroy resources")
+    if refusal is not None:
+        return refusal
     if not has_team_perm(user, team, "maintain_team") and not env.members_may_destroy:
         return Forbidden(
             f"In {env.slug} only maintainers of {team.slug} may destroy resources; ask one of them"
@@ -266,7 +267,7 @@ def retry(resource: Resource, *, actor: Person) -> PlanStarted:
     whose outcome is unknown, its kept proposal is planned again, never the configuration
     before it; that plan needs approval if it would replace or destroy what was created."""
     resource = locked(resource)
-    rules.require(actor, resource.team, "use_team", "retry runs")
+    rules.require_on(actor, resource, "use_team", "retry runs")
     if resource.status != ResourceStatus.FAILED:
         raise Conflict(f"Only a failed resource can be retried (it is {resource.status})")
     ensure_idle(resource)

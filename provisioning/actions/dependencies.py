@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from catalog.models import TemplateVersion
 from catalog.services.schema import is_reference, resource_ref
 from idp.actors import Person
 from idp.models import Environment, Team
+from idp.rbac import is_platform_admin, shared_ids, shared_with_team, team_ids
 from idp.services import ServiceError
 
 from ..causes import Cause, chain_of
@@ -134,8 +136,10 @@ def _bind_one(
     dependant: Resource | None,
 ) -> Binding:
     key = value.get("resource")
+    # The team's own resources, and those another team shared with it for use
+    # (resource-level permissions); a name finds the team's own first.
     live = (
-        Resource.objects.filter(team=team)
+        Resource.objects.filter(Q(team=team) | Q(pk__in=shared_with_team(team, Resource, "use")))
         .exclude(status__in=RESOURCE_GONE)
         .select_related("template", "template_version", "environment")
     )
@@ -145,7 +149,8 @@ def _bind_one(
     elif isinstance(key, str) and key.strip().isdigit():
         upstream = live.filter(pk=int(key)).first()
     elif isinstance(key, str) and key.strip():
-        upstream = live.filter(name=key.strip(), environment=environment).first()
+        named = live.filter(name=key.strip(), environment=environment)
+        upstream = named.filter(team=team).first() or named.first()
     else:
         raise ServiceError('Name the resource by id or name: {"resource": "main-vpc"}')
     if upstream is None:
@@ -252,8 +257,13 @@ def destroy_order(resources: Iterable[Resource]) -> list[list[Resource]]:
 def candidates(user: Person, template_slug: str) -> list[Resource]:
     """The resources a form offers for a parameter taking an output of `template_slug`:
     the user's teams' live resources of that template."""
+    usable = Q(team_id__in=team_ids(user, "use_team") or []) | Q(
+        pk__in=shared_ids(user, Resource, "use")
+    )
+    if is_platform_admin(user):
+        usable = Q()
     return list(
-        Resource.objects.for_user(user, "use_team")
+        Resource.objects.filter(usable)
         .filter(template__slug=template_slug, archived_at__isnull=True)
         .exclude(status__in=RESOURCE_GONE)
         .select_related("team", "environment")

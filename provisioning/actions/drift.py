@@ -18,14 +18,13 @@ from __future__ import annotations
 from django.db import transaction
 
 from idp.actors import Person
-from idp.rbac import has_team_perm
-from idp.services import Conflict, Forbidden, ServiceError
+from idp.services import Conflict, ServiceError
 
 from .. import workflow
 from ..choices import AuditAction
 from ..drift_found import CHANGE_LIMIT, EXISTS, GONE, Found, found_drift
 from ..models import Resource, Run
-from . import proposals
+from . import proposals, rules
 from .changes import locked, start_plan, started
 from .results import PlanPurpose, PlanStarted
 from .types import Starter
@@ -41,10 +40,10 @@ __all__ = ["CHANGE_LIMIT", "EXISTS", "GONE", "Found", "found_drift"]
 def drift_refusal(resource: Resource, user: Person) -> ServiceError | None:
     """Why `user` may not reconcile or accept the resource's drift now (None: they may; a
     `user` of None is the platform itself). Team members may; viewers never."""
-    if user is not None and not has_team_perm(user, resource.team, "use_team"):
-        return Forbidden(
-            f"Your role in {resource.team.slug} does not allow you to reconcile or accept drift"
-        )
+    if user is not None:
+        refusal = rules.refusal_on(user, resource, "use_team", "reconcile or accept drift")
+        if refusal is not None:
+            return refusal
     refusal = workflow.drift_refusal(resource)
     return Conflict(refusal) if refusal is not None else None
 

@@ -48,7 +48,7 @@ def release_held_plan(resource: Resource, *, actor: Person) -> HeldPlanReleased:
     else its apply is queued. A plan whose approval window closed while it was held is
     planned again (not held), so approvers never see a plan they can no longer decide on."""
     resource = locked(resource)
-    rules.require(actor, resource.team, "use_team", "release held plans")
+    rules.require_on(actor, resource, "use_team", "release held plans")
     plan = held_plan(resource)
     if plan is None:
         raise Conflict(f"The resource has no held plan (it is {resource.status})")
@@ -90,7 +90,7 @@ def release_held_plan(resource: Resource, *, actor: Person) -> HeldPlanReleased:
 def discard_held_plan(resource: Resource, *, actor: Person, reason: str = "") -> HeldPlanDiscarded:
     """Drop the held plan: the resource goes back to what it was, nothing applied."""
     resource = locked(resource)
-    rules.require(actor, resource.team, "use_team", "discard held plans")
+    rules.require_on(actor, resource, "use_team", "discard held plans")
     plan = held_plan(resource)
     if plan is None:
         raise Conflict(f"The resource has no held plan (it is {resource.status})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp.actors import Person
-from idp.rbac import has_team_perm
+from idp.rbac import has_object_perm
 
 from ..approval_policy import ApprovalPolicy, break_glass_refusal
 from ..choices import RUN_ACTIVE, ResourceStatus
@@ -50,8 +50,7 @@ def allowed_actions(resource: Resource, user: Person, known: Known | None = None
     enforce: the approval policy for decisions, `destroy_refusal` and the archive rules,
     roles for the rest)."""
     actions: set[str] = set()
-    team = resource.team
-    if not has_team_perm(user, team, "use_team"):
+    if not has_object_perm(user, resource, "use_team"):
         return actions
     if resource.archived_at is not None:
         # Put away: nothing runs on it until it is taken back.

@@ -19,8 +19,10 @@ from catalog.models import Service, Template, TemplateVersion
 from catalog.services import validate_parameters
 from idp.actors import Person
 from idp.models import SLUG_PATTERN, SLUG_RULE, Environment, Team
-from idp.rbac import has_team_perm
+from idp.rbac import has_team_perm, restriction_refusal
 from idp.services import Forbidden, ServiceError
+
+from ..models import Resource
 
 # A resource name follows the platform's naming rule: it names AWS resources, state keys
 # and parameter paths.
@@ -161,3 +163,18 @@ def clean_parameters(
 def require(user: Person, team: Team, perm: str, what: str) -> None:
     if not has_team_perm(user, team, perm):
         raise Forbidden(f"Your role in {team.slug} does not allow you to {what}")
+
+
+def refusal_on(user: Person, resource: Resource, perm: str, what: str) -> Forbidden | None:
+    """Why `user` may not `what` on this resource with the team permission `perm`: their
+    role in its team, or the resource's restriction (resource-level permissions)."""
+    if not has_team_perm(user, resource.team, perm):
+        return Forbidden(f"Your role in {resource.team.slug} does not allow you to {what}")
+    reason = restriction_refusal(user, resource)
+    return Forbidden(reason) if reason else None
+
+
+def require_on(user: Person, resource: Resource, perm: str, what: str) -> None:
+    refusal = refusal_on(user, resource, perm, what)
+    if refusal is not None:
+        raise refusal

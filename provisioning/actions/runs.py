@@ -25,7 +25,7 @@ def cancel_run(run: Run, *, actor: Person) -> RunStopped:
     (Terraform is interrupted, and the run ends as cancelled)."""
     resource = locked(run.resource)  # the resource row first, then the run (lock order)
     run = lock(Run.objects.select_related("resource__team")).get(pk=run.pk)
-    rules.require(actor, run.resource.team, "use_team", "cancel runs")
+    rules.require_on(actor, run.resource, "use_team", "cancel runs")
     if run.status not in RUN_ACTIVE:
         raise Conflict(f"The run is already {run.status}")
     audit.record(
@@ -52,7 +52,7 @@ def unlock(resource: Resource, *, actor: Person | None) -> Unlocked:
 
     resource = locked(resource)
     if actor is not None and getattr(actor, "is_authenticated", False):
-        rules.require(actor, resource.team, "maintain_team", "unlock resources")
+        rules.require_on(actor, resource, "maintain_team", "unlock resources")
     lock = ResourceLock.objects.filter(resource=resource).select_related("run").first()
     run = lock.run if lock else None
     if (

@@ -21,6 +21,7 @@ from idp.api.fields import (
 from idp.models import Environment, Team
 
 from .. import presenters
+from ..actions.resource_access import access_of
 from ..models import Approval, Resource, Run
 from ..plan_summary import plan_counts
 
@@ -347,6 +348,40 @@ class ResourceListSerializer(ResourceSerializer):
         return request.build_absolute_uri(url) if request is not None else url
 
 
+class RestrictionSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(
+        choices=["maintainer", "admin"],
+        allow_null=True,
+        required=False,
+        help_text="That role of the owning team and above may act; null: only the users named",
+    )
+    users = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Usernames (members of the owning team) who may act whatever their role",
+    )
+
+
+class ShareSerializer(serializers.Serializer):
+    team = serializers.CharField(help_text="The slug of the team it is shared with")
+    level = serializers.ChoiceField(
+        choices=["read", "use"],
+        default="read",
+        help_text="read: see it and its runs; use: also take its outputs as a dependency",
+    )
+
+
+class AccessSerializer(serializers.Serializer):
+    """Who may act on one resource beyond its team's roles, and who else may see it."""
+
+    restricted_to = RestrictionSerializer(
+        allow_null=True,
+        required=False,
+        help_text="Restrict changes, approvals and destroys; null: the team's roles decide",
+    )
+    shared_with = ShareSerializer(many=True, required=False)
+
+
 class ResourceDetailSerializer(ResourceSerializer):
     """One resource: masked parameters and outputs, what the caller may do, runs and plan."""
 
@@ -358,6 +393,11 @@ class ResourceDetailSerializer(ResourceSerializer):
     approvals = serializers.SerializerMethodField()
     proposed = serializers.SerializerMethodField()
     break_glass_used = serializers.SerializerMethodField()
+    access = serializers.SerializerMethodField(
+        help_text="Resource-level permissions: who beyond the team's roles may act on it "
+        "(`restricted_to`, null when any member may) and which teams may see it or use its "
+        "outputs (`shared_with`)"
+    )
 
     policy = serializers.SerializerMethodField(
         help_text="The policies' results on the latest plan; null before a plan"
@@ -378,8 +418,13 @@ class ResourceDetailSerializer(ResourceSerializer):
             "drift_checked_at",
             "last_error",
             "destroyed_at",
+            "access",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(AccessSerializer)
+    def get_access(self, resource: Resource) -> dict[str, Any]:
+        return access_of(resource).as_json()
 
     @extend_schema_field({"type": "object", "additionalProperties": True})
     def get_parameters(self, resource: Resource) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from idp.api.fields import int_query
-from idp.api.idempotency import idempotent
+from idp.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from idp.api.schema import int_param
 from idp.api.views import error_responses
 from idp.rbac import signed_in_user
@@ -64,7 +64,7 @@ class ResourceViewSet(
     search_fields = ["name", "template__slug", "service__slug", "team__slug"]
     ordering_fields = ["created_at", "updated_at", "name", "status"]
     ordering = ["-created_at", "-id"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     queryset = Resource.objects.none()
 
     def get_queryset(self) -> QuerySet[Resource]:
@@ -273,6 +273,42 @@ class ResourceViewSet(
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Retry the failed run."""
         return self._queued(actions.retry(self.get_object(), actor=request.user))
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: s.AccessSerializer, **error_responses(401, 404)},
+    )
+    @extend_schema(
+        methods=["PUT"],
+        request=s.AccessSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.AccessSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    @action(detail=True, methods=["get", "put"])
+    def access(self, request: Request, pk: str | None = None) -> Response:
+        """Resource-level permissions. GET: who beyond the team's roles may act on the
+        resource and which teams it is shared with. PUT (team admins): replace both; a
+        restricted resource is changed, approved and destroyed only by the role floor and
+        the people named; a share lets another team see it (`read`) or also take its
+        outputs as a dependency (`use`)."""
+        resource = self.get_object()
+        if request.method == "GET":
+            return Response(actions.access_of(resource).as_json())
+        return self._set_access(request, resource)
+
+    @idempotent
+    def _set_access(self, request: Request, resource: Resource) -> Response:
+        serializer = s.AccessSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        access = actions.set_access(
+            resource,
+            actor=request.user,
+            restricted_to=data.get("restricted_to"),
+            shared_with=data.get("shared_with") or [],
+        )
+        return Response(access.as_json())
 
     @idempotent
     @extend_schema(

@@ -262,6 +262,13 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
         "upgrade_form": UpgradeForm(resource=resource) if "upgrade" in allowed else None,
         "live_state": state,
         "live_polling": not quiet,
+        # Read only where there is something to show (most resources are neither).
+        "access": (
+            actions.access_of(resource)
+            if resource.restricted or getattr(resource, "is_shared", False)
+            else None
+        ),
+        "can_manage_access": actions.access_refusal(resource, request.user) is None,
         **extra,
     }
 
