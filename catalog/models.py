@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -60,6 +62,27 @@ class Template(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:template_detail", args=[self.slug])
+
+
+# A tag such as `v1.1.0` or `V2` names a version number: the `v` is spelling, not the name.
+_V_NUMBER = re.compile(r"[vV](\d+(?:\.\d+)*(?:[-+][0-9A-Za-z.+-]+)?)")
+
+
+def version_label(label: str, number: int) -> str:
+    """The one name of a template version on every surface (portal, API, CLI, mail, audit).
+
+    - a version from a template source is named by its tag, a leading `v` dropped when the
+      rest is a version number: `v1.1.0` → `1.1.0`, `1.2` → `1.2`, `main@3f2a9c1b0d4e` as is;
+    - a version from a local folder (no tag) is `v` and its number: `v3`.
+
+    Shown after the template's slug as `ux-note 1.1.0` (`TemplateVersion.full_display`).
+    The internal number itself is for Django admin and URLs only. A plain function so list
+    queries that fetch only `label` and `number` name versions without loading them.
+    """
+    if not label:
+        return f"v{number}"
+    match = _V_NUMBER.fullmatch(label)
+    return match.group(1) if match else label
 
 
 class TemplateVersion(models.Model):
@@ -157,12 +180,17 @@ class TemplateVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.template.slug}@{self.label or self.number}"
+        return self.full_display
 
     @property
     def display(self) -> str:
-        """What people call this version: the tag, else its number."""
-        return self.label or str(self.number)
+        """What people call this version (`1.1.0`, `v3`): see `version_label`."""
+        return version_label(self.label, self.number)
+
+    @property
+    def full_display(self) -> str:
+        """The version where its template is not already shown: `ux-note 1.1.0`."""
+        return f"{self.template.slug} {self.display}"
 
     @property
     def is_withdrawn(self) -> bool:

@@ -68,7 +68,7 @@ class FleetUpgrade(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"fleet upgrade {self.pk}: {self.template.slug} → {self.target_version.number}"
+        return f"fleet upgrade {self.pk}: {self.template.slug} → {self.target_version.display}"
 
     def get_absolute_url(self) -> str:
         return reverse("fleet:detail", args=[self.pk])

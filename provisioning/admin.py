@@ -280,7 +280,9 @@ class ResourceAdmin(StaffVisibleMixin, admin.ModelAdmin):
 
     @admin.display(description="template", ordering="template__slug")
     def template_label(self, obj: Resource) -> str:
-        return f"{obj.template.slug} v{obj.template_version.number}"
+        # The name people use, with the internal number admins look versions up by.
+        version = obj.template_version
+        return f"{obj.template.slug} {version.display} (#{version.number})"
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Resource) -> str:

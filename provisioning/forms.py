@@ -55,12 +55,12 @@ class UpgradeForm(forms.Form):
     def __init__(self, *args: Any, resource: Resource, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         versions = TemplateVersion.objects.filter(template_id=resource.template_id).only(
-            "number", "template_id"
+            "number", "label", "template_id"
         )
         cast(forms.TypedChoiceField, self.fields["version"]).choices = [
             (
                 v.number,
-                f"v{v.number}" + (" (current pin)" if v.pk == resource.template_version_id else ""),
+                v.display + (" (current pin)" if v.pk == resource.template_version_id else ""),
             )
             for v in versions.order_by("-number")
         ]

@@ -254,7 +254,7 @@ def _plan_awaits(resource: Resource) -> Notice | None:
     lines = [
         f"{author.get_username() if author else 'The platform'} asks for your decision on a "
         f"{what} of {resource.name} ({resource.template.slug} "
-        f"v{plan.template_version.number}) in {resource.environment.slug} for "
+        f"{plan.template_version.display}) in {resource.environment.slug} for "
         f"{resource.team.slug}.",
         "",
     ]

@@ -107,6 +107,7 @@ def proposed_change(resource: Resource, page: ResourcePage | None = None) -> dic
         "plan_status": plan.status,
         "destroy": plan.is_destroy,
         "version": plan.template_version.number,
+        "version_label": plan.template_version.display,
         "parameters": _masked(plan.template_version, plan.parameters, bool(after.secret)),
         "changed": proposals.changed_names(before, after),
         "proposed_by": sorted({u.get_username() for u in authors}),

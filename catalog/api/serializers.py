@@ -13,15 +13,25 @@ from idp.models import Team
 
 from ..models import Template, TemplateVersion
 
+# One help text for every `version_label`: the name `catalog.models.version_label` gives.
+VERSION_LABEL_HELP = (
+    "The version's one name on every surface: a template source's tag without a leading `v` "
+    "(`1.1.0`), else `v` and the number (`v3`)"
+)
+
 
 class VersionSummarySerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    version_label = serializers.CharField(
+        source="display", read_only=True, help_text=VERSION_LABEL_HELP
+    )
 
     class Meta:
         model = TemplateVersion
         fields = [
             "number",
             "url",
+            "version_label",
             "label",
             "semver",
             "status",
@@ -43,7 +53,7 @@ class TemplateSerializer(serializers.ModelSerializer):
         source="owner_team", slug_field="slug", read_only=True
     )
     current_version = serializers.IntegerField(source="current_version.number", default=None)
-    version_label = serializers.SerializerMethodField()
+    version_label = serializers.SerializerMethodField(help_text=VERSION_LABEL_HELP)
     # The current version's provider check (catalog.services.providers); null = never checked.
     providers_available = serializers.BooleanField(
         source="current_version.providers_available", default=None, allow_null=True
@@ -76,10 +86,7 @@ class TemplateSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_version_label(self, template: Template) -> str | None:
         version = template.current_version
-        if version is None:
-            return None
-        # A source's tag, else what template.yaml calls it.
-        return version.label or str(version.metadata.get("version", "")) or None
+        return version.display if version is not None else None
 
 
 class TemplateVersionSerializer(serializers.ModelSerializer):
@@ -87,7 +94,9 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
         slug_field="slug", read_only=True
     )
     files = serializers.SerializerMethodField()
-    version_label = serializers.SerializerMethodField()
+    version_label = serializers.CharField(
+        source="display", read_only=True, help_text=VERSION_LABEL_HELP
+    )
     providers_available = serializers.BooleanField(read_only=True, allow_null=True)
 
     class Meta:
@@ -120,10 +129,6 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_files(self, version: TemplateVersion) -> list[str]:
         return sorted(version.files)
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_version_label(self, version: TemplateVersion) -> str | None:
-        return version.label or str(version.metadata.get("version", "")) or None
 
 
 class TemplateDetailSerializer(TemplateSerializer):

@@ -168,11 +168,11 @@ def sync_templates(*, actor: Person | None = None, only: list[str] | None = None
             continue
         report.loaded.append(slug)
         if is_new and version.number == 1:
-            report.created.append(f"{slug}@{version.number}")
+            report.created.append(f"{slug} {version.display}")
         elif is_new:
-            report.changed.append(f"{slug}@{version.number}")
+            report.changed.append(f"{slug} {version.display}")
         else:
-            report.unchanged.append(f"{slug}@{version.number}")
+            report.unchanged.append(f"{slug} {version.display}")
     return report
 
 

@@ -72,7 +72,8 @@ class FleetSerializer(serializers.Serializer):
     template = serializers.CharField()
     target_version = serializers.IntegerField()
     target_version_label = serializers.CharField(
-        help_text="The tag (template sources), else the number"
+        help_text="The version's name: a source's tag without a leading `v` (`1.1.0`), "
+        "else `v` and the number (`v3`)"
     )
     team = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=FleetStatus.choices)
@@ -106,6 +107,7 @@ class ItemSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ItemStatus.choices)
     group = serializers.ChoiceField(choices=PlanGroup.choices, allow_null=True)
     from_version = serializers.IntegerField()
+    from_version_label = serializers.CharField(help_text="The version's name (`1.0.0`, `v2`)")
     plan_run = serializers.IntegerField(allow_null=True)
     apply_run = serializers.IntegerField(allow_null=True)
     error = serializers.CharField()

@@ -46,10 +46,10 @@ def _approvals(item: dict[str, Any]) -> str:
 
 
 def _template(item: dict[str, Any]) -> str:
-    text = f"{item.get('template')}@{item.get('version')}"
+    text = f"{item.get('template')} {item.get('version_label') or item.get('version')}"
     current = item.get("current_version")
     if current is not None and current != item.get("version"):
-        text += f" (from @{current})"
+        text += f" (from {item.get('current_version_label') or current})"
     return text
 
 

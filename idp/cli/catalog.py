@@ -17,6 +17,9 @@ services = typer.Typer(help="Services: software components owned by teams.", no_
 
 
 def _version(item: dict[str, Any]) -> Any:
+    """The version's name (`version_label`: `1.1.0`, `v3`), else its number."""
+    if item.get("version_label"):
+        return item["version_label"]
     for key in ("current_version", "version", "latest_version"):
         value = item.get(key)
         if isinstance(value, dict):

@@ -24,13 +24,18 @@ STOPPED = FINAL | {"paused", "planned"}
 
 COLUMNS: list[Column] = [
     ("ID", "id"),
-    ("TEMPLATE", lambda f: f"{f.get('template')}@{f.get('target_version')}"),
+    ("TEMPLATE", lambda f: f"{f.get('template')} {_target(f)}"),
     ("TEAM", lambda f: f.get("team") or "all"),
     ("STATUS", "status"),
     ("WAVE", lambda f: f"{f.get('current_wave')}/{f.get('wave_count')}"),
     ("DONE", lambda f: f"{_p(f)['done']}/{_p(f)['total']}"),
     ("CREATED", "created_at"),
 ]
+
+
+def _target(fleet: dict[str, Any]) -> Any:
+    """The target version's name as the API gives it (`1.1.0`, `v3`)."""
+    return fleet.get("target_version_label") or fleet.get("target_version")
 
 
 def _p(fleet: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +121,7 @@ def _show(fleet: dict[str, Any], output: Format) -> None:
         return
     p = _p(fleet)
     typer.echo(
-        f"Fleet upgrade {fleet['id']}: {fleet['template']} → v{fleet['target_version']} "
+        f"Fleet upgrade {fleet['id']}: {fleet['template']} → {_target(fleet)} "
         f"({fleet.get('team') or 'all teams'}) — {fleet['status']}"
     )
     if fleet.get("pause_reason"):

@@ -27,6 +27,7 @@ COLUMNS: list[Column] = [
     ("TEAM", lambda r: _slug(r.get("team"))),
     ("ENV", lambda r: _slug(r.get("environment"))),
     ("TEMPLATE", lambda r: _slug(r.get("template"))),
+    ("VERSION", lambda r: r.get("version_label") or r.get("version")),
     ("STATUS", "status"),
     ("CREATED", "created_at"),
 ]
@@ -87,7 +88,10 @@ DETAIL: list[Column] = [
     ("team", "team"),
     ("service", "service"),
     ("environment", "environment"),
-    ("template", lambda r: f"{_slug(r.get('template'))}@{r.get('version')}"),
+    (
+        "template",
+        lambda r: f"{_slug(r.get('template'))} {r.get('version_label') or r.get('version')}",
+    ),
     ("status", "status"),
     ("requested by", "requested_by"),
     ("parameters", lambda r: _kv(r.get("parameters"))),
@@ -146,11 +150,16 @@ def policy_line(policy: Any) -> str:
     return "; ".join([head, *notes])
 
 
+def _version_label(item: dict[str, Any]) -> Any:
+    """The version's name as the API gives it (`1.1.0`, `v3`)."""
+    return item.get("version_label") or item.get("version")
+
+
 def _proposed(proposal: Any) -> str:
     """The pending change beside what is current: version, what changes, the values."""
     if not proposal:
         return "-"
-    what = "destroy" if proposal.get("destroy") else f"v{proposal.get('version')}"
+    what = "destroy" if proposal.get("destroy") else str(_version_label(proposal))
     changed = ", ".join(proposal.get("changed") or []) or "nothing"
     by = ", ".join(proposal.get("proposed_by") or []) or "the platform"
     return f"{what} by {by}; changes {changed}: {_kv(proposal.get('parameters'))}"

@@ -68,7 +68,7 @@ class PlanStarted:
         what = {
             PlanPurpose.CHANGE: f"Parameters of {name} changed; a new plan is queued.",
             PlanPurpose.UPGRADE: (
-                f"Planning the upgrade of {name} to v{self.run.template_version.number}."
+                f"Planning the upgrade of {name} to {self.run.template_version.display}."
             ),
             PlanPurpose.REPLAN: f"A new plan of {name} is queued.",
             PlanPurpose.RETRY: f"{name} is planned again after its failed run.",

@@ -84,7 +84,8 @@ def resolve_version(
     template: Template, value: TemplateVersion | str | int | None
 ) -> TemplateVersion:
     """A version of the template by number, by label (a source's tag such as `v1.1.0`, the
-    `v` optional) or the object; empty = the current version."""
+    `v` optional; `v3` for a local folder's version 3) or the object; empty = the current
+    version."""
     if isinstance(value, TemplateVersion):
         if value.template_id != template.pk:
             raise ServiceError("That version belongs to another template", field="version")
@@ -101,6 +102,9 @@ def resolve_version(
             template.versions.filter(label=label).first()
             or template.versions.filter(label__in=[f"v{label}", label.removeprefix("v")]).first()
         )
+        if version is None and label[:1] in ("v", "V") and label[1:].isdigit():
+            # `v3`: how a local folder's (untagged) version is named (catalog.models).
+            version = template.versions.filter(label="", number=int(label[1:])).first()
     if version is None:
         raise ServiceError(f"Template {template.slug} has no version {value!r}", field="version")
     return version

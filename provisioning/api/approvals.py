@@ -75,8 +75,12 @@ class ApprovalItemSerializer(serializers.Serializer):
     environment = serializers.CharField()
     template = serializers.CharField()
     version = serializers.IntegerField(help_text="The template version the plan applies")
+    version_label = serializers.CharField(help_text="That version's name (`1.1.0`, `v3`)")
     current_version = serializers.IntegerField(
         allow_null=True, help_text="The version applied now; null for a new resource"
+    )
+    current_version_label = serializers.CharField(
+        allow_null=True, help_text="That version's name; null for a new resource"
     )
     change = serializers.ChoiceField(choices=["create", "change", "upgrade", "destroy"])
     requested_by = serializers.CharField(

@@ -10,7 +10,7 @@ from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Service, Template
+from catalog.models import Service, Template, version_label
 from idp.api.fields import (
     JSONObjectField,
     SlugRuleField,
@@ -52,6 +52,11 @@ class RunSerializer(serializers.ModelSerializer):
         read_only=True
     )
     template_version = serializers.IntegerField(source="template_version.number", read_only=True)
+    template_version_label = serializers.CharField(
+        source="template_version.display",
+        read_only=True,
+        help_text="The version's name (as `version_label` of a resource)",
+    )
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
     plan_counts = serializers.SerializerMethodField()
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
@@ -66,6 +71,7 @@ class RunSerializer(serializers.ModelSerializer):
             "is_destroy",
             "refresh_only",
             "template_version",
+            "template_version_label",
             "plan_run",
             "plan_hash",
             "plan_counts",
@@ -253,7 +259,8 @@ class ResourceSerializer(serializers.ModelSerializer):
     version_label = serializers.CharField(
         source="template_version.display",
         read_only=True,
-        help_text="The version as people name it: a template source's tag, else the number",
+        help_text="The version's one name on every surface: a template source's tag without "
+        "a leading `v` (`1.1.0`), else `v` and the number (`v3`)",
     )
     version_status = serializers.CharField(
         source="template_version.status",
@@ -323,8 +330,7 @@ class ResourceListSerializer(ResourceSerializer):
             "environment": r.environment_slug,  # type: ignore[attr-defined]
             "template": r.template_slug,  # type: ignore[attr-defined]
             "version": r.version_number,  # type: ignore[attr-defined]
-            # As TemplateVersion.display: a source's tag, else the number.
-            "version_label": r.version_tag or str(r.version_number),  # type: ignore[attr-defined]
+            "version_label": version_label(r.version_tag, r.version_number),  # type: ignore[attr-defined]
             "version_status": r.version_state,  # type: ignore[attr-defined]
             "status": r.status,
             "activity": r.activity,  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from catalog.models import Service, Template
+from catalog.models import Service, Template, version_label
 from idp.form_errors import add_service_error
 from idp.models import Environment, Team
 from idp.paginator import CountCachingPaginator
@@ -77,7 +77,7 @@ def table_rows(resources: Iterable[Resource]) -> list[dict[str, Any]]:
             "service": r.service.slug if r.service else "",
             "environment": r.environment_slug,  # type: ignore[attr-defined]
             "template": r.template_slug,  # type: ignore[attr-defined]
-            "version": r.version_number,  # type: ignore[attr-defined]
+            "version": version_label(r.version_tag, r.version_number),  # type: ignore[attr-defined]
             "status": r.status,
             "status_label": STATUS_LABELS.get(r.status, r.status),
             "activity": getattr(r, "activity", None),  # queued/running, from the list query

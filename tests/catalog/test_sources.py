@@ -146,9 +146,9 @@ def test_done_when_a_repository_with_two_tags_gives_two_template_versions(
     # The catalog API shows both versions.
     assert api.get("/api/v1/templates/note/").status_code == 200
     listed = api.get("/api/v1/templates/note/").json()
-    assert listed["version_label"] == "v1.1.0"
+    assert listed["version_label"] == "1.1.0"
     shown = api.get(f"/api/v1/templates/note/versions/{v10.number}/").json()
-    assert shown["version_label"] == "v1.0.0" and shown["status"] == "active"
+    assert shown["version_label"] == "1.0.0" and shown["status"] == "active"
     assert shown["source_commit"] == origin.first  # type: ignore[attr-defined]
 
     # A second sync finds nothing new; a new tag becomes a new version.
@@ -157,7 +157,7 @@ def test_done_when_a_repository_with_two_tags_gives_two_template_versions(
     origin.tag("v1.1.1")
     origin.tag("other-tag")  # does not match v*
     result = sources.sync_source(TemplateSource.objects.get(pk=source_id))
-    assert result.created == ["note@v1.1.1"]
+    assert result.created == ["note 1.1.1"]
     template.refresh_from_db()
     assert current(template).label == "v1.1.1"
     # Withdrawn through the API (platform admins), with a reason.
@@ -252,9 +252,9 @@ def test_branch_channel_versions(db: None, tmp_path: Path) -> None:
     repo = Origin(tmp_path / "b", name="latest-note")
     head = repo.commit(module())
     source = sources.register_source(None, repo.url, ref_type="branch", ref_pattern="main")
-    assert sources.sync_source(source).created == [f"latest-note@main@{head[:12]}"]
+    assert sources.sync_source(source).created == [f"latest-note main@{head[:12]}"]
     head2 = repo.commit(module(size=True))
-    assert sources.sync_source(source).created == [f"latest-note@main@{head2[:12]}"]
+    assert sources.sync_source(source).created == [f"latest-note main@{head2[:12]}"]
     template = Template.objects.get(slug="latest-note")
     assert current(template).source_commit == head2
 
@@ -283,7 +283,7 @@ def test_signed_tags_only_when_a_key_is_configured(db: None, tmp_path: Path) -> 
 
     source = sources.register_source(None, repo.url, signing_key=public)
     result = sources.sync_source(source)
-    assert result.created == ["note@v1.0.0"]
+    assert result.created == ["note 1.0.0"]
     assert set(result.refused) == {"v1.1.0", "v1.2.0"}
     assert all(r.startswith("signature not verified") for r in result.refused.values())
     assert TemplateVersion.objects.get(label="v1.0.0").signature_verified is True
@@ -470,7 +470,7 @@ def test_a_withdrawn_version_takes_no_new_requests(
     assert page.status_code == 200 and "withdrawn" in page.content.decode()
     # The template page shows the tags, the changelog and the badge.
     page = client_as(alice).get("/catalog/templates/note/").content.decode()
-    assert "v1.1.0" in page and "First release." in page and ">withdrawn<" in page
+    assert "1.1.0" in page and "First release." in page and ">withdrawn<" in page
 
 
 @pytest.mark.slow
@@ -488,7 +488,7 @@ def test_the_worker_syncs_a_registered_source(
         if source.last_sync_at is not None and source.sync_state == "idle":
             break
         time.sleep(0.2)
-    assert source.last_sync_result.get("created") == ["note@v1.0.0", "note@v1.1.0"]
+    assert source.last_sync_result.get("created") == ["note 1.0.0", "note 1.1.0"]
 
 
 def test_the_benchmark_section_syncs_a_source_and_cleans_up(db: None) -> None:
@@ -544,7 +544,7 @@ def test_symlinks_in_a_repository_never_reach_the_workers_disk(db: None, tmp_pat
     repo.tag("v1.0.0")
     source = sources.register_source(None, repo.url, paths=["modules/good", "modules/evil"])
     result = sources.sync_source(source)
-    assert result.created == ["good@v1.0.0"]
+    assert result.created == ["good 1.0.0"]
     assert "no such folder" in result.failed["modules/evil@v1.0.0"]
     assert "worker-secret" not in TemplateVersion.objects.get().changelog
 
@@ -562,7 +562,7 @@ def test_ssh_signed_tags_and_a_moved_tag(db: None, tmp_path: Path) -> None:
     repo.tag("v1.1.0", "unsigned")
     source = sources.register_source(None, repo.url, signing_key=f"t@example.com {public}")
     result = sources.sync_source(source)
-    assert result.created == ["note@v1.0.0"] and list(result.refused) == ["v1.1.0"]
+    assert result.created == ["note 1.0.0"] and list(result.refused) == ["v1.1.0"]
 
     # v1.0.0 re-pointed at another commit: reported, the version keeps its commit.
     first = TemplateVersion.objects.get(label="v1.0.0").source_commit

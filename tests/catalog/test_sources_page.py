@@ -124,7 +124,7 @@ def test_admin_sees_health_and_a_failed_last_sync_in_words(
     detail = _text(client.get(f"{PAGE}{source.pk}/"))
     assert "last sync failed" in detail and "2 tags read" in detail
     assert "Tag v1.1.0 was not imported" in detail
-    assert "v1.0.0" in detail and "note" in detail  # its version
+    assert "note 1.0.0" in detail  # its version, by its one name
     assert "Secret none" in detail  # registered without a secret: none is shown
 
 
@@ -270,7 +270,7 @@ def test_deprecate_and_withdraw_a_version(
     deprecated = client.post(
         url.format(v10.pk), {"status": "deprecated", "reason": "use 1.2"}, follow=True
     )
-    assert "note v1.0.0 is now deprecated." in _text(deprecated)
+    assert "note 1.0.0 is now deprecated." in _text(deprecated)
     v10.refresh_from_db()
     assert (v10.status, v10.status_reason) == (VersionStatus.DEPRECATED, "use 1.2")
 
@@ -306,7 +306,7 @@ def test_an_old_failed_tag_no_longer_makes_the_source_unhealthy(
     broken_origin.tag("v1.2.0")
     second = sources.sync_source(source)
     assert second.as_json()["ok"] is True, second
-    assert second.created == ["note@v1.2.0"] and second.failed == {}
+    assert second.created == ["note 1.2.0"] and second.failed == {}
     assert list(second.skipped) == ["v1.1.0"]
     source.refresh_from_db()
     health = source_health.health(source)
@@ -333,7 +333,7 @@ def test_an_old_failed_tag_no_longer_makes_the_source_unhealthy(
     git(broken_origin.work, "push", "-q", "-f", "origin", "v1.1.0")
     third = sources.sync_source(source)
     assert third.as_json()["ok"] is True
-    assert "note@v1.1.0" in third.created and third.skipped == {}
+    assert "note 1.1.0" in third.created and third.skipped == {}
 
 
 def test_the_api_says_the_same_in_words(

@@ -54,12 +54,12 @@ def test_shipped_catalog_loads_without_errors(synced: Any) -> None:
 def test_command_prints_and_second_run_changes_nothing(db: None, teams: Any) -> None:
     out = StringIO()
     call_command("sync_templates", stdout=out)
-    assert "created   s3-bucket@1" in out.getvalue()
+    assert "created   s3-bucket v1" in out.getvalue()
     assert "0 failed" in out.getvalue()
     versions = TemplateVersion.objects.count()
     out = StringIO()
     call_command("sync_templates", stdout=out)
-    assert "unchanged s3-bucket@1" in out.getvalue()
+    assert "unchanged s3-bucket v1" in out.getvalue()
     assert TemplateVersion.objects.count() == versions
 
 
@@ -76,7 +76,7 @@ def test_changed_module_makes_version_n_plus_1(
         '  default = "red"\n}\n'
     )
     report = sync_templates()
-    assert report.changed == ["mini@2"]
+    assert report.changed == ["mini v2"]
     v2 = resolve_version("mini")
     assert v2.number == 2
     assert "added parameters colour" in v2.changelog.lower()

@@ -83,7 +83,7 @@ def test_list_shows_what_awaits_me(cli, plan, alice, bob, carol, token_for):
     listed = cli("approvals", "list", token=token_for(bob))
     assert listed.exit_code == 0, listed.stderr
     row = next(line for line in listed.stdout.splitlines() if "app-config" in line)
-    for text in (str(plan.pk), "payments", "prod", "example-config@1", "+0 ~1 -0", "alice"):
+    for text in (str(plan.pk), "payments", "prod", "example-config v1", "+0 ~1 -0", "alice"):
         assert text in row, (text, row)
     assert "$6.00" in row and "0/1" in row
     as_json = json.loads(cli("approvals", "list", "-o", "json", token=token_for(bob)).stdout)

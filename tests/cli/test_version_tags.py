@@ -49,14 +49,14 @@ def test_a_request_names_its_version_by_tag_and_hears_it_is_deprecated(
     made = json.loads(result.stdout)
     assert (made["version"], made["version_label"], made["version_status"]) == (
         1,
-        "v1.0.0",
+        "1.0.0",
         "deprecated",
     )
-    assert "warning: version v1.0.0 of tagged is deprecated" in result.stderr
+    assert "warning: version 1.0.0 of tagged is deprecated" in result.stderr
 
     # The list says it too, the same way as the detail.
     rows = api_as(alice).get("/api/v1/resources/").json()["results"]
-    assert [(r["version_label"], r["version_status"]) for r in rows] == [("v1.0.0", "deprecated")]
+    assert [(r["version_label"], r["version_status"]) for r in rows] == [("1.0.0", "deprecated")]
     sources.set_version_status(old, "withdrawn", actor=platform_admin, reason="CVE")
     detail = api_as(alice).get(f"/api/v1/resources/{made['id']}/").json()
     assert detail["version_status"] == "withdrawn"

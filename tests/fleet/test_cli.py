@@ -100,7 +100,7 @@ def test_start_follow_and_cancel_from_the_cli(
     assert 'input: "hello" → "hello@v2"' in in_place
 
     listed = cli("fleet", "list", token=token)
-    assert fleet_id in listed.stdout and "fleet-echo@2" in listed.stdout
+    assert fleet_id in listed.stdout and "fleet-echo v2" in listed.stdout
 
     cancelled = cli("fleet", "cancel", fleet_id, "--reason", "not today", token=token)
     assert cancelled.exit_code == 0, cancelled.output

@@ -99,7 +99,7 @@ def test_git_tags_become_versions_and_a_fleet_moves_resources_between_them(
                 format="json",
             )
             assert answer.status_code == 201, answer.content
-            assert answer.json()["version_label"] == "v1.0.0"
+            assert answer.json()["version_label"] == "1.0.0"
             resources[env].append(Resource.objects.get(pk=answer.json()["id"]))
     wait_all(resources["sandbox"] + resources["dev"], ResourceStatus.PROVISIONED)
     wait_all(resources["prod"], ResourceStatus.AWAITING_APPROVAL)
@@ -119,7 +119,7 @@ def test_git_tags_become_versions_and_a_fleet_moves_resources_between_them(
         format="json",
     )
     assert started.status_code == 201, started.content
-    assert started.json()["target_version_label"] == "v1.1.0"
+    assert started.json()["target_version_label"] == "1.1.0"
     fleet = FleetUpgrade.objects.get(pk=started.json()["id"])
     assert fleet.target_version.label == "v1.1.0"
     fleet = drive_until(fleet, lambda f: f.planned_at is not None, "the plan summary")

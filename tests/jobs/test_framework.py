@@ -155,7 +155,7 @@ def test_a_request_while_a_sync_runs_is_recorded_and_runs_next(
     source.refresh_from_db()
     # The nudge ran the recorded request (eagerly here): a whole sync, not skipped.
     assert source.status == JobStatus.SUCCEEDED and not source.requested_again
-    assert source.last_sync_result["created"] == ["note@v1.0.0", "note@v1.1.0"]
+    assert source.last_sync_result["created"] == ["note 1.0.0", "note 1.1.0"]
 
 
 def test_a_request_while_a_docs_build_runs_makes_the_next_build(

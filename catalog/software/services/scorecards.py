@@ -428,7 +428,7 @@ def template_versions_current(
     return Outcome(
         False,
         f"{r.environment.slug}/{r.name} is {behind} version(s) behind {r.template.slug} "
-        f"(at {r.template_version.number}, current {r.template.current_version.number})",
+        f"(at {r.template_version.display}, current {r.template.current_version.display})",
         r.get_absolute_url(),
     )
 
