@@ -335,7 +335,7 @@ class TeamOwnedQuerySet(models.QuerySet[_M]):
         if path is None or is_platform_admin(user):
             return visible
         prefix = f"{path}__" if path else ""
-        target = self.model if not path else self.model._meta.get_field(path).related_model
+        target: Any = self.model if not path else self.model._meta.get_field(path).related_model
         meta = target._meta
         named = (
             _grants(user).get("named", {}).get(f"{meta.app_label}.operate_{meta.model_name}", [])

@@ -123,12 +123,14 @@ class AccessForm(forms.Form):
 
     def __init__(self, *args: Any, members: list[str], teams: list[str], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["restricted_users"].choices = [(m, m) for m in members]
+        cast(forms.MultipleChoiceField, self.fields["restricted_users"]).choices = [
+            (m, m) for m in members
+        ]
         for name in ("shared_read", "shared_use"):
-            self.fields[name].choices = [(t, t) for t in teams]
+            cast(forms.MultipleChoiceField, self.fields[name]).choices = [(t, t) for t in teams]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         both = set(data.get("shared_read") or []) & set(data.get("shared_use") or [])
         if both:
             self.add_error("shared_use", f"Choose one level for {', '.join(sorted(both))}")

@@ -41,9 +41,9 @@ def drift_refusal(resource: Resource, user: Person) -> ServiceError | None:
     """Why `user` may not reconcile or accept the resource's drift now (None: they may; a
     `user` of None is the platform itself). Team members may; viewers never."""
     if user is not None:
-        refusal = rules.refusal_on(user, resource, "use_team", "reconcile or accept drift")
-        if refusal is not None:
-            return refusal
+        forbidden = rules.refusal_on(user, resource, "use_team", "reconcile or accept drift")
+        if forbidden is not None:
+            return forbidden
     refusal = workflow.drift_refusal(resource)
     return Conflict(refusal) if refusal is not None else None
 
