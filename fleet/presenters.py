@@ -10,6 +10,13 @@ from . import actions
 from .models import FleetUpgrade
 
 
+def current_wave(fleet: FleetUpgrade) -> int:
+    """The wave at work, from 1, never above the count: the driver moves `current_wave` past
+    the last wave as it completes (so a finished fleet of 2 waves is on "wave 2 of 2")."""
+    count = len(fleet.waves or [])
+    return min(fleet.current_wave + 1, count)
+
+
 def fleet_json(
     fleet: FleetUpgrade, *, user: Any = None, counts: dict[str, int] | None = None
 ) -> dict[str, Any]:
@@ -23,7 +30,7 @@ def fleet_json(
         "team": fleet.team.slug if fleet.team else None,
         "status": fleet.status,
         "selection": fleet.selection,
-        "current_wave": fleet.current_wave + 1,
+        "current_wave": current_wave(fleet),
         "wave_count": len(fleet.waves or []),
         "parallelism": fleet.parallelism,
         "failure_threshold": fleet.failure_threshold,

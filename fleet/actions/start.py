@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
 
 from catalog.models import Template, TemplateVersion
 from catalog.services.sources import version_refusal
@@ -26,6 +29,8 @@ from . import nudge
 
 SELECTION_KINDS = ("all", "team", "environment", "resources")
 MAX_PARALLELISM = 100
+# The resource parameters a `key=value` tag filter looks in (maps of strings).
+TAG_PARAMETERS = ("tags", "labels")
 
 
 def resolve_template(value: Any) -> Template:
@@ -59,12 +64,91 @@ def _ids(value: Any) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+def _teams(value: Any, maintained: list[int] | None) -> list[str]:
+    """Team slugs the actor may select; another team's reads as unknown."""
+    slugs = _strings(value, "teams")
+    teams = Team.objects.filter(slug__in=slugs)
+    if maintained is not None:
+        teams = teams.filter(pk__in=maintained)
+    found = {t.slug for t in teams}
+    unknown = [s for s in slugs if s not in found]
+    if unknown or not slugs:
+        raise ServiceError(f"Unknown teams: {', '.join(unknown) or '-'}", field="teams")
+    return slugs
+
+
+def _environments(value: Any) -> list[str]:
+    slugs = _strings(value, "environments")
+    found = set(Environment.objects.filter(slug__in=slugs).values_list("slug", flat=True))
+    unknown = [s for s in slugs if s not in found]
+    if unknown or not slugs:
+        raise ServiceError(
+            f"Unknown environments: {', '.join(unknown) or '-'}", field="environments"
+        )
+    return slugs
+
+
+def _from_versions(template: Template, value: Any) -> list[TemplateVersion]:
+    """The template's versions a resource may run now to be selected: numbers or labels."""
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list | tuple) or not value:
+        raise ServiceError("A list of version numbers or labels is expected", field="from_versions")
+    found: dict[int, TemplateVersion] = {}
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | str) or item == "":
+            raise ServiceError(f"Not a version: {item!r}", field="from_versions")
+        try:
+            version = rules.resolve_version(template, item)
+        except ServiceError as error:
+            raise ServiceError(error.message, field="from_versions") from None
+        found[version.pk] = version
+    return list(found.values())
+
+
+def _tags(value: Any) -> list[tuple[str, str]]:
+    """`key=value` pairs (or an object of them): every one must match a resource's
+    `tags` or `labels` parameter."""
+    if isinstance(value, dict):
+        value = [f"{k}={v}" for k, v in value.items()]
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not value:
+        raise ServiceError("A list of key=value tags is expected", field="tags")
+    pairs: dict[str, str] = {}
+    for item in value:
+        key, sep, text = item.partition("=") if isinstance(item, str) else ("", "", "")
+        if not sep or not key.strip():
+            raise ServiceError(f"Not a key=value tag: {item!r}", field="tags")
+        pairs[key.strip()] = text.strip()
+    return list(pairs.items())
+
+
+def _with_tag(scope: QuerySet[Resource], n: int, key: str, value: str) -> QuerySet[Resource]:
+    """The resources whose `tags` or `labels` parameter maps `key` to `value`."""
+    # KeyTextTransform takes the key as data (any text), where a lookup path would not; the
+    # cast makes the comparison one of text (not of JSON) on every database.
+    names = {
+        f"_tag{n}_{parameter}": Cast(
+            KeyTextTransform(key, KeyTransform(parameter, "parameters")), TextField()
+        )
+        for parameter in TAG_PARAMETERS
+    }
+    matches = Q()
+    for name in names:
+        matches |= Q(**{name: value})
+    return scope.alias(**names).filter(matches)
+
+
 def select_resources(
     actor: Person, template: Template, selection: dict[str, Any]
 ) -> tuple[list[Resource], dict[str, Any]]:
     """The live resources of `template` the selection names, within what `actor` maintains
     (platform admins: every team). Another team's resource, team or an unknown one reads as
-    unknown (400), never silently left out or included."""
+    unknown (400), never silently left out or included.
+
+    The kind picks the resources (all, a team's, an environment's, a list); each filter
+    given (teams, environments, from_versions, tags) narrows them further."""
     if not isinstance(selection, dict):
         raise ServiceError("An object with kind and values is expected", field="selection")
     kind = selection.get("kind") or "all"
@@ -82,28 +166,7 @@ def select_resources(
     if maintained is not None:
         scope = scope.filter(team_id__in=maintained)
     stored: dict[str, Any] = {"kind": kind}
-    if kind == "team":
-        slugs = _strings(selection.get("teams"), "teams")
-        teams = Team.objects.filter(slug__in=slugs)
-        if maintained is not None:
-            teams = teams.filter(pk__in=maintained)
-        found = {t.slug for t in teams}
-        unknown = [s for s in slugs if s not in found]
-        if unknown or not slugs:
-            raise ServiceError(f"Unknown teams: {', '.join(unknown) or '-'}", field="teams")
-        scope = scope.filter(team__slug__in=slugs)
-        stored["teams"] = slugs
-    elif kind == "environment":
-        slugs = _strings(selection.get("environments"), "environments")
-        found = set(Environment.objects.filter(slug__in=slugs).values_list("slug", flat=True))
-        unknown = [s for s in slugs if s not in found]
-        if unknown or not slugs:
-            raise ServiceError(
-                f"Unknown environments: {', '.join(unknown) or '-'}", field="environments"
-            )
-        scope = scope.filter(environment__slug__in=slugs)
-        stored["environments"] = slugs
-    elif kind == "resources":
+    if kind == "resources":
         ids = _ids(selection.get("resources"))
         chosen = scope.filter(pk__in=ids)
         found_ids = set(chosen.values_list("pk", flat=True))
@@ -116,6 +179,23 @@ def select_resources(
             )
         scope = chosen
         stored["resources"] = ids
+    if kind == "team" or selection.get("teams"):
+        slugs = _teams(selection.get("teams"), maintained)
+        scope = scope.filter(team__slug__in=slugs)
+        stored["teams"] = slugs
+    if kind == "environment" or selection.get("environments"):
+        slugs = _environments(selection.get("environments"))
+        scope = scope.filter(environment__slug__in=slugs)
+        stored["environments"] = slugs
+    if selection.get("from_versions"):
+        versions = _from_versions(template, selection["from_versions"])
+        scope = scope.filter(template_version__in=versions)
+        stored["from_versions"] = [v.display for v in versions]
+    if selection.get("tags"):
+        pairs = _tags(selection["tags"])
+        for n, (key, value) in enumerate(pairs):
+            scope = _with_tag(scope, n, key, value)
+        stored["tags"] = [f"{k}={v}" for k, v in pairs]
     resources = list(scope.select_related("team", "environment", "template_version").order_by("pk"))
     if not resources:
         raise ServiceError(
@@ -198,6 +278,63 @@ def _int(value: Any, field: str, low: int, high: int, default: int) -> int:
     return number
 
 
+@dataclass(frozen=True)
+class FleetPreview:
+    """What starting a fleet upgrade would select: the resources it would move, those it
+    would skip because they already run the target version, and those busy elsewhere."""
+
+    template: Template
+    target: TemplateVersion
+    selection: dict[str, Any]
+    resources: list[Resource]
+    busy: dict[int, int]  # resource id -> the active fleet upgrade it is in
+
+    @property
+    def moving(self) -> list[Resource]:
+        return [r for r in self.resources if r.template_version_id != self.target.pk]
+
+    @property
+    def skipped(self) -> list[Resource]:
+        return [r for r in self.resources if r.template_version_id == self.target.pk]
+
+    @property
+    def refusal(self) -> str | None:
+        """Why starting is refused although the selection is valid: nothing would move."""
+        if self.moving:
+            return None
+        name = self.target.display
+        return (
+            f"Every selected resource already runs version {name} ({name} → {name} changes "
+            "nothing): choose another version or other resources"
+        )
+
+
+def preview_fleet_upgrade(
+    *,
+    actor: Person,
+    template: Template | str,
+    version: TemplateVersion | int | str | None,
+    selection: dict[str, Any] | None = None,
+) -> FleetPreview:
+    """The resources a fleet upgrade with these arguments would select, under the same rules
+    as starting it (the same errors); writes nothing."""
+    template = resolve_template(template)
+    target: TemplateVersion = rules.resolve_version(template, version)
+    if refusal := version_refusal(target):
+        raise ServiceError(refusal, field="version")
+    resources, stored = select_resources(actor, template, selection or {})
+    if not is_platform_admin(actor) and len({r.team_id for r in resources}) != 1:
+        raise ServiceError(
+            "Select resources of one team you maintain (select by team)", field="selection"
+        )
+    busy = dict(
+        FleetItem.objects.filter(
+            resource__in=resources, fleet__status__in=FLEET_ACTIVE
+        ).values_list("resource_id", "fleet_id")
+    )
+    return FleetPreview(template, target, stored, resources, busy)
+
+
 @transaction.atomic
 def start_fleet_upgrade(
     *,
@@ -215,24 +352,23 @@ def start_fleet_upgrade(
 
     Platform admins may select any resources; a team maintainer only resources of one team
     they maintain. A resource already in another active fleet upgrade is a conflict.
-    Resources already on the target version are recorded as unchanged."""
-    template = resolve_template(template)
-    target: TemplateVersion = rules.resolve_version(template, version)
-    if refusal := version_refusal(target):
-        raise ServiceError(refusal, field="version")
-    resources, stored = select_resources(actor, template, selection or {})
-    teams = {r.team_id for r in resources}
-    if not is_platform_admin(actor) and len(teams) != 1:
-        raise ServiceError(
-            "Select resources of one team you maintain (select by team)", field="selection"
-        )
-    spec, assignment = _wave_spec(waves, percentages, resources)
-    busy = list(
-        FleetItem.objects.filter(
-            resource__in=resources, fleet__status__in=FLEET_ACTIVE
-        ).values_list("resource_id", "fleet_id")[:5]
+    Resources already on the target version are recorded as unchanged; when every selected
+    one is, there is nothing to upgrade (400 on `version`)."""
+    chosen = preview_fleet_upgrade(
+        actor=actor, template=template, version=version, selection=selection
     )
-    if busy:
+    if chosen.refusal:
+        raise ServiceError(chosen.refusal, field="version")
+    template, target, stored, resources = (
+        chosen.template,
+        chosen.target,
+        chosen.selection,
+        chosen.resources,
+    )
+    teams = {r.team_id for r in resources}
+    spec, assignment = _wave_spec(waves, percentages, resources)
+    if chosen.busy:
+        busy = sorted(chosen.busy.items())[:5]
         listed = ", ".join(f"resource {r} (fleet upgrade {f})" for r, f in busy)
         raise Conflict(f"Already in an active fleet upgrade: {listed}", field="selection")
     fleet = FleetUpgrade.objects.create(

@@ -13,9 +13,28 @@ from ..choices import FleetStatus, ItemStatus, PlanGroup
 
 class SelectionSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=SELECTION_KINDS, default="all")
-    teams = serializers.ListField(child=serializers.CharField(), required=False)
-    environments = serializers.ListField(child=serializers.CharField(), required=False)
+    teams = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Team slugs: the selection (kind team), or a filter on any kind",
+    )
+    environments = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Environment slugs: the selection (kind environment), or a filter on any kind",
+    )
     resources = serializers.ListField(child=serializers.IntegerField(), required=False)
+    from_versions = serializers.ListField(
+        child=VersionField(),
+        required=False,
+        help_text="Only resources now on one of these versions (numbers or tags)",
+    )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=300),
+        required=False,
+        help_text="Only resources whose `tags` or `labels` parameter holds every key=value, "
+        'e.g. ["tier=demo"]',
+    )
 
 
 class FleetStartSerializer(StrictSerializer):

@@ -1,7 +1,8 @@
 """`idp fleet …`: upgrade many resources of a template to a version, in waves.
 
-`idp fleet start TEMPLATE --version N [--team T … | --env E … | --resource ID … | --all]`
-plans every selected resource against the version; `idp fleet status ID --follow` shows the
+`idp fleet start TEMPLATE --version N [--team T …] [--env E …] [--from-version V …]
+[--tag KEY=VALUE …] [--resource ID …]` plans every selected resource against the version
+(each option given narrows the selection); `idp fleet status ID --follow` shows the
 progress bars until the fleet upgrade ends or pauses; `pause`, `resume`, `cancel`, `list`.
 """
 
@@ -59,6 +60,14 @@ def start(
     resource: Annotated[
         list[int] | None, typer.Option("--resource", help="Select resources by id")
     ] = None,
+    from_version: Annotated[
+        list[str] | None,
+        typer.Option("--from-version", help="Only resources now on this version (number or tag)"),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="Only resources whose tags/labels hold KEY=VALUE"),
+    ] = None,
     waves: Annotated[
         str | None,
         typer.Option("--waves", help="Waves of environments: 'sandbox,dev;staging;prod'"),
@@ -77,20 +86,18 @@ def start(
     output: OutputOption = Format.table,
 ) -> None:
     """Plan every selected resource against the version, then apply wave by wave."""
-    chosen = [
-        name
-        for name, value in (("--team", team), ("--env", env), ("--resource", resource))
-        if value
-    ]
-    if len(chosen) > 1:
-        fail(f"choose one of {', '.join(chosen)}", USAGE)
-    selection: dict[str, Any] = {"kind": "all"}
-    if team:
-        selection = {"kind": "team", "teams": team}
-    elif env:
-        selection = {"kind": "environment", "environments": env}
-    elif resource:
-        selection = {"kind": "resources", "resources": resource}
+    # The kind names the first choice; every other option given narrows it (the server rules).
+    kind = "resources" if resource else "team" if team else "environment" if env else "all"
+    selection: dict[str, Any] = {"kind": kind}
+    for key, value in (
+        ("resources", resource),
+        ("teams", team),
+        ("environments", env),
+        ("from_versions", from_version),
+        ("tags", tag),
+    ):
+        if value:
+            selection[key] = value
     body: dict[str, Any] = {
         "template": template,
         "version": version,
