@@ -5,6 +5,7 @@ wave counter that never passes the count; the controls inside the live part."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -14,6 +15,7 @@ from catalog.models import Template, TemplateVersion
 from fleet.choices import FleetStatus, ItemStatus
 from fleet.models import FleetUpgrade
 from idp.models import Environment
+from tests.cli.conftest import cli, token_for  # noqa: F401 - fixtures
 from tests.helpers import make_resource
 
 URL = "/api/v1/fleet-upgrades/"
@@ -268,3 +270,43 @@ def test_the_live_part_carries_the_controls_and_starts_the_waves_in_place(client
     # Without htmx the forms post and redirect, as before.
     again = client.post(f"/fleet-upgrades/{fleet.pk}/pause/")
     assert again.status_code == 302
+
+
+# --- the CLI -----------------------------------------------------------------------------
+
+
+def test_the_cli_takes_the_filters(cli, token_for, platform_admin, estate):  # noqa: F811
+    started = cli(
+        "fleet",
+        "start",
+        "example-config",
+        "--version",
+        "1.1.0",
+        "--from-version",
+        "1.0",
+        "--env",
+        "dev",
+        "--env",
+        "staging",
+        "--team",
+        "payments",
+        "--no-auto-apply",
+        "-o",
+        "json",
+        token=token_for(platform_admin),
+    )
+    assert started.exit_code == 0, started.output
+    body = json.loads(started.stdout)
+    assert names(body) == {"pay-dev", "pay-stg"}
+    assert body["selection"]["from_versions"] == ["1.0"]
+    refused = cli(
+        "fleet",
+        "start",
+        "example-config",
+        "--version",
+        "1.1.0",
+        "--from-version",
+        "1.1.0",
+        token=token_for(platform_admin),
+    )
+    assert refused.exit_code != 0 and "1.1.0 → 1.1.0 changes nothing" in refused.stderr
