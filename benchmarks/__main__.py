@@ -1,5 +1,5 @@
 """`python -m benchmarks [--quick] [--only seed|queries|load|provision|recovery|policies|catalog
-|sources|fleet|statecache ...]`: run and report."""
+|sources|fleet|statecache|whatif ...]`: run and report."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ SECTIONS = (
     "sources",
     "fleet",
     "statecache",
+    "whatif",
 )
 
 
@@ -187,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         log("state cache: state reads with and without the cache…")
         statecache.run_section(results, count=args.state_count, log=log)
 
+    def run_whatif() -> None:
+        from . import policies
+
+        policies.run_whatif_section(results, log=log)
+
     runners = {
         "queries": run_queries,
         "load": run_load,
@@ -197,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         "sources": run_sources,
         "fleet": run_fleet,
         "statecache": run_statecache,
+        "whatif": run_whatif,
     }
     for name, body in runners.items():
         if name in sections:

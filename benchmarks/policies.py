@@ -111,3 +111,83 @@ def run_section(results: Any, *, log: Any) -> None:
         growth <= LINEAR_FACTOR,
         f"p95 {by_size[50]['p95_ms']} ms at 50, {by_size[500]['p95_ms']} ms at 500",
     )
+
+
+# --- what-if: a draft replayed on the stored plans ---------------------------------------
+
+WHATIF_PLANS = 10_000
+WHATIF_GOAL_S = 60.0
+WHATIF_DRAFT = """# METADATA
+# title: At most 3 replicas (benchmark draft)
+# custom:
+#   enforcement: mandatory
+package idp.bench_whatif
+
+import rego.v1
+
+deny contains msg if {
+	some rc in input.resource_changes
+	replicas := object.get(rc.change.after, ["input", "replicas"], 0)
+	replicas > 3
+	msg := sprintf("%v asks for %v replicas", [rc.address, replicas])
+}
+"""
+
+
+def run_whatif_section(results: Any, *, count: int = WHATIF_PLANS, log: Any) -> None:
+    """`count` stored plans (7 changes each, their JSON encrypted as plan runs keep it) over
+    the seeded resources, one draft replayed on all of them (`policies.whatif.what_if`);
+    the plans are removed afterwards."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from idp.crypto import encrypt_json
+    from policies.whatif import what_if
+    from provisioning.choices import RunKind, RunStatus
+    from provisioning.models import Resource, Run
+
+    log(f"what-if: one draft policy replayed on {count:,} stored plans…")
+    resources = list(Resource.objects.values_list("pk", "template_version_id")[:1000])
+    if not resources:
+        raise RuntimeError("no seeded resources to hang the plans on")
+    document = plan_document(7)
+    document.pop("idp")
+    when = timezone.now() - timedelta(days=1)
+    runs = []
+    for index in range(count):
+        document["resource_changes"][6]["change"]["after"]["input"]["replicas"] = index % 6
+        resource_id, version_id = resources[index % len(resources)]
+        runs.append(
+            Run(
+                resource_id=resource_id,
+                template_version_id=version_id,
+                kind=RunKind.PLAN,
+                status=RunStatus.SUCCEEDED,
+                plan_document=encrypt_json(document),
+                policy_summary={"blocking": 0, "results": []},
+            )
+        )
+    made = Run.objects.bulk_create(runs, batch_size=1000)
+    ids = [run.pk for run in made]
+    Run.objects.filter(pk__in=ids).update(created_at=when)
+    try:
+        started = time.perf_counter()
+        answer = what_if(WHATIF_DRAFT, name="bench_whatif.rego", days=2)
+        seconds = time.perf_counter() - started
+    finally:
+        Run.objects.filter(pk__in=ids).delete()
+    results.sections["whatif"] = {
+        "plans": answer.plans,
+        "seconds": round(seconds, 2),
+        "newly_blocked": answer.newly_blocked,
+        "plans_per_second": round(answer.plans / seconds, 1) if seconds else None,
+    }
+    results.target(
+        "whatif",
+        f"replay one draft on {count:,} stored plans (s)",
+        round(seconds, 2),
+        f"≤ {WHATIF_GOAL_S:.0f} s",
+        seconds <= WHATIF_GOAL_S and answer.plans >= count,
+        f"{answer.plans:,} plans replayed, {answer.newly_blocked:,} newly blocked",
+    )

@@ -129,6 +129,12 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_ENCRYPTION_KEY", str, "", "Key for secrets at rest", secret=True),
     # Approvals
     Setting("IDP_APPROVAL_TTL_HOURS", int, 72, "Hours a plan may wait, and an approval lasts"),
+    Setting(
+        "IDP_PLAN_RETENTION_DAYS",
+        int,
+        90,
+        "Days a plan's JSON is kept (encrypted) for re-evaluation and policy what-ifs",
+    ),
     PORT,
     Setting(
         "IDP_SITE_URL",

@@ -1,7 +1,9 @@
 """Policies API: every policy with its scope, enforcement, source and current version, and how
 often it failed over the last 30 days for the caller's teams (read-only; files are the truth).
 
-Routes: `GET /api/v1/policies/` and `GET /api/v1/policies/{slug}/`, included by idp/api/urls.py.
+Routes: `GET /api/v1/policies/`, `GET /api/v1/policies/{slug}/` and
+`POST /api/v1/policies/whatif/` (a draft replayed on the stored plans; platform admins),
+included by idp/api/urls.py.
 """
 
 from __future__ import annotations
@@ -9,15 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
 
+from idp.api.idempotency import idempotent
+from idp.api.permissions import IsPlatformAdmin
 from idp.api.views import error_responses
 
 from .models import Policy, PolicyVersion
 from .trends import WINDOW_DAYS, failure_counts, totals_by_policy, totals_by_team
+from .whatif import MAX_DAYS, what_if
 
 
 class ScopeSerializer(serializers.Serializer):
@@ -142,6 +151,80 @@ class PolicyViewSet(viewsets.ReadOnlyModelViewSet):
         return context
 
 
+class WhatIfDraftSerializer(serializers.Serializer):
+    # A field named like Field.source: DRF's metaclass takes it out of the class attributes.
+    source = serializers.CharField(  # type: ignore[assignment]
+        trim_whitespace=False, help_text="The draft policy's Rego, with its # METADATA"
+    )
+    name = serializers.CharField(
+        required=False,
+        default="draft.rego",
+        help_text="Its file name: a loaded policy's name replays it in that policy's place",
+    )
+    days = serializers.IntegerField(
+        required=False, default=30, min_value=1, max_value=MAX_DAYS,
+        help_text="Replay the plans of this many days (at most IDP_PLAN_RETENTION_DAYS)",
+    )  # fmt: skip
+
+
+class WhatIfSerializer(serializers.Serializer):
+    """What the draft would have done to the stored plans."""
+
+    policy = serializers.CharField()
+    title = serializers.CharField()
+    enforcement = serializers.CharField()
+    scope = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    replaces = serializers.BooleanField(help_text="A policy of that name is in force today")
+    days = serializers.IntegerField()
+    plans = serializers.IntegerField(help_text="Stored plans in the draft's scope")
+    newly_blocked = serializers.IntegerField()
+    no_longer_blocked = serializers.IntegerField()
+    newly_warned = serializers.IntegerField()
+    failing = serializers.IntegerField()
+    warning = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = serializers.IntegerField(  # type: ignore[assignment]  # a field, as above
+        help_text="Plans the draft could not be evaluated on"
+    )
+    by_team = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+    by_template = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField())
+    )
+    by_day = serializers.ListField(child=serializers.DictField())
+    changed = serializers.ListField(
+        child=serializers.DictField(), help_text="The plans it changes (the first 200)"
+    )
+    seconds = serializers.FloatField()
+
+
+class WhatIfView(APIView):
+    """Replay a draft policy against the plans of the last days before enabling it: how
+    many would newly be blocked, warned, or no longer blocked, by team and template, with
+    the plans. Nothing is stored. A draft that does not compile is a 400 naming its line."""
+
+    permission_classes = [IsPlatformAdmin]
+
+    @idempotent
+    @extend_schema(
+        request=WhatIfDraftSerializer,
+        responses={200: WhatIfSerializer, **error_responses(400, 401, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        from .engine import PolicyError
+
+        serializer = WhatIfDraftSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            answer = what_if(data["source"], name=data["name"], days=data["days"])
+        except PolicyError as error:
+            raise serializers.ValidationError({"source": [str(error)]}) from None
+        return Response(answer.as_json())
+
+
 router = SimpleRouter()
 router.register("policies", PolicyViewSet, basename="policy")
-urlpatterns = router.urls
+urlpatterns = [
+    path("policies/whatif/", WhatIfView.as_view(), name="policy-whatif"),
+    *router.urls,
+]

@@ -111,6 +111,15 @@ def parse_policy(path: Path, *, origin: str = "shipped", root: Path | None = Non
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise PolicyError(f"{name}: cannot be read ({error})") from None
+    label = str(path.relative_to(root)) if root is not None else name
+    return parse_source(slug, name, source, origin=origin, path=label)
+
+
+def parse_source(
+    slug: str, name: str, source: str, *, origin: str = "draft", path: str = ""
+) -> ParsedPolicy:
+    """Check one policy's text (a file's, or a draft's pasted in); PolicyError names the
+    file and line of a problem."""
     match = _PACKAGE.search(source)
     if match is None:
         raise PolicyError(f"{name}:1: no `package` line")
@@ -138,7 +147,7 @@ def parse_policy(path: Path, *, origin: str = "shipped", root: Path | None = Non
         scope=_scope(custom, name),
         source=source,
         content_hash=hashlib.sha256(source.encode()).hexdigest(),
-        path=str(path.relative_to(root)) if root is not None else name,
+        path=path or name,
         origin=origin,
         changelog=str(custom.get("changelog") or "").strip(),
     )

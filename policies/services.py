@@ -243,8 +243,14 @@ def record_results(run: Run, report: PolicyReport) -> None:
     )
 
 
-def platform_context(resource: Resource, run: Run, estimate: Decimal | None) -> dict[str, Any]:
-    """`input.idp`: who asks for what, where, and what it costs against the budget."""
+def platform_context(
+    resource: Resource,
+    run: Run,
+    estimate: Decimal | None,
+    budget: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`input.idp`: who asks for what, where, and what it costs against the budget
+    (`budget`: the team's `budget_context`, when the caller has read it already)."""
     from monitoring.budget import budget_context
 
     requester = resource.requested_by
@@ -258,5 +264,5 @@ def platform_context(resource: Resource, run: Run, estimate: Decimal | None) -> 
         "requested_by": requester.get_username() if requester else "",
         "destroy": bool(run.is_destroy),
         "estimated_monthly_cost": float(estimate) if estimate is not None else None,
-        **budget_context(resource.team),
+        **(budget if budget is not None else budget_context(resource.team)),
     }

@@ -72,6 +72,19 @@ def expire_pending_plans() -> int:
 
 
 @shared_task(
+    name="provisioning.forget_old_plans",
+    ignore_result=True,
+    time_limit=600,
+    soft_time_limit=590,
+)
+def forget_old_plans() -> int:
+    """Drop the JSON of plans past IDP_PLAN_RETENTION_DAYS (not of waiting plans)."""
+    from .actions.scheduled import forget_old_plans as forget
+
+    return forget()
+
+
+@shared_task(
     name="provisioning.push_pending_states",
     ignore_result=True,
     time_limit=300,

@@ -464,6 +464,10 @@ CELERY_BEAT_SCHEDULE["provisioning-expire-resources"] = {
     "task": "provisioning.expire_resources",
     "schedule": _every(300),
 }
+CELERY_BEAT_SCHEDULE["provisioning-forget-old-plans"] = {
+    "task": "provisioning.forget_old_plans",
+    "schedule": _every(6 * 3600),
+}
 CELERY_BEAT_SCHEDULE["provisioning-push-pending-states"] = {
     "task": "provisioning.push_pending_states",
     "schedule": _every(60),

@@ -160,11 +160,13 @@ def select_resources(
     maintained = team_ids(actor, "maintain_team")
     if maintained == []:
         raise Forbidden("Only platform admins and team maintainers start fleet upgrades")
-    scope: QuerySet[Resource] = Resource.objects.filter(
-        template=template, archived_at__isnull=True
-    ).exclude(status__in=RESOURCE_GONE)
-    if maintained is not None:
-        scope = scope.filter(team_id__in=maintained)
+    # What the actor maintains, less the restricted resources they may not act on
+    # (resource-level permissions): a fleet never changes those behind their backs.
+    scope: QuerySet[Resource] = (
+        Resource.objects.operable_by(actor, "maintain_team")
+        .filter(template=template, archived_at__isnull=True)
+        .exclude(status__in=RESOURCE_GONE)
+    )
     stored: dict[str, Any] = {"kind": kind}
     if kind == "resources":
         ids = _ids(selection.get("resources"))
@@ -172,6 +174,12 @@ def select_resources(
         found_ids = set(chosen.values_list("pk", flat=True))
         # Unknown, gone, another template's and another team's all read the same.
         unknown_ids = [str(i) for i in ids if i not in found_ids]
+        restricted = Resource.objects.for_user(actor, "maintain_team").filter(
+            pk__in=[int(i) for i in unknown_ids], restricted=True
+        )
+        if restricted:
+            names = ", ".join(sorted(r.name for r in restricted))
+            raise Forbidden(f"Restricted resources you may not act on: {names}")
         if unknown_ids:
             raise ServiceError(
                 f"Unknown resources (or not of {template.slug}): {', '.join(unknown_ids)}",

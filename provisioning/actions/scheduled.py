@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from idp import audit
@@ -86,3 +87,19 @@ def expire_resources(now: datetime | None = None) -> list[Resource]:
             )
             expired.append(current)
     return expired
+
+
+def forget_old_plans(now: datetime | None = None) -> int:
+    """Drop the stored JSON of plans older than IDP_PLAN_RETENTION_DAYS (what-ifs replay
+    only what is kept); a plan still waiting for a decision or a fix keeps it. The plan's
+    summary, text, hash and policy results stay."""
+    from idp.conf import setting
+
+    cutoff = (now or timezone.now()) - timedelta(days=setting("IDP_PLAN_RETENTION_DAYS"))
+    waiting = (ResourceStatus.AWAITING_APPROVAL, ResourceStatus.POLICY_FAILED)
+    old = (
+        Run.objects.filter(kind=RunKind.PLAN, created_at__lt=cutoff)
+        .exclude(plan_document="")
+        .exclude(resource__status__in=waiting, pk__gt=F("resource__proposal_after_run"))
+    )
+    return old.update(plan_document="")

@@ -236,3 +236,20 @@ def test_the_state_cache_section_reads_states_of_both_sizes(teams: Any) -> None:
         sizes[label] = len(data)
         assert goal > 0
     assert 40_000 < sizes["typical"] < 100_000 and 800_000 < sizes["large"] < 1_300_000
+
+
+@pytest.mark.django_db
+def test_the_whatif_section_replays_its_plans_and_removes_them(teams: Any) -> None:
+    from benchmarks import policies
+    from benchmarks.report import Results
+    from provisioning.models import Run
+    from tests.helpers import make_resource
+
+    make_resource(teams["payments"], "bench-whatif")
+    results = Results("test")
+    policies.run_whatif_section(results, count=60, log=lambda *a: None)
+    section = results.sections["whatif"]
+    # Replicas cycle 0..5: those over 3 (4 and 5) are blocked, a third of the plans.
+    assert (section["plans"], section["newly_blocked"]) == (60, 20)
+    assert results.targets[-1].passed is True
+    assert not Run.objects.exists()
