@@ -16,7 +16,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_maintainer_not_named_upgrades_around_a_restricted_resource(
-    api_as, make_user, teams, bob, estate: dict[str, Any]  # noqa: F811
+    api_as,
+    make_user,
+    teams,
+    bob,
+    estate: dict[str, Any],  # noqa: F811
 ) -> None:
     ada = make_user("ada", team=teams["payments"], role=Role.ADMIN)
     prod = next(r for r in estate["resources"] if r.name == "pay-prod")
