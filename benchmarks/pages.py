@@ -35,7 +35,10 @@ PAGE_KINDS = (
     ("api_resources", "API resource list", "/api/v1/resources/", "token", True, 3),
     ("portal_resources", "portal resource list", "/resources/", "session", True, 8),
     ("catalog", "catalog page", "/catalog/", "session", True, 6),
-    ("inbox", "approvals inbox", "/resources/approvals/", "session", True, 6),
+    # The inbox reads the page's plan ids first, walking the decidable-plans index in order
+    # with sorting off in a transaction of its own (BEGIN, SET LOCAL, the ids, COMMIT), then
+    # those plans: 5 statements more than one join, ~76 ms instead of ~195 at 5,000 plans.
+    ("inbox", "approvals inbox", "/resources/approvals/", "session", True, 11),
     ("service", "service page", "/catalog/services/{service_slug}/", "session", False, 8),
     ("resource", "resource page", "/resources/{resource_id}/", "session", False, 12),
 )
