@@ -244,7 +244,8 @@ def record_results(run: Run, report: PolicyReport) -> None:
 
 
 def platform_context(resource: Resource, run: Run, estimate: Decimal | None) -> dict[str, Any]:
-    """`input.idp`: who asks for what, where, and what it costs against the budget."""
+    """`input.idp`: who asks for what, where, and what it costs (the plan's estimate, from
+    its priced cost where there is one) against the budget."""
     from monitoring.budget import budget_context
 
     requester = resource.requested_by
@@ -258,5 +259,8 @@ def platform_context(resource: Resource, run: Run, estimate: Decimal | None) -> 
         "requested_by": requester.get_username() if requester else "",
         "destroy": bool(run.is_destroy),
         "estimated_monthly_cost": float(estimate) if estimate is not None else None,
+        # The plan's cost priced from the price catalog (monitoring): before, after, delta,
+        # a line per resource and what it could not price; None when not priced.
+        "cost": run.cost,
         **budget_context(resource.team),
     }
