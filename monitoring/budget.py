@@ -46,6 +46,31 @@ def plan_cost(run: Any, resource: Any, plan: dict[str, Any]) -> dict[str, Any] |
         return None
 
 
+def request_cost(version: Any, parameters: dict[str, Any]) -> dict[str, Any] | None:
+    """A request priced before it has a plan: the module's resources with the parameters
+    (schema defaults for the rest) put where they are plain variables, priced from the
+    default region's catalog, with the template's `plan_extras`."""
+    from catalog.services.costs import plan_extras
+    from idp.conf import setting
+
+    from .services import pricing
+
+    try:
+        props = ((version.parameters_schema or {}).get("properties")) or {}
+        values = {
+            k: p["default"] for k, p in props.items() if isinstance(p, dict) and "default" in p
+        }
+        values.update({k: v for k, v in (parameters or {}).items() if v is not None})
+        plan = pricing.request_plan(dict(version.files or {}), values)
+        if not plan["resource_changes"]:
+            return None
+        extras = plan_extras(version, parameters)
+        return pricing.price_plan(plan, setting("IDP_PRICING_REGION"), extras=extras)
+    except Exception:  # the estimate informs; the form works without it
+        logger.warning("pricing a request of %s failed", version, exc_info=True)
+        return None
+
+
 def plan_estimate(cost: dict[str, Any] | None, hinted: Decimal | None = None) -> Decimal | None:
     """The monthly figure a plan stands for: its priced cost after the change (the corrected
     one when the correction is on). A plan with resources the catalog cannot price is not
@@ -140,10 +165,12 @@ def _nudge_cloudwatch(resource: Any, *, changed: bool) -> None:
 
 
 def register() -> None:
+    from catalog.services.costs import register_request_pricer
     from provisioning import lifecycle
     from provisioning.approval_policy import register_plan_gate
     from provisioning.plan_checks import register_plan_pricer
 
+    register_request_pricer(request_cost)
     register_plan_pricer(plan_cost)
     register_plan_gate(budget_gate)
     lifecycle.on_resource_moved(on_resource_moved)

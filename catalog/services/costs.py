@@ -4,6 +4,7 @@ priced from monitoring's price catalog, with the hints' `plan_extras` added)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,6 +33,27 @@ def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal |
     if not isinstance(hints, dict) or not hints:
         return None
     return _hint_total(hints, version, parameters)
+
+
+RequestPricer = Callable[[Any, dict[str, Any]], "dict[str, Any] | None"]
+_request_pricers: list[RequestPricer] = []
+
+
+def register_request_pricer(pricer: RequestPricer) -> None:
+    """Register a pricer of requests (monitoring's price catalog, in its `ready()`)."""
+    if pricer not in _request_pricers:
+        _request_pricers.append(pricer)
+
+
+def request_cost(version: Any, parameters: dict[str, Any]) -> dict[str, Any] | None:
+    """What a request of this version would cost before it has a plan, priced from the
+    module's resources with these parameters (a plan's cost shape); None when no pricer is
+    registered or it cannot price the module."""
+    for pricer in _request_pricers:
+        cost = pricer(version, parameters)
+        if cost is not None:
+            return cost
+    return None
 
 
 def plan_extras(version: Any, parameters: dict[str, Any]) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ class CostSummarySerializer(serializers.Serializer):
     results = CostGroupSerializer(many=True)
 
 
-class _AccuracyTemplateSerializer(serializers.Serializer):
+class CostAccuracyTemplateSerializer(serializers.Serializer):
     template = serializers.CharField()
     resource_months = serializers.IntegerField(help_text="Resource-months with an actual")
     estimated = serializers.CharField(help_text="Sum of their estimates, USD")
@@ -56,7 +56,7 @@ class _AccuracyTemplateSerializer(serializers.Serializer):
     )
 
 
-class _AccuracyOffSerializer(serializers.Serializer):
+class CostAccuracyOffSerializer(serializers.Serializer):
     resource = serializers.JSONField(help_text="{id, name}")
     team = serializers.CharField()
     template = serializers.CharField()
@@ -67,14 +67,14 @@ class _AccuracyOffSerializer(serializers.Serializer):
     error_percent = serializers.FloatField(help_text="(estimate − actual) / actual × 100")
 
 
-class _AccuracyPointSerializer(serializers.Serializer):
+class CostAccuracyPointSerializer(serializers.Serializer):
     month = serializers.CharField()
     mape = serializers.FloatField(allow_null=True)
 
 
-class _AccuracySeriesSerializer(serializers.Serializer):
+class CostAccuracySeriesSerializer(serializers.Serializer):
     template = serializers.CharField()
-    points = _AccuracyPointSerializer(many=True)
+    points = CostAccuracyPointSerializer(many=True)
 
 
 class CostAccuracySerializer(serializers.Serializer):
@@ -86,10 +86,10 @@ class CostAccuracySerializer(serializers.Serializer):
         help_text="Resources whose actual is further off than this are listed in `off`"
     )
     correction = serializers.BooleanField(help_text="IDP_COST_CORRECTION is on")
-    templates = _AccuracyTemplateSerializer(many=True)
-    off = _AccuracyOffSerializer(many=True)
+    templates = CostAccuracyTemplateSerializer(many=True)
+    off = CostAccuracyOffSerializer(many=True)
     months = serializers.ListField(child=serializers.CharField())
-    series = _AccuracySeriesSerializer(many=True, help_text="MAPE per template and month")
+    series = CostAccuracySeriesSerializer(many=True, help_text="MAPE per template and month")
 
 
 class ThresholdSerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from idp.api.fields import query_value
 from idp.api.idempotency import idempotent
 from idp.api.schema import int_param
 from idp.api.views import error_responses, require_team_perm
@@ -113,7 +114,7 @@ class CostAccuracyView(APIView):
         parameters=[
             TEAM_PARAM,
             OpenApiParameter("template", str, description="A template's slug"),
-            OpenApiParameter("months", int, description="Months back, 1 to 36; default 12"),
+            int_param("months", "Months back, 1 to 36; default 12", maximum=36),
         ],
         responses={200: s.CostAccuracySerializer, **error_responses(400, 401)},
     )
@@ -123,7 +124,7 @@ class CostAccuracyView(APIView):
         template and month; your teams' resources only."""
         team = team_param(request)
         template = request.query_params.get("template") or None
-        raw = request.query_params.get("months") or "12"
+        raw = query_value(request, "months") or "12"
         if not raw.isdigit() or not 1 <= int(raw) <= 36:
             raise ServiceError("Give a number of months from 1 to 36.", field="months")
         qs = accuracy.visible(request.user, team=team, template=template, months=int(raw))

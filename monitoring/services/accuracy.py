@@ -242,6 +242,10 @@ def _ape(estimate: Decimal, actual: Decimal) -> Decimal:
     return abs(estimate - actual) / actual * HUNDRED
 
 
+def _mean(values: list[Decimal]) -> Decimal:
+    return sum(values, Decimal("0")) / len(values)
+
+
 def accuracy_report(qs: QuerySet[CostAccuracy], *, corrected: bool | None = None) -> dict[str, Any]:
     """The error per template (MAPE over its resource-months with an actual), the
     resource-months more than the threshold off, and the MAPE per template and month (the
@@ -252,7 +256,7 @@ def accuracy_report(qs: QuerySet[CostAccuracy], *, corrected: bool | None = None
     records = list(qs.filter(actual__gt=0).select_related("resource", "team"))
     per_template: dict[str, list[CostAccuracy]] = defaultdict(list)
     per_month: dict[tuple[str, date], list[Decimal]] = defaultdict(list)
-    off = []
+    off: list[dict[str, Any]] = []
     for record in records:
         error = _ape(record.estimated, record.actual)
         per_template[record.template_slug].append(record)
@@ -280,13 +284,13 @@ def accuracy_report(qs: QuerySet[CostAccuracy], *, corrected: bool | None = None
             "resource_months": len(rows),
             "estimated": str(sum((r.estimated for r in rows), Decimal("0"))),
             "actual": str(sum((r.actual for r in rows), Decimal("0"))),
-            "mape": _percent(sum(errors, Decimal("0")) / len(errors)),
+            "mape": _percent(_mean(errors)),
         }
         if corrected:
             factor = factors.get(slug, (Decimal("1"), 0))[0]
             fixed = [_ape(r.estimated * factor, r.actual) for r in rows]
             entry["correction"] = str(factor)
-            entry["corrected_mape"] = _percent(sum(fixed, Decimal("0")) / len(fixed))
+            entry["corrected_mape"] = _percent(_mean(fixed))
         templates.append(entry)
     months = sorted({month for _, month in per_month})
     series = [
@@ -295,7 +299,7 @@ def accuracy_report(qs: QuerySet[CostAccuracy], *, corrected: bool | None = None
             "points": [
                 {
                     "month": m.strftime("%Y-%m"),
-                    "mape": _percent(sum(per_month[(slug, m)]) / len(per_month[(slug, m)]))
+                    "mape": _percent(_mean(per_month[(slug, m)]))
                     if (slug, m) in per_month
                     else None,
                 }
@@ -304,7 +308,7 @@ def accuracy_report(qs: QuerySet[CostAccuracy], *, corrected: bool | None = None
         }
         for slug in sorted(per_template)
     ]
-    off.sort(key=lambda o: (-abs(o["error_percent"]), o["month"], o["resource"]["id"]))
+    off.sort(key=lambda o: (-abs(float(o["error_percent"])), str(o["month"]), str(o["team"])))
     return {
         "threshold_percent": float(threshold),
         "correction": bool(corrected),

@@ -9,6 +9,7 @@ with the reason: never a silent zero.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -570,3 +571,101 @@ def price_plan(plan: dict[str, Any], region: str, **kwargs: Any) -> dict[str, An
     if catalog is None:
         return None
     return plan_cost(plan, Prices.of(catalog), region=region, **kwargs)
+
+
+# --- pricing a request before it has a plan ------------------------------------------
+
+_VAR = re.compile(r"^\$\{var\.([A-Za-z0-9_]+)\}$")
+# `${var.a == "X" ? <expr> : <expr>}` with each <expr> a variable, a literal or null.
+_CHOICE = re.compile(
+    r'^\$\{var\.([A-Za-z0-9_]+)\s*(==|!=)\s*"([^"]*)"\s*\?\s*(.+?)\s*:\s*(.+?)\s*\}$'
+)
+_UNKNOWN = object()
+
+
+def _term(text: str, values: dict[str, Any]) -> Any:
+    text = text.strip()
+    if text == "null":
+        return None
+    if text.startswith("var."):
+        return values.get(text[4:], _UNKNOWN)
+    if text.startswith('"') and text.endswith('"'):
+        return text[1:-1]
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return _UNKNOWN
+
+
+def _resolve(value: Any, values: dict[str, Any]) -> Any:
+    """An HCL attribute value with the request's parameters put in where it is a plain
+    variable (or a choice on one); anything else is unknown until a plan."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == "__is_block__":
+                continue
+            resolved = _resolve(item, values)
+            if resolved is not _UNKNOWN:
+                out[key] = resolved
+        return out
+    if isinstance(value, list):
+        items = [_resolve(item, values) for item in value]
+        return _UNKNOWN if any(i is _UNKNOWN for i in items) else items
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    match = _VAR.match(value)
+    if match:
+        return values.get(match.group(1), _UNKNOWN)
+    match = _CHOICE.match(value)
+    if match:
+        name, op, literal, yes, no = match.groups()
+        if name not in values:
+            return _UNKNOWN
+        holds = (str(values[name]) == literal) == (op == "==")
+        return _term(yes if holds else no, values)
+    return _UNKNOWN
+
+
+def request_plan(files: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
+    """A plan-shaped document of what a module would create with these parameters: each
+    `resource` block of its `.tf` files with the attributes that are plain variables (or a
+    choice on one) filled in; `count` repeats a block when it is known."""
+    import hcl2
+    from hcl2.utils import SerializationOptions
+
+    options = SerializationOptions(
+        with_comments=False, strip_string_quotes=True, preserve_heredocs=False
+    )
+    changes = []
+    for name in sorted(files):
+        if not name.endswith(".tf") or "/" in name:
+            continue
+        try:
+            parsed = hcl2.loads(files[name], serialization_options=options)
+        except Exception:  # noqa: BLE001, S112 - the registry reports bad HCL
+            continue
+        for block in parsed.get("resource") or []:
+            for rtype, named in block.items():
+                for rname, body in named.items():
+                    after = _resolve(body, values)
+                    count = after.pop("count", 1) if isinstance(after, dict) else 1
+                    try:
+                        copies = int(count) if count is not None else 0
+                    except (TypeError, ValueError):
+                        copies = 1
+                    for index in range(copies):
+                        suffix = f"[{index}]" if "count" in body else ""
+                        changes.append(
+                            {
+                                "address": f"{rtype}.{rname}{suffix}",
+                                "mode": "managed",
+                                "type": rtype,
+                                "name": rname,
+                                "change": {"actions": ["create"], "before": None, "after": after},
+                            }
+                        )
+    return {
+        "variables": {k: {"value": v} for k, v in values.items()},
+        "resource_changes": changes,
+    }
