@@ -286,3 +286,36 @@ def test_refresh_prices_out_of_reach_keeps_the_catalog(
             call_command("refresh_prices", stdout=io.StringIO(), stderr=err)
         assert "AccessDeniedException" in err.getvalue()
     assert PriceCatalog.objects.filter(region="us-east-1").count() == 1
+
+
+def test_the_budget_gate_decides_on_the_plans_priced_cost(
+    catalog: PriceCatalog, teams: dict, make_version: Any
+) -> None:
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from monitoring.budget import budget_gate
+    from monitoring.models import Budget, CostRecord
+
+    payments = teams["payments"]
+    resource = SimpleNamespace(team=payments)
+    version = make_version("rds", cost_hints={"fixed_monthly_usd": 20})
+    Budget.objects.create(team=payments, monthly_amount=Decimal("100"))
+    CostRecord.objects.create(
+        team=payments, date=timezone.now().date().replace(day=1), amount=Decimal("1")
+    )
+    plan = recorded("rds-postgres-create")
+    small = pricing.price_plan(with_instance_class(plan, "db.t4g.micro"), "us-east-1")
+    large = pricing.price_plan(with_instance_class(plan, "db.m7g.large"), "us-east-1")
+    # The hints say 20 whatever the class; the plan's price decides.
+    gate = budget_gate(resource, version, {}, cost=small)
+    assert (gate.platform_admin, gate.estimated_monthly_cost) == (False, Decimal("17.43"))
+    gate = budget_gate(resource, version, {}, cost=large)
+    assert (gate.platform_admin, gate.estimated_monthly_cost) == (True, Decimal("128.39"))
+    assert "$128.39/month" in gate.reason
+    # Part of the plan unpriced: the hints stand in when they say more.
+    partial = {**small, "unpriced": [{"address": "x.y", "type": "x", "reason": "?"}]}
+    assert budget_gate(resource, version, {}, cost=partial).estimated_monthly_cost == 20
+    # No priced plan (a request before its plan): the hints.
+    assert budget_gate(resource, version, {}).estimated_monthly_cost == 20
