@@ -113,7 +113,7 @@ class CostRecordAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
 
 class PriceInline(admin.TabularInline):
     model = Price
-    fields = ["resource_type", "component", "variant", "usd", "unit", "refreshed"]
+    fields = ("resource_type", "component", "variant", "usd", "unit", "refreshed")
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -12,6 +12,11 @@ from . import dashboards
 from .services import accuracy
 
 
+def _blank(value: float | None) -> float | str:
+    # A month without figures for a template: a gap in the chart, an empty table cell.
+    return "" if value is None else value
+
+
 @login_required
 def cost_accuracy(request: HttpRequest) -> HttpResponse:
     """The error per template (MAPE) of your teams' resources, the resources far off, and
@@ -24,7 +29,7 @@ def cost_accuracy(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "month": month,
-            **{s["template"]: s["points"][i]["mape"] for s in report["series"]},
+            **{s["template"]: _blank(s["points"][i]["mape"]) for s in report["series"]},
         }
         for i, month in enumerate(report["months"])
     ]

@@ -154,3 +154,28 @@ def test_the_page_shows_each_templates_error_and_the_chart(
     assert 'data-chart="chart-data-accuracy"' in html
     assert "cache-db" in html and "logs" not in html.split("accuracy-off")[1]
     assert client_as(alice).get("/monitoring/accuracy/?team=search").status_code == 404
+
+
+def test_the_chart_follows_each_templates_error_over_the_months(
+    checked: dict[str, Any], last_month: date
+) -> None:
+    earlier = accuracy.previous_month(last_month)
+    db = checked["orders-db"]
+    CostAccuracy.objects.create(
+        resource=db,
+        team=db.team,
+        template_slug="rds-postgres",
+        environment_slug="dev",
+        month=earlier,
+        estimated=Decimal("100"),
+        actual=Decimal("80"),
+    )
+    report = accuracy.accuracy_report(CostAccuracy.objects.all(), corrected=False)
+    assert report["months"] == [earlier.strftime("%Y-%m"), last_month.strftime("%Y-%m")]
+    rds = next(s for s in report["series"] if s["template"] == "rds-postgres")
+    assert [p["mape"] for p in rds["points"]] == [
+        25.0,  # |100 − 80| / 80
+        pytest.approx((20 / 120 + 15 / 35) / 2 * 100, abs=0.01),
+    ]
+    s3 = next(s for s in report["series"] if s["template"] == "s3-bucket")
+    assert [p["mape"] for p in s3["points"]] == [None, 0.0]  # no figure that month: a gap
