@@ -188,6 +188,33 @@ DECLARED: tuple[Setting, ...] = (
     Setting("IDP_METRICS_PERIOD_SECONDS", int, 300, "CloudWatch metric period"),
     Setting("IDP_AWS_RETRY_ATTEMPTS", int, 4, "Attempts per AWS call in collections"),
     Setting("IDP_AWS_RETRY_WAIT_MAX", float, 8.0, "Longest wait between AWS attempts, seconds"),
+    # Pricing: the price catalog, its refresh and the accuracy of estimates
+    Setting(
+        "IDP_PRICING_REGION",
+        str,
+        "us-east-1",
+        "Region whose price catalog prices environments of a region that has none",
+    ),
+    Setting(
+        "IDP_PRICING_ENDPOINT",
+        str,
+        "",
+        "Price List Query API endpoint for `refresh_prices`; empty = AWS's own "
+        "(AWS_ENDPOINT_URL is not used: local AWS APIs have no price list)",
+    ),
+    Setting(
+        "IDP_COST_CORRECTION",
+        bool,
+        False,
+        "Correct plan estimates by each template's actual/estimate ratio of past months "
+        "(both figures are shown)",
+    ),
+    Setting(
+        "IDP_COST_ACCURACY_THRESHOLD",
+        float,
+        25.0,
+        "Percent an actual may differ from its estimate before the resource is listed",
+    ),
     # Monitoring in CloudWatch: platform and run logs, dashboards, alarm notifications (SNS)
     Setting(
         "IDP_CLOUDWATCH_LOG_GROUP",

@@ -17,9 +17,12 @@ from .models import (
     AlertChannel,
     Budget,
     Collection,
+    CostAccuracy,
     CostRecord,
     LogShipment,
     MetricSample,
+    Price,
+    PriceCatalog,
     ServiceDashboard,
     TeamTopic,
 )
@@ -105,6 +108,47 @@ class CostRecordAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "date"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class PriceInline(admin.TabularInline):
+    model = Price
+    fields = ("resource_type", "component", "variant", "usd", "unit", "refreshed")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PriceCatalog)
+class PriceCatalogAdmin(admin.ModelAdmin):
+    """Catalog versions, read only: the shipped file and `refresh_prices` make them."""
+
+    list_display = ["region", "source_date", "source", "currency", "created_at"]
+    list_filter = ["region"]
+    readonly_fields = ["region", "currency", "source", "source_date", "assumptions", "created_at"]
+    inlines = [PriceInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CostAccuracy)
+class CostAccuracyAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["month", "resource", "team", "template_slug", "estimated", "actual"]
+    list_filter = ["template_slug", "environment_slug", ("team", TeamListFilter)]
+    raw_id_fields = ["resource"]
+    date_hierarchy = "month"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

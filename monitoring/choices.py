@@ -23,6 +23,7 @@ class CollectionKind(models.TextChoices):
     COSTS = "costs", "Costs"
     ALARMS = "alarms", "Alarms"
     BUDGETS = "budgets", "Budgets"
+    ACCURACY = "accuracy", "Cost accuracy"
 
 
 class ChannelKind(models.TextChoices):
@@ -61,6 +62,11 @@ class AuditAction(models.TextChoices):
     MONITORING_ALARMS_CREATED = "monitoring.alarms_created", "Monitoring alarms created"
     MONITORING_ALARMS_DELETED = "monitoring.alarms_deleted", "Monitoring alarms deleted"
     MONITORING_COSTS_COLLECTED = "monitoring.costs_collected", "Monitoring costs collected"
+    MONITORING_ACCURACY_COLLECTED = (
+        "monitoring.accuracy_collected",
+        "Estimates checked against actuals",
+    )
+    MONITORING_PRICES_REFRESHED = "monitoring.prices_refreshed", "Price catalog refreshed"
     MONITORING_TOPIC_CREATED = "monitoring.topic_created", "Team SNS topic created"
     MONITORING_ALARM_CHANGED = "monitoring.alarm_changed", "Alarm changed state"
     MONITORING_ALARM_ACKNOWLEDGED = "monitoring.alarm_acknowledged", "Alarm acknowledged"

@@ -355,3 +355,87 @@ class ServiceDashboard(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PriceCatalog(models.Model):
+    """One version of the price catalog of a region: list prices per resource type and
+    attribute, with where they came from and when (shipped file or the AWS Price List)."""
+
+    region = models.CharField(max_length=32, db_index=True)
+    currency = models.CharField(max_length=3, default="USD")
+    source = models.CharField(max_length=200, help_text="Where the prices came from")
+    source_date = models.DateField(help_text="The date the prices are valid from")
+    assumptions = models.JSONField(
+        default=dict, blank=True, help_text="Monthly usage assumed for usage-priced types"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["region", "-source_date", "-pk"]
+        get_latest_by = ["source_date", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.region} prices of {self.source_date} ({self.source})"
+
+
+class Price(models.Model):
+    """One list price: a resource type's component (instance hour, GB-month, …) for one
+    variant (an instance class, a storage type; empty when it has none)."""
+
+    catalog = models.ForeignKey(PriceCatalog, on_delete=models.CASCADE, related_name="prices")
+    resource_type = models.CharField(max_length=100)
+    component = models.CharField(max_length=50)
+    variant = models.CharField(max_length=100, blank=True)
+    usd = models.DecimalField(max_digits=14, decimal_places=8)
+    unit = models.CharField(max_length=50, blank=True)
+    refreshed = models.BooleanField(
+        default=False, help_text="Read from the AWS Price List in this version"
+    )
+
+    class Meta:
+        ordering = ["catalog", "resource_type", "component", "variant"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["catalog", "resource_type", "component", "variant"],
+                name="unique_price",
+            )
+        ]
+
+    def __str__(self) -> str:
+        variant = f" {self.variant}" if self.variant else ""
+        return f"{self.resource_type} {self.component}{variant}: {self.usd} per {self.unit}"
+
+
+class CostAccuracy(models.Model):
+    """A resource's estimate against its Cost Explorer actual for one complete month."""
+
+    resource = models.ForeignKey(
+        "provisioning.Resource", on_delete=models.CASCADE, related_name="cost_accuracy"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    template_slug = models.CharField(max_length=100, db_index=True)
+    environment_slug = models.CharField(max_length=63)
+    month = models.DateField(help_text="The first day of the month")
+    estimated = models.DecimalField(max_digits=14, decimal_places=2)
+    actual = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-month", "template_slug", "resource"]
+        verbose_name_plural = "cost accuracy"
+        constraints = [
+            models.UniqueConstraint(fields=["resource", "month"], name="unique_cost_accuracy")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.month:%Y-%m}: {self.estimated} vs {self.actual}"
+
+    @property
+    def error(self) -> Decimal | None:
+        """(estimate − actual) / actual; None when nothing was spent."""
+        if not self.actual:
+            return None
+        return (self.estimated - self.actual) / self.actual

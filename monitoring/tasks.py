@@ -6,7 +6,7 @@ from celery import shared_task
 
 from idp.jobs.retry import RetryPolicy
 
-from .services import alarms, budgets, cloudwatch_logs, costs, dashboards_aws, metrics
+from .services import accuracy, alarms, budgets, cloudwatch_logs, costs, dashboards_aws, metrics
 
 
 # Periodic tasks set both limits: a time limit alone would inherit the run-sized soft limit,
@@ -25,6 +25,14 @@ def collect_costs() -> dict[str, object]:
     collection = costs.collect_costs()
     raised = budgets.evaluate_budgets()
     return {"status": collection.status, "stored": collection.stored, "alerts": len(raised)}
+
+
+@shared_task(name="monitoring.collect_accuracy", time_limit=900, soft_time_limit=870)
+def collect_accuracy() -> dict[str, object]:
+    """Check last month's estimates against Cost Explorer actuals (idempotent: a month
+    already checked is checked again with the same figures)."""
+    collection = accuracy.collect_accuracy()
+    return {"status": collection.status, "stored": collection.stored}
 
 
 @shared_task(name="monitoring.run_collection", time_limit=900, soft_time_limit=870)

@@ -249,8 +249,9 @@ def platform_context(
     estimate: Decimal | None,
     budget: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`input.idp`: who asks for what, where, and what it costs against the budget
-    (`budget`: the team's `budget_context`, when the caller has read it already)."""
+    """`input.idp`: who asks for what, where, and what it costs (the plan's estimate, from
+    its priced cost where there is one) against the budget (`budget`: the team's
+    `budget_context`, when the caller has read it already)."""
     from monitoring.budget import budget_context
 
     requester = resource.requested_by
@@ -264,5 +265,8 @@ def platform_context(
         "requested_by": requester.get_username() if requester else "",
         "destroy": bool(run.is_destroy),
         "estimated_monthly_cost": float(estimate) if estimate is not None else None,
+        # The plan's cost priced from the price catalog (monitoring): before, after, delta,
+        # a line per resource and what it could not price; None when not priced.
+        "cost": run.cost,
         **(budget if budget is not None else budget_context(resource.team)),
     }

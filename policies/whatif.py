@@ -184,6 +184,7 @@ def stored_plans(days: int, scope: dict[str, list[str]]) -> Any:
             "created_at",
             "is_destroy",
             "plan_document",
+            "cost",
             "policy_summary",
             "approval_requirement",
             "template_version__number",

@@ -55,8 +55,8 @@ class GateResult:
     estimated_monthly_cost: Decimal | None = None
 
 
-# A gate looks at the plan's resource, template version, full parameters, and whether the
-# plan destroys the resource (keyword `destroy`).
+# A gate looks at the plan's resource, template version, full parameters, whether the
+# plan destroys the resource (keyword `destroy`) and the plan's priced cost (keyword `cost`).
 PlanGate = Callable[..., GateResult | None]
 _gates: list[PlanGate] = []
 
@@ -175,8 +175,10 @@ class ApprovalPolicy:
         parameters: dict[str, Any],
         *,
         destroy: bool = False,
+        cost: dict[str, Any] | None = None,
     ) -> Requirement:
-        """The environment's floor, raised by the template's policy and by every plan gate."""
+        """The environment's floor, raised by the template's policy and by every plan gate
+        (which also see the plan's `cost` when it was priced)."""
         env = self.environment
         approvals = max(1, env.approvals_required) if env.requires_approval else 0
         reasons = [f"{env.slug} requires {_approvals(approvals)}"] if approvals else []
@@ -194,7 +196,7 @@ class ApprovalPolicy:
             reasons.append(f"the template requires {_approvals(approvals)} in {env.slug}")
         estimate: Decimal | None = None
         for gate in _gates:
-            result = gate(resource, version, parameters, destroy=destroy)
+            result = gate(resource, version, parameters, destroy=destroy, cost=cost)
             if result is None:
                 continue
             if result.estimated_monthly_cost is not None:

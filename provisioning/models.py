@@ -203,6 +203,12 @@ class Run(JobRow):
         blank=True,
         help_text="The policies' results on this plan (counts, results, digest, override)",
     )
+    cost = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The plan's monthly cost priced from the price catalog: before, after, "
+        "delta, a line per resource and what could not be priced",
+    )
     plan_document = models.TextField(
         blank=True,
         help_text="The plan as `show -json`, encrypted: policies are evaluated on it again "

@@ -5,6 +5,10 @@ evaluation). A check gets the plan run, its resource, the plan as `show -json` a
 estimated monthly cost, and answers a JSON-able summary with at least `blocking` (how many
 failures hold the plan) and `digest` (the hash an approval is bound to). Provisioning keeps
 the answer with the plan (`Run.policy_summary`) and never knows what a policy is.
+
+A plan pricer (monitoring registers its price catalog) gets the plan run, its resource
+and the plan, and answers the plan's cost (`Run.cost`): monthly before, after, delta, a
+line per resource and what it could not price.
 """
 
 from __future__ import annotations
@@ -49,6 +53,26 @@ def check_plan(
     merged["overridable"] = bool(overridable) and all(overridable)
     merged["digest"] = summary_digest(merged["results"])
     return merged
+
+
+PlanPricer = Callable[[Any, Any, dict[str, Any]], dict[str, Any] | None]
+
+_pricers: list[PlanPricer] = []
+
+
+def register_plan_pricer(pricer: PlanPricer) -> None:
+    if pricer not in _pricers:
+        _pricers.append(pricer)
+
+
+def price_plan(run: Any, resource: Any, plan: dict[str, Any]) -> dict[str, Any] | None:
+    """The plan's cost from the first pricer that answers; None when none is registered or
+    none could price it (then the template's cost hints are all there is)."""
+    for pricer in _pricers:
+        cost = pricer(run, resource, plan)
+        if cost is not None:
+            return cost
+    return None
 
 
 def summary_digest(results: list[dict[str, Any]]) -> str:

@@ -1,8 +1,10 @@
 """A template's cost estimate: what a resource of a version would cost a month, from the
-template's cost hints alone (the request form shows it; monitoring's budget gate uses it)."""
+template's cost hints alone (the request form shows it before a plan exists; a plan is
+priced from monitoring's price catalog, with the hints' `plan_extras` added)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -24,11 +26,56 @@ def estimate_monthly_cost(version: Any, parameters: dict[str, Any]) -> Decimal |
     """Estimated monthly USD of a resource: fixed part plus per-unit parts of the parameters.
 
     A parameter that is missing falls back to its schema default; unknown keys are ignored.
-    None when the template gives no cost hints.
+    None when the template gives no cost hints. A plan is priced from the price catalog
+    instead (monitoring); these hints price a request before it has a plan.
     """
     hints = getattr(version, "cost_hints", None) or {}
     if not isinstance(hints, dict) or not hints:
         return None
+    return _hint_total(hints, version, parameters)
+
+
+RequestPricer = Callable[[Any, dict[str, Any]], "dict[str, Any] | None"]
+_request_pricers: list[RequestPricer] = []
+
+
+def register_request_pricer(pricer: RequestPricer) -> None:
+    """Register a pricer of requests (monitoring's price catalog, in its `ready()`)."""
+    if pricer not in _request_pricers:
+        _request_pricers.append(pricer)
+
+
+def request_cost(version: Any, parameters: dict[str, Any]) -> dict[str, Any] | None:
+    """What a request of this version would cost before it has a plan, priced from the
+    module's resources with these parameters (a plan's cost shape); None when no pricer is
+    registered or it cannot price the module."""
+    for pricer in _request_pricers:
+        cost = pricer(version, parameters)
+        if cost is not None:
+            return cost
+    return None
+
+
+def plan_extras(version: Any, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    """The module-specific extras a template adds to its plans' cost (`cost_hints.plan_extras`:
+    the same `fixed_monthly_usd` and `per_unit` shape, and a `label`), as one cost line;
+    nothing when the template has none."""
+    hints = getattr(version, "cost_hints", None) or {}
+    extras = hints.get("plan_extras") if isinstance(hints, dict) else None
+    if not isinstance(extras, dict) or not extras:
+        return []
+    label = str(extras.get("label") or "module-specific extras (template.yaml)")
+    return [
+        {
+            "address": "(template extras)",
+            "type": "cost_hints",
+            "monthly": str(_hint_total(extras, version, parameters)),
+            "basis": label,
+        }
+    ]
+
+
+def _hint_total(hints: dict[str, Any], version: Any, parameters: dict[str, Any]) -> Decimal:
     total = decimal_or_none(hints.get("fixed_monthly_usd", 0)) or Decimal("0")
     schema_props = ((getattr(version, "parameters_schema", None) or {}).get("properties")) or {}
     for part in hints.get("per_unit") or []:

@@ -425,6 +425,11 @@ CELERY_BEAT_SCHEDULE["monitoring-collect-costs"] = {
     "task": "monitoring.collect_costs",
     "schedule": _every(3600 * env_int("IDP_COSTS_EVERY_HOURS", 6)),
 }
+CELERY_BEAT_SCHEDULE["monitoring-collect-accuracy"] = {
+    # Last month's estimates against its actuals (Cost Explorer settles within days).
+    "task": "monitoring.collect_accuracy",
+    "schedule": _every(86400),
+}
 CELERY_BEAT_SCHEDULE["monitoring-ship-run-logs"] = {
     # Run logs to CloudWatch Logs (when IDP_CLOUDWATCH_RUN_LOGS): what the nudges missed.
     "task": "monitoring.ship_run_logs",

@@ -42,6 +42,56 @@ class CostSummarySerializer(serializers.Serializer):
     results = CostGroupSerializer(many=True)
 
 
+class CostAccuracyTemplateSerializer(serializers.Serializer):
+    template = serializers.CharField()
+    resource_months = serializers.IntegerField(help_text="Resource-months with an actual")
+    estimated = serializers.CharField(help_text="Sum of their estimates, USD")
+    actual = serializers.CharField(help_text="Sum of their actuals, USD")
+    mape = serializers.FloatField(help_text="Mean absolute percentage error of the estimates")
+    correction = serializers.CharField(
+        required=False, help_text="With the correction on: the factor actual / estimate learned"
+    )
+    corrected_mape = serializers.FloatField(
+        required=False, help_text="With the correction on: the error of corrected estimates"
+    )
+
+
+class CostAccuracyOffSerializer(serializers.Serializer):
+    resource = serializers.JSONField(help_text="{id, name}")
+    team = serializers.CharField()
+    template = serializers.CharField()
+    environment = serializers.CharField()
+    month = serializers.CharField(help_text="YYYY-MM")
+    estimated = serializers.CharField()
+    actual = serializers.CharField()
+    error_percent = serializers.FloatField(help_text="(estimate − actual) / actual × 100")
+
+
+class CostAccuracyPointSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    mape = serializers.FloatField(allow_null=True)
+
+
+class CostAccuracySeriesSerializer(serializers.Serializer):
+    template = serializers.CharField()
+    points = CostAccuracyPointSerializer(many=True)
+
+
+class CostAccuracySerializer(serializers.Serializer):
+    """Estimates checked against Cost Explorer actuals."""
+
+    team = serializers.CharField(allow_null=True)
+    template = serializers.CharField(allow_null=True)
+    threshold_percent = serializers.FloatField(
+        help_text="Resources whose actual is further off than this are listed in `off`"
+    )
+    correction = serializers.BooleanField(help_text="IDP_COST_CORRECTION is on")
+    templates = CostAccuracyTemplateSerializer(many=True)
+    off = CostAccuracyOffSerializer(many=True)
+    months = serializers.ListField(child=serializers.CharField())
+    series = CostAccuracySeriesSerializer(many=True, help_text="MAPE per template and month")
+
+
 class ThresholdSerializer(serializers.Serializer):
     percent = serializers.IntegerField(min_value=1, max_value=1000)
     kind = serializers.ChoiceField(choices=["actual", "forecast"])

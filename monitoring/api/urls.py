@@ -9,6 +9,7 @@ router.register("alert-channels", alarm_views.AlertChannelViewSet, basename="ale
 
 urlpatterns = [
     path("costs/", views.CostView.as_view(), name="costs"),
+    path("costs/accuracy/", views.CostAccuracyView.as_view(), name="cost-accuracy"),
     path("alerts/", views.AlertList.as_view(), name="alert-list"),
     path("alarm-events/", alarm_views.AlarmEventList.as_view(), name="alarm-event-list"),
     path(

@@ -16,13 +16,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from idp.api.fields import query_value
 from idp.api.idempotency import idempotent
 from idp.api.schema import int_param
 from idp.api.views import error_responses, require_team_perm
 from idp.services import Conflict, ServiceError
 
 from ..models import Alert, Budget, CostRecord, MetricSample
-from ..services import budgets, costs
+from ..services import accuracy, budgets, costs
 from ..services.analytics import parse_period, usage
 from . import serializers as s
 from .params import (
@@ -106,6 +107,33 @@ class CostView(APIView):
             "results": rows,
         }
         return Response(s.CostSummarySerializer(data).data)
+
+
+class CostAccuracyView(APIView):
+    @extend_schema(
+        parameters=[
+            TEAM_PARAM,
+            OpenApiParameter("template", str, description="A template's slug"),
+            int_param("months", "Months back, 1 to 36; default 12", maximum=36),
+        ],
+        responses={200: s.CostAccuracySerializer, **error_responses(400, 401)},
+    )
+    def get(self, request: Request) -> Response:
+        """Estimates checked against actuals: the error per template (mean absolute
+        percentage error), the resources more than the threshold off, and the error per
+        template and month; your teams' resources only."""
+        team = team_param(request)
+        template = request.query_params.get("template") or None
+        raw = query_value(request, "months") or "12"
+        if not raw.isdigit() or not 1 <= int(raw) <= 36:
+            raise ServiceError("Give a number of months from 1 to 36.", field="months")
+        qs = accuracy.visible(request.user, team=team, template=template, months=int(raw))
+        data = {
+            "team": team.slug if team else None,
+            "template": template,
+            **accuracy.accuracy_report(qs),
+        }
+        return Response(s.CostAccuracySerializer(data).data)
 
 
 @extend_schema_view(

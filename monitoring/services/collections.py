@@ -37,8 +37,10 @@ def run_queued(collection_id: int) -> Collection | None:
 
 
 def _default(kind: str) -> Callable[[Collection], None]:
-    from . import costs, metrics
+    from . import accuracy, costs, metrics
 
+    if kind == CollectionKind.ACCURACY:
+        return accuracy.collect_accuracy_into
     if kind == CollectionKind.COSTS:
         return costs.collect_costs_into
     if kind == CollectionKind.METRICS:

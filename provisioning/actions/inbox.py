@@ -111,6 +111,8 @@ class InboxItem:
             "plan_counts": self.counts,
             "changed_parameters": self.changed_parameters,
             "estimated_monthly_cost": money(self.estimated_monthly_cost),
+            # The plan's cost priced from its changes: a line per resource (None: not priced).
+            "cost": plan.cost,
             "budget_effect": {
                 "current_monthly_cost": money(self.current_monthly_cost),
                 "monthly_cost_change": money(self.monthly_cost_change),
@@ -330,6 +332,13 @@ def describe(pending: list[Pending]) -> list[InboxItem]:
             if provisioned
             else Decimal(0)
         )
+        change_of_cost = (
+            estimate - current if estimate is not None and current is not None else None
+        )
+        if plan.cost and not plan.cost.get("unpriced"):
+            # Priced before and after from the plan itself: the delta is the plan's own.
+            current = decimal_or_none(plan.cost["monthly_before"])
+            change_of_cost = decimal_or_none(plan.cost["delta"])
         author = plan.created_by or resource.requested_by
         items.append(
             InboxItem(
@@ -341,9 +350,7 @@ def describe(pending: list[Pending]) -> list[InboxItem]:
                 changed_parameters=changed,
                 estimated_monthly_cost=estimate,
                 current_monthly_cost=current,
-                monthly_cost_change=(
-                    estimate - current if estimate is not None and current is not None else None
-                ),
+                monthly_cost_change=change_of_cost,
                 needs_platform_admin=requirement.platform_admin,
                 reasons=list(requirement.reasons),
                 approvals_needed=requirement.approvals,

@@ -20,6 +20,7 @@ from idp.api.views import error_responses
 
 from .. import actions
 from ..actions import inbox
+from .serializers import PlanCostSerializer
 
 
 class _ResourceRefSerializer(serializers.Serializer):
@@ -93,7 +94,12 @@ class ApprovalItemSerializer(serializers.Serializer):
         "resource); values are in the plan run's `changes`",
     )
     estimated_monthly_cost = serializers.CharField(
-        allow_null=True, help_text="USD/month once applied, from the template's cost hints"
+        allow_null=True,
+        help_text="USD/month once applied: the plan's priced cost (the template's cost "
+        "hints where the price catalog cannot price it)",
+    )
+    cost = PlanCostSerializer(
+        allow_null=True, help_text="The plan's cost priced from its changes, line by line"
     )
     budget_effect = _BudgetEffectSerializer()
     policy = _PolicyStatusSerializer(help_text="The policies' results on the plan")

@@ -45,6 +45,40 @@ class ApprovalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CostLineSerializer(serializers.Serializer):
+    address = serializers.CharField()
+    type = serializers.CharField(
+        help_text="The resource type (`cost_hints` for a template's extras)"
+    )
+    action = serializers.CharField(required=False)
+    monthly = serializers.CharField(help_text="Monthly cost after the change")
+    monthly_before = serializers.CharField(required=False)
+    delta = serializers.CharField(required=False)
+    basis = serializers.CharField(help_text="How it was priced: prices, quantities, assumptions")
+
+
+class UnpricedSerializer(serializers.Serializer):
+    address = serializers.CharField()
+    type = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class PlanCostSerializer(serializers.Serializer):
+    """A plan's cost priced from the price catalog (money as strings, two decimals)."""
+
+    monthly_before = serializers.CharField()
+    monthly_after = serializers.CharField()
+    delta = serializers.CharField()
+    currency = serializers.CharField()
+    lines = CostLineSerializer(many=True)
+    unpriced = UnpricedSerializer(many=True, help_text="Resources the catalog cannot price")
+    catalog = serializers.JSONField(help_text="The catalog version: region, source, source date")
+    corrected_monthly_after = serializers.CharField(
+        required=False, help_text="With IDP_COST_CORRECTION: corrected by the template's actuals"
+    )
+    correction = serializers.JSONField(required=False)
+
+
 class RunSerializer(serializers.ModelSerializer):
     """A run without its log or plan file."""
 
@@ -60,6 +94,11 @@ class RunSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
     plan_counts = serializers.SerializerMethodField()
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    cost = PlanCostSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="A plan's monthly cost priced from its changes; null when not priced",
+    )
 
     class Meta:
         model = Run
@@ -76,6 +115,7 @@ class RunSerializer(serializers.ModelSerializer):
             "plan_hash",
             "plan_counts",
             "plan_summary",
+            "cost",
             "error",
             "cancel_requested",
             "created_by",

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from catalog import services
 from catalog.forms import ParametersForm, RequestForm
 from catalog.models import Template, TemplateVersion
-from catalog.services.costs import estimate_monthly_cost
+from catalog.services.costs import estimate_monthly_cost, request_cost
 from idp.form_errors import add_service_error
 from idp.services import ServiceError
 
@@ -42,6 +42,13 @@ def _estimate(version: TemplateVersion, params: dict[str, Any]) -> Decimal | Non
     except Exception:  # the estimate is a hint; the form works without it
         logger.warning("cost estimate failed for %s", version, exc_info=True)
         return None
+
+
+def _priced(version: TemplateVersion, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The request priced from the price catalog when every resource of the module could
+    be priced (else the template's cost hints are the estimate)."""
+    cost = request_cost(version, params)
+    return cost if cost and cost["lines"] and not cost["unpriced"] else None
 
 
 @login_required
@@ -69,6 +76,7 @@ def template_request(request: HttpRequest, slug: str) -> HttpResponse:
             "form": request_form,
             "params_form": params_form,
             "estimate": _estimate(version, _estimate_parameters(params_form)),
+            "priced": _priced(version, _estimate_parameters(params_form)),
             "ttl_environments": request_form.ttl_environments,
             "sensitive_fields": _sensitive_fields(params_form),
         },
@@ -97,19 +105,20 @@ def _sensitive_fields(params_form: ParametersForm) -> str:
 @login_required
 @require_POST
 def template_estimate(request: HttpRequest, slug: str) -> HttpResponse:
-    """The request form's cost estimate for the parameters as they are typed (htmx partial).
-
-    Priced by the same function the platform's budget gate uses."""
+    """The request form's cost estimate for the parameters as they are typed (htmx partial):
+    the module's resources priced from the price catalog as its plan will be, else the
+    template's cost hints (the budget gate's stand-in before a plan)."""
     template = _template(slug)
     try:
         version = services.resolve_version(template.slug, request.GET.get("version") or None)
     except ServiceError:
         return HttpResponse(status=404)
     params_form = ParametersForm(version.parameters_schema, request.POST)
+    values = _estimate_parameters(params_form)
     return render(
         request,
         "catalog/_estimate.html",
-        {"estimate": _estimate(version, _estimate_parameters(params_form))},
+        {"estimate": _estimate(version, values), "priced": _priced(version, values)},
     )
 
 

@@ -120,8 +120,10 @@ def plan_finished(run: Run, outcome: PlanOutcome, inputs: dict[str, Any]) -> Non
     the plan's own `inputs`) and its checks; then the next step (`after_plan`)."""
     with transaction.atomic():
         resource = lock_resource(run.resource_id)
+        # The plan's cost, priced from its changes, is what the gates (budget) decide on.
+        cost = plan_checks.price_plan(run, resource, outcome.plan)
         requirement = ApprovalPolicy.of(resource).requirement(
-            resource, run.template_version, inputs, destroy=run.is_destroy
+            resource, run.template_version, inputs, destroy=run.is_destroy, cost=cost
         )
         held = Run.objects.filter(pk=run.pk).values_list("hold", flat=True).first()
         summary = {**outcome.summary}
@@ -154,6 +156,7 @@ def plan_finished(run: Run, outcome: PlanOutcome, inputs: dict[str, Any]) -> Non
                 "plan_text": outcome.text,
                 "plan_changes": outcome.changes,
                 "approval_requirement": requirement.as_json(),
+                "cost": cost,
             },
         ):
             return

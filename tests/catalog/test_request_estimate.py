@@ -71,3 +71,23 @@ def test_unit_prices_keep_sub_cent_digits(synced: Any, client_as: Any, alice: An
     assert "plus $1.50 per replica-month (<code>replicas</code>)" in example
     s3 = client_as(alice).get("/catalog/templates/s3-bucket/").content.decode()
     assert "plus $0.023 per GB-month" in s3
+
+
+def test_estimate_of_a_module_the_catalog_prices_follows_the_instance_class(
+    synced: Any, client_as: Any, alice: Any
+) -> None:
+    from monitoring.services import pricing
+
+    pricing.seed_shipped("us-east-1")
+    url = "/catalog/templates/rds-postgres/estimate/"
+    client = client_as(alice)
+    small = client.post(
+        url, {"p-instance_class": "db.t4g.micro", "p-allocated_storage_gb": "50"}
+    ).content.decode()
+    large = client.post(
+        url, {"p-instance_class": "db.m7g.large", "p-allocated_storage_gb": "50"}
+    ).content.decode()
+    # 0.016 × 730 h + 50 GB × 0.115 and 0.168 × 730 h + 50 GB × 0.115: the catalog's prices.
+    assert '<strong class="estimate-amount">$17.43</strong>' in small
+    assert '<strong class="estimate-amount">$128.39</strong>' in large
+    assert "price catalog of 2026-11-01" in large and "db.m7g.large" in large

@@ -4,6 +4,7 @@ GET /api/v1/approvals/ (list and item), with the badge count's query budget."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -332,3 +333,55 @@ def test_inbox_approve_refuses_others(
     assert f"Plan run {plan.pk} is no longer the one awaiting approval" in stale
     assert not Approval.objects.exists()
     assert client_as(bob).get(url).status_code == 405
+
+
+PRICED = {
+    "monthly_before": "17.43",
+    "monthly_after": "128.39",
+    "delta": "110.96",
+    "currency": "USD",
+    "lines": [
+        {
+            "address": "aws_db_instance.this",
+            "type": "aws_db_instance",
+            "action": "update",
+            "monthly_before": "17.43",
+            "monthly": "128.39",
+            "delta": "110.96",
+            "basis": "db.m7g.large $0.168/h × 730 h + 50 GB gp3 × $0.115, Single-AZ",
+        },
+        {
+            "address": "aws_security_group.this",
+            "type": "aws_security_group",
+            "action": "no-op",
+            "monthly_before": "0.00",
+            "monthly": "0.00",
+            "delta": "0.00",
+            "basis": "no charge",
+        },
+    ],
+    "unpriced": [],
+    "catalog": {"region": "us-east-1", "source": "shipped", "source_date": "2026-11-01"},
+}
+
+
+def test_the_inbox_shows_the_plans_cost_delta_line_by_line(
+    awaiting_plan, bob, alice, api_as, client_as
+):
+    plan = awaiting_plan(
+        "orders-db",
+        alice,
+        cost=PRICED,
+        approval_requirement={**NEEDS_ONE, "estimated_monthly_cost": "128.39"},
+    )
+    [item] = actions.inbox_items(bob)
+    # The change of cost is the plan's own, priced before and after.
+    assert item.monthly_cost_change == Decimal("110.96")
+    assert item.current_monthly_cost == Decimal("17.43")
+    [body] = assert_ok(api_as(bob).get("/api/v1/approvals/"))["results"]
+    assert body["id"] == plan.pk
+    assert body["cost"]["lines"][0]["basis"].startswith("db.m7g.large")
+    assert body["budget_effect"]["monthly_cost_change"] == "110.96"
+    page = client_as(bob).get(INBOX).content.decode()
+    assert "aws_db_instance.this</code> +$110.96" in page
+    assert "aws_security_group.this</code> +" not in page  # unchanged lines are left out
