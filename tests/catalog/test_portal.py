@@ -16,7 +16,7 @@ from idp.models import AuditEvent
 def test_catalog_page_cards_search_and_category(synced: Any, client_as: Any, alice: Any) -> None:
     client = client_as(alice)
     page = client.get("/catalog/").content.decode()
-    assert "S3 bucket" in page and "Owner: Platform" in page and "Version 1" in page
+    assert "S3 bucket" in page and "Owner: Platform" in page and "Version v1" in page
     assert 'value="messaging"' in page
     page = client.get("/catalog/", {"category": "messaging"}).content.decode()
     assert "SQS queue" in page and "S3 bucket" not in page
