@@ -129,15 +129,16 @@ class InboxItem:
         }
 
 
-# The inbox's order: the window closes `approval_ttl` after the plan finished, soonest first
-# (the order of the partial index `run_decidable_plans_idx`).
-_INBOX_ORDER = (F("finished_at").asc(nulls_last=True), "pk")
+# The inbox's order: riskiest first (`Run.risk`, from the approval rules), then the window
+# closing soonest (it closes `approval_ttl` after the plan finished); the order of the
+# partial index `run_decidable_plans_idx`.
+_INBOX_ORDER = ("-risk", F("finished_at").asc(nulls_last=True), "pk")
 
 
 def awaiting(user: Person) -> QuerySet[Run]:
     """The plans awaiting `user`'s decision (the approval policy's `decidable_plans`, one
-    query however many plans wait), each with its resource, the window closing soonest
-    first. Lazy: a page of it reads only that page."""
+    query however many plans wait), each with its resource, riskiest first (`Run.risk`),
+    then the window closing soonest. Lazy: a page of it reads only that page."""
     return _described(decidable_plans(user)).order_by(*_INBOX_ORDER)
 
 
@@ -356,7 +357,8 @@ def describe(pending: list[Pending]) -> list[InboxItem]:
 
 
 def inbox_items(user: Person) -> list[InboxItem]:
-    """The plans awaiting `user`'s decision, described (the window closing soonest first)."""
+    """The plans awaiting `user`'s decision, described (riskiest first, then the window
+    closing soonest)."""
     return describe(pending(awaiting(user)))
 
 

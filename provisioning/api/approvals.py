@@ -123,7 +123,7 @@ PLAN_RUN_ID = OpenApiParameter(
 )
 class ApprovalViewSet(viewsets.GenericViewSet):
     """Plans awaiting your decision, per the approval policy: your teams' plans you may
-    approve (never your own), the window closing soonest first."""
+    approve (never your own), riskiest first, then the window closing soonest."""
 
     serializer_class = ApprovalItemSerializer
     filter_backends: list[Any] = []
