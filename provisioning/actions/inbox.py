@@ -67,6 +67,9 @@ class InboxItem:
     approved_by: list[str]
     planned_at: datetime | None
     closes_at: datetime | None
+    role: str = ""  # "admin": one approver must be an admin of the team
+    summary: str = ""  # "2 approvals, one an admin"
+    risk: int = 0
 
     @property
     def plan_run(self) -> int:
@@ -122,6 +125,10 @@ class InboxItem:
                 "needed": self.approvals_needed,
                 "given": self.approvals_given,
                 "approved_by": self.approved_by,
+                "role": self.role,
+                "summary": self.summary,
+                "reasons": self.reasons,
+                "risk": self.risk,
             },
             "plan_created_at": plan.created_at,
             "planned_at": self.planned_at,
@@ -349,6 +356,9 @@ def describe(pending: list[Pending]) -> list[InboxItem]:
                 reasons=list(requirement.reasons),
                 approvals_needed=requirement.approvals,
                 approved_by=[a.decided_by.get_username() for a in given if a.decided_by],
+                role=requirement.role,
+                summary=requirement.summary,
+                risk=plan.risk,
                 planned_at=plan.finished_at,
                 closes_at=plan_expiry(plan),
             )
