@@ -266,3 +266,28 @@ def test_rules_only_add_and_auto_approval_needs_nothing_against_it() -> None:
     assert raise_by_rules(floor, both, blockers=[]).approvals == 2
     # Nothing to approve (a dev plan): nothing to auto-approve either.
     assert raise_by_rules(Requirement(), allowed, blockers=[]).auto_approved_by == ""
+
+
+def test_test_policy_shows_what_an_approval_rule_asks_for() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(
+        "test_policy",
+        str(RULES / "stateful_changes.rego"),
+        str(PLANS / "rds_replace.json"),
+        context=json.dumps({"environment": "prod", "production": True}),
+        stdout=out,
+    )
+    assert "REQUIRE  2 approval(s), one admin: replaces aws_db_instance.main" in out.getvalue()
+    out = StringIO()
+    call_command(
+        "test_policy",
+        str(RULES / "noop_and_tags.rego"),
+        str(PLANS / "noop.json"),
+        context=json.dumps({"environment": "prod", "production": True}),
+        stdout=out,
+    )
+    assert "AUTO     auto-approve: the plan changes no resource" in out.getvalue()
