@@ -290,28 +290,32 @@ def test_e2e_a_noop_change_applies_without_a_human_only_where_allowed(
             },
         )
         pks[env] = assert_ok(body, 201)["id"]
+    # One thing at a time on the worker: SQLite (`make run`) takes one writer at a time.
+    for env, pk in pks.items():
+        wait_for(lambda pk=pk: settled(pk, "awaiting_approval", "failed"), f"the {env} plan")
     for env, pk in pks.items():
         # Creating is never auto-approved: bob approves the first apply.
-        wait_for(lambda pk=pk: settled(pk, "awaiting_approval", "failed"), f"the {env} plan")
         assert_ok(bob_api.post(f"/api/v1/resources/{pk}/approve/", {}))
         wait_for(lambda pk=pk: settled(pk, "provisioned", "failed"), f"the {env} apply")
 
     # alice rotates the token: Terraform changes no resource, only an output.
-    for pk in pks.values():
-        assert_ok(
-            alice_api.patch(
-                f"/api/v1/resources/{pk}/", {"parameters": {"message": "one", "token": "2nd"}}
-            ),
-            202,
-        )
     allowed, refused = pks["prod"], pks["prod-eu"]
-    wait_for(lambda: settled(refused, "awaiting_approval", "failed"), "the prod-eu change")
+    change = {"parameters": {"message": "one", "token": "2nd"}}
+    assert_ok(alice_api.patch(f"/api/v1/resources/{allowed}/", change), 202)
     wait_for(
         lambda: (
             settled(allowed, "provisioned", "failed")
             and Run.objects.filter(resource_id=allowed, kind=RunKind.APPLY).count() == 2
         ),
         "the prod change",
+    )
+    assert_ok(alice_api.patch(f"/api/v1/resources/{refused}/", change), 202)
+    wait_for(
+        lambda: (
+            settled(refused, "awaiting_approval", "failed")
+            and Run.objects.filter(resource_id=refused, kind=RunKind.PLAN).count() == 2
+        ),
+        "the prod-eu change",
     )
     assert Resource.objects.get(pk=allowed).status == ResourceStatus.PROVISIONED
     plan = Run.objects.filter(resource_id=allowed, kind=RunKind.PLAN).latest("pk")
