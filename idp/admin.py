@@ -133,6 +133,7 @@ ENVIRONMENT_FIELDS = [
     "is_production",
     "approver_role",
     "over_budget_platform_admin",
+    "auto_approve_allowed",
     "members_may_destroy",
     "auto_reconcile_drift",
     "state_locking",

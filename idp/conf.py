@@ -135,6 +135,13 @@ DECLARED: tuple[Setting, ...] = (
         90,
         "Days a plan's JSON is kept (encrypted) for re-evaluation and policy what-ifs",
     ),
+    Setting(
+        "IDP_APPROVAL_COST_SHARE",
+        float,
+        0.5,
+        "Share of a team's remaining monthly budget a plan's cost increase may take before "
+        "the approval rules ask for a team admin",
+    ),
     PORT,
     Setting(
         "IDP_SITE_URL",

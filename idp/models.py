@@ -127,6 +127,10 @@ class Environment(models.Model):
         default=True,
         help_text="A plan that takes its team over budget needs a platform admin's approval",
     )
+    auto_approve_allowed = models.BooleanField(
+        default=False,
+        help_text="Approval rules may auto-approve plans here (never a destroy or a replacement)",
+    )
     members_may_destroy = models.BooleanField(
         default=False,
         help_text="Members (not only maintainers) may destroy their team's resources here",

@@ -105,13 +105,16 @@ def budget_gate(
     estimate = plan_estimate(cost, estimate_monthly_cost(version, parameters))
     environment = getattr(resource, "environment", None)
     admin_over_budget = environment is None or environment.over_budget_platform_admin
-    if admin_over_budget and needs_admin_approval(resource.team, estimate):
+    over = needs_admin_approval(resource.team, estimate)
+    if admin_over_budget and over:
         return GateResult(
             platform_admin=True,
             reason=f"its estimate (${estimate}/month) takes {resource.team.slug} over its budget",
             estimated_monthly_cost=estimate,
+            over_budget=True,
         )
-    return GateResult(estimated_monthly_cost=estimate)
+    # Over budget without a platform admin still rules out auto-approval.
+    return GateResult(estimated_monthly_cost=estimate, over_budget=over)
 
 
 def budget_context(team: Any) -> dict[str, Any]:

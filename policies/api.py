@@ -70,6 +70,7 @@ class PolicySerializer(serializers.ModelSerializer):
         model = Policy
         fields = [
             "slug",
+            "kind",
             "title",
             "description",
             "enforcement",
@@ -125,7 +126,7 @@ class PolicyViewSet(viewsets.ReadOnlyModelViewSet):
 
     lookup_field = "slug"
     lookup_value_regex = "[A-Za-z0-9_-]+"
-    filterset_fields = ["enforcement"]
+    filterset_fields = ["enforcement", "kind"]
     search_fields = ["slug", "title", "description"]
     ordering_fields = ["slug", "title", "enforcement"]
     ordering = ["slug"]

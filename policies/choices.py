@@ -12,6 +12,14 @@ class Enforcement(models.TextChoices):
 BLOCKING = (Enforcement.MANDATORY, Enforcement.OVERRIDABLE)
 
 
+class PolicyKind(models.TextChoices):
+    """What a Rego file answers: deny/warn on a plan, or what a plan needs to be approved
+    (an approval rule: its package sits under `<namespace>.approval`)."""
+
+    POLICY = "policy", "Policy (deny, warn)"
+    APPROVAL = "approval", "Approval rule (require, auto_approve)"
+
+
 class Level(models.TextChoices):
     """One result of one policy on one plan."""
 

@@ -27,7 +27,18 @@ def check_plan(
     return report.as_json()
 
 
+def approval_rules(
+    run: Run, resource: Resource, plan: dict[str, Any], checks: dict[str, Any], requirement: Any
+) -> Any:
+    """The approval rules in force on the plan (`policies.approval_rules`)."""
+    from .approval_rules import answer_for_plan
+
+    return answer_for_plan(run, resource, plan, checks, requirement)
+
+
 def register() -> None:
+    from provisioning.approval_policy import register_approval_rules
     from provisioning.plan_checks import register_plan_check
 
     register_plan_check(check_plan)
+    register_approval_rules(approval_rules)

@@ -11,6 +11,10 @@ the format OPA and conftest already read and ignore where they don't use it):
     #   templates: [s3-bucket]
     #   teams: []
     package idp.s3_buckets
+
+An approval rule is the same kind of file whose package sits under `<namespace>.approval`
+(`package idp.approval.stateful_changes`): it answers `require` and `auto_approve` instead
+of `deny` and `warn` (`policies.approval_rules`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import yaml
 
 from idp.conf import setting
 
-from .choices import Enforcement
+from .choices import Enforcement, PolicyKind
 from .engine import PolicyError, compile_module
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "rego"
@@ -48,6 +52,23 @@ class ParsedPolicy:
     origin: str
     changelog: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = PolicyKind.POLICY
+
+
+def kind_of(package: str) -> str:
+    """An approval rule's package sits under `<namespace>.approval`; any other is a policy."""
+    prefix = setting("IDP_POLICY_NAMESPACE") + ".approval"
+    return (
+        PolicyKind.APPROVAL
+        if package == prefix or package.startswith(prefix + ".")
+        else PolicyKind.POLICY
+    )
+
+
+def kind_of_source(source: str) -> str:
+    """`kind_of` the file's package line (a file that does not load still has a kind)."""
+    match = _PACKAGE.search(source)
+    return kind_of(match.group(1)) if match else PolicyKind.POLICY
 
 
 def policy_dirs() -> list[tuple[str, Path]]:
@@ -150,4 +171,5 @@ def parse_source(
         path=path or name,
         origin=origin,
         changelog=str(custom.get("changelog") or "").strip(),
+        kind=kind_of(package),
     )

@@ -6,7 +6,7 @@ from django.urls import reverse
 from idp.models import Team
 from idp.rbac import TeamOwnedQuerySet
 
-from .choices import Enforcement, Level, Rule
+from .choices import Enforcement, Level, PolicyKind, Rule
 
 
 class Policy(models.Model):
@@ -14,6 +14,12 @@ class Policy(models.Model):
 
     slug = models.SlugField(max_length=100, unique=True)
     package = models.CharField(max_length=200)
+    kind = models.CharField(
+        max_length=10,
+        choices=PolicyKind.choices,
+        default=PolicyKind.POLICY,
+        help_text="A deny/warn policy, or an approval rule (package under <namespace>.approval)",
+    )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     enforcement = models.CharField(

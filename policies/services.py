@@ -14,9 +14,9 @@ from idp.actors import Person
 from provisioning.models import Resource, Run
 from provisioning.plan_checks import summary_digest
 
-from .choices import BLOCKING, AuditAction, Enforcement, Level
+from .choices import BLOCKING, AuditAction, Enforcement, Level, PolicyKind
 from .engine import Finding, PolicyError, Source, evaluate_all
-from .loader import ParsedPolicy, parse_policy, policy_dirs, policy_files
+from .loader import ParsedPolicy, kind_of_source, parse_policy, policy_dirs, policy_files
 from .models import Policy, PolicyResult, PolicyVersion
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def _store(parsed: ParsedPolicy, *, actor: Person | None) -> bool:
         )
     fields = {
         "package": parsed.package,
+        "kind": parsed.kind,
         "title": parsed.title[:200],
         "description": parsed.description,
         "enforcement": parsed.enforcement,
@@ -84,13 +85,17 @@ def _store(parsed: ParsedPolicy, *, actor: Person | None) -> bool:
     return is_new
 
 
-def _record_failure(slug: str, path: str, origin: str, error: str, *, actor: Person | None) -> None:
+def _record_failure(
+    slug: str, path: str, origin: str, error: str, *, actor: Person | None, kind: str
+) -> None:
     """A policy that does not load stays listed with its error, and fails the plans in its
-    scope (last known scope and enforcement): never silently skipped."""
+    scope (last known scope and enforcement): never silently skipped. An approval rule that
+    does not load asks a person to decide on the plans in its scope."""
     policy, created = Policy.objects.get_or_create(
         slug=slug[:100],
         defaults={
             "package": "",
+            "kind": kind,
             "title": slug,
             "enforcement": Enforcement.MANDATORY,
             "origin": origin,
@@ -120,9 +125,18 @@ def sync_policies(*, actor: Person | None = None) -> SyncReport:
                 parsed = parse_policy(path, origin=origin, root=folder)
             except PolicyError as error:
                 report.failed[slug] = str(error)
+                try:
+                    kind = kind_of_source(path.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError):
+                    kind = PolicyKind.POLICY
                 with transaction.atomic():
                     _record_failure(
-                        slug, str(path.relative_to(folder)), origin, str(error), actor=actor
+                        slug,
+                        str(path.relative_to(folder)),
+                        origin,
+                        str(error),
+                        actor=actor,
+                        kind=kind,
                     )
                 continue
             with transaction.atomic():
@@ -185,11 +199,16 @@ class PolicyReport:
         }
 
 
-def applicable(*, environment: str, template: str, team: str) -> list[Policy]:
-    """The policies that judge a plan of `template` for `team` in `environment`."""
+def applicable(
+    *, environment: str, template: str, team: str, kind: str = PolicyKind.POLICY
+) -> list[Policy]:
+    """The policies (or, with `kind`, the approval rules) that judge a plan of `template`
+    for `team` in `environment`."""
     return [
         policy
-        for policy in Policy.objects.filter(removed=False).select_related("current_version")
+        for policy in Policy.objects.filter(removed=False, kind=kind).select_related(
+            "current_version"
+        )
         if policy.applies_to(environment=environment, template=template, team=team)
     ]
 

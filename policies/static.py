@@ -17,7 +17,7 @@ from typing import Any
 import hcl2
 import yaml
 
-from .choices import BLOCKING, Level
+from .choices import BLOCKING, Level, PolicyKind
 from .engine import evaluate
 from .loader import ParsedPolicy
 
@@ -133,6 +133,8 @@ def check_modules(modules_dir: Path, policies: list[ParsedPolicy]) -> list[Stati
                 "static": True,
             }
             for policy in policies:
+                if policy.kind != PolicyKind.POLICY:
+                    continue  # approval rules judge plans, never a module's HCL
                 scope = policy.scope
                 if scope["environments"] and environment not in scope["environments"]:
                     continue

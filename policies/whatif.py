@@ -26,7 +26,7 @@ from idp.crypto import decrypt_json
 from provisioning.choices import RunKind, RunStatus
 from provisioning.models import Run
 
-from .choices import BLOCKING, Enforcement, Level
+from .choices import BLOCKING, Enforcement, Level, PolicyKind
 from .engine import PolicyError, Source, describe_rego_error, query
 from .engine import _findings as findings_of
 from .loader import ParsedPolicy, parse_source
@@ -127,7 +127,14 @@ def parse_draft(source: str, name: str = "draft.rego") -> ParsedPolicy:
     slug = name.rsplit("/", 1)[-1].removesuffix(".rego")
     if slug == "draft" or not slug:
         slug = "draft"
-    return parse_source(slug, name, source, origin="draft")
+    draft = parse_source(slug, name, source, origin="draft")
+    if draft.kind == PolicyKind.APPROVAL:
+        # Replayed as deny/warn it would pass every plan: a wrong answer, so none.
+        raise PolicyError(
+            f"{name}: an approval rule (package {draft.package}) is not replayed here yet; "
+            "this what-if replays deny and warn policies"
+        )
+    return draft
 
 
 def _interpreter(draft: ParsedPolicy) -> Interpreter:

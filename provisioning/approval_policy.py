@@ -9,6 +9,7 @@ Every surface (portal, API, Django admin, CLI, `manage.py`) and `allowed_actions
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -34,11 +35,12 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from idp.choices import PLATFORM_ADMIN_GROUP
+from idp.choices import PLATFORM_ADMIN_GROUP, Role
 from idp.conf import setting
 from idp.db import JSONArrayHas
 from idp.models import Environment, ServiceAccount
 from idp.rbac import has_team_perm, is_platform_admin, restriction_refusal, team_ids
+from idp.scopes import APPROVE
 
 from .choices import ApprovalDecision, ResourceStatus, RunKind, RunStatus
 from .models import Approval, Resource, Run
@@ -53,6 +55,7 @@ class GateResult:
     platform_admin: bool = False
     reason: str = ""
     estimated_monthly_cost: Decimal | None = None
+    over_budget: bool = False  # the plan takes its team over budget (no auto-approval then)
 
 
 # A gate looks at the plan's resource, template version, full parameters, whether the
@@ -67,6 +70,12 @@ def register_plan_gate(gate: PlanGate) -> None:
         _gates.append(gate)
 
 
+# The role one approver must hold, from least to most: a rule may only raise it.
+TEAM_ADMIN = "admin"
+PLATFORM_ADMIN = "platform_admin"
+RULE_ROLES = ("maintainer", TEAM_ADMIN, PLATFORM_ADMIN)
+
+
 @dataclass(frozen=True)
 class Requirement:
     """What a plan needs before it may be applied; stored with the plan (bound to it)."""
@@ -75,15 +84,42 @@ class Requirement:
     platform_admin: bool = False  # at least one approver must be a platform admin
     reasons: tuple[str, ...] = field(default_factory=tuple)
     estimated_monthly_cost: str | None = None
+    role: str = ""  # "admin": at least one approver must be an admin of the team
+    auto_approved_by: str = ""  # the approval rule that approved the plan (no person did)
+    rules: tuple[str, ...] = field(default_factory=tuple)  # approval rules that added to it
+    risk: int = 0  # higher first in the inbox
+    over_budget: bool = False
 
     @property
     def needed(self) -> bool:
         return self.approvals > 0
 
+    @property
+    def summary(self) -> str:
+        """The requirement in a few words: "2 approvals, one an admin"."""
+        if self.auto_approved_by:
+            return f"auto-approved by rule {self.auto_approved_by}"
+        if not self.needed:
+            return "no approval needed"
+        who = (
+            "a platform admin"
+            if self.platform_admin
+            else "an admin of the team"
+            if self.role == TEAM_ADMIN
+            else ""
+        )
+        if not who:
+            return _approvals(self.approvals)
+        if self.approvals == 1:
+            return f"1 approval, by {who}"
+        return f"{_approvals(self.approvals)}, one {who.removesuffix(' of the team')}"
+
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["reasons"] = list(self.reasons)
+        data["rules"] = list(self.rules)
         data["needed"] = self.needed
+        data["summary"] = self.summary
         return data
 
     @classmethod
@@ -94,7 +130,133 @@ class Requirement:
             platform_admin=bool(data.get("platform_admin")),
             reasons=tuple(data.get("reasons") or ()),
             estimated_monthly_cost=data.get("estimated_monthly_cost"),
+            role=str(data.get("role") or ""),
+            auto_approved_by=str(data.get("auto_approved_by") or ""),
+            rules=tuple(data.get("rules") or ()),
+            risk=int(data.get("risk") or 0),
+            over_budget=bool(data.get("over_budget")),
         )
+
+
+# --- approval rules: Rego on the plan that adds to the requirement, or auto-approves --------
+
+
+@dataclass(frozen=True)
+class RuleRequirement:
+    """What one approval rule asks of a plan, and why."""
+
+    rule: str  # the rule's slug
+    approvals: int = 1
+    role: str = ""  # "", maintainer, admin or platform_admin
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RulesAnswer:
+    """Every approval rule's answer on one plan (the policies app evaluates them)."""
+
+    requirements: tuple[RuleRequirement, ...] = ()
+    auto_approve: tuple[tuple[str, str], ...] = ()  # (rule, reason)
+    errors: tuple[tuple[str, str], ...] = ()  # (rule, message): a broken rule
+    context: dict[str, Any] = field(default_factory=dict)  # facts the rules were given
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "requirements": [asdict(r) for r in self.requirements],
+            "auto_approve": [{"rule": r, "reason": m} for r, m in self.auto_approve],
+            "errors": [{"rule": r, "message": m} for r, m in self.errors],
+        }
+
+
+# The approval rules' evaluator: (plan run, resource, plan `show -json`, the plan's check
+# summary, the requirement so far) -> RulesAnswer. Registered by the policies app.
+PlanRules = Callable[[Run, Resource, dict[str, Any], dict[str, Any], Requirement], RulesAnswer]
+_rule_evaluators: list[PlanRules] = []
+
+
+def register_approval_rules(evaluator: PlanRules) -> None:
+    """Register the approval rules' evaluator (an app's `ready()`); asked for every plan."""
+    if evaluator not in _rule_evaluators:
+        _rule_evaluators.append(evaluator)
+
+
+def destroyed_or_replaced(plan: dict[str, Any]) -> list[str]:
+    """Addresses a plan (`show -json`) deletes or replaces."""
+    return [
+        str(rc.get("address", ""))
+        for rc in plan.get("resource_changes") or []
+        if "delete" in ((rc.get("change") or {}).get("actions") or [])
+    ]
+
+
+def raise_by_rules(
+    requirement: Requirement, answer: RulesAnswer, *, blockers: list[str]
+) -> Requirement:
+    """The requirement after the approval rules: each rule only adds (approvals, a role, a
+    platform admin), with its reason; a rule that cannot be evaluated adds one approval at
+    least. Auto-approval lowers a needed requirement to none only when a rule allows it,
+    no rule adds anything, none is broken and nothing blocks it (`blockers`: why not).
+    Pure: the what-if of a draft rule calls it on a stored plan's answer."""
+    approvals, role, platform_admin = (
+        requirement.approvals,
+        requirement.role,
+        requirement.platform_admin,
+    )
+    reasons = list(requirement.reasons)
+    rules: list[str] = list(requirement.rules)
+    for rule, _message in answer.errors:
+        approvals = max(approvals, 1)
+        reasons.append(f"approval rule {rule} could not be evaluated, so a person decides")
+        rules.append(rule)
+    for wanted in answer.requirements:
+        approvals = max(approvals, min(max(wanted.approvals, 1), MAX_APPROVALS))
+        if wanted.role == PLATFORM_ADMIN:
+            platform_admin = True
+        elif wanted.role == TEAM_ADMIN:
+            role = TEAM_ADMIN
+        reasons.append(f"{wanted.reason} (rule {wanted.rule})" if wanted.reason else wanted.rule)
+        if wanted.rule not in rules:
+            rules.append(wanted.rule)
+    raised = dataclasses.replace(
+        requirement,
+        approvals=approvals,
+        role=role,
+        platform_admin=platform_admin,
+        reasons=tuple(reasons),
+        rules=tuple(rules),
+    )
+    if (
+        requirement.needed
+        and answer.auto_approve
+        and not answer.requirements
+        and not answer.errors
+        and not blockers
+    ):
+        rule, reason = sorted(answer.auto_approve)[0]
+        raised = dataclasses.replace(
+            raised,
+            approvals=0,
+            role="",
+            auto_approved_by=rule,
+            reasons=(f"auto-approved by rule {rule}: {reason}",),
+            rules=(*rules, rule) if rule not in rules else tuple(rules),
+        )
+    return dataclasses.replace(raised, risk=risk_of(raised, answer))
+
+
+def risk_of(requirement: Requirement, answer: RulesAnswer | None = None) -> int:
+    """How much a plan's review matters, for the inbox's order: the approvals and roles it
+    needs, and how many rules asked for them."""
+    if not requirement.needed:
+        return 0
+    rules = len(answer.requirements) if answer is not None else len(requirement.rules)
+    return min(
+        requirement.approvals * 10
+        + (25 if requirement.role == TEAM_ADMIN else 0)
+        + (40 if requirement.platform_admin else 0)
+        + 5 * rules,
+        32767,
+    )
 
 
 def _approvals(count: int) -> str:
@@ -132,6 +294,7 @@ def approval_rules() -> list[dict[str, Any]]:
                 + " of the owning team, or a platform admin",
                 "approver_role": env.approver_role,
                 "over_budget_platform_admin": env.over_budget_platform_admin,
+                "auto_approve_allowed": env.auto_approve_allowed,
                 "ineligible": "everyone who touched the pending change (four eyes)",
                 "templates": overrides,
             }
@@ -141,6 +304,39 @@ def approval_rules() -> list[dict[str, Any]]:
 
 def approval_ttl() -> timedelta:
     return timedelta(hours=setting("IDP_APPROVAL_TTL_HOURS"))
+
+
+def team_admin(user: Any, team: Any) -> bool:
+    """Whether `user` is an admin of `team` or a platform admin (a rule's "admin" role)."""
+    return user is not None and has_team_perm(user, team, APPROVER_PERMISSIONS[TEAM_ADMIN])
+
+
+def _authors(run: Run) -> set[int]:
+    ids = {int(a) for a in run.authors or []}
+    if run.created_by_id:
+        ids.add(run.created_by_id)
+    return ids
+
+
+def _service_accounts(user_ids: set[int]) -> list[ServiceAccount]:
+    return list(
+        ServiceAccount.objects.filter(user_id__in=user_ids).select_related("user").order_by("pk")
+    )
+
+
+def account_may_approve(account: ServiceAccount) -> bool:
+    """Whether a service account holds the `approve` scope on a live token or workload
+    identity binding: only then may its changes be auto-approved (it still never approves)."""
+    from idp.models import APIToken, WorkloadIdentityBinding
+
+    now = timezone.now()
+    tokens = APIToken.objects.filter(user_id=account.user_id, revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    if any(APPROVE in (t or []) for t in tokens.values_list("scopes", flat=True)):
+        return True
+    bindings = WorkloadIdentityBinding.objects.filter(service_account=account)
+    return any(APPROVE in (s or []) for s in bindings.values_list("scopes", flat=True))
 
 
 def break_glass_refusal(user: Any) -> str | None:
@@ -195,12 +391,14 @@ class ApprovalPolicy:
             approvals = min(wanted, MAX_APPROVALS)
             reasons.append(f"the template requires {_approvals(approvals)} in {env.slug}")
         estimate: Decimal | None = None
+        over_budget = False
         for gate in _gates:
             result = gate(resource, version, parameters, destroy=destroy, cost=cost)
             if result is None:
                 continue
             if result.estimated_monthly_cost is not None:
                 estimate = result.estimated_monthly_cost
+            over_budget = over_budget or result.over_budget
             if result.platform_admin:
                 approvals = max(approvals, 1)
                 platform_admin = True
@@ -210,7 +408,62 @@ class ApprovalPolicy:
             platform_admin=platform_admin,
             reasons=tuple(reasons),
             estimated_monthly_cost=str(estimate) if estimate is not None else None,
+            over_budget=over_budget,
         )
+
+    def auto_approval_blockers(
+        self,
+        resource: Resource,
+        run: Run,
+        plan: dict[str, Any],
+        checks: dict[str, Any],
+        requirement: Requirement,
+    ) -> list[str]:
+        """Why no rule may auto-approve this plan (empty: a rule may). The environment must
+        allow it; never a plan that destroys or replaces anything, is over budget, has a
+        policy failure or warning, needs a platform admin already, or was touched by a
+        service account that lacks the `approve` scope."""
+        env = self.environment
+        blockers = []
+        if not env.auto_approve_allowed:
+            blockers.append(f"{env.slug} does not allow auto-approval")
+        gone = destroyed_or_replaced(plan)
+        if run.is_destroy or gone:
+            blockers.append("it destroys or replaces " + (", ".join(gone[:3]) or "the resource"))
+        if requirement.over_budget:
+            blockers.append(f"it takes {resource.team.slug} over its budget")
+        if int(checks.get("failures") or 0) or int(checks.get("warnings") or 0):
+            blockers.append("a policy fails or warns on it")
+        if requirement.platform_admin:
+            blockers.append("it needs a platform admin's approval")
+        for account in _service_accounts(self.touchers(resource) | _authors(run)):
+            if not account_may_approve(account):
+                blockers.append(f"service account {account.username} touched it")
+        return blockers
+
+    def after_rules(
+        self,
+        resource: Resource,
+        run: Run,
+        plan: dict[str, Any],
+        checks: dict[str, Any],
+        requirement: Requirement,
+    ) -> tuple[Requirement, RulesAnswer]:
+        """The requirement raised (or auto-approved) by the approval rules on this plan."""
+        answers = [e(run, resource, plan, checks, requirement) for e in _rule_evaluators]
+        answer = RulesAnswer(
+            requirements=tuple(r for a in answers for r in a.requirements),
+            auto_approve=tuple(r for a in answers for r in a.auto_approve),
+            errors=tuple(r for a in answers for r in a.errors),
+        )
+        if not (answer.requirements or answer.auto_approve or answer.errors):
+            return dataclasses.replace(requirement, risk=risk_of(requirement)), answer
+        blockers = (
+            self.auto_approval_blockers(resource, run, plan, checks, requirement)
+            if answer.auto_approve
+            else []
+        )
+        return raise_by_rules(requirement, answer, blockers=blockers), answer
 
     # --- who may decide --------------------------------------------------------------
 
@@ -305,6 +558,14 @@ class ApprovalPolicy:
             if not admin_given and requirement.approvals - len(given) <= 1:
                 reason = "; ".join(requirement.reasons) or "this plan"
                 return f"Only a platform admin may decide on this plan ({reason})"
+        if requirement.role == TEAM_ADMIN and not team_admin(user, resource.team):
+            admin_given = any(team_admin(a.decided_by, resource.team) for a in given)
+            if not admin_given and requirement.approvals - len(given) <= 1:
+                reason = "; ".join(requirement.reasons) or "this plan"
+                return (
+                    f"The last approval this plan needs must come from an admin of "
+                    f"{resource.team.slug} or a platform admin ({reason})"
+                )
         return None
 
     def satisfied(self, plan: Run) -> bool:
@@ -319,8 +580,12 @@ class ApprovalPolicy:
         counted = [a for a in given if a.decided_by_id not in touchers]
         if len({a.decided_by_id for a in counted}) < requirement.approvals:
             return False
-        if requirement.platform_admin:
-            return any(a.decided_by and is_platform_admin(a.decided_by) for a in counted)
+        if requirement.platform_admin and not any(
+            a.decided_by and is_platform_admin(a.decided_by) for a in counted
+        ):
+            return False
+        if requirement.role == TEAM_ADMIN:
+            return any(team_admin(a.decided_by, plan.resource.team) for a in counted)
         return True
 
     def progress(self, plan: Run | None) -> dict[str, Any]:
@@ -436,6 +701,27 @@ def decidable_plans(user: Any) -> QuerySet[Run]:
         plans = plans.annotate(_needs_admin=needs_admin, _gap=needed - given).exclude(
             Q(_needs_admin=True) & ~Exists(by_admin) & Q(_gap__lte=1)
         )
+        # An approval rule's "admin" role: the last approval needed comes from an admin of
+        # the team (or a platform admin) unless one approved already.
+        by_team_admin = valid.filter(
+            Q(decided_by__is_superuser=True)
+            | Q(decided_by__groups__name=PLATFORM_ADMIN_GROUP)
+            | Q(
+                decided_by__memberships__team_id=OuterRef("resource__team_id"),
+                decided_by__memberships__role=Role.ADMIN,
+            )
+        )
+        # A missing key reads as "" (as `Requirement.from_json`), never as SQL's NULL.
+        needs_team_admin = Case(
+            When(approval_requirement__role=TEAM_ADMIN, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+        held = Q(_needs_team_admin=True) & ~Exists(by_team_admin) & Q(_gap__lte=1)
+        admin_of = team_ids(user, APPROVER_PERMISSIONS[TEAM_ADMIN]) or []
+        if admin_of:
+            held &= ~Q(resource__team_id__in=admin_of)
+        plans = plans.annotate(_needs_team_admin=needs_team_admin).exclude(held)
     return plans
 
 

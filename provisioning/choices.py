@@ -90,6 +90,7 @@ class AuditAction(models.TextChoices):
     UNARCHIVED = "resource.unarchived", "Unarchived"
     ACCESS_CHANGED = "resource.access_changed", "Access changed (restriction or sharing)"
     APPROVAL_RECORDED = "resource.approval_recorded", "Approval recorded"
+    AUTO_APPROVED = "resource.auto_approved", "Auto-approved by an approval rule"
     PROPOSAL_DISCARDED = "resource.proposal_discarded", "Proposed change discarded"
     UNLOCKED = "resource.unlocked", "Unlocked"
     DRIFT_CHECK_QUEUED = "resource.drift_check_queued", "Drift check queued"

@@ -173,6 +173,9 @@ class Run(JobRow):
     approval_requirement = models.JSONField(
         default=dict, blank=True, help_text="What this plan needs before it may be applied"
     )
+    risk = models.PositiveSmallIntegerField(
+        default=0, help_text="How much the plan's review matters (approval rules); inbox order"
+    )
     hold = models.CharField(
         max_length=10,
         choices=PlanHold.choices,
@@ -263,11 +266,11 @@ class Run(JobRow):
         indexes = [
             models.Index(fields=["resource", "-created_at"]),
             models.Index(fields=["status", "created_at"]),
-            # The plans that could await a decision, in the inbox's order (the window closing
-            # soonest first): the approvals badge and a page of the inbox read a few entries
-            # of it instead of scanning every run.
+            # The plans that could await a decision, in the inbox's order (riskiest first,
+            # then the window closing soonest): the approvals badge and a page of the inbox
+            # read a few entries of it instead of scanning every run.
             models.Index(
-                fields=["finished_at", "id"],
+                fields=["-risk", "finished_at", "id"],
                 name="run_decidable_plans_idx",
                 condition=models.Q(kind=RunKind.PLAN, status=RunStatus.SUCCEEDED)
                 & ~models.Q(plan_hash=""),

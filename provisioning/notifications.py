@@ -28,7 +28,7 @@ from idp.conf import setting
 from idp.models import Membership, NotificationPreference
 
 from . import lifecycle
-from .approval_policy import ApprovalPolicy, Requirement, plan_expiry
+from .approval_policy import TEAM_ADMIN, ApprovalPolicy, Requirement, plan_expiry
 from .choices import RUN_TERMINAL, ResourceEvent, ResourceStatus, RunKind, RunStatus
 from .models import Resource, Run
 from .plan_summary import plan_counts
@@ -100,7 +100,13 @@ def who_may_approve(resource: Resource, requirement: Requirement) -> str:
         if count <= 1:
             return "a platform admin"
         return f"{approvals}, one of them from a platform admin"
-    return f"{approvals} from {ApprovalPolicy.of(resource).approvers(resource.team.slug)}"
+    approvers = ApprovalPolicy.of(resource).approvers(resource.team.slug)
+    if requirement.role == TEAM_ADMIN:
+        admin = f"an admin of {resource.team.slug} (or a platform admin)"
+        if count <= 1:
+            return f"1 approval from {admin}"
+        return f"{approvals} from {approvers}, one of them from {admin}"
+    return f"{approvals} from {approvers}"
 
 
 def approvers(resource: Resource, plan: Run) -> list[Any]:

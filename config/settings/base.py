@@ -368,6 +368,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "ResourceStatusEnum": "provisioning.choices.ResourceStatus",
         "RunStatusEnum": "provisioning.choices.RunStatus",
         "RunKindEnum": "provisioning.choices.RunKind",
+        "PolicyKindEnum": "policies.choices.PolicyKind",
     }
 )
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [

@@ -138,6 +138,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
             "approvals_required",
             "approver_role",
             "over_budget_platform_admin",
+            "auto_approve_allowed",
             "allows_ttl",
             "is_production",
             "members_may_destroy",

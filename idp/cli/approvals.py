@@ -41,6 +41,8 @@ def _cost(item: dict[str, Any]) -> str:
 def _approvals(item: dict[str, Any]) -> str:
     approvals = item.get("approvals") or {}
     text = f"{approvals.get('given', 0)}/{approvals.get('needed', 0)}"
+    if approvals.get("role") == "admin":
+        text += ", one an admin"
     by = approvals.get("approved_by") or []
     return text + (f" ({', '.join(by)})" if by else "")
 
@@ -86,6 +88,7 @@ DETAIL: list[Column] = [
     ("requested by", "requested_by"),
     ("cost/month", _cost),
     ("current cost/month", lambda i: _money(_effect(i).get("current_monthly_cost"))),
+    ("needs", lambda i: (i.get("approvals") or {}).get("summary") or "-"),
     ("why approval", lambda i: "; ".join(_effect(i).get("reasons") or []) or "-"),
     ("approvals", _approvals),
     ("planned at", "planned_at"),
@@ -95,7 +98,7 @@ DETAIL: list[Column] = [
 
 @app.command("list")
 def list_(limit: LimitOption = 100, output: OutputOption = Format.table) -> None:
-    """Plans awaiting your decision, the approval window closing soonest first."""
+    """Plans awaiting your decision, riskiest first, then the approval window closing soonest."""
     show_list(client().list("/api/v1/approvals/", {}, limit), COLUMNS, output)
 
 

@@ -67,6 +67,9 @@ class InboxItem:
     approved_by: list[str]
     planned_at: datetime | None
     closes_at: datetime | None
+    role: str = ""  # "admin": one approver must be an admin of the team
+    summary: str = ""  # "2 approvals, one an admin"
+    risk: int = 0
 
     @property
     def plan_run(self) -> int:
@@ -124,6 +127,10 @@ class InboxItem:
                 "needed": self.approvals_needed,
                 "given": self.approvals_given,
                 "approved_by": self.approved_by,
+                "role": self.role,
+                "summary": self.summary,
+                "reasons": self.reasons,
+                "risk": self.risk,
             },
             "plan_created_at": plan.created_at,
             "planned_at": self.planned_at,
@@ -131,15 +138,16 @@ class InboxItem:
         }
 
 
-# The inbox's order: the window closes `approval_ttl` after the plan finished, soonest first
-# (the order of the partial index `run_decidable_plans_idx`).
-_INBOX_ORDER = (F("finished_at").asc(nulls_last=True), "pk")
+# The inbox's order: riskiest first (`Run.risk`, from the approval rules), then the window
+# closing soonest (it closes `approval_ttl` after the plan finished); the order of the
+# partial index `run_decidable_plans_idx`.
+_INBOX_ORDER = ("-risk", F("finished_at").asc(nulls_last=True), "pk")
 
 
 def awaiting(user: Person) -> QuerySet[Run]:
     """The plans awaiting `user`'s decision (the approval policy's `decidable_plans`, one
-    query however many plans wait), each with its resource, the window closing soonest
-    first. Lazy: a page of it reads only that page."""
+    query however many plans wait), each with its resource, riskiest first (`Run.risk`),
+    then the window closing soonest. Lazy: a page of it reads only that page."""
     return _described(decidable_plans(user)).order_by(*_INBOX_ORDER)
 
 
@@ -355,6 +363,9 @@ def describe(pending: list[Pending]) -> list[InboxItem]:
                 reasons=list(requirement.reasons),
                 approvals_needed=requirement.approvals,
                 approved_by=[a.decided_by.get_username() for a in given if a.decided_by],
+                role=requirement.role,
+                summary=requirement.summary,
+                risk=plan.risk,
                 planned_at=plan.finished_at,
                 closes_at=plan_expiry(plan),
             )
@@ -363,7 +374,8 @@ def describe(pending: list[Pending]) -> list[InboxItem]:
 
 
 def inbox_items(user: Person) -> list[InboxItem]:
-    """The plans awaiting `user`'s decision, described (the window closing soonest first)."""
+    """The plans awaiting `user`'s decision, described (riskiest first, then the window
+    closing soonest)."""
     return describe(pending(awaiting(user)))
 
 

@@ -55,6 +55,17 @@ class _ApprovalsSerializer(serializers.Serializer):
     needed = serializers.IntegerField(help_text="Distinct approvals the plan needs")
     given = serializers.IntegerField(help_text="Valid approvals of this plan so far")
     approved_by = serializers.ListField(child=serializers.CharField())
+    role = serializers.CharField(
+        help_text='"admin" when one approver must be an admin of the team (an approval '
+        "rule asked for it), else empty"
+    )
+    summary = serializers.CharField(help_text='What it needs in words: "2 approvals, one an admin"')
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why it needs them: the environment's rule, the template, the budget and "
+        "each approval rule",
+    )
+    risk = serializers.IntegerField(help_text="The inbox's order: riskiest first")
 
 
 class _PolicyStatusSerializer(serializers.Serializer):
@@ -129,7 +140,7 @@ PLAN_RUN_ID = OpenApiParameter(
 )
 class ApprovalViewSet(viewsets.GenericViewSet):
     """Plans awaiting your decision, per the approval policy: your teams' plans you may
-    approve (never your own), the window closing soonest first."""
+    approve (never your own), riskiest first, then the window closing soonest."""
 
     serializer_class = ApprovalItemSerializer
     filter_backends: list[Any] = []

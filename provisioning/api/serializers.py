@@ -22,6 +22,8 @@ from idp.models import Environment, Team
 
 from .. import presenters
 from ..actions.resource_access import access_of
+from ..approval_policy import Requirement
+from ..choices import RunKind
 from ..models import Approval, Resource, Run
 from ..plan_summary import plan_counts
 
@@ -250,6 +252,12 @@ class RunDetailSerializer(RunSerializer):
     policy = serializers.SerializerMethodField(
         help_text="The policies' results on this plan; null for runs that are not plans"
     )
+    approval_requirement = serializers.SerializerMethodField(
+        help_text="What this plan needs before it is applied (the environment's rule raised "
+        "by the template, the budget and the approval rules, each with its reason: "
+        "`reasons`; `auto_approved_by` names the rule that approved it); null for runs "
+        "that are not plans"
+    )
 
     class Meta(RunSerializer.Meta):
         fields = RunSerializer.Meta.fields + [
@@ -258,8 +266,32 @@ class RunDetailSerializer(RunSerializer):
             "changes",
             "output_changes",
             "policy",
+            "approval_requirement",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "approvals": {"type": "integer"},
+                "platform_admin": {"type": "boolean"},
+                "role": {"type": "string", "description": '"admin": one approver is a team admin'},
+                "reasons": {"type": "array", "items": {"type": "string"}},
+                "summary": {"type": "string"},
+                "auto_approved_by": {"type": "string"},
+                "rules": {"type": "array", "items": {"type": "string"}},
+                "risk": {"type": "integer"},
+                "needed": {"type": "boolean"},
+            },
+            "additionalProperties": True,
+        }
+    )
+    def get_approval_requirement(self, run: Run) -> dict[str, Any] | None:
+        if run.kind != RunKind.PLAN or not run.approval_requirement:
+            return None
+        return Requirement.from_json(run.approval_requirement).as_json()
 
     @extend_schema_field(ResourceChangeSerializer(many=True))
     def get_changes(self, run: Run) -> list[dict[str, Any]]:

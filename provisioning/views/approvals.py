@@ -26,7 +26,7 @@ INBOX_PAGE_SIZE = 50
 
 @login_required
 def approvals(request: HttpRequest) -> HttpResponse:
-    """Plans awaiting my decision, the approval window closing soonest first."""
+    """Plans awaiting my decision, riskiest first, then the approval window closing soonest."""
     page, plans = inbox.page(request.user, request.GET.get("page"), INBOX_PAGE_SIZE)
     # The navigation's badge is this count (past its limit it shows "99+"): not counted twice.
     request.__dict__[BADGE_KEY] = page.paginator.count

@@ -91,10 +91,15 @@ def queue_apply(resource: Resource, plan: Run, *, actor: Person | None) -> Run:
     apply changed an output counts them (`dependencies.replan_if_stale`)."""
     touched = ApprovalPolicy.of(resource).touchers(resource) | chain_of(plan)
     person = actor if getattr(actor, "is_authenticated", False) else None
+    label = f"apply of plan {plan.pk}"
+    rule = Requirement.from_json(plan.approval_requirement).auto_approved_by
+    if rule and person is None:
+        # The system applies it, in the name of the rule that approved it.
+        label += f", auto-approved by rule {rule}"
     return dispatch.new_run(
         resource,
         RunKind.DESTROY if plan.is_destroy else RunKind.APPLY,
-        actor=Cause(f"apply of plan {plan.pk}", frozenset(touched), plan, by=person),
+        actor=Cause(label, frozenset(touched), plan, by=person),
         version=plan.template_version,
         parameters=plan.parameters,
         sensitive=plan.sensitive_parameters,

@@ -172,6 +172,35 @@ def plan_finished(run: Run, outcome: PlanOutcome, inputs: dict[str, Any]) -> Non
         )
         Run.objects.filter(pk=run.pk).update(policy_summary=checks, plan_document=outcome.document)
         run.policy_summary = checks
+        if not recovering and step.next != Next.ADOPT:
+            # The approval rules read the plan and its checks: they add to the requirement,
+            # or auto-approve it where the environment allows; kept with the plan.
+            ruled, _ = ApprovalPolicy.of(resource).after_rules(
+                resource, run, outcome.plan, checks, requirement
+            )
+            if ruled != requirement:
+                requirement = ruled
+                summary["requires_approval"] = requirement.needed
+                Run.objects.filter(pk=run.pk).update(
+                    approval_requirement=requirement.as_json(),
+                    plan_summary=summary,
+                    risk=requirement.risk,
+                )
+                run.approval_requirement = requirement.as_json()
+                facts = dataclasses.replace(facts, needs_approval=requirement.needed)
+                step = after_plan(facts)
+                gate_fields["requires_platform_admin"] = requirement.platform_admin
+            if requirement.auto_approved_by:
+                audit.record(
+                    AuditAction.AUTO_APPROVED,
+                    target=resource,
+                    details={
+                        "run": run.pk,
+                        "rule": requirement.auto_approved_by,
+                        "reasons": list(requirement.reasons),
+                        "message": f"auto-approved by rule {requirement.auto_approved_by}",
+                    },
+                )
         if step.next != Next.ADOPT and plan_checks.is_blocked(checks):
             step = after_plan(dataclasses.replace(facts, policy_blocked=True))
         if step.next == Next.ADOPT:

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 LIST_FIELDS = {
     "slug",
+    "kind",
     "title",
     "description",
     "enforcement",
@@ -51,11 +52,13 @@ def by_slug(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_the_list_is_paginated_with_every_field(api_as: Any, alice: Any, failures: None) -> None:
     body = assert_ok(api_as(alice).get("/api/v1/policies/"))
-    assert body["count"] == 7 and body["next"] is None
+    # 7 deny/warn policies and 4 approval rules.
+    assert body["count"] == 11 and body["next"] is None
     policies = by_slug(body)
     assert all(set(item) == LIST_FIELDS for item in body["results"])
     assert policies["example_replicas"] == {
         "slug": "example_replicas",
+        "kind": "policy",
         "title": "example-config runs at most 5 replicas in prod",
         "description": "The demo's own rule, so the whole policy path can be tried without AWS.",
         "enforcement": "mandatory",
@@ -68,8 +71,17 @@ def test_the_list_is_paginated_with_every_field(api_as: Any, alice: Any, failure
         "failures_30d": 2,
     }
     assert policies["cost_limit"]["enforcement"] == "mandatory-overridable"
+    assert policies["stateful_changes"]["kind"] == "approval"
+    assert policies["stateful_changes"]["path"] == "approval/stateful_changes.rego"
+    only = assert_ok(api_as(alice).get("/api/v1/policies/?kind=approval"))
+    assert [p["slug"] for p in only["results"]] == [
+        "cost_share",
+        "noop_and_tags",
+        "open_to_internet",
+        "stateful_changes",
+    ]
 
-    page = assert_ok(api_as(alice).get("/api/v1/policies/?page_size=2&page=2"))
+    page = assert_ok(api_as(alice).get("/api/v1/policies/?kind=policy&page_size=2&page=2"))
     assert [p["slug"] for p in page["results"]] == ["lambda_runtimes", "rds_production"]
     assert_error(api_as(alice).get("/api/v1/policies/?page=9"), 404)
 

@@ -229,6 +229,6 @@ def test_the_list_page_runs_a_bounded_number_of_queries(
     # +2: the approval rules (environments, templates' current versions).
     with django_assert_max_num_queries(10):
         response = client.get("/policies/")
-    assert len(response.context["rows"]) == 22
+    assert len(response.context["rows"]) == 26  # 7 shipped, 4 approval rules, 15 extra
     # Every extra policy failed every plan (3 per team); example_replicas too.
     assert row(response, "extra_7")["failures"] == 6

@@ -8,9 +8,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from policies.choices import Level
-from policies.engine import PolicyError, evaluate
-from policies.loader import parse_policy
+from policies.approval_rules import evaluate_rules
+from policies.choices import Level, PolicyKind
+from policies.engine import PolicyError, Source, evaluate
+from policies.loader import kind_of, parse_policy
 from policies.models import Policy
 
 
@@ -39,6 +40,9 @@ class Command(BaseCommand):
         if not isinstance(document, dict) or not isinstance(context, dict):
             raise CommandError("the plan and the context must be JSON objects")
         document["idp"] = {**document.get("idp", {}), **context}
+        if kind_of(package) == PolicyKind.APPROVAL:
+            self._approval_rule(slug, package, source, version, document)
+            return
         findings = evaluate(
             slug=slug, version=version, package=package, source=source, document=document
         )
@@ -54,6 +58,25 @@ class Command(BaseCommand):
             self.stdout.write(styles[finding.level](line))
         if any(f.level == Level.FAILURE for f in findings):
             raise CommandError(f"{slug} fails this plan")
+
+    def _approval_rule(
+        self, slug: str, package: str, source: str, version: int | None, document: dict[str, Any]
+    ) -> None:
+        """An approval rule's answer: what it requires, or that it would auto-approve."""
+        answer = evaluate_rules([Source(slug, version, package, source)], document)
+        for rule, message in answer.errors:
+            raise CommandError(f"{rule} could not be evaluated: {message}")
+        for wanted in answer.requirements:
+            role = f", one {wanted.role}" if wanted.role else ""
+            self.stdout.write(
+                self.style.WARNING(
+                    f"REQUIRE  {wanted.approvals} approval(s){role}: {wanted.reason}"
+                )
+            )
+        for _, reason in answer.auto_approve:
+            self.stdout.write(self.style.SUCCESS(f"AUTO     auto-approve: {reason}"))
+        if not answer.requirements and not answer.auto_approve:
+            self.stdout.write(self.style.SUCCESS("NOTHING  the rule adds nothing to this plan"))
 
     def _policy(self, name: str) -> tuple[str, str, str, int | None]:
         path = Path(name)

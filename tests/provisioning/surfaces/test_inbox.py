@@ -99,7 +99,15 @@ def test_item_describes_the_plan(awaiting_plan, make_resource, make_run, alice, 
         "needs_platform_admin": False,
         "reasons": ["prod requires 1 approval"],
     }
-    assert data["approvals"] == {"needed": 1, "given": 0, "approved_by": []}
+    assert data["approvals"] == {
+        "needed": 1,
+        "given": 0,
+        "approved_by": [],
+        "role": "",
+        "summary": "1 approval",
+        "reasons": ["prod requires 1 approval"],
+        "risk": 0,
+    }
     assert data["approval_closes_at"] == plan.finished_at + approval_ttl()
 
 
@@ -182,7 +190,9 @@ def test_approved_once_leaves_my_inbox_but_not_the_second_approvers(
     actions.approve(plan.resource, actor=bob, plan_run=plan.pk)
     assert _ids(bob) == []
     [item] = actions.inbox_items(dave)
-    assert item.as_json()["approvals"] == {"needed": 2, "given": 1, "approved_by": ["bob"]}
+    approvals = item.as_json()["approvals"]
+    assert (approvals["needed"], approvals["given"], approvals["approved_by"]) == (2, 1, ["bob"])
+    assert approvals["summary"] == "2 approvals"
 
 
 def _queries(fn: Any) -> tuple[Any, list[str]]:

@@ -31,6 +31,9 @@ NEEDS_ONE = {"approvals": 1, "platform_admin": False, "reasons": ["prod requires
 NEEDS_TWO = {**NEEDS_ONE, "approvals": 2}
 ADMIN_ONE = {"approvals": 1, "platform_admin": True, "reasons": ["over budget"]}
 ADMIN_TWO = {"approvals": 2, "platform_admin": True, "reasons": ["over budget"]}
+# An approval rule's role: one approver must be an admin of the team (or a platform admin).
+TEAM_ADMIN_ONE = {"approvals": 1, "role": "admin", "reasons": ["stateful (rule x)"]}
+TEAM_ADMIN_TWO = {**TEAM_ADMIN_ONE, "approvals": 2}
 DIGEST = "d" * 64
 
 
@@ -134,6 +137,18 @@ def matrix(make_resource, make_run, make_user, teams, envs, alice, bob, carol, p
     approve(stale, u["dave"], decision=ApprovalDecision.REJECTED)
     approve(stale, u["grace"])  # this one counts: grace already approved
     approve(stale, u["padmin"], policy_digest="")  # given before the policy results
+    # An approval rule wants an admin of the team: only one may give the last approval.
+    plan(waiting("rule-admin", u["alice"]), by=u["alice"], approval_requirement=TEAM_ADMIN_ONE)
+    by_maintainer = plan(
+        waiting("rule-admin-two", u["alice"]), by=u["alice"], approval_requirement=TEAM_ADMIN_TWO
+    )
+    approve(by_maintainer, u["heidi"])  # one given, by a maintainer: an admin's is left
+    by_admin = plan(
+        waiting("rule-admin-two-dave", u["alice"]),
+        by=u["alice"],
+        approval_requirement=TEAM_ADMIN_TWO,
+    )
+    approve(by_admin, u["dave"])  # an admin gave one: any eligible maintainer may add
     # Another team's plan.
     plan(waiting("search-one", u["carol"], team=search), by=u["carol"])
     # Not awaiting anyone: expired, superseded by a running plan, failed, not waiting.
@@ -169,6 +184,10 @@ def test_the_query_and_the_policy_agree_on_every_case(matrix) -> None:
     assert "stale-approvals" not in answers["grace"]
     assert "stale-approvals" in answers["heidi"] and "stale-approvals" in answers["erin"]
     assert "stale-approvals" in answers["padmin"]
+    assert "rule-admin" not in answers["bob"] and "rule-admin" in answers["dave"]
+    assert "rule-admin" in answers["padmin"] and "rule-admin" not in answers["multi"]
+    assert "rule-admin-two" not in answers["bob"] and "rule-admin-two" in answers["dave"]
+    assert "rule-admin-two-dave" in answers["bob"] and "rule-admin-two" not in answers["heidi"]
     assert answers["judy"] == {"search-one"}
     assert "search-one" in answers["multi"] and "created" in answers["multi"]
     assert "over-two-admin" not in answers["padmin2"] and "created" in answers["padmin2"]
