@@ -104,8 +104,15 @@ def approval_document(
         else None
     )
     context = platform_context(resource, run, estimate)
-    before = _current_estimate(resource)
-    after = 0.0 if run.is_destroy else (float(estimate) if estimate is not None else None)
+    # The plan's priced cost (monitoring's price catalog) where it was priced, else the
+    # estimates: what the resource costs now and after this plan.
+    priced = run.cost if isinstance(run.cost, dict) and run.cost.get("monthly_after") else None
+    if priced is not None:
+        before: float | None = float(priced["monthly_before"])
+        after: float | None = float(priced["monthly_after"])
+    else:
+        before = _current_estimate(resource)
+        after = 0.0 if run.is_destroy else (float(estimate) if estimate is not None else None)
     budget, spent = context.get("budget"), context.get("month_to_date")
     author = run.created_by or resource.requested_by
     service = resource.service
@@ -121,6 +128,7 @@ def approval_document(
                 "reasons": list(requirement.reasons),
             },
             "cost": {
+                **(priced or {}),
                 "before": before,
                 "after": after,
                 "delta": (after - before) if after is not None and before is not None else None,

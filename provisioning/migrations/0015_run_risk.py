@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0009_template_version_providers'),
-        ('provisioning', '0013_resource_level_permissions'),
+        ('provisioning', '0014_run_cost'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
