@@ -25,8 +25,9 @@ from .browser_support import (  # noqa: F401 - fixtures and hooks
 )
 from .utils import free_port, need
 
-# The order test files are handed to pytest-xdist's workers; the flush between transactional tests.
-pytest_plugins = ["tests.scheduling", "tests.fast_flush"]
+# The order test files are handed to pytest-xdist's workers; the flush between transactional
+# tests; live servers without the delayed-ACK pause.
+pytest_plugins = ["tests.scheduling", "tests.fast_flush", "tests.fast_server"]
 
 
 def _sqlite_memory_reads_unblocked(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -19,14 +19,20 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+# wait_for's first pause between looks; each next one is half as long again, up to `every`.
+FIRST_PAUSE = 0.02
+
 
 def wait_for(
     check: Callable[[], Any], what: str = "the condition", timeout: float = 120, every: float = 0.2
 ) -> Any:
     """Poll `check()` until it is truthy and return its value; fail naming `what` after
     `timeout` seconds. A database error counts as "not yet": on SQLite a worker thread may
-    hold the table at that instant."""
+    hold the table at that instant. The first looks come quickly (most conditions hold
+    within a fraction of a second) and the pause grows to `every`, so a long wait does not
+    poll any harder than it used to."""
     deadline = time.monotonic() + timeout
+    pause = min(every, FIRST_PAUSE)
     while time.monotonic() < deadline:
         try:
             value = check()
@@ -34,7 +40,8 @@ def wait_for(
             value = None
         if value:
             return value
-        time.sleep(every)
+        time.sleep(pause)
+        pause = min(every, pause * 1.5)
     pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
 
 

@@ -1,4 +1,5 @@
-"""Runs in the database for the status and metrics tests (rows, no Terraform)."""
+"""Runs in the database for the status and metrics tests (rows, no Terraform); the live
+contract run's seeded platform (live_contract.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Template, TemplateVersion
+from catalog.services import sync_templates
+from idp import services
+from idp.choices import Role
 from idp.models import Environment, Team
+from provisioning.actions import request_resource
 
 
 @pytest.fixture
@@ -48,3 +53,31 @@ def make_run(db: None, teams: dict[str, Team]) -> Callable[..., Any]:
         )
 
     return make
+
+
+@pytest.fixture
+def seeded(transactional_db: None, make_team: Any, make_user: Any) -> str:
+    """A team, a platform admin in it with a read/write/approve/admin token, the shipped
+    templates, two environments and a resource; answers the token."""
+    team = make_team("payments")
+    make_team("platform")
+    admin = make_user("padmin")
+    services.set_platform_admin(admin, True)
+    services.set_membership(team, admin, Role.ADMIN)
+    services.upsert_environment("dev", name="Development", order=10, allows_ttl=True)
+    services.upsert_environment(
+        "prod", name="Production", order=30, requires_approval=True, is_production=True
+    )
+    assert sync_templates().ok
+    request_resource(
+        actor=admin,
+        template="example-config",
+        version=None,
+        team="payments",
+        environment="dev",
+        name="greeting",
+        parameters={"message": "hello"},
+    )
+    return services.create_api_token(
+        admin, name="schemathesis", scopes=["read", "write", "approve", "admin"]
+    )[1]

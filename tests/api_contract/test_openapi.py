@@ -1,5 +1,5 @@
 """The OpenAPI schema is valid and documents what every operation shares; schemathesis runs
-every check over every operation against a live server in test_live_contract."""
+every check over every operation against a live server in live_contract."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from schemathesis.config import SchemathesisConfig
 
 from tests.utils import assert_error, assert_ok
 
-# The schema as schemathesis reads it (the live run is in test_live_contract).
+# The schema as schemathesis reads it (the live run is in live_contract).
 CONFIG = SchemathesisConfig.from_dict(
     {
         "phases": {

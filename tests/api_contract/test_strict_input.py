@@ -4,7 +4,7 @@ DRF coerced JSON types (a number into a string, 0/1 into a boolean, "5" into an 
 django-filter read a bad filter value as "no filter"; schemathesis found both as "schema-
 violating request accepted". The other way round, views required what the schema left out
 (PATCH bodies, slug and lifetime patterns, a budget's amount). Each case here is one of those,
-through the API; the live contract run (test_live_contract) covers every operation.
+through the API; the live contract run (live_contract) covers every operation.
 """
 
 from __future__ import annotations
