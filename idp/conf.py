@@ -88,6 +88,12 @@ DECLARED: tuple[Setting, ...] = (
     ),
     # Terraform runs
     Setting("IDP_TERRAFORM_BIN", "optional", None, "A terraform/tofu binary; unset = embedded"),
+    Setting(
+        "IDP_STATE_BACKEND_MAX_RETRIES",
+        int,
+        5,
+        "Attempts Terraform's S3 state backend makes per call before it gives up",
+    ),
     Setting("IDP_STATE_BUCKET", str, "idp-terraform-state", "S3 bucket of Terraform state"),
     Setting("IDP_WORK_DIR", Path, BASE_DIR / "var" / "runs", "Where runs keep working dirs"),
     Setting(

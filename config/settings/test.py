@@ -42,3 +42,6 @@ if XDIST_WORKER:
 # it every test after; there the worker beats as it starts, and then hourly.
 _sqlite = DATABASES["default"]["ENGINE"].endswith("sqlite3")  # noqa: F405
 IDP_WORKER_HEARTBEAT_SECONDS = 3600.0 if _sqlite else 1.0
+# Tests stop the local AWS API on purpose: Terraform's state backend gives up at once
+# instead of retrying for seconds (the default is 5 attempts).
+IDP_STATE_BACKEND_MAX_RETRIES = 1

@@ -101,6 +101,7 @@ def backend_tf(resource: Any) -> str:
         f"    key          = {_hcl(state_key(resource))}",
         f"    region       = {_hcl(settings.AWS_REGION)}",
         "    encrypt      = true",
+        f"    max_retries  = {int(setting('IDP_STATE_BACKEND_MAX_RETRIES'))}",
     ]
     if dynamodb:
         lines.append(f"    dynamodb_table = {_hcl(resource.environment.dynamodb_lock_table)}")

@@ -41,6 +41,7 @@ def test_backend_file(alice, teams, envs, echo, state) -> None:
     for line in (
         "encrypt      = true",
         "use_lockfile = true",
+        "max_retries  = 1",  # IDP_STATE_BACKEND_MAX_RETRIES (tests: give up at once)
         "use_path_style              = true",
         f'endpoints = {{ s3 = "{state}" }}',
         "skip_credentials_validation = true",
