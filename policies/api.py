@@ -184,6 +184,11 @@ class WhatIfSerializer(serializers.Serializer):
     failing = serializers.IntegerField()
     warning = serializers.IntegerField()
     unchanged = serializers.IntegerField()
+    kind = serializers.CharField(help_text='"deny/warn" or "approval" (an approval rule)')
+    more_approvals = serializers.IntegerField(help_text="Approval rule: plans needing more")
+    fewer_approvals = serializers.IntegerField()
+    newly_auto_approved = serializers.IntegerField()
+    no_longer_auto_approved = serializers.IntegerField()
     errors = serializers.IntegerField(  # type: ignore[assignment]  # a field, as above
         help_text="Plans the draft could not be evaluated on"
     )

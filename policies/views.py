@@ -17,7 +17,7 @@ from .choices import Level
 from .engine import PolicyError
 from .models import Policy, PolicyResult
 from .trends import WINDOW_DAYS, daily_table, failure_counts, totals_by_policy, totals_by_team
-from .whatif import MAX_DAYS, what_if
+from .whatif import APPROVAL_KINDS, MAX_DAYS, what_if
 
 RECENT_FAILURES = 50
 
@@ -135,6 +135,7 @@ def policy_whatif(request: HttpRequest) -> HttpResponse:
             except PolicyError as error:
                 form.add_error("source", str(error))
     chart = None
+    kinds = APPROVAL_KINDS if answer is not None and answer.kind == "approval" else CHANGE_KINDS
     if answer is not None and answer.by_day:
         chart = {
             "type": "bar",
@@ -142,7 +143,7 @@ def policy_whatif(request: HttpRequest) -> HttpResponse:
             "labels": [row["day"] for row in answer.by_day],
             "datasets": [
                 {"label": kind, "data": [row.get(kind, 0) for row in answer.by_day]}
-                for kind in CHANGE_KINDS
+                for kind in kinds
                 if any(row.get(kind) for row in answer.by_day)
             ],
         }
@@ -150,7 +151,7 @@ def policy_whatif(request: HttpRequest) -> HttpResponse:
         "form": form,
         "answer": answer,
         "chart": chart,
-        "kinds": CHANGE_KINDS,
+        "kinds": kinds,
         "retention": setting("IDP_PLAN_RETENTION_DAYS"),
     }
     return render(request, "policies/whatif.html", context, status=status)

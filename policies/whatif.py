@@ -53,9 +53,12 @@ class Replayed:
     blocked_before: bool  # the plan was blocked by the policies in force
     blocked_after: bool  # … and with the draft in place of its namesake
     messages: list[str]
+    kind: str = ""  # an approval rule's change (`_approval_change`); deny/warn: derived
 
     @property
     def change(self) -> str:
+        if self.kind:
+            return self.kind
         if self.blocked_after and not self.blocked_before:
             return "newly blocked"
         if self.blocked_before and not self.blocked_after:
@@ -85,6 +88,12 @@ class WhatIf:
     warning: int = 0
     unchanged: int = 0
     errors: int = 0  # plans the draft could not be evaluated on
+    # An approval rule's draft: what the plans would need instead.
+    kind: str = "deny/warn"
+    more_approvals: int = 0
+    fewer_approvals: int = 0
+    newly_auto_approved: int = 0
+    no_longer_auto_approved: int = 0
     by_team: dict[str, dict[str, int]] = field(default_factory=dict)
     by_template: dict[str, dict[str, int]] = field(default_factory=dict)
     by_day: list[dict[str, Any]] = field(default_factory=list)
@@ -107,6 +116,11 @@ class WhatIf:
             "warning": self.warning,
             "unchanged": self.unchanged,
             "errors": self.errors,
+            "kind": self.kind,
+            "more_approvals": self.more_approvals,
+            "fewer_approvals": self.fewer_approvals,
+            "newly_auto_approved": self.newly_auto_approved,
+            "no_longer_auto_approved": self.no_longer_auto_approved,
             "by_team": self.by_team,
             "by_template": self.by_template,
             "by_day": self.by_day,
@@ -127,14 +141,7 @@ def parse_draft(source: str, name: str = "draft.rego") -> ParsedPolicy:
     slug = name.rsplit("/", 1)[-1].removesuffix(".rego")
     if slug == "draft" or not slug:
         slug = "draft"
-    draft = parse_source(slug, name, source, origin="draft")
-    if draft.kind == PolicyKind.APPROVAL:
-        # Replayed as deny/warn it would pass every plan: a wrong answer, so none.
-        raise PolicyError(
-            f"{name}: an approval rule (package {draft.package}) is not replayed here yet; "
-            "this what-if replays deny and warn policies"
-        )
-    return draft
+    return parse_source(slug, name, source, origin="draft")
 
 
 def _interpreter(draft: ParsedPolicy) -> Interpreter:
@@ -173,8 +180,9 @@ def _in_force(summary: dict[str, Any], slug: str) -> tuple[str, bool]:
     return level, others_block
 
 
-def stored_plans(days: int, scope: dict[str, list[str]]) -> Any:
-    """The finished plans of the last `days` days still holding their JSON, in `scope`."""
+def stored_plans(days: int, scope: dict[str, list[str]], *, light: bool = True) -> Any:
+    """The finished plans of the last `days` days still holding their JSON, in `scope`
+    (`light`: only the columns a deny/warn replay reads)."""
     since = timezone.now() - timedelta(days=days)
     plans = (
         Run.objects.filter(kind=RunKind.PLAN, status=RunStatus.SUCCEEDED, created_at__gte=since)
@@ -186,7 +194,10 @@ def stored_plans(days: int, scope: dict[str, list[str]]) -> Any:
             "resource__requested_by",
             "template_version",
         )
-        .only(
+        .order_by("pk")
+    )
+    if light:
+        plans = plans.only(
             "pk",
             "created_at",
             "is_destroy",
@@ -202,8 +213,8 @@ def stored_plans(days: int, scope: dict[str, list[str]]) -> Any:
             "resource__template__slug",
             "resource__requested_by__username",
         )
-        .order_by("pk")
-    )
+    else:
+        plans = plans.select_related("resource__service", "created_by")
     if scope.get("environments"):
         plans = plans.filter(resource__environment__slug__in=scope["environments"])
     if scope.get("templates"):
@@ -232,6 +243,8 @@ def what_if(source: str, *, name: str = "draft.rego", days: int = 30) -> WhatIf:
         replaces=Policy.objects.filter(slug=draft.slug, removed=False).exists(),
         days=days,
     )
+    if draft.kind == PolicyKind.APPROVAL:
+        return _approval_what_if(draft, answer, started)
     blocking = draft.enforcement in BLOCKING
     teams: dict[str, Counter[str]] = defaultdict(Counter)
     templates: dict[str, Counter[str]] = defaultdict(Counter)
@@ -310,3 +323,99 @@ def _context(resource: Any, plan: Run, budgets: dict[int, dict[str, Any]]) -> di
         budgets[resource.team_id] = budget_context(resource.team)
     estimate = Decimal(value) if value is not None else None
     return platform_context(resource, plan, estimate, budgets[resource.team_id])
+
+
+# --- approval rules ---------------------------------------------------------------------
+
+APPROVAL_KINDS = (
+    "needs more approvals",
+    "needs fewer approvals",
+    "newly auto-approved",
+    "no longer auto-approved",
+)
+
+
+def _weight(requirement: Any) -> tuple[int, int, int]:
+    """How much a requirement asks: approvals, then a platform admin, then a team admin."""
+    return (
+        requirement.approvals,
+        int(requirement.platform_admin),
+        int(requirement.role == "admin"),
+    )
+
+
+def _approval_change(before: Any, after: Any) -> str:
+    if after.auto_approved_by and not before.auto_approved_by:
+        return "newly auto-approved"
+    if before.auto_approved_by and not after.auto_approved_by:
+        return "no longer auto-approved"
+    if _weight(after) > _weight(before):
+        return "needs more approvals"
+    if _weight(after) < _weight(before):
+        return "needs fewer approvals"
+    return ""
+
+
+def _approval_what_if(draft: ParsedPolicy, answer: WhatIf, started: float) -> WhatIf:
+    """Each stored plan's requirement under today's environment rule and approval rules,
+    against the same with the draft added (or in place of its namesake). Reads more per
+    plan than a deny/warn replay (the floor, the catalog, the dependants): slower."""
+    from .approval_rules import draft_rule, requirement_for_stored_plan
+
+    rule = draft_rule(draft.source, slug=draft.slug)
+    answer.kind = "approval"
+    teams: dict[str, Counter[str]] = defaultdict(Counter)
+    templates: dict[str, Counter[str]] = defaultdict(Counter)
+    daily: dict[date, Counter[str]] = defaultdict(Counter)
+    plans = stored_plans(answer.days, draft.scope, light=False)
+    for plan in plans.iterator(chunk_size=200):
+        try:
+            today = requirement_for_stored_plan(plan)
+            drafted = requirement_for_stored_plan(plan, drafts=[rule])
+        except (PolicyError, TypeError, ValueError):
+            answer.errors += 1
+            continue
+        if today is None or drafted is None:
+            continue
+        answer.plans += 1
+        (before, _), (after, ruled) = today, drafted
+        if ruled.errors and any(slug == rule.slug for slug, _ in ruled.errors):
+            answer.errors += 1
+            continue
+        kind = _approval_change(before, after)
+        if not kind:
+            answer.unchanged += 1
+            continue
+        field_name = kind.replace("needs ", "").replace("-", "_").replace(" ", "_")
+        setattr(answer, field_name, getattr(answer, field_name) + 1)
+        resource = plan.resource
+        team, template = resource.team.slug, resource.template.slug
+        for counter in (
+            teams[team],
+            templates[template],
+            daily[timezone.localdate(plan.created_at)],
+        ):
+            counter[kind] += 1
+        if len(answer.changed) < LISTED:
+            answer.changed.append(
+                Replayed(
+                    run=plan.pk,
+                    resource=resource.pk,
+                    name=resource.name,
+                    team=team,
+                    template=template,
+                    environment=resource.environment.slug,
+                    planned_at=plan.created_at.isoformat(),
+                    before=before.summary,
+                    after=after.summary,
+                    blocked_before=False,
+                    blocked_after=False,
+                    messages=[r for r in after.reasons if r not in before.reasons][:5],
+                    kind=kind,
+                )
+            )
+    answer.by_team = {k: dict(v) for k, v in sorted(teams.items())}
+    answer.by_template = {k: dict(v) for k, v in sorted(templates.items())}
+    answer.by_day = [{"day": day.isoformat(), **counts} for day, counts in sorted(daily.items())]
+    answer.seconds = time.monotonic() - started
+    return answer

@@ -173,3 +173,51 @@ def test_plans_past_retention_forget_their_json(history, settings) -> None:
     assert forget_old_plans() == 1
     assert Run.objects.get(pk=history["old"].pk).plan_document == ""
     assert Run.objects.get(pk=history["r1"].pk).plan_document != ""
+
+
+MANY = """# METADATA
+# title: Many replicas need two approvals, one an admin
+package idp.approval.many_replicas
+
+import rego.v1
+
+require contains {"approvals": 2, "role": "admin", "msg": msg} if {
+	some rc in input.resource_changes
+	replicas := object.get(rc.change.after, ["input", "replicas"], 0)
+	replicas > 3
+	msg := sprintf("%v replicas", [replicas])
+}
+"""
+
+
+def test_an_approval_rule_draft_says_who_would_need_more(history, api_as, platform_admin):
+    answer = what_if(MANY, name="many_replicas.rego", days=30)
+    assert answer.kind == "approval"
+    assert (answer.plans, answer.more_approvals, answer.unchanged) == (6, 4, 2)
+    changed = {item.name: item for item in answer.changed}
+    assert set(changed) == {"r2", "r3", "s1", "d1"}
+    assert changed["r2"].after == "2 approvals, one an admin"
+    assert changed["r2"].change == "needs more approvals"
+    assert any("4 replicas" in m for m in changed["r2"].messages)
+    body = api_as(platform_admin).post(
+        "/api/v1/policies/whatif/",
+        {"source": MANY, "name": "many_replicas.rego", "days": 30},
+        format="json",
+    )
+    assert body.status_code == 200, body.content
+    assert body.json()["more_approvals"] == 4
+
+
+def test_the_page_and_command_show_an_approval_rules_effect(
+    history, client_as, platform_admin, tmp_path
+) -> None:
+    page = client_as(platform_admin).post("/policies/whatif/", {"source": MANY, "days": 30})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "4 would need more approvals" in text
+    assert "→ <strong>2 approvals, one an admin</strong>" in text
+    draft = tmp_path / "many_replicas.rego"
+    draft.write_text(MANY)
+    out = StringIO()
+    call_command("policy_whatif", str(draft), stdout=out)
+    assert "needs more approvals 4" in out.getvalue()

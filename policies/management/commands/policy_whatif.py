@@ -43,11 +43,20 @@ class Command(BaseCommand):
             f"{answer.policy} ({answer.enforcement}) {verb}, on {answer.plans} plans of the "
             f"last {answer.days} days in {answer.seconds:.1f} s:"
         )
-        self.stdout.write(
-            f"  newly blocked {answer.newly_blocked}, no longer blocked "
-            f"{answer.no_longer_blocked}, newly warned {answer.newly_warned}, unchanged "
-            f"{answer.unchanged}" + (f", not evaluable {answer.errors}" if answer.errors else "")
-        )
+        if answer.kind == "approval":
+            self.stdout.write(
+                f"  needs more approvals {answer.more_approvals}, fewer "
+                f"{answer.fewer_approvals}, newly auto-approved {answer.newly_auto_approved}, "
+                f"no longer auto-approved {answer.no_longer_auto_approved}, unchanged "
+                f"{answer.unchanged}"
+            )
+        else:
+            self.stdout.write(
+                f"  newly blocked {answer.newly_blocked}, no longer blocked "
+                f"{answer.no_longer_blocked}, newly warned {answer.newly_warned}, unchanged "
+                f"{answer.unchanged}"
+                + (f", not evaluable {answer.errors}" if answer.errors else "")
+            )
         for team, counts in answer.by_team.items():
             line = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
             self.stdout.write(f"  team {team}: {line}")
