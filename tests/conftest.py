@@ -27,7 +27,7 @@ from .utils import free_port, need
 
 # The order test files are handed to pytest-xdist's workers; the flush between transactional
 # tests; live servers without the delayed-ACK pause.
-pytest_plugins = ["tests.scheduling", "tests.fast_flush", "tests.fast_server"]
+pytest_plugins = ["tests.scheduling", "tests.fast_flush"]
 
 
 def _sqlite_memory_reads_unblocked(sender: Any, connection: Any, **kwargs: Any) -> None:
