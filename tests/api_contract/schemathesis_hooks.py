@@ -153,6 +153,26 @@ RULES = (
         " stored data",
     ),
     Rule(
+        _ops("PUT /api/v1/resources/{id}/access/"),
+        "restricted_to*",
+        "",
+        "the people named must exist and be members of the owning team, and a restriction "
+        "must name a role or someone: stored data and a rule between the fields",
+    ),
+    Rule(
+        _ops("PUT /api/v1/resources/{id}/access/"),
+        "shared_with*",
+        "",
+        "a share names a team (a reference) other than the owner: stored data",
+    ),
+    Rule(
+        _ops("POST /api/v1/policies/whatif/"),
+        "source",
+        "",
+        "the draft is Rego in the platform's namespace: its own language, like template "
+        "parameters their own schema",
+    ),
+    Rule(
         _ops("POST /api/v1/alert-channels/"),
         "endpoint",
         "Give a valid",
