@@ -293,9 +293,10 @@ def test_test_policy_shows_what_an_approval_rule_asks_for() -> None:
     assert "AUTO     auto-approve: the plan changes no resource" in out.getvalue()
 
 
-def test_the_policy_what_if_refuses_an_approval_rule_rather_than_pass_every_plan() -> None:
+def test_the_policy_what_if_takes_an_approval_rule_as_one() -> None:
+    from policies.choices import PolicyKind
     from policies.whatif import parse_draft
 
     source = (RULES / "stateful_changes.rego").read_text()
-    with pytest.raises(PolicyError, match="approval rule .* is not replayed here yet"):
-        parse_draft(source, "stateful_changes.rego")
+    # Replayed as a rule (tests/policies/test_whatif.py), never as a deny/warn that passes all.
+    assert parse_draft(source, "stateful_changes.rego").kind == PolicyKind.APPROVAL
