@@ -92,20 +92,21 @@ class DeploymentCreateSerializer(StrictSerializer):
     )
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "promote_from" in attrs:
-            extra = [f for f in ("artifact", "commit", "version") if f in attrs]
-            if extra:
-                raise serializers.ValidationError(
-                    {f: ["Not with promote_from: a promotion deploys its artifact."] for f in extra}
-                )
-            return attrs
-        missing = [f for f in ("artifact", "commit") if not attrs.get(f)]
-        if missing:
-            raise serializers.ValidationError(
-                {f: ["This field is required (or give promote_from)."] for f in missing}
-            )
-        return attrs
+    def shape_errors(self) -> dict[str, list[str]]:
+        """A deployment names its artifact and commit; a promotion names only its source.
+        Asked once the service is known (another team's service is 404 whatever the body)."""
+        v = self.validated_data
+        if "promote_from" in v:
+            return {
+                f: ["Not with promote_from: a promotion deploys its artifact."]
+                for f in ("artifact", "commit", "version")
+                if f in v
+            }
+        return {
+            f: ["This field is required (or give promote_from)."]
+            for f in ("artifact", "commit")
+            if not v.get(f)
+        }
 
 
 class DecisionSerializer(StrictSerializer):

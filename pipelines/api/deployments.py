@@ -94,6 +94,9 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data.is_valid(raise_exception=True)
         v = data.validated_data
         service = _service(request.user, v["service"])
+        shape = data.shape_errors()
+        if shape:
+            raise ServiceError("Invalid deployment", errors=shape)
         environment = _environment(v["environment"])
         if "promote_from" in v:
             source = actions.visible(request.user).filter(pk=v["promote_from"]).first()
