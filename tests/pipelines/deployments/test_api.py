@@ -155,3 +155,26 @@ def test_a_rejected_deployment_never_runs(world: World, alice: Any, bob: Any, ap
     assert rejected.status_code == 200
     assert rejected.json()["status"] == "rejected"
     assert rejected.json()["approvals"][0]["decided_by"] == "bob"
+
+
+def test_a_service_account_deploys_as_itself_and_a_person_approves(
+    world: World, bob: Any, api_as: Any
+) -> None:
+    """CI deploys with its service account's token: the deployment names the account; it
+    never approves, and the person who made it still may (four eyes counts who triggered)."""
+    from idp import service_accounts
+
+    from ...helpers import bearer
+
+    account = service_accounts.create_service_account(world.service.team, "ci", actor=bob)
+    _, raw = service_accounts.create_service_account_token(account, actor=bob)
+    ci = bearer(raw)
+    response = post(ci, URL, body(world, "prod", "6.0.0"))
+    assert response.status_code == 202, response.json()
+    assert response.json()["triggered_by"] == account.user.get_username()
+    pk = response.json()["id"]
+    refused = post(ci, f"{URL}{pk}/approve/", {})
+    assert refused.status_code == 403
+    approved = post(api_as(bob), f"{URL}{pk}/approve/", {})
+    assert approved.status_code == 200, approved.json()
+    assert approved.json()["status"] in ("queued", "running", "succeeded")
