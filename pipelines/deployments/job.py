@@ -11,6 +11,8 @@ from typing import Any
 
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from idp import audit
@@ -20,7 +22,7 @@ from idp.jobs.retry import RetryPolicy
 from provisioning.engine.backend import credentials_env
 
 from ..choices import AuditAction, DeploymentStatus
-from ..models import Deployment
+from ..models import Deployment, RuntimeBinding
 from .logs import DeploymentLog
 from .targets import TARGETS, DeployError
 
@@ -95,6 +97,38 @@ def _lost(deployment_id: int, requeued: bool, reason: str) -> None:
         )
 
 
+HELD_BACK_DELAY = 5  # seconds before a deployment held back behind another is sent again
+
+
+def _claim(pk: int, worker: str) -> Deployment | None:
+    """Take a queued deployment, one at a time per service and environment, in the order
+    they were requested: while an earlier one of the same runtime is queued or running it
+    is held back and sent again shortly (the alias or pointer never moves out of order)."""
+    with transaction.atomic():
+        row = Deployment.objects.filter(pk=pk, status=DeploymentStatus.QUEUED).first()
+        if row is None:
+            return None
+        # Claims of the same service and environment queue up on their runtime's row.
+        RuntimeBinding.objects.select_for_update().filter(pk=row.runtime_id).first()
+        ahead = Deployment.objects.filter(
+            service_id=row.service_id, environment_id=row.environment_id
+        ).filter(Q(status=DeploymentStatus.RUNNING) | Q(status=DeploymentStatus.QUEUED, pk__lt=pk))
+        if ahead.exists():
+            transaction.on_commit(lambda: jobs.send(DEPLOYMENT, pk, countdown=HELD_BACK_DELAY))
+            return None
+        now = timezone.now()
+        claimed = Deployment.objects.filter(pk=pk, status=DeploymentStatus.QUEUED).update(
+            status=DeploymentStatus.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+            worker=worker,
+            attempts=F("attempts") + 1,
+            workdir="",
+        )
+    return Deployment.objects.get(pk=pk) if claimed else None
+
+
 DEPLOYMENT = register(
     JobKind(
         name="pipelines.deployment",
@@ -103,5 +137,6 @@ DEPLOYMENT = register(
         model=Deployment,
         retry=DEPLOY_RETRY,
         on_lost=_lost,
+        claim=_claim,
     )
 )

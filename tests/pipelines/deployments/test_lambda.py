@@ -107,3 +107,22 @@ def test_a_runtime_that_is_not_live_refuses_the_deployment(world: World, alice: 
     with pytest.raises(actions.Conflict, match="not live"):
         deploy(world, alice, "v1", "1.0.0")
     assert not Deployment.objects.exists()
+
+
+def test_deployments_of_one_runtime_run_one_at_a_time_in_order(
+    world: World, alice: Any, celery_worker: Any
+) -> None:
+    """Three requested at once (the worker has two threads): each finds the alias where the
+    one before it left it, so the last requested is live."""
+    made = [deploy(world, alice, f"v{n}", f"3.{n}.0")[0] for n in range(3)]
+    done = [
+        wait_for_status(d, DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, timeout=90)
+        for d in made
+    ]
+    assert [d.status for d in done] == [DeploymentStatus.SUCCEEDED] * 3
+    assert done[0].finished_at <= done[1].started_at
+    assert done[1].finished_at <= done[2].started_at
+    assert done[1].outcome["previous_version"] == done[0].outcome["published_version"]
+    assert done[2].outcome["previous_version"] == done[1].outcome["published_version"]
+    alias = world.lambda_client().get_alias(FunctionName=world.lambdas["dev"], Name="live")
+    assert alias["FunctionVersion"] == done[2].outcome["published_version"]
