@@ -20,6 +20,7 @@ from idp.jobs import dispatch as jobs
 from idp.jobs.registry import JobKind, register
 from idp.jobs.retry import RetryPolicy
 from provisioning.engine.backend import credentials_env
+from provisioning.engine.dbretry import retry_locked
 
 from ..choices import AuditAction, DeploymentStatus
 from ..models import Deployment, RuntimeBinding
@@ -100,6 +101,7 @@ def _lost(deployment_id: int, requeued: bool, reason: str) -> None:
 HELD_BACK_DELAY = 5  # seconds before a deployment held back behind another is sent again
 
 
+@retry_locked
 def _claim(pk: int, worker: str) -> Deployment | None:
     """Take a queued deployment, one at a time per service and environment, in the order
     they were requested: while an earlier one of the same runtime is queued or running it
@@ -109,7 +111,8 @@ def _claim(pk: int, worker: str) -> Deployment | None:
         if row is None:
             return None
         # Claims of the same service and environment queue up on their runtime's row.
-        RuntimeBinding.objects.select_for_update().filter(pk=row.runtime_id).first()
+        if row.runtime_id is not None:
+            RuntimeBinding.objects.select_for_update().filter(pk=row.runtime_id).first()
         ahead = Deployment.objects.filter(
             service_id=row.service_id, environment_id=row.environment_id
         ).filter(Q(status=DeploymentStatus.RUNNING) | Q(status=DeploymentStatus.QUEUED, pk__lt=pk))

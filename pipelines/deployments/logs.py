@@ -7,6 +7,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from idp.logchunks import read_page
+from provisioning.engine.dbretry import retry_locked
 
 from ..choices import DEPLOYMENT_ACTIVE
 from ..models import Deployment, DeploymentLogChunk
@@ -34,11 +35,20 @@ class DeploymentLog:
         if len(text) > MAX_LINE_CHARS:
             text = text[:MAX_LINE_CHARS] + " … [line shortened]"
         line = f"{timezone.now():%H:%M:%S} {text}\n"
+        self._store(line)
+        self.seq += 1
+        self.offset += len(line)
+        self._sized()
+
+    # Each step on its own is safe to run again (SQLite's "database is locked").
+    @retry_locked
+    def _store(self, line: str) -> None:
         DeploymentLogChunk.objects.create(
             deployment_id=self.deployment_id, seq=self.seq, offset=self.offset, text=line
         )
-        self.seq += 1
-        self.offset += len(line)
+
+    @retry_locked
+    def _sized(self) -> None:
         Deployment.objects.filter(pk=self.deployment_id).update(log_size=self.offset)
 
 
