@@ -95,6 +95,13 @@ DECLARED: tuple[Setting, ...] = (
         "Attempts Terraform's S3 state backend makes per call before it gives up",
     ),
     Setting("IDP_STATE_BUCKET", str, "idp-terraform-state", "S3 bucket of Terraform state"),
+    Setting(
+        "IDP_ARTIFACT_BUCKET",
+        str,
+        "idp-artifacts-{team}",
+        "The team's artifact bucket: where a deployment's artifact given as a bare key is read "
+        "({team} is the team's slug)",
+    ),
     Setting("IDP_WORK_DIR", Path, BASE_DIR / "var" / "runs", "Where runs keep working dirs"),
     Setting(
         "IDP_PLUGIN_CACHE_DIR",

@@ -60,6 +60,8 @@ SCIM_TOKEN_SCOPES: tuple[TokenScope, ...] = (TokenScope.SCIM,)
 DECISION_ROUTES: Mapping[str, tuple[str, ...]] = {
     "resource-approve": (APPROVE,),
     "resource-reject": (APPROVE,),
+    "deployment-approve": (APPROVE,),
+    "deployment-reject": (APPROVE,),
     # Break-glass and policy overrides are platform-admin powers on top of the decision.
     "resource-break-glass": (APPROVE, ADMIN),
     "resource-override-policy": (APPROVE, ADMIN),

@@ -9,7 +9,7 @@ from idp.admin_filters import TeamListFilter, TeamScopedAdminMixin
 from idp.services import ServiceError
 
 from . import services
-from .models import Pipeline, PipelineRun, WebhookDelivery
+from .models import Deployment, Pipeline, PipelineRun, RuntimeBinding, WebhookDelivery
 
 
 class PipelineRunInline(admin.TabularInline):
@@ -77,3 +77,36 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["delivery_id", "event", "repository", "received_at"]
     list_filter = ["event"]
     search_fields = ["delivery_id", "repository"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
+    """Deployments are read here; they are made, decided and rolled back through the
+    portal, API and CLI (their actions own the rules)."""
+
+    list_display = ["__str__", "status", "kind", "target", "triggered_by", "created_at"]
+    list_filter = ["status", "kind", "environment", ("service__team", TeamListFilter)]
+    search_fields = ["service__slug", "version", "commit"]
+    list_select_related = ["service", "environment", "triggered_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(RuntimeBinding)
+class RuntimeBindingAdmin(TeamScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "resource", "kind", "created_by", "updated_at"]
+    list_filter = ["kind", "environment", ("service__team", TeamListFilter)]
+    search_fields = ["service__slug"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

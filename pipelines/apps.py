@@ -11,6 +11,7 @@ class PipelinesConfig(AppConfig):
         from catalog.services import sources
 
         from . import services  # noqa: F401
+        from .deployments import job  # noqa: F401  (the deployment's job kind)
         from .webhooks import on_push
 
         on_push(sources.push_received)

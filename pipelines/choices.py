@@ -66,3 +66,45 @@ class AuditAction(models.TextChoices):
     PIPELINE_DELIVERY_FAILED = "pipeline.delivery_failed", "Pipeline delivery failed"
     PIPELINE_DELIVERY_REQUESTED = "pipeline.delivery_requested", "Pipeline delivery requested"
     PIPELINE_REGENERATED = "pipeline.regenerated", "Pipeline regenerated"
+    DEPLOYMENT_REQUESTED = "deployment.requested", "Deployment requested"
+    DEPLOYMENT_SUCCEEDED = "deployment.succeeded", "Deployment succeeded"
+    DEPLOYMENT_FAILED = "deployment.failed", "Deployment failed"
+    DEPLOYMENT_APPROVED = "deployment.approved", "Deployment approved"
+    DEPLOYMENT_REJECTED = "deployment.rejected", "Deployment rejected"
+    RUNTIME_BOUND = "deployment.runtime_bound", "Runtime bound"
+
+
+class RuntimeKind(models.TextChoices):
+    """The runtimes a deployment can target, each one a kind of provisioned resource."""
+
+    LAMBDA = "lambda", "Lambda function (alias live)"
+    S3_SITE = "s3-site", "S3 static site"
+
+
+# Which template's resources each runtime kind binds to, and the output naming the target.
+RUNTIME_TEMPLATES = {
+    RuntimeKind.LAMBDA: ("lambda-function", "function_name"),
+    RuntimeKind.S3_SITE: ("s3-bucket", "bucket_name"),
+}
+
+
+class DeploymentStatus(models.TextChoices):
+    """A deployment's job statuses (idp/jobs) and the two before its job: awaiting the
+    environment's approval, or rejected there."""
+
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    REJECTED = "rejected", "Rejected"
+    IDLE = "idle", "Idle"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Not over yet: the portal keeps polling.
+DEPLOYMENT_ACTIVE = {
+    DeploymentStatus.AWAITING_APPROVAL,
+    DeploymentStatus.QUEUED,
+    DeploymentStatus.RUNNING,
+}

@@ -10,9 +10,19 @@ from django.urls import reverse
 
 from catalog.models import Service
 from idp.jobs.models import JobRow
+from idp.models import Environment
 from idp.rbac import TeamOwnedQuerySet
+from provisioning.choices import ApprovalDecision
 
-from .choices import RUN_ACTIVE, DeliveryState, PipelineTemplate, RunSource, RunStatus
+from .choices import (
+    RUN_ACTIVE,
+    DeliveryState,
+    DeploymentStatus,
+    PipelineTemplate,
+    RunSource,
+    RunStatus,
+    RuntimeKind,
+)
 
 
 class Pipeline(JobRow):
@@ -143,3 +153,152 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.delivery_id}"
+
+
+class RuntimeBinding(models.Model):
+    """Where a service runs in an environment: one of its live resources (a Lambda function,
+    an S3 bucket serving a site) that deployments put versions on."""
+
+    team_field = "service__team"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="runtimes")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    resource = models.ForeignKey(
+        "provisioning.Resource", on_delete=models.PROTECT, related_name="runtime_bindings"
+    )
+    kind = models.CharField(max_length=20, choices=RuntimeKind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["service__slug", "environment__order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "environment"], name="unique_runtime_per_service_env"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.slug} in {self.environment.slug}: {self.kind}"
+
+
+class Deployment(JobRow):
+    """One version of a service's artifact put on its runtime in an environment by the
+    platform. The row is its job (idp/jobs): `status` is the job's (queued, running,
+    succeeded, failed); a worker carries it out and streams its log into chunks."""
+
+    team_field = "service__team"
+
+    status = models.CharField(
+        max_length=20,
+        choices=DeploymentStatus.choices,
+        default=DeploymentStatus.QUEUED,
+        db_index=True,
+    )
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="deployments")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    runtime = models.ForeignKey(
+        RuntimeBinding, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=RuntimeKind.choices)
+    target = models.CharField(
+        max_length=255, help_text="The function or bucket deployed to (from the resource's outputs)"
+    )
+    version = models.CharField(max_length=128)
+    commit = models.CharField(max_length=64, blank=True)
+    artifact = models.CharField(max_length=1024, help_text="s3://bucket/key of the artifact")
+    artifact_digest = models.CharField(
+        max_length=80, blank=True, help_text="sha256:<hex> of the artifact, read when deployed"
+    )
+    pipeline_run = models.ForeignKey(
+        PipelineRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments"
+    )
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The author chain (as a plan's): who else caused this deployment (a promotion's or a
+    # rollback's source deployer). Four eyes counts them with the triggerer.
+    authors = models.JSONField(default=list, blank=True)
+    reason = models.TextField(blank=True)
+    promoted_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="promotions"
+    )
+    rollback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks"
+    )
+    outcome = models.JSONField(
+        default=dict, blank=True, help_text="What the runtime reported (version published, …)"
+    )
+    log_size = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["service", "environment", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"deployment {self.pk} of {self.service.slug} {self.version} to {self.environment}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("pipelines:deployment_detail", args=[self.pk])
+
+    @property
+    def team(self) -> Any:
+        return self.service.team
+
+
+class DeploymentLogChunk(models.Model):
+    """A batch of a deployment's log lines (as a run's `RunLogChunk`)."""
+
+    team_field = "deployment__service__team"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="log_chunks")
+    seq = models.PositiveIntegerField()
+    offset = models.PositiveIntegerField(help_text="Character offset of this chunk in the log")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["deployment", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "seq"], name="unique_deployment_log_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"deployment {self.deployment_id} log #{self.seq}"
+
+
+class DeploymentApproval(models.Model):
+    """Who approved or rejected a deployment awaiting its environment's approval, and why."""
+
+    team_field = "deployment__service__team"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="approvals")
+    decision = models.CharField(max_length=10, choices=ApprovalDecision.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["deployment", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "decided_by"], name="unique_deployment_decision"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} of deployment {self.deployment_id}"

@@ -1,5 +1,5 @@
-"""Celery tasks: deliver a pipeline to GitHub (a job, idp/jobs), and poll runs of quiet
-pipelines."""
+"""Celery tasks: deliver a pipeline to GitHub and carry out a deployment (jobs, idp/jobs),
+and poll runs of quiet pipelines."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from idp.github_client import GitHubError
 from idp.jobs.models import JobStatus
 
 from . import runs, services
+from .deployments import job as deployment_job
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +37,15 @@ def deliver_pipeline(self: Any, pipeline_id: int) -> str:
 def sync_pipeline_runs() -> dict[str, int]:
     """Poll GitHub for the runs of delivered pipelines whose webhooks went quiet."""
     return runs.sync_quiet_pipelines()
+
+
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=1800, soft_time_limit=1740
+)
+def run_deployment(self: Any, deployment_id: int) -> str:
+    """Carry out a queued deployment (a job, idp/jobs): AWS connection errors are retried by
+    its policy; any other error fails it with the reason in its log."""
+    done = deployment_job.run_queued(deployment_id, task=self)
+    if done is None:
+        return "nothing queued"
+    return done.status if not done.error else f"{done.status}: {done.error}"

@@ -267,6 +267,12 @@ APPROVER_PERMISSIONS = {"maintainer": "maintain_team", "admin": "manage_team"}
 APPROVER_LABELS = {"maintainer": "a maintainer or admin", "admin": "an admin"}
 
 
+def environment_floor(environment: Environment) -> int:
+    """The approvals an environment requires of everything that changes it (plans and
+    deployments): 0 when it requires none."""
+    return max(1, environment.approvals_required) if environment.requires_approval else 0
+
+
 def approval_rules() -> list[dict[str, Any]]:
     """Every environment's approval rule as data (for the Policies page and the API): how
     many approvals, from which roles, who decides over budget, and what templates add."""
@@ -279,7 +285,7 @@ def approval_rules() -> list[dict[str, Any]]:
     )
     rules = []
     for env in Environment.objects.order_by("order", "slug"):
-        approvals = max(1, env.approvals_required) if env.requires_approval else 0
+        approvals = environment_floor(env)
         overrides = []
         for template in templates:
             version = template.current_version
@@ -376,7 +382,7 @@ class ApprovalPolicy:
         """The environment's floor, raised by the template's policy and by every plan gate
         (which also see the plan's `cost` when it was priced)."""
         env = self.environment
-        approvals = max(1, env.approvals_required) if env.requires_approval else 0
+        approvals = environment_floor(env)
         reasons = [f"{env.slug} requires {_approvals(approvals)}"] if approvals else []
         platform_admin = False
         wanted = (getattr(version, "approval_policy", None) or {}).get(env.slug)
@@ -520,19 +526,28 @@ class ApprovalPolicy:
         role = APPROVER_LABELS.get(self.environment.approver_role, APPROVER_LABELS["maintainer"])
         return f"{role} of {team_slug} (or a platform admin)"
 
-    def refusal(self, resource: Resource, plan: Run | None, user: Any) -> str | None:
-        """Why `user` may not approve or reject the pending plan (None: they may)."""
+    def decider_refusal(self, user: Any, team: Any, what: str = "plans") -> str | None:
+        """Why `user` may not decide on anything of `team` here, whatever it is (plans,
+        deployments): a signed-in person (never a service account) with the environment's
+        approver role on the team, or a platform admin. None: they may."""
         if not getattr(user, "is_authenticated", False):
-            return "Sign in to decide on plans"
+            return f"Sign in to decide on {what}"
         if ServiceAccount.of(user) is not None:
             # Automation may request and plan, never decide: approvals are people's.
-            return "A service account never approves or rejects plans"
-        admin = is_platform_admin(user)
-        if not admin and not has_team_perm(user, resource.team, self.approver_permission):
+            return f"A service account never approves or rejects {what}"
+        if not is_platform_admin(user) and not has_team_perm(user, team, self.approver_permission):
             return (
-                f"Your role in {resource.team.slug} does not allow you to approve plans in "
-                f"{self.environment.slug} (approvers: {self.approvers(resource.team.slug)})"
+                f"Your role in {team.slug} does not allow you to approve {what} in "
+                f"{self.environment.slug} (approvers: {self.approvers(team.slug)})"
             )
+        return None
+
+    def refusal(self, resource: Resource, plan: Run | None, user: Any) -> str | None:
+        """Why `user` may not approve or reject the pending plan (None: they may)."""
+        refused = self.decider_refusal(user, resource.team)
+        if refused is not None:
+            return refused
+        admin = is_platform_admin(user)
         restricted = restriction_refusal(user, resource)
         if restricted is not None:
             return restricted

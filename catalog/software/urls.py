@@ -11,6 +11,11 @@ urlpatterns = [
     path("services/new/", services.service_create, name="service_create"),
     path("services/<slug:slug>/", services.service_detail, name="service_detail"),
     path("services/<slug:slug>/edit/", services.service_edit, name="service_edit"),
+    path(
+        "services/<slug:slug>/deployments/",
+        services.service_deployments,
+        name="service_deployments",
+    ),
     path("services/<slug:slug>/archive/", services.service_archive, name="service_archive"),
     path("import/", entity_import.entity_import, name="entity_import"),
     path("entities/", entities.entity_list, name="entity_list"),

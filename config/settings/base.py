@@ -369,6 +369,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "RunStatusEnum": "provisioning.choices.RunStatus",
         "RunKindEnum": "provisioning.choices.RunKind",
         "PolicyKindEnum": "policies.choices.PolicyKind",
+        "DeploymentStatusEnum": "pipelines.choices.DeploymentStatus",
+        "RuntimeKindEnum": "pipelines.choices.RuntimeKind",
     }
 )
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [

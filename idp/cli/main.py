@@ -7,7 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
-from . import approvals, catalog, config, fleet, monitoring, pipelines, resources, tokens
+from . import (
+    approvals,
+    catalog,
+    config,
+    deploy,
+    fleet,
+    monitoring,
+    pipelines,
+    resources,
+    tokens,
+)
 from .client import USAGE, Client, client, fail
 from .output import Format, OutputOption, show_object
 
@@ -26,6 +36,8 @@ app.add_typer(approvals.app, name="approvals")
 app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(deploy.app, name="deployments")
+app.command("deploy")(deploy.deploy)
 app.command("costs")(monitoring.costs)
 app.command("budgets")(monitoring.budgets)
 app.command("alerts")(monitoring.alerts)

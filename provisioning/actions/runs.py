@@ -7,6 +7,7 @@ from django.db import transaction
 from idp import audit
 from idp.actors import Person
 from idp.db import lock
+from idp.logchunks import read_page
 from idp.services import Conflict
 
 from .. import dispatch, workflow
@@ -80,16 +81,7 @@ def read_run_log(run: Run, offset: int = 0, limit: int = LOG_PAGE) -> tuple[str,
     """A page of the run's log from a character offset: (text, next_offset, complete)."""
     offset = max(0, int(offset or 0))
     limit = max(1, min(int(limit or LOG_PAGE), 1024 * 1024))
-    chunks = RunLogChunk.objects.filter(run=run, offset__lt=offset + limit).order_by("seq")
-    first = RunLogChunk.objects.filter(run=run, offset__lte=offset).order_by("-seq").first()
-    if first is not None:
-        chunks = chunks.filter(seq__gte=first.seq)
-    parts: list[str] = []
-    for chunk in chunks:
-        start = max(0, offset - chunk.offset)
-        parts.append(chunk.text[start:])
-    text = "".join(parts)[:limit]
-    next_offset = offset + len(text)
+    text, next_offset = read_page(RunLogChunk.objects.filter(run=run), offset, limit)
     status = Run.objects.filter(pk=run.pk).values_list("status", "log_size").first()
     complete = bool(status and status[0] not in RUN_ACTIVE and next_offset >= status[1])
     return text, next_offset, complete

@@ -246,6 +246,7 @@ def test_one_housekeeping_task_covers_every_job_kind(db: None) -> None:
         "catalog.source_sync",
         "fleet.drive",
         "pipelines.delivery",
+        "pipelines.deployment",
         "monitoring.collection",
         "provisioning.run",
     } <= names

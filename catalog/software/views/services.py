@@ -25,6 +25,7 @@ from idp.models import Team
 from idp.paginator import CountCachingPaginator
 from idp.rbac import has_team_perm
 from idp.services import ServiceError
+from pipelines.deployments import actions as deployments
 
 from ..forms import ServiceForm
 from ..services import components
@@ -115,7 +116,26 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
             ),
             "pipelines": _related(service, "pipelines"),
             "costs": _costs(service),
+            **_deployments(service),
         },
+    )
+
+
+def _deployments(service: Service) -> dict[str, Any]:
+    rows = deployments.matrix(service)
+    return {"deployments": rows, "deployments_live": any(row.active for row in rows)}
+
+
+@login_required
+def service_deployments(request: HttpRequest, slug: str) -> HttpResponse:
+    """The deployment matrix of a service (environment → what runs), polled by htmx."""
+    service = get_object_or_404(
+        Service.objects.for_user(request.user).select_related("team"), slug=slug
+    )
+    return render(
+        request,
+        "catalog/_deployments.html",
+        {"service": service, **_deployments(service)},
     )
 
 
