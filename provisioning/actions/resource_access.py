@@ -110,6 +110,21 @@ def access_of(resource: Resource) -> Access:
     )
 
 
+def access_seen_by(resource: Resource, user: Person) -> Access:
+    """`access_of` as `user` may read it: a member of another team (the resource is shared
+    with theirs) sees that it is restricted and to which role, not who is named, and only
+    the shares to their own teams: nothing else of the owner's."""
+    access = access_of(resource)
+    if has_team_perm(user, resource.team, "view_team"):
+        return access
+    theirs = set(Team.objects.for_user(user).values_list("slug", flat=True))
+    restricted = access.restricted_to
+    return Access(
+        restricted_to=None if restricted is None else Restriction(role=restricted.role),
+        shared_with=[s for s in access.shared_with if s.team in theirs],
+    )
+
+
 def access_refusal(resource: Resource, user: Person) -> Forbidden | None:
     """Why `user` may not change who may act on or see the resource (team admins and
     platform admins may)."""

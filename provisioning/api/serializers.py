@@ -21,7 +21,7 @@ from idp.api.fields import (
 from idp.models import Environment, Team
 
 from .. import presenters
-from ..actions.resource_access import access_of
+from ..actions.resource_access import access_of, access_seen_by
 from ..approval_policy import Requirement
 from ..choices import RunKind
 from ..models import Approval, Resource, Run
@@ -502,7 +502,10 @@ class ResourceDetailSerializer(ResourceSerializer):
 
     @extend_schema_field(AccessSerializer)
     def get_access(self, resource: Resource) -> dict[str, Any]:
-        return access_of(resource).as_json()
+        request = self.context.get("request")
+        if request is None:  # an internal caller: the whole access
+            return access_of(resource).as_json()
+        return access_seen_by(resource, request.user).as_json()
 
     @extend_schema_field({"type": "object", "additionalProperties": True})
     def get_parameters(self, resource: Resource) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from idp.rbac import signed_in_user
 from .. import actions
 from ..access import resource_list_queryset, resource_queryset, run_queryset
 from ..actions.requests import replayed
+from ..actions.resource_access import access_seen_by
 from ..actions.results import PlanStarted
 from ..filtersets import ResourceFilterSet, RunFilterSet
 from ..models import Resource, Run
@@ -294,7 +295,7 @@ class ResourceViewSet(
         outputs as a dependency (`use`)."""
         resource = self.get_object()
         if request.method == "GET":
-            return Response(actions.access_of(resource).as_json())
+            return Response(access_seen_by(resource, request.user).as_json())
         return self._set_access(request, resource)
 
     @idempotent

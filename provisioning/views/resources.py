@@ -26,6 +26,7 @@ from .. import actions
 from ..access import resource_list_queryset, resource_page_queryset, resource_queryset
 from ..actions.holds import held_plan
 from ..actions.permissions import Known
+from ..actions.resource_access import access_seen_by
 from ..actions.results import PlanStarted
 from ..approval_policy import Requirement
 from ..choices import ResourceStatus
@@ -264,7 +265,7 @@ def _detail_context(request: HttpRequest, resource: Resource, **extra: Any) -> d
         "live_polling": not quiet,
         # Read only where there is something to show (most resources are neither).
         "access": (
-            actions.access_of(resource)
+            access_seen_by(resource, request.user)
             if resource.restricted or getattr(resource, "is_shared", False)
             else None
         ),

@@ -138,7 +138,7 @@ def test_bad_access_is_a_400_naming_the_field(
 
 
 def test_share_read_only_with_another_team(
-    awaiting, make_resource, teams, api_as, admin_of_payments, carol
+    awaiting, make_resource, teams, api_as, admin_of_payments, carol, bob
 ) -> None:
     other = make_resource(teams["payments"], "not-shared")
     api = api_as(carol)
@@ -154,6 +154,15 @@ def test_share_read_only_with_another_team(
     body = detail(api, awaiting)
     assert body["allowed_actions"] == []
     assert body["access"]["shared_with"] == [{"team": "search", "level": "read"}]
+    # Who of the owner's is named is not theirs to see.
+    actions.set_access(
+        awaiting,
+        actor=admin_of_payments,
+        restricted_to={"role": "admin", "users": ["bob"]},
+        shared_with=[{"team": "search", "level": "read"}],
+    )
+    seen = api.get(f"/api/v1/resources/{awaiting.pk}/access/").json()
+    assert seen["restricted_to"] == {"role": "admin", "users": []}
     # Its runs are readable; nothing else of the owner's is.
     runs = api.get("/api/v1/runs/", {"resource": awaiting.pk}).json()["results"]
     assert [r["resource"] for r in runs] == [awaiting.pk]
