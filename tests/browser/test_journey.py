@@ -87,6 +87,13 @@ def test_request_plan_approve_and_outputs(
         "document.querySelector('#run-status').textContent.includes('Succeeded')",
         timeout=TERRAFORM_WAIT,
     )
+    # The status can read Succeeded while the page reloads for its final form: wait for the
+    # log of that form rather than reading it in between.
+    page.wait_for_function(
+        "(document.querySelector('#log') || {innerText: ''}).innerText"
+        ".includes('terraform_data.config')",
+        timeout=TERRAFORM_WAIT,
+    )
     log = page.locator("#log").inner_text()
     assert "terraform_data.config" in log and SECRET not in log
     assert "2 to add" in page.locator("#plan").inner_text()
