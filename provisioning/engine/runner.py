@@ -268,6 +268,10 @@ class RunTask:
             tf, self.at(tf, outcomes, 0), "plan" if run.kind == RunKind.PLAN else "drift check"
         )
         plan = self._show(self.at(tf, outcomes, 1))
+        # The log is stored before the run ends: a page that sees the final status reads
+        # the whole log (left to `cleanup`, a fast plan's lines came after its status).
+        if self.log is not None:
+            self.log.flush()
         if run.kind == RunKind.DRIFT:
             finish_drift(run, plan, redact=self.redactor)
             return

@@ -109,3 +109,29 @@ def test_destroy_removes_state_resources_and_parameters(
     # The name is free again once the resource is destroyed.
     again = request(alice, teams["payments"], name="gone")
     assert again.pk != resource.pk
+
+
+@pytest.mark.django_db(transaction=True)  # the lifecycle tells its listeners on commit
+def test_a_plans_log_is_stored_before_the_plan_ends(alice, teams, envs, echo, state, drive):
+    """A page that sees the plan's final status reads its whole log: the log is stored
+    before the run ends, not after (a fast plan's lines used to come after its status, and
+    the run page, final, showed an empty log)."""
+    from provisioning import lifecycle
+    from provisioning.models import RunLogChunk
+
+    resource = request(alice, teams["payments"], parameters={"message": "hi"})
+    plan = resource.runs.get()
+    seen: list[str] = []
+
+    def moved(event: lifecycle.Moved) -> None:
+        # The plan's end moves the resource on (to applying here), in the same commit.
+        if event.resource_id == resource.pk and event.before == ResourceStatus.PLANNING:
+            chunks = RunLogChunk.objects.filter(run_id=plan.pk).values_list("text", flat=True)
+            seen.append("".join(chunks))
+
+    lifecycle.on_resource_moved(moved)
+    try:
+        drive(resource)
+    finally:
+        lifecycle._listeners.remove(moved)
+    assert seen and "terraform_data.echo" in seen[0], seen
