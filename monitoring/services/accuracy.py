@@ -28,7 +28,7 @@ from provisioning.models import Resource, Run
 from ..choices import AuditAction, CollectionKind
 from ..models import Collection, CostAccuracy
 from . import aws
-from .costs import CENT, TAG_ENVIRONMENT, TAG_TEAM, _amount, _tag_value, month_bounds
+from .costs import CENT, _amount, _query, _tag_value, month_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -96,26 +96,6 @@ def _eligible(env: Environment, first: date, next_first: date) -> dict[tuple[str
     return {(r.team.slug, r.name): r for r in resources}
 
 
-def _query(client: Any, first: date, next_first: date, env_slug: str) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {
-            "TimePeriod": {"Start": first.isoformat(), "End": next_first.isoformat()},
-            "Granularity": "MONTHLY",
-            "Metrics": ["UnblendedCost"],
-            "GroupBy": [{"Type": "TAG", "Key": TAG_TEAM}, {"Type": "TAG", "Key": TAG_RESOURCE}],
-            "Filter": {"Tags": {"Key": TAG_ENVIRONMENT, "Values": [env_slug]}},
-        }
-        if token:
-            kwargs["NextPageToken"] = token
-        page = aws.call(client.get_cost_and_usage, **kwargs)
-        results.extend(page.get("ResultsByTime", []))
-        token = page.get("NextPageToken")
-        if not token:
-            return results
-
-
 def collect_accuracy_into(collection: Collection, *, month: date | None = None) -> None:
     """The pass itself, into a claimed Collection row."""
     today = timezone.now().date()
@@ -134,7 +114,9 @@ def collect_accuracy_into(collection: Collection, *, month: date | None = None) 
             if not resources:
                 continue
             try:
-                months = _query(client, first, next_first, env.slug)
+                months = _query(
+                    client, first, next_first, env.slug, granularity="MONTHLY", by=TAG_RESOURCE
+                )
             except Exception as exc:  # noqa: BLE001 - recorded; other environments go on
                 logger.warning("get_cost_and_usage failed for %s: %s", env.slug, exc)
                 collection.errors.append({"environment": env.slug, "error": aws.error_text(exc)})

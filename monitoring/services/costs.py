@@ -43,17 +43,26 @@ def _tag_value(key: str) -> str:
     return key.split("$", 1)[1] if "$" in key else ""
 
 
-def _query(client: Any, start: date, end: date, env_slug: str) -> list[dict[str, Any]]:
-    """Daily costs of one environment grouped by team and service, every page."""
+def _query(
+    client: Any,
+    start: date,
+    end: date,
+    env_slug: str,
+    *,
+    granularity: str = "DAILY",
+    by: str = TAG_SERVICE,
+) -> list[dict[str, Any]]:
+    """Costs of one environment per `granularity` grouped by team and the tag `by` (the
+    service; the accuracy check: the resource), every page."""
     results: list[dict[str, Any]] = []
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {
             "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
-            "Granularity": "DAILY",
+            "Granularity": granularity,
             "Metrics": [COST_METRIC],
             # Cost Explorer allows two group keys, so the environment is a filter.
-            "GroupBy": [{"Type": "TAG", "Key": TAG_TEAM}, {"Type": "TAG", "Key": TAG_SERVICE}],
+            "GroupBy": [{"Type": "TAG", "Key": TAG_TEAM}, {"Type": "TAG", "Key": by}],
             "Filter": {"Tags": {"Key": TAG_ENVIRONMENT, "Values": [env_slug]}},
         }
         if token:
