@@ -453,24 +453,40 @@ class MatrixRow:
 
 
 def matrix(service: Service, history: int = 5) -> list[MatrixRow]:
-    """Per environment (with a runtime or a deployment): what runs, the newest deployment and
-    the last few, for the service page."""
-    running = current_deployments(service)
+    """Per environment with a runtime: what runs, the newest deployment and the last few,
+    for the service page. A service without a runtime has no deployment (a deployment
+    needs one): one query then; else two, and one more only where the deployment running
+    in an environment is older than the recent ones read."""
+    bindings = {
+        b.environment_id: b
+        for b in RuntimeBinding.objects.filter(service=service).select_related(
+            "resource", "environment"
+        )
+    }
+    if not bindings:
+        return []
     recent: dict[int, list[Deployment]] = {}
+    running: dict[int, Deployment] = {}
     for deployment in (
         Deployment.objects.filter(service=service)
         .select_related("environment", "triggered_by")
         .order_by("-pk")[:200]
     ):
         recent.setdefault(deployment.environment_id, []).append(deployment)
-    bindings = {
-        b.environment_id: b
-        for b in RuntimeBinding.objects.filter(service=service).select_related("resource")
-    }
+        if deployment.status == DeploymentStatus.SUCCEEDED:
+            known = running.get(deployment.environment_id)
+            if known is None or (deployment.finished_at or deployment.created_at) > (
+                known.finished_at or known.created_at
+            ):
+                running[deployment.environment_id] = deployment
+    if any(env_id not in running for env_id in recent):
+        running = {**current_deployments(service), **running}
+    environments = {b.environment_id: b.environment for b in bindings.values()}
+    environments.update(
+        {items[0].environment_id: items[0].environment for items in recent.values()}
+    )
     rows = []
-    for env in Environment.objects.filter(pk__in=set(recent) | set(bindings)).order_by(
-        "order", "slug"
-    ):
+    for env in sorted(environments.values(), key=lambda e: (e.order, e.slug)):
         items = recent.get(env.pk, [])
         rows.append(
             MatrixRow(
